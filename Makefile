@@ -1,0 +1,29 @@
+# The README's two commands: `make run` and `make test`. Both create or refresh .venv first.
+PY ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/selfie-desk score resources/demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/python tools/benchmark.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check selfie_desk tests tools
+
+clean:
+	rm -rf $(VENV)

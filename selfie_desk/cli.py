@@ -1,0 +1,292 @@
+"""The `selfie-desk` command. Its subcommands and JSON output are a contract other tools rely on."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from selfie_desk import __version__
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line: exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="selfie-desk",
+        description="Cull a photo folder with a convnet: score every photo, sort best to worst, crop and export.",
+        epilog="Run 'selfie-desk COMMAND --help' for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    score = sub.add_parser(
+        "score",
+        help="index photos (folders recursively) and score them",
+        description=(
+            "Index photos (folders recursively) into the catalog and score each with the convnet. "
+            "Only new or changed files are read again. Without --json: a ranked table, progress on stderr. "
+            "With --json: one JSON object per photo per line on stdout: "
+            '{"path", "score", "faces": [{"box": [x0, y0, x1, y1], "confidence"}], "width", "height", "error"}, '
+            "in pixels of the upright full-resolution photo. Exit 0 when every file scored, 1 when some failed, "
+            "2 for a usage error."
+        ),
+    )
+    score.add_argument("paths", nargs="+", metavar="PATH", type=Path, help="photo files or folders")
+    score.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a table")
+    score.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the convnet runs")
+    score.add_argument("--model", default="default", metavar="NAME", help="score model (default: %(default)s)")
+    score.add_argument("--batch-size", type=int, default=16, help=argparse.SUPPRESS)
+
+    listing = sub.add_parser(
+        "list",
+        help="print the catalog's view of a folder: scores, flags, stars, crops",
+        description=(
+            "Print what the catalog knows of the photos in FOLDER (recursively), best first. Reads the catalog "
+            "only (no photo is opened), so it works while the window is open. With --json: one JSON object per "
+            'photo per line: {"path", "score", "decision": "keep"|"reject"|null, "rating": 0-5, '
+            '"crop": [x0, y0, x1, y1]|null, "faces": [{"box", "confidence"}], "width", "height"}. '
+            "Exit 2 for a usage error."
+        ),
+    )
+    listing.add_argument("folder", metavar="FOLDER", type=Path, help="a folder opened or scored before")
+    listing.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a table")
+    listing.add_argument("--model", default="default", metavar="NAME", help="whose scores (default: %(default)s)")
+
+    opening = sub.add_parser(
+        "open",
+        help="open the window on a folder (also: selfie-desk FOLDER)",
+        description="Open the Selfie Desk window on FOLDER and score it in the background.",
+    )
+    opening.add_argument("folder", metavar="FOLDER", type=Path, help="the folder of photos to cull")
+    return parser
+
+
+COMMANDS = ("score", "list", "open")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "open")  # `selfie-desk FOLDER` is `selfie-desk open FOLDER`
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "score":
+            return cmd_score(args)
+        if args.command == "list":
+            return cmd_list(args)
+        if args.command == "open":
+            return cmd_open(args.folder)
+        if args.command is None:
+            return cmd_open(None)
+    except UsageError as exc:
+        print(f"selfie-desk: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nselfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
+        return 130
+    parser.print_help()
+    return EXIT_USAGE
+
+
+def display_problem() -> str | None:
+    """Why a window cannot open here (None: it can). Only Linux without X11/Wayland is detected up front."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return None  # the user chose a platform (offscreen, xcb, wayland...): let Qt try it
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+                "on a headless machine use 'selfie-desk score FOLDER' or 'selfie-desk list FOLDER'")
+    return None
+
+
+def cmd_open(folder: Path | None) -> int:
+    """The window: on `folder`, or the last folder, or (the first time) the bundled demo photos."""
+    if folder is not None and not folder.is_dir():
+        raise UsageError(f"no such folder: {folder}")
+    problem = display_problem()
+    if problem:
+        print(f"selfie-desk: error: {problem}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    try:
+        from selfie_desk.ui.app import run
+    except ImportError as exc:
+        print(f"selfie-desk: error: the window cannot start: {exc}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return run(folder)
+
+
+def list_row(photo) -> dict:
+    """One photo as `selfie-desk list --json` prints it."""
+    return {
+        "path": photo.path,
+        "score": None if photo.score is None else round(photo.score, 6),
+        "decision": photo.decision,
+        "rating": photo.rating,
+        "crop": None if photo.crop is None else [round(v, 1) for v in photo.crop],
+        "faces": [f.to_json() for f in photo.faces],
+        "width": photo.width,
+        "height": photo.height,
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from selfie_desk.core import paths
+    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.indexing import canonical
+
+    target = canonical(args.folder)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"not a folder: {args.folder}")
+    photos = []
+    if paths.catalog_path().exists():
+        with Catalog(paths.catalog_path()) as catalog:
+            photos = catalog.photos(args.model, folder=str(target))
+    if not photos and not target.exists():
+        raise UsageError(f"no such folder: {args.folder}")
+    ranked = sorted(photos, key=lambda p: (p.score is None, -(p.score or 0.0), p.path))
+    if args.json:
+        for photo in ranked:
+            sys.stdout.write(json.dumps(list_row(photo)) + "\n")
+        sys.stdout.flush()
+        return EXIT_OK
+    if not ranked:
+        print(f"No photos of {target} in the catalog yet: open it in Selfie Desk or run "
+              f"'selfie-desk score {args.folder}'.", file=sys.stderr)
+        return EXIT_OK
+    print(f"{'rank':>4}  {'score':>5}  {'flag':<6}  {'stars':<5}  {'faces':>5}  {'size':>11}  photo")
+    rank = 0
+    for p in ranked:
+        if p.score is not None:
+            rank += 1
+        flag = {"keep": "pick", "reject": "reject"}.get(p.decision or "", "")
+        score = "  -  " if p.score is None else f"{p.score:.3f}"
+        size = f"{p.width}x{p.height}" if p.width else "?"
+        shown_rank = str(rank) if p.score is not None else "-"
+        print(f"{shown_rank:>4}  {score:>5}  {flag:<6}  {'*' * p.rating:<5}  {len(p.faces):>5}  {size:>11}  {p.path}")
+    return EXIT_OK
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+
+    from selfie_desk.core import paths, pipeline
+    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.indexing import canonical
+    from selfie_desk.core.model import Scorer, UnknownModelError
+    from selfie_desk.core.weights import ModelMissingError
+
+    try:
+        scorer = Scorer(model=args.model, device=args.device)
+    except UnknownModelError as exc:
+        raise UsageError(str(exc)) from None
+    except (ModelMissingError, RuntimeError) as exc:
+        print(f"selfie-desk: error: {exc}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+
+    bar = ProgressBar(sys.stderr, scorer.label) if sys.stderr.isatty() else None
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        with Catalog(paths.catalog_path()) as catalog:
+            summary = pipeline.score(
+                args.paths, catalog, scorer, progress=bar, cancel=cancel, batch_size=args.batch_size
+            )
+            photos = []
+            for target in map(canonical, args.paths):
+                if target.is_dir():
+                    photos += catalog.photos(scorer.model_name, folder=str(target))
+                else:
+                    photos += catalog.photos(scorer.model_name, paths=[str(target)])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if bar:
+            bar.finish()
+    if summary.cancelled:
+        print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
+        return 130
+
+    unique = {p.path: p for p in photos}
+    ranked = sorted(unique.values(), key=lambda p: (p.score is None, -(p.score or 0.0), p.path))
+    if args.json:
+        out = sys.stdout
+        for photo in ranked:
+            out.write(json.dumps(photo.to_json()) + "\n")
+        out.flush()
+    else:
+        print_table(ranked, summary, scorer.label)
+    return EXIT_SOME_FAILED if any(p.error for p in ranked) else EXIT_OK
+
+
+def print_table(photos, summary, device: str) -> None:
+    good = [p for p in photos if p.error is None]
+    bad = [p for p in photos if p.error is not None]
+    try:
+        cwd = Path.cwd()
+    except OSError:
+        cwd = None
+
+    def show(path: str) -> str:
+        if cwd is not None:
+            try:
+                return os.path.relpath(path, cwd) if path.startswith(str(cwd)) else path
+            except ValueError:
+                pass
+        return path
+
+    print(f"{'rank':>4}  {'score':>5}  {'faces':>5}  {'size':>11}  photo")
+    for rank, p in enumerate(good, 1):
+        score = "  -  " if p.score is None else f"{p.score:.3f}"
+        size = f"{p.width}x{p.height}" if p.width else "?"
+        print(f"{rank:>4}  {score:>5}  {len(p.faces):>5}  {size:>11}  {show(p.path)}")
+    if bad:
+        print(f"\n{len(bad)} could not be read:")
+        for p in bad:
+            print(f"  {show(p.path)}: {p.error}")
+    idx = summary.index
+    print(
+        f"\n{len(photos)} photos: {summary.scored} scored now, {idx.unchanged} unchanged, {idx.moved} moved, "
+        f"{idx.removed} removed, {len(bad)} failed; {summary.elapsed:.1f} s on {device}",
+        file=sys.stderr,
+    )
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal: count, rate, time left."""
+
+    def __init__(self, stream, device: str, width: int = 28):
+        self.stream, self.device, self.width = stream, device, width
+        self.shown = False
+
+    def __call__(self, p) -> None:
+        if p.total == 0:
+            return
+        filled = int(self.width * p.done / p.total)
+        eta = "" if p.eta is None else f" ETA {int(p.eta) // 60}:{int(p.eta) % 60:02d}"
+        line = (
+            f"\r[{'#' * filled}{'-' * (self.width - filled)}] {p.done}/{p.total} "
+            f"{p.rate:5.1f} photos/s{eta}  {self.device}"
+        )
+        self.stream.write(line[:200])
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""The catalog: one SQLite file (WAL) that remembers every photo, its scores, faces, embedding and the
+user's decisions, across folders and restarts.
+
+A photo is identified by its path, and recognised after a rename or move by a content fingerprint, so
+scores and decisions follow the file. Each batch of results is committed on its own: killing the
+process loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+Box = tuple[float, float, float, float]
+
+# Each entry brings the schema from version i to i + 1. Never edit a released entry: append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        captured_at TEXT,
+        error TEXT,
+        decision TEXT CHECK (decision IN ('keep', 'reject')),
+        rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+        crop TEXT,
+        embedding BLOB,
+        embedding_model TEXT,
+        indexed_at REAL NOT NULL,
+        missing_since REAL
+    );
+    CREATE INDEX photos_fingerprint ON photos (fingerprint);
+    CREATE TABLE scores (
+        photo_id INTEGER NOT NULL REFERENCES photos (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        score REAL NOT NULL,
+        scored_at REAL NOT NULL,
+        PRIMARY KEY (photo_id, model)
+    );
+    CREATE TABLE faces (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos (id) ON DELETE CASCADE,
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        confidence REAL NOT NULL,
+        landmarks TEXT
+    );
+    CREATE INDEX faces_photo ON faces (photo_id);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    box: Box
+    confidence: float
+
+    def to_json(self) -> dict:
+        return {"box": [round(v, 1) for v in self.box], "confidence": round(self.confidence, 4)}
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the catalog knows of a file on disk, enough to decide whether to read it again."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    error: str | None
+    scored: bool
+    missing: bool = False
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    path: str
+    width: int | None
+    height: int | None
+    captured_at: str | None
+    error: str | None
+    score: float | None
+    decision: str | None
+    rating: int
+    crop: Box | None
+    fingerprint: str = ""
+    faces: list[FaceBox] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "score": None if self.score is None else round(self.score, 6),
+            "faces": [f.to_json() for f in self.faces],
+            "width": self.width,
+            "height": self.height,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    """One photo's outcome from the scoring pass, ready to store."""
+
+    photo_id: int
+    width: int | None = None
+    height: int | None = None
+    captured_at: str | None = None
+    score: float | None = None
+    embedding: np.ndarray | None = None
+    faces: Sequence[tuple[Box, float, Sequence[tuple[float, float]]]] = ()
+    error: str | None = None
+
+
+def _prefix_bounds(folder: str) -> tuple[str, str]:
+    """Range of paths strictly inside `folder` ('/' + 1 == '0'), so the path index answers subtree queries."""
+    base = folder.rstrip("/") + "/"
+    return base, base[:-1] + "0"
+
+
+class Catalog:
+    """The photo catalog. One instance per thread: sqlite connections are not shared across threads."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"catalog {self.path} was written by a newer Selfie Desk (schema {version} > {SCHEMA_VERSION})"
+            )
+        for target in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in _split_sql(MIGRATIONS[target]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {target + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write; nested calls join the outer transaction."""
+        if self._db.in_transaction:
+            yield self._db
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ---- indexing --------------------------------------------------------------------------------
+    def file_states(self, model: str, folder: str | None = None, paths: Iterable[str] = ()) -> dict[str, FileState]:
+        """Known files under `folder` (recursively) and/or at `paths`, keyed by path."""
+        query = (
+            "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, s.score IS NOT NULL, "
+            "p.missing_since IS NOT NULL FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+        )
+        rows: list[tuple] = []
+        if folder is not None:
+            lo, hi = _prefix_bounds(folder)
+            rows += self._db.execute(query + "WHERE p.path > ? AND p.path < ?", (model, lo, hi)).fetchall()
+        for path in paths:
+            rows += self._db.execute(query + "WHERE p.path = ?", (model, path)).fetchall()
+        return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])) for r in rows}
+
+    def orphan_with_fingerprint(self, fingerprint: str, exists: Callable[[str], bool]) -> FileState | None:
+        """A catalogued photo with this content whose file is gone: the same photo, renamed or moved."""
+        for row in self._db.execute(
+            "SELECT id, path, size, mtime_ns, fingerprint, error FROM photos WHERE fingerprint = ?", (fingerprint,)
+        ):
+            if not exists(row[1]):
+                return FileState(*row, scored=False)
+        return None
+
+    def is_scored(self, photo_id: int, model: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM scores WHERE photo_id = ? AND model = ?", (photo_id, model)).fetchone()
+        return row is not None
+
+    def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str) -> int:
+        cur = self._db.execute(
+            "INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at) VALUES (?, ?, ?, ?, ?)",
+            (path, size, mtime_ns, fingerprint, time.time()),
+        )
+        return int(cur.lastrowid)
+
+    def move_file(self, photo_id: int, new_path: str, size: int, mtime_ns: int) -> None:
+        self._db.execute(
+            "UPDATE photos SET path = ?, size = ?, mtime_ns = ?, missing_since = NULL WHERE id = ?",
+            (new_path, size, mtime_ns, photo_id),
+        )
+
+    def found_again(self, photo_id: int) -> None:
+        self._db.execute("UPDATE photos SET missing_since = NULL WHERE id = ?", (photo_id,))
+
+    def mark_missing(self, photo_ids: Iterable[int]) -> None:
+        """Files gone from disk leave every listing at once, but their records (scores, the user's decisions)
+        wait in case the same photo turns up elsewhere later; `purge_missing` forgets them eventually."""
+        now = time.time()
+        with self.transaction():
+            self._db.executemany(
+                "UPDATE photos SET missing_since = ? WHERE id = ? AND missing_since IS NULL",
+                [(now, i) for i in photo_ids],
+            )
+
+    def purge_missing(self, older_than_s: float) -> int:
+        with self.transaction():
+            cur = self._db.execute(
+                "DELETE FROM photos WHERE missing_since IS NOT NULL AND missing_since < ?", (time.time() - older_than_s,)
+            )
+        return cur.rowcount
+
+    def file_changed(self, photo_id: int, size: int, mtime_ns: int, fingerprint: str, content_changed: bool) -> None:
+        """The file at a known path was modified. New content invalidates what the models said about it,
+        but never the user's decisions."""
+        with self.transaction():
+            self._db.execute(
+                "UPDATE photos SET size = ?, mtime_ns = ?, fingerprint = ?, error = NULL, indexed_at = ? WHERE id = ?",
+                (size, mtime_ns, fingerprint, time.time(), photo_id),
+            )
+            if content_changed:
+                self._db.execute("DELETE FROM scores WHERE photo_id = ?", (photo_id,))
+                self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+                self._db.execute(
+                    "UPDATE photos SET embedding = NULL, embedding_model = NULL WHERE id = ?", (photo_id,)
+                )
+
+    def record(self, results: Sequence[Result], model: str) -> None:
+        """Store one batch of scoring results atomically."""
+        now = time.time()
+        with self.transaction() as db:
+            for r in results:
+                if r.error is not None:
+                    db.execute("UPDATE photos SET error = ? WHERE id = ?", (r.error, r.photo_id))
+                    continue
+                db.execute(
+                    "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, "
+                    "embedding = ?, embedding_model = ? WHERE id = ?",
+                    (
+                        r.width,
+                        r.height,
+                        r.captured_at,
+                        None if r.embedding is None else np.asarray(r.embedding, np.float16).tobytes(),
+                        model,
+                        r.photo_id,
+                    ),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO scores (photo_id, model, score, scored_at) VALUES (?, ?, ?, ?)",
+                    (r.photo_id, model, float(r.score), now),
+                )
+                db.execute("DELETE FROM faces WHERE photo_id = ?", (r.photo_id,))
+                db.executemany(
+                    "INSERT INTO faces (photo_id, x0, y0, x1, y1, confidence, landmarks) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (r.photo_id, *map(float, box), float(conf), json.dumps([list(p) for p in marks]))
+                        for box, conf, marks in r.faces
+                    ],
+                )
+
+    # ---- reading ---------------------------------------------------------------------------------
+    def photos(self, model: str, folder: str | None = None, paths: Iterable[str] = ()) -> list[Photo]:
+        """Photos under `folder` (recursively) and/or at `paths`, in path order."""
+        query = (
+            "SELECT p.id, p.path, p.width, p.height, p.captured_at, p.error, s.score, p.decision, p.rating, p.crop, "
+            "p.fingerprint FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+        )
+        rows: list[tuple] = []
+        if folder is not None:
+            lo, hi = _prefix_bounds(folder)
+            rows += self._db.execute(
+                query + "WHERE p.path > ? AND p.path < ? AND p.missing_since IS NULL", (model, lo, hi)
+            ).fetchall()
+        for path in paths:
+            rows += self._db.execute(query + "WHERE p.path = ? AND p.missing_since IS NULL", (model, path)).fetchall()
+        unique = {r[0]: r for r in rows}
+        faces = self._faces(list(unique))
+        out = [
+            Photo(
+                id=r[0], path=r[1], width=r[2], height=r[3], captured_at=r[4], error=r[5], score=r[6],
+                decision=r[7], rating=r[8], crop=tuple(json.loads(r[9])) if r[9] else None,
+                fingerprint=r[10], faces=faces.get(r[0], []),
+            )
+            for r in unique.values()
+        ]
+        return sorted(out, key=lambda p: p.path)
+
+    def _faces(self, photo_ids: list[int]) -> dict[int, list[FaceBox]]:
+        out: dict[int, list[FaceBox]] = {}
+        for chunk in _chunks(photo_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for pid, x0, y0, x1, y1, conf in self._db.execute(
+                f"SELECT photo_id, x0, y0, x1, y1, confidence FROM faces WHERE photo_id IN ({marks}) "
+                "ORDER BY confidence DESC",
+                chunk,
+            ):
+                out.setdefault(pid, []).append(FaceBox((x0, y0, x1, y1), conf))
+        return out
+
+    def embedding(self, photo_id: int) -> np.ndarray | None:
+        row = self._db.execute("SELECT embedding FROM photos WHERE id = ?", (photo_id,)).fetchone()
+        if not row or row[0] is None:
+            return None
+        return np.frombuffer(row[0], dtype=np.float16).astype(np.float32)
+
+    # ---- the user's decisions --------------------------------------------------------------------
+    def set_decision(self, photo_id: int, decision: str | None) -> None:
+        if decision not in (None, "keep", "reject"):
+            raise ValueError(f"decision must be keep, reject or None, not {decision!r}")
+        self._db.execute("UPDATE photos SET decision = ? WHERE id = ?", (decision, photo_id))
+
+    def set_rating(self, photo_id: int, rating: int) -> None:
+        if not 0 <= rating <= 5:
+            raise ValueError("rating must be 0-5")
+        self._db.execute("UPDATE photos SET rating = ? WHERE id = ?", (rating, photo_id))
+
+    def set_crop(self, photo_id: int, crop: Box | None) -> None:
+        self._db.execute(
+            "UPDATE photos SET crop = ? WHERE id = ?", (None if crop is None else json.dumps(list(crop)), photo_id)
+        )
+
+    # ---- for the desktop app ---------------------------------------------------------------------
+    def photos_changed_since(self, model: str, folder: str, since: float) -> list[Photo]:
+        """Photos under `folder` scored by `model` at or after `since` (a time.time()), plus those that
+        could not be read: what a scan in progress has added since the window last looked."""
+        lo, hi = _prefix_bounds(folder)
+        rows = self._db.execute(
+            "SELECT p.path FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+            "WHERE p.path > ? AND p.path < ? AND (s.scored_at >= ? OR p.error IS NOT NULL)",
+            (model, lo, hi, since),
+        ).fetchall()
+        return self.photos(model, paths=[r[0] for r in rows])
+
+    def set_decisions(self, photo_ids: Iterable[int], decision: str | None) -> None:
+        """Flag several photos at once, atomically (a culling keystroke on a multi-selection)."""
+        with self.transaction():
+            for photo_id in photo_ids:
+                self.set_decision(photo_id, decision)
+
+    def set_ratings(self, photo_ids: Iterable[int], rating: int) -> None:
+        """Rate several photos at once, atomically."""
+        with self.transaction():
+            for photo_id in photo_ids:
+                self.set_rating(photo_id, rating)
+
+
+def _chunks(items: list[int], n: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]

@@ -1,0 +1,178 @@
+"""Reading photos: every supported format, upright, at reduced size, with a clear error for bad files.
+
+Everything downstream (sizes, face boxes, crops) is in the coordinates of the upright full-resolution
+image, so this module reports that size even though it only ever decodes a reduced copy: JPEGs through
+libjpeg's DCT scaling (draft mode), other formats through the cheapest reduction Pillow offers.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+try:  # HEIC/HEIF: optional at import time so the core still loads if the plug-in is broken
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_AVAILABLE = True
+except Exception:  # pragma: no cover - depends on the platform's wheel
+    HEIF_AVAILABLE = False
+
+SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".avif", ".heic", ".heif"}
+)
+
+# Real cameras reach ~200 MP (Hasselblad multi-shot is 400 MP); 50k x 50k (2.5 GP) is a bomb.
+# Pillow's own guard (89 MP warning, 179 MP error) would refuse real medium-format files, so we raise it
+# to our limit and refuse above it ourselves; its warning is silenced because we act on the size anyway.
+MAX_PIXELS = 400_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+# EXIF tags
+_ORIENTATION = 0x0112
+_DATETIME = 0x0132
+_EXIF_IFD = 0x8769
+_DATETIME_ORIGINAL = 0x9003
+
+
+class PhotoError(Exception):
+    """A photo that cannot be read; the message is meant for the user, one line, no traceback."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A reduced, upright RGB copy of a photo plus what we know of the full-size original."""
+
+    image: Image.Image  # upright, RGB, long edge >= the requested size unless the original is smaller
+    width: int  # upright full-resolution size
+    height: int
+    captured_at: str | None  # ISO 8601 from EXIF, when present
+
+
+def is_photo(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES and not path.name.startswith(".")
+
+
+def _capture_time(exif: Image.Exif) -> str | None:
+    raw = None
+    try:
+        raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
+    except Exception:
+        raw = None
+    raw = raw or exif.get(_DATETIME)
+    if not raw:
+        return None
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    text = text.strip().rstrip("\x00")
+    try:
+        return datetime.strptime(text, "%Y:%m:%d %H:%M:%S").isoformat()
+    except ValueError:
+        return None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "file disappeared before it could be read"
+    if isinstance(exc, PermissionError):
+        return "permission denied: cannot read this file"
+    if isinstance(exc, IsADirectoryError):
+        return "not a file"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image, or a format Selfie Desk cannot read"
+    if isinstance(exc, Image.DecompressionBombError):
+        return "refused: image dimensions are implausibly large (decompression bomb)"
+    if isinstance(exc, OSError) and "truncated" in str(exc).lower():
+        return "truncated or damaged image data"
+    if isinstance(exc, SyntaxError | ValueError | OSError | EOFError):
+        return f"damaged image: {exc}"
+    return f"cannot read: {exc}"
+
+
+def decode(path: Path, long_edge: int) -> Decoded:
+    """Decode `path` upright, reduced so its long edge is about `long_edge` (never a full decode of a JPEG).
+
+    Raises PhotoError with a user-facing message for anything that is not a readable photo.
+    """
+    try:
+        if os.path.getsize(path) == 0:
+            raise PhotoError("empty file (0 bytes)")
+        with Image.open(path) as im:
+            return _decode_open(im, long_edge)
+    except PhotoError:
+        raise
+    except (MemoryError, Exception) as exc:  # Pillow raises many types for bad data
+        raise PhotoError(_describe(exc)) from None
+
+
+def _decode_open(im: Image.Image, long_edge: int) -> Decoded:
+    raw_w, raw_h = im.size
+    if raw_w <= 0 or raw_h <= 0:
+        raise PhotoError("image has no pixels")
+    if raw_w * raw_h > MAX_PIXELS:
+        raise PhotoError(
+            f"refused: {raw_w} x {raw_h} pixels is implausibly large (decompression bomb)"
+        )
+    exif = im.getexif()
+    orientation = exif.get(_ORIENTATION, 1)
+    swapped = orientation in (5, 6, 7, 8)
+    width, height = (raw_h, raw_w) if swapped else (raw_w, raw_h)
+    captured_at = _capture_time(exif)
+
+    if im.format == "JPEG":
+        # DCT scaling: decode at 1/2, 1/4 or 1/8 so that the result is still >= the requested size.
+        scale = long_edge / max(raw_w, raw_h)
+        im.draft("RGB", (max(1, int(raw_w * scale)), max(1, int(raw_h * scale))))
+    elif getattr(im, "n_frames", 1) > 1:
+        im.seek(0)  # GIF/WebP/TIFF: first frame only
+
+    im.load()  # a truncated file fails here (Pillow's LOAD_TRUNCATED_IMAGES stays False)
+    if im.mode != "RGB":
+        im = _to_rgb(im)
+    factor = max(1, max(im.size) // max(1, long_edge))
+    if factor > 1:
+        im = im.reduce(factor)  # box filter by an integer factor: cheap and alias-free
+    im = apply_orientation(im, orientation)
+    return Decoded(image=im, width=width, height=height, captured_at=captured_at)
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: scale down to 8 bits rather than clip
+        return im.point(lambda v: v / 256).convert("L").convert("RGB")
+    return im.convert("RGB")
+
+
+_TRANSPOSE = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+def apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
+    """Make an image upright given its EXIF orientation (1-8); other values leave it as it is."""
+    for op in _TRANSPOSE.get(orientation, ()):
+        im = im.transpose(op)
+    return im
+
+
+def thumbnail(decoded: Decoded, size: int) -> Image.Image:
+    """A thumbnail whose long edge is `size`, from the already-reduced decode."""
+    im = decoded.image.copy()
+    im.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return im

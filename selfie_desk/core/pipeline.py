@@ -1,0 +1,205 @@
+"""The scoring pass: index, then decode in parallel threads feeding batched inference, streaming results
+into the catalog a batch at a time.
+
+Pillow and torch release the GIL while they decode and compute, so a thread pool overlaps decoding the
+next photos with scoring the current batch. At most a few batches are in flight whatever the folder
+size, so memory stays flat. Cancelling stops feeding work; every finished batch is already committed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from selfie_desk.core import decoding, thumbnails
+from selfie_desk.core.catalog import Catalog, Result
+from selfie_desk.core.indexing import IndexReport, Todo, index
+from selfie_desk.core.model import Scorer, model_input
+
+# JPEG DCT scaling lands a 12 MP photo at 1/8 (500 x 375): enough for the 224 px model input, faces and
+# the 320 px thumbnail, at a fraction of a full decode's cost.
+DECODE_EDGE = 480
+FACE_EDGE = 480
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    failed: int
+    elapsed: float
+    path: str | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    index: IndexReport
+    scored: int
+    failed: int
+    cancelled: bool
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A decoded photo, reduced to what the models need."""
+
+    todo: Todo
+    width: int
+    height: int
+    captured_at: str | None
+    model_input: np.ndarray  # 224 x 224 x 3 uint8
+    face_input: np.ndarray  # h x w x 3 uint8, long edge <= FACE_EDGE
+
+
+def prepare(todo: Todo, thumbnail_root: Path | None = None) -> Prepared:
+    """Decode one photo (reduced), cache its thumbnail, and make the model and face-detector inputs."""
+    decoded = decoding.decode(Path(todo.path), DECODE_EDGE)
+    im = decoded.image
+    if todo.fingerprint:
+        try:
+            thumbnails.save(todo.fingerprint, im, thumbnail_root)
+        except OSError:
+            pass  # a full or read-only cache must not stop scoring; the GUI regenerates on demand
+    model_in = model_input(im)
+    face = im.copy()
+    face.thumbnail((FACE_EDGE, FACE_EDGE), Image.Resampling.BILINEAR)
+    return Prepared(todo, decoded.width, decoded.height, decoded.captured_at, model_in, np.asarray(face))
+
+
+def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
+    model = torch.from_numpy(np.stack([p.model_input for p in items])).permute(0, 3, 1, 2)
+    h = max(p.face_input.shape[0] for p in items)
+    w = max(p.face_input.shape[1] for p in items)
+    faces = np.zeros((len(items), h, w, 3), np.uint8)
+    for i, p in enumerate(items):
+        faces[i, : p.face_input.shape[0], : p.face_input.shape[1]] = p.face_input
+    sizes = [(p.face_input.shape[1], p.face_input.shape[0]) for p in items]
+    return model, torch.from_numpy(faces).permute(0, 3, 1, 2), sizes
+
+
+def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
+    model_in, face_in, sizes = _batch_tensors(items)
+    out = []
+    for p, s, (fw, fh) in zip(items, scorer.score_batch(model_in, face_in, sizes), sizes, strict=True):
+        sx, sy = p.width / fw, p.height / fh
+        faces = [f.scaled(sx, sy) for f in s.faces]
+        out.append(
+            Result(
+                photo_id=p.todo.photo_id,
+                width=p.width,
+                height=p.height,
+                captured_at=p.captured_at,
+                score=s.score,
+                embedding=s.embedding,
+                faces=[(f.box, f.confidence, f.landmarks) for f in faces],
+            )
+        )
+    return out
+
+
+def default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def score(
+    targets: Iterable[Path],
+    catalog: Catalog,
+    scorer: Scorer,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    batch_size: int = 16,
+    workers: int | None = None,
+    thumbnail_root: Path | None = None,
+) -> Summary:
+    """Index `targets` and score every photo that needs it. Returns when done or cancelled."""
+    start = time.perf_counter()
+    report = index(targets, catalog, scorer.model_name)
+    todo = report.todo
+    cancel = cancel or threading.Event()
+    done = failed = 0
+
+    def tell(path: str | None) -> None:
+        if progress is not None:
+            progress(Progress(done, len(todo), failed, time.perf_counter() - start, path))
+
+    tell(None)
+    batch: list[Prepared] = []
+    errors: list[Result] = []
+
+    def flush() -> None:
+        nonlocal done
+        results = (_results(batch, scorer) if batch else []) + errors
+        catalog.record(results, scorer.model_name)
+        done += len(results)
+        last = todo[done - 1].path if done else None
+        batch.clear()
+        errors.clear()
+        tell(last)
+
+    n_workers = workers or default_workers()
+    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="decode") as pool:
+        stream = _decoded_in_order(pool, todo, window=2 * batch_size + n_workers, cancel=cancel,
+                                   thumbnail_root=thumbnail_root)
+        try:
+            for item, outcome in stream:
+                if isinstance(outcome, Prepared):
+                    batch.append(outcome)
+                else:
+                    errors.append(Result(photo_id=item.photo_id, error=outcome))
+                    failed += 1
+                if len(batch) >= batch_size or len(errors) >= batch_size:
+                    flush()
+            if not cancel.is_set() and (batch or errors):
+                flush()
+        finally:
+            stream.close()
+    return Summary(report, done - failed, failed, cancel.is_set(), time.perf_counter() - start)
+
+
+def _decoded_in_order(
+    pool: ThreadPoolExecutor, todo: list[Todo], *, window: int, cancel: threading.Event, thumbnail_root: Path | None
+) -> Iterator[tuple[Todo, Prepared | str]]:
+    """Yield (todo, Prepared or error message) in order, keeping at most `window` decodes in flight."""
+    pending: deque[tuple[Todo, Future[Prepared]]] = deque()
+    queue = iter(todo)
+    try:
+        while not cancel.is_set():
+            while len(pending) < window:
+                item = next(queue, None)
+                if item is None:
+                    break
+                pending.append((item, pool.submit(prepare, item, thumbnail_root)))
+            if not pending:
+                return
+            item, future = pending.popleft()
+            outcome: Prepared | str
+            try:
+                outcome = future.result()
+            except decoding.PhotoError as exc:
+                outcome = str(exc)
+            except Exception as exc:  # one odd file must not end the scan
+                outcome = f"cannot process: {type(exc).__name__}: {exc}"
+            yield item, outcome
+    finally:
+        for _, future in pending:
+            future.cancel()

@@ -1,0 +1,45 @@
+"""The on-disk thumbnail cache, keyed by content fingerprint so a renamed photo keeps its thumbnail."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+from selfie_desk.core import paths
+
+THUMBNAIL_EDGE = 320
+
+
+def thumbnail_path(fingerprint: str, root: Path | None = None) -> Path:
+    root = root or paths.thumbnail_dir()
+    return root / fingerprint[:2] / f"{fingerprint}.jpg"
+
+
+def save(fingerprint: str, image: Image.Image, root: Path | None = None) -> Path:
+    """Write a thumbnail (long edge THUMBNAIL_EDGE) atomically: a reader never sees half a file."""
+    target = thumbnail_path(fingerprint, root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    thumb = image.copy()
+    thumb.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            thumb.save(fh, format="JPEG", quality=85)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load(fingerprint: str, root: Path | None = None) -> Image.Image | None:
+    path = thumbnail_path(fingerprint, root)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,46 @@
+"""Model files: where they are, and a clear error (not a traceback) when one is missing or corrupt."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from selfie_desk.core import paths
+
+# name -> SHA-256 of the file under models/ (also written in models/README.md)
+BUNDLED = {
+    "mobilenet_v2-b0353104.pth": "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+    "retinaface_mobilenet0.25.pth": "1060628e94989788f9c68d6f8560f9d69ced6dc614c36a7202a5bf1d4ed89b43",
+    "score_head.pt": "8dee8a107d12022b01f2b0f7f9236944e4e5e39e15d23ba7a0376a53b196d135",
+}
+
+
+class ModelMissingError(RuntimeError):
+    """A model file the app needs is absent or damaged; the message says which and where."""
+
+
+@cache
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundled_file(name: str) -> Path:
+    """Path of a bundled model file, checked against its recorded SHA-256."""
+    folder = paths.bundled_models_dir()
+    path = folder / name
+    if not path.is_file():
+        raise ModelMissingError(
+            f"model file {name} is missing from {folder}; reinstall Selfie Desk or restore models/ "
+            "from the repository (see models/README.md)"
+        )
+    expected = BUNDLED.get(name)
+    if expected is not None:
+        st = path.stat()
+        if _sha256(path, st.st_size, st.st_mtime_ns) != expected:
+            raise ModelMissingError(f"model file {path} is damaged (SHA-256 mismatch); restore it from models/")
+    return path

@@ -1,0 +1,198 @@
+"""The catalog: schema, incremental re-indexing, renames, deletions, decisions, kill-and-resume."""
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import photo, save_jpeg
+
+from selfie_desk.core import paths, pipeline
+from selfie_desk.core.catalog import SCHEMA_VERSION, Catalog
+from selfie_desk.core.indexing import index
+
+
+@pytest.fixture
+def catalog(app_home):
+    with Catalog(paths.catalog_path()) as cat:
+        yield cat
+
+
+def folder_of(tmp_path: Path, n: int, name="shoot") -> Path:
+    folder = tmp_path / name
+    for i in range(n):
+        save_jpeg(folder / f"img_{i:03d}.jpg", photo((320, 240), seed=i))
+    return folder
+
+
+def test_schema_is_versioned_and_refuses_a_newer_one(app_home):
+    path = paths.catalog_path()
+    with Catalog(path) as cat:
+        assert cat.schema_version == SCHEMA_VERSION >= 1
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(RuntimeError, match="newer Selfie Desk"):
+        Catalog(path)
+
+
+def test_catalog_survives_reopen(tmp_path, catalog, scorer):
+    folder = folder_of(tmp_path, 3)
+    pipeline.score([folder], catalog, scorer)
+    catalog.close()
+    with Catalog(paths.catalog_path()) as again:
+        photos = again.photos(scorer.model_name, folder=str(folder))
+        assert len(photos) == 3 and all(p.score is not None and p.width == 320 for p in photos)
+        assert again.embedding(photos[0].id).shape == (1280,)
+
+
+def test_rescan_reads_only_new_or_changed_files(tmp_path, catalog, scorer):
+    folder = folder_of(tmp_path, 4)
+    first = pipeline.score([folder], catalog, scorer)
+    assert (first.scored, first.index.new) == (4, 4)
+
+    again = pipeline.score([folder], catalog, scorer)
+    assert again.scored == 0 and again.index.unchanged == 4
+
+    save_jpeg(folder / "img_000.jpg", photo((320, 240), seed=99))  # edited
+    save_jpeg(folder / "new.jpg", photo((200, 100), seed=5))
+    third = pipeline.score([folder], catalog, scorer)
+    assert (third.scored, third.index.changed, third.index.new, third.index.unchanged) == (2, 1, 1, 3)
+
+
+def test_deleted_files_drop_out(tmp_path, catalog, scorer):
+    folder = folder_of(tmp_path, 3)
+    pipeline.score([folder], catalog, scorer)
+    (folder / "img_001.jpg").unlink()
+    summary = pipeline.score([folder], catalog, scorer)
+    assert summary.index.removed == 1
+    assert [Path(p.path).name for p in catalog.photos(scorer.model_name, folder=str(folder))] == [
+        "img_000.jpg", "img_002.jpg"]
+
+
+def test_renamed_and_moved_files_keep_scores_and_decisions(tmp_path, catalog, scorer):
+    folder = folder_of(tmp_path, 3)
+    pipeline.score([folder], catalog, scorer)
+    before = {Path(p.path).name: p for p in catalog.photos(scorer.model_name, folder=str(folder))}
+    catalog.set_decision(before["img_000.jpg"].id, "keep")
+    catalog.set_rating(before["img_000.jpg"].id, 4)
+    catalog.set_decision(before["img_002.jpg"].id, "reject")
+
+    os.rename(folder / "img_000.jpg", folder / "renamed.jpg")
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    shutil.move(folder / "img_002.jpg", other / "moved.jpg")
+
+    summary = pipeline.score([folder, other], catalog, scorer)
+    assert summary.scored == 0 and summary.index.moved == 2 and summary.index.removed == 0
+    renamed = catalog.photos(scorer.model_name, paths=[str(folder / "renamed.jpg")])[0]
+    moved = catalog.photos(scorer.model_name, paths=[str(other / "moved.jpg")])[0]
+    assert (renamed.id, renamed.decision, renamed.rating, renamed.score) == (
+        before["img_000.jpg"].id, "keep", 4, before["img_000.jpg"].score)
+    assert (moved.id, moved.decision) == (before["img_002.jpg"].id, "reject")
+
+
+def test_bad_files_are_recorded_and_the_scan_goes_on(tmp_path, catalog, scorer):
+    folder = folder_of(tmp_path, 2)
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.png").write_text("not a picture")
+    summary = pipeline.score([folder], catalog, scorer)
+    assert (summary.scored, summary.failed) == (2, 2)
+    errors = {Path(p.path).name: p.error for p in catalog.photos(scorer.model_name, folder=str(folder))}
+    assert errors["empty.jpg"] == "empty file (0 bytes)"
+    assert "not an image" in errors["notes.png"]
+    assert errors["img_000.jpg"] is None
+
+
+def test_file_deleted_between_indexing_and_decoding(tmp_path, catalog, scorer, monkeypatch):
+    folder = folder_of(tmp_path, 3)
+
+    def index_then_delete(*args, **kwargs):
+        report = index(*args, **kwargs)
+        (folder / "img_001.jpg").unlink()
+        return report
+
+    monkeypatch.setattr(pipeline, "index", index_then_delete)
+    summary = pipeline.score([folder], catalog, scorer)
+    assert (summary.scored, summary.failed) == (2, 1)
+    gone = catalog.photos(scorer.model_name, paths=[str(folder / "img_001.jpg")])[0]
+    assert "disappeared" in gone.error
+
+
+def test_cancel_keeps_finished_batches(tmp_path, catalog, scorer):
+    folder = folder_of(tmp_path, 12)
+    import threading
+
+    cancel = threading.Event()
+    seen = []
+
+    def progress(p):
+        seen.append(p.done)
+        if p.done >= 4:
+            cancel.set()
+
+    summary = pipeline.score([folder], catalog, scorer, progress=progress, cancel=cancel, batch_size=4, workers=1)
+    assert summary.cancelled and summary.scored == 4
+    scored = [p for p in catalog.photos(scorer.model_name, folder=str(folder)) if p.score is not None]
+    assert len(scored) == 4
+    rest = pipeline.score([folder], catalog, scorer)
+    assert rest.scored == 8 and not rest.cancelled
+
+
+@pytest.mark.slow
+def test_killed_process_loses_nothing_and_resumes(tmp_path, app_home):
+    folder = folder_of(tmp_path, 60)
+    cmd = [sys.executable, "-m", "selfie_desk", "score", str(folder), "--json", "--batch-size", "4"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db_path = paths.catalog_path()
+    deadline = time.time() + 120
+    committed = 0
+    while time.time() < deadline and proc.poll() is None:
+        if db_path.exists():
+            try:
+                db = sqlite3.connect(db_path)
+                committed = db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+                db.close()
+            except sqlite3.OperationalError:
+                committed = 0
+            if committed >= 8:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 8 <= committed < 60, "the scan should have been killed part-way"
+
+    with Catalog(db_path) as cat:
+        survived = [p for p in cat.photos("default", folder=str(folder)) if p.score is not None]
+    assert len(survived) >= committed
+    from selfie_desk.core.model import Scorer
+
+    with Catalog(db_path) as cat:
+        summary = pipeline.score([folder], cat, Scorer(device="cpu"))
+        assert summary.scored == 60 - len(survived)
+        assert all(p.score is not None for p in cat.photos("default", folder=str(folder)))
+
+
+def test_photo_moved_to_a_folder_scanned_later_keeps_its_decision(tmp_path, catalog, scorer):
+    folder = folder_of(tmp_path, 2)
+    pipeline.score([folder], catalog, scorer)
+    first = catalog.photos(scorer.model_name, folder=str(folder))[0]
+    catalog.set_decision(first.id, "keep")
+    later = tmp_path / "later"
+    later.mkdir()
+    shutil.move(first.path, later / "kept.jpg")
+
+    gone = pipeline.score([folder], catalog, scorer)  # the old folder first: the photo drops out of it
+    assert gone.index.removed == 1
+    assert len(catalog.photos(scorer.model_name, folder=str(folder))) == 1
+
+    found = pipeline.score([later], catalog, scorer)  # ...and turns up here with its decision
+    assert (found.index.moved, found.scored) == (1, 0)
+    kept = catalog.photos(scorer.model_name, folder=str(later))[0]
+    assert (kept.id, kept.decision, kept.score) == (first.id, "keep", first.score)

@@ -1,0 +1,25 @@
+"""The CUDA path (bf16, channels_last, batched) agrees with the CPU. Runs only where there is a GPU."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import DEMO
+from selfie_desk.core.model import Scorer, model_input
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"),
+]
+
+
+def test_cuda_scores_match_cpu(scorer):
+    gpu = Scorer(device="cuda")
+    assert gpu.label.startswith("GPU")
+    images = [Image.open(p).convert("RGB") for p in sorted(DEMO.glob("*.png"))]
+    batch = torch.from_numpy(np.stack([model_input(im) for im in images])).permute(0, 3, 1, 2)
+    cpu_scores = scorer.score_embeddings(scorer.embed(batch)).numpy()
+    gpu_scores = gpu.score_embeddings(gpu.embed(batch)).cpu().numpy()
+    assert np.abs(cpu_scores - gpu_scores).max() < 0.03  # bf16 autocast
+    assert (np.argsort(cpu_scores) == np.argsort(gpu_scores)).mean() >= 0.7

@@ -1,0 +1,149 @@
+"""Scoring throughput: decode-only vs end-to-end over the same synthetic 12-megapixel JPEGs, in one run.
+
+    .venv/bin/python tools/benchmark.py [--photos 48] [--device auto|cpu|cuda] [--json]
+
+Decode-only is the pipeline's own decoding step (JPEG draft mode, same thread pool) with nothing after
+it: the ceiling end-to-end can approach. End-to-end is `pipeline.score` on a fresh catalog: indexing,
+fingerprints, decoding, thumbnails, backbone + head + face detector, catalog writes. Memory: peak RSS of
+an end-to-end run over N and over 3N photos (hard links), each in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def make_photos(folder: Path, n: int, size=(4000, 3000)) -> list[Path]:
+    """Photo-like 12 MP JPEGs of ~3 MB: smooth light, shapes, and sensor-like noise (it sets the file size)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    for i in range(n):
+        path = folder / f"IMG_{i:04d}.jpg"
+        out.append(path)
+        if path.exists():
+            continue
+        rng = np.random.default_rng(i)
+        base = np.stack([120 + 90 * np.sin(x / w * (2 + i % 3) + i), 120 + 80 * np.cos(y / h * 3 + i),
+                         60 + 150 * (x + y) / (w + h)], -1)
+        for _ in range(6):
+            cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(100, 800)
+            base[(x - cx) ** 2 + (y - cy) ** 2 < r * r] *= rng.uniform(0.5, 1.3)
+        base += rng.normal(0, 9, (h, w, 1)) + rng.normal(0, 3, (h, w, 3))
+        Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(path, quality=92)
+    return out
+
+
+def decode_only(files: list[Path], workers: int) -> float:
+    from selfie_desk.core import decoding, pipeline
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda p: decoding.decode(p, pipeline.DECODE_EDGE), files))
+    return len(files) / (time.perf_counter() - start)
+
+
+def end_to_end(folder: Path, device: str, batch: int, workers: int) -> dict:
+    from selfie_desk.core import paths, pipeline
+    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.model import Scorer
+
+    scorer = Scorer(device=device)
+    with Catalog(paths.catalog_path()) as cat:
+        start = time.perf_counter()
+        summary = pipeline.score([folder], cat, scorer, batch_size=batch, workers=workers)
+        elapsed = time.perf_counter() - start
+    return {"photos": summary.scored, "seconds": elapsed, "rate": summary.scored / elapsed, "device": scorer.label}
+
+
+def peak_rss_mb_child(folder: Path, device: str) -> float:
+    """Peak RSS of an end-to-end run in a fresh process (this script's --rss-of mode)."""
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, SELFIE_DESK_HOME=home)
+        cmd = [sys.executable, __file__, "--rss-of", str(folder), "--device", device]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=int, default=48)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=0, help="decode threads (0: the pipeline's default)")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "selfie-desk-bench")
+    parser.add_argument("--memory", action="store_true", help="also measure peak RSS for N and 3N photos")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--rss-of", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    from selfie_desk.core import pipeline
+
+    workers = args.workers or pipeline.default_workers()
+    if args.rss_of:
+        end_to_end(args.rss_of, args.device, args.batch, workers)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return 0
+    t0 = time.perf_counter()
+    files = make_photos(args.cache / "photos", args.photos)
+    made = time.perf_counter() - t0
+    mb = sum(f.stat().st_size for f in files) / len(files) / 1e6
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["SELFIE_DESK_HOME"] = home
+        decode_only(files[:4], workers)  # warm the page cache and the decoder
+        dec = decode_only(files, workers)
+        e2e = end_to_end(args.cache / "photos", args.device, args.batch, workers)
+        dec_after = decode_only(files, workers)
+    result = {
+        "machine": f"{platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "photos": len(files),
+        "mean_file_mb": round(mb, 2),
+        "workers": workers,
+        "batch": args.batch,
+        "device": e2e["device"],
+        "decode_only_per_s": round((dec + dec_after) / 2, 2),
+        "end_to_end_per_s": round(e2e["rate"], 2),
+        "ratio": round(e2e["rate"] / ((dec + dec_after) / 2), 3),
+        "decode_only_runs": [round(dec, 2), round(dec_after, 2)],
+        "generated_in_s": round(made, 1),
+    }
+    if args.memory:
+        big = args.cache / "photos3x"
+        big.mkdir(exist_ok=True)
+        for k in range(3):
+            for f in files:
+                link = big / f"{k}_{f.name}"
+                if not link.exists():
+                    os.link(f, link)
+        result["peak_rss_mb"] = {
+            str(len(files)): round(peak_rss_mb_child(args.cache / "photos", args.device)),
+            str(3 * len(files)): round(peak_rss_mb_child(big, args.device)),
+        }
+    result["ru_maxrss_parent_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>22}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
