@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from conftest import DEMO
 from PIL import Image
 
-from conftest import DEMO
 from selfie_desk.core.model import Scorer, model_input
 
 pytestmark = [

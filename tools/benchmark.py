@@ -46,8 +46,8 @@ def make_photos(folder: Path, n: int, size=(4000, 3000)) -> list[Path]:
         for _ in range(6):
             cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(100, 800)
             base[(x - cx) ** 2 + (y - cy) ** 2 < r * r] *= rng.uniform(0.5, 1.3)
-        base += rng.normal(0, 9, (h, w, 1)) + rng.normal(0, 3, (h, w, 3))
-        Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(path, quality=92)
+        base += rng.normal(0, 5, (h, w, 1)) + rng.normal(0, 2, (h, w, 3))
+        Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(path, quality=90)
     return out
 
 

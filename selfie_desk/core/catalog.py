@@ -240,7 +240,8 @@ class Catalog:
     def purge_missing(self, older_than_s: float) -> int:
         with self.transaction():
             cur = self._db.execute(
-                "DELETE FROM photos WHERE missing_since IS NOT NULL AND missing_since < ?", (time.time() - older_than_s,)
+                "DELETE FROM photos WHERE missing_since IS NOT NULL AND missing_since < ?",
+                (time.time() - older_than_s,),
             )
         return cur.rowcount
 
