@@ -29,7 +29,7 @@ from selfie_desk.core.model import Scorer, model_input
 # JPEG DCT scaling lands a 12 MP photo at 1/8 (500 x 375): enough for the 224 px model input, faces and
 # the 320 px thumbnail, at a fraction of a full decode's cost.
 DECODE_EDGE = 480
-FACE_EDGE = 480
+FACE_EDGE = 384  # faces down to ~4 % of the long edge; 480 costs 2x (20.6 vs 11.1 ms per photo on one core)
 
 
 @dataclass(frozen=True)
