@@ -3,9 +3,10 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup bench lint clean
+.PHONY: run test setup bench lint screenshots clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/setup-system.sh
+	bash tools/setup-system.sh
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
 	$(VENV)/bin/python -m pip install -q -e '.[dev]'
@@ -14,13 +15,17 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/selfie-desk score resources/demo
+	$(VENV)/bin/selfie-desk
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
 bench: $(STAMP)
 	$(VENV)/bin/python tools/benchmark.py
+
+screenshots: $(STAMP)
+	bash tools/setup-system.sh --shots
+	$(VENV)/bin/python tools/screenshots.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check selfie_desk tests tools

@@ -1,0 +1,115 @@
+"""The user's preferences and the app's memory between runs (recent folders), as versioned JSON.
+
+The file carries a version; MIGRATIONS bring an older file up to date step by step, so what the user
+chose survives upgrades. A file from a newer Selfie Desk is read as far as it is understood and never
+written over, so going back to an older version does not destroy it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from selfie_desk.core import paths
+
+FILE_NAME = "settings.json"
+DEVICES = ("auto", "cuda", "cpu")
+SORTS = ("score", "date", "name")
+THUMBNAIL_SIZES = (120, 320)  # smallest and largest edge of a grid thumbnail, pixels
+MAX_RECENT = 10
+
+
+def _v0_to_v1(raw: dict) -> dict:
+    """Version 0 is a file without a version (written by hand): its keys already mean what version 1's do."""
+    return {**raw, "version": 1}
+
+
+# Each entry brings a settings dict from version i to i + 1. Never edit a released entry: append one.
+MIGRATIONS: list[Callable[[dict], dict]] = [_v0_to_v1]
+SETTINGS_VERSION = len(MIGRATIONS)
+
+
+@dataclass
+class Settings:
+    device: str = "auto"  # where the convnet runs: auto (the GPU when there is one), cuda, cpu
+    thumbnail_size: int = 200  # long edge of a grid thumbnail, pixels
+    auto_advance: bool = False  # after a flag or a rating, move to the next photo
+    sort: str = "score"
+    model: str = "default"
+    recent_folders: list[str] = field(default_factory=list)  # most recent first
+    show_faces: bool = False
+    path: Path | None = field(default=None, repr=False, compare=False)  # where it is saved; None: not saved
+    read_only: bool = field(default=False, repr=False, compare=False)
+
+    @property
+    def last_folder(self) -> str | None:
+        return self.recent_folders[0] if self.recent_folders else None
+
+    def add_recent(self, folder: str) -> None:
+        self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder]
+        del self.recent_folders[MAX_RECENT:]
+
+    def to_json(self) -> dict:
+        data = {k: v for k, v in asdict(self).items() if k not in ("path", "read_only")}
+        return {"version": SETTINGS_VERSION, **data}
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """The saved settings, or the defaults when there are none (or the file cannot be read)."""
+        path = path or paths.config_dir() / FILE_NAME
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls(path=path)
+        if not isinstance(raw, dict):
+            return cls(path=path)
+        version = raw.get("version", 0)
+        if not isinstance(version, int) or version < 0:
+            version = 0
+        read_only = version > SETTINGS_VERSION
+        for step in MIGRATIONS[version:]:
+            raw = step(raw)
+        settings = cls._from_dict(raw)
+        settings.path, settings.read_only = path, read_only
+        return settings
+
+    @classmethod
+    def _from_dict(cls, raw: dict) -> Settings:
+        """Known keys with valid values; anything else falls back to the default."""
+        s = cls()
+        if raw.get("device") in DEVICES:
+            s.device = raw["device"]
+        size = raw.get("thumbnail_size")
+        if isinstance(size, int) and not isinstance(size, bool):
+            s.thumbnail_size = max(THUMBNAIL_SIZES[0], min(THUMBNAIL_SIZES[1], size))
+        if isinstance(raw.get("auto_advance"), bool):
+            s.auto_advance = raw["auto_advance"]
+        if raw.get("sort") in SORTS:
+            s.sort = raw["sort"]
+        if isinstance(raw.get("model"), str) and raw["model"]:
+            s.model = raw["model"]
+        recent = raw.get("recent_folders")
+        if isinstance(recent, list):
+            s.recent_folders = [f for f in recent if isinstance(f, str)][:MAX_RECENT]
+        if isinstance(raw.get("show_faces"), bool):
+            s.show_faces = raw["show_faces"]
+        return s
+
+    def save(self) -> None:
+        """Write atomically (a crash never leaves half a file); a newer version's file is left alone."""
+        if self.path is None or self.read_only:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".settings-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.to_json(), fh, indent=2)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+

@@ -1,0 +1,61 @@
+"""Starting the window: the QApplication, the catalog and settings it is given, and a clean quit."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from selfie_desk import __version__
+from selfie_desk.core import paths
+from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.settings import Settings
+from selfie_desk.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setApplicationName("Selfie Desk")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("selfie-desk")
+    return app
+
+
+def start_folder(requested: Path | None, settings: Settings) -> Path:
+    """The folder asked for, else the last one opened (if it still exists), else the bundled demo photos."""
+    if requested is not None:
+        return requested
+    last = settings.last_folder
+    if last and Path(last).is_dir():
+        return Path(last)
+    return paths.demo_photos_dir()
+
+
+def run(folder: Path | None = None) -> int:
+    """Open the window on `folder` (see start_folder) and run until it is closed. Returns the exit status."""
+    app = create_application()
+    settings = Settings.load()
+    catalog = Catalog(paths.catalog_path())
+    window = MainWindow(catalog, settings)
+    app.aboutToQuit.connect(window.shut_down)
+
+    def excepthook(kind, value, tb) -> None:
+        # A bug must not take the window down or print at the user: log it, say it in one line.
+        log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
+        window.show_message(f"Something went wrong: {kind.__name__}: {value}")
+
+    previous = sys.excepthook
+    sys.excepthook = excepthook
+    try:
+        window.show()
+        window.open_folder(start_folder(folder, settings))
+        return app.exec()
+    finally:
+        sys.excepthook = previous
+        window.shut_down()
+        catalog.close()

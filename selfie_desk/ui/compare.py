@@ -1,0 +1,109 @@
+"""Compare: two to four photos side by side, zoomed and panned together, to choose among a burst.
+
+One pane is active (click it, or Left/Right): the window's flag and rating keys apply to it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from selfie_desk.core.catalog import Photo
+from selfie_desk.ui.canvas import ViewState
+from selfie_desk.ui.grid import ThumbnailCache
+from selfie_desk.ui.loupe import describe
+from selfie_desk.ui.photo_pane import PhotoPane
+from selfie_desk.workers.images import ImageLoader
+
+MAX_PHOTOS = 4
+
+
+class CompareView(QWidget):
+    active_changed = Signal(int)  # photo id
+
+    def __init__(self, loader: ImageLoader, thumbs: ThumbnailCache | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.panes = [PhotoPane(loader, thumbs, preview_edge=1200, parent=self) for _ in range(MAX_PHOTOS)]
+        self._layout = QGridLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        for i, pane in enumerate(self.panes):
+            pane.canvas.view_changed.connect(lambda state, i=i: self._follow(i, state))
+            pane.activated.connect(lambda i=i: self.set_active(i))
+            pane.canvas.setFocusProxy(self)
+            pane.hide()
+        self._count = 0
+        self.active = 0
+        self.show_faces = False
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def photos(self) -> list[Photo]:
+        return [p.photo for p in self.panes[: self._count] if p.photo is not None]
+
+    def active_photo(self) -> Photo | None:
+        return self.panes[self.active].photo if self._count else None
+
+    def show_photos(self, photos: list[Photo], ranks: dict[int, int | None], scored: int) -> None:
+        photos = photos[:MAX_PHOTOS]
+        self._count = len(photos)
+        columns = 2 if len(photos) == 4 else len(photos)
+        for i, pane in enumerate(self.panes):
+            self._layout.removeWidget(pane)
+            if i < len(photos):
+                self._layout.addWidget(pane, i // columns, i % columns)
+                pane.show_photo(photos[i])
+                pane.canvas.show_faces = self.show_faces
+                pane.canvas.set_view(ViewState())
+                pane.caption.setText(describe(photos[i], ranks.get(photos[i].id), scored))
+                pane.show()
+            else:
+                pane.hide()
+        self.set_active(0)
+
+    def update_photo(self, p: Photo, rank: int | None, scored: int) -> None:
+        for pane in self.panes[: self._count]:
+            if pane.photo is not None and pane.photo.id == p.id:
+                pane.update_photo(p)
+                pane.caption.setText(describe(p, rank, scored))
+
+    def set_active(self, index: int) -> None:
+        if not self._count:
+            return
+        self.active = max(0, min(self._count - 1, index))
+        for i, pane in enumerate(self.panes[: self._count]):
+            pane.set_active(i == self.active)
+        photo = self.active_photo()
+        if photo is not None:
+            self.active_changed.emit(photo.id)
+
+    def step(self, delta: int) -> bool:
+        """Move the active pane; False at either end."""
+        target = self.active + delta
+        if not 0 <= target < self._count:
+            return False
+        self.set_active(target)
+        return True
+
+    def set_show_faces(self, show: bool) -> None:
+        self.show_faces = show
+        for pane in self.panes:
+            pane.canvas.show_faces = show
+            pane.canvas.update()
+
+    def toggle_zoom(self) -> None:
+        if self._count:
+            self.panes[self.active].canvas.toggle_zoom()
+
+    def _follow(self, source: int, state: ViewState) -> None:
+        for i, pane in enumerate(self.panes[: self._count]):
+            if i != source:
+                pane.canvas.set_view(state)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Up):
+            self.step(-1)
+        elif event.key() in (Qt.Key.Key_Right, Qt.Key.Key_Down):
+            self.step(+1)
+        else:
+            super().keyPressEvent(event)

@@ -1,0 +1,277 @@
+"""The thumbnail grid: a QListView in icon mode, a delegate that draws each photo with its score, flag and
+stars, and the cache of thumbnails it asks for lazily (only cells being painted ask).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from selfie_desk.core.catalog import Photo
+from selfie_desk.ui.grid_model import PhotoGridModel, PhotoRole
+from selfie_desk.workers.images import ImageLoader, ImageRequest
+
+STRIP = 24  # height of the text strip under a thumbnail
+PAD = 6
+PICK = QColor(46, 160, 67)
+REJECT = QColor(207, 34, 46)
+STAR = QColor(240, 180, 40)
+
+
+def score_color(score: float) -> QColor:
+    """Red (0) through amber to green (1): the score readable at a glance."""
+    hue = int(120 * max(0.0, min(1.0, score)))
+    return QColor.fromHsv(hue, 170, 200)
+
+
+def thumbnail_key(p: Photo) -> str:
+    return p.fingerprint or p.path
+
+
+class ThumbnailCache:
+    """The grid's thumbnails as pixmaps at the grid's size, least recently used dropped first."""
+
+    def __init__(self, loader: ImageLoader, edge: int, capacity: int = 600) -> None:
+        self.loader, self.edge, self.capacity = loader, edge, capacity
+        self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
+        self._failed: dict[str, str] = {}
+
+    def set_edge(self, edge: int) -> None:
+        if edge != self.edge:
+            self.edge = edge
+            self._pixmaps.clear()
+
+    def clear(self) -> None:
+        self._pixmaps.clear()
+        self._failed.clear()
+        self.loader.forget_pending()
+
+    def get(self, p: Photo) -> QPixmap | None:
+        """The thumbnail if loaded; otherwise ask for it (once) and return None. Called on every paint."""
+        key = p.fingerprint or p.path
+        pixmap = self._pixmaps.get(key)
+        if pixmap is not None:
+            self._pixmaps.move_to_end(key)
+            return pixmap
+        if key not in self._failed and not self.loader.is_wanted(key):
+            self.loader.request(ImageRequest(key, p.path, p.fingerprint, self.edge))
+        return None
+
+    def failure(self, p: Photo) -> str | None:
+        return self._failed.get(thumbnail_key(p))
+
+    def store(self, key: str, image: QImage) -> None:
+        if max(image.width(), image.height()) > self.edge:
+            image = image.scaled(self.edge, self.edge, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+        self._pixmaps[key] = QPixmap.fromImage(image)
+        self._pixmaps.move_to_end(key)
+        while len(self._pixmaps) > self.capacity:
+            self._pixmaps.popitem(last=False)
+
+    def store_failure(self, key: str, message: str) -> None:
+        self._failed[key] = message
+
+
+class PhotoDelegate(QStyledItemDelegate):
+    """Draws a cell once into a pixmap and reuses it until the photo, its thumbnail or its selection change.
+
+    Painting from Python holds the GIL, which a scan's threads want too: one drawPixmap per cell keeps
+    scrolling and repaints smooth during a scan. When a burst of thumbnails arrives, only a few new cells
+    are drawn per frame (the others keep their placeholder a frame longer), so the window never stalls.
+    """
+
+    RENDER_BUDGET = 6  # cells newly drawn with their thumbnail, per frame
+    FRAME_S = 0.03
+
+    def __init__(self, cache: ThumbnailCache, parent=None) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self._cells: OrderedDict[tuple, QPixmap] = OrderedDict()
+        self._last_key: dict[int, tuple] = {}  # photo id -> key of the cell last drawn for it
+        self._frame_start = 0.0
+        self._rendered = 0
+        self._more = QTimer(self)  # repaint again for the cells left for the next frame
+        self._more.setSingleShot(True)
+        self._more.setInterval(int(self.FRAME_S * 1000))
+        if isinstance(parent, QAbstractItemView):
+            self._more.timeout.connect(parent.viewport().update)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        edge = self.cache.edge
+        return QSize(edge + 2 * PAD, edge + 2 * PAD + STRIP)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        # Called for every visible cell on every repaint: as few calls into Qt as possible.
+        model = index.model()
+        p = model.photo(index.row()) if isinstance(model, PhotoGridModel) else index.data(PhotoRole)
+        if p is None:
+            return
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        thumb = self.cache.get(p)
+        failure = thumb is None and bool(p.error or self.cache.failure(p))
+        rect = option.rect
+        width, height = rect.width(), rect.height()
+        # no photo id in the key: cells still waiting for their thumbnail look alike and share one pixmap
+        key = (None if thumb is None else thumb.cacheKey(), failure, p.score, p.decision, p.rating,
+               len(p.faces), selected, width, height)
+        cell = self._cells.get(key)
+        if cell is None:
+            previous = self._cells.get(self._last_key.get(p.id, ()))
+            if previous is not None and thumb is not None and self._last_key[p.id][0] is None \
+                    and not self._may_render():
+                painter.drawPixmap(rect.topLeft(), previous)  # its placeholder, one frame longer
+                self._more.start()
+                return
+            ratio = option.widget.devicePixelRatioF() if option.widget is not None else 1.0
+            cell = self._render(p, thumb, failure, selected, QSize(width, height), ratio, option.palette)
+            self._cells[key] = cell
+            while len(self._cells) > 800:
+                self._cells.popitem(last=False)
+        self._last_key[p.id] = key
+        painter.drawPixmap(rect.topLeft(), cell)
+
+    def _may_render(self) -> bool:
+        now = time.perf_counter()
+        if now - self._frame_start > self.FRAME_S:
+            self._frame_start, self._rendered = now, 0
+        self._rendered += 1
+        return self._rendered <= self.RENDER_BUDGET
+
+    def _render(self, p: Photo, pixmap: QPixmap | None, failure: bool, selected: bool, size: QSize,
+                ratio: float, palette) -> QPixmap:
+        cell_pixmap = QPixmap(size * ratio)
+        cell_pixmap.setDevicePixelRatio(ratio)
+        cell_pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(cell_pixmap)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            cell = QRect(2, 2, size.width() - 4, size.height() - 4)
+            if selected:
+                painter.setPen(QPen(palette.highlight().color(), 2))
+                fill = QColor(palette.highlight().color())
+                fill.setAlpha(70)
+                painter.setBrush(fill)
+            else:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(palette.alternateBase())
+            painter.drawRoundedRect(QRectF(cell), 6, 6)
+
+            edge = self.cache.edge
+            frame = QRect(cell.left() + PAD - 2, cell.top() + PAD - 2, edge, edge)
+            if pixmap is not None:
+                fitted = pixmap.size().scaled(frame.size(), Qt.AspectRatioMode.KeepAspectRatio)
+                target = QRect(0, 0, fitted.width(), fitted.height())
+                target.moveCenter(frame.center())
+                if p.decision == "reject":
+                    painter.setOpacity(0.35)
+                painter.drawPixmap(target, pixmap)
+                painter.setOpacity(1.0)
+            elif failure:
+                painter.setPen(palette.placeholderText().color())
+                painter.drawText(frame, Qt.AlignmentFlag.AlignCenter, "Cannot read")
+
+            self._draw_flag(painter, p, frame)
+            strip = QRect(cell.left() + PAD, frame.bottom() + 4, cell.width() - 2 * PAD, STRIP - 4)
+            self._draw_strip(painter, p, strip, palette.text().color())
+        finally:
+            painter.end()
+        return cell_pixmap
+
+    @staticmethod
+    def _draw_flag(painter: QPainter, p: Photo, frame: QRect) -> None:
+        if p.decision is None and not p.error:
+            return
+        badge = QRectF(frame.left() + 4, frame.top() + 4, 22, 22)
+        color = PICK if p.decision == "keep" else REJECT if p.decision == "reject" else QColor(120, 120, 120)
+        painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+        painter.setBrush(color)
+        painter.drawEllipse(badge)
+        pen = QPen(QColor(255, 255, 255), 2.4, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        c = badge.center()
+        path = QPainterPath()
+        if p.decision == "keep":  # a check mark
+            path.moveTo(c.x() - 5, c.y())
+            path.lineTo(c.x() - 1.5, c.y() + 4)
+            path.lineTo(c.x() + 5.5, c.y() - 4.5)
+        elif p.decision == "reject":  # a cross
+            path.moveTo(c.x() - 4.5, c.y() - 4.5)
+            path.lineTo(c.x() + 4.5, c.y() + 4.5)
+            path.moveTo(c.x() + 4.5, c.y() - 4.5)
+            path.lineTo(c.x() - 4.5, c.y() + 4.5)
+        else:  # unreadable: an exclamation mark
+            path.moveTo(c.x(), c.y() - 6)
+            path.lineTo(c.x(), c.y() + 1.5)
+            path.moveTo(c.x(), c.y() + 5)
+            path.lineTo(c.x(), c.y() + 5.2)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(path)
+
+    @staticmethod
+    def _draw_strip(painter: QPainter, p: Photo, strip: QRect, text_color: QColor) -> None:
+        font = QFont(painter.font())
+        font.setBold(True)
+        painter.setFont(font)
+        if p.score is not None:
+            pill = QRectF(strip.left(), strip.top() + 1, 44, strip.height() - 2)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(score_color(p.score))
+            painter.drawRoundedRect(pill, 4, 4)
+            painter.setPen(QColor(20, 20, 20))
+            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, f"{p.score:.2f}")
+        else:
+            painter.setPen(text_color)
+            label = "unreadable" if p.error else "…"
+            painter.drawText(strip, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
+        font.setBold(False)
+        painter.setFont(font)
+        if p.rating:
+            font.setPointSizeF(font.pointSizeF() * 1.3)
+            painter.setFont(font)
+            painter.setPen(STAR)
+            painter.drawText(strip, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "★" * p.rating)
+        elif p.faces:
+            painter.setPen(text_color)
+            n = len(p.faces)
+            painter.drawText(strip, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             f"{n} face{'s' if n > 1 else ''}")
+
+
+class PhotoGrid(QListView):
+    """The grid of thumbnails. Enter/Space are left to the window's actions (loupe)."""
+
+    opened = Signal(int)  # photo id (double-click)
+
+    def __init__(self, cache: ThumbnailCache, parent=None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setWrapping(True)
+        self.setUniformItemSizes(True)
+        self.setSpacing(4)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setDragEnabled(False)
+        self.setAcceptDrops(False)  # a dropped folder goes to the window
+        self.delegate = PhotoDelegate(cache, self)
+        self.setItemDelegate(self.delegate)
+        self.doubleClicked.connect(self._double_clicked)
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        p = index.data(PhotoRole)
+        if p is not None:
+            self.opened.emit(p.id)
+
+    def relayout(self) -> None:
+        """The thumbnail size changed."""
+        self.scheduleDelayedItemsLayout()
+        self.viewport().update()

@@ -1,0 +1,187 @@
+"""The folder's photos as a Qt list model, sorted and filtered the way the user asked.
+
+Sorting and filtering happen here in plain Python (a key function over a list), not in a
+QSortFilterProxyModel calling back into Python per comparison: 10,000 photos re-sort in milliseconds.
+While a folder scores, new scores update rows where they are; the order is rebuilt when the scan
+ends or the user changes the sort or a filter, so the grid does not shuffle under the user's keys.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import os
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from selfie_desk.core.catalog import Photo
+
+PhotoRole = Qt.ItemDataRole.UserRole + 1
+
+SORT_LABELS = {"score": "Score (best first)", "date": "Capture date", "name": "Name"}
+DECISION_FILTERS = {"all": "All photos", "picks": "Picks", "rejects": "Rejects", "unflagged": "Unflagged"}
+
+
+@dataclass(frozen=True)
+class PhotoFilter:
+    decision: str = "all"  # all | picks | rejects | unflagged
+    faces_only: bool = False
+    min_score: float = 0.0  # 0: off (unscored photos are shown)
+    min_stars: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self != PhotoFilter()
+
+    def accepts(self, p: Photo) -> bool:
+        if self.decision == "picks" and p.decision != "keep":
+            return False
+        if self.decision == "rejects" and p.decision != "reject":
+            return False
+        if self.decision == "unflagged" and p.decision is not None:
+            return False
+        if self.faces_only and not p.faces:
+            return False
+        if self.min_score > 0 and (p.score is None or p.score < self.min_score):
+            return False
+        return p.rating >= self.min_stars
+
+
+def name_of(p: Photo) -> str:
+    return os.path.basename(p.path)
+
+
+def sort_key(sort: str):
+    """Best first; photos without a score (not scored yet, or unreadable) last, in name order."""
+    if sort == "score":
+        return lambda p: (p.score is None, -(p.score or 0.0), p.path)
+    if sort == "date":
+        return lambda p: (p.captured_at is None, p.captured_at or "", p.path)
+    return lambda p: p.path
+
+
+class PhotoGridModel(QAbstractListModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._all: dict[int, Photo] = {}  # every photo of the folder, by id
+        self._rows: list[Photo] = []  # what the grid shows, in order
+        self._row_of: dict[int, int] = {}
+        self.sort = "score"
+        self.filter = PhotoFilter()
+        self._sorted_scores: list[float] = []
+
+    # ---- Qt ----------------------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        p = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return name_of(p)
+        if role == PhotoRole:
+            return p
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tooltip(p)
+        return None
+
+    # ---- reading -----------------------------------------------------------------------------------
+    def photo(self, row: int) -> Photo:
+        return self._rows[row]
+
+    def photos(self) -> list[Photo]:
+        """The rows, in the order shown."""
+        return list(self._rows)
+
+    def all_photos(self) -> list[Photo]:
+        return list(self._all.values())
+
+    def get(self, photo_id: int) -> Photo | None:
+        return self._all.get(photo_id)
+
+    def row_of(self, photo_id: int) -> int | None:
+        return self._row_of.get(photo_id)
+
+    def rank(self, p: Photo) -> int | None:
+        """1 for the best-scored photo of the folder."""
+        if p.score is None:
+            return None
+        return len(self._sorted_scores) - bisect.bisect_right(self._sorted_scores, p.score) + 1
+
+    def scores(self) -> list[float]:
+        return list(self._sorted_scores)
+
+    # ---- changing ----------------------------------------------------------------------------------
+    def set_photos(self, photos: list[Photo]) -> None:
+        self._all = {p.id: p for p in photos}
+        self._rebuild()
+
+    def set_view(self, sort: str | None = None, photo_filter: PhotoFilter | None = None) -> None:
+        if sort is not None:
+            self.sort = sort
+        if photo_filter is not None:
+            self.filter = photo_filter
+        self._rebuild()
+
+    def refresh(self) -> None:
+        """Re-sort and re-filter (after a scan, or when flags changed what a filter lets through)."""
+        self._rebuild()
+
+    def merge(self, photos: list[Photo]) -> bool:
+        """Update photos in place (new scores). Returns True if some photo was not known: call set_photos."""
+        unknown = rescore = False
+        for p in photos:
+            if p.id not in self._all:
+                unknown = True
+                continue
+            old = self._all[p.id]
+            if old == p:
+                continue
+            rescore = rescore or old.score != p.score
+            self._all[p.id] = p
+            row = self._row_of.get(p.id)
+            if row is not None:
+                self._rows[row] = p
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx)
+        if rescore:
+            self._update_scores()
+        return unknown
+
+    def update(self, photo_id: int, **changes) -> Photo | None:
+        """Change one photo's fields (a flag, a rating) where it stands."""
+        p = self._all.get(photo_id)
+        if p is None:
+            return None
+        p = dataclasses.replace(p, **changes)
+        self.merge([p])
+        return p
+
+    def _rebuild(self) -> None:
+        self.beginResetModel()
+        rows = [p for p in self._all.values() if self.filter.accepts(p)]
+        rows.sort(key=sort_key(self.sort))
+        self._rows = rows
+        self._row_of = {p.id: i for i, p in enumerate(rows)}
+        self._update_scores()
+        self.endResetModel()
+
+    def _update_scores(self) -> None:
+        self._sorted_scores = sorted(p.score for p in self._all.values() if p.score is not None)
+
+
+def tooltip(p: Photo) -> str:
+    lines = [name_of(p)]
+    if p.error:
+        lines.append(f"Cannot read: {p.error}")
+    elif p.score is None:
+        lines.append("Not scored yet")
+    else:
+        lines.append(f"Score {p.score:.3f}")
+    if p.width:
+        lines.append(f"{p.width} × {p.height}")
+    if p.faces:
+        lines.append(f"{len(p.faces)} face{'s' if len(p.faces) > 1 else ''}")
+    return "\n".join(lines)

@@ -1,0 +1,660 @@
+"""The main window: the grid, the loupe and compare, the side panel, and the keyboard culling.
+
+It is given what it works with (the UI thread's Catalog, the Settings, how to make a Scorer) rather than
+reaching for globals, so tests build it with a temporary catalog and a shared model.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from selfie_desk.core.catalog import Catalog, Photo
+from selfie_desk.core.indexing import canonical
+from selfie_desk.core.settings import Settings
+from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
+from selfie_desk.ui.filter_bar import FilterBar
+from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
+from selfie_desk.ui.grid_model import PhotoGridModel, name_of
+from selfie_desk.ui.loupe import Loupe
+from selfie_desk.ui.message_bar import MessageBar
+from selfie_desk.ui.preferences import PreferencesDialog
+from selfie_desk.ui.scan_status import ScanStatus
+from selfie_desk.ui.side_panel import SidePanel
+from selfie_desk.workers.images import ImageLoader
+from selfie_desk.workers.scoring import ScanOutcome, ScorerFactory, ScoringService
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "Selfie Desk"
+# Quitting mid-scan: the batch in flight finishes (well under a second), then the thread ends. The long
+# limit only covers a quit while the model is still loading, which cannot be interrupted.
+STOP_TIMEOUT_S = 30.0
+# While a folder scores, several threads run Python between their C calls. The window's thread gives the
+# GIL up on most Qt calls and waits up to the switch interval to get it back (5 ms by default), each time:
+# at 1 ms its worst stall during a scan dropped from 100-150 ms to about 40 ms on 2 loaded cores (measured
+# here), with no measurable cost to scoring speed.
+GIL_SWITCH_S = 0.001
+
+
+class MainWindow(QMainWindow):
+    folder_opened = Signal(str)
+    scan_finished = Signal(object)  # ScanOutcome of the current folder's scan
+    mode_changed = Signal(str)  # grid | loupe | compare
+
+    def __init__(self, catalog: Catalog, settings: Settings, scorer_factory: ScorerFactory | None = None,
+                 batch_size: int = 16, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if sys.getswitchinterval() > GIL_SWITCH_S:
+            sys.setswitchinterval(GIL_SWITCH_S)
+        self.catalog, self.settings, self.batch_size = catalog, settings, batch_size
+        self.folder: Path | None = None
+        self.mode = "grid"
+        self.job: int | None = None
+        self.last_outcome: ScanOutcome | None = None
+        self._reported_errors: set[int] = set()
+        self._auto_selected: int | None = None  # the photo the window selected by itself, until the user moves
+        self._shut_down = False
+        self.preferences_dialog: PreferencesDialog | None = None
+
+        self.scoring = ScoringService(catalog.path, scorer_factory, parent=self)
+        self.thumbnail_loader = ImageLoader(threads=2, name="thumbnails", parent=self)
+        self.preview_loader = ImageLoader(threads=1, max_pending=8, name="previews", parent=self)
+        self.thumbs = ThumbnailCache(self.thumbnail_loader, settings.thumbnail_size)
+
+        self.model = PhotoGridModel(self)
+        self.model.sort = settings.sort
+        self.grid = PhotoGrid(self.thumbs, self)
+        self.grid.setModel(self.model)
+        self.loupe = Loupe(self.preview_loader, self.thumbs, self)
+        self.compare = CompareView(self.preview_loader, self.thumbs, self)
+        self.stack = QStackedWidget(self)
+        for w in (self.grid, self.loupe, self.compare):
+            self.stack.addWidget(w)
+        self.messages = MessageBar(self)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.filters = FilterBar(settings.sort, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.filters)
+        self.side = SidePanel(self)
+        self.side_dock = QDockWidget("Scores", self)
+        self.side_dock.setObjectName("scores_dock")
+        self.side_dock.setWidget(self.side)
+        self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                                   | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
+
+        self.count_label = QLabel(self)
+        self.scan_status = ScanStatus(self)
+        self.statusBar().addWidget(self.count_label, 1)
+        self.statusBar().addPermanentWidget(self.scan_status)
+
+        self._repaint_timer = QTimer(self)  # thumbnails arrive in bursts: repaint the grid once per burst
+        self._repaint_timer.setSingleShot(True)
+        self._repaint_timer.setInterval(30)
+        self._repaint_timer.timeout.connect(self.grid.viewport().update)
+
+        self._build_actions()
+        self._connect()
+        self.setAcceptDrops(True)
+        self.setWindowTitle(APP_TITLE)
+        self.resize(1280, 820)
+
+    # ---- construction ------------------------------------------------------------------------------
+    def _action(self, text: str, slot: Callable, shortcuts: list[str] | None = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcuts:
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda checked=False: slot())
+        self.addAction(action)  # shortcuts work whichever view has the focus
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = self._action("&Open Folder…", self.choose_folder, ["Ctrl+O"])
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        file_menu.addSeparator()
+        self.preferences_action = self._action("&Preferences…", self.show_preferences, ["Ctrl+,"])
+        file_menu.addAction(self.preferences_action)
+        file_menu.addSeparator()
+        self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
+        file_menu.addAction(self.quit_action)
+
+        photo_menu = bar.addMenu("&Photo")
+        self.pick_action = self._action("&Pick", lambda: self.set_decision("keep"), ["P"])
+        self.reject_action = self._action("&Reject", lambda: self.set_decision("reject"), ["X"])
+        self.unflag_action = self._action("&Unflag", lambda: self.set_decision(None), ["U"])
+        for a in (self.pick_action, self.reject_action, self.unflag_action):
+            photo_menu.addAction(a)
+        photo_menu.addSeparator()
+        self.rating_actions = []
+        for n in range(6):
+            a = self._action(f"{'★' * n if n else 'No stars'}", lambda n=n: self.set_rating(n), [str(n)])
+            photo_menu.addAction(a)
+            self.rating_actions.append(a)
+        photo_menu.addSeparator()
+        self.auto_advance_action = QAction("&Auto-advance", self, checkable=True)
+        self.auto_advance_action.setChecked(self.settings.auto_advance)
+        self.auto_advance_action.toggled.connect(self._set_auto_advance)
+        photo_menu.addAction(self.auto_advance_action)
+
+        view_menu = bar.addMenu("&View")
+        self.grid_action = self._action("&Grid", self.show_grid, ["Esc"])
+        self.loupe_action = self._action("&Loupe", self.toggle_loupe, ["Space", "Return", "Enter"])
+        self.compare_action = self._action("&Compare Selected", self.show_compare, ["C"])
+        self.zoom_action = self._action("&Zoom 100 % / Fit", self.toggle_zoom, ["Z"])
+        self.faces_action = QAction("Show &Face Boxes", self, checkable=True)
+        self.faces_action.setShortcut(QKeySequence("F"))
+        self.faces_action.setChecked(self.settings.show_faces)
+        self.faces_action.toggled.connect(self._set_show_faces)
+        self.addAction(self.faces_action)
+        for a in (self.grid_action, self.loupe_action, self.compare_action, self.zoom_action, self.faces_action):
+            view_menu.addAction(a)
+        view_menu.addSeparator()
+        view_menu.addAction(self.side_dock.toggleViewAction())
+        sort_menu = view_menu.addMenu("&Sort By")
+        group = QActionGroup(self)
+        for i in range(self.filters.sort_box.count()):
+            a = QAction(self.filters.sort_box.itemText(i), self, checkable=True)
+            a.setData(self.filters.sort_box.itemData(i))
+            a.setChecked(a.data() == self.model.sort)
+            key = a.data()
+            a.triggered.connect(lambda checked=False, key=key: self.filters.set_sort(key))
+            group.addAction(a)
+            sort_menu.addAction(a)
+        self.sort_actions = group
+
+    def _connect(self) -> None:
+        s = self.scoring
+        s.device_ready.connect(self._on_device_ready)
+        s.notice.connect(self._on_notice)
+        s.listed.connect(self._on_listed)
+        s.progress.connect(self._on_progress)
+        s.changed.connect(self._on_changed)
+        s.finished.connect(self._on_finished)
+        self.thumbnail_loader.loaded.connect(self._on_thumbnail)
+        self.thumbnail_loader.failed.connect(self._on_thumbnail_failed)
+        self.scan_status.cancel_clicked.connect(self.cancel_scan)
+        self.filters.changed.connect(self._on_filters_changed)
+        self.grid.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.grid.opened.connect(lambda _id: self.show_loupe())
+        self.loupe.step.connect(self.step_loupe)
+        self.compare.active_changed.connect(lambda _id: self._update_side_panel())
+        self.model.modelReset.connect(self._update_counts)
+
+    # ---- folders -----------------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        start = str(self.folder) if self.folder else os.path.expanduser("~")
+        folder = QFileDialog.getExistingDirectory(self, "Open Folder", start)
+        if folder:
+            self.open_folder(Path(folder))
+
+    def open_folder(self, folder: Path | str) -> bool:
+        """Show what the catalog knows of `folder` at once, then index and score it in the background."""
+        target = canonical(Path(folder).expanduser())
+        if not target.is_dir():
+            self.show_message(f"Cannot open {target}: there is no such folder (moved, renamed or unplugged?)")
+            return False
+        self.messages.clear()
+        self.folder = target
+        self.settings.add_recent(str(target))
+        self._save_settings()
+        self.setWindowTitle(f"{target.name or target} — {APP_TITLE}")
+        self._reported_errors.clear()
+        self.thumbs.clear()
+        try:
+            photos = self.catalog.photos(self.settings.model, folder=str(target))
+        except sqlite3.Error as exc:
+            self.show_message(f"Cannot read the catalog: {exc}")
+            photos = []
+        self.show_grid()
+        self.model.set_photos(photos)
+        self._select_first()
+        self._report_errors(photos)
+        self._update_side_panel()
+        self.last_outcome = None
+        self.job = self.scoring.start(target, self.settings.model, self.settings.device, self.batch_size)
+        self.scan_status.loading_model()
+        self.folder_opened.emit(str(target))
+        return True
+
+    def cancel_scan(self) -> None:
+        self.scoring.cancel()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.settings.recent_folders:
+            action = self.recent_menu.addAction(folder)
+            action.triggered.connect(lambda checked=False, f=folder: self.open_folder(f))
+        if self.settings.recent_folders:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu", self._clear_recent)
+        else:
+            self.recent_menu.addAction("No recent folders").setEnabled(False)
+
+    def _clear_recent(self) -> None:
+        self.settings.recent_folders = [str(self.folder)] if self.folder else []
+        self._save_settings()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_folder(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        folder = self._dropped_folder(event)
+        if folder is not None:
+            event.acceptProposedAction()
+            self.open_folder(folder)
+
+    @staticmethod
+    def _dropped_folder(event) -> Path | None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                path = Path(url.toLocalFile())
+                if path.is_dir():
+                    return path
+                if path.is_file():
+                    return path.parent
+        return None
+
+    # ---- reports from the scoring thread -----------------------------------------------------------
+    def _current(self, job: int) -> bool:
+        return job == self.job
+
+    @Slot(int, str)
+    def _on_device_ready(self, job: int, label: str) -> None:
+        # The model (and torch) are loaded: hundreds of thousands of objects that live as long as the app.
+        # Frozen, the garbage collector stops rescanning them; a full collection otherwise stops every
+        # thread, the window's too, for 100-200 ms (measured here) in the middle of a scan.
+        gc.freeze()
+        self.scan_status.set_device(label)
+        if self._current(job):
+            self.scan_status.indexing()
+
+    @Slot(int, str)
+    def _on_notice(self, job: int, text: str) -> None:
+        if self._current(job):
+            self.show_message(text, "warning")
+
+    @Slot(int, object)
+    def _on_listed(self, job: int, photos: list[Photo]) -> None:
+        if not self._current(job):
+            return
+        if {p.id for p in photos} != {p.id for p in self.model.all_photos()}:
+            self._keeping_selection(lambda: self.model.set_photos(photos))
+        else:
+            self.model.merge(photos)
+        self._report_errors(photos)
+        self._after_photos_changed(photos)
+
+    @Slot(int, object)
+    def _on_progress(self, job: int, p) -> None:
+        if self._current(job):
+            self.scan_status.progress(p.done, p.total, p.rate, p.eta)
+
+    @Slot(int, object)
+    def _on_changed(self, job: int, photos: list[Photo]) -> None:
+        if not self._current(job) or not photos:
+            return
+        if self.model.merge(photos):  # photos the window did not know: take the catalog's view
+            self._keeping_selection(lambda: self.model.set_photos(
+                self.catalog.photos(self.settings.model, folder=str(self.folder))))
+        self._report_errors(photos)
+        self._after_photos_changed(photos)
+
+    @Slot(int, object)
+    def _on_finished(self, job: int, outcome: ScanOutcome) -> None:
+        if not self._current(job):
+            return
+        self.job = None
+        self.last_outcome = outcome
+        if outcome.error:
+            self.show_message(outcome.error)
+            self.scan_status.idle("Not scored")
+        else:
+            self.scan_status.idle(self._describe(outcome))
+        self._keeping_selection(self.model.refresh)  # now sorted best first (in the loupe: its next/previous)
+        self.scan_finished.emit(outcome)
+
+    def _describe(self, outcome: ScanOutcome) -> str:
+        s = outcome.summary
+        if s is None:
+            return "Cancelled"
+        if outcome.cancelled:
+            return (f"Cancelled after {s.scored} photos; the rest are scored next time this folder opens")
+        if s.scored + s.failed == 0:
+            return "Up to date"
+        text = f"Scored {s.scored} photo{'s' if s.scored != 1 else ''} in {s.elapsed:.1f} s"
+        if s.failed:
+            text += f"; {s.failed} could not be read"
+        return text
+
+    def _after_photos_changed(self, photos: list[Photo]) -> None:
+        scored = len(self.model.scores())
+        for p in photos:
+            if self.mode == "loupe":
+                self.loupe.update_photo(p, self.model.rank(p), scored)
+            elif self.mode == "compare":
+                self.compare.update_photo(p, self.model.rank(p), scored)
+        self._update_side_panel()
+        self._update_counts()
+
+    def _report_errors(self, photos: list[Photo]) -> None:
+        new = [p for p in photos if p.error and p.id not in self._reported_errors]
+        if not new:
+            return
+        self._reported_errors.update(p.id for p in new)
+        if len(self._reported_errors) <= 3:
+            for p in new:
+                self.show_message(f"Cannot read {name_of(p)}: {p.error}", "warning")
+        else:
+            self.messages.clear()
+            self.show_message(f"{len(self._reported_errors)} photos could not be read; they are marked ! "
+                              "in the grid (hover one to see why)", "warning")
+
+    # ---- thumbnails --------------------------------------------------------------------------------
+    @Slot(str, QImage)
+    def _on_thumbnail(self, key: str, image: QImage) -> None:
+        self.thumbs.store(key, image)
+        if not self._repaint_timer.isActive():
+            self._repaint_timer.start()
+
+    @Slot(str, str)
+    def _on_thumbnail_failed(self, key: str, message: str) -> None:
+        self.thumbs.store_failure(key, message)
+        if not self._repaint_timer.isActive():
+            self._repaint_timer.start()
+
+    # ---- sort, filter, selection -------------------------------------------------------------------
+    def _on_filters_changed(self) -> None:
+        sort = self.filters.sort
+        self._keeping_selection(lambda: self.model.set_view(sort, self.filters.photo_filter()))
+        for a in self.sort_actions.actions():
+            a.setChecked(a.data() == sort)
+        if sort != self.settings.sort:
+            self.settings.sort = sort
+            self._save_settings()
+        if self.mode == "grid":
+            self.grid.setFocus()
+
+    def set_sort(self, sort: str) -> None:
+        self.filters.set_sort(sort)
+
+    def current_photo(self) -> Photo | None:
+        if self.mode == "loupe":
+            return self.loupe.photo
+        if self.mode == "compare":
+            return self.compare.active_photo()
+        index = self.grid.currentIndex()
+        return self.model.photo(index.row()) if index.isValid() else None
+
+    def selected_photos(self) -> list[Photo]:
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedRows())
+        return [self.model.photo(r) for r in rows]
+
+    def _select_row(self, row: int) -> None:
+        """Select one photo, as the user would with the arrows (or, for row 0 of a new view, for them)."""
+        self._auto_selected = None
+        if not 0 <= row < self.model.rowCount():
+            self._update_side_panel()
+            return
+        index = self.model.index(row)
+        self.grid.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.scrollTo(index)
+        self._update_side_panel()
+
+    def _select_first(self) -> None:
+        self._select_row(0)
+        self._auto_selected = self.model.photo(0).id if self.model.rowCount() else None
+
+    def _keeping_selection(self, change: Callable[[], None]) -> None:
+        """Apply a change that rebuilds the rows, keeping the current and selected photos where they went.
+
+        A selection the window made itself (the first photo, on opening) is not kept but made again: after
+        the scan re-sorts the folder best first, the first photo is the best one."""
+        current = self.grid.currentIndex()
+        current_id = self.model.photo(current.row()).id if current.isValid() else None
+        selected = [p.id for p in self.selected_photos()]
+        change()
+        if current_id is None or (current_id == self._auto_selected and selected == [current_id]):
+            self._select_first()
+            return
+        selection = QItemSelection()
+        for pid in selected:
+            row = self.model.row_of(pid)
+            if row is not None:
+                selection.select(self.model.index(row), self.model.index(row))
+        row = self.model.row_of(current_id) if current_id is not None else None
+        if row is None:
+            rows = [self.model.row_of(pid) for pid in selected]
+            rows = [r for r in rows if r is not None]
+            row = rows[0] if rows else 0
+        if self.model.rowCount():
+            sm = self.grid.selectionModel()
+            sm.setCurrentIndex(self.model.index(row), QItemSelectionModel.SelectionFlag.NoUpdate)
+            if selection.isEmpty():
+                selection.select(self.model.index(row), self.model.index(row))
+            sm.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.grid.scrollTo(self.model.index(row))
+        self._update_side_panel()
+
+    def _on_current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        self._update_side_panel()
+
+    def _update_side_panel(self) -> None:
+        self.side.set_scores(self.model.scores(), len(self.model.all_photos()))
+        p = self.current_photo()
+        if p is not None:
+            p = self.model.get(p.id) or p
+        self.side.set_photo(p, None if p is None else self.model.rank(p), len(self.model.scores()))
+
+    def _update_counts(self) -> None:
+        photos = self.model.all_photos()
+        picks = sum(p.decision == "keep" for p in photos)
+        rejects = sum(p.decision == "reject" for p in photos)
+        text = f"{len(photos)} photos · {picks} pick{'s' if picks != 1 else ''} · {rejects} reject" + (
+            "s" if rejects != 1 else "")
+        if self.model.filter.active:
+            text += f" · showing {self.model.rowCount()}"
+        self.count_label.setText(text)
+
+    # ---- culling -----------------------------------------------------------------------------------
+    def _targets(self) -> list[Photo]:
+        """What a flag or rating key applies to: the grid's selection, or the photo shown large."""
+        if self.mode == "grid":
+            selected = self.selected_photos()
+            if selected:
+                return selected
+        p = self.current_photo()
+        return [p] if p is not None else []
+
+    def set_decision(self, decision: str | None) -> None:
+        self._apply(lambda ids: self.catalog.set_decisions(ids, decision), decision=decision)
+
+    def set_rating(self, rating: int) -> None:
+        self._apply(lambda ids: self.catalog.set_ratings(ids, rating), rating=rating)
+
+    def _apply(self, write: Callable[[list[int]], None], **changes) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        ids = [p.id for p in targets]
+        try:
+            write(ids)  # persisted at once: a crash or a kill keeps every keystroke
+        except sqlite3.Error as exc:
+            self.show_message(f"Could not save to the catalog: {exc}")
+            return
+        updated = [p for p in (self.model.update(pid, **changes) for pid in ids) if p is not None]
+        self._after_photos_changed(updated)
+        if self.settings.auto_advance:
+            self.advance(+1)
+
+    def advance(self, delta: int) -> None:
+        if self.mode == "loupe":
+            self.step_loupe(delta)
+        elif self.mode == "compare":
+            self.compare.step(delta)
+        else:
+            row = self.grid.currentIndex().row() + delta
+            if 0 <= row < self.model.rowCount():
+                self._select_row(row)
+
+    def _set_auto_advance(self, on: bool) -> None:
+        self.settings.auto_advance = on
+        self._save_settings()
+
+    # ---- views -------------------------------------------------------------------------------------
+    def _set_mode(self, mode: str, widget: QWidget) -> None:
+        self.mode = mode
+        self.stack.setCurrentWidget(widget)
+        widget.setFocus()
+        self._update_side_panel()
+        self.mode_changed.emit(mode)
+
+    def show_grid(self) -> None:
+        if self.mode == "loupe" and self.loupe.photo is not None:
+            row = self.model.row_of(self.loupe.photo.id)
+            if row is not None:
+                self._select_row(row)
+        elif self.mode == "compare":
+            active = self.compare.active_photo()
+            if active is not None and self.model.row_of(active.id) is not None:
+                self.grid.selectionModel().setCurrentIndex(
+                    self.model.index(self.model.row_of(active.id)), QItemSelectionModel.SelectionFlag.NoUpdate)
+        self._set_mode("grid", self.grid)
+
+    def toggle_loupe(self) -> None:
+        if self.mode == "loupe":
+            self.show_grid()
+        else:
+            self.show_loupe()
+
+    def show_loupe(self, photo: Photo | None = None) -> None:
+        if photo is None:
+            photo = self.compare.active_photo() if self.mode == "compare" else None
+        if photo is None:
+            index = self.grid.currentIndex()
+            if not index.isValid():
+                return
+            photo = self.model.photo(index.row())
+        self.loupe.set_show_faces(self.faces_action.isChecked())
+        self._show_in_loupe(photo)
+        self._set_mode("loupe", self.loupe)
+
+    def _show_in_loupe(self, photo: Photo) -> None:
+        row = self.model.row_of(photo.id)
+        following = self.model.photo(row + 1) if row is not None and row + 1 < self.model.rowCount() else None
+        self.loupe.show_photo(photo, self.model.rank(photo), len(self.model.scores()), following)
+
+    def step_loupe(self, delta: int) -> None:
+        if self.loupe.photo is None:
+            return
+        row = self.model.row_of(self.loupe.photo.id)
+        if row is None:
+            return
+        row += delta
+        if 0 <= row < self.model.rowCount():
+            self._show_in_loupe(self.model.photo(row))
+            self.grid.selectionModel().setCurrentIndex(
+                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self._update_side_panel()
+
+    def show_compare(self) -> None:
+        photos = self.selected_photos() if self.mode == "grid" else self.compare.photos()
+        if len(photos) < 2:
+            self.statusBar().showMessage("Select 2 to 4 photos (Ctrl+click or Shift+click) to compare them", 5000)
+            return
+        if len(photos) > MAX_PHOTOS:
+            self.statusBar().showMessage(f"Comparing the first {MAX_PHOTOS} of the {len(photos)} selected", 5000)
+        ranks = {p.id: self.model.rank(p) for p in photos}
+        self.compare.set_show_faces(self.faces_action.isChecked())
+        self.compare.show_photos(photos, ranks, len(self.model.scores()))
+        self._set_mode("compare", self.compare)
+
+    def toggle_zoom(self) -> None:
+        if self.mode == "loupe":
+            self.loupe.canvas.toggle_zoom()
+        elif self.mode == "compare":
+            self.compare.toggle_zoom()
+
+    def _set_show_faces(self, show: bool) -> None:
+        self.loupe.set_show_faces(show)
+        self.compare.set_show_faces(show)
+        self.settings.show_faces = show
+        self._save_settings()
+
+    # ---- preferences -------------------------------------------------------------------------------
+    def show_preferences(self) -> PreferencesDialog:
+        dialog = PreferencesDialog(self.settings, self)
+        dialog.accepted.connect(lambda: self.apply_preferences(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.preferences_dialog = dialog
+        return dialog
+
+    def apply_preferences(self, dialog: PreferencesDialog) -> None:
+        device_before = self.settings.device
+        dialog.apply_to(self.settings)
+        self._save_settings()
+        self.auto_advance_action.setChecked(self.settings.auto_advance)
+        self.thumbs.set_edge(self.settings.thumbnail_size)
+        self.grid.relayout()
+        if self.settings.device != device_before and self.folder is not None:
+            # Take the new device at once: a rescan of a scored folder only loads the model.
+            self.job = self.scoring.start(self.folder, self.settings.model, self.settings.device, self.batch_size)
+            self.scan_status.loading_model()
+
+    # ---- messages, settings, shutting down ---------------------------------------------------------
+    def show_message(self, text: str, level: str = "error") -> None:
+        self.messages.show_message(text, level)
+
+    def _save_settings(self) -> None:
+        try:
+            self.settings.save()
+        except OSError as exc:
+            self.statusBar().showMessage(f"Could not save the settings: {exc}", 5000)
+
+    def shut_down(self) -> None:
+        """Stop the background work and wait for it (a scan in progress keeps what it scored)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._save_settings()
+        if not self.scoring.stop(STOP_TIMEOUT_S):
+            log.warning("the scoring thread did not stop within %.0f s", STOP_TIMEOUT_S)
+        self.thumbnail_loader.stop()
+        self.preview_loader.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shut_down()
+        super().closeEvent(event)

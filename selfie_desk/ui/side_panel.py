@@ -1,0 +1,71 @@
+"""The side panel: the folder's score histogram and where the current photo sits in it."""
+
+from __future__ import annotations
+
+import html
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from selfie_desk.core.catalog import Photo
+from selfie_desk.ui.histogram import ScoreHistogram
+
+
+class SidePanel(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.histogram = ScoreHistogram(self)
+        self.summary = QLabel(self)
+        self.details = QLabel(self)
+        for label in (self.summary, self.details):
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.histogram)
+        layout.addWidget(self.summary)
+        layout.addSpacing(8)
+        layout.addWidget(self.details)
+        layout.addStretch(1)
+        self.setMinimumWidth(220)
+
+    def set_scores(self, scores: list[float], total: int) -> None:
+        self.histogram.set_scores(scores)
+        if not total:
+            self.summary.setText("No photos")
+        elif len(scores) < total:
+            self.summary.setText(f"The folder's scores, 0 to 1: {len(scores)} of {total} photos scored so far")
+        else:
+            self.summary.setText(f"The folder's scores, 0 to 1: {total} photos")
+
+    def set_photo(self, p: Photo | None, rank: int | None, scored: int) -> None:
+        self.histogram.set_current(None if p is None else p.score)
+        if p is None:
+            self.details.setText("")
+            return
+        lines = [f"<b>{html.escape(os.path.basename(p.path))}</b>"]
+        if p.error:
+            lines.append(f"<span style='color:#e5534b'>Cannot read: {html.escape(p.error)}</span>")
+        elif p.score is None:
+            lines.append("Not scored yet")
+        else:
+            lines.append(f"Score <b>{p.score:.3f}</b>")
+            if rank is not None and scored:
+                below = scored - rank
+                share = f", better than {below / (scored - 1):.0%} of the others" if scored > 1 else ""
+                lines.append(f"Rank #{rank} of {scored}{share}")
+            if p.faces:
+                lines.append(f"{len(p.faces)} face{'s' if len(p.faces) > 1 else ''}: "
+                             + ", ".join(f"{f.confidence:.0%}" for f in p.faces[:6]) + " sure")
+            else:
+                lines.append("No faces found")
+        if p.width:
+            lines.append(f"{p.width} × {p.height} px")
+        if p.captured_at:
+            lines.append(f"Taken {p.captured_at.replace('T', ' ')}")
+        flag = {"keep": "Pick", "reject": "Reject"}.get(p.decision or "", "Unflagged")
+        stars = "★" * p.rating + "☆" * (5 - p.rating)
+        lines.append(f"{flag} &nbsp; <span style='color:#f0b428'>{stars}</span>")
+        self.details.setText("<br>".join(lines))

@@ -1,0 +1,144 @@
+"""Screenshots of the real window for the README: the grid, the loupe and compare, in docs/screenshots/.
+
+    .venv/bin/python tools/screenshots.py [FOLDER]     # default: the bundled demo photos
+
+Without a DISPLAY it starts Xvfb itself (Debian: apt-get install xvfb imagemagick libxcb-cursor0
+libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0) and runs Qt on xcb,
+so the pictures are what an X server shows. The app's files go to a temporary SELFIE_DESK_HOME: your
+catalog and settings are never touched. Run it again whenever the window changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+SIZE = (1440, 900)
+
+
+def start_xvfb(display: str = ":99") -> subprocess.Popen:
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        sys.exit("screenshots: no DISPLAY and no Xvfb (apt-get install xvfb)")
+    proc = subprocess.Popen([xvfb, display, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    socket = Path("/tmp/.X11-unix") / f"X{display.lstrip(':')}"
+    for _ in range(100):
+        if socket.exists():
+            break
+        time.sleep(0.05)
+    os.environ["DISPLAY"] = display
+    return proc
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", type=Path, help="photos to show (default: the bundled demo photos)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+
+    xvfb = start_xvfb() if not os.environ.get("DISPLAY") else None
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    home = tempfile.mkdtemp(prefix="selfie-desk-shots-")
+    os.environ["SELFIE_DESK_HOME"] = home
+    try:
+        return take(args.folder, args.out)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
+
+
+def take(folder: Path | None, out: Path) -> int:
+    from PySide6.QtCore import QEventLoop, QItemSelection, QItemSelectionModel, QTimer
+
+    from selfie_desk.core import paths
+    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.settings import Settings
+    from selfie_desk.ui.app import create_application
+    from selfie_desk.ui.main_window import MainWindow
+
+    folder = folder or paths.demo_photos_dir()
+    app = create_application()
+    catalog = Catalog(paths.catalog_path())
+    window = MainWindow(catalog, Settings.load())
+    window.resize(*SIZE)
+    window.move(0, 0)
+    window.show()
+
+    def wait(seconds: float, until=None) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not (until and until()):
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.01)
+
+    outcome = []
+    window.scan_finished.connect(outcome.append)
+    window.open_folder(folder)
+    wait(300, lambda: bool(outcome))
+    if not outcome or outcome[0].error:
+        print(f"screenshots: scoring did not finish: {outcome[0].error if outcome else 'timed out'}", file=sys.stderr)
+        return 1
+    photos = window.model.photos()
+    wait(20, lambda: all(window.thumbs.get(p) is not None for p in photos[:24]))
+
+    # a little culling, so the grid shows what flags and stars look like
+    window._select_row(0)
+    window.set_decision("keep")
+    window.set_rating(4)
+    window._select_row(len(photos) - 1)
+    window.set_decision("reject")
+    window._select_row(0)
+    wait(0.5)
+    out.mkdir(parents=True, exist_ok=True)
+    shoot(window, out / "grid.png", wait)
+
+    with_faces = next((p for p in photos if p.faces), photos[0])
+    window._select_row(window.model.row_of(with_faces.id))
+    window.faces_action.setChecked(True)
+    window.show_loupe()
+    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+    wait(0.5)
+    shoot(window, out / "loupe.png", wait)
+    window.show_grid()
+
+    selection = QItemSelection()
+    for row in range(min(3, len(photos))):
+        selection.select(window.model.index(row), window.model.index(row))
+    window.grid.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    window.show_compare()
+    wait(20, lambda: all(p._shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
+    wait(0.5)
+    shoot(window, out / "compare.png", wait)
+
+    QTimer.singleShot(0, window.close)
+    wait(1)
+    window.shut_down()
+    catalog.close()
+    print(f"screenshots: wrote grid.png, loupe.png, compare.png to {out}")
+    return 0
+
+
+def shoot(window, path: Path, wait) -> None:
+    """What the X server shows in the window (ImageMagick's import), or Qt's own rendering without it."""
+    window.raise_()
+    wait(0.3)
+    importer = shutil.which("import")
+    if importer and os.environ.get("QT_QPA_PLATFORM") == "xcb":
+        done = subprocess.run([importer, "-window", str(int(window.winId())), str(path)], capture_output=True)
+        if done.returncode == 0:
+            return
+    window.grab().save(str(path))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
