@@ -90,6 +90,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0, help="decode threads (0: the pipeline's default)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "selfie-desk-bench")
     parser.add_argument("--memory", action="store_true", help="also measure peak RSS for N and 3N photos")
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="torch threads outside the scoring pass (0: torch's default); the pass sets its own")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--rss-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -97,6 +99,10 @@ def main() -> int:
     from selfie_desk.core import pipeline
 
     workers = args.workers or pipeline.default_workers()
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     if args.rss_of:
         end_to_end(args.rss_of, args.device, args.batch, workers)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
