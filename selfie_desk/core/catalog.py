@@ -58,6 +58,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX faces_photo ON faces (photo_id);
     """,
+    # 2: the crop search's proposals, per model and aspect preset (the accepted crop stays in photos.crop).
+    """
+    CREATE TABLE crop_proposals (
+        photo_id INTEGER NOT NULL REFERENCES photos (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        aspect TEXT NOT NULL,
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        score REAL NOT NULL,
+        whole_score REAL NOT NULL,
+        alternatives TEXT NOT NULL,
+        proposed_at REAL NOT NULL,
+        PRIMARY KEY (photo_id, model, aspect)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -99,6 +113,7 @@ class Photo:
     crop: Box | None
     fingerprint: str = ""
     faces: list[FaceBox] = field(default_factory=list)
+    best_crop_score: float | None = None  # the best proposed crop's score over all presets ("keeper once cropped")
 
     def to_json(self) -> dict:
         return {
@@ -109,6 +124,18 @@ class Photo:
             "height": self.height,
             "error": self.error,
         }
+
+
+@dataclass(frozen=True)
+class CropProposal:
+    """What the crop search proposed for one photo, one model and one aspect preset."""
+
+    aspect: str
+    crop: Box  # whole pixels of the upright full-resolution photo
+    score: float
+    alternatives: list[tuple[Box, float]]  # distinct from the best and each other, best first
+    whole_score: float  # the uncropped photo scored on the same scale
+    proposed_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -256,6 +283,7 @@ class Catalog:
             if content_changed:
                 self._db.execute("DELETE FROM scores WHERE photo_id = ?", (photo_id,))
                 self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+                self._db.execute("DELETE FROM crop_proposals WHERE photo_id = ?", (photo_id,))
                 self._db.execute(
                     "UPDATE photos SET embedding = NULL, embedding_model = NULL WHERE id = ?", (photo_id,)
                 )
@@ -298,23 +326,26 @@ class Catalog:
         """Photos under `folder` (recursively) and/or at `paths`, in path order."""
         query = (
             "SELECT p.id, p.path, p.width, p.height, p.captured_at, p.error, s.score, p.decision, p.rating, p.crop, "
-            "p.fingerprint FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+            "p.fingerprint, (SELECT MAX(c.score) FROM crop_proposals c WHERE c.photo_id = p.id AND c.model = ?) "
+            "FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple] = []
         if folder is not None:
             lo, hi = _prefix_bounds(folder)
             rows += self._db.execute(
-                query + "WHERE p.path > ? AND p.path < ? AND p.missing_since IS NULL", (model, lo, hi)
+                query + "WHERE p.path > ? AND p.path < ? AND p.missing_since IS NULL", (model, model, lo, hi)
             ).fetchall()
         for path in paths:
-            rows += self._db.execute(query + "WHERE p.path = ? AND p.missing_since IS NULL", (model, path)).fetchall()
+            rows += self._db.execute(
+                query + "WHERE p.path = ? AND p.missing_since IS NULL", (model, model, path)
+            ).fetchall()
         unique = {r[0]: r for r in rows}
         faces = self._faces(list(unique))
         out = [
             Photo(
                 id=r[0], path=r[1], width=r[2], height=r[3], captured_at=r[4], error=r[5], score=r[6],
                 decision=r[7], rating=r[8], crop=tuple(json.loads(r[9])) if r[9] else None,
-                fingerprint=r[10], faces=faces.get(r[0], []),
+                fingerprint=r[10], faces=faces.get(r[0], []), best_crop_score=r[11],
             )
             for r in unique.values()
         ]
@@ -377,6 +408,40 @@ class Catalog:
         with self.transaction():
             for photo_id in photo_ids:
                 self.set_rating(photo_id, rating)
+
+
+    # ---- crop proposals --------------------------------------------------------------------------
+    def save_crop_proposal(self, photo_id: int, model: str, proposal: CropProposal) -> None:
+        """Store (or replace) the search's proposal for this photo, model and aspect preset."""
+        alternatives = json.dumps([[list(map(float, box)), float(score)] for box, score in proposal.alternatives])
+        self._db.execute(
+            "INSERT OR REPLACE INTO crop_proposals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (photo_id, model, proposal.aspect, *map(float, proposal.crop), float(proposal.score),
+             float(proposal.whole_score), alternatives, proposal.proposed_at or time.time()),
+        )
+
+    def crop_proposal(self, photo_id: int, model: str, aspect: str) -> CropProposal | None:
+        row = self._db.execute(
+            "SELECT aspect, x0, y0, x1, y1, score, alternatives, whole_score, proposed_at FROM crop_proposals "
+            "WHERE photo_id = ? AND model = ? AND aspect = ?",
+            (photo_id, model, aspect),
+        ).fetchone()
+        if row is None:
+            return None
+        alternatives = [(tuple(box), score) for box, score in json.loads(row[6])]
+        return CropProposal(row[0], tuple(row[1:5]), row[5], alternatives, row[7], row[8])
+
+    def photos_without_proposal(self, model: str, aspect: str, photo_ids: Iterable[int]) -> list[int]:
+        """Those of `photo_ids` (readable photos) with no stored proposal for this model and aspect."""
+        out = []
+        for chunk in _chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            done = {r[0] for r in self._db.execute(
+                f"SELECT photo_id FROM crop_proposals WHERE model = ? AND aspect = ? AND photo_id IN ({marks})",
+                (model, aspect, *chunk),
+            )}
+            out += [i for i in chunk if i not in done]
+        return out
 
 
 def _chunks(items: list[int], n: int) -> Iterator[list[int]]:
