@@ -1,0 +1,590 @@
+"""The crop search: many candidate crops of one photo, scored by the convnet, the best few returned.
+
+Candidates span scale, translation and aspect ratio: a coarse grid over the whole photo (plus crops built
+around the faces), then a finer grid around the best. All of them are scored from one backbone pass over
+the reduced photo: each box is pooled from the shared feature map with `roi_align` and fed to the score
+head, which was trained on mean-pooled features, so a pooled box is the analogue of a squashed crop.
+
+Pooled boxes only approximate what the net says when it sees a crop on its own (the crop's own frame
+edges, and the zoom, are missing; docs/cropping.md gives the measured agreement), so the few finalists,
+already made distinct by overlap suppression, are scored again exactly, one pass each on the crop itself.
+Their scores are then on the same scale as the photo's own score. Faces are never cut by a crop.
+
+Every box is (x0, y0, x1, y1) in pixels of the upright full-resolution photo.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.ops import roi_align
+
+from selfie_desk.core import decoding
+from selfie_desk.core.faces import Face
+from selfie_desk.core.model import Scorer, model_input
+from selfie_desk.core.pipeline import FACE_EDGE
+
+Box = tuple[float, float, float, float]
+
+ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")
+DEFAULT_ASPECT = "original"
+# What "free" tries besides the photo's own ratio: the presets and their turned-round versions.
+FREE_RATIOS = (1.0, 4 / 5, 5 / 4, 2 / 3, 3 / 2, 3 / 4, 4 / 3, 16 / 9, 9 / 16)
+
+# Decoded long edge for the shared pass: a 12 MP JPEG decodes at 1/8 (500 x 375, a 16 x 12 feature map).
+# 448 and 640 agree equally (poorly) with per-crop scores (docs/cropping.md); 448 costs half as much.
+FEATURE_EDGE = 448
+STRIDE = 32  # MobileNetV2's feature map
+ROI_GRID = 3  # roi_align output size; the bins are mean-pooled, so this with SAMPLING sets the sample count
+ROI_SAMPLING = 2
+ROI_CHUNK = 2048  # boxes per roi_align call: bounds memory at ~ROI_CHUNK x 1280 x 9 floats
+
+MIN_SCALE = 0.35  # smallest crop, as a share of the largest crop of its ratio (keeps ~12 % of the pixels)
+COARSE_SCALES = 8
+COARSE_STEPS = 8  # positions per axis at each scale, where the crop can move along that axis
+# Crops built around the faces, per ratio: up to scales x steps^2 of them, all keeping every face, so
+# that a photo with faces still gets 500+ candidates after those that would cut a face are dropped.
+FACE_SCALES = 8
+FACE_STEPS = 8
+FINE_SEEDS = 3  # distinct coarse winners searched around
+MIN_CANDIDATES = 500  # per ratio: the fine stage searches around more winners until there are this many
+FINE_SCALES = (0.93, 1.0, 1.07)
+FINE_STEPS = 5  # positions per axis, spanning one coarse step
+ALTERNATIVE_IOU = 0.5  # alternatives overlap the best and each other by less than this
+VERIFY = 6  # finalists scored exactly (one pass each); the best and the alternatives come from these
+
+# A face counts as kept when this margin around its box (shares of its width/height: left, top, right,
+# bottom) is inside the crop too, so hair and chin are not shaved off; clipped to the photo.
+FACE_MARGIN = (0.15, 0.30, 0.15, 0.10)
+
+
+# ---- aspect ratios -------------------------------------------------------------------------------------
+
+
+def parse_aspect(aspect: str) -> float | None:
+    """A preset as a width/height ratio: None for "original" and "free"; ValueError for anything else."""
+    if aspect in ("original", "free"):
+        return None
+    if aspect not in ASPECTS:
+        raise ValueError(f"aspect must be one of {', '.join(ASPECTS)}, not {aspect!r}")
+    w, h = aspect.split(":")
+    return int(w) / int(h)
+
+
+def ratios_for(aspect: str, width: int, height: int) -> list[float]:
+    """The width/height ratios a search tries for `aspect` on a photo of this size."""
+    fixed = parse_aspect(aspect)
+    if fixed is not None:
+        return [fixed]
+    own = width / height
+    if aspect == "original":
+        return [own]
+    out = [own]
+    for r in FREE_RATIOS:
+        if all(abs(math.log(r / o)) > 0.01 for o in out):
+            out.append(r)
+    return out
+
+
+def max_crop(width: float, height: float, ratio: float) -> tuple[float, float]:
+    """The largest crop of `ratio` that fits the photo."""
+    w = min(float(width), height * ratio)
+    return w, w / ratio
+
+
+# ---- candidates: plain functions on numpy arrays (N x 4) ---------------------------------------------
+
+
+def _positions(room: float, steps: int) -> np.ndarray:
+    return np.linspace(0.0, room, steps) if room > 1e-6 else np.zeros(1)
+
+
+def coarse_candidates(
+    width: int, height: int, ratio: float, *, scales: int = COARSE_SCALES, steps: int = COARSE_STEPS,
+    min_scale: float = MIN_SCALE,
+) -> np.ndarray:
+    """A grid over the whole photo: `scales` sizes from `min_scale` to the largest crop, each at
+    `steps` x `steps` evenly spaced positions (fewer along an axis the crop already fills)."""
+    wmax, hmax = max_crop(width, height, ratio)
+    out = []
+    for s in np.geomspace(min_scale, 1.0, scales):
+        w, h = wmax * s, hmax * s
+        xs, ys = _positions(width - w, steps), _positions(height - h, steps)
+        gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        x0, y0 = gx.ravel(), gy.ravel()
+        out.append(np.stack([x0, y0, x0 + w, y0 + h], axis=1))
+    return dedupe(np.concatenate(out))
+
+
+def coarse_step(width: int, height: int, box: np.ndarray, steps: int = COARSE_STEPS) -> tuple[float, float]:
+    """The coarse grid's spacing for a crop of this box's size: how far the fine search looks around it."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    return max(0.0, width - w) / (steps - 1), max(0.0, height - h) / (steps - 1)
+
+
+def fine_candidates(
+    box: np.ndarray, width: int, height: int, ratio: float, *, scales: Sequence[float] = FINE_SCALES,
+    steps: int = FINE_STEPS,
+) -> np.ndarray:
+    """Around one box: slightly smaller and larger crops, shifted across one coarse step, kept inside."""
+    wmax, hmax = max_crop(width, height, ratio)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    sx, sy = coarse_step(width, height, box)
+    out = []
+    for k in scales:
+        w = float(np.clip((box[2] - box[0]) * k, wmax * MIN_SCALE, wmax))
+        h = w / ratio
+        dx = np.linspace(-sx / 2, sx / 2, steps) if sx > 0 else np.zeros(1)
+        dy = np.linspace(-sy / 2, sy / 2, steps) if sy > 0 else np.zeros(1)
+        gx, gy = np.meshgrid(cx + dx, cy + dy, indexing="ij")
+        x0, y0 = gx.ravel() - w / 2, gy.ravel() - h / 2
+        out.append(np.stack([x0, y0, x0 + w, y0 + h], axis=1))
+    return dedupe(inside(np.concatenate(out), width, height))
+
+
+def face_candidates(
+    keep: Box, width: int, height: int, ratio: float, *, scales: int = FACE_SCALES, steps: int = FACE_STEPS,
+) -> np.ndarray:
+    """Crops of `ratio` that contain the box `keep` (e.g. all faces with their margins), from the
+    tightest to the largest, at positions spread over where they can go. Empty when none fits."""
+    wmax, hmax = max_crop(width, height, ratio)
+    kx0, ky0, kx1, ky1 = keep
+    wmin = max(kx1 - kx0, (ky1 - ky0) * ratio, wmax * MIN_SCALE)
+    if wmin > wmax + 1e-6:
+        return np.zeros((0, 4))
+    out = []
+    for w in np.geomspace(wmin, wmax, scales) if wmax > wmin else [wmax]:
+        h = w / ratio
+        lo_x, hi_x = max(0.0, kx1 - w), min(kx0, width - w)
+        lo_y, hi_y = max(0.0, ky1 - h), min(ky0, height - h)
+        if hi_x < lo_x - 1e-6 or hi_y < lo_y - 1e-6:
+            continue
+        xs = np.linspace(lo_x, max(lo_x, hi_x), steps) if hi_x - lo_x > 1e-6 else np.array([lo_x])
+        ys = np.linspace(lo_y, max(lo_y, hi_y), steps) if hi_y - lo_y > 1e-6 else np.array([lo_y])
+        gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        x0, y0 = gx.ravel(), gy.ravel()
+        out.append(np.stack([x0, y0, x0 + w, y0 + h], axis=1))
+    return dedupe(np.concatenate(out)) if out else np.zeros((0, 4))
+
+
+def inside(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Boxes shifted (never resized) to lie within the photo; none is larger than the photo."""
+    boxes = boxes.copy()
+    for lo, hi, limit in ((0, 2, width), (1, 3, height)):
+        size = boxes[:, hi] - boxes[:, lo]
+        boxes[:, lo] = np.clip(boxes[:, lo], 0.0, np.maximum(0.0, limit - size))
+        boxes[:, hi] = boxes[:, lo] + size
+    return boxes
+
+
+def _key(box: np.ndarray) -> tuple[int, ...]:
+    return tuple(np.round(np.asarray(box[:4]) * 10).astype(np.int64).tolist())
+
+
+def dedupe(boxes: np.ndarray) -> np.ndarray:
+    """Drop boxes equal to within a tenth of a pixel, keeping the first of each."""
+    if len(boxes) == 0:
+        return boxes
+    _, first = np.unique(np.round(boxes * 10).astype(np.int64), axis=0, return_index=True)
+    return boxes[np.sort(first)]
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box in `a` (N x 4) with every box in `b` (M x 4): N x M."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
+    w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = w * h
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def _distinct_iter(boxes: np.ndarray, order: Sequence[int] | np.ndarray, max_iou: float = ALTERNATIVE_IOU):
+    taken: list[int] = []
+    for i in order:
+        if not taken or iou(boxes[i : i + 1], boxes[taken]).max() < max_iou:
+            taken.append(int(i))
+            yield int(i)
+
+
+def distinct(boxes: np.ndarray, order: Sequence[int] | np.ndarray, limit: int,
+             max_iou: float = ALTERNATIVE_IOU) -> list[int]:
+    """Greedy non-maximum suppression: indices from `order` (best first), each overlapping every one
+    taken before it by less than `max_iou`, at most `limit` of them."""
+    out: list[int] = []
+    for i in _distinct_iter(boxes, order, max_iou):
+        if len(out) >= limit:
+            break
+        out.append(i)
+    return out
+
+
+# ---- faces ----------------------------------------------------------------------------------------------
+
+
+def face_margin_box(face: Box, width: int, height: int) -> Box:
+    """The face box grown by FACE_MARGIN, clipped to the photo: what a crop must contain to keep it."""
+    x0, y0, x1, y1 = face
+    fw, fh = x1 - x0, y1 - y0
+    left, top, right, bottom = FACE_MARGIN
+    return (max(0.0, x0 - left * fw), max(0.0, y0 - top * fh),
+            min(float(width), x1 + right * fw), min(float(height), y1 + bottom * fh))
+
+
+def face_relations(
+    boxes: np.ndarray, faces: Sequence[Box], width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, clear), each N x F: kept when the face and its margin are inside the crop, clear when the
+    face box lies wholly outside it, a pixel apart (rounding to whole pixels must not make it touch)."""
+    n = len(boxes)
+    if not faces:
+        return np.zeros((n, 0), bool), np.zeros((n, 0), bool)
+    raw = np.asarray(faces, np.float64)
+    padded = np.asarray([face_margin_box(f, width, height) for f in faces], np.float64)
+    b = boxes[:, None, :]
+    kept = (b[..., 0] <= padded[:, 0]) & (b[..., 1] <= padded[:, 1]) & (b[..., 2] >= padded[:, 2]) & (
+        b[..., 3] >= padded[:, 3]
+    )
+    clear = (b[..., 2] <= raw[:, 0] - 1) | (b[..., 0] >= raw[:, 2] + 1) | (b[..., 3] <= raw[:, 1] - 1) | (
+        b[..., 1] >= raw[:, 3] + 1
+    )
+    return kept, clear
+
+
+def _cut_share(boxes: np.ndarray, faces: Sequence[Box]) -> np.ndarray:
+    """How much of the faces a crop cuts: per face the smaller of the shares inside and outside, summed."""
+    raw = np.asarray(faces, np.float64)
+    b = boxes[:, None, :]
+    iw = np.clip(np.minimum(b[..., 2], raw[:, 2]) - np.maximum(b[..., 0], raw[:, 0]), 0, None)
+    ih = np.clip(np.minimum(b[..., 3], raw[:, 3]) - np.maximum(b[..., 1], raw[:, 1]), 0, None)
+    share = iw * ih / np.maximum((raw[:, 2] - raw[:, 0]) * (raw[:, 3] - raw[:, 1]), 1e-9)
+    return np.minimum(share, 1 - share).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class FaceRule:
+    """Which crops the search may choose, settled on the coarse candidates and applied to the fine ones.
+
+    "all faces": every face kept (whenever at least one candidate does);
+    "some faces": no face cut, as many kept as any candidate manages (the preset cannot hold them all);
+    "no faces": no face cut and none kept (no crop of the preset holds even one);
+    "faces cut": every crop of the preset cuts a face; the least cut ones (a last resort, reported);
+    "no faces detected": anything goes.
+    """
+
+    name: str
+    faces: tuple[Box, ...] = ()
+    keep: int = 0  # faces a crop must keep
+    max_cut: float = 0.0  # for "faces cut" only
+
+    def allows(self, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+        if not self.faces:
+            return np.ones(len(boxes), bool)
+        if self.name == "faces cut":
+            return _cut_share(boxes, self.faces) <= self.max_cut
+        kept, clear = face_relations(boxes, self.faces, width, height)
+        return (kept | clear).all(axis=1) & (kept.sum(axis=1) >= self.keep)
+
+
+def face_rule(boxes: np.ndarray, faces: Sequence[Box], width: int, height: int) -> FaceRule:
+    """The strictest rule (see FaceRule) that some of `boxes` satisfy."""
+    faces = tuple(tuple(float(v) for v in f) for f in faces)
+    if not faces:
+        return FaceRule("no faces detected")
+    kept, clear = face_relations(boxes, faces, width, height)
+    safe = (kept | clear).all(axis=1)
+    count = kept.sum(axis=1)
+    if (count == len(faces)).any():
+        return FaceRule("all faces", faces, keep=len(faces))
+    if safe.any():
+        best = int(count[safe].max())
+        return FaceRule("some faces" if best else "no faces", faces, keep=best)
+    return FaceRule("faces cut", faces, max_cut=float(_cut_share(boxes, faces).min()) + 0.05)
+
+
+def cuts_a_face(box: Box, faces: Sequence[Box]) -> bool:
+    """True when a face box is neither wholly inside nor wholly outside `box` (the user-facing promise)."""
+    x0, y0, x1, y1 = box
+    for fx0, fy0, fx1, fy1 in faces:
+        whole = x0 <= fx0 and y0 <= fy0 and x1 >= fx1 and y1 >= fy1
+        apart = x1 <= fx0 or x0 >= fx1 or y1 <= fy0 or y0 >= fy1
+        if not (whole or apart):
+            return True
+    return False
+
+
+# ---- the search -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crop:
+    box: Box  # whole pixels of the upright full-resolution photo
+    score: float  # the convnet's score of the crop on its own when verified, else the pooled estimate
+    estimate: float  # the pooled (shared-feature) score the search ranked it by
+
+
+@dataclass(frozen=True)
+class CropResult:
+    """The best crop of one photo, distinct alternatives, and what the search saw."""
+
+    width: int
+    height: int
+    aspect: str
+    best: Crop
+    alternatives: list[Crop]
+    whole_score: float  # the uncropped photo, scored like a crop (same scale as `best.score`)
+    faces: list[Face]  # in full-resolution pixels
+    face_rule: str  # see FaceRule
+    candidates: int  # boxes scored from the shared features
+    verified: bool  # scores are the convnet's own on each crop (not pooled estimates)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    @property
+    def best_after_crop(self) -> float:
+        """The photo's score once cropped: what the grid sorts by for "a keeper once cropped"."""
+        return self.best.score
+
+    def to_json(self, path: str) -> dict:
+        """One line of `selfie-desk crop --json`."""
+        return {
+            "path": path,
+            "width": self.width,
+            "height": self.height,
+            "aspect": self.aspect,
+            "crop": [int(v) for v in self.best.box],
+            "score": round(self.best.score, 6),
+            "alternatives": [{"crop": [int(v) for v in a.box], "score": round(a.score, 6)} for a in self.alternatives],
+            "error": None,
+        }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A photo reduced for the crop search, with its faces."""
+
+    image: Image.Image  # upright RGB, long edge about FEATURE_EDGE
+    width: int  # upright full resolution
+    height: int
+    faces: list[Face]  # full-resolution pixels
+
+
+class CropSearch:
+    """Finds the crops the convnet likes best. Runs on the scorer's device and thread."""
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        *,
+        verify: int = VERIFY,
+        feature_edge: int = FEATURE_EDGE,
+        roi_grid: int = ROI_GRID,
+        roi_sampling: int = ROI_SAMPLING,
+        fine_seeds: int = FINE_SEEDS,
+    ) -> None:
+        self.scorer = scorer
+        self.verify = verify
+        self.feature_edge = feature_edge
+        self.roi_grid = roi_grid
+        self.roi_sampling = roi_sampling
+        self.fine_seeds = fine_seeds
+
+    # ---- inputs ---------------------------------------------------------------------------------------
+    def prepare(self, path: Path, timings: dict[str, float] | None = None) -> Prepared:
+        """Decode reduced and upright, and find the faces on that same decode. Raises PhotoError."""
+        t0 = time.perf_counter()
+        decoded = decoding.decode(Path(path), self.feature_edge)
+        image = self.reduce(decoded.image)
+        t1 = time.perf_counter()
+        faces = self.detect_faces(image, decoded.width, decoded.height)
+        if timings is not None:
+            timings["decode"] = t1 - t0
+            timings["faces"] = time.perf_counter() - t1
+        return Prepared(image, decoded.width, decoded.height, faces)
+
+    def reduce(self, image: Image.Image) -> Image.Image:
+        """Bring a decode (long edge up to twice the request) down to about `feature_edge`."""
+        image = image.convert("RGB")
+        if max(image.size) > self.feature_edge * 1.2:
+            image = image.copy()
+            image.thumbnail((self.feature_edge, self.feature_edge), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return image
+
+    def detect_faces(self, image: Image.Image, width: int, height: int) -> list[Face]:
+        """Faces in full-resolution pixels, found on a FACE_EDGE copy as the scoring pass does."""
+        small = image.copy()
+        small.thumbnail((FACE_EDGE, FACE_EDGE), Image.Resampling.BILINEAR)
+        arr = torch.from_numpy(np.array(small)).permute(2, 0, 1)[None]
+        found = self.scorer.detector.detect(arr.to(self.scorer.device), [small.size])[0]
+        return [f.scaled(width / small.width, height / small.height) for f in found]
+
+    # ---- scoring --------------------------------------------------------------------------------------
+    def _autocast(self):
+        if self.scorer.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cpu", enabled=False)
+
+    @torch.inference_mode()
+    def feature_map(self, image: Image.Image) -> torch.Tensor:
+        """The backbone's feature map of the whole reduced photo (1 x 1280 x h/32 x w/32, float32)."""
+        x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].to(self.scorer.device)
+        with self._autocast():
+            fmap = self.scorer.backbone(x)
+        return fmap.float().contiguous()
+
+    @torch.inference_mode()
+    def pooled_scores(self, fmap: torch.Tensor, boxes: np.ndarray, image_size: tuple[int, int],
+                      width: int, height: int) -> np.ndarray:
+        """Score every box (full-resolution pixels) from the shared feature map: roi_align, mean, head."""
+        if len(boxes) == 0:
+            return np.zeros(0, np.float32)
+        sx, sy = image_size[0] / width, image_size[1] / height
+        scaled = torch.as_tensor(boxes, dtype=torch.float32) * torch.tensor([sx, sy, sx, sy])
+        out = []
+        for start in range(0, len(scaled), ROI_CHUNK):
+            part = scaled[start : start + ROI_CHUNK].to(fmap.device)
+            rois = torch.cat([torch.zeros(len(part), 1, device=fmap.device), part], dim=1)
+            pooled = roi_align(fmap, rois, output_size=self.roi_grid, spatial_scale=1 / STRIDE,
+                               sampling_ratio=self.roi_sampling, aligned=True).mean(dim=(2, 3))
+            out.append(self.scorer.head.probability(pooled).float().cpu())
+        return torch.cat(out).numpy()
+
+    @torch.inference_mode()
+    def crop_scores(self, image: Image.Image, boxes: np.ndarray, width: int, height: int,
+                    batch: int = 32) -> np.ndarray:
+        """Score every box the slow, exact way: crop the reduced photo, squash to 224, one pass each."""
+        if len(boxes) == 0:
+            return np.zeros(0, np.float32)
+        sx, sy = image.width / width, image.height / height
+        out = []
+        for start in range(0, len(boxes), batch):
+            inputs = []
+            for x0, y0, x1, y1 in boxes[start : start + batch]:
+                region = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
+                region = (region[0], region[1], max(region[2], region[0] + 1), max(region[3], region[1] + 1))
+                inputs.append(model_input(image.crop(region)))
+            x = torch.from_numpy(np.stack(inputs)).permute(0, 3, 1, 2)
+            out.append(self.scorer.score_embeddings(self.scorer.embed(x)).cpu())
+        return torch.cat(out).numpy()
+
+    # ---- the search -----------------------------------------------------------------------------------
+    def search_path(self, path: Path, aspect: str = DEFAULT_ASPECT, top: int = 3) -> CropResult:
+        """Decode `path`, find its faces, search. Raises PhotoError for a file that is not a readable photo."""
+        timings: dict[str, float] = {}
+        prepared = self.prepare(path, timings)
+        return self.search(prepared, aspect, top, timings)
+
+    def candidates(self, width: int, height: int, aspect: str, faces: Sequence[Face] = ()) -> np.ndarray:
+        """The coarse stage's boxes for `aspect`, each row x0, y0, x1, y1, ratio: the grid, plus crops
+        around all the faces (or, when no crop of a ratio holds them all, around each face)."""
+        margins = [face_margin_box(f.box, width, height) for f in faces]
+        rows = []
+        for ratio in ratios_for(aspect, width, height):
+            parts = [coarse_candidates(width, height, ratio)]
+            if margins:
+                around_all = face_candidates(_union(margins), width, height, ratio)
+                parts += [around_all] if len(around_all) else [
+                    face_candidates(m, width, height, ratio, scales=4, steps=4) for m in margins]
+            boxes = dedupe(np.concatenate(parts))
+            rows.append(np.concatenate([boxes, np.full((len(boxes), 1), ratio)], axis=1))
+        return np.concatenate(rows)
+
+    def refine(self, coarse: np.ndarray, scores: np.ndarray, rule: FaceRule, width: int, height: int) -> np.ndarray:
+        """The fine stage's boxes (rows x0, y0, x1, y1, ratio): around each ratio's best distinct coarse boxes,
+        `fine_seeds` of them (one per ratio in a free search), and more until the ratio has MIN_CANDIDATES
+        (if it cannot reach it, all its coarse boxes have been searched around)."""
+        ratios = np.unique(coarse[:, 4])
+        least = self.fine_seeds if len(ratios) == 1 else 1
+        out = []
+        for ratio in ratios:
+            mine = np.flatnonzero(coarse[:, 4] == ratio)
+            seen = {_key(b) for b in coarse[mine, :4]}
+            order = mine[np.argsort(-scores[mine], kind="stable")]
+            seeds = list(_distinct_iter(coarse[:, :4], order))
+            taken = set(seeds)
+            seeds += [i for i in order.tolist() if i not in taken]  # when the distinct ones run out
+            for n, i in enumerate(seeds):
+                if n >= least and len(seen) >= MIN_CANDIDATES:
+                    break
+                boxes = fine_candidates(coarse[i, :4], width, height, ratio)
+                boxes = boxes[rule.allows(boxes, width, height)]
+                new = [b for b in boxes if _key(b) not in seen]
+                seen.update(_key(b) for b in new)
+                if new:
+                    out.append(np.concatenate([np.array(new), np.full((len(new), 1), ratio)], axis=1))
+        return np.concatenate(out) if out else np.zeros((0, 5))
+
+    def scored_candidates(
+        self, photo: Prepared, aspect: str = DEFAULT_ASPECT, timings: dict[str, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, FaceRule, torch.Tensor]:
+        """Every candidate the search considers (rows x0, y0, x1, y1, ratio; coarse then fine), the pooled
+        score of each, the face rule they obey, and the shared feature map."""
+        timings = {} if timings is None else timings
+        width, height, image = photo.width, photo.height, photo.image
+        t = time.perf_counter()
+        fmap = self.feature_map(image)
+        timings["features"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        coarse = self.candidates(width, height, aspect, photo.faces)
+        rule = face_rule(coarse[:, :4], [f.box for f in photo.faces], width, height)
+        coarse = coarse[rule.allows(coarse[:, :4], width, height)]
+        coarse_scores = self.pooled_scores(fmap, coarse[:, :4], image.size, width, height)
+        fine = self.refine(coarse, coarse_scores, rule, width, height)
+        fine_scores = self.pooled_scores(fmap, fine[:, :4], image.size, width, height)
+        timings["pooling"] = time.perf_counter() - t
+        return np.concatenate([coarse, fine]), np.concatenate([coarse_scores, fine_scores]), rule, fmap
+
+    def search(self, photo: Prepared, aspect: str = DEFAULT_ASPECT, top: int = 3,
+               timings: dict[str, float] | None = None) -> CropResult:
+        """The best crop of a prepared photo for `aspect`, and up to `top` distinct alternatives."""
+        if top < 0:
+            raise ValueError("top must be 0 or more")
+        timings = {} if timings is None else timings
+        boxes, estimates, rule, fmap = self.scored_candidates(photo, aspect, timings)
+        return self.finish(photo, aspect, top, boxes, estimates, rule, fmap, timings)
+
+    def finish(self, photo: Prepared, aspect: str, top: int, boxes: np.ndarray, estimates: np.ndarray,
+               rule: FaceRule, fmap: torch.Tensor, timings: dict[str, float]) -> CropResult:
+        """Pick the finalists (distinct by overlap), score them exactly when `verify`, best first."""
+        width, height, image = photo.width, photo.height, photo.image
+        t = time.perf_counter()
+        finalists = distinct(boxes[:, :4], np.argsort(-estimates, kind="stable"), max(self.verify, top + 1))
+        final_boxes = np.stack([_whole_pixels(boxes[i, :4], width, height) for i in finalists])
+        whole_box = np.array([[0, 0, width, height]], np.float64)
+        if self.verify > 0:
+            exact = self.crop_scores(image, np.concatenate([final_boxes, whole_box]), width, height)
+            final_scores, whole = exact[:-1], float(exact[-1])
+            order = np.argsort(-final_scores, kind="stable")
+        else:
+            final_scores = estimates[finalists]
+            whole = float(self.pooled_scores(fmap, whole_box, image.size, width, height)[0])
+            order = np.arange(len(finalists))
+        timings["verify"] = time.perf_counter() - t
+
+        crops = [Crop(tuple(float(v) for v in final_boxes[k]), float(final_scores[k]), float(estimates[finalists[k]]))
+                 for k in order]
+        return CropResult(
+            width=width, height=height, aspect=aspect, best=crops[0], alternatives=crops[1 : 1 + top],
+            whole_score=whole, faces=list(photo.faces), face_rule=rule.name, candidates=len(boxes),
+            verified=self.verify > 0, timings=timings,
+        )
+
+
+def _union(boxes: Sequence[Box]) -> Box:
+    a = np.asarray(boxes, np.float64)
+    return (a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max())
+
+
+def _whole_pixels(box: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Round outward to whole pixels, within the photo: a face inside stays inside."""
+    x0, y0, x1, y1 = box
+    return np.array([max(0, math.floor(x0 + 1e-6)), max(0, math.floor(y0 + 1e-6)),
+                     min(width, math.ceil(x1 - 1e-6)), min(height, math.ceil(y1 - 1e-6))], np.float64)

@@ -1,0 +1,243 @@
+"""How good is the crop search? Three measurements, described with their results in docs/cropping.md.
+
+    .venv/bin/python tools/crop_eval.py [--portraits ../shared/photos/portraits] [--photos 40] [--sample 64]
+
+1. Found again: held-out portraits (never seen by the score head) are shrunk to 45-80 % of a scene made
+   from another photo and pasted at a random place. The search (aspect "original", the portrait's own) should
+   find the portrait's frame again: IoU of the best crop with it, against the uncropped scene and a random
+   candidate as baselines, with and without the exact re-scoring of the finalists.
+2. Faces kept whole: on every composite and on the demo photos with faces, in every preset, no returned crop
+   (best or alternative) cuts a detected face, and the best keeps all faces whenever the preset can.
+3. Agreement: on the demo photos and the first composites, a random sample of the search's own candidates
+   is scored both ways (pooled from the shared feature map; one pass per crop), Spearman rank correlation
+   per photo, next to the same correlation between per-crop scores and per-crop scores of boxes moved by
+   1 % (how stable the reference ranking is in the first place).
+
+Without the portraits folder (a fresh clone) only the demo photos are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from selfie_desk.core import degrade  # noqa: E402
+from selfie_desk.core.cropping import (  # noqa: E402
+    ASPECTS,
+    VERIFY,
+    CropSearch,
+    Prepared,
+    cuts_a_face,
+    face_relations,
+    iou,
+)
+from selfie_desk.core.model import Scorer  # noqa: E402
+
+DEMO = ROOT / "resources" / "demo"
+DEMO_PHOTOS = ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg", "china.jpg", "flower.jpg"]
+SCENES = ["china.jpg", "flower.jpg", "coffee.png", "rocket.jpg", "chelsea.png"]  # no people in them
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    def ranks(x: np.ndarray) -> np.ndarray:
+        r = np.empty(len(x))
+        r[np.argsort(x, kind="stable")] = np.arange(len(x))
+        return r
+
+    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+
+
+def paste_feathered(canvas: Image.Image, im: Image.Image, xy: tuple[int, int]) -> Image.Image:
+    w, h = im.size
+    border = max(1, min(w, h) // 25)
+    mask = Image.new("L", (w, h), 0)
+    mask.paste(255, (border, border, w - border, h - border))
+    canvas.paste(im, xy, mask.filter(ImageFilter.GaussianBlur(border / 2)))
+    return canvas
+
+
+def composite(im: Image.Image, rng: np.random.Generator, scenes: list[Image.Image]) -> tuple[Image.Image, tuple]:
+    """The portrait at 45-80 % of the width of a same-sized scene, anywhere in it; returns its box too."""
+    w, h = im.size
+    frac = rng.uniform(0.45, 0.8)
+    sw, sh = round(w * frac), round(h * frac)
+    x, y = int(rng.integers(0, w - sw + 1)), int(rng.integers(0, h - sh + 1))
+    canvas = degrade.scene((w, h), rng, scenes)
+    paste_feathered(canvas, im.resize((sw, sh), Image.Resampling.LANCZOS), (x, y))
+    return canvas, (x, y, x + sw, y + sh)
+
+
+def prepared(search: CropSearch, im: Image.Image) -> Prepared:
+    image = search.reduce(im)
+    return Prepared(image, im.width, im.height, search.detect_faces(image, im.width, im.height))
+
+
+def heldout_portraits(folder: Path, n: int) -> list[Path]:
+    card = json.loads((ROOT / "models" / "score_head.json").read_text())
+    names = card["training"]["heldout_files"]
+    return [folder / name for name in names if (folder / name).is_file()][:n]
+
+
+def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict, list]:
+    exact, pooled = CropSearch(scorer, verify=VERIFY), CropSearch(scorer, verify=0)
+    scenes = [Image.open(DEMO / n).convert("RGB") for n in SCENES]
+    rng = np.random.default_rng(seed)
+    rows, made = [], []
+    for path in portraits:
+        im = Image.open(path).convert("RGB")
+        scene, truth = composite(im, rng, scenes)
+        photo = prepared(exact, scene)
+        made.append((path.name, scene, photo, truth))
+        timings: dict[str, float] = {}
+        boxes, estimates, rule, fmap = exact.scored_candidates(photo, "original", timings)
+        results = {
+            "verified": exact.finish(photo, "original", 3, boxes, estimates, rule, fmap, dict(timings)),
+            "pooled only": pooled.finish(photo, "original", 3, boxes, estimates, rule, fmap, dict(timings)),
+        }
+        truth_score = float(exact.crop_scores(photo.image, np.array([truth], np.float64), *scene.size)[0])
+        row = {
+            "photo": path.name,
+            "subject_share": (truth[2] - truth[0]) / scene.width,
+            "faces": len(photo.faces),
+            "rule": rule.name,
+            "iou_whole": float(iou(np.array([[0, 0, *scene.size]]), np.array([truth]))[0, 0]),
+            "iou_random": float(iou(boxes[:, :4], np.array([truth]))[:, 0].mean()),
+            "truth_score": truth_score,
+        }
+        for label, r in results.items():
+            found = [r.best, *r.alternatives]
+            row[label] = {
+                "iou_best": float(iou(np.array([r.best.box]), np.array([truth]))[0, 0]),
+                "iou_any": float(iou(np.array([c.box for c in found]), np.array([truth]))[:, 0].max()),
+                "score_best": r.best.score,
+                "whole_score": r.whole_score,
+                "cuts_face": any(cuts_a_face(c.box, [f.box for f in photo.faces]) for c in found),
+            }
+        rows.append(row)
+        v = row["verified"]
+        print(f"  {path.name[:36]:36s} share {row['subject_share']:.2f} faces {row['faces']} IoU best "
+              f"{v['iou_best']:.2f} any {v['iou_any']:.2f} (pooled only {row['pooled only']['iou_best']:.2f}, "
+              f"whole {row['iou_whole']:.2f}) score {v['score_best']:.3f} vs truth {truth_score:.3f}", flush=True)
+
+    def summary(label: str) -> dict:
+        best = np.array([r[label]["iou_best"] for r in rows])
+        anyone = np.array([r[label]["iou_any"] for r in rows])
+        return {
+            "median_iou_best": round(float(np.median(best)), 3),
+            "found_best_iou>=0.5": round(float((best >= 0.5).mean()), 3),
+            "found_best_iou>=0.7": round(float((best >= 0.7).mean()), 3),
+            "found_any_iou>=0.5": round(float((anyone >= 0.5).mean()), 3),
+            "found_any_iou>=0.7": round(float((anyone >= 0.7).mean()), 3),
+            "best_scores_above_truth": round(float(np.mean([r[label]["score_best"] >= r["truth_score"]
+                                                            for r in rows])), 3),
+            "crops_cutting_a_face": int(sum(r[label]["cuts_face"] for r in rows)),
+        }
+
+    out = {
+        "photos": len(rows),
+        "verified": summary("verified"),
+        "pooled only": summary("pooled only"),
+        "baseline_median_iou_whole": round(float(np.median([r["iou_whole"] for r in rows])), 3),
+        "baseline_median_iou_random_candidate": round(float(np.median([r["iou_random"] for r in rows])), 3),
+        "with_faces_all_kept": round(float(np.mean([r["rule"] == "all faces" for r in rows if r["faces"]] or [0])), 3),
+    }
+    return out, made
+
+
+def faces_whole(scorer: Scorer, extra: list[tuple]) -> dict:
+    """Every preset on the demo photos with faces and on the composites: crops that cut a face, and best
+    crops missing a face although some crop of that preset keeps them all."""
+    search = CropSearch(scorer)
+    photos = []
+    for name in DEMO_PHOTOS:
+        photo = search.prepare(DEMO / name)
+        if photo.faces:
+            photos.append((name, photo))
+    photos += [(name, photo) for name, _, photo, _ in extra if photo.faces]
+    checked = cut = missed = 0
+    for _name, photo in photos:
+        for aspect in ASPECTS:
+            r = search.search(photo, aspect, top=3)
+            faces = [f.box for f in photo.faces]
+            for c in [r.best, *r.alternatives]:
+                checked += 1
+                cut += cuts_a_face(c.box, faces)
+            kept, _ = face_relations(np.array([r.best.box]), faces, photo.width, photo.height)
+            missed += r.face_rule == "all faces" and not kept.all()
+    return {"photos_with_faces": len(photos), "presets": len(ASPECTS), "crops_checked": checked,
+            "crops_cutting_a_face": cut, "best_missing_a_face_when_avoidable": missed}
+
+
+def agreement(scorer: Scorer, items: list[tuple[str, Prepared]], sample: int, seed: int) -> dict:
+    search = CropSearch(scorer)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, photo in items:
+        boxes, estimates, _, _ = search.scored_candidates(photo, "original")
+        pick = rng.choice(len(boxes), min(sample, len(boxes)), replace=False)
+        b, est = boxes[pick, :4], estimates[pick]
+        exact = search.crop_scores(photo.image, b, photo.width, photo.height)
+        w = (b[:, 2] - b[:, 0])[:, None]
+        moved = b + rng.uniform(-0.01, 0.01, (len(b), 1)) * w * np.array([1, 0, 1, 0])
+        moved = np.clip(moved, 0, [photo.width, photo.height, photo.width, photo.height])
+        exact_moved = search.crop_scores(photo.image, moved, photo.width, photo.height)
+        rho, ceiling = spearman(est, exact), spearman(exact, exact_moved)
+        top_regret = float(exact.max() - exact[np.argmax(est)])
+        rows.append({"photo": name, "spearman": round(rho, 3), "reference_vs_moved_1pct": round(ceiling, 3),
+                     "exact_regret_of_pooled_top1": round(top_regret, 3), "candidates": int(len(boxes))})
+        print(f"  {name[:36]:36s} spearman {rho:+.3f}  (per-crop vs per-crop moved 1 %: {ceiling:.3f})  "
+              f"regret of pooled top-1 {top_regret:.3f}", flush=True)
+    rhos = np.array([r["spearman"] for r in rows])
+    return {"per_photo": rows, "median": round(float(np.median(rhos)), 3), "mean": round(float(rhos.mean()), 3),
+            "min": round(float(rhos.min()), 3), "max": round(float(rhos.max()), 3),
+            "median_ceiling": round(float(np.median([r["reference_vs_moved_1pct"] for r in rows])), 3),
+            "photos_at_or_above_0.9": int((rhos >= 0.9).sum())}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--portraits", type=Path, default=ROOT.parent / "shared" / "photos" / "portraits")
+    parser.add_argument("--photos", type=int, default=40, help="held-out portraits to composite")
+    parser.add_argument("--sample", type=int, default=64, help="candidates per photo for the agreement")
+    parser.add_argument("--agreement-composites", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    scorer = Scorer(device="cpu")
+    portraits = heldout_portraits(args.portraits, args.photos) if args.portraits.is_dir() else []
+    result: dict = {}
+    made: list = []
+    if portraits:
+        print(f"1. found again: {len(portraits)} held-out portraits composited into scenes", flush=True)
+        result["found_again"], made = found_again(scorer, portraits, args.seed)
+    else:
+        print(f"no portraits at {args.portraits}: skipping 'found again'", flush=True)
+    print("2. faces kept whole", flush=True)
+    result["faces"] = faces_whole(scorer, made)
+    print("3. agreement of pooled and per-crop scores", flush=True)
+    search = CropSearch(scorer)
+    items = [(n, search.prepare(DEMO / n)) for n in DEMO_PHOTOS]
+    items += [(f"composite:{name}", photo) for name, _, photo, _ in made[: args.agreement_composites]]
+    result["agreement"] = agreement(scorer, items, args.sample, args.seed)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    printable = {k: v for k, v in result.items() if k != "agreement"}
+    printable["agreement"] = {k: v for k, v in result["agreement"].items() if k != "per_photo"}
+    print(json.dumps(printable, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
