@@ -95,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nselfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`selfie-desk list FOLDER | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_SOME_FAILED
     parser.print_help()
     return EXIT_USAGE
 

@@ -80,3 +80,18 @@ def test_open_without_a_display_is_a_one_line_error(tmp_path: Path):
     assert run(str(tmp_path / "nope"), env=env).returncode == 2
     help_text = run("--help").stdout
     assert "list" in help_text and "open" in help_text and "score" in help_text
+
+
+def test_list_into_a_pipe_that_closes_early_stops_quietly(tmp_path):
+    """`selfie-desk list FOLDER | head -1`: no traceback when the reader goes away."""
+    folder = canonical(tmp_path / "many")
+    with Catalog(paths.catalog_path()) as catalog, catalog.transaction():
+        for i in range(3000):  # ~250 KB of output: more than a pipe buffers
+            catalog.add_file(str(folder / f"IMG_{i:05d}.jpg"), 1000, 1, f"fp{i}")
+    proc = subprocess.Popen([sys.executable, "-m", "selfie_desk", "list", str(folder)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("rank")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
