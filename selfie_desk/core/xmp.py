@@ -21,6 +21,7 @@ import re
 import struct
 import tempfile
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,12 +186,15 @@ def read_embedded(path: Path) -> bytes | None:
     with open(path, "rb") as fh:
         head = fh.read(16)
         fh.seek(0)
-        if head.startswith(b"\xff\xd8"):
-            return _jpeg_xmp(fh)
-        if head.startswith(b"\x89PNG\r\n\x1a\n"):
-            return _png_xmp(fh)
-        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-            return _webp_xmp(fh)
+        try:
+            if head.startswith(b"\xff\xd8"):
+                return _jpeg_xmp(fh)
+            if head.startswith(b"\x89PNG\r\n\x1a\n"):
+                return _png_xmp(fh)
+            if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+                return _webp_xmp(fh)
+        except (struct.error, ValueError, zlib.error):  # a truncated or damaged file: no packet found
+            return None
         return _scan(fh.read(_HEAD_SCAN))
 
 
@@ -228,8 +232,6 @@ def _png_xmp(fh) -> bytes | None:
                 compressed = rest[0] == 1
                 text = rest[2:].split(b"\x00", 2)[-1]  # skip language tag and translated keyword
                 if compressed:
-                    import zlib
-
                     text = zlib.decompress(text)
                 return text
             fh.seek(4, os.SEEK_CUR)
