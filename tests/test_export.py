@@ -292,3 +292,34 @@ def test_list_only_writes_csv_and_json(tmp_path: Path):
     csv_text = (out / "selfie-desk-export.csv").read_text()
     assert csv_text.splitlines()[0].startswith("rank,path,score,decision,rating,crop")
     assert not any(p.suffix == ".jpg" for p in out.iterdir())
+
+
+@needs_exiftool
+def test_an_upright_jpeg_is_copied_losslessly_and_keeps_its_own_xmp(tmp_path: Path):
+    from export_fixtures import exiftool
+
+    src = save_photo(tmp_path / "src" / "p.jpg", upright_image(), orientation=1)
+    exiftool("-overwrite_original", "-XMP-dc:Subject=beach", "-XMP-xmp:Rating=1", str(src))
+    turned = save_photo(tmp_path / "src" / "q.jpg", upright_image(), orientation=6)
+    exiftool("-overwrite_original", "-XMP-dc:Subject=city", "-XMP-tiff:Orientation=6", "-XMP-crs:HasCrop=True",
+             "-XMP-crs:CropLeft=0.5", "-XMP-crs:CropTop=0", "-XMP-crs:CropRight=1", "-XMP-crs:CropBottom=1",
+             str(turned))
+    original = src.read_bytes()
+    with open_catalog() as catalog:
+        add_to_catalog(catalog, src, (96, 64), decision="keep", rating=5)
+        add_to_catalog(catalog, turned, (64, 96), decision="keep", score=0.4)
+        plain = export.export_folder(tmp_path / "src", tmp_path / "plain", ExportOptions(), catalog)
+        tagged = export.export_folder(tmp_path / "src", tmp_path / "tagged", ExportOptions(embed_xmp=True), catalog)
+    assert (tmp_path / "plain" / "p.jpg").read_bytes() == original  # nothing to change: the very same bytes
+    copy = (tmp_path / "tagged" / "p.jpg").read_bytes()
+    assert copy[copy.index(b"\xff\xda"):] == original[original.index(b"\xff\xda"):]  # image data untouched
+    tags = exif_json(tmp_path / "tagged" / "p.jpg")
+    assert tags["XMP-xmp:Rating"] == 5 and tags["XMP-dc:Subject"] == "beach" and tags["XMP-xmp:Label"] == "Green"
+    checked = exif_json(tmp_path / "tagged" / "p.jpg", "-validate", "-warning", "-a")
+    assert checked["ExifTool:Validate"].split()[0] == "0", checked  # no errors (the fixture's EXIF lacks tags:
+    assert checked["ExifTool:Validate"] == exif_json(src, "-validate")["ExifTool:Validate"]  # warnings as before)
+    # Re-encoded upright: the source packet's keywords stay, its orientation and crop (now wrong) do not
+    tags = exif_json(tmp_path / "tagged" / "q.jpg")
+    assert tags["XMP-dc:Subject"] == "city" and tags["IFD0:Orientation"] == 1
+    assert "XMP-tiff:Orientation" not in tags and "XMP-crs:HasCrop" not in tags
+    assert len(plain.written) == 2 and len(tagged.written) == 2

@@ -328,17 +328,49 @@ def _describe_dest(exc: OSError, dest: Path) -> str:
     return f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
 
 
+def _can_copy(photo: Photo, options: ExportOptions, fmt: str, crop) -> bool:
+    """Whether the copy can be the original's own bytes: same format, already upright, nothing to crop, shrink
+    or strip. Re-encoding only loses quality then."""
+    if crop is not None:
+        return False
+    with Image.open(photo.path) as im:
+        if _FROM_PIL.get(im.format or "") != fmt or getattr(im, "n_frames", 1) > 1:
+            return False
+        exif = im.getexif()
+        if exif.get(_ORIENTATION, 1) != 1:
+            return False
+        if options.long_edge and max(im.size) > options.long_edge:
+            return False
+        return not (options.strip_gps and _GPS_IFD in exif)
+
+
+def _packet(photo: Photo, options: ExportOptions, geometry_changed: bool) -> bytes:
+    """The copy's XMP: the original's own packet (keywords, captions... kept) with our decisions merged in.
+    Applied, the crop is in the pixels already; not applied, the accepted crop travels as Camera Raw's."""
+    travelling = None if options.apply_crop else photo.crop
+    update = decisions_update(photo, travelling, photo.width, photo.height, 1)
+    if geometry_changed:
+        update = xmp.XmpUpdate(update.rating, update.label, update.crop, drop=xmp.GEOMETRY_FIELDS)
+    try:
+        existing = xmp.read_embedded(Path(photo.path))
+        return xmp.merge(update, existing)
+    except (OSError, xmp.XmpError):
+        return xmp.merge(update)
+
+
 def export_one(photo: Photo, dest: Path, stem: str, options: ExportOptions, catalog: Catalog | None) -> FileOutcome:
     fmt = output_format(photo.path, options.format)
     crop = crop_for(photo, catalog, options.model) if options.apply_crop else None
     tmp = None
     try:
-        packet = None
-        if options.embed_xmp:
-            # Applied, the crop is in the pixels already; not applied, the accepted crop travels as Camera Raw's.
-            travelling = None if options.apply_crop else photo.crop
-            packet = xmp.merge(decisions_update(photo, travelling, photo.width, photo.height, 1))
-        data = _encode(photo, options, fmt, crop, packet)
+        data = None
+        if _can_copy(photo, options, fmt, crop):
+            data = Path(photo.path).read_bytes()
+            if options.embed_xmp:
+                data = xmp.jpeg_with_xmp(data, _packet(photo, options, False)) if fmt == "jpeg" else None
+        if data is None:
+            packet = _packet(photo, options, True) if options.embed_xmp else None
+            data = _encode(photo, options, fmt, crop, packet)
         fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{stem}.", suffix=".part")
         xmp.set_mode(fd, xmp.FILE_MODE)
         with os.fdopen(fd, "wb") as fh:

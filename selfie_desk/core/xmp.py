@@ -31,11 +31,15 @@ NS = {
     "xmp": "http://ns.adobe.com/xap/1.0/",
     "crs": "http://ns.adobe.com/camera-raw-settings/1.0/",
     "tiff": "http://ns.adobe.com/tiff/1.0/",
+    "exif": "http://ns.adobe.com/exif/1.0/",
 }
 RDF, XMP_NS, CRS_NS, TIFF_NS = (f"{{{NS[k]}}}" for k in ("rdf", "xmp", "crs", "tiff"))
 RATING, LABEL, ORIENTATION = XMP_NS + "Rating", XMP_NS + "Label", TIFF_NS + "Orientation"
 CROP_FIELDS = tuple(CRS_NS + n for n in ("CropLeft", "CropTop", "CropRight", "CropBottom"))
 HAS_CROP, CROP_ANGLE = CRS_NS + "HasCrop", CRS_NS + "CropAngle"
+# What a packet says about the pixels' geometry: stale once a copy is turned upright, cropped or resized.
+GEOMETRY_FIELDS = (ORIENTATION, TIFF_NS + "ImageWidth", TIFF_NS + "ImageLength", f"{{{NS['exif']}}}PixelXDimension",
+                   f"{{{NS['exif']}}}PixelYDimension", HAS_CROP, *CROP_FIELDS, CROP_ANGLE)
 
 LABELS = {"keep": "Green", "reject": "Red"}  # Lightroom's default label set: Red, Yellow, Green, Blue, Purple
 REJECTED = -1
@@ -82,6 +86,7 @@ class XmpUpdate:
     label: str | None = None
     crop: XmpCrop | None = None
     orientation: int | None = None  # written only where the packet has none (the user may have rotated it)
+    drop: tuple[str, ...] = ()  # properties ({namespace}Name) to remove before setting the fields above
 
 
 # ---- geometry: upright pixels <-> Camera Raw's stored-frame fractions -------------------------------------------
@@ -327,6 +332,11 @@ def merge(update: XmpUpdate, existing: bytes | None = None) -> bytes:
         target = ET.SubElement(rdf, RDF + "Description", {RDF + "about": ""})
         descriptions = [target]
     target = descriptions[0]
+    for key in update.drop:
+        for desc in descriptions:
+            desc.attrib.pop(key, None)
+            for child in desc.findall(key):
+                desc.remove(child)
 
     fields: dict[str, str] = {}
     if update.rating is not None:
@@ -352,6 +362,37 @@ def merge(update: XmpUpdate, existing: bytes | None = None) -> bytes:
         target.set(key, value)
     body = ET.tostring(root, encoding="unicode")
     return (f'<?xpacket begin="\ufeff" id="{_PACKET_ID}"?>\n{body}\n<?xpacket end="w"?>').encode()
+
+
+def jpeg_with_xmp(data: bytes, packet: bytes) -> bytes | None:
+    """The JPEG `data` with `packet` as its XMP segment (replacing any), the image data untouched: a lossless
+    copy. None when the packet does not fit one segment or the file's segments cannot be walked."""
+    segment_body = _JPEG_XMP + packet
+    if len(segment_body) + 2 > 0xFFFF or not data.startswith(b"\xff\xd8"):
+        return None
+    kept, pos, insert_at = [data[:2]], 2, None
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        kind = data[pos + 1]
+        if kind in (0xDA, 0xD9):  # the image data: everything from here on is copied as it is
+            break
+        size = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        segment = data[pos:pos + 2 + size]
+        if len(segment) < 2 + size:
+            return None
+        if kind == 0xE1 and segment[4:].startswith(_JPEG_XMP):
+            pass  # the old packet: replaced
+        else:
+            kept.append(segment)
+            if kind in (0xE0, 0xE1):
+                insert_at = len(kept)  # after JFIF and EXIF, as other writers place it
+        pos += 2 + size
+    else:
+        return None
+    new = b"\xff\xe1" + struct.pack(">H", len(segment_body) + 2) + segment_body
+    kept.insert(insert_at if insert_at is not None else 1, new)
+    return b"".join(kept) + data[pos:]
 
 
 def _has(descriptions: list[ET.Element], key: str) -> bool:
