@@ -376,6 +376,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         elif outcome.skipped:
             print(f"selfie-desk: skipped: {outcome.source}: {outcome.skipped}", file=sys.stderr)
     print(report.summary() + f"; into {args.dest}", file=sys.stderr)
+    if report.selected == 0:
+        hint = "no photo is flagged as a pick (P in the window)" if selection == "picks" else "no photo matches"
+        print(f"selfie-desk: nothing to export: {hint}; see --top N or --min-score S", file=sys.stderr)
     if report.cancelled:
         return 130
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
