@@ -359,6 +359,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.dest.exists() and not args.dest.is_dir():
         raise UsageError(f"not a folder: {args.dest}")
     folder, photos = _catalog_photos(args.folder, args.model)
+    if export.inside(folder, args.dest) and not args.list_only:
+        print(f"selfie-desk: note: {args.dest} is inside {args.folder}: the copies will be among its photos the next "
+              "time it is scanned", file=sys.stderr)
 
     def progress(p) -> None:
         print(f"[{p.done}/{p.total}] {p.path}", file=sys.stderr, flush=True)

@@ -142,3 +142,10 @@ def test_sidecars_command(tmp_path: Path):
     done = run("sidecars", str(src))
     assert done.returncode == 1 and "p4.jpg" in done.stderr and "not valid XMP" in done.stderr
     assert (src / "p4.xmp").read_text(encoding="utf-8") == "<broken"
+
+
+def test_exporting_into_the_folder_itself_is_noted(tmp_path: Path):
+    src = shoot(tmp_path)
+    done = run("export", str(src), str(src / "keepers"))
+    assert done.returncode == 0 and "inside" in done.stderr
+    assert sorted(p.name for p in (src / "keepers").iterdir()) == ["p1.jpg", "p3.jpg"]

@@ -502,6 +502,15 @@ def export(photos: Sequence[Photo], dest: Path, options: ExportOptions, catalog:
     return report
 
 
+def inside(folder: Path, dest: Path) -> bool:
+    """Whether `dest` is `folder` or under it: the copies would then join the folder's photos at its next scan."""
+    try:
+        Path(os.path.abspath(dest)).relative_to(os.path.abspath(folder))
+        return True
+    except ValueError:
+        return False
+
+
 def export_folder(folder: Path, dest: Path, options: ExportOptions, catalog: Catalog,
                   progress: Callable[[ExportProgress], None] | None = None,
                   cancel: threading.Event | None = None) -> ExportReport:

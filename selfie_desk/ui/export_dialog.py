@@ -239,7 +239,10 @@ class ExportDialog(QDialog):
             return
         report: export.ExportReport = outcome.report
         self.report = report
-        self.status.setText(report.summary() if report.selected else "No photo matches: nothing was exported.")
+        text = report.summary() if report.selected else "No photo matches: nothing was exported."
+        if report.written and export.inside(self.folder, Path(report.written[0].target).parent):
+            text += " The copies are inside the folder itself: they will join its photos at the next scan."
+        self.status.setText(text)
         lines = [f"{Path(o.source).name}: {o.error}" for o in report.failed]
         lines += [f"{Path(o.source).name}: skipped, {o.skipped}" for o in report.skipped]
         if lines:
