@@ -68,10 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the Selfie Desk window on FOLDER and score it in the background.",
     )
     opening.add_argument("folder", metavar="FOLDER", type=Path, help="the folder of photos to cull")
+    add_export_commands(sub)
     return parser
 
 
-COMMANDS = ("score", "list", "open")
+COMMANDS = ("score", "list", "open", "export", "sidecars")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_list(args)
         if args.command == "open":
             return cmd_open(args.folder)
+        if args.command == "export":
+            return cmd_export(args)
+        if args.command == "sidecars":
+            return cmd_sidecars(args)
         if args.command is None:
             return cmd_open(None)
     except UsageError as exc:
@@ -264,6 +269,141 @@ def print_table(photos, summary, device: str) -> None:
         f"{idx.removed} removed, {len(bad)} failed; {summary.elapsed:.1f} s on {device}",
         file=sys.stderr,
     )
+
+
+def add_export_commands(sub) -> None:
+    export = sub.add_parser(
+        "export",
+        help="copy the keepers (picks, top N, above a score) to DEST, or list them",
+        description=(
+            "Export photos of FOLDER (scored before) to DEST: upright, EXIF and ICC profile kept, never replacing "
+            "a file (a clash gets a new name, 'photo (2).jpg', or is skipped with --skip-existing). Which photos: "
+            "--picks (the default), --top N or --min-score S (best first; rejects never). --list-only writes "
+            "selfie-desk-export.csv and .json (path, score, decision, rating, crop) instead of copies. --xmp embeds "
+            "the stars (-1 for a reject), a colour label and the crop as XMP that Lightroom, darktable and digiKam "
+            "read. Progress and a summary on stderr. Exit 0 on success, 1 if some files failed (each named), "
+            "2 for a usage error."
+        ),
+    )
+    export.add_argument("folder", metavar="FOLDER", type=Path, help="a folder opened or scored before")
+    export.add_argument("dest", metavar="DEST", type=Path, help="the folder to export to (created if needed)")
+    which = export.add_mutually_exclusive_group()
+    which.add_argument("--picks", action="store_true", help="the photos flagged as picks (the default)")
+    which.add_argument("--top", type=int, metavar="N", help="the N best-scored photos")
+    which.add_argument("--min-score", type=float, metavar="S", help="every photo scored S or more (0-1)")
+    export.add_argument("--apply-crop", action="store_true",
+                        help="crop to the accepted crop, or else the crop search's proposal")
+    export.add_argument("--long-edge", type=int, metavar="PX", help="shrink so the long edge is at most PX")
+    export.add_argument("--format", choices=("same", "jpeg", "png", "webp"), default="same",
+                        help="file format (default: the source's; other formats than these become JPEG)")
+    export.add_argument("--quality", type=int, default=90, metavar="Q", help="JPEG/WebP quality 1-100 (90)")
+    export.add_argument("--name", default="{name}", metavar="PATTERN",
+                        help="file name without extension, from {rank} {name} {score} {rating} {decision} {date} "
+                             "{ext} (default: %(default)s; e.g. '{rank} {name}')")
+    export.add_argument("--xmp", action="store_true", help="embed the stars, label and crop as XMP")
+    export.add_argument("--list-only", action="store_true", help="write a CSV and a JSON list, copy nothing")
+    export.add_argument("--skip-existing", action="store_true",
+                        help="skip a photo whose name exists in DEST (default: add ' (2)' to the name)")
+    export.add_argument("--strip-gps", action="store_true", help="leave the GPS position out of the copies")
+    export.add_argument("--model", default="default", metavar="NAME", help="whose scores (default: %(default)s)")
+
+    sidecars = sub.add_parser(
+        "sidecars",
+        help="write the stars, flags and crops as XMP sidecars next to the photos",
+        description=(
+            "Write NAME.xmp next to each photo of FOLDER that has a flag, stars or a crop in the catalog "
+            "(Lightroom's convention), merging into a sidecar already there without losing its other fields. "
+            "The photos themselves are not touched. Exit 0 on success, 1 if some failed, 2 for a usage error."
+        ),
+    )
+    sidecars.add_argument("folder", metavar="FOLDER", type=Path, help="a folder opened or scored before")
+    sidecars.add_argument("--model", default="default", metavar="NAME", help=argparse.SUPPRESS)
+
+
+def _catalog_photos(folder: Path, model: str) -> tuple[Path, list]:
+    from selfie_desk.core import paths
+    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.indexing import canonical
+
+    target = canonical(folder)
+    if not target.is_dir():
+        raise UsageError(f"no such folder: {folder}")
+    photos = []
+    if paths.catalog_path().exists():
+        with Catalog(paths.catalog_path()) as catalog:
+            photos = catalog.photos(model, folder=str(target))
+    if not photos:
+        raise UsageError(f"no photos of {target} in the catalog yet: open it in Selfie Desk or run "
+                         f"'selfie-desk score {folder}' first")
+    return target, photos
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from selfie_desk.core import export, paths
+    from selfie_desk.core.catalog import Catalog
+
+    if args.top is not None:
+        selection = "top"
+    elif args.min_score is not None:
+        selection = "min_score"
+    else:
+        selection = "picks"
+    options = export.ExportOptions(
+        selection=selection, top_n=args.top, min_score=args.min_score, apply_crop=args.apply_crop,
+        long_edge=args.long_edge, format=args.format, quality=args.quality, name_pattern=args.name,
+        embed_xmp=args.xmp, list_only=args.list_only, skip_existing=args.skip_existing,
+        strip_gps=args.strip_gps, model=args.model,
+    )
+    try:
+        export.check_options(options)
+        if selection == "top" and args.top < 1:
+            raise export.ExportError("--top needs N >= 1")
+    except export.ExportError as exc:
+        raise UsageError(str(exc)) from None
+    if args.dest.exists() and not args.dest.is_dir():
+        raise UsageError(f"not a folder: {args.dest}")
+    folder, photos = _catalog_photos(args.folder, args.model)
+    if export.inside(folder, args.dest) and not args.list_only:
+        print(f"selfie-desk: note: {args.dest} is inside {args.folder}: the copies will be among its photos the next "
+              "time it is scanned", file=sys.stderr)
+
+    def progress(p) -> None:
+        print(f"[{p.done}/{p.total}] {p.path}", file=sys.stderr, flush=True)
+
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        with Catalog(paths.catalog_path()) as catalog:
+            report = export.export(photos, args.dest, options, catalog, progress=progress, cancel=cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    for outcome in report.outcomes:
+        if outcome.error:
+            print(f"selfie-desk: failed: {outcome.source}: {outcome.error}", file=sys.stderr)
+        elif outcome.skipped:
+            print(f"selfie-desk: skipped: {outcome.source}: {outcome.skipped}", file=sys.stderr)
+    print(report.summary() + f"; into {args.dest}", file=sys.stderr)
+    if report.selected == 0:
+        hint = "no photo is flagged as a pick (P in the window)" if selection == "picks" else "no photo matches"
+        print(f"selfie-desk: nothing to export: {hint}; see --top N or --min-score S", file=sys.stderr)
+    if report.cancelled:
+        return 130
+    return EXIT_SOME_FAILED if report.failed else EXIT_OK
+
+
+def cmd_sidecars(args: argparse.Namespace) -> int:
+    from selfie_desk.core import sidecars
+
+    folder, photos = _catalog_photos(args.folder, args.model)
+
+    def progress(p) -> None:
+        print(f"[{p.done}/{p.total}] {p.path}", file=sys.stderr, flush=True)
+
+    report = sidecars.write_sidecars(photos, progress=progress)
+    for path, message in report.failed:
+        print(f"selfie-desk: failed: {path}: {message}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    return EXIT_SOME_FAILED if report.failed else EXIT_OK
 
 
 class ProgressBar:

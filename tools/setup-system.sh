@@ -10,6 +10,8 @@ packages=(
   libegl1 libgl1 libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3 libxkbcommon0 fonts-dejavu-core
   libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0
   libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxkbcommon-x11-0
+  # exiftool: the reference EXIF/XMP reader the export tests check our files against
+  libimage-exiftool-perl
 )
 if [[ "${1:-}" == "--shots" ]]; then
   packages+=(xvfb xdotool imagemagick)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from selfie_desk.core import xmp
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.decoding import is_photo
 
@@ -55,6 +56,7 @@ class IndexReport:
     moved: int = 0
     removed: int = 0
     unchanged: int = 0
+    xmp_ratings: int = 0  # new photos that arrived with stars or a reject from another app's XMP
     todo: list[Todo] = field(default_factory=list)
 
 
@@ -132,7 +134,24 @@ def _index_one(path: str, known: dict, catalog: Catalog, model: str, report: Ind
     photo_id = catalog.add_file(path, st.st_size, st.st_mtime_ns, fp)
     seen.add(photo_id)
     report.new += 1
+    report.xmp_ratings += import_xmp_rating(catalog, photo_id, path)
     report.todo.append(Todo(photo_id, path, fp))
+
+
+def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
+    """Stars (1-5) or a reject (-1) another app left in the photo's sidecar or embedded XMP, for a photo new to
+    the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
+    try:
+        info = xmp.read(Path(path))
+    except Exception:  # another app's odd file must never stop indexing
+        return 0
+    if info.rating == xmp.REJECTED:
+        catalog.set_decision(photo_id, "reject")
+        return 1
+    if info.rating is not None and 1 <= info.rating <= 5:
+        catalog.set_rating(photo_id, info.rating)
+        return 1
+    return 0
 
 
 def _safe_fingerprint(path: str, size: int) -> str:

@@ -30,6 +30,7 @@ from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
+from selfie_desk.ui.export_dialog import ExportDialog
 from selfie_desk.ui.filter_bar import FilterBar
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 from selfie_desk.ui.grid_model import PhotoGridModel, name_of
@@ -38,6 +39,7 @@ from selfie_desk.ui.message_bar import MessageBar
 from selfie_desk.ui.preferences import PreferencesDialog
 from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.ui.side_panel import SidePanel
+from selfie_desk.workers.exporting import ExportOutcome, ExportService
 from selfie_desk.workers.images import ImageLoader
 from selfie_desk.workers.scoring import ScanOutcome, ScorerFactory, ScoringService
 
@@ -75,6 +77,9 @@ class MainWindow(QMainWindow):
         self.preferences_dialog: PreferencesDialog | None = None
 
         self.scoring = ScoringService(catalog.path, scorer_factory, parent=self)
+        self.exports = ExportService(catalog.path, parent=self)
+        self.export_dialog: ExportDialog | None = None
+        self._sidecar_jobs: set[int] = set()
         self.thumbnail_loader = ImageLoader(threads=2, name="thumbnails", parent=self)
         self.preview_loader = ImageLoader(threads=1, max_pending=8, name="previews", parent=self)
         self.thumbs = ThumbnailCache(self.thumbnail_loader, settings.thumbnail_size)
@@ -143,6 +148,12 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self._fill_recent_menu()
         file_menu.addSeparator()
+        self.export_action = self._action("&Export…", self.show_export, ["Ctrl+E"])
+        self.sidecars_action = self._action("Write XMP &Sidecars", self.write_sidecars,
+                                            tip="Stars, flags and crops as NAME.xmp next to each decided photo")
+        file_menu.addAction(self.export_action)
+        file_menu.addAction(self.sidecars_action)
+        file_menu.addSeparator()
         self.preferences_action = self._action("&Preferences…", self.show_preferences, ["Ctrl+,"])
         file_menu.addAction(self.preferences_action)
         file_menu.addSeparator()
@@ -210,6 +221,7 @@ class MainWindow(QMainWindow):
         self.loupe.step.connect(self.step_loupe)
         self.compare.active_changed.connect(lambda _id: self._update_side_panel())
         self.model.modelReset.connect(self._update_counts)
+        self.exports.finished.connect(self._on_sidecars_finished)
 
     # ---- folders -----------------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -634,6 +646,41 @@ class MainWindow(QMainWindow):
             self.job = self.scoring.start(self.folder, self.settings.model, self.settings.device, self.batch_size)
             self.scan_status.loading_model()
 
+    # ---- export and XMP sidecars (the dialog and the worker live in their own modules) ---------------
+    def show_export(self) -> ExportDialog | None:
+        if self.folder is None:
+            self.statusBar().showMessage("Open a folder first", 5000)
+            return None
+        dialog = ExportDialog(self.exports, self.folder, self.model.all_photos(), self.selected_photos(),
+                              self.settings.model, self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.export_dialog = dialog
+        return dialog
+
+    def write_sidecars(self) -> int | None:
+        if self.folder is None:
+            self.statusBar().showMessage("Open a folder first", 5000)
+            return None
+        job = self.exports.start_sidecars(self.folder, self.settings.model)
+        self._sidecar_jobs.add(job)
+        self.statusBar().showMessage("Writing XMP sidecars…")
+        return job
+
+    @Slot(int, object)
+    def _on_sidecars_finished(self, job: int, outcome: ExportOutcome) -> None:
+        if job not in self._sidecar_jobs:
+            return
+        self._sidecar_jobs.discard(job)
+        self.statusBar().clearMessage()
+        if outcome.error:
+            self.show_message(outcome.error)
+            return
+        report = outcome.report
+        for path, message in report.failed[:3]:
+            self.show_message(f"No sidecar for {Path(path).name}: {message}", "warning")
+        self.show_message(report.summary(), "warning" if report.failed else "info")
+
     # ---- messages, settings, shutting down ---------------------------------------------------------
     def show_message(self, text: str, level: str = "error") -> None:
         self.messages.show_message(text, level)
@@ -652,6 +699,8 @@ class MainWindow(QMainWindow):
         self._save_settings()
         if not self.scoring.stop(STOP_TIMEOUT_S):
             log.warning("the scoring thread did not stop within %.0f s", STOP_TIMEOUT_S)
+        if not self.exports.stop(STOP_TIMEOUT_S):
+            log.warning("the export thread did not stop within %.0f s", STOP_TIMEOUT_S)
         self.thumbnail_loader.stop()
         self.preview_loader.stop()
 

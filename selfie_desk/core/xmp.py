@@ -1,0 +1,453 @@
+"""Decisions as XMP, the metadata other editors read: stars, a colour label and Camera Raw's crop.
+
+What we write, and what Lightroom, Adobe Camera Raw, darktable and digiKam read:
+- `xmp:Rating`: 1-5 stars, 0 none, -1 rejected (Lightroom's convention);
+- `xmp:Label`: a colour label (picks "Green", rejects "Red");
+- `crs:HasCrop`, `crs:CropLeft/Top/Right/Bottom` (fractions 0-1) and `crs:CropAngle` (degrees).
+
+Camera Raw's crop fractions are measured on the image AS STORED, before its EXIF orientation turns it upright
+(darktable's Lightroom import, src/develop/lightroom.c, flips and swaps them by the orientation; so does ART's).
+The catalog keeps crops in pixels of the upright image, so `crop_to_xmp` / `crop_from_xmp` convert between the
+two; on an exported file (orientation reset to 1) both frames are the same.
+
+Sidecars follow Lightroom: `NAME.xmp` next to `NAME.EXT`. We also read darktable's `NAME.EXT.xmp`. Writing merges
+into an existing sidecar: every other field and namespace in it is kept, and the file is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import tempfile
+import xml.etree.ElementTree as ET
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "crs": "http://ns.adobe.com/camera-raw-settings/1.0/",
+    "tiff": "http://ns.adobe.com/tiff/1.0/",
+    "exif": "http://ns.adobe.com/exif/1.0/",
+}
+RDF, XMP_NS, CRS_NS, TIFF_NS = (f"{{{NS[k]}}}" for k in ("rdf", "xmp", "crs", "tiff"))
+RATING, LABEL, ORIENTATION = XMP_NS + "Rating", XMP_NS + "Label", TIFF_NS + "Orientation"
+CROP_FIELDS = tuple(CRS_NS + n for n in ("CropLeft", "CropTop", "CropRight", "CropBottom"))
+HAS_CROP, CROP_ANGLE = CRS_NS + "HasCrop", CRS_NS + "CropAngle"
+# What a packet says about the pixels' geometry: stale once a copy is turned upright, cropped or resized.
+GEOMETRY_FIELDS = (ORIENTATION, TIFF_NS + "ImageWidth", TIFF_NS + "ImageLength", f"{{{NS['exif']}}}PixelXDimension",
+                   f"{{{NS['exif']}}}PixelYDimension", HAS_CROP, *CROP_FIELDS, CROP_ANGLE)
+
+LABELS = {"keep": "Green", "reject": "Red"}  # Lightroom's default label set: Red, Yellow, Green, Blue, Purple
+REJECTED = -1
+
+_PACKET_ID = "W5M0MpCehiHzreSzNTczkc9d"  # the fixed id every XMP packet wrapper carries
+_JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
+_HEAD_SCAN = 256 * 1024  # formats we do not walk: the packet is looked for in the file's first 256 KiB
+
+
+class XmpError(Exception):
+    """XMP that cannot be read or written; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class XmpCrop:
+    """Camera Raw's crop: fractions of the image as stored (before its EXIF orientation), and a straightening angle."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    angle: float = 0.0
+
+
+@dataclass(frozen=True)
+class XmpInfo:
+    """What a sidecar or an embedded packet says about a photo (None: it does not say)."""
+
+    rating: int | None = None  # -1 rejected, 0 none, 1-5 stars
+    label: str | None = None
+    crop: XmpCrop | None = None
+    orientation: int | None = None  # tiff:Orientation, when the packet carries one
+
+    @property
+    def empty(self) -> bool:
+        return self.rating is None and self.label is None and self.crop is None
+
+
+@dataclass(frozen=True)
+class XmpUpdate:
+    """Fields to set; None leaves a field as the existing packet has it."""
+
+    rating: int | None = None
+    label: str | None = None
+    crop: XmpCrop | None = None
+    orientation: int | None = None  # written only where the packet has none (the user may have rotated it)
+    drop: tuple[str, ...] = ()  # properties ({namespace}Name) to remove before setting the fields above
+
+
+# ---- geometry: upright pixels <-> Camera Raw's stored-frame fractions -------------------------------------------
+
+
+def _upright_from_stored(x: float, y: float, orientation: int) -> tuple[float, float]:
+    """Where a point of the stored image (fractions) lands once the EXIF orientation makes it upright."""
+    return {
+        2: (1 - x, y), 3: (1 - x, 1 - y), 4: (x, 1 - y), 5: (y, x),
+        6: (1 - y, x), 7: (1 - y, 1 - x), 8: (y, 1 - x),
+    }.get(orientation, (x, y))
+
+
+def _stored_from_upright(u: float, v: float, orientation: int) -> tuple[float, float]:
+    return {
+        2: (1 - u, v), 3: (1 - u, 1 - v), 4: (u, 1 - v), 5: (v, u),
+        6: (v, 1 - u), 7: (1 - v, 1 - u), 8: (1 - v, u),
+    }.get(orientation, (u, v))
+
+
+def _corners(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float, float, float]:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])
+
+
+def crop_to_xmp(box: tuple[float, float, float, float], width: int, height: int, orientation: int = 1) -> XmpCrop:
+    """A crop in pixels of the upright image (`width` x `height`, upright) as Camera Raw's fractions."""
+    x0, y0, x1, y1 = box
+    u0, v0 = max(0.0, min(1.0, x0 / width)), max(0.0, min(1.0, y0 / height))
+    u1, v1 = max(0.0, min(1.0, x1 / width)), max(0.0, min(1.0, y1 / height))
+    left, top, right, bottom = _corners(_stored_from_upright(u0, v0, orientation),
+                                        _stored_from_upright(u1, v1, orientation))
+    return XmpCrop(left, top, right, bottom, 0.0)
+
+
+def crop_from_xmp(crop: XmpCrop, width: int, height: int, orientation: int = 1) -> tuple[float, float, float, float]:
+    """Camera Raw's fractions as a box in pixels of the upright image (`width` x `height`, upright).
+    The angle is not applied: the box is the crop's axis-aligned extent."""
+    u0, v0, u1, v1 = _corners(_upright_from_stored(crop.left, crop.top, orientation),
+                              _upright_from_stored(crop.right, crop.bottom, orientation))
+    return u0 * width, v0 * height, u1 * width, v1 * height
+
+
+# ---- reading ------------------------------------------------------------------------------------------------------
+
+
+def sidecar_path(photo: Path) -> Path:
+    """Lightroom's sidecar for a photo: NAME.xmp next to NAME.EXT."""
+    return photo.with_suffix(".xmp")
+
+
+def sidecar_candidates(photo: Path) -> list[Path]:
+    """Sidecars other apps may have written, most specific first: darktable's NAME.EXT.xmp, then NAME.xmp/.XMP."""
+    return [photo.with_name(photo.name + ".xmp"), photo.with_suffix(".xmp"), photo.with_suffix(".XMP")]
+
+
+def parse(data: bytes) -> XmpInfo:
+    """The fields we know from an XMP packet (a sidecar's text or an embedded packet)."""
+    root = _parse_root(data)
+    values: dict[str, str] = {}
+    for desc in root.iter(RDF + "Description"):
+        for key, value in desc.attrib.items():
+            values.setdefault(key, value)
+        for child in desc:
+            if child.text and child.text.strip() and len(child) == 0:
+                values.setdefault(child.tag, child.text.strip())
+    rating = _int(values.get(RATING))
+    if rating is not None and not -1 <= rating <= 5:
+        rating = None
+    crop = None
+    if values.get(HAS_CROP, "").strip().lower() == "true":
+        edges = [_float(values.get(k)) for k in CROP_FIELDS]
+        if all(e is not None for e in edges):
+            left, top, right, bottom = edges  # type: ignore[misc]
+            if 0 <= left < right <= 1 and 0 <= top < bottom <= 1:
+                crop = XmpCrop(left, top, right, bottom, _float(values.get(CROP_ANGLE)) or 0.0)
+    orientation = _int(values.get(ORIENTATION))
+    return XmpInfo(rating=rating, label=values.get(LABEL) or None, crop=crop,
+                   orientation=orientation if orientation in range(1, 9) else None)
+
+
+def read(path: Path) -> XmpInfo:
+    """What the XMP around a photo says: its sidecar (darktable's or Lightroom's), else the packet embedded in it.
+    Unreadable or malformed XMP counts as none (indexing must not stop on another app's bad file)."""
+    path = Path(path)
+    for sidecar in sidecar_candidates(path):
+        try:
+            info = parse(sidecar.read_bytes())
+        except (OSError, XmpError):
+            continue
+        if not info.empty:
+            return info
+    try:
+        packet = read_embedded(path)
+        return parse(packet) if packet else XmpInfo()
+    except (OSError, XmpError):
+        return XmpInfo()
+
+
+def read_embedded(path: Path) -> bytes | None:
+    """The XMP packet inside a photo file, found without decoding the image (JPEG, PNG and WebP are walked
+    segment by segment; other formats are searched in their first 256 KiB)."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+        fh.seek(0)
+        try:
+            if head.startswith(b"\xff\xd8"):
+                return _jpeg_xmp(fh)
+            if head.startswith(b"\x89PNG\r\n\x1a\n"):
+                return _png_xmp(fh)
+            if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+                return _webp_xmp(fh)
+        except (struct.error, ValueError, zlib.error):  # a truncated or damaged file: no packet found
+            return None
+        return _scan(fh.read(_HEAD_SCAN))
+
+
+def _jpeg_xmp(fh) -> bytes | None:
+    fh.seek(2)
+    while True:
+        marker = fh.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        kind = marker[1]
+        if kind in (0xD8, 0x01) or 0xD0 <= kind <= 0xD7:
+            continue
+        if kind in (0xDA, 0xD9):  # start of scan: the metadata segments are all before it
+            return None
+        size = struct.unpack(">H", fh.read(2))[0]
+        if kind == 0xE1:
+            body = fh.read(size - 2)
+            if body.startswith(_JPEG_XMP):
+                return body[len(_JPEG_XMP):]
+        else:
+            fh.seek(size - 2, os.SEEK_CUR)
+
+
+def _png_xmp(fh) -> bytes | None:
+    fh.seek(8)
+    while True:
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        size, kind = struct.unpack(">I4s", head)
+        if kind == b"iTXt":
+            body = fh.read(size)
+            keyword, _, rest = body.partition(b"\x00")
+            if keyword == b"XML:com.adobe.xmp" and len(rest) >= 2:
+                compressed = rest[0] == 1
+                text = rest[2:].split(b"\x00", 2)[-1]  # skip language tag and translated keyword
+                if compressed:
+                    text = zlib.decompress(text)
+                return text
+            fh.seek(4, os.SEEK_CUR)
+        elif kind == b"IEND":
+            return None
+        else:
+            fh.seek(size + 4, os.SEEK_CUR)
+
+
+def _webp_xmp(fh) -> bytes | None:
+    fh.seek(12)
+    while True:
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        kind, size = struct.unpack("<4sI", head)
+        if kind == b"XMP ":
+            return fh.read(size)
+        fh.seek(size + (size & 1), os.SEEK_CUR)
+
+
+def _scan(data: bytes) -> bytes | None:
+    start = data.find(b"<x:xmpmeta")
+    end = data.find(b"</x:xmpmeta>", start)
+    if start < 0 or end < 0:
+        return None
+    return data[start:end + len(b"</x:xmpmeta>")]
+
+
+def _parse_root(data: bytes) -> ET.Element:
+    try:
+        root = ET.fromstring(data.strip(b"\x00 \t\r\n"))
+    except ET.ParseError as exc:
+        raise XmpError(f"malformed XMP: {exc}") from None
+    if root.tag == RDF + "RDF":  # a bare rdf:RDF (allowed): wrap it as x:xmpmeta
+        meta = ET.Element(f"{{{NS['x']}}}xmpmeta")
+        meta.append(root)
+        root = meta
+    if root.find(RDF + "RDF") is None:
+        raise XmpError("not an XMP packet (no rdf:RDF)")
+    return root
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(float(text)) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+# ---- writing ------------------------------------------------------------------------------------------------------
+
+
+def _namespaces(data: bytes) -> list[tuple[str, str]]:
+    """The document's own prefixes, so that a merged file keeps them (ElementTree would invent ns0, ns1...)."""
+    out = []
+    for prefix, uri in re.findall(rb'xmlns:([A-Za-z_][\w.-]*)\s*=\s*["\']([^"\']*)["\']', data):
+        out.append((prefix.decode(), uri.decode(errors="replace")))
+    return out
+
+
+def _register(pairs: list[tuple[str, str]]) -> None:
+    for prefix, uri in pairs:
+        if not re.fullmatch(r"ns\d+", prefix):
+            try:
+                ET.register_namespace(prefix, uri)
+            except ValueError:
+                pass
+    for prefix, uri in NS.items():  # ours last: our fields always get their usual prefixes
+        ET.register_namespace(prefix, uri)
+
+
+def merge(update: XmpUpdate, existing: bytes | None = None) -> bytes:
+    """A packet with `update`'s fields set, and everything else `existing` holds kept as it was."""
+    if existing and existing.strip(b"\x00 \t\r\n"):
+        root = _parse_root(existing)
+        _register(_namespaces(existing))
+    else:
+        _register([])
+        root = ET.Element(f"{{{NS['x']}}}xmpmeta")
+        ET.SubElement(root, RDF + "RDF")
+    rdf = root.find(RDF + "RDF")
+    assert rdf is not None
+    descriptions = rdf.findall(RDF + "Description")
+    if not descriptions:
+        target = ET.SubElement(rdf, RDF + "Description", {RDF + "about": ""})
+        descriptions = [target]
+    target = descriptions[0]
+    for key in update.drop:
+        for desc in descriptions:
+            desc.attrib.pop(key, None)
+            for child in desc.findall(key):
+                desc.remove(child)
+
+    fields: dict[str, str] = {}
+    if update.rating is not None:
+        if not -1 <= update.rating <= 5:
+            raise ValueError("an XMP rating is -1 (rejected) or 0-5")
+        fields[RATING] = str(update.rating)
+    if update.label is not None:
+        fields[LABEL] = update.label
+    if update.crop is not None:
+        c = update.crop
+        fields[HAS_CROP] = "True"
+        for key, value in zip(CROP_FIELDS, (c.left, c.top, c.right, c.bottom), strict=True):
+            fields[key] = f"{value:.6f}"
+        fields[CROP_ANGLE] = f"{c.angle:g}"
+    if update.orientation is not None and not _has(descriptions, ORIENTATION):
+        fields[ORIENTATION] = str(update.orientation)
+
+    for key, value in fields.items():
+        for desc in descriptions:  # one value per property: drop it wherever (and however) it was written
+            desc.attrib.pop(key, None)
+            for child in desc.findall(key):
+                desc.remove(child)
+        target.set(key, value)
+    body = ET.tostring(root, encoding="unicode")
+    return (f'<?xpacket begin="\ufeff" id="{_PACKET_ID}"?>\n{body}\n<?xpacket end="w"?>').encode()
+
+
+def jpeg_with_xmp(data: bytes, packet: bytes) -> bytes | None:
+    """The JPEG `data` with `packet` as its XMP segment (replacing any), the image data untouched: a lossless
+    copy. None when the packet does not fit one segment or the file's segments cannot be walked."""
+    segment_body = _JPEG_XMP + packet
+    if len(segment_body) + 2 > 0xFFFF or not data.startswith(b"\xff\xd8"):
+        return None
+    kept, pos, insert_at = [data[:2]], 2, None
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        kind = data[pos + 1]
+        if kind in (0xDA, 0xD9):  # the image data: everything from here on is copied as it is
+            break
+        size = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        segment = data[pos:pos + 2 + size]
+        if len(segment) < 2 + size:
+            return None
+        if kind == 0xE1 and segment[4:].startswith(_JPEG_XMP):
+            pass  # the old packet: replaced
+        else:
+            kept.append(segment)
+            if kind in (0xE0, 0xE1):
+                insert_at = len(kept)  # after JFIF and EXIF, as other writers place it
+        pos += 2 + size
+    else:
+        return None
+    new = b"\xff\xe1" + struct.pack(">H", len(segment_body) + 2) + segment_body
+    kept.insert(insert_at if insert_at is not None else 1, new)
+    return b"".join(kept) + data[pos:]
+
+
+def _has(descriptions: list[ET.Element], key: str) -> bool:
+    return any(key in d.attrib or d.find(key) is not None for d in descriptions)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file (mkstemp's are private, 0600)
+
+
+def set_mode(fd: int, mode: int) -> None:
+    if hasattr(os, "fchmod"):  # not on Windows before Python 3.13, where mkstemp's files are not private anyway
+        os.fchmod(fd, mode)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder, renamed into place (a file it
+    replaces keeps its permissions)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        try:
+            set_mode(fd, os.stat(path).st_mode & 0o7777)
+        except OSError:
+            set_mode(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_sidecar(photo: Path, update: XmpUpdate) -> Path:
+    """Merge `update` into the photo's NAME.xmp (created if absent). Raises XmpError with a user-facing message."""
+    target = sidecar_path(Path(photo))
+    try:
+        existing = target.read_bytes() if target.exists() else None
+    except OSError as exc:
+        raise XmpError(f"cannot read {target.name}: {exc.strerror or exc}") from None
+    try:
+        data = merge(update, existing)
+    except XmpError as exc:
+        raise XmpError(f"{target.name} is not valid XMP, left as it is ({exc})") from None
+    try:
+        atomic_write(target, data)
+    except OSError as exc:
+        raise XmpError(f"cannot write {target.name}: {exc.strerror or exc}") from None
+    return target

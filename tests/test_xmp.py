@@ -1,0 +1,201 @@
+"""XMP: what we write exiftool reads back exactly, what exiftool writes we read, sidecars merge without losing
+anything, crops convert between upright pixels and Camera Raw's stored-frame fractions, and indexing takes the
+stars other apps left (for new photos only)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from export_fixtures import (
+    TO_STORED,
+    add_to_catalog,
+    exif_json,
+    exiftool,
+    needs_exiftool,
+    open_catalog,
+    photos_of,
+    save_photo,
+    upright_image,
+)
+from PIL import Image
+
+from selfie_desk.core import indexing, sidecars, xmp
+from selfie_desk.core.decoding import apply_orientation
+
+# ---- geometry ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_crop_fractions_are_on_the_stored_image_and_round_trip(orientation: int):
+    upright = upright_image((96, 64))
+    stored = upright
+    for op in TO_STORED[orientation]:
+        stored = stored.transpose(op)
+    box = (16, 8, 64, 48)  # upright pixels, on the 8-px grid so that every edge is exact
+    crop = xmp.crop_to_xmp(box, 96, 64, orientation)
+    # Camera Raw's fractions, applied to the stored pixels and then turned upright, give the upright crop.
+    sw, sh = stored.size
+    cut = stored.crop((round(crop.left * sw), round(crop.top * sh), round(crop.right * sw), round(crop.bottom * sh)))
+    assert apply_orientation(cut, orientation).tobytes() == upright.crop(box).tobytes()
+    assert xmp.crop_from_xmp(crop, 96, 64, orientation) == pytest.approx(box)
+
+
+# ---- packets -----------------------------------------------------------------------------------------------------
+
+
+def test_packet_round_trip_and_bad_xmp():
+    update = xmp.XmpUpdate(rating=-1, label="Red", crop=xmp.XmpCrop(0.1, 0.2, 0.9, 0.8))
+    info = xmp.parse(xmp.merge(update))
+    assert (info.rating, info.label) == (-1, "Red")
+    assert info.crop == xmp.XmpCrop(0.1, 0.2, 0.9, 0.8, 0.0)
+    with pytest.raises(xmp.XmpError):
+        xmp.parse(b"<not xmp")
+    with pytest.raises(ValueError):
+        xmp.merge(xmp.XmpUpdate(rating=7))
+
+
+@needs_exiftool
+def test_exiftool_reads_exactly_what_we_write_in_a_sidecar(tmp_path: Path):
+    photo = save_photo(tmp_path / "IMG_1.jpg", upright_image(), orientation=6)
+    update = xmp.XmpUpdate(rating=4, label="Green", crop=xmp.XmpCrop(0.125, 0.25, 0.75, 0.875, 1.5), orientation=6)
+    sidecar = xmp.write_sidecar(photo, update)
+    assert sidecar == tmp_path / "IMG_1.xmp"
+    tags = exif_json(sidecar)
+    assert tags["XMP-xmp:Rating"] == 4 and tags["XMP-xmp:Label"] == "Green"
+    assert tags["XMP-crs:HasCrop"] is True
+    assert (tags["XMP-crs:CropLeft"], tags["XMP-crs:CropTop"], tags["XMP-crs:CropRight"],
+            tags["XMP-crs:CropBottom"], tags["XMP-crs:CropAngle"]) == (0.125, 0.25, 0.75, 0.875, 1.5)
+    assert tags["XMP-tiff:Orientation"] == 6
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+@needs_exiftool
+def test_we_read_what_exiftool_writes(tmp_path: Path):
+    photo = save_photo(tmp_path / "a.jpg", upright_image())
+    exiftool("-XMP-xmp:Rating=4", "-o", str(tmp_path / "a.xmp"), str(photo))
+    assert xmp.read(photo).rating == 4  # Lightroom's NAME.xmp
+
+    (tmp_path / "a.xmp").unlink()
+    exiftool("-XMP-xmp:Rating=-1", "-XMP-xmp:Label=Purple", "-o", str(tmp_path / "a.jpg.xmp"), str(photo))
+    info = xmp.read(photo)  # darktable's NAME.EXT.xmp
+    assert (info.rating, info.label) == (-1, "Purple")
+
+    (tmp_path / "a.jpg.xmp").unlink()
+    assert xmp.read(photo) == xmp.XmpInfo()
+    exiftool("-overwrite_original", "-XMP-xmp:Rating=3", "-XMP-crs:HasCrop=True", "-XMP-crs:CropLeft=0.1",
+             "-XMP-crs:CropTop=0.2", "-XMP-crs:CropRight=0.6", "-XMP-crs:CropBottom=0.7", "-XMP-crs:CropAngle=-2",
+             str(photo))
+    info = xmp.read(photo)  # embedded in the JPEG
+    assert info.rating == 3 and info.crop == xmp.XmpCrop(0.1, 0.2, 0.6, 0.7, -2.0)
+
+    for fmt, name in (("PNG", "b.png"), ("WEBP", "c.webp")):
+        other = save_photo(tmp_path / name, upright_image(), fmt=fmt)
+        exiftool("-overwrite_original", "-XMP-xmp:Rating=5", str(other))
+        assert xmp.read(other).rating == 5, name
+
+
+@needs_exiftool
+def test_merging_into_a_sidecar_keeps_every_foreign_field(tmp_path: Path):
+    photo = save_photo(tmp_path / "IMG_2.jpg", upright_image(), orientation=8)
+    sidecar = tmp_path / "IMG_2.xmp"
+    exiftool("-XMP-xmp:Rating=2", "-XMP-xmp:Label=Blue", "-XMP-dc:Creator=Ann", "-XMP-dc:Subject=beach",
+             "-XMP-dc:Subject=family", "-XMP-crs:Exposure2012=0.5", "-o", str(sidecar), str(photo))
+    # A namespace exiftool does not know, as another app would leave it
+    text = sidecar.read_text(encoding="utf-8").replace(
+        "</rdf:RDF>", "<rdf:Description rdf:about='' xmlns:acme='http://example.com/acme/1.0/'>"
+        "<acme:Mood>sunny</acme:Mood></rdf:Description></rdf:RDF>")
+    sidecar.write_text(text, encoding="utf-8")
+    os.chmod(sidecar, 0o640)
+    before = exif_json(sidecar)
+
+    xmp.write_sidecar(photo, xmp.XmpUpdate(rating=5, label="Green", crop=xmp.XmpCrop(0.1, 0.1, 0.9, 0.9),
+                                           orientation=1))
+    after = exif_json(sidecar)
+    assert after["XMP-xmp:Rating"] == 5 and after["XMP-xmp:Label"] == "Green" and after["XMP-crs:HasCrop"] is True
+    assert after["XMP-tiff:Orientation"] == 8  # the sidecar's own orientation is not ours to change
+    for key, value in before.items():
+        if key.startswith(("XMP-", "XMP:")) and key not in ("XMP-xmp:Rating", "XMP-xmp:Label"):
+            assert after.get(key) == value, key
+    assert after["XMP-dc:Subject"] == ["beach", "family"] and after["XMP-crs:Exposure2012"] == 0.5
+    merged = sidecar.read_text(encoding="utf-8")
+    assert "acme:Mood" in merged and "sunny" in merged and "xmlns:acme" in merged
+    assert merged.count("Rating") == 1  # one value, not two competing ones
+    assert os.stat(sidecar).st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_malformed_sidecar_is_left_alone(tmp_path: Path):
+    photo = save_photo(tmp_path / "x.jpg", upright_image())
+    (tmp_path / "x.xmp").write_text("<x:xmpmeta oops", encoding="utf-8")
+    with pytest.raises(xmp.XmpError, match="not valid XMP"):
+        xmp.write_sidecar(photo, xmp.XmpUpdate(rating=3))
+    assert (tmp_path / "x.xmp").read_text(encoding="utf-8") == "<x:xmpmeta oops"
+    assert xmp.read(photo) == xmp.XmpInfo()  # and reading it is no error either
+
+
+# ---- sidecars from the catalog -------------------------------------------------------------------------------------
+
+
+@needs_exiftool
+def test_sidecars_for_the_catalogs_decisions(tmp_path: Path):
+    folder = tmp_path / "shoot"
+    up = upright_image((96, 64))
+    for name, orientation in (("a.jpg", 6), ("b.jpg", 1), ("c.jpg", 1), ("d.jpg", 1)):
+        save_photo(folder / name, up, orientation=orientation)
+    originals = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with open_catalog() as catalog:
+        add_to_catalog(catalog, folder / "a.jpg", (96, 64), decision="keep", rating=3, crop=(16, 8, 64, 48))
+        add_to_catalog(catalog, folder / "b.jpg", (96, 64), decision="reject")
+        add_to_catalog(catalog, folder / "c.jpg", (96, 64), rating=5)
+        add_to_catalog(catalog, folder / "d.jpg", (96, 64))  # nothing decided: no sidecar
+        report = sidecars.write_folder(folder, catalog)
+    assert sorted(Path(p).name for p in report.written) == ["a.xmp", "b.xmp", "c.xmp"] and not report.failed
+    assert not (folder / "d.xmp").exists()
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix == ".jpg"} == originals
+    a = exif_json(folder / "a.xmp")
+    assert (a["XMP-xmp:Rating"], a["XMP-xmp:Label"], a["XMP-tiff:Orientation"]) == (3, "Green", 6)
+    crop = xmp.XmpCrop(a["XMP-crs:CropLeft"], a["XMP-crs:CropTop"], a["XMP-crs:CropRight"], a["XMP-crs:CropBottom"])
+    assert xmp.crop_from_xmp(crop, 96, 64, 6) == pytest.approx((16, 8, 64, 48), abs=0.01)
+    b = exif_json(folder / "b.xmp")
+    assert (b["XMP-xmp:Rating"], b["XMP-xmp:Label"]) == (-1, "Red")
+    assert exif_json(folder / "c.xmp")["XMP-xmp:Rating"] == 5
+
+
+# ---- indexing reads other apps' ratings ----------------------------------------------------------------------------
+
+
+@needs_exiftool
+def test_indexing_takes_ratings_from_xmp_for_new_photos_only(tmp_path: Path):
+    folder = tmp_path / "rated"
+    for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"):
+        save_photo(folder / name, upright_image(seed=len(name) + ord(name[0])))
+    exiftool("-XMP-xmp:Rating=4", "-o", str(folder / "a.xmp"), str(folder / "a.jpg"))
+    exiftool("-overwrite_original", "-XMP-xmp:Rating=-1", str(folder / "b.jpg"))
+    exiftool("-XMP-xmp:Rating=2", "-o", str(folder / "c.jpg.xmp"), str(folder / "c.jpg"))
+    with open_catalog() as catalog:
+        report = indexing.index([folder], catalog, "default")
+        assert report.new == 4 and report.xmp_ratings == 3
+        got = photos_of(catalog, folder)
+        assert (got["a.jpg"].rating, got["a.jpg"].decision) == (4, None)
+        assert (got["b.jpg"].rating, got["b.jpg"].decision) == (0, "reject")
+        assert got["c.jpg"].rating == 2 and got["d.jpg"].rating == 0 and got["d.jpg"].decision is None
+
+        catalog.set_rating(got["a.jpg"].id, 1)  # the user decides otherwise in Selfie Desk
+        exiftool("-overwrite_original", "-XMP-xmp:Rating=5", str(folder / "a.xmp"))
+        indexing.index([folder], catalog, "default")
+        assert photos_of(catalog, folder)["a.jpg"].rating == 1
+
+
+def test_reading_a_photo_without_xmp_or_with_junk(tmp_path: Path):
+    photo = save_photo(tmp_path / "p.jpg", upright_image())
+    assert xmp.read(photo).empty
+    Image.new("RGB", (8, 8)).save(tmp_path / "q.bmp")
+    assert xmp.read(tmp_path / "q.bmp").empty
+    (tmp_path / "r.jpg").write_bytes(b"\xff\xd8\xff\xe1\x00")  # truncated
+    assert xmp.read(tmp_path / "r.jpg").empty
+    shutil.copy(photo, tmp_path / "s.jpg")
+    (tmp_path / "s.xmp").write_bytes(b"\x00\x01 garbage")
+    assert xmp.read(tmp_path / "s.jpg").empty
