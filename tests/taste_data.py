@@ -8,6 +8,7 @@ rotation, an exposure change), each saved twice: in colour and in black and whit
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +53,28 @@ def make_taste_folder(folder: Path, per_source: int = 10, seed: int = 0,
             made[f"{stem}-colour.jpg"] = False
             made[f"{stem}-bw.jpg"] = True
     return made
+
+
+def scored_taste_set(root: Path, scorer, per_source: int = 8) -> tuple[Path, Path, dict[str, bool]]:
+    """The taste folder scored by the real pipeline into its own catalog file: (folder, catalog file, truth)."""
+    from selfie_desk.core import pipeline
+    from selfie_desk.core.catalog import Catalog
+
+    folder = root / "photos"
+    truth = make_taste_folder(folder, per_source=per_source)
+    db = root / "catalog.sqlite3"
+    with Catalog(db) as catalog:
+        summary = pipeline.score([folder], catalog, scorer)
+        assert summary.scored == len(truth) and summary.failed == 0
+    return folder, db, truth
+
+
+def copy_catalog(source: Path, target: Path) -> None:
+    """A consistent copy of a catalog (WAL included), through SQLite's backup API."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()

@@ -9,14 +9,13 @@ gets its own copy of that catalog under its own SELFIE_DESK_HOME.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from taste_data import make_taste_folder
+from taste_data import copy_catalog, make_taste_folder
 
 from selfie_desk.core import paths, pipeline, rescore, taste
 from selfie_desk.core.catalog import Catalog
@@ -109,31 +108,12 @@ def test_stratified_seeded_holdout():
 # ---- the black-and-white taste on real embeddings ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def taste_set(tmp_path_factory):
-    """A folder of 6 x 8 colour/B&W pairs, scored once (real pipeline): its catalog file and truth."""
-    root = tmp_path_factory.mktemp("taste")
-    folder = root / "photos"
-    truth = make_taste_folder(folder, per_source=8)
-    db = root / "catalog.sqlite3"
-    with Catalog(db) as catalog:
-        summary = pipeline.score([folder], catalog, Scorer(device="cpu"))
-        assert summary.scored == len(truth) and summary.failed == 0
-        catalog._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return folder, db, truth
-
-
 @pytest.fixture
 def catalog_copy(taste_set, app_home):
-    """This test's catalog (under its SELFIE_DESK_HOME): a copy of the scored one."""
+    """This test's catalog (under its SELFIE_DESK_HOME): a copy of the session's scored one."""
     folder, db, truth = taste_set
-    target = paths.catalog_path()
-    src = sqlite3.connect(db)
-    dst = sqlite3.connect(target)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    catalog = Catalog(target)
+    copy_catalog(db, paths.catalog_path())
+    catalog = Catalog(paths.catalog_path())
     yield catalog, folder, truth
     catalog.close()
 
