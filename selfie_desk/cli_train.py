@@ -130,16 +130,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from selfie_desk.cli import EXIT_OK
-    from selfie_desk.core import taste
+    from selfie_desk.core.model_cards import model_cards, summary_line
 
-    models = taste.list_models()
+    models = model_cards()
     if args.json:
-        for m in models:
-            sys.stdout.write(json.dumps(m) + "\n")
+        for name, (path, card) in models.items():
+            sys.stdout.write(json.dumps({"name": name, "path": str(path), "card": card}) + "\n")
         sys.stdout.flush()
         return EXIT_OK
-    width = max(len(m["name"]) for m in models)
-    for m in models:
-        line = m["card"].get("error") or taste.summary_line(m["card"])
-        print(f"{m['name']:<{width}}  {line}")
+    width = max(len(name) for name in models)
+    for name, (_, card) in models.items():
+        print(f"{name:<{width}}  {summary_line(name, card)}")
     return EXIT_OK

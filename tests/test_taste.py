@@ -263,7 +263,6 @@ def test_cli_train_models_and_score(catalog_copy):
 
     again = run_cli("train", str(folder), "--name", "bw")
     assert again.returncode == 2 and "exists already" in again.stderr
-    assert run_cli("train", str(folder), "--name", "bw", "--replace").returncode == 0
     assert run_cli("train", "--name", "x", "--holdout", "1.5").returncode == 2
     assert run_cli("train", str(folder)).returncode == 2  # --name is required
     assert run_cli("train", str(folder / "nope"), "--name", "x").returncode == 2

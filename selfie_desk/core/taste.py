@@ -454,35 +454,3 @@ def save_model(result: TrainingResult, replace: bool = False) -> Path:
     os.replace(tmp, card_file)
     result.path = path
     return path
-
-
-def list_models() -> list[dict]:
-    """Every model the user can choose, with its card: the bundled default first, then personal models."""
-    from selfie_desk.core.model import available_models
-
-    out = []
-    for name, path in available_models().items():
-        try:
-            card = load_head(name)[1].card
-        except Exception as exc:  # a damaged file is listed with why, not a crash
-            card = {"error": f"{type(exc).__name__}: {exc}"}
-        if name == DEFAULT_MODEL:
-            card = {k: v for k, v in card.items() if k in ("name", "version", "date", "backbone", "head", "heldout")}
-        out.append({"name": name, "path": str(path), "card": card})
-    return out
-
-
-def summary_line(card: dict) -> str:
-    """One line for a model list: when, from what, how well."""
-    if card.get("kind") != "personal":
-        return "bundled: photo quality and framing (models/README.md)"
-    labels = card.get("labels", {})
-    sources = ", ".join(f"{n} {s}" for s, n in labels.get("sources", {}).items())
-    text = f"{card.get('date', '?')[:10]}; {labels.get('total', 0)} labels ({sources})"
-    agreement = card.get("heldout_agreement")
-    if agreement:
-        text += (f"; held out: accuracy {agreement['accuracy']:.0%} (default {agreement['default_accuracy']:.0%}), "
-                 f"pairwise {agreement['auc']:.0%} (default {agreement['default_auc']:.0%})")
-    else:
-        text += "; held-out agreement not measured"
-    return text

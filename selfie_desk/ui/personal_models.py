@@ -8,7 +8,6 @@ the models, so listing them never imports torch on the UI thread.
 
 from __future__ import annotations
 
-import json
 import re
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from selfie_desk.core import paths
+from selfie_desk.core.model_cards import model_cards as cards_on_disk
 from selfie_desk.workers.training import TrainingOutcome, TrainingService
 
 DEFAULT_MODEL = "default"
@@ -33,16 +32,8 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # as selfie_desk.co
 
 
 def model_cards() -> dict[str, dict]:
-    """The models a user can choose (the bundled default first) with their cards ({} when unreadable)."""
-    out: dict[str, dict] = {DEFAULT_MODEL: {"name": DEFAULT_MODEL, "kind": "bundled"}}
-    for file in sorted(paths.user_models_dir().glob("*.pt")):
-        if file.stem in out:
-            continue
-        try:
-            out[file.stem] = json.loads(file.with_suffix(".json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            out[file.stem] = {}
-    return out
+    """The models a user can choose (the bundled default first) with their cards."""
+    return {name: card for name, (_, card) in cards_on_disk().items()}
 
 
 def describe(name: str, card: dict) -> str:
