@@ -61,6 +61,28 @@ def main() -> None:
         m = np.mean(rows, axis=0)
         print(f"mean {init:<8} acc {m[0]:.3f} auc {m[1]:.3f} | default acc {m[2]:.3f} auc {m[3]:.3f}")
 
+    # Few labels: 10 picks + 10 rejects, measured on all the other photos.
+    print("\nFew labels (10 good + 10 bad), measured on the other photos:")
+    for init in ("default", "fresh"):
+        accs, aucs = [], []
+        for seed in range(args.seeds):
+            rng = np.random.default_rng(100 + seed)
+            good_l = [lab for lab in labels if lab.good]
+            bad_l = [lab for lab in labels if not lab.good]
+            pick = [good_l[i] for i in rng.choice(len(good_l), 10, replace=False)] + [
+                bad_l[i] for i in rng.choice(len(bad_l), 10, replace=False)]
+            chosen = {lab.photo_id for lab in pick}
+            test = [lab for lab in labels if lab.photo_id not in chosen]
+            r = taste.train(catalog, pick, "eval", holdout=0.0, seed=seed, init=init)
+            emb = catalog.embeddings([lab.photo_id for lab in test])
+            x = np.stack([emb[lab.photo_id][0] for lab in test])
+            good = np.array([lab.good for lab in test])
+            s = taste._scores(r.head, x)
+            accs.append(np.mean((s > 0.5) == good))
+            aucs.append(taste.pairwise_auc(s, good))
+        print(f"{init:<8} acc {np.mean(accs):.3f} (min {np.min(accs):.3f})  auc {np.mean(aucs):.3f} "
+              f"(min {np.min(aucs):.3f})")
+
     # Unseen pictures: train on five demo sources, test on the sixth (no variant of it seen in training).
     print("\nLeave one source picture out (train on the others' variants, test on all of its variants):")
     sources = sorted({Path(p.path).name.split("-")[0] for p in photos})
