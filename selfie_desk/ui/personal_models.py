@@ -195,6 +195,7 @@ class PersonalModels(QObject):
     def _on_finished(self, job: int, outcome: TrainingOutcome) -> None:
         self.panel.set_training(self.service.busy)
         self.last_outcome = outcome
+        self.window.statusBar().clearMessage()  # "Training…"
         if outcome.error:
             self.window.show_message(outcome.error, "warning")
         elif outcome.cancelled:
