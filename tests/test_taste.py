@@ -304,7 +304,7 @@ def test_taste_learned_from_xmp_ratings(tmp_path, scorer):
     folder = tmp_path / "rated"
     truth = make_taste_folder(folder, per_source=6)
     for i, (name, bw) in enumerate(truth.items()):
-        rating = 5 if bw else (1 if i % 4 == 1 else -1)  # colour: 1 star or rejected (-1), alternately
+        rating = 5 if bw else (1 if i % 4 == 0 else -1)  # colour: 1 star or rejected (-1), alternately
         (folder / f"{Path(name).stem}.xmp").write_text(
             '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
             f'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="{rating}"/>'
