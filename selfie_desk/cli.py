@@ -69,10 +69,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opening.add_argument("folder", metavar="FOLDER", type=Path, help="the folder of photos to cull")
     add_export_commands(sub)
+
+    training = sub.add_parser(
+        "train",
+        help="teach the score your taste: train a personal model from your picks, stars or a likes table",
+        description=(
+            "Train a personal score model on the stored embeddings (seconds on a CPU). Labels: your picks (good) "
+            "and rejects (bad), stars (4-5 good, 1-2 bad) in FOLDERs (scored first if needed; without FOLDER: "
+            "the whole catalog), and/or a likes table (--likes: columns path,likes,followers[,tags]; within groups "
+            "of posts with a similar audience the top half by likes is good). Prints the agreement on held-out "
+            "photos next to the default model's, and saves the model for --model NAME. Exit 0 when saved, "
+            "1 when there was nothing to learn from (nothing saved), 2 for a usage error."
+        ),
+    )
+    training.add_argument("folders", nargs="*", metavar="FOLDER", type=Path, help="folders whose decisions to use")
+    training.add_argument("--likes", metavar="FILE.csv", type=Path, help="a likes table: path,likes,followers[,tags]")
+    training.add_argument("--name", required=True, metavar="NAME", help="the new model's name")
+    training.add_argument("--holdout", type=float, default=0.2, help="share of labels held out (default: 0.2)")
+    training.add_argument("--seed", type=int, default=0, help="seed of the held-out split and training")
+    training.add_argument("--init", choices=("default", "fresh"), default="default",
+                          help="start from the default model's weights (default) or from scratch")
+    training.add_argument("--group-size", type=int, default=100, help="likes: posts per group (default: 100)")
+    training.add_argument("--replace", action="store_true", help="replace an existing model of that name")
+    training.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                          help="where photos not yet scored are scored")
+
+    models = sub.add_parser(
+        "models",
+        help="list the score models (the default and your personal ones) with their cards",
+        description='List the score models. With --json: one object per model per line: {"name", "path", "card"}.',
+    )
+    models.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a table")
     return parser
 
 
-COMMANDS = ("score", "list", "open", "export", "sidecars")
+COMMANDS = ("score", "list", "open", "export", "sidecars", "train", "models")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,6 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_export(args)
         if args.command == "sidecars":
             return cmd_sidecars(args)
+        if args.command == "train":
+            from selfie_desk.cli_train import cmd_train
+
+            return cmd_train(args)
+        if args.command == "models":
+            from selfie_desk.cli_train import cmd_models
+
+            return cmd_models(args)
         if args.command is None:
             return cmd_open(None)
     except UsageError as exc:

@@ -142,3 +142,11 @@ def photo_folder(folder: Path, n: int, size=(320, 240)) -> Path:
     for i in range(n):
         save_jpeg(folder / f"p{i:03d}.jpg", photo(size, seed=i))
     return folder
+
+
+@pytest.fixture(scope="session")
+def taste_set(tmp_path_factory, scorer):
+    """Colour/black-and-white pairs of the demo photos, scored once per session (tests/taste_data.py)."""
+    from taste_data import scored_taste_set
+
+    return scored_taste_set(tmp_path_factory.mktemp("taste"), scorer)

@@ -443,6 +443,73 @@ class Catalog:
             out += [i for i in chunk if i not in done]
         return out
 
+    # ---- personal models (issue 7) ---------------------------------------------------------------
+    def labelled_photos(self, folders: Iterable[str] = ()) -> list[tuple[int, str, str | None, int, bool]]:
+        """(id, path, decision, rating, has_embedding) of every present photo the user flagged or rated,
+        across the whole catalog or only under `folders` (recursively)."""
+        query = (
+            "SELECT id, path, decision, rating, embedding IS NOT NULL FROM photos "
+            "WHERE missing_since IS NULL AND (decision IS NOT NULL OR rating > 0)"
+        )
+        folders = list(folders)
+        if not folders:
+            rows = self._db.execute(query).fetchall()
+        else:
+            rows = []
+            for folder in folders:
+                lo, hi = _prefix_bounds(folder)
+                rows += self._db.execute(query + " AND path > ? AND path < ?", (lo, hi)).fetchall()
+        unique = {r[0]: (r[0], r[1], r[2], int(r[3]), bool(r[4])) for r in rows}
+        return sorted(unique.values(), key=lambda r: r[1])
+
+    def photo_ids_by_path(self, paths: Iterable[str]) -> dict[str, int]:
+        out = {}
+        for path in paths:
+            row = self._db.execute("SELECT id FROM photos WHERE path = ? AND missing_since IS NULL", (path,)).fetchone()
+            if row is not None:
+                out[path] = int(row[0])
+        return out
+
+    def embeddings(self, photo_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, str | None]]:
+        """Stored embeddings (float32) with the name of the model whose backbone made them; photos without one
+        are left out."""
+        out: dict[int, tuple[np.ndarray, str | None]] = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for pid, blob, model in self._db.execute(
+                f"SELECT id, embedding, embedding_model FROM photos WHERE embedding IS NOT NULL AND error IS NULL "
+                f"AND id IN ({marks})",
+                chunk,
+            ):
+                out[pid] = (np.frombuffer(blob, dtype=np.float16).astype(np.float32), model)
+        return out
+
+    def photos_missing_score(self, model: str, folder: str | None = None) -> list[int]:
+        """Readable photos with an embedding but no score from `model` (all folders, or under `folder`)."""
+        query = (
+            "SELECT p.id FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+            "WHERE s.score IS NULL AND p.embedding IS NOT NULL AND p.error IS NULL AND p.missing_since IS NULL"
+        )
+        if folder is None:
+            return [r[0] for r in self._db.execute(query, (model,))]
+        lo, hi = _prefix_bounds(folder)
+        return [r[0] for r in self._db.execute(query + " AND p.path > ? AND p.path < ?", (model, lo, hi))]
+
+    def save_scores(self, model: str, scores: Iterable[tuple[int, float]]) -> None:
+        """Store scores computed without the scoring pass (a head on stored embeddings), atomically."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO scores (photo_id, model, score, scored_at) VALUES (?, ?, ?, ?)",
+                [(pid, model, float(score), now) for pid, score in scores],
+            )
+
+    def forget_model(self, model: str) -> None:
+        """Drop what a model said (scores, crop proposals): it was retrained. The user's decisions stay."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM scores WHERE model = ?", (model,))
+            db.execute("DELETE FROM crop_proposals WHERE model = ?", (model,))
+
 
 def _chunks(items: list[int], n: int) -> Iterator[list[int]]:
     for i in range(0, len(items), n):

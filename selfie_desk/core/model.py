@@ -8,6 +8,7 @@ the crop search pools candidate boxes from one shared feature map and feeds the 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,9 @@ BACKBONE_FILE = "mobilenet_v2-b0353104.pth"
 FACES_FILE = "retinaface_mobilenet0.25.pth"
 DEFAULT_HEAD_FILE = "score_head.pt"
 DEFAULT_MODEL = "default"
+# What made an embedding. Every head so far sits on this frozen backbone, so embeddings stored by any of them
+# can be scored by any other without decoding the photo again (a head whose card names another backbone cannot).
+BACKBONE_ID = BACKBONE_FILE
 
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
 _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
@@ -122,6 +126,11 @@ def load_head(name: str = DEFAULT_MODEL) -> tuple[ScoreHead, HeadInfo]:
     return head, HeadInfo(name=name, path=path, card=blob.get("card", {}))
 
 
+def head_backbone(card: dict) -> str:
+    """The backbone a head expects its embeddings from (heads without the field: the bundled one)."""
+    return str(card.get("backbone_id", BACKBONE_ID))
+
+
 def resolve_device(choice: str = "auto") -> torch.device:
     """auto: CUDA when there is a usable GPU, else CPU. Asking for cuda without one is an error."""
     if choice == "auto":
@@ -155,6 +164,9 @@ class Scorer:
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto") -> None:
         self.device = resolve_device(device)
         self.head, self.info = load_head(model)
+        if head_backbone(self.info.card) != BACKBONE_ID:
+            raise UnknownModelError(f"model {model!r} needs backbone {head_backbone(self.info.card)!r}, "
+                                    "which this version of Selfie Desk does not have")
         self.model_name = self.info.name
         self.backbone = Backbone().eval()
         self.detector = FaceDetector.from_file(weights.bundled_file(FACES_FILE), device="cpu").eval()
@@ -162,6 +174,16 @@ class Scorer:
         self.head.to(self.device)
         self.detector.to(self.device, memory_format=torch.channels_last)
         self.label = device_label(self.device)
+
+    def with_model(self, model: str) -> Scorer:
+        """The same backbone and face detector (already on the device) with another head: switching the
+        active model costs loading a head, not the whole convnet."""
+        head, info = load_head(model)
+        if head_backbone(info.card) != BACKBONE_ID:
+            raise UnknownModelError(f"model {model!r} needs backbone {head_backbone(info.card)!r}")
+        other = copy.copy(self)
+        other.head, other.info, other.model_name = head.to(self.device), info, info.name
+        return other
 
     def _autocast(self):
         if self.device.type == "cuda":

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from selfie_desk.core import decoding, thumbnails
+from selfie_desk.core import decoding, rescore, thumbnails
 from selfie_desk.core.catalog import Catalog, Result
 from selfie_desk.core.indexing import IndexReport, Todo, index
-from selfie_desk.core.model import Scorer, model_input
+from selfie_desk.core.model import Scorer, head_backbone, model_input
 
 # JPEG DCT scaling lands a 12 MP photo at 1/8 (500 x 375): enough for the 224 px model input, faces and
 # the 320 px thumbnail, at a fraction of a full decode's cost.
@@ -153,13 +153,18 @@ def score(
     """Index `targets` and score every photo that needs it. Returns when done or cancelled."""
     start = time.perf_counter()
     report = index(targets, catalog, scorer.model_name)
-    todo = report.todo
     cancel = cancel or threading.Event()
+    # Photos whose stored embedding this model's head can read are scored from it (switching models);
+    # only the others are decoded.
+    reused = rescore.from_embeddings(catalog, scorer.head, scorer.model_name, [t.photo_id for t in report.todo],
+                                     head_backbone(scorer.info.card), cancel)
+    todo = [t for t in report.todo if t.photo_id not in reused]
     done = failed = 0
 
     def tell(path: str | None) -> None:
         if progress is not None:
-            progress(Progress(done, len(todo), failed, time.perf_counter() - start, path))
+            progress(Progress(len(reused) + done, len(reused) + len(todo), failed, time.perf_counter() - start,
+                              path))
 
     tell(None)
     batch: list[Prepared] = []
@@ -192,7 +197,7 @@ def score(
                 flush()
         finally:
             stream.close()
-    return Summary(report, done - failed, failed, cancel.is_set(), time.perf_counter() - start)
+    return Summary(report, len(reused) + done - failed, failed, cancel.is_set(), time.perf_counter() - start)
 
 
 def _decoded_in_order(

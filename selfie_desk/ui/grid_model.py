@@ -19,7 +19,9 @@ from selfie_desk.core.catalog import Photo
 
 PhotoRole = Qt.ItemDataRole.UserRole + 1
 
-SORT_LABELS = {"score": "Score (best first)", "date": "Capture date", "name": "Name"}
+SORT_LABELS = {"score": "Score (best first)", "date": "Capture date", "name": "Name",
+               "uncertain": "Uncertain first (review)"}
+UNCERTAIN_BOUNDARY = 0.5  # a personal model's score is P(good): 0.5 is where it is least sure
 DECISION_FILTERS = {"all": "All photos", "picks": "Picks", "rejects": "Rejects", "unflagged": "Unflagged"}
 
 
@@ -56,6 +58,8 @@ def sort_key(sort: str):
     """Best first; photos without a score (not scored yet, or unreadable) last, in name order."""
     if sort == "score":
         return lambda p: (p.score is None, -(p.score or 0.0), p.path)
+    if sort == "uncertain":  # nearest the model's boundary first: the decisions that teach it the most
+        return lambda p: (p.score is None, abs((p.score or 0.0) - UNCERTAIN_BOUNDARY), p.path)
     if sort == "date":
         return lambda p: (p.captured_at is None, p.captured_at or "", p.path)
     return lambda p: p.path

@@ -6,6 +6,7 @@ reaching for globals, so tests build it with a temporary catalog and a shared mo
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import os
@@ -36,6 +37,7 @@ from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 from selfie_desk.ui.grid_model import PhotoGridModel, name_of
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.message_bar import MessageBar
+from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
 from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.ui.side_panel import SidePanel
@@ -111,6 +113,12 @@ class MainWindow(QMainWindow):
         self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                                    | QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
+        self.personal = PersonalModels(self)  # the Models panel and menu: choose, train, review (issue 7)
+        self.models_dock = QDockWidget("Models", self)
+        self.models_dock.setObjectName("models_dock")
+        self.models_dock.setWidget(self.personal.panel)
+        self.models_dock.setFeatures(self.side_dock.features())
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.models_dock)
 
         self.count_label = QLabel(self)
         self.scan_status = ScanStatus(self)
@@ -203,6 +211,8 @@ class MainWindow(QMainWindow):
             group.addAction(a)
             sort_menu.addAction(a)
         self.sort_actions = group
+        view_menu.addAction(self.models_dock.toggleViewAction())
+        bar.addMenu(self.personal.menu(self))
 
     def _connect(self) -> None:
         s = self.scoring
@@ -681,6 +691,34 @@ class MainWindow(QMainWindow):
             self.show_message(f"No sidecar for {Path(path).name}: {message}", "warning")
         self.show_message(report.summary(), "warning" if report.failed else "info")
 
+    # ---- personal models (issue 7) -------------------------------------------------------------------
+    def set_model(self, name: str, force: bool = False) -> None:
+        """Sort by another score model (persisted). Its scores come from the stored embeddings in the
+        background (photos without one are scored in full); the decisions are untouched."""
+        if name == self.settings.model and not force:
+            return
+        self.settings.model = name
+        self._save_settings()
+        if self.folder is None:
+            return
+        try:
+            photos = self.catalog.photos(name, folder=str(self.folder))
+        except sqlite3.Error as exc:
+            self.show_message(f"Cannot read the catalog: {exc}")
+            return
+        self._keeping_selection(lambda: self.model.set_photos(photos))
+        self.last_outcome = None
+        self.job = self.scoring.start(self.folder, name, self.settings.device, self.batch_size)
+        self.scan_status.loading_model()
+
+    def review_uncertain(self) -> None:
+        """The unflagged photos the active model is least sure about (score nearest its boundary) first:
+        deciding those teaches the next model the most."""
+        self.filters.set_sort("uncertain")
+        self.filters.set_filter(dataclasses.replace(self.filters.photo_filter(), decision="unflagged"))
+        self.show_grid()
+        self._select_first()
+
     # ---- messages, settings, shutting down ---------------------------------------------------------
     def show_message(self, text: str, level: str = "error") -> None:
         self.messages.show_message(text, level)
@@ -701,6 +739,8 @@ class MainWindow(QMainWindow):
             log.warning("the scoring thread did not stop within %.0f s", STOP_TIMEOUT_S)
         if not self.exports.stop(STOP_TIMEOUT_S):
             log.warning("the export thread did not stop within %.0f s", STOP_TIMEOUT_S)
+        if not self.personal.stop(STOP_TIMEOUT_S):
+            log.warning("the training thread did not stop within %.0f s", STOP_TIMEOUT_S)
         self.thumbnail_loader.stop()
         self.preview_loader.stop()
 

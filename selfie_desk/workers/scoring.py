@@ -119,6 +119,16 @@ class _ScoringWorker(QObject):
         if self._scorer is not None and self._scorer_key == key:
             self.device_ready.emit(req.job_id, self._scorer.label)
             return self._scorer
+        if self._scorer is not None and self._scorer_key is not None and self._scorer_key[1] == req.device \
+                and hasattr(self._scorer, "with_model"):
+            # Another score model on the same device: keep the convnet, swap the head (a personal model).
+            try:
+                scorer = self._scorer.with_model(req.model)
+            except Exception as exc:
+                return ScanOutcome(error=f"Cannot score with {req.model!r}: {exc}")
+            self._scorer, self._scorer_key = scorer, key
+            self.device_ready.emit(req.job_id, scorer.label)
+            return scorer
         self._scorer = self._scorer_key = None  # release the old model (and its GPU memory) first
         try:
             scorer = self._factory(req.model, req.device)

@@ -1,0 +1,144 @@
+"""`selfie-desk train` and `selfie-desk models`: personal score models from the command line (issue 7)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def _usage(message: str):
+    from selfie_desk.cli import UsageError
+
+    return UsageError(message)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from selfie_desk.cli import EXIT_OK, EXIT_SOME_FAILED, ProgressBar
+    from selfie_desk.core import paths
+
+    # Usage errors first, before torch loads (seconds).
+    if not 0 <= args.holdout < 1:
+        raise _usage("--holdout must be at least 0 and below 1 (e.g. 0.2)")
+    if args.group_size < 2:
+        raise _usage("--group-size must be at least 2")
+    missing = [str(f) for f in args.folders if not f.is_dir()]
+    if missing:
+        raise _usage(f"no such folder: {', '.join(missing)}")
+    if args.likes is not None and not args.likes.is_file():
+        raise _usage(f"no such file: {args.likes}")
+    if (paths.user_models_dir() / f"{args.name}.pt").exists() and not args.replace:
+        raise _usage(f"a model named {args.name!r} exists already; choose another name or add --replace")
+
+    from selfie_desk.core import taste
+
+    try:
+        taste.check_name(args.name)
+    except taste.TasteError as exc:
+        raise _usage(str(exc)) from None
+    posts: list[taste.Post] = []
+    if args.likes is not None:
+        try:
+            posts = taste.read_likes_csv(args.likes)
+        except taste.TasteError as exc:
+            raise _usage(str(exc)) from None
+
+    from selfie_desk.core import pipeline, rescore
+    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.indexing import canonical, index
+    from selfie_desk.core.model import DEFAULT_MODEL, Scorer
+    from selfie_desk.core.weights import ModelMissingError
+
+    def warn(text: str) -> None:
+        print(f"selfie-desk: warning: {text}", file=sys.stderr)
+
+    absent = [p for p in posts if not Path(p.path).is_file()]
+    if absent:
+        warn(f"{len(absent)} rows of {args.likes} name files that do not exist (first: {absent[0].path}); "
+             "they are left out")
+        posts = [p for p in posts if Path(p.path).is_file()]
+    folders = [canonical(f) for f in args.folders]
+    targets = folders + [Path(p.path) for p in posts]
+    with Catalog(paths.catalog_path()) as catalog:
+        # Index, and score what is not yet in the catalog (labels need embeddings); an up-to-date catalog
+        # needs no convnet at all.
+        if targets and index(targets, catalog, DEFAULT_MODEL).todo:
+            try:
+                scorer = Scorer(model=DEFAULT_MODEL, device=args.device)
+            except (ModelMissingError, RuntimeError) as exc:
+                print(f"selfie-desk: error: {exc}", file=sys.stderr)
+                return EXIT_SOME_FAILED
+            bar = ProgressBar(sys.stderr, scorer.label) if sys.stderr.isatty() else None
+            cancel = threading.Event()
+            previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+            try:
+                summary = pipeline.score(targets, catalog, scorer, progress=bar, cancel=cancel)
+            finally:
+                signal.signal(signal.SIGINT, previous)
+                if bar:
+                    bar.finish()
+            if summary.cancelled:
+                print("selfie-desk: interrupted; nothing was trained (what was scored is saved)", file=sys.stderr)
+                return 130
+            if summary.failed:
+                warn(f"{summary.failed} photos could not be read; they are left out")
+        sources = []
+        if folders or not posts:
+            labels, unscored = taste.labels_from_catalog(catalog, [str(f) for f in folders])
+            if unscored:
+                warn(f"{unscored} flagged or rated photos are not scored yet (open or score their folders): "
+                     "left out")
+            sources.append(labels)
+        if posts:
+            likes, without = taste.labels_from_likes(catalog, posts, args.group_size)
+            if without:
+                warn(f"{without} photos of the likes table could not be scored: left out")
+            sources.append(likes)
+        labels = taste.merge_labels(*sources)
+        try:
+            result = taste.train(catalog, labels, args.name, holdout=args.holdout, seed=args.seed, init=args.init)
+        except taste.TasteError as exc:
+            print(f"selfie-desk: error: {exc}", file=sys.stderr)
+            return EXIT_SOME_FAILED
+        for text in result.warnings:
+            warn(text)
+        path = taste.save_model(result, replace=args.replace)
+        catalog.forget_model(args.name)  # a replaced model's old scores are stale
+        scored = rescore.rescore(catalog, args.name)
+
+    card = result.card
+    counts = card["labels"]
+    print(f"Labels: {counts['total']} ({counts['good']} good, {counts['bad']} bad) from "
+          + ", ".join(f"{n} {s}" for s, n in counts["sources"].items()))
+    print(f"Trained in {card['training']['seconds']:.1f} s on {card['holdout']['train']} labels "
+          f"(start: {'the default model' if args.init == 'default' else 'from scratch'}).")
+    a = result.heldout
+    if a is None:
+        print("Held-out agreement: not measured (too few labels of each kind held out)")
+    else:
+        print(f"Held-out agreement on {a.n} photos ({a.good} good, {a.bad} bad):")
+        print(f"  {'model':<16} {'accuracy':>9} {'pairwise':>9}")
+        print(f"  {args.name[:16]:<16} {a.accuracy:>9.1%} {a.auc:>9.1%}")
+        print(f"  {'default':<16} {a.default_accuracy:>9.1%} {a.default_auc:>9.1%}")
+    print(f"Saved model {args.name!r} to {path}; {scored} photos in the catalog scored with it.")
+    print(f"Use it: selfie-desk score FOLDER --model {args.name}")
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from selfie_desk.cli import EXIT_OK
+    from selfie_desk.core.model_cards import model_cards, summary_line
+
+    models = model_cards()
+    if args.json:
+        for name, (path, card) in models.items():
+            sys.stdout.write(json.dumps({"name": name, "path": str(path), "card": card}) + "\n")
+        sys.stdout.flush()
+        return EXIT_OK
+    width = max(len(name) for name in models)
+    for name, (_, card) in models.items():
+        print(f"{name:<{width}}  {summary_line(name, card)}")
+    return EXIT_OK
