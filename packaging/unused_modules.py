@@ -52,13 +52,20 @@ def main() -> int:
     for group, names in spec_excludes().items():
         used = [n for n in names if n in loaded and n not in PROBED]
         bad += len(used)
-        print(f"{group:<13} {'IMPORTED: ' + ', '.join(used) if used else 'never imported'}")
+        probed = [n for n in names if n in loaded and n in PROBED]
+        if used:
+            verdict = "IMPORTED: " + ", ".join(used)
+        elif probed:
+            verdict = f"only looked up by torch, which runs without it: {', '.join(probed)}"
+        else:
+            verdict = "never imported"
+        print(f"{group:<13} {verdict}")
     import torch
 
     root = Path(torch.__file__).parent
     unused = [(size_mb(d), f"torch.{d.name}") for d in root.iterdir()
               if d.is_dir() and not d.name.startswith("__") and f"torch.{d.name}" not in loaded]
-    print("torch subpackages never imported, biggest first (MB on disk):")
+    print("torch folders never imported, biggest first (MB on disk; lib, include, bin hold no Python):")
     for mb, name in sorted(unused, reverse=True)[:15]:
         print(f"  {name:<28} {mb:7.1f}")
     print(f"self-test: {'passed' if status == 0 else 'FAILED'}")
