@@ -32,3 +32,8 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# The installers (docs/packaging.md): the PyInstaller bundle, a .deb and a tar.gz in dist/.
+.PHONY: package
+package: $(STAMP)
+	bash packaging/build.sh

@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'selfie-desk COMMAND --help' for the options of each command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--self-test", action="store_true",
+        help="check this installation: score and crop the bundled demo photos headless, print a summary; "
+             "exit 0 when all is well, 1 naming what is wrong",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     score = sub.add_parser(
@@ -112,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
         argv.insert(0, "open")  # `selfie-desk FOLDER` is `selfie-desk open FOLDER`
     args = parser.parse_args(argv)
+    if args.self_test:
+        from selfie_desk.self_test import run as self_test  # headless: imports no Qt
+
+        return self_test()
     try:
         if args.command == "score":
             return cmd_score(args)

@@ -7,6 +7,7 @@ under one folder (tests point it at a temporary directory, so they never touch a
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -55,11 +56,22 @@ def user_models_dir() -> Path:
     return _ensure(data_dir() / "models")
 
 
+def frozen_root() -> Path | None:
+    """The frozen app's folder of bundled files (PyInstaller's sys._MEIPASS: `_internal/` next to the
+    executable, `Contents/Frameworks` in a macOS .app), or None when running from a source checkout."""
+    if not getattr(sys, "frozen", False):
+        return None
+    return Path(getattr(sys, "_MEIPASS", Path(sys.executable).resolve().parent))
+
+
 def bundled_models_dir() -> Path:
     """Read-only model files shipped with the app (the repository's models/ folder, or the frozen bundle's)."""
     override = os.environ.get("SELFIE_DESK_MODELS")
     if override:
         return Path(override)
+    root = frozen_root()
+    if root is not None:
+        return root / "models"
     here = Path(__file__).resolve()
     for candidate in (here.parents[2] / "models", here.parents[1] / "models"):
         if candidate.is_dir():
@@ -68,8 +80,21 @@ def bundled_models_dir() -> Path:
 
 
 def demo_photos_dir() -> Path:
+    root = frozen_root()
+    if root is not None:
+        return root / "resources" / "demo"
     here = Path(__file__).resolve()
     for candidate in (here.parents[2] / "resources" / "demo", here.parents[1] / "resources" / "demo"):
         if candidate.is_dir():
             return candidate
     return here.parents[2] / "resources" / "demo"
+
+
+def resources_dir() -> Path:
+    """Read-only files shipped with the app: demo photos and icons (the repository's resources/, or the bundle's)."""
+    return demo_photos_dir().parent
+
+
+def icon_path() -> Path:
+    """The app icon (256 px PNG; tools/make_icon.py draws it)."""
+    return resources_dir() / "icons" / "selfie-desk.png"
