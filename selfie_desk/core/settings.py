@@ -18,7 +18,7 @@ from selfie_desk.core import paths
 
 FILE_NAME = "settings.json"
 DEVICES = ("auto", "cuda", "cpu")
-SORTS = ("score", "date", "name")
+SORTS = ("score", "date", "name", "crop")  # crop: best after crop (issue 4)
 THUMBNAIL_SIZES = (120, 320)  # smallest and largest edge of a grid thumbnail, pixels
 MAX_RECENT = 10
 
