@@ -1,4 +1,5 @@
-"""Screenshots of the real window for the README: the grid, the loupe and compare, in docs/screenshots/.
+"""Screenshots of the real window for the README: the grid, the loupe, the crop overlay and compare, in
+docs/screenshots/.
 
     .venv/bin/python tools/screenshots.py [FOLDER]     # default: the bundled demo photos
 
@@ -109,7 +110,28 @@ def take(folder: Path | None, out: Path) -> int:
     wait(20, lambda: window.loupe.pane._shown_edge > 0)
     wait(0.5)
     shoot(window, out / "loupe.png", wait)
+
+    # the crop overlay (C in the loupe): the proposal, the outside darkened, thirds, handles and its score
+    window.faces_action.setChecked(False)
+    shown = []
+    window.crop.proposal_shown.connect(shown.append)
+    window.crop.request_crop()
+    wait(120, lambda: bool(shown))
+    wait(0.5)
+    shoot(window, out / "crop.png", wait)
+    window.crop.accept()
     window.show_grid()
+
+    # crops proposed for the whole folder, the grid sorted by "best after crop", the accepted crop dimmed
+    proposed = []
+    window.crop.batch_finished.connect(proposed.append)
+    window.propose_crops(folder=True)
+    wait(300, lambda: bool(proposed))
+    window.set_sort("crop")
+    window._select_row(window.model.row_of(with_faces.id))
+    wait(0.5)
+    shoot(window, out / "crop-grid.png", wait)
+    window.set_sort("score")
 
     selection = QItemSelection()
     for row in range(min(3, len(photos))):
@@ -124,7 +146,7 @@ def take(folder: Path | None, out: Path) -> int:
     wait(1)
     window.shut_down()
     catalog.close()
-    print(f"screenshots: wrote grid.png, loupe.png, compare.png to {out}")
+    print(f"screenshots: wrote grid.png, loupe.png, crop.png, crop-grid.png, compare.png to {out}")
     return 0
 
 

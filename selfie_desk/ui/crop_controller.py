@@ -126,7 +126,7 @@ class CropController(QObject):
         self.toolbar.setMovable(False)
         self.toolbar.addAction(self.crop_action)
         self.crop_button = self.toolbar.widgetForAction(self.crop_action)
-        self.crop_action.setIconText("Crop")
+        self.crop_action.setIconText("✂ Crop")
         self.toolbar.addWidget(QLabel(" Aspect: ", self.toolbar))
         self.aspect_box = QComboBox(self.toolbar)
         for aspect in ASPECTS:
@@ -163,6 +163,8 @@ class CropController(QObject):
         self._propose()
         self._show()
         self._update_actions()
+        self.message.emit("Tab: next alternative · drag the handles to adjust · Enter: accept · Esc: discard · "
+                          "Del: clear the accepted crop", "info")
 
     def _propose(self) -> None:
         assert self.photo is not None

@@ -121,7 +121,7 @@ class PhotoDelegate(QStyledItemDelegate):
         width, height = rect.width(), rect.height()
         # no photo id in the key: cells still waiting for their thumbnail look alike and share one pixmap
         key = (None if thumb is None else thumb.cacheKey(), failure, p.score, p.decision, p.rating,
-               len(p.faces), selected, width, height, p.crop)
+               len(p.faces), selected, width, height, p.crop, p.best_crop_score)
         cell = self._cells.get(key)
         if cell is None:
             previous = self._cells.get(self._last_key.get(p.id, ()))
@@ -230,6 +230,13 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(pill, 4, 4)
             painter.setPen(QColor(20, 20, 20))
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, f"{p.score:.2f}")
+            if p.best_crop_score is not None:  # the best proposed crop's score: "a keeper once cropped"
+                crop_pill = QRectF(pill.right() + 5, pill.top(), 54, pill.height())
+                painter.setPen(QPen(score_color(p.best_crop_score), 1.5))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRoundedRect(crop_pill.adjusted(0.75, 0.75, -0.75, -0.75), 4, 4)
+                painter.setPen(text_color)
+                painter.drawText(crop_pill, Qt.AlignmentFlag.AlignCenter, f"✂{p.best_crop_score:.2f}")
         else:
             painter.setPen(text_color)
             label = "unreadable" if p.error else "…"

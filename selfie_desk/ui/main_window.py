@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self.crop_status = ScanStatus(self, verb="Proposing crops")
         self.crop_status.cancel.setToolTip("Stop proposing crops; those proposed so far are kept")
         self.crop_status.device.hide()
+        self.crop_status.layout().insertSpacing(0, 12)
         self.statusBar().addPermanentWidget(self.crop_status)
         self.cropping = CropService(catalog.path, scorer_factory, parent=self)
         self.crop = CropController(catalog, settings, self.loupe, self.cropping, self.crop_status, self)
