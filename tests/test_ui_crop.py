@@ -143,6 +143,9 @@ def test_propose_cycle_switch_aspect_adjust_and_accept(qtbot, make_window, demo_
     assert after != before and after[2] < before[2] and after[:2] == pytest.approx(before[:2])
     assert crop_box.ratio_of(after) == pytest.approx(0.8, rel=1e-6) and inside(after, w, h)
     assert crop.edited and "by hand" in overlay.label
+    # the box drawn by hand is scored in the background, on the proposals' scale
+    qtbot.waitUntil(lambda: crop.hand_score is not None, timeout=CROP_TIMEOUT_MS)
+    assert 0.0 <= crop.hand_score <= 1.0 and f"score {crop.hand_score:.3f}" in overlay.label
     # dragging inside moves it, within the photo
     centre = overlay.to_screen(after).center().toPoint()
     qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=centre)
@@ -309,3 +312,45 @@ def test_ui_thread_is_never_blocked_while_crops_are_proposed(qtbot, make_window,
     assert finished.args[0].proposed == 7
     assert len(gaps) > 20
     assert max(gaps) < 100, f"the UI thread was blocked for {max(gaps)} ms (longest gaps: {sorted(gaps)[-5:]})"
+
+
+# ---- the crop worker on its own ------------------------------------------------------------------------
+
+
+def test_crop_service_stores_reuses_and_reports_unreadable_files(qtbot, scorer, tmp_path):
+    from conftest import DEMO
+
+    from selfie_desk.workers.cropping import CropService, CropTarget
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    good = str(DEMO / "astronaut.png")
+    catalog = Catalog(paths.catalog_path())
+    good_id = catalog.add_file(good, 1, 1, "a")
+    broken_id = catalog.add_file(str(broken), 1, 1, "b")
+    service = CropService(catalog.path, lambda model, device: scorer)
+    found, failed = [], []
+    service.found.connect(lambda job, f: found.append(f))
+    service.failed.connect(lambda job, f: failed.append(f))
+    try:
+        with qtbot.waitSignal(service.finished, timeout=CROP_TIMEOUT_MS) as finished:
+            job = service.propose([CropTarget(broken_id, str(broken)), CropTarget(good_id, good)], "1:1",
+                                  "default", "cpu")
+        assert finished.args[0] == job
+        outcome = finished.args[1]
+        assert (outcome.proposed, outcome.failed, outcome.reused, outcome.cancelled) == (1, 1, 0, False)
+        assert [f.photo_id for f in failed] == [broken_id] and "Traceback" not in failed[0].message
+        assert [f.photo_id for f in found] == [good_id] and not found[0].reused
+        stored = catalog.crop_proposal(good_id, "default", "1:1")
+        assert stored is not None and stored.crop == found[0].proposal.crop
+        x0, y0, x1, y1 = stored.crop
+        assert (x1 - x0) / (y1 - y0) == pytest.approx(1.0, rel=0.02)
+
+        # asked again (the photo's size now known): the stored proposal, without a search
+        with qtbot.waitSignal(service.finished, timeout=CROP_TIMEOUT_MS) as finished:
+            service.propose([CropTarget(good_id, good, found[0].width, found[0].height)], "1:1", "default", "cpu")
+        assert finished.args[1].reused == 1 and finished.args[1].proposed == 0 and found[-1].reused
+        assert found[-1].proposal.crop == stored.crop
+    finally:
+        assert service.stop(10)
+        catalog.close()

@@ -26,7 +26,7 @@ from selfie_desk.ui.crop_box import ASPECT_LABELS, ASPECTS, Box, aspect_ratio, f
 from selfie_desk.ui.crop_overlay import CropOverlay
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.scan_status import ScanStatus
-from selfie_desk.workers.cropping import CropFailed, CropFound, CropOutcome, CropService
+from selfie_desk.workers.cropping import BoxScores, CropFailed, CropFound, CropOutcome, CropService
 
 # Keys the crop mode takes from the window's shortcuts while its overlay is open (Enter would otherwise
 # leave the loupe, Esc go back to the grid, Tab move the focus).
@@ -69,12 +69,16 @@ class CropController(QObject):
         self.edited = False
         self.proposal: CropProposal | None = None
         self.job: int | None = None  # the loupe's request
+        self.score_job: int | None = None  # scoring the box the user adjusted
+        self.hand_score: float | None = None
         self.batch_job: int | None = None
         self.last_batch: CropOutcome | None = None
         self._found_size = (0, 0)  # the photo's size as the search saw it (the catalog may not know it yet)
 
         self.overlay.box_edited.connect(self._box_edited)
+        self.overlay.box_released.connect(self._box_released)
         service.found.connect(self._on_found)
+        service.scored.connect(self._on_scored)
         service.failed.connect(self._on_failed)
         service.progress.connect(self._on_progress)
         service.finished.connect(self._on_finished)
@@ -198,7 +202,7 @@ class CropController(QObject):
             return
         self.index = (self.index + step) % len(self.candidates)
         self.box = self.candidates[self.index].box
-        self.edited = False
+        self.edited, self.hand_score = False, None
         self._show()
 
     def accept(self) -> None:
@@ -246,6 +250,7 @@ class CropController(QObject):
         if self.job is not None:
             self.service.cancel(self.job)
         self.active, self.job, self.candidates, self.box, self.proposal = False, None, [], None, None
+        self.score_job, self.hand_score = None, None
         self.photo = None
         self.show_photo(self.loupe.photo)
         self._update_actions()
@@ -286,7 +291,8 @@ class CropController(QObject):
         if self.box is None:
             return ""
         if self.edited:
-            return "adjusted by hand · Enter to accept"
+            score = "scoring…" if self.hand_score is None else f"score {self.hand_score:.3f}"
+            return f"adjusted by hand · {score} · Enter to accept"
         if not self.candidates:
             return ""
         c = self.candidates[self.index]
@@ -302,8 +308,26 @@ class CropController(QObject):
     @Slot(object)
     def _box_edited(self, box: Box) -> None:
         if self.active:
-            self.box, self.edited = box, True
+            self.box, self.edited, self.hand_score = box, True, None
             self.overlay.label = self.describe()
+
+    @Slot(object)
+    def _box_released(self, box: Box) -> None:
+        """A box adjusted by hand: the convnet scores it in the background, on the proposals' scale."""
+        if self.active and self.photo is not None:
+            self.box, self.edited, self.hand_score = box, True, None
+            self.score_job = self.service.score_boxes(self.photo, [box], self.settings.model, self.settings.device)
+            self.overlay.label = self.describe()
+            self.overlay.update()
+
+    @Slot(int, object)
+    def _on_scored(self, job: int, scored: BoxScores) -> None:
+        if job != self.score_job or not self.active or self.box is None or not self.edited:
+            return
+        if scored.boxes and tuple(float(v) for v in self.box) == scored.boxes[0]:
+            self.hand_score = scored.scores[0]
+            self.overlay.label = self.describe()
+            self.overlay.update()
 
     # ---- keys --------------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -30,7 +30,8 @@ CURSORS = {
 
 
 class CropOverlay(QWidget):
-    box_edited = Signal(object)  # Box, after a drag by hand (while it moves, and when released)
+    box_edited = Signal(object)  # Box, while a drag by hand moves it
+    box_released = Signal(object)  # Box, where a drag by hand left it
 
     def __init__(self, canvas: QWidget) -> None:
         super().__init__(canvas)
@@ -226,8 +227,8 @@ class CropOverlay(QWidget):
             event.ignore()
             return
         self._drag = None
-        if self.box is not None:
-            self.box_edited.emit(self.box)
+        if self.box is not None and self.box != self._drag_box:
+            self.box_released.emit(self.box)
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:

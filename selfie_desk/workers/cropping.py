@@ -52,6 +52,7 @@ class CropRequest:
     device: str  # auto | cuda | cpu
     top: int = DEFAULT_TOP
     interactive: bool = False  # the photo in the loupe: served before a batch's next photo
+    boxes: tuple[tuple[float, float, float, float], ...] = ()  # score these boxes of targets[0], not search
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
 
 
@@ -65,6 +66,15 @@ class CropFound:
     height: int
     proposal: CropProposal
     reused: bool  # it was in the catalog already
+
+
+@dataclass(frozen=True)
+class BoxScores:
+    """The convnet's scores of boxes the user drew by hand, on the scale of the proposals' scores."""
+
+    photo_id: int
+    boxes: tuple[tuple[float, float, float, float], ...]
+    scores: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,7 @@ class _CropWorker(QObject):
 
     device_ready = Signal(int, str)  # job id, device label
     found = Signal(int, object)  # job id, CropFound
+    scored = Signal(int, object)  # job id, BoxScores
     failed = Signal(int, object)  # job id, CropFailed
     progress = Signal(int, object)  # job id, CropProgress
     finished = Signal(int, object)  # job id, CropOutcome
@@ -152,6 +163,7 @@ class _CropWorker(QObject):
         self._search: Any = None
         self._search_key: tuple[str, str] | None = None
         self._niced = False
+        self._prepared: tuple[str, Any] | None = None  # the last photo decoded for hand-drawn boxes
 
     @Slot()
     def wake(self) -> None:
@@ -174,6 +186,8 @@ class _CropWorker(QObject):
         start = time.monotonic()
         if req.cancel.is_set():
             return CropOutcome(cancelled=True)
+        if req.boxes:
+            return self._score_boxes(req, start)
         catalog = self._get_catalog()
         total = len(req.targets)
         proposed = reused = failed = 0
@@ -211,6 +225,24 @@ class _CropWorker(QObject):
             self.progress.emit(req.job_id, CropProgress(done, total, rate, left / rate if rate > 0 else None))
         return CropOutcome(proposed, reused, failed, elapsed=time.monotonic() - start)
 
+    def _score_boxes(self, req: CropRequest, start: float) -> CropOutcome:
+        import numpy as np
+
+        search = self._get_search(req)
+        if isinstance(search, CropOutcome):
+            return search
+        target = req.targets[0]
+        try:
+            if self._prepared is None or self._prepared[0] != target.path:
+                self._prepared = (target.path, search.prepare(Path(target.path)))
+            photo = self._prepared[1]
+            scores = search.crop_scores(photo.image, np.array(req.boxes, np.float64), photo.width, photo.height)
+        except Exception as exc:
+            self.failed.emit(req.job_id, CropFailed(target.photo_id, target.path, _message(exc)))
+            return CropOutcome(failed=1, elapsed=time.monotonic() - start)
+        self.scored.emit(req.job_id, BoxScores(target.photo_id, req.boxes, tuple(float(v) for v in scores)))
+        return CropOutcome(elapsed=time.monotonic() - start)
+
     def _serve_urgent(self) -> None:
         while (urgent := self._queue.next(urgent_only=True)) is not None:
             self._run_job(urgent)
@@ -246,7 +278,7 @@ class _CropWorker(QObject):
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
-        self._search = self._search_key = None
+        self._search = self._search_key = self._prepared = None
         QThread.currentThread().quit()
 
 
@@ -264,6 +296,7 @@ class CropService(QObject):
 
     device_ready = Signal(int, str)
     found = Signal(int, object)
+    scored = Signal(int, object)
     failed = Signal(int, object)
     progress = Signal(int, object)
     finished = Signal(int, object)
@@ -281,7 +314,7 @@ class CropService(QObject):
         queued = Qt.ConnectionType.QueuedConnection
         self._wake.connect(self._worker.wake, queued)
         self._shut_down.connect(self._worker.shut_down, queued)
-        for name in ("device_ready", "found", "failed", "progress", "finished"):
+        for name in ("device_ready", "found", "scored", "failed", "progress", "finished"):
             getattr(self._worker, name).connect(getattr(self, name), queued)
         self.finished.connect(self._job_finished)
         self._next_id = 0
@@ -304,13 +337,32 @@ class CropService(QObject):
         if self._stopped:
             raise RuntimeError("the crop service has been stopped")
         for r in self._jobs.values():
-            if r.interactive == interactive:
+            if r.interactive == interactive and not r.boxes:
                 r.cancel.set()
         if not self._thread.isRunning():
             self._thread.start()
         self._next_id += 1
         targets = tuple(t if isinstance(t, CropTarget) else CropTarget.of(t) for t in photos)
         req = CropRequest(self._next_id, targets, aspect, model, device, top, interactive)
+        self._jobs[req.job_id] = req
+        self._queue.put(req)
+        self._wake.emit()
+        return req.job_id
+
+    def score_boxes(self, photo: Photo | CropTarget, boxes: Sequence[tuple[float, float, float, float]], model: str,
+                    device: str) -> int:
+        """Score boxes of one photo (a crop adjusted by hand) ahead of any batch; cancels the previous such job."""
+        if self._stopped:
+            raise RuntimeError("the crop service has been stopped")
+        for r in self._jobs.values():
+            if r.boxes:
+                r.cancel.set()
+        if not self._thread.isRunning():
+            self._thread.start()
+        self._next_id += 1
+        target = photo if isinstance(photo, CropTarget) else CropTarget.of(photo)
+        req = CropRequest(self._next_id, (target,), "free", model, device, 0, True,
+                          tuple(tuple(float(v) for v in b) for b in boxes))
         self._jobs[req.job_id] = req
         self._queue.put(req)
         self._wake.emit()
