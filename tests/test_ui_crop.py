@@ -190,6 +190,24 @@ def test_escape_discards_and_stores_nothing(qtbot, make_window, demo_folder):
     assert all(p.crop is None for p in saved(demo_folder).values())
 
 
+def test_the_toolbar_button_crops_from_the_grid(qtbot, make_window, demo_folder):
+    window = make_window()
+    open_and_wait(qtbot, window, demo_folder)
+    window._select_row(2)
+    chosen = window.model.photo(2)
+    qtbot.keyClick(window.grid, Qt.Key.Key_C)  # in the grid, C still compares (one photo: a hint)
+    assert window.mode == "grid" and not window.crop.active
+    with qtbot.waitSignal(window.crop.proposal_shown, timeout=CROP_TIMEOUT_MS):
+        qtbot.mouseClick(window.crop.crop_button, Qt.MouseButton.LeftButton)
+    assert window.mode == "loupe" and window.loupe.photo.id == chosen.id and window.crop.active
+    assert window.crop.accept_action.isEnabled()
+    window.crop.accept_action.trigger()  # Crop > Accept Crop, as Enter
+    assert saved(demo_folder)[Path(chosen.path).name].crop is not None
+    window.loupe.setFocus()
+    qtbot.keyClick(window.loupe, Qt.Key.Key_Escape)  # the overlay is closed: Esc goes back to the grid
+    assert window.mode == "grid"
+
+
 def test_accepted_crops_show_on_thumbnails(qtbot, make_window, demo_folder):
     window = make_window()
     open_and_wait(qtbot, window, demo_folder)
