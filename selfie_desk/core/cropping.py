@@ -388,8 +388,10 @@ class CropSearch:
         roi_grid: int = ROI_GRID,
         roi_sampling: int = ROI_SAMPLING,
         fine_seeds: int = FINE_SEEDS,
+        use_crop_head: bool = True,
     ) -> None:
         self.scorer = scorer
+        self.use_crop_head = use_crop_head
         self.verify = verify
         self.feature_edge = feature_edge
         self.roi_grid = roi_grid
@@ -556,8 +558,10 @@ class CropSearch:
         """Pick the finalists (distinct by overlap), score them exactly when `verify`, best first."""
         width, height, image = photo.width, photo.height, photo.image
         t = time.perf_counter()
-        finalists = distinct(boxes[:, :4], np.argsort(-estimates, kind="stable"), max(self.verify, top + 1))
-        final_boxes = np.stack([_whole_pixels(boxes[i, :4], width, height) for i in finalists])
+        # overlap is judged on the boxes as returned (whole pixels, rounded outward), not before rounding
+        rounded = whole_pixels_all(boxes[:, :4], width, height)
+        finalists = distinct(rounded, np.argsort(-estimates, kind="stable"), max(self.verify, top + 1))
+        final_boxes = rounded[finalists]
         whole_box = np.array([[0, 0, width, height]], np.float64)
         if self.verify > 0:
             exact = self.crop_scores(image, np.concatenate([final_boxes, whole_box]), width, height)
@@ -583,8 +587,17 @@ def _union(boxes: Sequence[Box]) -> Box:
     return (a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max())
 
 
-def _whole_pixels(box: np.ndarray, width: int, height: int) -> np.ndarray:
+def whole_pixels(box: np.ndarray, width: int, height: int) -> np.ndarray:
     """Round outward to whole pixels, within the photo: a face inside stays inside."""
     x0, y0, x1, y1 = box
     return np.array([max(0, math.floor(x0 + 1e-6)), max(0, math.floor(y0 + 1e-6)),
                      min(width, math.ceil(x1 - 1e-6)), min(height, math.ceil(y1 - 1e-6))], np.float64)
+
+
+def whole_pixels_all(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`whole_pixels` for every row of an N x 4 array."""
+    out = np.empty((len(boxes), 4), np.float64)
+    out[:, :2] = np.maximum(0, np.floor(boxes[:, :2] + 1e-6))
+    out[:, 2] = np.minimum(width, np.ceil(boxes[:, 2] - 1e-6))
+    out[:, 3] = np.minimum(height, np.ceil(boxes[:, 3] - 1e-6))
+    return out
