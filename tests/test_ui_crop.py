@@ -165,6 +165,8 @@ def test_propose_cycle_switch_aspect_adjust_and_accept(qtbot, make_window, demo_
     # reopening shows the accepted crop first; Delete clears it
     press_c(qtbot, window)
     assert crop.box == pytest.approx(expected) and "accepted crop" in crop.describe()
+    qtbot.waitUntil(lambda: crop.candidates[0].score is not None, timeout=CROP_TIMEOUT_MS)  # scored too
+    assert f"accepted crop {crop.candidates[0].score:.3f}" in crop.describe()
     qtbot.keyClick(window.loupe, Qt.Key.Key_Delete)
     assert saved(demo_folder)["china.jpg"].crop is None and not crop.active and not overlay.isVisible()
 

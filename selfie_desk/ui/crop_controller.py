@@ -13,6 +13,7 @@ the window about changed photos and messages by signals, so it stays out of the 
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from dataclasses import dataclass
 
@@ -161,9 +162,11 @@ class CropController(QObject):
             return
         self.active, self.photo, self.edited = True, p, False
         self._found_size = (0, 0)
-        self.candidates = [Candidate("accepted", tuple(p.crop), None)] if p.crop is not None else []
+        self.candidates = [Candidate("accepted", tuple(float(v) for v in p.crop), None)] if p.crop else []
         self.index = 0
         self.box = self.candidates[0].box if self.candidates else None
+        if p.crop is not None:  # what the accepted crop scores, to compare with the proposals
+            self.score_job = self.service.score_boxes(p, [tuple(p.crop)], self.settings.model, self.settings.device)
         self._propose()
         self._show()
         self._update_actions()
@@ -298,11 +301,13 @@ class CropController(QObject):
         c = self.candidates[self.index]
         parts = [f"{self.index + 1}/{len(self.candidates)}"]
         if c.kind == "accepted":
-            parts.append("accepted crop")
+            parts.append("accepted crop" + ("" if c.score is None else f" {c.score:.3f}"))
         else:
             parts.append(f"{'best' if c.kind == 'best' else 'alternative'} {c.score:.3f}")
-            if self.proposal is not None:
-                parts.append(f"whole photo {self.proposal.whole_score:.3f}")
+        if self.proposal is not None:
+            parts.append(f"whole photo {self.proposal.whole_score:.3f}")
+            if c.score is not None and self.proposal.whole_score > c.score:
+                parts.append("the whole photo scores higher")
         return " · ".join(parts)
 
     @Slot(object)
@@ -322,12 +327,15 @@ class CropController(QObject):
 
     @Slot(int, object)
     def _on_scored(self, job: int, scored: BoxScores) -> None:
-        if job != self.score_job or not self.active or self.box is None or not self.edited:
+        if job != self.score_job or not self.active or self.photo is None or scored.photo_id != self.photo.id:
             return
-        if scored.boxes and tuple(float(v) for v in self.box) == scored.boxes[0]:
-            self.hand_score = scored.scores[0]
-            self.overlay.label = self.describe()
-            self.overlay.update()
+        box, score = scored.boxes[0], scored.scores[0]
+        self.candidates = [dataclasses.replace(c, score=score) if c.kind == "accepted" and c.box == box else c
+                           for c in self.candidates]
+        if self.edited and self.box is not None and tuple(float(v) for v in self.box) == box:
+            self.hand_score = score
+        self.overlay.label = self.describe()
+        self.overlay.update()
 
     # ---- keys --------------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
