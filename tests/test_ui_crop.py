@@ -16,6 +16,7 @@ from PySide6.QtCore import QElapsedTimer, QPoint, QSize, Qt, QTimer
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.indexing import canonical
+from selfie_desk.core.settings import CROP_ASPECTS, Settings
 from selfie_desk.ui import crop_box
 from selfie_desk.ui.grid_model import crop_rank_score
 
@@ -65,7 +66,7 @@ def screen_point(overlay, x: float, y: float) -> QPoint:
 def test_presets_are_the_crop_searchs():
     from selfie_desk.core import cropping
 
-    assert crop_box.ASPECTS == cropping.ASPECTS
+    assert crop_box.ASPECTS == cropping.ASPECTS == CROP_ASPECTS
     for aspect in cropping.ASPECTS:
         fixed = cropping.parse_aspect(aspect)
         if fixed is not None:
@@ -130,6 +131,7 @@ def test_propose_cycle_switch_aspect_adjust_and_accept(qtbot, make_window, demo_
     with qtbot.waitSignal(crop.proposal_shown, timeout=CROP_TIMEOUT_MS):
         crop.aspect_box.setCurrentIndex(crop.aspect_box.findData("4:5"))
     assert crop.aspect == "4:5" and overlay.ratio == pytest.approx(0.8)
+    assert Settings.load().crop_aspect == "4:5"  # remembered for next time
     assert crop_box.ratio_of(crop.box) == pytest.approx(0.8, rel=0.03) and inside(crop.box, w, h)
     assert [a.data() for a in crop.aspect_group.actions() if a.isChecked()] == ["4:5"]
 

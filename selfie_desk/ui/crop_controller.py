@@ -55,13 +55,14 @@ class CropController(QObject):
     proposal_shown = Signal(int)  # photo id: the overlay shows its proposal (the loupe's request is done)
     batch_finished = Signal(object)  # CropOutcome of a selection's or folder's proposals
     loupe_wanted = Signal()  # Crop was asked for outside the loupe: open it on the current photo
+    aspect_changed = Signal(str)  # the preset changed (Settings.crop_aspect too): save the settings
 
     def __init__(self, catalog: Catalog, settings: Settings, loupe: Loupe, service: CropService,
                  status: ScanStatus, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.catalog, self.settings, self.loupe, self.service, self.status = catalog, settings, loupe, service, status
         self.overlay = CropOverlay(loupe.canvas)
-        self.aspect = "original"
+        self.aspect = settings.crop_aspect if settings.crop_aspect in ASPECTS else "original"
         self.active = False  # the overlay is open for editing
         self.photo: Photo | None = None  # the loupe's photo while active
         self.candidates: list[Candidate] = []
@@ -136,6 +137,7 @@ class CropController(QObject):
         self.aspect_box = QComboBox(self.toolbar)
         for aspect in ASPECTS:
             self.aspect_box.addItem(ASPECT_LABELS[aspect], aspect)
+        self.aspect_box.setCurrentIndex(self.aspect_box.findData(self.aspect))
         self.aspect_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the photos
         self.aspect_box.setToolTip("The crop's aspect ratio; changing it proposes again")
         self.aspect_box.currentIndexChanged.connect(lambda i: self.set_aspect(self.aspect_box.itemData(i)))
@@ -190,7 +192,8 @@ class CropController(QObject):
             a.setChecked(a.data() == aspect)
         if aspect == self.aspect:
             return
-        self.aspect = aspect
+        self.aspect = self.settings.crop_aspect = aspect
+        self.aspect_changed.emit(aspect)
         if self.active and self.photo is not None:
             w, h = self._size()
             if self.box is not None and w:

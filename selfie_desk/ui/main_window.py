@@ -228,6 +228,7 @@ class MainWindow(QMainWindow):
         self.crop.message.connect(self._on_crop_message)
         self.crop.batch_finished.connect(self._on_crops_finished)
         self.crop.loupe_wanted.connect(self.show_loupe)
+        self.crop.aspect_changed.connect(lambda _aspect: self._save_settings())
         self.mode_changed.connect(lambda mode: self.crop.discard() if mode != "loupe" else None)
 
     # ---- folders -----------------------------------------------------------------------------------
