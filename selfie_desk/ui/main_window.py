@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Cannot open {target}: there is no such folder (moved, renamed or unplugged?)")
             return False
         self.messages.clear()
+        self.crop.cancel_batch()  # crops still being proposed for the folder being left
         self.folder = target
         self.settings.add_recent(str(target))
         self._save_settings()
@@ -686,7 +687,7 @@ class MainWindow(QMainWindow):
     def propose_crops(self, folder: bool = False) -> int | None:
         """Propose crops in the background for the selection (or, in the loupe, its photo) or the folder."""
         if folder:
-            return self.crop.propose_for(self.model.photos(), "photos in this folder")
+            return self.crop.propose_for(self.model.all_photos(), "photos in this folder")
         return self.crop.propose_for(self._targets(), "selected photos")
 
     @Slot(object)
