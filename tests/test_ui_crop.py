@@ -210,6 +210,10 @@ def test_the_toolbar_button_crops_from_the_grid(qtbot, make_window, demo_folder)
     window.loupe.setFocus()
     qtbot.keyClick(window.loupe, Qt.Key.Key_Escape)  # the overlay is closed: Esc goes back to the grid
     assert window.mode == "grid"
+    # in the grid, Crop > Clear Accepted Crop clears the selection's crops
+    window.crop.clear_action.trigger()
+    assert saved(demo_folder)[Path(chosen.path).name].crop is None
+    assert window.model.get(chosen.id).crop is None
 
 
 def test_accepted_crops_show_on_thumbnails(qtbot, make_window, demo_folder):

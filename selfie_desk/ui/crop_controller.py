@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
@@ -58,9 +59,11 @@ class CropController(QObject):
     aspect_changed = Signal(str)  # the preset changed (Settings.crop_aspect too): save the settings
 
     def __init__(self, catalog: Catalog, settings: Settings, loupe: Loupe, service: CropService,
-                 status: ScanStatus, parent: QWidget | None = None) -> None:
+                 status: ScanStatus, parent: QWidget | None = None,
+                 targets: Callable[[], list[Photo]] | None = None) -> None:
         super().__init__(parent)
         self.catalog, self.settings, self.loupe, self.service, self.status = catalog, settings, loupe, service, status
+        self.targets = targets  # what Clear Accepted Crop applies to outside the loupe (the grid's selection)
         self.overlay = CropOverlay(loupe.canvas)
         self.aspect = settings.crop_aspect if settings.crop_aspect in ASPECTS else "original"
         self.active = False  # the overlay is open for editing
@@ -229,19 +232,20 @@ class CropController(QObject):
         self._close()
 
     def clear_accepted(self) -> None:
-        """Forget the accepted crop of the loupe's photo (in the grid: of the given photos, see clear_crops)."""
-        p = self.photo if self.active else self.loupe.photo
-        if p is None:
-            return
-        if self._write_crop(p, None):
-            self.message.emit("Crop cleared: the whole photo again", "info")
+        """Forget the accepted crop of the loupe's photo (elsewhere: of the photos `targets` gives)."""
+        if self.active or self.loupe.isVisible() or self.targets is None:
+            p = self.photo if self.active else self.loupe.photo
+            photos = [] if p is None else [p]
+        else:
+            photos = self.targets()
+        photos = [p for p in photos if p.crop is not None]
+        cleared = [p for p in photos if self._write_crop(p, None)]
+        if cleared:
+            n = len(cleared)
+            self.message.emit("Crop cleared: the whole photo again" if n == 1 else f"Crops cleared on {n} photos",
+                              "info")
         if self.active:
             self._close()
-
-    def clear_crops(self, photos: list[Photo]) -> None:
-        for p in photos:
-            if p.crop is not None:
-                self._write_crop(p, None)
 
     def _write_crop(self, p: Photo, box) -> bool:
         try:

@@ -120,7 +120,8 @@ class MainWindow(QMainWindow):
         self.crop_status.layout().insertSpacing(0, 12)
         self.statusBar().addPermanentWidget(self.crop_status)
         self.cropping = CropService(catalog.path, scorer_factory, parent=self)
-        self.crop = CropController(catalog, settings, self.loupe, self.cropping, self.crop_status, self)
+        self.crop = CropController(catalog, settings, self.loupe, self.cropping, self.crop_status, self,
+                                   targets=self._targets)
 
         self._repaint_timer = QTimer(self)  # thumbnails arrive in bursts: repaint the grid once per burst
         self._repaint_timer.setSingleShot(True)
