@@ -87,7 +87,6 @@ class CropController(QObject):
         service.failed.connect(self._on_failed)
         service.progress.connect(self._on_progress)
         service.finished.connect(self._on_finished)
-        service.device_ready.connect(lambda _job, label: None)
         status.cancel_clicked.connect(self.cancel_batch)
         loupe.installEventFilter(self)
         self._build(parent)
@@ -408,7 +407,7 @@ class CropController(QObject):
             self._show()
             self.proposal_shown.emit(found.photo_id)
         if not found.reused:  # a new proposal: its "best after crop" score changed
-            self._reread_ids([found])
+            self._reread_paths([found.path])
 
     @Slot(int, object)
     def _on_failed(self, job: int, failed: CropFailed) -> None:
@@ -456,17 +455,13 @@ class CropController(QObject):
             text += f"; {o.failed} could not be read"
         return text
 
-    def _reread_ids(self, found: list[CropFound]) -> None:
-        try:
-            photos = self.catalog.photos(self.settings.model, paths=[f.path for f in found])
-        except sqlite3.Error:
-            return
-        if photos:
-            self.photos_changed.emit(photos)
-
     def _reread(self, photos: list[Photo]) -> None:
+        self._reread_paths([p.path for p in photos])
+
+    def _reread_paths(self, paths: list[str]) -> None:
+        """Tell the window what the catalog now says of these photos (crop, best crop score)."""
         try:
-            fresh = self.catalog.photos(self.settings.model, paths=[p.path for p in photos])
+            fresh = self.catalog.photos(self.settings.model, paths=paths)
         except sqlite3.Error:
             return
         if fresh:
