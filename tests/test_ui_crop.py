@@ -310,6 +310,19 @@ def test_folder_proposals_can_be_cancelled_and_the_loupe_goes_first(qtbot, make_
     assert "cancelled" in window.crop_status.text.text()
 
 
+def test_the_loupe_crops_while_the_folder_is_still_scoring(qtbot, make_window, tmp_path):
+    folder = photo_folder(tmp_path / "big", 120)
+    window = make_window(batch_size=4)
+    with qtbot.waitSignal(window.scan_finished, timeout=SCAN_TIMEOUT_MS) as finished:
+        window.open_folder(folder)
+        qtbot.waitUntil(lambda: window.scan_status.bar.value() >= 4, timeout=SCAN_TIMEOUT_MS)
+        window.show_loupe()
+        press_c(qtbot, window)  # answered by the crop thread, not queued behind the scan
+        assert window.scoring.busy and window.crop.active and window.crop.box is not None
+        window.cancel_scan()
+    assert finished.args[0].cancelled
+
+
 def test_quit_while_proposing_stops_quickly(qtbot, make_window, tmp_path):
     folder = photo_folder(tmp_path / "many", 12, size=(640, 480))
     window = make_window()
