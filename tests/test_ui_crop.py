@@ -187,7 +187,16 @@ def test_escape_discards_and_stores_nothing(qtbot, make_window, demo_folder):
     # the next C reuses the stored proposal: the same box at once
     press_c(qtbot, window)
     assert window.crop.box == proposed
-    qtbot.keyClick(window.loupe, Qt.Key.Key_Right)  # another photo: the overlay closes, nothing stored
+    # the arrows nudge the box (and do not step to another photo, losing the edit), within the photo
+    p = window.loupe.photo
+    qtbot.keyClick(window.loupe, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window.loupe, Qt.Key.Key_Down)
+    step = 0.01 * min(p.width, p.height)
+    assert window.crop.box[0] == pytest.approx(max(0.0, proposed[0] - 10 * step))
+    assert window.crop.box[1] == pytest.approx(min(p.height - (proposed[3] - proposed[1]), proposed[1] + step))
+    assert window.crop.edited and window.loupe.photo.id == p.id
+    qtbot.waitUntil(lambda: window.crop.hand_score is not None, timeout=CROP_TIMEOUT_MS)  # scored once at rest
+    window.step_loupe(+1)  # another photo: the overlay closes, nothing stored
     assert not window.crop.active and not window.loupe.photo.path.endswith("astronaut.png")
     qtbot.keyClick(window.loupe, Qt.Key.Key_Escape)
     assert window.mode == "grid"

@@ -18,13 +18,13 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
 from selfie_desk.core.catalog import Catalog, CropProposal, Photo
 from selfie_desk.core.settings import Settings
-from selfie_desk.ui.crop_box import ASPECT_LABELS, ASPECTS, Box, aspect_ratio, fit_ratio, whole_pixels
+from selfie_desk.ui.crop_box import ASPECT_LABELS, ASPECTS, Box, aspect_ratio, clamp_move, fit_ratio, whole_pixels
 from selfie_desk.ui.crop_overlay import CropOverlay
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.scan_status import ScanStatus
@@ -34,6 +34,10 @@ from selfie_desk.workers.cropping import BoxScores, CropFailed, CropFound, CropO
 # leave the loupe, Esc go back to the grid, Tab move the focus).
 EDIT_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab,
              Qt.Key.Key_Backspace, Qt.Key.Key_Delete}
+# The arrows nudge the box while the overlay is open (rather than step to another photo and lose the edit):
+# by this share of the photo's shorter side, ten times more with Shift.
+NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+NUDGE_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ class CropController(QObject):
         self._found_size = (0, 0)  # the photo's size as the search saw it (the catalog may not know it yet)
 
         self.overlay.box_edited.connect(self._box_edited)
+        self._score_later = QTimer(self)  # arrow keys: score the box once they rest, not at every press
+        self._score_later.setSingleShot(True)
+        self._score_later.setInterval(300)
+        self._score_later.timeout.connect(lambda: self._box_released(self.box) if self.edited and self.box else None)
         self.overlay.box_released.connect(self._box_released)
         service.found.connect(self._on_found)
         service.scored.connect(self._on_scored)
@@ -260,6 +268,7 @@ class CropController(QObject):
             self.service.cancel(self.job)
         self.active, self.job, self.candidates, self.box, self.proposal = False, None, [], None, None
         self.score_job, self.hand_score = None, None
+        self._score_later.stop()
         self.photo = None
         self.show_photo(self.loupe.photo)
         self._update_actions()
@@ -351,7 +360,8 @@ class CropController(QObject):
         if event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier):
             return False
         key = Qt.Key(event.key())
-        mine = (self.active and key in EDIT_KEYS) or (key == Qt.Key.Key_C and not event.modifiers())
+        mine = (self.active and (key in EDIT_KEYS or (key in NUDGE and self.box is not None))) or (
+            key == Qt.Key.Key_C and not event.modifiers())
         if not mine:
             return False
         if event.type() == QEvent.Type.ShortcutOverride:
@@ -370,7 +380,20 @@ class CropController(QObject):
             self.cycle(-1)
         elif key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):
             self.clear_accepted()
+        elif key in NUDGE:
+            self.nudge(*NUDGE[key], fast=bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
         return True
+
+    def nudge(self, dx: int, dy: int, fast: bool = False) -> None:
+        """Move the box a little (an arrow key), within the photo; scored once the keys rest."""
+        w, h = self._size()
+        if not self.active or self.box is None or not w:
+            return
+        step = max(1.0, NUDGE_SHARE * min(w, h)) * (10 if fast else 1)
+        self.box = clamp_move(self.box, dx * step, dy * step, w, h)
+        self.edited, self.hand_score = True, None
+        self._show()
+        self._score_later.start()
 
     # ---- background proposals ----------------------------------------------------------------------
     def propose_for(self, photos: list[Photo], what: str = "photos") -> int | None:
