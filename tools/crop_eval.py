@@ -43,6 +43,7 @@ from selfie_desk.core.cropping import (  # noqa: E402
 from selfie_desk.core.model import Scorer  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
+SEARCH: dict = {}  # CropSearch options from the command line (which crop head)
 DEMO_PHOTOS = ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg", "china.jpg", "flower.jpg"]
 SCENES = ["china.jpg", "flower.jpg", "coffee.png", "rocket.jpg", "chelsea.png"]  # no people in them
 
@@ -88,7 +89,7 @@ def heldout_portraits(folder: Path, n: int) -> list[Path]:
 
 
 def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict, list]:
-    exact, pooled = CropSearch(scorer, verify=VERIFY), CropSearch(scorer, verify=0)
+    exact, pooled = CropSearch(scorer, verify=VERIFY, **SEARCH), CropSearch(scorer, verify=0, **SEARCH)
     scenes = [Image.open(DEMO / n).convert("RGB") for n in SCENES]
     rng = np.random.default_rng(seed)
     rows, made = [], []
@@ -153,10 +154,22 @@ def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict,
     return out, made
 
 
+def found_again_photos(scorer: Scorer, portraits: list[Path], seed: int) -> list:
+    """The same composites `found_again` makes (same seed, same order), without searching them."""
+    search = CropSearch(scorer, **SEARCH)
+    scenes = [Image.open(DEMO / n).convert("RGB") for n in SCENES]
+    rng = np.random.default_rng(seed)
+    made = []
+    for path in portraits:
+        scene, truth = composite(Image.open(path).convert("RGB"), rng, scenes)
+        made.append((path.name, scene, prepared(search, scene), truth))
+    return made
+
+
 def faces_whole(scorer: Scorer, extra: list[tuple]) -> dict:
     """Every preset on the demo photos with faces and on the composites: crops that cut a face, and best
     crops missing a face although some crop of that preset keeps them all."""
-    search = CropSearch(scorer)
+    search = CropSearch(scorer, **SEARCH)
     photos = []
     for name in DEMO_PHOTOS:
         photo = search.prepare(DEMO / name)
@@ -178,7 +191,7 @@ def faces_whole(scorer: Scorer, extra: list[tuple]) -> dict:
 
 
 def agreement(scorer: Scorer, items: list[tuple[str, Prepared]], sample: int, seed: int) -> dict:
-    search = CropSearch(scorer)
+    search = CropSearch(scorer, **SEARCH)
     rng = np.random.default_rng(seed)
     rows = []
     for name, photo in items:
@@ -211,22 +224,30 @@ def main() -> int:
     parser.add_argument("--agreement-composites", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--crop-head", type=Path, help="score the pooled boxes with this experimental crop head "
+                        "(tools/train_crop_head.py) instead of plain pooling")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["found", "faces"], help="measurements to skip")
     args = parser.parse_args()
+    if args.crop_head:
+        SEARCH["crop_head_path"] = args.crop_head
 
     start = time.perf_counter()
     scorer = Scorer(device="cpu")
     portraits = heldout_portraits(args.portraits, args.photos) if args.portraits.is_dir() else []
     result: dict = {}
     made: list = []
-    if portraits:
+    if portraits and "found" in args.skip:  # the composites are still made: the agreement uses them
+        made = found_again_photos(scorer, portraits, args.seed)
+    elif portraits:
         print(f"1. found again: {len(portraits)} held-out portraits composited into scenes", flush=True)
         result["found_again"], made = found_again(scorer, portraits, args.seed)
     else:
         print(f"no portraits at {args.portraits}: skipping 'found again'", flush=True)
-    print("2. faces kept whole", flush=True)
-    result["faces"] = faces_whole(scorer, made)
+    if "faces" not in args.skip:
+        print("2. faces kept whole", flush=True)
+        result["faces"] = faces_whole(scorer, made)
     print("3. agreement of pooled and per-crop scores", flush=True)
-    search = CropSearch(scorer)
+    search = CropSearch(scorer, **SEARCH)
     items = [(n, search.prepare(DEMO / n)) for n in DEMO_PHOTOS]
     items += [(f"composite:{name}", photo) for name, _, photo, _ in made[: args.agreement_composites]]
     result["agreement"] = agreement(scorer, items, args.sample, args.seed)

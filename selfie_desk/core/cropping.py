@@ -27,6 +27,7 @@ from PIL import Image
 from torchvision.ops import roi_align
 
 from selfie_desk.core import decoding
+from selfie_desk.core.crop_head import CropHead, crop_features, load_crop_head
 from selfie_desk.core.faces import Face
 from selfie_desk.core.model import Scorer, model_input
 from selfie_desk.core.pipeline import FACE_EDGE
@@ -388,10 +389,14 @@ class CropSearch:
         roi_grid: int = ROI_GRID,
         roi_sampling: int = ROI_SAMPLING,
         fine_seeds: int = FINE_SEEDS,
-        use_crop_head: bool = True,
+        crop_head_path: Path | None = None,
     ) -> None:
         self.scorer = scorer
-        self.use_crop_head = use_crop_head
+        # An experimental distilled correction of the pooled scores (crop_head.py). None ships: the one tried
+        # agreed worse with per-crop scores on held-out photos than plain pooling (docs/cropping.md).
+        self.crop_head: CropHead | None = None
+        if crop_head_path is not None:
+            self.crop_head = load_crop_head(crop_head_path, scorer.head).to(scorer.device)
         self.verify = verify
         self.feature_edge = feature_edge
         self.roi_grid = roi_grid
@@ -443,10 +448,19 @@ class CropSearch:
 
     @torch.inference_mode()
     def pooled_scores(self, fmap: torch.Tensor, boxes: np.ndarray, image_size: tuple[int, int],
-                      width: int, height: int) -> np.ndarray:
-        """Score every box (full-resolution pixels) from the shared feature map: roi_align, mean, head."""
+                      width: int, height: int, faces: Sequence[Face] = ()) -> np.ndarray:
+        """Score every box (full-resolution pixels) from the shared feature map: roi_align, mean, then the
+        crop head (the score head plus a correction from the box's geometry) or, without one, the score head."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
+        if self.crop_head is not None:
+            out = []
+            face_boxes = [f.box for f in faces]
+            for start in range(0, len(boxes), ROI_CHUNK):
+                pooled, geo = crop_features(fmap, boxes[start : start + ROI_CHUNK], image_size, width, height,
+                                            face_boxes, self.roi_grid, self.roi_sampling)
+                out.append(self.crop_head.probability(pooled, geo).float().cpu())
+            return torch.cat(out).numpy()
         sx, sy = image_size[0] / width, image_size[1] / height
         scaled = torch.as_tensor(boxes, dtype=torch.float32) * torch.tensor([sx, sy, sx, sy])
         out = []
@@ -538,9 +552,9 @@ class CropSearch:
         coarse = self.candidates(width, height, aspect, photo.faces)
         rule = face_rule(coarse[:, :4], [f.box for f in photo.faces], width, height)
         coarse = coarse[rule.allows(coarse[:, :4], width, height)]
-        coarse_scores = self.pooled_scores(fmap, coarse[:, :4], image.size, width, height)
+        coarse_scores = self.pooled_scores(fmap, coarse[:, :4], image.size, width, height, photo.faces)
         fine = self.refine(coarse, coarse_scores, rule, width, height)
-        fine_scores = self.pooled_scores(fmap, fine[:, :4], image.size, width, height)
+        fine_scores = self.pooled_scores(fmap, fine[:, :4], image.size, width, height, photo.faces)
         timings["pooling"] = time.perf_counter() - t
         return np.concatenate([coarse, fine]), np.concatenate([coarse_scores, fine_scores]), rule, fmap
 
@@ -569,7 +583,7 @@ class CropSearch:
             order = np.argsort(-final_scores, kind="stable")
         else:
             final_scores = estimates[finalists]
-            whole = float(self.pooled_scores(fmap, whole_box, image.size, width, height)[0])
+            whole = float(self.pooled_scores(fmap, whole_box, image.size, width, height, photo.faces)[0])
             order = np.arange(len(finalists))
         timings["verify"] = time.perf_counter() - t
 
