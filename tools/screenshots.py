@@ -111,24 +111,39 @@ def take(folder: Path | None, out: Path) -> int:
     wait(0.5)
     shoot(window, out / "loupe.png", wait)
 
-    # the crop overlay (C in the loupe): the proposal, the outside darkened, thirds, handles and its score
     window.faces_action.setChecked(False)
+    window.show_grid()
+
+    # crops proposed for the whole folder in the background; the photo the best crop improves most goes large
+    proposed = []
+    window.crop.batch_finished.connect(proposed.append)
+    window.propose_crops(folder=True)
+    wait(300, lambda: bool(proposed))
+    photos = window.model.photos()
+    keeper = max(photos, key=lambda p: (p.best_crop_score or 0.0) - (p.score or 0.0))
+    window._select_row(window.model.row_of(keeper.id))
+    window.show_loupe()
+    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+
+    # the crop overlay (C in the loupe): the proposal, the outside darkened, thirds, handles and its score
     shown = []
     window.crop.proposal_shown.connect(shown.append)
     window.crop.request_crop()
     wait(120, lambda: bool(shown))
+    crop = window.crop
+    for _ in range(len(crop.candidates)):  # show a box that really crops (the best may be the whole photo)
+        x0, y0, x1, y1 = crop.box
+        if (x1 - x0) * (y1 - y0) < 0.97 * keeper.width * keeper.height:
+            break
+        crop.cycle()
     wait(0.5)
     shoot(window, out / "crop.png", wait)
     window.crop.accept()
     window.show_grid()
 
-    # crops proposed for the whole folder, the grid sorted by "best after crop", the accepted crop dimmed
-    proposed = []
-    window.crop.batch_finished.connect(proposed.append)
-    window.propose_crops(folder=True)
-    wait(300, lambda: bool(proposed))
+    # the grid sorted by "best after crop", the accepted crop dimmed on its thumbnail
     window.set_sort("crop")
-    window._select_row(window.model.row_of(with_faces.id))
+    window._select_row(window.model.row_of(keeper.id))
     wait(0.5)
     shoot(window, out / "crop-grid.png", wait)
     window.set_sort("score")

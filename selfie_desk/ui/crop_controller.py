@@ -319,6 +319,9 @@ class CropController(QObject):
             parts.append("accepted crop" + ("" if c.score is None else f" {c.score:.3f}"))
         else:
             parts.append(f"{'best' if c.kind == 'best' else 'alternative'} {c.score:.3f}")
+        w, h = self._size()
+        if w and c.box[0] <= 0.5 and c.box[1] <= 0.5 and c.box[2] >= w - 0.5 and c.box[3] >= h - 0.5:
+            parts.append("the whole photo")
         if self.proposal is not None:
             parts.append(f"whole photo {self.proposal.whole_score:.3f}")
             if c.score is not None and self.proposal.whole_score > c.score:
