@@ -37,8 +37,14 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def search(scorer) -> CropSearch:
-    return CropSearch(scorer)
+def search(scorer):
+    """The search on the CPU, with one torch thread as the app runs it there (pipeline._cpu_share)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield CropSearch(scorer)
+    torch.set_num_threads(before)
 
 
 def synthetic(search: CropSearch, size=(640, 480), faces=(), seed=0) -> Prepared:
@@ -85,8 +91,8 @@ def test_plain_generators_stay_inside_with_the_exact_ratio(size):
 
 
 @pytest.mark.parametrize(("size", "aspects"), [((640, 480), ASPECTS), ((360, 640), ("original", "free", "16:9"))])
-def test_every_preset_gets_500_candidates_per_ratio_all_inside(scorer, size, aspects):
-    search = CropSearch(scorer, verify=0)  # pooled scores only: the candidates are what is tested here
+def test_every_preset_gets_500_candidates_per_ratio_all_inside(search, size, aspects):
+    search = CropSearch(search.scorer, verify=0)  # pooled scores only: the candidates are what is tested here
     prepared = synthetic(search, size, seed=size[0])
     w, h = size
     for aspect in aspects:
@@ -232,15 +238,13 @@ def test_shared_feature_scores_reach_the_issues_0_9(agreement):
 
 def test_exact_scores_are_the_photo_scale(search, scorer):
     """The verified crop score of the whole frame equals the photo's own score (same input, same head)."""
-    from PIL import Image
+    import torch
 
     from selfie_desk.core.model import model_input
 
     prepared = search.prepare(DEMO / "rocket.jpg")
+    assert math.isclose(max(prepared.image.size), 448, rel_tol=0.25)
     whole = search.crop_scores(prepared.image, np.array([[0, 0, prepared.width, prepared.height]], float),
                                prepared.width, prepared.height)[0]
-    import torch
-
-    x = torch.from_numpy(model_input(prepared.image)[None]).permute(0, 3, 1, 2)
+    x = torch.from_numpy(np.array(model_input(prepared.image))[None]).permute(0, 3, 1, 2)
     assert whole == pytest.approx(float(scorer.score_embeddings(scorer.embed(x))[0]), abs=1e-5)
-    assert isinstance(prepared.image, Image.Image) and math.isclose(max(prepared.image.size), 448, rel_tol=0.25)
