@@ -146,6 +146,19 @@ def test_a_preset_that_cannot_hold_all_faces_keeps_as_many_as_it_can_without_cut
     assert wide.face_rule == "all faces"
 
 
+def test_a_face_too_big_for_the_preset_is_cut_least_not_grazed(search):
+    # a face taller than the largest 4:5 crop of this photo: every crop cuts it; the search says so and
+    # keeps as much of it as it can rather than a corner of it
+    face = (4, 17, 207, 357)
+    prepared = synthetic(search, (257, 448), [face], seed=6)
+    result = search.search(prepared, "4:5", top=2)
+    assert result.face_rule == "faces cut"
+    for crop in [result.best, *result.alternatives]:
+        x0, y0, x1, y1 = crop.box
+        inside = max(0, min(x1, 207) - max(x0, 4)) * max(0, min(y1, 357) - max(y0, 17))
+        assert inside / (203 * 340) > 0.6, crop.box
+
+
 def test_real_faces_on_the_demo_portrait_are_kept_whole_in_every_preset(search):
     prepared = search.prepare(DEMO / "astronaut.png")
     faces = [f.box for f in prepared.faces]

@@ -261,13 +261,16 @@ def face_relations(
 
 
 def _cut_share(boxes: np.ndarray, faces: Sequence[Box]) -> np.ndarray:
-    """How much of the faces a crop cuts: per face the smaller of the shares inside and outside, summed."""
+    """How much of the faces a crop cuts away: per face it touches, the share left outside, summed.
+
+    A crop that only grazes a face cuts nearly all of it; the least-cut crop of a face too big for the
+    preset is the one that holds most of it (not a small crop in its corner)."""
     raw = np.asarray(faces, np.float64)
     b = boxes[:, None, :]
     iw = np.clip(np.minimum(b[..., 2], raw[:, 2]) - np.maximum(b[..., 0], raw[:, 0]), 0, None)
     ih = np.clip(np.minimum(b[..., 3], raw[:, 3]) - np.maximum(b[..., 1], raw[:, 1]), 0, None)
     share = iw * ih / np.maximum((raw[:, 2] - raw[:, 0]) * (raw[:, 3] - raw[:, 1]), 1e-9)
-    return np.minimum(share, 1 - share).sum(axis=1)
+    return np.where(share > 1e-9, 1 - share, 0.0).sum(axis=1)
 
 
 @dataclass(frozen=True)
