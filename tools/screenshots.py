@@ -114,13 +114,14 @@ def take(folder: Path | None, out: Path) -> int:
     window.faces_action.setChecked(False)
     window.show_grid()
 
-    # crops proposed for the whole folder in the background; the photo the best crop improves most goes large
+    # crops proposed for the whole folder in the background, then one photo large with its crop overlay
     proposed = []
     window.crop.batch_finished.connect(proposed.append)
     window.propose_crops(folder=True)
     wait(300, lambda: bool(proposed))
     photos = window.model.photos()
-    keeper = max(photos, key=lambda p: (p.best_crop_score or 0.0) - (p.score or 0.0))
+    # a portrait if there is one (face-aware cropping is the point), the one its best crop improves most
+    keeper = max([p for p in photos if p.faces] or photos, key=lambda p: (p.best_crop_score or 0.0) - (p.score or 0.0))
     window._select_row(window.model.row_of(keeper.id))
     window.show_loupe()
     wait(20, lambda: window.loupe.pane._shown_edge > 0)
