@@ -1,11 +1,17 @@
 """Scoring throughput: decode-only vs end-to-end over the same synthetic 12-megapixel JPEGs, in one run.
 
     .venv/bin/python tools/benchmark.py [--photos 48] [--device auto|cpu|cuda] [--json]
+    .venv/bin/python tools/benchmark.py --crop [--crop-photos 4] [--device auto|cpu|cuda] [--json]
 
 Decode-only is the pipeline's own decoding step (JPEG draft mode, same thread pool) with nothing after
 it: the ceiling end-to-end can approach. End-to-end is `pipeline.score` on a fresh catalog: indexing,
 fingerprints, decoding, thumbnails, backbone + head + face detector, catalog writes. Memory: peak RSS of
 an end-to-end run over N and over 3N photos (hard links), each in its own process.
+
+--crop: the crop search instead. Per 12 MP photo: the whole search as the app runs it (decode at reduced
+size, faces, one backbone pass, every candidate pooled from the shared feature map, 6 finalists scored
+exactly), against scoring the SAME candidates with one network pass per crop (each crop cut from the same
+reduced decode, squashed to 224 px), in the same run. Times are medians over the photos, after a warm-up.
 """
 
 from __future__ import annotations
@@ -82,6 +88,60 @@ def peak_rss_mb_child(folder: Path, device: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def crop_bench(folder: Path, n: int, device: str, repeats: int) -> dict:
+    from selfie_desk.core.cropping import CropSearch
+    from selfie_desk.core.model import Scorer
+    from selfie_desk.core.pipeline import _cpu_share
+
+    files = make_photos(folder, n)
+    scorer = Scorer(device=device)
+    search = CropSearch(scorer)
+    sync = (lambda: __import__("torch").cuda.synchronize()) if scorer.device.type == "cuda" else (lambda: None)
+    search.search_path(files[0])  # warm-up: allocator, kernels, page cache
+    with _cpu_share(scorer):  # torch threads as the app's search runs them (half the cores on a CPU)
+        label = scorer.label if scorer.device.type != "cpu" else f"CPU ({torch_threads()} torch threads)"
+        return {"device": label} | _crop_runs(search, files, sync, repeats)
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _crop_runs(search, files: list[Path], sync, repeats: int) -> dict:
+    shared, separate, stages, counts = [], [], [], []
+    for path in files:
+        for _ in range(repeats):
+            timings: dict[str, float] = {}
+            sync()
+            start = time.perf_counter()
+            photo = search.prepare(path, timings)
+            result = search.search(photo, "original", 3, timings)
+            sync()
+            shared.append(time.perf_counter() - start)
+            stages.append(result.timings)
+        boxes = search.scored_candidates(photo, "original")[0]  # the very candidates that search scored
+        # the same candidates, one network pass each (plus the same decode and face detection)
+        t = {}
+        start = time.perf_counter()
+        photo = search.prepare(path, t)
+        search.crop_scores(photo.image, boxes[:, :4], photo.width, photo.height, batch=64)
+        sync()
+        separate.append(time.perf_counter() - start)
+        counts.append(len(boxes))
+    med = float(np.median(shared))
+    return {
+        "photos": len(files),
+        "mean_file_mb": round(sum(f.stat().st_size for f in files) / len(files) / 1e6, 2),
+        "candidates_per_photo": int(np.median(counts)),
+        "shared_features_s_per_photo": round(med, 4),
+        "shared_stages_s": {k: round(float(np.median([s[k] for s in stages])), 4) for k in stages[0]},
+        "one_pass_per_crop_s_per_photo": round(float(np.median(separate)), 3),
+        "speedup": round(float(np.median(separate)) / med, 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=48)
@@ -94,6 +154,9 @@ def main() -> int:
                         help="torch threads outside the scoring pass (0: torch's default); the pass sets its own")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--rss-of", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--crop", action="store_true", help="benchmark the crop search instead (see above)")
+    parser.add_argument("--crop-photos", type=int, default=4)
+    parser.add_argument("--crop-repeats", type=int, default=2, help="shared-feature searches per photo")
     args = parser.parse_args()
 
     from selfie_desk.core import pipeline
@@ -106,6 +169,13 @@ def main() -> int:
     if args.rss_of:
         end_to_end(args.rss_of, args.device, args.batch, workers)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return 0
+    if args.crop:
+        with tempfile.TemporaryDirectory() as home:
+            os.environ["SELFIE_DESK_HOME"] = home
+            result = crop_bench(args.cache / "photos", args.crop_photos, args.device, args.crop_repeats)
+        result["machine"] = f"{platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+        print(json.dumps(result) if args.json else "\n".join(f"{k:>30}: {v}" for k, v in result.items()))
         return 0
     t0 = time.perf_counter()
     files = make_photos(args.cache / "photos", args.photos)

@@ -1,4 +1,5 @@
-"""Screenshots of the real window for the README: the grid, the loupe and compare, in docs/screenshots/.
+"""Screenshots of the real window for the README: the grid, the loupe, the crop overlay and compare, in
+docs/screenshots/.
 
     .venv/bin/python tools/screenshots.py [FOLDER]     # default: the bundled demo photos
 
@@ -109,7 +110,44 @@ def take(folder: Path | None, out: Path) -> int:
     wait(20, lambda: window.loupe.pane._shown_edge > 0)
     wait(0.5)
     shoot(window, out / "loupe.png", wait)
+
+    window.faces_action.setChecked(False)
     window.show_grid()
+
+    # crops proposed for the whole folder in the background, then one photo large with its crop overlay
+    proposed = []
+    window.crop.batch_finished.connect(proposed.append)
+    window.propose_crops(folder=True)
+    wait(300, lambda: bool(proposed))
+    photos = window.model.photos()
+    # a portrait if there is one (face-aware cropping is the point), the one its best crop improves most
+    keeper = max([p for p in photos if p.faces] or photos, key=lambda p: (p.best_crop_score or 0.0) - (p.score or 0.0))
+    window._select_row(window.model.row_of(keeper.id))
+    window.show_loupe()
+    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+
+    # the crop overlay (C in the loupe): the proposal, the outside darkened, thirds, handles and its score
+    shown = []
+    window.crop.proposal_shown.connect(shown.append)
+    window.crop.request_crop()
+    wait(120, lambda: bool(shown))
+    crop = window.crop
+    for _ in range(len(crop.candidates)):  # show a box that really crops (the best may be the whole photo)
+        x0, y0, x1, y1 = crop.box
+        if (x1 - x0) * (y1 - y0) < 0.97 * keeper.width * keeper.height:
+            break
+        crop.cycle()
+    wait(0.5)
+    shoot(window, out / "crop.png", wait)
+    window.crop.accept()
+    window.show_grid()
+
+    # the grid sorted by "best after crop", the accepted crop dimmed on its thumbnail
+    window.set_sort("crop")
+    window._select_row(window.model.row_of(keeper.id))
+    wait(0.5)
+    shoot(window, out / "crop-grid.png", wait)
+    window.set_sort("score")
 
     selection = QItemSelection()
     for row in range(min(3, len(photos))):
@@ -124,7 +162,7 @@ def take(folder: Path | None, out: Path) -> int:
     wait(1)
     window.shut_down()
     catalog.close()
-    print(f"screenshots: wrote grid.png, loupe.png, compare.png to {out}")
+    print(f"screenshots: wrote grid.png, loupe.png, crop.png, crop-grid.png, compare.png to {out}")
     return 0
 
 

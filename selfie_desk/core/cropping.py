@@ -27,9 +27,10 @@ from PIL import Image
 from torchvision.ops import roi_align
 
 from selfie_desk.core import decoding
+from selfie_desk.core.crop_head import CropHead, crop_features, load_crop_head
 from selfie_desk.core.faces import Face
 from selfie_desk.core.model import Scorer, model_input
-from selfie_desk.core.pipeline import FACE_EDGE
+from selfie_desk.core.pipeline import FACE_EDGE, _cpu_share
 
 Box = tuple[float, float, float, float]
 
@@ -260,13 +261,16 @@ def face_relations(
 
 
 def _cut_share(boxes: np.ndarray, faces: Sequence[Box]) -> np.ndarray:
-    """How much of the faces a crop cuts: per face the smaller of the shares inside and outside, summed."""
+    """How much of the faces a crop cuts away: per face it touches, the share left outside, summed.
+
+    A crop that only grazes a face cuts nearly all of it; the least-cut crop of a face too big for the
+    preset is the one that holds most of it (not a small crop in its corner)."""
     raw = np.asarray(faces, np.float64)
     b = boxes[:, None, :]
     iw = np.clip(np.minimum(b[..., 2], raw[:, 2]) - np.maximum(b[..., 0], raw[:, 0]), 0, None)
     ih = np.clip(np.minimum(b[..., 3], raw[:, 3]) - np.maximum(b[..., 1], raw[:, 1]), 0, None)
     share = iw * ih / np.maximum((raw[:, 2] - raw[:, 0]) * (raw[:, 3] - raw[:, 1]), 1e-9)
-    return np.minimum(share, 1 - share).sum(axis=1)
+    return np.where(share > 1e-9, 1 - share, 0.0).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -388,8 +392,14 @@ class CropSearch:
         roi_grid: int = ROI_GRID,
         roi_sampling: int = ROI_SAMPLING,
         fine_seeds: int = FINE_SEEDS,
+        crop_head_path: Path | None = None,
     ) -> None:
         self.scorer = scorer
+        # An experimental distilled correction of the pooled scores (crop_head.py). None ships: the one tried
+        # agreed worse with per-crop scores on held-out photos than plain pooling (docs/cropping.md).
+        self.crop_head: CropHead | None = None
+        if crop_head_path is not None:
+            self.crop_head = load_crop_head(crop_head_path, scorer.head).to(scorer.device)
         self.verify = verify
         self.feature_edge = feature_edge
         self.roi_grid = roi_grid
@@ -441,10 +451,19 @@ class CropSearch:
 
     @torch.inference_mode()
     def pooled_scores(self, fmap: torch.Tensor, boxes: np.ndarray, image_size: tuple[int, int],
-                      width: int, height: int) -> np.ndarray:
-        """Score every box (full-resolution pixels) from the shared feature map: roi_align, mean, head."""
+                      width: int, height: int, faces: Sequence[Face] = ()) -> np.ndarray:
+        """Score every box (full-resolution pixels) from the shared feature map: roi_align, mean, then the
+        crop head (the score head plus a correction from the box's geometry) or, without one, the score head."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
+        if self.crop_head is not None:
+            out = []
+            face_boxes = [f.box for f in faces]
+            for start in range(0, len(boxes), ROI_CHUNK):
+                pooled, geo = crop_features(fmap, boxes[start : start + ROI_CHUNK], image_size, width, height,
+                                            face_boxes, self.roi_grid, self.roi_sampling)
+                out.append(self.crop_head.probability(pooled, geo).float().cpu())
+            return torch.cat(out).numpy()
         sx, sy = image_size[0] / width, image_size[1] / height
         scaled = torch.as_tensor(boxes, dtype=torch.float32) * torch.tensor([sx, sy, sx, sy])
         out = []
@@ -478,8 +497,10 @@ class CropSearch:
     def search_path(self, path: Path, aspect: str = DEFAULT_ASPECT, top: int = 3) -> CropResult:
         """Decode `path`, find its faces, search. Raises PhotoError for a file that is not a readable photo."""
         timings: dict[str, float] = {}
-        prepared = self.prepare(path, timings)
-        return self.search(prepared, aspect, top, timings)
+        # torch's spinning OpenMP threads on a busy 2-core CPU: 4.5 s per 12 MP photo with 2, 0.6 s with 1
+        with _cpu_share(self.scorer):
+            prepared = self.prepare(path, timings)
+            return self.search(prepared, aspect, top, timings)
 
     def candidates(self, width: int, height: int, aspect: str, faces: Sequence[Face] = ()) -> np.ndarray:
         """The coarse stage's boxes for `aspect`, each row x0, y0, x1, y1, ratio: the grid, plus crops
@@ -536,9 +557,9 @@ class CropSearch:
         coarse = self.candidates(width, height, aspect, photo.faces)
         rule = face_rule(coarse[:, :4], [f.box for f in photo.faces], width, height)
         coarse = coarse[rule.allows(coarse[:, :4], width, height)]
-        coarse_scores = self.pooled_scores(fmap, coarse[:, :4], image.size, width, height)
+        coarse_scores = self.pooled_scores(fmap, coarse[:, :4], image.size, width, height, photo.faces)
         fine = self.refine(coarse, coarse_scores, rule, width, height)
-        fine_scores = self.pooled_scores(fmap, fine[:, :4], image.size, width, height)
+        fine_scores = self.pooled_scores(fmap, fine[:, :4], image.size, width, height, photo.faces)
         timings["pooling"] = time.perf_counter() - t
         return np.concatenate([coarse, fine]), np.concatenate([coarse_scores, fine_scores]), rule, fmap
 
@@ -556,8 +577,10 @@ class CropSearch:
         """Pick the finalists (distinct by overlap), score them exactly when `verify`, best first."""
         width, height, image = photo.width, photo.height, photo.image
         t = time.perf_counter()
-        finalists = distinct(boxes[:, :4], np.argsort(-estimates, kind="stable"), max(self.verify, top + 1))
-        final_boxes = np.stack([_whole_pixels(boxes[i, :4], width, height) for i in finalists])
+        # overlap is judged on the boxes as returned (whole pixels, rounded outward), not before rounding
+        rounded = whole_pixels_all(boxes[:, :4], width, height)
+        finalists = distinct(rounded, np.argsort(-estimates, kind="stable"), max(self.verify, top + 1))
+        final_boxes = rounded[finalists]
         whole_box = np.array([[0, 0, width, height]], np.float64)
         if self.verify > 0:
             exact = self.crop_scores(image, np.concatenate([final_boxes, whole_box]), width, height)
@@ -565,7 +588,7 @@ class CropSearch:
             order = np.argsort(-final_scores, kind="stable")
         else:
             final_scores = estimates[finalists]
-            whole = float(self.pooled_scores(fmap, whole_box, image.size, width, height)[0])
+            whole = float(self.pooled_scores(fmap, whole_box, image.size, width, height, photo.faces)[0])
             order = np.arange(len(finalists))
         timings["verify"] = time.perf_counter() - t
 
@@ -583,8 +606,17 @@ def _union(boxes: Sequence[Box]) -> Box:
     return (a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max())
 
 
-def _whole_pixels(box: np.ndarray, width: int, height: int) -> np.ndarray:
+def whole_pixels(box: np.ndarray, width: int, height: int) -> np.ndarray:
     """Round outward to whole pixels, within the photo: a face inside stays inside."""
     x0, y0, x1, y1 = box
     return np.array([max(0, math.floor(x0 + 1e-6)), max(0, math.floor(y0 + 1e-6)),
                      min(width, math.ceil(x1 - 1e-6)), min(height, math.ceil(y1 - 1e-6))], np.float64)
+
+
+def whole_pixels_all(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`whole_pixels` for every row of an N x 4 array."""
+    out = np.empty((len(boxes), 4), np.float64)
+    out[:, :2] = np.maximum(0, np.floor(boxes[:, :2] + 1e-6))
+    out[:, 2] = np.minimum(width, np.ceil(boxes[:, 2] - 1e-6))
+    out[:, 3] = np.minimum(height, np.ceil(boxes[:, 3] - 1e-6))
+    return out

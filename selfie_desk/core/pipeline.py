@@ -127,6 +127,8 @@ def _cpu_share(scorer: Scorer) -> Iterator[None]:
 
     torch's OpenMP threads spin while they wait; with decode threads on the same cores they fight.
     Measured on 2 cores (tools/benchmark.py): 3.8 photos/s with 2 torch threads, 10.9 with 1.
+    With torch's OpenMP backend the count belongs to the calling thread, so a crop search or training on
+    another thread neither sees nor undoes it.
     """
     if scorer.device.type != "cpu":
         yield

@@ -18,7 +18,8 @@ from selfie_desk.core import paths
 
 FILE_NAME = "settings.json"
 DEVICES = ("auto", "cuda", "cpu")
-SORTS = ("score", "date", "name", "uncertain")
+SORTS = ("score", "date", "name", "crop", "uncertain")  # crop: best after crop (issue 4)
+CROP_ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")  # as core.cropping.ASPECTS
 THUMBNAIL_SIZES = (120, 320)  # smallest and largest edge of a grid thumbnail, pixels
 MAX_RECENT = 10
 
@@ -42,6 +43,7 @@ class Settings:
     model: str = "default"
     recent_folders: list[str] = field(default_factory=list)  # most recent first
     show_faces: bool = False
+    crop_aspect: str = "original"  # the crop's aspect preset (issue 4): original, free, 1:1, 4:5, 3:2, 16:9, 9:16
     path: Path | None = field(default=None, repr=False, compare=False)  # where it is saved; None: not saved
     read_only: bool = field(default=False, repr=False, compare=False)
 
@@ -97,6 +99,8 @@ class Settings:
             s.recent_folders = [f for f in recent if isinstance(f, str)][:MAX_RECENT]
         if isinstance(raw.get("show_faces"), bool):
             s.show_faces = raw["show_faces"]
+        if raw.get("crop_aspect") in CROP_ASPECTS:
+            s.crop_aspect = raw["crop_aspect"]
         return s
 
     def save(self) -> None:

@@ -132,6 +132,10 @@ class ImageCanvas(QWidget):
         st = self._state if self._state.zoom is not None else ViewState()
         return QRectF(self.width() / 2 - st.cx * w, self.height() / 2 - st.cy * h, w, h)
 
+    def photo_rect(self) -> QRectF:
+        """Where the whole photo lands on the widget (overlays such as the crop box map through it)."""
+        return self._target()
+
     def _to_fraction(self, at: QPointF) -> tuple[float, float]:
         t = self._target()
         if t.width() <= 0 or t.height() <= 0:

@@ -20,6 +20,8 @@ PAD = 6
 PICK = QColor(46, 160, 67)
 REJECT = QColor(207, 34, 46)
 STAR = QColor(240, 180, 40)
+CROP_DIM = QColor(0, 0, 0, 150)  # the part of a thumbnail an accepted crop cuts away
+CROP_FRAME = QColor(255, 255, 255, 220)
 
 
 def score_color(score: float) -> QColor:
@@ -119,7 +121,7 @@ class PhotoDelegate(QStyledItemDelegate):
         width, height = rect.width(), rect.height()
         # no photo id in the key: cells still waiting for their thumbnail look alike and share one pixmap
         key = (None if thumb is None else thumb.cacheKey(), failure, p.score, p.decision, p.rating,
-               len(p.faces), selected, width, height)
+               len(p.faces), selected, width, height, p.crop, p.best_crop_score)
         cell = self._cells.get(key)
         if cell is None:
             previous = self._cells.get(self._last_key.get(p.id, ()))
@@ -173,6 +175,8 @@ class PhotoDelegate(QStyledItemDelegate):
                     painter.setOpacity(0.35)
                 painter.drawPixmap(target, pixmap)
                 painter.setOpacity(1.0)
+                if p.crop is not None:
+                    draw_crop(painter, p, QRectF(target))
             elif failure:
                 painter.setPen(palette.placeholderText().color())
                 painter.drawText(frame, Qt.AlignmentFlag.AlignCenter, "Cannot read")
@@ -226,6 +230,13 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(pill, 4, 4)
             painter.setPen(QColor(20, 20, 20))
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, f"{p.score:.2f}")
+            if p.best_crop_score is not None:  # the best proposed crop's score: "a keeper once cropped"
+                crop_pill = QRectF(pill.right() + 5, pill.top(), 54, pill.height())
+                painter.setPen(QPen(score_color(p.best_crop_score), 1.5))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRoundedRect(crop_pill.adjusted(0.75, 0.75, -0.75, -0.75), 4, 4)
+                painter.setPen(text_color)
+                painter.drawText(crop_pill, Qt.AlignmentFlag.AlignCenter, f"✂{p.best_crop_score:.2f}")
         else:
             painter.setPen(text_color)
             label = "unreadable" if p.error else "…"
@@ -242,6 +253,30 @@ class PhotoDelegate(QStyledItemDelegate):
             n = len(p.faces)
             painter.drawText(strip, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              f"{n} face{'s' if n > 1 else ''}")
+
+
+def crop_rect(p: Photo, target: QRectF) -> QRectF | None:
+    """Where the photo's accepted crop lies on a thumbnail drawn at `target` (None: no crop, or no size)."""
+    if p.crop is None or not p.width or not p.height:
+        return None
+    x0, y0, x1, y1 = p.crop
+    sx, sy = target.width() / p.width, target.height() / p.height
+    return QRectF(target.left() + x0 * sx, target.top() + y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy)
+
+
+def draw_crop(painter: QPainter, p: Photo, target: QRectF) -> None:
+    """An accepted crop on a thumbnail: what it cuts away dimmed, a thin frame around what it keeps."""
+    box = crop_rect(p, target)
+    if box is None:
+        return
+    outside = QPainterPath()
+    outside.addRect(target)
+    inside = QPainterPath()
+    inside.addRect(box)
+    painter.fillPath(outside.subtracted(inside), CROP_DIM)
+    painter.setPen(QPen(CROP_FRAME, 1.2))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRect(box)
 
 
 class PhotoGrid(QListView):

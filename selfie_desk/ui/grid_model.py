@@ -20,7 +20,7 @@ from selfie_desk.core.catalog import Photo
 PhotoRole = Qt.ItemDataRole.UserRole + 1
 
 SORT_LABELS = {"score": "Score (best first)", "date": "Capture date", "name": "Name",
-               "uncertain": "Uncertain first (review)"}
+               "crop": "Best after crop", "uncertain": "Uncertain first (review)"}
 UNCERTAIN_BOUNDARY = 0.5  # a personal model's score is P(good): 0.5 is where it is least sure
 DECISION_FILTERS = {"all": "All photos", "picks": "Picks", "rejects": "Rejects", "unflagged": "Unflagged"}
 
@@ -60,9 +60,19 @@ def sort_key(sort: str):
         return lambda p: (p.score is None, -(p.score or 0.0), p.path)
     if sort == "uncertain":  # nearest the model's boundary first: the decisions that teach it the most
         return lambda p: (p.score is None, abs((p.score or 0.0) - UNCERTAIN_BOUNDARY), p.path)
+    if sort == "crop":  # "a keeper once cropped": the best proposed crop's score, else the photo's own
+        return lambda p: (crop_rank_score(p) is None, -(crop_rank_score(p) or 0.0), p.path)
     if sort == "date":
         return lambda p: (p.captured_at is None, p.captured_at or "", p.path)
     return lambda p: p.path
+
+
+def crop_rank_score(p: Photo) -> float | None:
+    """What "best after crop" sorts by: the best proposed crop's score when there is a proposal (never below
+    the uncropped photo's score), else the score."""
+    if p.best_crop_score is None:
+        return p.score
+    return p.best_crop_score if p.score is None else max(p.best_crop_score, p.score)
 
 
 class PhotoGridModel(QAbstractListModel):
@@ -184,8 +194,13 @@ def tooltip(p: Photo) -> str:
         lines.append("Not scored yet")
     else:
         lines.append(f"Score {p.score:.3f}")
+    if p.best_crop_score is not None:
+        lines.append(f"Best after crop {p.best_crop_score:.3f}")
     if p.width:
         lines.append(f"{p.width} × {p.height}")
+    if p.crop is not None:
+        x0, y0, x1, y1 = p.crop
+        lines.append(f"Cropped to {round(x1 - x0)} × {round(y1 - y0)}")
     if p.faces:
         lines.append(f"{len(p.faces)} face{'s' if len(p.faces) > 1 else ''}")
     return "\n".join(lines)

@@ -38,6 +38,9 @@ def describe(p: Photo, rank: int | None, scored: int) -> str:
             parts.append("no faces")
     if p.width:
         parts.append(f"{p.width} × {p.height}")
+    if p.crop is not None:
+        x0, y0, x1, y1 = p.crop
+        parts.append(f"cropped to {round(x1 - x0)} × {round(y1 - y0)}")
     if p.decision == "keep":
         parts.append("<span style='color:#2ea043'><b>✓ pick</b></span>")
     elif p.decision == "reject":

@@ -31,6 +31,7 @@ from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
+from selfie_desk.ui.crop_controller import CropController
 from selfie_desk.ui.export_dialog import ExportDialog
 from selfie_desk.ui.filter_bar import FilterBar
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
@@ -41,6 +42,7 @@ from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
 from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.ui.side_panel import SidePanel
+from selfie_desk.workers.cropping import CropOutcome, CropService
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
 from selfie_desk.workers.images import ImageLoader
 from selfie_desk.workers.scoring import ScanOutcome, ScorerFactory, ScoringService
@@ -124,6 +126,15 @@ class MainWindow(QMainWindow):
         self.scan_status = ScanStatus(self)
         self.statusBar().addWidget(self.count_label, 1)
         self.statusBar().addPermanentWidget(self.scan_status)
+        # Cropping (issue 4): proposals on a thread of their own, so the loupe's photo never waits for a scan
+        self.crop_status = ScanStatus(self, verb="Proposing crops")
+        self.crop_status.cancel.setToolTip("Stop proposing crops; those proposed so far are kept")
+        self.crop_status.device.hide()
+        self.crop_status.layout().insertSpacing(0, 12)
+        self.statusBar().addPermanentWidget(self.crop_status)
+        self.cropping = CropService(catalog.path, scorer_factory, parent=self)
+        self.crop = CropController(catalog, settings, self.loupe, self.cropping, self.crop_status, self,
+                                   targets=self._targets)
 
         self._repaint_timer = QTimer(self)  # thumbnails arrive in bursts: repaint the grid once per burst
         self._repaint_timer.setSingleShot(True)
@@ -200,6 +211,10 @@ class MainWindow(QMainWindow):
             view_menu.addAction(a)
         view_menu.addSeparator()
         view_menu.addAction(self.side_dock.toggleViewAction())
+        bar.addMenu(self.crop.menu)
+        self.crop.selection_action.triggered.connect(lambda: self.propose_crops(folder=False))
+        self.crop.folder_action.triggered.connect(lambda: self.propose_crops(folder=True))
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.crop.toolbar)
         sort_menu = view_menu.addMenu("&Sort By")
         group = QActionGroup(self)
         for i in range(self.filters.sort_box.count()):
@@ -232,6 +247,12 @@ class MainWindow(QMainWindow):
         self.compare.active_changed.connect(lambda _id: self._update_side_panel())
         self.model.modelReset.connect(self._update_counts)
         self.exports.finished.connect(self._on_sidecars_finished)
+        self.crop.photos_changed.connect(self._on_crop_photos_changed)
+        self.crop.message.connect(self._on_crop_message)
+        self.crop.batch_finished.connect(self._on_crops_finished)
+        self.crop.loupe_wanted.connect(self.show_loupe)
+        self.crop.aspect_changed.connect(lambda _aspect: self._save_settings())
+        self.mode_changed.connect(lambda mode: self.crop.discard() if mode != "loupe" else None)
 
     # ---- folders -----------------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -247,6 +268,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Cannot open {target}: there is no such folder (moved, renamed or unplugged?)")
             return False
         self.messages.clear()
+        self.crop.cancel_batch()  # crops still being proposed for the folder being left
         self.folder = target
         self.settings.add_recent(str(target))
         self._save_settings()
@@ -597,6 +619,7 @@ class MainWindow(QMainWindow):
         row = self.model.row_of(photo.id)
         following = self.model.photo(row + 1) if row is not None and row + 1 < self.model.rowCount() else None
         self.loupe.show_photo(photo, self.model.rank(photo), len(self.model.scores()), following)
+        self.crop.show_photo(photo)
 
     def step_loupe(self, delta: int) -> None:
         if self.loupe.photo is None:
@@ -741,9 +764,37 @@ class MainWindow(QMainWindow):
             log.warning("the export thread did not stop within %.0f s", STOP_TIMEOUT_S)
         if not self.personal.stop(STOP_TIMEOUT_S):
             log.warning("the training thread did not stop within %.0f s", STOP_TIMEOUT_S)
+        if not self.cropping.stop(STOP_TIMEOUT_S):
+            log.warning("the crop thread did not stop within %.0f s", STOP_TIMEOUT_S)
         self.thumbnail_loader.stop()
         self.preview_loader.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shut_down()
         super().closeEvent(event)
+
+    # ---- cropping (issue 4) ------------------------------------------------------------------------
+    def propose_crops(self, folder: bool = False) -> int | None:
+        """Propose crops in the background for the selection (or, in the loupe, its photo) or the folder."""
+        if folder:
+            return self.crop.propose_for(self.model.all_photos(), "photos in this folder")
+        return self.crop.propose_for(self._targets(), "selected photos")
+
+    @Slot(object)
+    def _on_crop_photos_changed(self, photos: list[Photo]) -> None:
+        self.model.merge(photos)
+        self._after_photos_changed(photos)
+        if self.mode == "loupe" and self.loupe.photo is not None:
+            self.crop.show_photo(self.loupe.photo)
+
+    @Slot(str, str)
+    def _on_crop_message(self, text: str, level: str) -> None:
+        if level == "info":
+            self.statusBar().showMessage(text, 5000)
+        else:
+            self.show_message(text, level)
+
+    @Slot(object)
+    def _on_crops_finished(self, outcome: CropOutcome) -> None:
+        if self.model.sort == "crop":
+            self._keeping_selection(self.model.refresh)  # "best after crop" has new scores to sort by

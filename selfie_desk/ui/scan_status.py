@@ -18,8 +18,9 @@ def format_eta(seconds: float | None) -> str:
 class ScanStatus(QWidget):
     cancel_clicked = Signal()
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, verb: str = "Scoring") -> None:
         super().__init__(parent)
+        self.verb = verb  # what the progress line says is going on: "Scoring 12 / 40"
         self.bar = QProgressBar(self)
         self.bar.setFixedWidth(180)
         self.bar.setTextVisible(False)
@@ -61,7 +62,7 @@ class ScanStatus(QWidget):
         self.bar.setUpdatesEnabled(True)
         self.bar.show()
         self.cancel.show()
-        parts = [f"Scoring {done} / {total}"]
+        parts = [f"{self.verb} {done} / {total}"]
         if rate > 0:
             parts.append(f"{rate:.1f} photos/s")
         if eta is not None and done < total:

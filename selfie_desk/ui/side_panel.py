@@ -61,8 +61,13 @@ class SidePanel(QWidget):
                              + ", ".join(f"{f.confidence:.0%}" for f in p.faces[:6]) + " sure")
             else:
                 lines.append("No faces found")
+        if p.best_crop_score is not None:
+            lines.append(f"Best after crop <b>{p.best_crop_score:.3f}</b>")
         if p.width:
             lines.append(f"{p.width} × {p.height} px")
+        if p.crop is not None:
+            x0, y0, x1, y1 = p.crop
+            lines.append(f"Cropped to {round(x1 - x0)} × {round(y1 - y0)} px")
         if p.captured_at:
             lines.append(f"Taken {p.captured_at.replace('T', ' ')}")
         flag = {"keep": "Pick", "reject": "Reject"}.get(p.decision or "", "Unflagged")

@@ -1,0 +1,391 @@
+"""Proposing crops in the background: the crop search (`selfie_desk.core.cropping.CropSearch`) on a thread of
+its own, one photo at a time, reported by queued signals.
+
+The UI hands in an immutable request (the photos, the aspect preset, a job id); the crop thread makes its
+own Scorer on first use (so torch is imported there, never on the window's thread) and its own Catalog
+connection, stores every proposal as it is found (a stored one is reused, not searched again), and reports
+each photo's proposal, progress and the end of the job. A request for the photo in the loupe goes ahead of
+a batch in progress: the batch serves it between two of its photos, so the user never waits for a folder.
+Cancelling sets the job's event; the photo in flight (well under a second) finishes and is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from selfie_desk.core.catalog import Catalog, CropProposal, Photo
+from selfie_desk.workers.priority import lower_thread_priority
+from selfie_desk.workers.scoring import ScorerFactory, default_scorer_factory
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOP = 3  # alternatives asked for, besides the best
+
+
+@dataclass(frozen=True)
+class CropTarget:
+    photo_id: int
+    path: str
+    width: int | None = None  # upright full resolution, when the catalog knows it
+    height: int | None = None
+
+    @classmethod
+    def of(cls, p: Photo) -> CropTarget:
+        return cls(p.id, p.path, p.width, p.height)
+
+
+@dataclass(frozen=True)
+class CropRequest:
+    job_id: int
+    targets: tuple[CropTarget, ...]
+    aspect: str
+    model: str
+    device: str  # auto | cuda | cpu
+    top: int = DEFAULT_TOP
+    interactive: bool = False  # the photo in the loupe: served before a batch's next photo
+    boxes: tuple[tuple[float, float, float, float], ...] = ()  # score these boxes of targets[0], not search
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+
+
+@dataclass(frozen=True)
+class CropFound:
+    """One photo's proposal, stored in the catalog by the time the UI hears of it."""
+
+    photo_id: int
+    path: str
+    width: int
+    height: int
+    proposal: CropProposal
+    reused: bool  # it was in the catalog already
+
+
+@dataclass(frozen=True)
+class BoxScores:
+    """The convnet's scores of boxes the user drew by hand, on the scale of the proposals' scores."""
+
+    photo_id: int
+    boxes: tuple[tuple[float, float, float, float], ...]
+    scores: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class CropFailed:
+    photo_id: int
+    path: str
+    message: str  # for the user: one line, no traceback
+
+
+@dataclass(frozen=True)
+class CropProgress:
+    done: int
+    total: int
+    rate: float  # photos per second
+    eta: float | None  # seconds left
+
+
+@dataclass(frozen=True)
+class CropOutcome:
+    """How a job ended."""
+
+    proposed: int = 0  # searched now
+    reused: int = 0  # already in the catalog
+    failed: int = 0
+    cancelled: bool = False
+    error: str | None = None  # the whole job failed (no model): one line for the user
+    elapsed: float = 0.0
+
+
+def proposal_of(result: Any, aspect: str) -> CropProposal:
+    """A core CropResult as the catalog's CropProposal."""
+    return CropProposal(
+        aspect=aspect,
+        crop=tuple(float(v) for v in result.best.box),
+        score=float(result.best.score),
+        alternatives=[(tuple(float(v) for v in a.box), float(a.score)) for a in result.alternatives],
+        whole_score=float(result.whole_score),
+        proposed_at=time.time(),
+    )
+
+
+class _Queue:
+    """Requests waiting for the crop thread; the loupe's (interactive) ones first. Shared by both threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._urgent: deque[CropRequest] = deque()
+        self._batch: deque[CropRequest] = deque()
+
+    def put(self, req: CropRequest) -> None:
+        with self._lock:
+            (self._urgent if req.interactive else self._batch).append(req)
+
+    def next(self, urgent_only: bool = False) -> CropRequest | None:
+        with self._lock:
+            if self._urgent:
+                return self._urgent.popleft()
+            if self._batch and not urgent_only:
+                return self._batch.popleft()
+            return None
+
+    def drain(self) -> list[CropRequest]:
+        with self._lock:
+            out = list(self._urgent) + list(self._batch)
+            self._urgent.clear()
+            self._batch.clear()
+            return out
+
+
+class _CropWorker(QObject):
+    """Lives on the crop thread; its slots run there."""
+
+    device_ready = Signal(int, str)  # job id, device label
+    found = Signal(int, object)  # job id, CropFound
+    scored = Signal(int, object)  # job id, BoxScores
+    failed = Signal(int, object)  # job id, CropFailed
+    progress = Signal(int, object)  # job id, CropProgress
+    finished = Signal(int, object)  # job id, CropOutcome
+
+    def __init__(self, catalog_path: Path, scorer_factory: ScorerFactory, queue: _Queue) -> None:
+        super().__init__()
+        self._catalog_path = catalog_path
+        self._factory = scorer_factory
+        self._queue = queue
+        self._catalog: Catalog | None = None
+        self._search: Any = None
+        self._search_key: tuple[str, str] | None = None
+        self._niced = False
+        self._prepared: tuple[str, Any] | None = None  # the last photo decoded for hand-drawn boxes
+
+    @Slot()
+    def wake(self) -> None:
+        """Serve every waiting request (one wake per request; later wakes may find the queue empty)."""
+        if not self._niced:
+            lower_thread_priority(10)
+            self._niced = True
+        while (req := self._queue.next()) is not None:
+            self._run_job(req)
+
+    def _run_job(self, req: CropRequest) -> None:
+        try:
+            outcome = self._run(req)
+        except Exception as exc:  # a report for the user, never a dead thread
+            log.exception("proposing crops failed")
+            outcome = CropOutcome(error=f"Crop proposals stopped: {type(exc).__name__}: {exc}")
+        self.finished.emit(req.job_id, outcome)
+
+    def _run(self, req: CropRequest) -> CropOutcome:
+        start = time.monotonic()
+        if req.cancel.is_set():
+            return CropOutcome(cancelled=True)
+        if req.boxes:
+            return self._score_boxes(req, start)
+        catalog = self._get_catalog()
+        total = len(req.targets)
+        proposed = reused = failed = 0
+        searched_s = 0.0
+        for n, target in enumerate(req.targets):
+            if req.cancel.is_set():
+                return CropOutcome(proposed, reused, failed, cancelled=True, elapsed=time.monotonic() - start)
+            if not req.interactive:
+                self._serve_urgent()
+            stored = catalog.crop_proposal(target.photo_id, req.model, req.aspect)
+            if stored is not None and target.width and target.height:
+                reused += 1
+                self.found.emit(req.job_id, CropFound(target.photo_id, target.path, target.width, target.height,
+                                                      stored, reused=True))
+            else:
+                search = self._get_search(req)
+                if isinstance(search, CropOutcome):
+                    return search
+                t = time.monotonic()
+                try:
+                    result = search.search_path(Path(target.path), req.aspect, req.top)
+                except Exception as exc:
+                    failed += 1
+                    self.failed.emit(req.job_id, CropFailed(target.photo_id, target.path, _message(exc)))
+                else:
+                    proposal = proposal_of(result, req.aspect)
+                    catalog.save_crop_proposal(target.photo_id, req.model, proposal)
+                    proposed += 1
+                    self.found.emit(req.job_id, CropFound(target.photo_id, target.path, result.width,
+                                                          result.height, proposal, reused=False))
+                searched_s += time.monotonic() - t
+            done = n + 1
+            rate = proposed / searched_s if searched_s > 0 else 0.0
+            left = total - done
+            self.progress.emit(req.job_id, CropProgress(done, total, rate, left / rate if rate > 0 else None))
+        return CropOutcome(proposed, reused, failed, elapsed=time.monotonic() - start)
+
+    def _score_boxes(self, req: CropRequest, start: float) -> CropOutcome:
+        import numpy as np
+
+        search = self._get_search(req)
+        if isinstance(search, CropOutcome):
+            return search
+        target = req.targets[0]
+        try:
+            if self._prepared is None or self._prepared[0] != target.path:
+                self._prepared = (target.path, search.prepare(Path(target.path)))
+            photo = self._prepared[1]
+            scores = search.crop_scores(photo.image, np.array(req.boxes, np.float64), photo.width, photo.height)
+        except Exception as exc:
+            self.failed.emit(req.job_id, CropFailed(target.photo_id, target.path, _message(exc)))
+            return CropOutcome(failed=1, elapsed=time.monotonic() - start)
+        self.scored.emit(req.job_id, BoxScores(target.photo_id, req.boxes, tuple(float(v) for v in scores)))
+        return CropOutcome(elapsed=time.monotonic() - start)
+
+    def _serve_urgent(self) -> None:
+        while (urgent := self._queue.next(urgent_only=True)) is not None:
+            self._run_job(urgent)
+
+    def _get_search(self, req: CropRequest) -> Any:
+        key = (req.model, req.device)
+        if self._search is not None and self._search_key == key:
+            return self._search
+        self._search = self._search_key = None  # release the old model first
+        from selfie_desk.core.cropping import CropSearch  # imports torch: here, on the crop thread
+
+        try:
+            scorer = self._factory(req.model, req.device)
+        except Exception as exc:
+            if req.device != "cuda":
+                return CropOutcome(error=f"Cannot propose crops: {exc}")
+            try:  # no usable GPU: crop on the CPU rather than not at all
+                scorer = self._factory(req.model, "cpu")
+            except Exception as exc2:
+                return CropOutcome(error=f"Cannot propose crops: {exc2}")
+        self._search, self._search_key = CropSearch(scorer), key
+        self.device_ready.emit(req.job_id, scorer.label)
+        return self._search
+
+    def _get_catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog(self._catalog_path)
+        return self._catalog
+
+    @Slot()
+    def shut_down(self) -> None:
+        """Release the catalog and the model on their own thread, then end the thread."""
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+        self._search = self._search_key = self._prepared = None
+        QThread.currentThread().quit()
+
+
+def _message(exc: Exception) -> str:
+    from selfie_desk.core.decoding import PhotoError
+
+    if isinstance(exc, PhotoError):
+        return str(exc)
+    log.warning("crop search failed", exc_info=exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class CropService(QObject):
+    """The UI's handle on background crop proposals. Lives on the UI thread; re-emits the worker's reports."""
+
+    device_ready = Signal(int, str)
+    found = Signal(int, object)
+    scored = Signal(int, object)
+    failed = Signal(int, object)
+    progress = Signal(int, object)
+    finished = Signal(int, object)
+    _wake = Signal()
+    _shut_down = Signal()
+
+    def __init__(self, catalog_path: Path, scorer_factory: ScorerFactory | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue = _Queue()
+        self._thread = QThread()
+        self._thread.setObjectName("cropping")
+        self._worker = _CropWorker(catalog_path, scorer_factory or default_scorer_factory, self._queue)
+        self._worker.moveToThread(self._thread)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._wake.connect(self._worker.wake, queued)
+        self._shut_down.connect(self._worker.shut_down, queued)
+        for name in ("device_ready", "found", "scored", "failed", "progress", "finished"):
+            getattr(self._worker, name).connect(getattr(self, name), queued)
+        self.finished.connect(self._job_finished)
+        self._next_id = 0
+        self._jobs: dict[int, CropRequest] = {}  # submitted and not finished
+        self._stopped = False
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    def batch_running(self) -> bool:
+        return any(not r.interactive for r in self._jobs.values())
+
+    def propose(self, photos: Sequence[Photo | CropTarget], aspect: str, model: str, device: str,
+                interactive: bool = False, top: int = DEFAULT_TOP) -> int:
+        """Propose crops for `photos` in the background. Returns the job's id.
+
+        An interactive request (the loupe's photo) cancels the previous interactive one and goes ahead of
+        any batch; a batch request cancels the batch in progress."""
+        if self._stopped:
+            raise RuntimeError("the crop service has been stopped")
+        for r in self._jobs.values():
+            if r.interactive == interactive and not r.boxes:
+                r.cancel.set()
+        if not self._thread.isRunning():
+            self._thread.start()
+        self._next_id += 1
+        targets = tuple(t if isinstance(t, CropTarget) else CropTarget.of(t) for t in photos)
+        req = CropRequest(self._next_id, targets, aspect, model, device, top, interactive)
+        self._jobs[req.job_id] = req
+        self._queue.put(req)
+        self._wake.emit()
+        return req.job_id
+
+    def score_boxes(self, photo: Photo | CropTarget, boxes: Sequence[tuple[float, float, float, float]], model: str,
+                    device: str) -> int:
+        """Score boxes of one photo (a crop adjusted by hand) ahead of any batch; cancels the previous such job."""
+        if self._stopped:
+            raise RuntimeError("the crop service has been stopped")
+        for r in self._jobs.values():
+            if r.boxes:
+                r.cancel.set()
+        if not self._thread.isRunning():
+            self._thread.start()
+        self._next_id += 1
+        target = photo if isinstance(photo, CropTarget) else CropTarget.of(photo)
+        req = CropRequest(self._next_id, (target,), "free", model, device, 0, True,
+                          tuple(tuple(float(v) for v in b) for b in boxes))
+        self._jobs[req.job_id] = req
+        self._queue.put(req)
+        self._wake.emit()
+        return req.job_id
+
+    def cancel(self, job_id: int | None = None) -> None:
+        """Stop a job (default: every batch job) before its next photo; what it proposed stays stored."""
+        for r in self._jobs.values():
+            if r.job_id == job_id or (job_id is None and not r.interactive):
+                r.cancel.set()
+
+    @Slot(int, object)
+    def _job_finished(self, job_id: int, outcome: object) -> None:
+        self._jobs.pop(job_id, None)
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Cancel everything, release the model and catalog on their thread, wait for it (True if it ended)."""
+        self._stopped = True
+        for r in self._queue.drain():
+            r.cancel.set()
+        for r in self._jobs.values():
+            r.cancel.set()
+        if not self._thread.isRunning():
+            return True
+        self._shut_down.emit()
+        return self._thread.wait(int(timeout_s * 1000))

