@@ -211,3 +211,11 @@ def test_the_window_starts_on_the_last_folder_else_the_demo_photos(tmp_path):
     settings.add_recent(str(tmp_path / "unplugged"))
     assert start_folder(None, settings) == paths.demo_photos_dir()
     assert start_folder(tmp_path / "asked", settings) == tmp_path / "asked"
+
+
+def test_the_application_carries_the_app_icon(qapp):
+    from selfie_desk.ui.app import create_application
+
+    app = create_application()
+    assert not app.windowIcon().isNull()
+    assert app.windowIcon().availableSizes()[0].width() == 256

@@ -8,7 +8,7 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QSplashScreen
 
 from selfie_desk import __version__
@@ -25,6 +25,9 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("Selfie Desk")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("selfie-desk")
+    app.setDesktopFileName("selfie-desk")  # Wayland/X11 match the window to the installed .desktop entry
+    if paths.icon_path().is_file():
+        app.setWindowIcon(QIcon(str(paths.icon_path())))
     return app
 
 
