@@ -260,43 +260,57 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
-
-    from selfie_desk.core import paths, pipeline
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.indexing import canonical
+def load_scorer(model: str, device: str):
+    """The convnet for `--model`/`--device`, or None after saying why on stderr (missing weights, no such
+    device). An unknown model name is a usage error."""
     from selfie_desk.core.model import Scorer, UnknownModelError
     from selfie_desk.core.weights import ModelMissingError
 
     try:
-        scorer = Scorer(model=args.model, device=args.device)
+        return Scorer(model=model, device=device)
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
     except (ModelMissingError, RuntimeError) as exc:
         print(f"selfie-desk: error: {exc}", file=sys.stderr)
-        return EXIT_SOME_FAILED
+        return None
+
+
+def score_with_progress(targets, catalog, scorer, batch_size: int = 16):
+    """`pipeline.score` with a progress bar on a terminal's stderr; Ctrl+C stops it cleanly (check
+    `summary.cancelled`): every finished batch is already saved."""
+    from selfie_desk.core import pipeline
 
     bar = ProgressBar(sys.stderr, scorer.label) if sys.stderr.isatty() else None
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
-        with Catalog(paths.catalog_path()) as catalog:
-            summary = pipeline.score(
-                args.paths, catalog, scorer, progress=bar, cancel=cancel, batch_size=args.batch_size
-            )
-            photos = []
-            for target in map(canonical, args.paths):
-                if target.is_dir():
-                    photos += catalog.photos(scorer.model_name, folder=str(target))
-                else:
-                    photos += catalog.photos(scorer.model_name, paths=[str(target)])
+        return pipeline.score(targets, catalog, scorer, progress=bar, cancel=cancel, batch_size=batch_size)
     finally:
         signal.signal(signal.SIGINT, previous)
         if bar:
             bar.finish()
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+
+    from selfie_desk.core import paths
+    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.indexing import canonical
+
+    scorer = load_scorer(args.model, args.device)
+    if scorer is None:
+        return EXIT_SOME_FAILED
+    with Catalog(paths.catalog_path()) as catalog:
+        summary = score_with_progress(args.paths, catalog, scorer, args.batch_size)
+        photos = []
+        for target in map(canonical, args.paths):
+            if target.is_dir():
+                photos += catalog.photos(scorer.model_name, folder=str(target))
+            else:
+                photos += catalog.photos(scorer.model_name, paths=[str(target)])
     if summary.cancelled:
         print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
         return 130
@@ -328,15 +342,9 @@ def cmd_crop(args: argparse.Namespace) -> int:
     from selfie_desk.core.cropping import CropSearch
     from selfie_desk.core.decoding import PhotoError
     from selfie_desk.core.indexing import canonical, fingerprint
-    from selfie_desk.core.model import Scorer, UnknownModelError
-    from selfie_desk.core.weights import ModelMissingError
 
-    try:
-        scorer = Scorer(model=args.model, device=args.device)
-    except UnknownModelError as exc:
-        raise UsageError(str(exc)) from None
-    except (ModelMissingError, RuntimeError) as exc:
-        print(f"selfie-desk: error: {exc}", file=sys.stderr)
+    scorer = load_scorer(args.model, args.device)
+    if scorer is None:
         return EXIT_SOME_FAILED
     search = CropSearch(scorer)
     # only an existing catalog is written to: `crop` never creates one nor indexes photos into it

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
 
@@ -17,7 +15,7 @@ def _usage(message: str):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from selfie_desk.cli import EXIT_OK, EXIT_SOME_FAILED, ProgressBar
+    from selfie_desk.cli import EXIT_OK, EXIT_SOME_FAILED, load_scorer, score_with_progress
     from selfie_desk.core import paths
 
     # Usage errors first, before torch loads (seconds).
@@ -46,11 +44,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         except taste.TasteError as exc:
             raise _usage(str(exc)) from None
 
-    from selfie_desk.core import pipeline, rescore
+    from selfie_desk.core import rescore
     from selfie_desk.core.catalog import Catalog
     from selfie_desk.core.indexing import canonical, index
-    from selfie_desk.core.model import DEFAULT_MODEL, Scorer
-    from selfie_desk.core.weights import ModelMissingError
+    from selfie_desk.core.model import DEFAULT_MODEL
 
     def warn(text: str) -> None:
         print(f"selfie-desk: warning: {text}", file=sys.stderr)
@@ -66,20 +63,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         # Index, and score what is not yet in the catalog (labels need embeddings); an up-to-date catalog
         # needs no convnet at all.
         if targets and index(targets, catalog, DEFAULT_MODEL).todo:
-            try:
-                scorer = Scorer(model=DEFAULT_MODEL, device=args.device)
-            except (ModelMissingError, RuntimeError) as exc:
-                print(f"selfie-desk: error: {exc}", file=sys.stderr)
+            scorer = load_scorer(DEFAULT_MODEL, args.device)
+            if scorer is None:
                 return EXIT_SOME_FAILED
-            bar = ProgressBar(sys.stderr, scorer.label) if sys.stderr.isatty() else None
-            cancel = threading.Event()
-            previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
-            try:
-                summary = pipeline.score(targets, catalog, scorer, progress=bar, cancel=cancel)
-            finally:
-                signal.signal(signal.SIGINT, previous)
-                if bar:
-                    bar.finish()
+            summary = score_with_progress(targets, catalog, scorer)
             if summary.cancelled:
                 print("selfie-desk: interrupted; nothing was trained (what was scored is saved)", file=sys.stderr)
                 return 130
