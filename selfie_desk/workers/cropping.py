@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from selfie_desk.core.catalog import Catalog, CropProposal, Photo
 from selfie_desk.workers.priority import lower_thread_priority
-from selfie_desk.workers.scoring import ScorerFactory, default_scorer_factory
+from selfie_desk.workers.scoring import ScorerFactory, default_scorer_factory, scorer_with_cpu_fallback
 
 log = logging.getLogger(__name__)
 
@@ -255,14 +255,12 @@ class _CropWorker(QObject):
         from selfie_desk.core.cropping import CropSearch  # imports torch: here, on the crop thread
 
         try:
-            scorer = self._factory(req.model, req.device)
+            scorer = scorer_with_cpu_fallback(
+                self._factory, req.model, req.device,
+                lambda exc: log.info("no usable GPU (%s): cropping on the CPU", exc),
+            )
         except Exception as exc:
-            if req.device != "cuda":
-                return CropOutcome(error=f"Cannot propose crops: {exc}")
-            try:  # no usable GPU: crop on the CPU rather than not at all
-                scorer = self._factory(req.model, "cpu")
-            except Exception as exc2:
-                return CropOutcome(error=f"Cannot propose crops: {exc2}")
+            return CropOutcome(error=f"Cannot propose crops: {exc}")
         self._search, self._search_key = CropSearch(scorer), key
         self.device_ready.emit(req.job_id, scorer.label)
         return self._search

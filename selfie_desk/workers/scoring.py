@@ -28,6 +28,20 @@ log = logging.getLogger(__name__)
 ScorerFactory = Callable[[str, str], Any]
 
 
+def scorer_with_cpu_fallback(
+    factory: ScorerFactory, model: str, device: str, on_fallback: Callable[[Exception], None]
+) -> Any:
+    """A Scorer from `factory`. When the GPU was asked for and cannot be used, tell `on_fallback` why and
+    run on the CPU rather than not at all. Raises what the last attempt raised."""
+    try:
+        return factory(model, device)
+    except Exception as exc:
+        if device != "cuda":
+            raise
+        on_fallback(exc)
+        return factory(model, "cpu")
+
+
 def default_scorer_factory(model: str, device: str) -> Any:
     from selfie_desk.core.model import Scorer  # imports torch: on the scoring thread, not at window start
 
@@ -131,16 +145,12 @@ class _ScoringWorker(QObject):
             return scorer
         self._scorer = self._scorer_key = None  # release the old model (and its GPU memory) first
         try:
-            scorer = self._factory(req.model, req.device)
+            scorer = scorer_with_cpu_fallback(
+                self._factory, req.model, req.device,
+                lambda exc: self.notice.emit(req.job_id, f"No usable GPU ({exc}); scoring on the CPU instead."),
+            )
         except Exception as exc:
-            if req.device != "cuda":
-                return ScanOutcome(error=f"Cannot score: {exc}")
-            # The GPU was asked for and is not there: say so, and score on the CPU rather than not at all.
-            self.notice.emit(req.job_id, f"No usable GPU ({exc}); scoring on the CPU instead.")
-            try:
-                scorer = self._factory(req.model, "cpu")
-            except Exception as exc2:
-                return ScanOutcome(error=f"Cannot score: {exc2}")
+            return ScanOutcome(error=f"Cannot score: {exc}")
         self._scorer, self._scorer_key = scorer, key
         self.device_ready.emit(req.job_id, scorer.label)
         return scorer
