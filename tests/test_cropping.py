@@ -146,6 +146,18 @@ def test_a_preset_that_cannot_hold_all_faces_keeps_as_many_as_it_can_without_cut
     assert wide.face_rule == "all faces"
 
 
+def test_a_close_up_face_that_fits_only_without_its_margin_is_still_kept(search):
+    # a real portrait's geometry (349 x 448, the face filling most of it): a 1:1 crop cannot hold the face
+    # with hair and chin margins, but can hold the face itself; it must, not crop the hair above it
+    face = (58, 123, 303, 429)
+    prepared = synthetic(search, (349, 448), [face], seed=7)
+    result = search.search(prepared, "1:1", top=2)
+    assert result.face_rule == "all faces"
+    for crop in [result.best, *result.alternatives]:
+        x0, y0, x1, y1 = crop.box
+        assert x0 <= 58 and y0 <= 123 and x1 >= 303 and y1 >= 429, crop.box
+
+
 def test_a_face_too_big_for_the_preset_is_cut_least_not_grazed(search):
     # a face taller than the largest 4:5 crop of this photo: every crop cuts it; the search says so and
     # keeps as much of it as it can rather than a corner of it

@@ -241,15 +241,16 @@ def face_margin_box(face: Box, width: int, height: int) -> Box:
 
 
 def face_relations(
-    boxes: np.ndarray, faces: Sequence[Box], width: int, height: int
+    boxes: np.ndarray, faces: Sequence[Box], width: int, height: int, margin: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(kept, clear), each N x F: kept when the face and its margin are inside the crop, clear when the
-    face box lies wholly outside it, a pixel apart (rounding to whole pixels must not make it touch)."""
+    """(kept, clear), each N x F: kept when the face (and its margin, with `margin`) is inside the crop,
+    clear when the face box lies wholly outside it, a pixel apart (rounding to whole pixels must not make
+    it touch)."""
     n = len(boxes)
     if not faces:
         return np.zeros((n, 0), bool), np.zeros((n, 0), bool)
     raw = np.asarray(faces, np.float64)
-    padded = np.asarray([face_margin_box(f, width, height) for f in faces], np.float64)
+    padded = np.asarray([face_margin_box(f, width, height) for f in faces], np.float64) if margin else raw
     b = boxes[:, None, :]
     kept = (b[..., 0] <= padded[:, 0]) & (b[..., 1] <= padded[:, 1]) & (b[..., 2] >= padded[:, 2]) & (
         b[..., 3] >= padded[:, 3]
@@ -277,7 +278,8 @@ def _cut_share(boxes: np.ndarray, faces: Sequence[Box]) -> np.ndarray:
 class FaceRule:
     """Which crops the search may choose, settled on the coarse candidates and applied to the fine ones.
 
-    "all faces": every face kept (whenever at least one candidate does);
+    "all faces": every face kept (whenever at least one candidate does), with its margin of hair and chin
+    when the preset allows, else just the face box (a close-up portrait in 1:1);
     "some faces": no face cut, as many kept as any candidate manages (the preset cannot hold them all);
     "no faces": no face cut and none kept (no crop of the preset holds even one);
     "faces cut": every crop of the preset cuts a face; the least cut ones (a last resort, reported);
@@ -288,13 +290,14 @@ class FaceRule:
     faces: tuple[Box, ...] = ()
     keep: int = 0  # faces a crop must keep
     max_cut: float = 0.0  # for "faces cut" only
+    margin: bool = True  # whether a kept face must keep its FACE_MARGIN too
 
     def allows(self, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
         if not self.faces:
             return np.ones(len(boxes), bool)
         if self.name == "faces cut":
             return _cut_share(boxes, self.faces) <= self.max_cut
-        kept, clear = face_relations(boxes, self.faces, width, height)
+        kept, clear = face_relations(boxes, self.faces, width, height, self.margin)
         return (kept | clear).all(axis=1) & (kept.sum(axis=1) >= self.keep)
 
 
@@ -303,14 +306,21 @@ def face_rule(boxes: np.ndarray, faces: Sequence[Box], width: int, height: int) 
     faces = tuple(tuple(float(v) for v in f) for f in faces)
     if not faces:
         return FaceRule("no faces detected")
-    kept, clear = face_relations(boxes, faces, width, height)
-    safe = (kept | clear).all(axis=1)
-    count = kept.sum(axis=1)
-    if (count == len(faces)).any():
-        return FaceRule("all faces", faces, keep=len(faces))
-    if safe.any():
-        best = int(count[safe].max())
-        return FaceRule("some faces" if best else "no faces", faces, keep=best)
+    # Keeping a face without its margin beats leaving it out (a close-up portrait in 1:1 would otherwise
+    # become a crop of the hair above the face), so each level is tried with margins, then without.
+    relations = {m: face_relations(boxes, faces, width, height, margin=m) for m in (True, False)}
+    for margin in (True, False):
+        if (relations[margin][0].sum(axis=1) == len(faces)).any():
+            return FaceRule("all faces", faces, keep=len(faces), margin=margin)
+    for margin in (True, False):
+        kept, clear = relations[margin]
+        safe = (kept | clear).all(axis=1)
+        best = int(kept.sum(axis=1)[safe].max()) if safe.any() else 0
+        if best:
+            return FaceRule("some faces", faces, keep=best, margin=margin)
+    kept, clear = relations[False]
+    if (kept | clear).all(axis=1).any():
+        return FaceRule("no faces", faces, keep=0, margin=False)
     return FaceRule("faces cut", faces, max_cut=float(_cut_share(boxes, faces).min()) + 0.05)
 
 
@@ -511,6 +521,8 @@ class CropSearch:
             parts = [coarse_candidates(width, height, ratio)]
             if margins:
                 around_all = face_candidates(_union(margins), width, height, ratio)
+                if not len(around_all):  # too big with the margins: around the faces themselves
+                    around_all = face_candidates(_union([f.box for f in faces]), width, height, ratio)
                 parts += [around_all] if len(around_all) else [
                     face_candidates(m, width, height, ratio, scales=4, steps=4) for m in margins]
             boxes = dedupe(np.concatenate(parts))
