@@ -133,13 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("score", "list", "crop", "open", "export", "sidecars", "train", "models")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    handlers = {
+        "score": cmd_score, "list": cmd_list, "crop": cmd_crop, "open": lambda a: cmd_open(a.folder),
+        "export": cmd_export, "sidecars": cmd_sidecars, "train": _cmd_train, "models": _cmd_models,
+        None: lambda _a: cmd_open(None),
+    }
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+    if argv and argv[0] not in handlers and not argv[0].startswith("-"):
         argv.insert(0, "open")  # `selfie-desk FOLDER` is `selfie-desk open FOLDER`
     args = parser.parse_args(argv)
     if args.self_test:
@@ -147,28 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return self_test()
     try:
-        if args.command == "score":
-            return cmd_score(args)
-        if args.command == "list":
-            return cmd_list(args)
-        if args.command == "crop":
-            return cmd_crop(args)
-        if args.command == "open":
-            return cmd_open(args.folder)
-        if args.command == "export":
-            return cmd_export(args)
-        if args.command == "sidecars":
-            return cmd_sidecars(args)
-        if args.command == "train":
-            from selfie_desk.cli_train import cmd_train
-
-            return cmd_train(args)
-        if args.command == "models":
-            from selfie_desk.cli_train import cmd_models
-
-            return cmd_models(args)
-        if args.command is None:
-            return cmd_open(None)
+        return handlers[args.command](args)
     except UsageError as exc:
         print(f"selfie-desk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -179,8 +160,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`selfie-desk list FOLDER | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_SOME_FAILED
-    parser.print_help()
-    return EXIT_USAGE
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from selfie_desk.cli_train import cmd_train  # training's own module, loaded only when asked for
+
+    return cmd_train(args)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from selfie_desk.cli_train import cmd_models
+
+    return cmd_models(args)
 
 
 def display_problem() -> str | None:
