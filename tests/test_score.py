@@ -65,3 +65,22 @@ def test_faces_on_the_astronaut_none_on_the_coffee_cup(scorer, originals):
     x0, y0, x1, y1 = astronaut[0].box
     assert 160 < x0 < 200 and 40 < y0 < 80 and 250 < x1 < 290 and 160 < y1 < 200
     assert faces(originals["coffee.png"]) == []
+
+
+def test_folded_backbone_computes_what_torchvision_computes(scorer, originals):
+    """BatchNorm is folded into the convolutions for speed; the features must stay MobileNetV2's own."""
+    import torchvision
+
+    from selfie_desk.core import weights
+    from selfie_desk.core.model import BACKBONE_FILE
+
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in scorer.backbone.modules())
+    reference = torchvision.models.mobilenet_v2()
+    reference.load_state_dict(torch.load(weights.bundled_file(BACKBONE_FILE), map_location="cpu", weights_only=True))
+    reference.eval()
+    batch = torch.from_numpy(np.stack([model_input(im) for im in originals.values()])).permute(0, 3, 1, 2)
+    with torch.inference_mode():
+        x = (batch.float() - scorer.backbone.mean.cpu()) / scorer.backbone.std.cpu()
+        expected = reference.features(x).mean(dim=(2, 3))
+        got = scorer.embed(batch).cpu()
+    assert torch.allclose(got, expected, atol=1e-4, rtol=1e-4), (got - expected).abs().max()
