@@ -56,7 +56,7 @@ def fold_batch_norm(module: nn.Module) -> None:
         if not isinstance(seq, nn.Sequential):
             continue
         children = list(seq._modules.items())
-        for (conv_name, conv), (bn_name, bn) in zip(children, children[1:]):
+        for (conv_name, conv), (bn_name, bn) in zip(children, children[1:], strict=False):
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
                 seq._modules[conv_name] = fuse_conv_bn_eval(conv.eval(), bn.eval())
                 seq._modules[bn_name] = nn.Identity()
