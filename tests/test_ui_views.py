@@ -219,3 +219,38 @@ def test_the_application_carries_the_app_icon(qapp):
     app = create_application()
     assert not app.windowIcon().isNull()
     assert app.windowIcon().availableSizes()[0].width() == 256
+
+
+def test_compare_shows_accepted_crops_as_the_loupe_does(qtbot, make_window, tmp_path):
+    folder = photo_folder(tmp_path / "burst", 3, size=(1200, 800))
+    window = make_window()
+    open_and_wait(qtbot, window, folder)
+    first = window.model.photos()[0]
+    window.catalog.set_crop(first.id, (300.0, 200.0, 900.0, 600.0))
+    window.crop._reread([first])  # what accepting a crop in the loupe does
+    window._select_row(0)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window.grid, Qt.Key.Key_C)
+    compare = window.compare
+    assert window.mode == "compare"
+    index = next(i for i, p in enumerate(compare.photos()) if p.id == first.id)
+    other = 1 - index
+    pane, overlay = compare.panes[index], compare.crops[index]
+    qtbot.waitUntil(lambda: pane.canvas.image is not None and pane.canvas.image.width() == 1200, timeout=20_000)
+    assert overlay.isVisible() and not overlay.editing and overlay.box == (300.0, 200.0, 900.0, 600.0)
+    assert not compare.crops[other].isVisible()
+
+    def lightness(fx: float, fy: float) -> int:
+        r = pane.canvas.photo_rect()
+        shot = pane.canvas.grab().toImage()  # the overlay is the canvas's child: grabbed with it
+        return shot.pixelColor(round(r.left() + fx * r.width()), round(r.top() + fy * r.height())).lightness()
+
+    dimmed_outside, inside = lightness(0.1, 0.1), lightness(0.5, 0.5)
+    overlay.hide()
+    assert lightness(0.1, 0.1) > dimmed_outside + 15  # the outside of the crop is dimmed...
+    assert abs(lightness(0.5, 0.5) - inside) <= 2  # ...and what it keeps is not
+    overlay.show()
+
+    window.catalog.set_crop(first.id, None)  # cleared elsewhere (Delete in the loupe): the pane follows
+    window.crop._reread([first])
+    assert not overlay.isVisible()

@@ -1,6 +1,7 @@
 """Compare: two to four photos side by side, zoomed and panned together, to choose among a burst.
 
-One pane is active (click it, or Left/Right): the window's flag and rating keys apply to it.
+One pane is active (click it, or Left/Right): the window's flag and rating keys apply to it. A photo with
+an accepted crop shows it as in the loupe (the outside dimmed), so a cropped keeper is judged as cropped.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 
 from selfie_desk.core.catalog import Photo
 from selfie_desk.ui.canvas import ViewState
+from selfie_desk.ui.crop_overlay import CropOverlay
 from selfie_desk.ui.grid import ThumbnailCache
 from selfie_desk.ui.loupe import describe
 from selfie_desk.ui.photo_pane import PhotoPane
@@ -25,6 +27,7 @@ class CompareView(QWidget):
     def __init__(self, loader: ImageLoader, thumbs: ThumbnailCache | None = None, parent=None) -> None:
         super().__init__(parent)
         self.panes = [PhotoPane(loader, thumbs, preview_edge=1200, parent=self) for _ in range(MAX_PHOTOS)]
+        self.crops = [CropOverlay(pane.canvas) for pane in self.panes]  # passive: accepted crops only
         self._layout = QGridLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
@@ -56,16 +59,24 @@ class CompareView(QWidget):
                 pane.canvas.show_faces = self.show_faces
                 pane.canvas.set_view(ViewState())
                 pane.caption.setText(describe(photos[i], ranks.get(photos[i].id), scored))
+                self._show_crop(i, photos[i])
                 pane.show()
             else:
                 pane.hide()
         self.set_active(0)
 
     def update_photo(self, p: Photo, rank: int | None, scored: int) -> None:
-        for pane in self.panes[: self._count]:
+        for i, pane in enumerate(self.panes[: self._count]):
             if pane.photo is not None and pane.photo.id == p.id:
                 pane.update_photo(p)
                 pane.caption.setText(describe(p, rank, scored))
+                self._show_crop(i, p)
+
+    def _show_crop(self, index: int, p: Photo) -> None:
+        if p.crop is not None and p.width and p.height:
+            self.crops[index].show_accepted(p.crop, p.width, p.height)
+        else:
+            self.crops[index].clear()
 
     def set_active(self, index: int) -> None:
         if not self._count:
