@@ -250,10 +250,13 @@ def agreement(search) -> dict[str, float]:
 
 
 def test_shared_feature_scores_rank_crops_like_separate_passes(agreement):
-    # The level reached (docs/cropping.md gives the figures on 17 held-out photos): a positive rank
-    # correlation on every photo, not the issue's 0.9 (see the strict xfail below).
+    # The level reached (docs/cropping.md gives the figures on 17 photos: median 0.31), not the issue's 0.9
+    # (see the xfail below). On 48 candidates a single photo's correlation is noisy (china.jpg: 0.05 to 0.25
+    # between samples), so: no photo ranked against the per-crop order, the median clearly positive, and the
+    # astronaut (one clear subject, where pooling works) near the ceiling. Boxes pooled from the wrong place
+    # (a coordinate bug) give a median near 0.
     rhos = np.array(list(agreement.values()))
-    assert (rhos > 0.1).all() and np.median(rhos) >= 0.2, agreement
+    assert (rhos > 0).all() and np.median(rhos) >= 0.2 and agreement["astronaut.png"] >= 0.9, agreement
 
 
 @pytest.mark.xfail(reason="issue 4 asks for rank correlation >= 0.9 on real photos; not reached (docs/cropping.md)")

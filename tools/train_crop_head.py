@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from crop_eval import composite  # noqa: E402
 
 from selfie_desk.core.crop_head import DESIGN, CropHead, crop_features, design, save_crop_head  # noqa: E402
-from selfie_desk.core.cropping import ROI_GRID, ROI_SAMPLING, CropSearch, Prepared, whole_pixels  # noqa: E402
+from selfie_desk.core.cropping import CropSearch, Prepared, whole_pixels  # noqa: E402
 from selfie_desk.core.model import Scorer, load_head, model_input  # noqa: E402
 
 CACHE = Path("/tmp/selfie-desk-crophead")
@@ -120,7 +120,7 @@ def item_inputs(item: dict) -> tuple[torch.Tensor, torch.Tensor]:
     w, h = (int(v) for v in item["size"])
     faces = [tuple(f) for f in item["faces"]]
     return crop_features(fmap, item["boxes"].astype(np.float64), tuple(int(v) for v in item["image_size"]), w, h,
-                         faces, ROI_GRID, ROI_SAMPLING)
+                         faces)
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:

@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torchvision.ops import roi_align
 
-from selfie_desk.core.model import ScoreHead
+from selfie_desk.core.model import ScoreHead, pool_boxes
 
 STRIDE = 32
 GEOMETRY = 14  # features per box from geometry alone (see `geometry`)
@@ -60,15 +59,18 @@ def geometry(boxes: np.ndarray, width: int, height: int, faces: Sequence[Box]) -
 
 
 def crop_features(fmap: torch.Tensor, boxes: np.ndarray, image_size: tuple[int, int], width: int, height: int,
-                  faces: Sequence[Box], grid: int = 3, sampling: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+                  faces: Sequence[Box]) -> tuple[torch.Tensor, torch.Tensor]:
     """(mean-pooled box features N x 1280, geometry N x GEOMETRY) for boxes in full-resolution pixels."""
-    sx, sy = image_size[0] / width, image_size[1] / height
-    scaled = torch.as_tensor(np.asarray(boxes, np.float64), dtype=torch.float32) * torch.tensor([sx, sy, sx, sy])
-    rois = torch.cat([torch.zeros(len(scaled), 1), scaled], dim=1).to(fmap.device)
-    pooled = roi_align(fmap.float(), rois, output_size=grid, spatial_scale=1 / STRIDE, sampling_ratio=sampling,
-                       aligned=True).mean(dim=(2, 3))
+    pooled = pool_boxes(fmap, to_cells(boxes, image_size, width, height))
     geo = torch.from_numpy(geometry(boxes, width, height, faces)).to(fmap.device)
     return pooled, geo
+
+
+def to_cells(boxes: np.ndarray, image_size: tuple[int, int], width: int, height: int) -> torch.Tensor:
+    """Boxes in full-resolution pixels -> boxes in cells of the feature map of the reduced photo
+    (`image_size`): cell j covers reduced pixels [STRIDE * j, STRIDE * (j + 1))."""
+    sx, sy = image_size[0] / width / STRIDE, image_size[1] / height / STRIDE
+    return torch.as_tensor(np.asarray(boxes, np.float64), dtype=torch.float32) * torch.tensor([sx, sy, sx, sy])
 
 
 def design(base: torch.Tensor, geo: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 Candidates span scale, translation and aspect ratio: a coarse grid over the whole photo (plus crops built
 around the faces), then a finer grid around the best. All of them are scored from one backbone pass over
-the reduced photo: each box is pooled from the shared feature map with `roi_align` and fed to the score
+the reduced photo: each box's mean of the shared feature map (`model.pool_boxes`) is fed to the score
 head, which was trained on mean-pooled features, so a pooled box is the analogue of a squashed crop.
 
 Pooled boxes only approximate what the net says when it sees a crop on its own (the crop's own frame
@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.ops import roi_align
 
 from selfie_desk.core import decoding
-from selfie_desk.core.crop_head import CropHead, crop_features, load_crop_head
+from selfie_desk.core.crop_head import CropHead, crop_features, load_crop_head, to_cells
 from selfie_desk.core.faces import Face
-from selfie_desk.core.model import Scorer, model_input
+from selfie_desk.core.model import Scorer, model_input, pool_boxes
 from selfie_desk.core.pipeline import FACE_EDGE, _cpu_share
 
 Box = tuple[float, float, float, float]
@@ -42,10 +41,7 @@ FREE_RATIOS = (1.0, 4 / 5, 5 / 4, 2 / 3, 3 / 2, 3 / 4, 4 / 3, 16 / 9, 9 / 16)
 # Decoded long edge for the shared pass: a 12 MP JPEG decodes at 1/8 (500 x 375, a 16 x 12 feature map).
 # 448 and 640 agree equally (poorly) with per-crop scores (docs/cropping.md); 448 costs half as much.
 FEATURE_EDGE = 448
-STRIDE = 32  # MobileNetV2's feature map
-ROI_GRID = 3  # roi_align output size; the bins are mean-pooled, so this with SAMPLING sets the sample count
-ROI_SAMPLING = 2
-ROI_CHUNK = 2048  # boxes per roi_align call: bounds memory at ~ROI_CHUNK x 1280 x 9 floats
+POOL_CHUNK = 2048  # boxes pooled at once: bounds memory at ~POOL_CHUNK x (1280 + cells) floats
 
 MIN_SCALE = 0.35  # smallest crop, as a share of the largest crop of its ratio (keeps ~12 % of the pixels)
 COARSE_SCALES = 8
@@ -214,6 +210,16 @@ def _distinct_iter(boxes: np.ndarray, order: Sequence[int] | np.ndarray, max_iou
         if not taken or iou(boxes[i : i + 1], boxes[taken]).max() < max_iou:
             taken.append(int(i))
             yield int(i)
+
+
+def _seeds(boxes: np.ndarray, order: np.ndarray):
+    """`order`'s distinct boxes (as `distinct` takes them), then the rest in order; lazily, because the
+    fine stage usually needs only the first few (the whole list cost 45 ms of pairwise overlaps)."""
+    taken = set()
+    for i in _distinct_iter(boxes, order):
+        taken.add(i)
+        yield i
+    yield from (int(i) for i in order if int(i) not in taken)
 
 
 def distinct(boxes: np.ndarray, order: Sequence[int] | np.ndarray, limit: int,
@@ -399,8 +405,6 @@ class CropSearch:
         *,
         verify: int = VERIFY,
         feature_edge: int = FEATURE_EDGE,
-        roi_grid: int = ROI_GRID,
-        roi_sampling: int = ROI_SAMPLING,
         fine_seeds: int = FINE_SEEDS,
         crop_head_path: Path | None = None,
     ) -> None:
@@ -412,8 +416,6 @@ class CropSearch:
             self.crop_head = load_crop_head(crop_head_path, scorer.head).to(scorer.device)
         self.verify = verify
         self.feature_edge = feature_edge
-        self.roi_grid = roi_grid
-        self.roi_sampling = roi_sampling
         self.fine_seeds = fine_seeds
 
     # ---- inputs ---------------------------------------------------------------------------------------
@@ -462,27 +464,20 @@ class CropSearch:
     @torch.inference_mode()
     def pooled_scores(self, fmap: torch.Tensor, boxes: np.ndarray, image_size: tuple[int, int],
                       width: int, height: int, faces: Sequence[Face] = ()) -> np.ndarray:
-        """Score every box (full-resolution pixels) from the shared feature map: roi_align, mean, then the
+        """Score every box (full-resolution pixels) from the shared feature map: its mean over the box, then the
         crop head (the score head plus a correction from the box's geometry) or, without one, the score head."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
-        if self.crop_head is not None:
-            out = []
-            face_boxes = [f.box for f in faces]
-            for start in range(0, len(boxes), ROI_CHUNK):
-                pooled, geo = crop_features(fmap, boxes[start : start + ROI_CHUNK], image_size, width, height,
-                                            face_boxes, self.roi_grid, self.roi_sampling)
-                out.append(self.crop_head.probability(pooled, geo).float().cpu())
-            return torch.cat(out).numpy()
-        sx, sy = image_size[0] / width, image_size[1] / height
-        scaled = torch.as_tensor(boxes, dtype=torch.float32) * torch.tensor([sx, sy, sx, sy])
+        face_boxes = [f.box for f in faces]
         out = []
-        for start in range(0, len(scaled), ROI_CHUNK):
-            part = scaled[start : start + ROI_CHUNK].to(fmap.device)
-            rois = torch.cat([torch.zeros(len(part), 1, device=fmap.device), part], dim=1)
-            pooled = roi_align(fmap, rois, output_size=self.roi_grid, spatial_scale=1 / STRIDE,
-                               sampling_ratio=self.roi_sampling, aligned=True).mean(dim=(2, 3))
-            out.append(self.scorer.head.probability(pooled).float().cpu())
+        for start in range(0, len(boxes), POOL_CHUNK):
+            part = boxes[start : start + POOL_CHUNK]
+            if self.crop_head is not None:
+                pooled, geo = crop_features(fmap, part, image_size, width, height, face_boxes)
+                out.append(self.crop_head.probability(pooled, geo).float().cpu())
+            else:
+                pooled = pool_boxes(fmap, to_cells(part, image_size, width, height))
+                out.append(self.scorer.head.probability(pooled).float().cpu())
         return torch.cat(out).numpy()
 
     @torch.inference_mode()
@@ -540,10 +535,7 @@ class CropSearch:
             mine = np.flatnonzero(coarse[:, 4] == ratio)
             seen = {_key(b) for b in coarse[mine, :4]}
             order = mine[np.argsort(-scores[mine], kind="stable")]
-            seeds = list(_distinct_iter(coarse[:, :4], order))
-            taken = set(seeds)
-            seeds += [i for i in order.tolist() if i not in taken]  # when the distinct ones run out
-            for n, i in enumerate(seeds):
+            for n, i in enumerate(_seeds(coarse[:, :4], order)):
                 if n >= least and len(seen) >= MIN_CANDIDATES:
                     break
                 boxes = fine_candidates(coarse[i, :4], width, height, ratio)
