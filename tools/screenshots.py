@@ -149,9 +149,13 @@ def take(folder: Path | None, out: Path) -> int:
     shoot(window, out / "crop-grid.png", wait)
     window.set_sort("score")
 
+    # compare: the cropped keeper (its accepted crop shown as in the loupe) beside the two best others
+    photos = window.model.photos()
+    chosen = [keeper.id] + [p.id for p in photos if p.id != keeper.id][:2]
     selection = QItemSelection()
-    for row in range(min(3, len(photos))):
-        selection.select(window.model.index(row), window.model.index(row))
+    for photo_id in chosen:
+        index = window.model.index(window.model.row_of(photo_id))
+        selection.select(index, index)
     window.grid.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
     window.show_compare()
     wait(20, lambda: all(p._shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
