@@ -13,12 +13,14 @@ from conftest import DEMO, photo
 
 from selfie_desk.core.cropping import (
     ALTERNATIVE_IOU,
+    ALTERNATIVE_IOU_STEPS,
     ASPECTS,
     MIN_CANDIDATES,
     CropSearch,
     Prepared,
     coarse_candidates,
     cuts_a_face,
+    distinct,
     face_candidates,
     face_relations,
     fine_candidates,
@@ -203,6 +205,31 @@ def test_alternatives_are_distinct_sorted_and_limited(search):
     assert result.candidates >= MIN_CANDIDATES * 6
     with pytest.raises(ValueError):
         search.search(prepared, "free", top=-1)
+
+
+def test_a_close_up_still_gets_alternatives_that_differ(search):
+    # a close-up (335 x 448, the face with its margin covering 2/3 of the width and 3/4 of the height): every
+    # crop that keeps the face overlaps every other by 0.5 or more, so strict suppression left no alternative
+    face = (90, 140, 260, 380)
+    prepared = synthetic(search, (335, 448), [face], seed=3)
+    for aspect in ("original", "4:5"):
+        boxes, estimates, _, _ = search.scored_candidates(prepared, aspect)
+        assert len(distinct(boxes[:, :4], np.argsort(-estimates), 4)) == 1  # none at IoU < 0.5
+        result = search.search(prepared, aspect, top=3)
+        crops = [result.best, *result.alternatives]
+        assert len(crops) >= 2, aspect
+        for a, b in itertools.combinations(crops, 2):
+            assert iou(np.array([a.box]), np.array([b.box]))[0, 0] < ALTERNATIVE_IOU_STEPS[-1], (aspect, a, b)
+        for c in crops:
+            assert not cuts_a_face(c.box, [face])
+
+
+def test_distinct_takes_the_most_different_first_and_relaxes_only_when_short():
+    boxes = np.array([[0, 0, 100, 100], [2, 2, 100, 100], [0, 0, 80, 80], [50, 50, 150, 150], [0, 0, 90, 90]], float)
+    order = np.arange(len(boxes))  # best first
+    assert distinct(boxes, order, 3) == [0, 3]  # strict: only the far box
+    assert distinct(boxes, order, 3, (0.5, 0.7)) == [0, 3, 2]  # then 0.64 overlap, not 0.92 (box 1) or 0.81
+    assert distinct(boxes, order, 2, (0.5, 0.7)) == [0, 3]  # enough at the first step: no relaxing
 
 
 def test_to_json_is_the_cli_line(search):

@@ -54,7 +54,11 @@ FINE_SEEDS = 3  # distinct coarse winners searched around
 MIN_CANDIDATES = 500  # per ratio: the fine stage searches around more winners until there are this many
 FINE_SCALES = (0.93, 1.0, 1.07)
 FINE_STEPS = 5  # positions per axis, spanning one coarse step
-ALTERNATIVE_IOU = 0.5  # alternatives overlap the best and each other by less than this
+ALTERNATIVE_IOU = 0.5  # alternatives overlap the best and each other by less than this...
+# ...when the photo has such crops. A face filling most of the frame leaves only crops that keep it, and
+# those all overlap by more (a 4:5 portrait: none of 24 real portraits had a single alternative at 0.5);
+# then the alternatives are the most different crops there are, overlapping by less than each step in turn.
+ALTERNATIVE_IOU_STEPS = (ALTERNATIVE_IOU, 0.6, 0.7, 0.75)
 VERIFY = 6  # finalists scored exactly (one pass each); the best and the alternatives come from these
 
 # A face counts as kept when this margin around its box (shares of its width/height: left, top, right,
@@ -223,15 +227,25 @@ def _seeds(boxes: np.ndarray, order: np.ndarray):
 
 
 def distinct(boxes: np.ndarray, order: Sequence[int] | np.ndarray, limit: int,
-             max_iou: float = ALTERNATIVE_IOU) -> list[int]:
+             steps: Sequence[float] = (ALTERNATIVE_IOU,)) -> list[int]:
     """Greedy non-maximum suppression: indices from `order` (best first), each overlapping every one
-    taken before it by less than `max_iou`, at most `limit` of them."""
-    out: list[int] = []
-    for i in _distinct_iter(boxes, order, max_iou):
-        if len(out) >= limit:
-            break
-        out.append(i)
-    return out
+    taken before it by less than `steps[0]`, at most `limit` of them; while fewer, the same again with
+    each looser overlap in `steps` (the most different crops first, never one above the last step)."""
+    order = np.asarray(order, dtype=np.int64)
+    ordered = np.asarray(boxes, np.float64)[order]
+    worst = np.zeros(len(order))  # each candidate's highest overlap with any box taken
+    free = np.ones(len(order), bool)
+    taken: list[int] = []
+    for max_iou in steps:
+        while len(taken) < limit:
+            fits = np.flatnonzero(free & (worst < max_iou))
+            if not len(fits):
+                break
+            k = int(fits[0])
+            taken.append(k)
+            free[k] = False
+            worst = np.maximum(worst, iou(ordered, ordered[k : k + 1])[:, 0])
+    return [int(order[k]) for k in taken]
 
 
 # ---- faces ----------------------------------------------------------------------------------------------
@@ -583,7 +597,8 @@ class CropSearch:
         t = time.perf_counter()
         # overlap is judged on the boxes as returned (whole pixels, rounded outward), not before rounding
         rounded = whole_pixels_all(boxes[:, :4], width, height)
-        finalists = distinct(rounded, np.argsort(-estimates, kind="stable"), max(self.verify, top + 1))
+        finalists = distinct(rounded, np.argsort(-estimates, kind="stable"), max(self.verify, top + 1),
+                             ALTERNATIVE_IOU_STEPS)
         final_boxes = rounded[finalists]
         whole_box = np.array([[0, 0, width, height]], np.float64)
         if self.verify > 0:
