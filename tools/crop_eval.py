@@ -43,7 +43,7 @@ from selfie_desk.core.cropping import (  # noqa: E402
 from selfie_desk.core.model import Scorer  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
-SEARCH: dict = {}  # CropSearch options from the command line (which crop head)
+SEARCH: dict = {}  # CropSearch options from the command line (the pyramid's levels)
 DEMO_PHOTOS = ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg", "china.jpg", "flower.jpg"]
 SCENES = ["china.jpg", "flower.jpg", "coffee.png", "rocket.jpg", "chelsea.png"]  # no people in them
 
@@ -99,10 +99,10 @@ def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict,
         photo = prepared(exact, scene)
         made.append((path.name, scene, photo, truth))
         timings: dict[str, float] = {}
-        boxes, estimates, rule, fmap = exact.scored_candidates(photo, "original", timings)
+        boxes, estimates, rule, features = exact.scored_candidates(photo, "original", timings)
         results = {
-            "verified": exact.finish(photo, "original", 3, boxes, estimates, rule, fmap, dict(timings)),
-            "pooled only": pooled.finish(photo, "original", 3, boxes, estimates, rule, fmap, dict(timings)),
+            "verified": exact.finish(photo, "original", 3, boxes, estimates, rule, features, dict(timings)),
+            "pooled only": pooled.finish(photo, "original", 3, boxes, estimates, rule, features, dict(timings)),
         }
         truth_score = float(exact.crop_scores(photo.image, np.array([truth], np.float64), *scene.size)[0])
         row = {
@@ -227,8 +227,8 @@ def main() -> int:
     parser.add_argument("--agreement-composites", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--crop-head", type=Path, help="score the pooled boxes with this experimental crop head "
-                        "(tools/train_crop_head.py) instead of plain pooling")
+    parser.add_argument("--pyramid", type=float, nargs="+", help="pyramid levels (shares of the photo a box "
+                        "covers at 224 px) instead of the shipped ones, e.g. --pyramid 1.0")
     parser.add_argument("--skip", nargs="*", default=[], choices=["found", "faces", "agreement"],
                         help="measurements to skip")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a busy 2-core CPU)")
@@ -236,8 +236,8 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    if args.crop_head:
-        SEARCH["crop_head_path"] = args.crop_head
+    if args.pyramid:
+        SEARCH["pyramid"] = args.pyramid
 
     start = time.perf_counter()
     scorer = Scorer(device="cpu")

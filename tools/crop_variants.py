@@ -6,12 +6,13 @@ Same photos and candidates as tools/crop_eval.py's agreement (the 7 demo photos 
 composites, 64 random candidates of the search per photo, aspect "original"). Each variant scores the same
 boxes; the Spearman rank correlation with one network pass per crop is reported per photo and as the median:
 
-- shipped: the box's mean of the 448-px image's stride-32 map (what the app does), then the score head;
+- shipped: the pyramid the app uses (cropping.PYRAMID): the photo squashed to squares so that a box of
+  45 %, 70 % or 100 % of the photo becomes 224 x 224, one pass each, every box's mean of the map of the
+  level nearest its size, then the score head;
+- one map: the box's mean of the 448-px photo's stride-32 map (shipped until the pyramid);
 - tail sN gG: the map after MobileNetV2's blocks up to stride N, the box resampled to G x G cells by
   roi_align, then the REST of the backbone run on every box (Faster R-CNN's "C4" head), mean, score head;
-  tail s8 g28 runs nearly the whole network per box (more than one pass per crop costs);
-- pyramid: the photo squashed to squares so that a box of 45 %, 70 % or 100 % of the photo becomes
-  224 x 224, one pass each; every box is pooled from the level nearest its size (scale-matched).
+  tail s8 g28 runs nearly the whole network per box.
 Results and what was decided: docs/cropping.md.
 """
 
@@ -37,7 +38,6 @@ from selfie_desk.core.cropping import CropSearch  # noqa: E402
 from selfie_desk.core.model import Scorer, pool_boxes  # noqa: E402
 
 TAILS = {"tail s16 g14": (14, 14), "tail s16 g7": (14, 7), "tail s8 g28": (7, 28)}  # block index, grid
-PYRAMID = (0.45, 0.7, 1.0)
 
 
 def normalised(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -61,20 +61,10 @@ def tail_scores(scorer: Scorer, image: Image.Image, boxes: np.ndarray, width: in
     return scorer.head.probability(pooled).float().numpy()
 
 
-def pyramid_scores(scorer: Scorer, image: Image.Image, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
-    n = normalised(boxes, width, height)
-    size = np.sqrt((n[:, 2] - n[:, 0]) * (n[:, 3] - n[:, 1]))
-    level = np.abs(np.log(size)[:, None] - np.log(PYRAMID)[None, :]).argmin(1)
-    out = np.zeros(len(boxes), np.float32)
-    for k, share in enumerate(PYRAMID):
-        idx = np.flatnonzero(level == k)
-        if len(idx):
-            side = round(224 / share)
-            fmap = scorer.backbone(torch.from_numpy(np.array(image.resize((side, side), Image.Resampling.BILINEAR)))
-                                   .permute(2, 0, 1)[None]).float()
-            cells = torch.as_tensor(n[idx] * side / 32, dtype=torch.float32)
-            out[idx] = scorer.head.probability(pool_boxes(fmap, cells)).float().numpy()
-    return out
+def one_map_scores(scorer: Scorer, image: Image.Image, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    fmap = scorer.backbone(torch.from_numpy(np.array(image)).permute(2, 0, 1)[None]).float()
+    cells = normalised(boxes, width, height) * ([image.width, image.height] * 2) / 32
+    return scorer.head.probability(pool_boxes(fmap, torch.as_tensor(cells, dtype=torch.float32))).float().numpy()
 
 
 def main() -> int:
@@ -93,7 +83,7 @@ def main() -> int:
         portraits = crop_eval.heldout_portraits(args.portraits, args.composites)
         items += [(f"composite:{n}", p) for n, _, p, _ in crop_eval.found_again_photos(scorer, portraits, args.seed)]
     rng = np.random.default_rng(args.seed)
-    names = ["shipped", *TAILS, "pyramid"]
+    names = ["shipped", "one map", *TAILS]
     rhos: dict[str, list[float]] = {k: [] for k in names}
     seconds: dict[str, float] = dict.fromkeys(names, 0.0)
     scored = 0
@@ -106,8 +96,8 @@ def main() -> int:
         rhos["shipped"].append(crop_eval.spearman(estimates[pick], exact))
         for variant in names[1:]:
             t = time.perf_counter()
-            if variant == "pyramid":
-                s = pyramid_scores(scorer, photo.image, b, photo.width, photo.height)
+            if variant == "one map":
+                s = one_map_scores(scorer, photo.image, b, photo.width, photo.height)
             else:
                 s = tail_scores(scorer, photo.image, b, photo.width, photo.height, *TAILS[variant])
             seconds[variant] += time.perf_counter() - t

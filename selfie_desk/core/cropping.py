@@ -1,9 +1,10 @@
 """The crop search: many candidate crops of one photo, scored by the convnet, the best few returned.
 
 Candidates span scale, translation and aspect ratio: a coarse grid over the whole photo (plus crops built
-around the faces), then a finer grid around the best. All of them are scored from one backbone pass over
-the reduced photo: each box's mean of the shared feature map (`model.pool_boxes`) is fed to the score
-head, which was trained on mean-pooled features, so a pooled box is the analogue of a squashed crop.
+around the faces), then a finer grid around the best. All of them are scored from shared features: the
+reduced photo squashed to three squares (a small pyramid, one backbone pass each), and each box's mean of
+the feature map of the level where it is about 224 px (`model.pool_boxes`) fed to the score head, which
+was trained on mean-pooled features of photos squashed to 224: a pooled box is the analogue of that crop.
 
 Pooled boxes only approximate what the net says when it sees a crop on its own (the crop's own frame
 edges, and the zoom, are missing; docs/cropping.md gives the measured agreement), so the few finalists,
@@ -26,9 +27,8 @@ import torch
 from PIL import Image
 
 from selfie_desk.core import decoding
-from selfie_desk.core.crop_head import CropHead, crop_features, load_crop_head, to_cells
 from selfie_desk.core.faces import Face
-from selfie_desk.core.model import Scorer, model_input, pool_boxes
+from selfie_desk.core.model import INPUT_SIZE, Scorer, model_input, pool_boxes
 from selfie_desk.core.pipeline import FACE_EDGE, _cpu_share
 
 Box = tuple[float, float, float, float]
@@ -38,9 +38,15 @@ DEFAULT_ASPECT = "original"
 # What "free" tries besides the photo's own ratio: the presets and their turned-round versions.
 FREE_RATIOS = (1.0, 4 / 5, 5 / 4, 2 / 3, 3 / 2, 3 / 4, 4 / 3, 16 / 9, 9 / 16)
 
-# Decoded long edge for the shared pass: a 12 MP JPEG decodes at 1/8 (500 x 375, a 16 x 12 feature map).
-# 448 and 640 agree equally (poorly) with per-crop scores (docs/cropping.md); 448 costs half as much.
+# Decoded long edge: a 12 MP JPEG decodes at 1/8 (500 x 375) and is brought down to this. The pyramid's
+# levels and the exact scoring of the finalists are made from this one decode.
 FEATURE_EDGE = 448
+# The shared pass is a small pyramid: the photo squashed to a square so that a box of this share of the
+# photo (square root of its area share) becomes 224 x 224, as the exact scorer sees a crop; each box is
+# pooled from the level nearest its size. Three levels (498, 320 and 224 px squares): median agreement
+# with per-crop scores 0.50 vs 0.28 for one 448-px map, better best crops (docs/cropping.md).
+PYRAMID = (0.5, 1.0)
+STRIDE = 32  # MobileNetV2's feature map
 POOL_CHUNK = 2048  # boxes pooled at once: bounds memory at ~POOL_CHUNK x (1280 + cells) floats
 
 MIN_SCALE = 0.35  # smallest crop, as a share of the largest crop of its ratio (keeps ~12 % of the pixels)
@@ -410,6 +416,30 @@ class Prepared:
     faces: list[Face]  # full-resolution pixels
 
 
+@dataclass(frozen=True)
+class FeaturePyramid:
+    """Feature maps of one photo squashed to squares: (share, side, 1 x C x h x w map) per level, where a box
+    covering `share` of the photo (square root of its area share) is 224 x 224 px on that level's square."""
+
+    levels: list[tuple[float, int, torch.Tensor]]
+
+    def pool(self, boxes: np.ndarray, width: int, height: int) -> torch.Tensor:
+        """Each box's (full-resolution pixels) mean features, from the level nearest its size: N x C."""
+        unit = np.asarray(boxes, np.float64).reshape(-1, 4) / [width, height, width, height]
+        share = np.sqrt(np.clip((unit[:, 2] - unit[:, 0]) * (unit[:, 3] - unit[:, 1]), 1e-9, None))
+        shares = np.array([lv[0] for lv in self.levels])
+        nearest = np.abs(np.log(share)[:, None] - np.log(shares)[None, :]).argmin(axis=1)
+        channels = self.levels[0][2].shape[1]
+        out = torch.zeros(len(unit), channels, device=self.levels[0][2].device)
+        for k, (_, side, fmap) in enumerate(self.levels):
+            rows = np.flatnonzero(nearest == k)
+            if len(rows):
+                # cell j covers pixels [32 j, 32 (j + 1)) of the square
+                cells = torch.as_tensor(unit[rows] * side / STRIDE, dtype=torch.float32)
+                out[torch.as_tensor(rows, device=out.device)] = pool_boxes(fmap, cells)
+        return out
+
+
 class CropSearch:
     """Finds the crops the convnet likes best. Runs on the scorer's device and thread."""
 
@@ -420,14 +450,10 @@ class CropSearch:
         verify: int = VERIFY,
         feature_edge: int = FEATURE_EDGE,
         fine_seeds: int = FINE_SEEDS,
-        crop_head_path: Path | None = None,
+        pyramid: Sequence[float] = PYRAMID,
     ) -> None:
         self.scorer = scorer
-        # An experimental distilled correction of the pooled scores (crop_head.py). None ships: the one tried
-        # agreed worse with per-crop scores on held-out photos than plain pooling (docs/cropping.md).
-        self.crop_head: CropHead | None = None
-        if crop_head_path is not None:
-            self.crop_head = load_crop_head(crop_head_path, scorer.head).to(scorer.device)
+        self.pyramid = tuple(pyramid)
         self.verify = verify
         self.feature_edge = feature_edge
         self.fine_seeds = fine_seeds
@@ -468,30 +494,28 @@ class CropSearch:
         return torch.autocast("cpu", enabled=False)
 
     @torch.inference_mode()
-    def feature_map(self, image: Image.Image) -> torch.Tensor:
-        """The backbone's feature map of the whole reduced photo (1 x 1280 x h/32 x w/32, float32)."""
-        x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].to(self.scorer.device)
-        with self._autocast():
-            fmap = self.scorer.backbone(x)
-        return fmap.float().contiguous()
+    def features(self, image: Image.Image) -> FeaturePyramid:
+        """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each)."""
+        levels = []
+        for share in self.pyramid:
+            side = max(32, round(INPUT_SIZE / share))
+            square = image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
+            with self._autocast():
+                fmap = self.scorer.backbone(x)
+            levels.append((share, side, fmap.float().contiguous()))
+        return FeaturePyramid(levels)
 
     @torch.inference_mode()
-    def pooled_scores(self, fmap: torch.Tensor, boxes: np.ndarray, image_size: tuple[int, int],
-                      width: int, height: int, faces: Sequence[Face] = ()) -> np.ndarray:
-        """Score every box (full-resolution pixels) from the shared feature map: its mean over the box, then the
-        crop head (the score head plus a correction from the box's geometry) or, without one, the score head."""
+    def pooled_scores(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+        """Score every box (full-resolution pixels) from the shared features: the mean of its level's map over
+        the box, then the score head."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
-        face_boxes = [f.box for f in faces]
         out = []
         for start in range(0, len(boxes), POOL_CHUNK):
-            part = boxes[start : start + POOL_CHUNK]
-            if self.crop_head is not None:
-                pooled, geo = crop_features(fmap, part, image_size, width, height, face_boxes)
-                out.append(self.crop_head.probability(pooled, geo).float().cpu())
-            else:
-                pooled = pool_boxes(fmap, to_cells(part, image_size, width, height))
-                out.append(self.scorer.head.probability(pooled).float().cpu())
+            pooled = pyramid.pool(boxes[start : start + POOL_CHUNK], width, height)
+            out.append(self.scorer.head.probability(pooled).float().cpu())
         return torch.cat(out).numpy()
 
     @torch.inference_mode()
@@ -562,24 +586,24 @@ class CropSearch:
 
     def scored_candidates(
         self, photo: Prepared, aspect: str = DEFAULT_ASPECT, timings: dict[str, float] | None = None
-    ) -> tuple[np.ndarray, np.ndarray, FaceRule, torch.Tensor]:
+    ) -> tuple[np.ndarray, np.ndarray, FaceRule, FeaturePyramid]:
         """Every candidate the search considers (rows x0, y0, x1, y1, ratio; coarse then fine), the pooled
-        score of each, the face rule they obey, and the shared feature map."""
+        score of each, the face rule they obey, and the shared features."""
         timings = {} if timings is None else timings
         width, height, image = photo.width, photo.height, photo.image
         t = time.perf_counter()
-        fmap = self.feature_map(image)
+        features = self.features(image)
         timings["features"] = time.perf_counter() - t
 
         t = time.perf_counter()
         coarse = self.candidates(width, height, aspect, photo.faces)
         rule = face_rule(coarse[:, :4], [f.box for f in photo.faces], width, height)
         coarse = coarse[rule.allows(coarse[:, :4], width, height)]
-        coarse_scores = self.pooled_scores(fmap, coarse[:, :4], image.size, width, height, photo.faces)
+        coarse_scores = self.pooled_scores(features, coarse[:, :4], width, height)
         fine = self.refine(coarse, coarse_scores, rule, width, height)
-        fine_scores = self.pooled_scores(fmap, fine[:, :4], image.size, width, height, photo.faces)
+        fine_scores = self.pooled_scores(features, fine[:, :4], width, height)
         timings["pooling"] = time.perf_counter() - t
-        return np.concatenate([coarse, fine]), np.concatenate([coarse_scores, fine_scores]), rule, fmap
+        return np.concatenate([coarse, fine]), np.concatenate([coarse_scores, fine_scores]), rule, features
 
     def search(self, photo: Prepared, aspect: str = DEFAULT_ASPECT, top: int = 3,
                timings: dict[str, float] | None = None) -> CropResult:
@@ -587,11 +611,11 @@ class CropSearch:
         if top < 0:
             raise ValueError("top must be 0 or more")
         timings = {} if timings is None else timings
-        boxes, estimates, rule, fmap = self.scored_candidates(photo, aspect, timings)
-        return self.finish(photo, aspect, top, boxes, estimates, rule, fmap, timings)
+        boxes, estimates, rule, features = self.scored_candidates(photo, aspect, timings)
+        return self.finish(photo, aspect, top, boxes, estimates, rule, features, timings)
 
     def finish(self, photo: Prepared, aspect: str, top: int, boxes: np.ndarray, estimates: np.ndarray,
-               rule: FaceRule, fmap: torch.Tensor, timings: dict[str, float]) -> CropResult:
+               rule: FaceRule, features: FeaturePyramid, timings: dict[str, float]) -> CropResult:
         """Pick the finalists (distinct by overlap), score them exactly when `verify`, best first.
 
         The best comes from the finalists that overlap by less than ALTERNATIVE_IOU. When those are fewer
@@ -619,7 +643,7 @@ class CropSearch:
             order = [best, *sorted(rest, key=lambda k: -final_scores[k])]
         else:
             final_scores = estimates[finalists]
-            whole = float(self.pooled_scores(fmap, whole_box, image.size, width, height, photo.faces)[0])
+            whole = float(self.pooled_scores(features, whole_box, width, height)[0])
             order = list(range(len(finalists)))
         timings["verify"] = time.perf_counter() - t
 
