@@ -329,7 +329,7 @@ def cmd_crop(args: argparse.Namespace) -> int:
         raise UsageError(f"crop takes photo files, not folders: {', '.join(folders)}")
 
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog, CropProposal
+    from selfie_desk.core.catalog import Catalog
     from selfie_desk.core.cropping import CropSearch
     from selfie_desk.core.decoding import PhotoError
     from selfie_desk.core.indexing import canonical, fingerprint
@@ -357,7 +357,7 @@ def cmd_crop(args: argparse.Namespace) -> int:
                     print(f"{image}: could not be read: {row['error']}")
                 continue
             if catalog is not None:
-                stored += _store_proposal(catalog, scorer.model_name, path, result, fingerprint, CropProposal)
+                stored += _store_proposal(catalog, scorer.model_name, path, result, fingerprint)
             if args.json:
                 sys.stdout.write(json.dumps(result.to_json(str(path))) + "\n")
                 sys.stdout.flush()
@@ -371,7 +371,7 @@ def cmd_crop(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
-def _store_proposal(catalog, model: str, path: Path, result, fingerprint, proposal_type) -> int:
+def _store_proposal(catalog, model: str, path: Path, result, fingerprint) -> int:
     """Store the proposal when the catalog knows this photo and the file is unchanged since; 1 if stored."""
     known = catalog.photos(model, paths=[str(path)])
     if not known or known[0].error is not None:
@@ -382,11 +382,7 @@ def _store_proposal(catalog, model: str, path: Path, result, fingerprint, propos
             return 0  # changed since it was indexed: the app will re-read it and propose again
     except OSError:
         return 0
-    proposal = proposal_type(
-        aspect=result.aspect, crop=result.best.box, score=result.best.score,
-        alternatives=[(c.box, c.score) for c in result.alternatives], whole_score=result.whole_score,
-    )
-    catalog.save_crop_proposal(photo.id, model, proposal)
+    catalog.save_crop_proposal(photo.id, model, result.proposal())
     return 1
 
 

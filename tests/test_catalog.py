@@ -42,6 +42,30 @@ def test_schema_is_versioned_and_refuses_a_newer_one(app_home):
         Catalog(path)
 
 
+def test_proposals_from_before_search_versions_migrate_and_count_as_stale(app_home):
+    from selfie_desk.core.catalog import MIGRATIONS, CropProposal, _split_sql
+
+    path = paths.catalog_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)  # a catalog as schema 2 left it, with one proposal
+    for migration in MIGRATIONS[:2]:
+        for statement in _split_sql(migration):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO photos (id, path, size, mtime_ns, fingerprint, indexed_at) "
+               "VALUES (1, '/p/a.jpg', 1, 0, 'f', 0)")
+    db.execute("INSERT INTO crop_proposals VALUES (1, 'default', 'original', 1, 2, 3, 4, 0.8, 0.5, '[]', 0)")
+    db.commit()
+    db.close()
+    with Catalog(path) as cat:
+        assert cat.schema_version == SCHEMA_VERSION >= 3
+        old = cat.crop_proposal(1, "default", "original")
+        assert old is not None and old.search == "" and old.crop == (1, 2, 3, 4)  # still a valid crop (export)
+        assert cat.crop_proposal(1, "default", "original", search="v2") is None  # but not this search's
+        cat.save_crop_proposal(1, "default", CropProposal("original", (5, 6, 7, 8), 0.9, [], 0.5, search="v2"))
+        assert cat.crop_proposal(1, "default", "original", search="v2").crop == (5, 6, 7, 8)
+
+
 def test_catalog_survives_reopen(tmp_path, catalog, scorer):
     folder = folder_of(tmp_path, 3)
     pipeline.score([folder], catalog, scorer)

@@ -6,6 +6,7 @@ Real photos, real weights, a real catalog, offscreen."""
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import time
 from pathlib import Path
 
@@ -283,6 +284,18 @@ def test_propose_for_the_folder_then_sort_by_best_after_crop(qtbot, make_window,
     with qtbot.waitSignal(window.crop.batch_finished, timeout=CROP_TIMEOUT_MS) as finished:
         window.crop.selection_action.trigger()
     assert finished.args[0].reused == 1 and finished.args[0].proposed == 0
+
+    # a proposal made by an older version of the search is made again, and replaced
+    from selfie_desk.core.cropping import SEARCH_VERSION
+
+    first = window.selected_photos()[0]
+    with sqlite3.connect(paths.catalog_path()) as db:
+        db.execute("UPDATE crop_proposals SET search = 'older' WHERE photo_id = ?", (first.id,))
+    with qtbot.waitSignal(window.crop.batch_finished, timeout=CROP_TIMEOUT_MS) as finished:
+        window.crop.selection_action.trigger()
+    assert finished.args[0].reused == 0 and finished.args[0].proposed == 1
+    with Catalog(paths.catalog_path()) as catalog:
+        assert catalog.crop_proposal(first.id, "default", "original").search == SEARCH_VERSION
 
 
 def test_sort_by_best_after_crop_falls_back_to_the_score(qtbot, make_window, demo_folder):

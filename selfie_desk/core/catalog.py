@@ -72,6 +72,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (photo_id, model, aspect)
     );
     """,
+    # 3: which version of the crop search made a proposal: a better search proposes again (a stored
+    # proposal's crop and score stay valid meanwhile: the score is the convnet's own, not the search's).
+    """
+    ALTER TABLE crop_proposals ADD COLUMN search TEXT NOT NULL DEFAULT '';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -136,6 +141,7 @@ class CropProposal:
     alternatives: list[tuple[Box, float]]  # distinct from the best and each other, best first
     whole_score: float  # the uncropped photo scored on the same scale
     proposed_at: float = 0.0
+    search: str = ""  # the crop search's version (cropping.SEARCH_VERSION); "" before versions were kept
 
 
 @dataclass(frozen=True)
@@ -415,33 +421,23 @@ class Catalog:
         """Store (or replace) the search's proposal for this photo, model and aspect preset."""
         alternatives = json.dumps([[list(map(float, box)), float(score)] for box, score in proposal.alternatives])
         self._db.execute(
-            "INSERT OR REPLACE INTO crop_proposals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO crop_proposals (photo_id, model, aspect, x0, y0, x1, y1, score, whole_score, "
+            "alternatives, proposed_at, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (photo_id, model, proposal.aspect, *map(float, proposal.crop), float(proposal.score),
-             float(proposal.whole_score), alternatives, proposal.proposed_at or time.time()),
+             float(proposal.whole_score), alternatives, proposal.proposed_at or time.time(), proposal.search),
         )
 
-    def crop_proposal(self, photo_id: int, model: str, aspect: str) -> CropProposal | None:
+    def crop_proposal(self, photo_id: int, model: str, aspect: str, search: str | None = None) -> CropProposal | None:
+        """The stored proposal; with `search`, only one that version of the crop search made."""
         row = self._db.execute(
-            "SELECT aspect, x0, y0, x1, y1, score, alternatives, whole_score, proposed_at FROM crop_proposals "
+            "SELECT aspect, x0, y0, x1, y1, score, alternatives, whole_score, proposed_at, search FROM crop_proposals "
             "WHERE photo_id = ? AND model = ? AND aspect = ?",
             (photo_id, model, aspect),
         ).fetchone()
-        if row is None:
+        if row is None or (search is not None and row[9] != search):
             return None
         alternatives = [(tuple(box), score) for box, score in json.loads(row[6])]
-        return CropProposal(row[0], tuple(row[1:5]), row[5], alternatives, row[7], row[8])
-
-    def photos_without_proposal(self, model: str, aspect: str, photo_ids: Iterable[int]) -> list[int]:
-        """Those of `photo_ids` (readable photos) with no stored proposal for this model and aspect."""
-        out = []
-        for chunk in _chunks(list(photo_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            done = {r[0] for r in self._db.execute(
-                f"SELECT photo_id FROM crop_proposals WHERE model = ? AND aspect = ? AND photo_id IN ({marks})",
-                (model, aspect, *chunk),
-            )}
-            out += [i for i in chunk if i not in done]
-        return out
+        return CropProposal(row[0], tuple(row[1:5]), row[5], alternatives, row[7], row[8], row[9])
 
     # ---- personal models (issue 7) ---------------------------------------------------------------
     def labelled_photos(self, folders: Iterable[str] = ()) -> list[tuple[int, str, str | None, int, bool]]:

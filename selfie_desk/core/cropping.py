@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 
 from selfie_desk.core import decoding
+from selfie_desk.core.catalog import CropProposal
 from selfie_desk.core.faces import Face
 from selfie_desk.core.model import INPUT_SIZE, Scorer, model_input, pool_boxes
 from selfie_desk.core.pipeline import FACE_EDGE, _cpu_share
@@ -46,6 +47,9 @@ FEATURE_EDGE = 448
 # pooled from the level nearest its size. Three levels (498, 320 and 224 px squares): median agreement
 # with per-crop scores 0.50 vs 0.28 for one 448-px map, better best crops (docs/cropping.md).
 PYRAMID = (0.5, 1.0)
+# Stored with each proposal in the catalog: a proposal made by another version is made again when asked for.
+# Change it whenever the search would propose differently for the same photo.
+SEARCH_VERSION = "2026-11-23 pyramid 0.5/1.0"
 STRIDE = 32  # MobileNetV2's feature map
 POOL_CHUNK = 2048  # boxes pooled at once: bounds memory at ~POOL_CHUNK x (1280 + cells) floats
 
@@ -391,6 +395,18 @@ class CropResult:
     def best_after_crop(self) -> float:
         """The photo's score once cropped: what the grid sorts by for "a keeper once cropped"."""
         return self.best.score
+
+    def proposal(self) -> CropProposal:
+        """This result as the catalog stores it."""
+        return CropProposal(
+            aspect=self.aspect,
+            crop=tuple(float(v) for v in self.best.box),
+            score=float(self.best.score),
+            alternatives=[(tuple(float(v) for v in a.box), float(a.score)) for a in self.alternatives],
+            whole_score=float(self.whole_score),
+            proposed_at=time.time(),
+            search=SEARCH_VERSION,
+        )
 
     def to_json(self, path: str) -> dict:
         """One line of `selfie-desk crop --json`."""

@@ -104,18 +104,6 @@ class CropOutcome:
     elapsed: float = 0.0
 
 
-def proposal_of(result: Any, aspect: str) -> CropProposal:
-    """A core CropResult as the catalog's CropProposal."""
-    return CropProposal(
-        aspect=aspect,
-        crop=tuple(float(v) for v in result.best.box),
-        score=float(result.best.score),
-        alternatives=[(tuple(float(v) for v in a.box), float(a.score)) for a in result.alternatives],
-        whole_score=float(result.whole_score),
-        proposed_at=time.time(),
-    )
-
-
 class _Queue:
     """Requests waiting for the crop thread; the loupe's (interactive) ones first. Shared by both threads."""
 
@@ -188,6 +176,8 @@ class _CropWorker(QObject):
             return CropOutcome(cancelled=True)
         if req.boxes:
             return self._score_boxes(req, start)
+        from selfie_desk.core.cropping import SEARCH_VERSION as search_version  # torch: on this thread only
+
         catalog = self._get_catalog()
         total = len(req.targets)
         proposed = reused = failed = 0
@@ -197,7 +187,7 @@ class _CropWorker(QObject):
                 return CropOutcome(proposed, reused, failed, cancelled=True, elapsed=time.monotonic() - start)
             if not req.interactive:
                 self._serve_urgent()
-            stored = catalog.crop_proposal(target.photo_id, req.model, req.aspect)
+            stored = catalog.crop_proposal(target.photo_id, req.model, req.aspect, search=search_version)
             if stored is not None and target.width and target.height:
                 reused += 1
                 self.found.emit(req.job_id, CropFound(target.photo_id, target.path, target.width, target.height,
@@ -213,7 +203,7 @@ class _CropWorker(QObject):
                     failed += 1
                     self.failed.emit(req.job_id, CropFailed(target.photo_id, target.path, _message(exc)))
                 else:
-                    proposal = proposal_of(result, req.aspect)
+                    proposal = result.proposal()
                     catalog.save_crop_proposal(target.photo_id, req.model, proposal)
                     proposed += 1
                     self.found.emit(req.job_id, CropFound(target.photo_id, target.path, result.width,
