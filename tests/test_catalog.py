@@ -149,6 +149,33 @@ def test_file_deleted_between_indexing_and_decoding(tmp_path, catalog, scorer, m
     assert "disappeared" in gone.error
 
 
+def test_the_last_batches_get_every_core_once_decoding_is_done(tmp_path, catalog, scorer, monkeypatch):
+    import torch
+
+    folder = folder_of(tmp_path, 10)
+    decoded, threads_per_batch = [], []
+    real_prepare, real_results = pipeline.prepare, pipeline._results
+
+    def prepare(*args):
+        out = real_prepare(*args)
+        decoded.append(out)
+        return out
+
+    def results(batch, scorer):
+        threads_per_batch.append((len(decoded), torch.get_num_threads()))
+        return real_results(batch, scorer)
+
+    monkeypatch.setattr(pipeline, "prepare", prepare)
+    monkeypatch.setattr(pipeline, "_results", results)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)  # half: 2 threads while decoding, 4 after
+    before = torch.get_num_threads()
+    summary = pipeline.score([folder], catalog, scorer, batch_size=2, workers=1)
+    assert summary.scored == 10 and torch.get_num_threads() == before  # restored afterwards
+    assert threads_per_batch[0][1] == 2  # decoding still going: half the cores
+    assert threads_per_batch[-1] == (10, 4)  # all decoded: every core
+    assert all(n == 10 for n, t in threads_per_batch if t == 4)  # never all cores while decoding
+
+
 def test_cancel_keeps_finished_batches(tmp_path, catalog, scorer):
     folder = folder_of(tmp_path, 12)
     import threading

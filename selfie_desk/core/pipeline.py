@@ -182,10 +182,15 @@ def score(
         errors.clear()
         tell(last)
 
+    def all_cores() -> None:
+        # decoding has finished: the batches still queued (up to two) get every core instead of half
+        if scorer.device.type == "cpu":
+            torch.set_num_threads(os.cpu_count() or 1)
+
     n_workers = workers or default_workers()
     with _cpu_share(scorer), ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="decode") as pool:
         stream = _decoded_in_order(pool, todo, window=2 * batch_size + n_workers, cancel=cancel,
-                                   thumbnail_root=thumbnail_root)
+                                   thumbnail_root=thumbnail_root, decoded_all=all_cores)
         try:
             for item, outcome in stream:
                 if isinstance(outcome, Prepared):
@@ -203,16 +208,20 @@ def score(
 
 
 def _decoded_in_order(
-    pool: ThreadPoolExecutor, todo: list[Todo], *, window: int, cancel: threading.Event, thumbnail_root: Path | None
+    pool: ThreadPoolExecutor, todo: list[Todo], *, window: int, cancel: threading.Event, thumbnail_root: Path | None,
+    decoded_all: Callable[[], None] | None = None,
 ) -> Iterator[tuple[Todo, Prepared | str]]:
-    """Yield (todo, Prepared or error message) in order, keeping at most `window` decodes in flight."""
+    """Yield (todo, Prepared or error message) in order, keeping at most `window` decodes in flight; call
+    `decoded_all` once every photo has been decoded (the rest is only the consumer's work)."""
     pending: deque[tuple[Todo, Future[Prepared]]] = deque()
     queue = iter(todo)
+    submitted_all = False
     try:
         while not cancel.is_set():
-            while len(pending) < window:
+            while len(pending) < window and not submitted_all:
                 item = next(queue, None)
                 if item is None:
+                    submitted_all = True
                     break
                 pending.append((item, pool.submit(prepare, item, thumbnail_root)))
             if not pending:
@@ -225,6 +234,9 @@ def _decoded_in_order(
                 outcome = str(exc)
             except Exception as exc:  # one odd file must not end the scan
                 outcome = f"cannot process: {type(exc).__name__}: {exc}"
+            if submitted_all and decoded_all is not None and all(f.done() for _, f in pending):
+                decoded_all()
+                decoded_all = None
             yield item, outcome
     finally:
         for _, future in pending:
