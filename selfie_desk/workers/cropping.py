@@ -22,9 +22,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from selfie_desk.core.catalog import Catalog, CropProposal, Photo
+from selfie_desk.core.catalog import CropProposal, Photo
 from selfie_desk.workers.priority import lower_thread_priority
 from selfie_desk.workers.scoring import ScorerFactory, default_scorer_factory, scorer_with_cpu_fallback
+from selfie_desk.workers.thread_catalog import ThreadCatalog
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +145,9 @@ class _CropWorker(QObject):
 
     def __init__(self, catalog_path: Path, scorer_factory: ScorerFactory, queue: _Queue) -> None:
         super().__init__()
-        self._catalog_path = catalog_path
+        self._catalog = ThreadCatalog(catalog_path)
         self._factory = scorer_factory
         self._queue = queue
-        self._catalog: Catalog | None = None
         self._search: Any = None
         self._search_key: tuple[str, str] | None = None
         self._niced = False
@@ -178,7 +178,7 @@ class _CropWorker(QObject):
             return self._score_boxes(req, start)
         from selfie_desk.core.cropping import SEARCH_VERSION as search_version  # torch: on this thread only
 
-        catalog = self._get_catalog()
+        catalog = self._catalog.get()
         total = len(req.targets)
         proposed = reused = failed = 0
         searched_s = 0.0
@@ -255,17 +255,10 @@ class _CropWorker(QObject):
         self.device_ready.emit(req.job_id, scorer.label)
         return self._search
 
-    def _get_catalog(self) -> Catalog:
-        if self._catalog is None:
-            self._catalog = Catalog(self._catalog_path)
-        return self._catalog
-
     @Slot()
     def shut_down(self) -> None:
         """Release the catalog and the model on their own thread, then end the thread."""
-        if self._catalog is not None:
-            self._catalog.close()
-            self._catalog = None
+        self._catalog.close()
         self._search = self._search_key = self._prepared = None
         QThread.currentThread().quit()
 

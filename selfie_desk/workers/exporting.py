@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from selfie_desk.core import export, sidecars
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.workers.thread_catalog import ThreadCatalog
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,7 @@ class _ExportWorker(QObject):
 
     def __init__(self, catalog_path: Path) -> None:
         super().__init__()
-        self._catalog_path = catalog_path
-        self._catalog: Catalog | None = None
+        self._catalog = ThreadCatalog(catalog_path)
 
     @Slot(object)
     def run(self, req: ExportRequest) -> None:
@@ -60,23 +59,20 @@ class _ExportWorker(QObject):
         self.finished.emit(req.job_id, outcome)
 
     def _run(self, req: ExportRequest) -> Any:
-        if self._catalog is None:
-            self._catalog = Catalog(self._catalog_path)
+        catalog = self._catalog.get()
 
         def report(p: export.ExportProgress) -> None:
             self.progress.emit(req.job_id, p.done, p.total, p.path)
 
-        photos = self._catalog.photos(req.options.model, folder=str(req.folder))
+        photos = catalog.photos(req.options.model, folder=str(req.folder))
         if req.kind == "sidecars":
             return sidecars.write_sidecars(photos, progress=report, cancel=req.cancel)
         assert req.dest is not None
-        return export.export(photos, req.dest, req.options, self._catalog, progress=report, cancel=req.cancel)
+        return export.export(photos, req.dest, req.options, catalog, progress=report, cancel=req.cancel)
 
     @Slot()
     def shut_down(self) -> None:
-        if self._catalog is not None:
-            self._catalog.close()
-            self._catalog = None
+        self._catalog.close()
         QThread.currentThread().quit()
 
 

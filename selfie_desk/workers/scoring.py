@@ -19,8 +19,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from selfie_desk.core.catalog import Catalog
 from selfie_desk.workers.priority import lower_thread_priority
+from selfie_desk.workers.thread_catalog import ThreadCatalog
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,8 @@ class _ScoringWorker(QObject):
 
     def __init__(self, catalog_path: Path, scorer_factory: ScorerFactory) -> None:
         super().__init__()
-        self._catalog_path = catalog_path
+        self._catalog = ThreadCatalog(catalog_path)
         self._factory = scorer_factory
-        self._catalog: Catalog | None = None
         self._scorer: Any = None
         self._scorer_key: tuple[str, str] | None = None
         self._niced = False
@@ -110,7 +109,7 @@ class _ScoringWorker(QObject):
             return ScanOutcome(cancelled=True)
         from selfie_desk.core import pipeline  # imports torch: here, on the scoring thread
 
-        catalog = self._get_catalog()
+        catalog = self._catalog.get()
         folder = str(req.folder)
         since = 0.0
 
@@ -155,17 +154,10 @@ class _ScoringWorker(QObject):
         self.device_ready.emit(req.job_id, scorer.label)
         return scorer
 
-    def _get_catalog(self) -> Catalog:
-        if self._catalog is None:
-            self._catalog = Catalog(self._catalog_path)
-        return self._catalog
-
     @Slot()
     def shut_down(self) -> None:
         """Release the catalog and the model on their own thread, then end the thread."""
-        if self._catalog is not None:
-            self._catalog.close()
-            self._catalog = None
+        self._catalog.close()
         self._scorer = self._scorer_key = None
         QThread.currentThread().quit()
 

@@ -1,0 +1,29 @@
+"""The catalog connection of a worker thread.
+
+SQLite connections belong to the thread that opened them, so a worker opens its catalog on first use, on
+its own thread, and closes it there when it shuts down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from selfie_desk.core.catalog import Catalog
+
+
+class ThreadCatalog:
+    """A Catalog opened lazily by the thread that first asks for it; `close` on that same thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._catalog: Catalog | None = None
+
+    def get(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog(self.path)
+        return self._catalog
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
