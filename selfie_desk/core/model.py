@@ -24,6 +24,10 @@ from selfie_desk.core.faces import Face, FaceDetector
 
 INPUT_SIZE = 224
 EMBEDDING_DIM = 1280
+# MobileNetV2 stages whose outputs are summarised for the quality head (strides 4, 8, 16, 16, 32;
+# channels 24, 32, 64, 96, 160): mean and standard deviation of each channel.
+STAT_STAGES = (3, 6, 10, 13, 16)
+STATS_DIM = 2 * (24 + 32 + 64 + 96 + 160)
 BACKBONE_FILE = "mobilenet_v2-b0353104.pth"
 FACES_FILE = "retinaface_mobilenet0.25.pth"
 DEFAULT_HEAD_FILE = "score_head.pt"
@@ -78,6 +82,20 @@ class Backbone(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = (images.float() - self.mean) / self.std
         return self.features(x.contiguous(memory_format=torch.channels_last))
+
+    def forward_with_stats(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The feature map and, from the same pass, each tapped stage's per-channel mean and standard
+        deviation over the picture (N x STATS_DIM): texture, sharpness and noise as the early layers see
+        them, which the pooled last layer averages away."""
+        x = ((images.float() - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+        means, stds = [], []
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            if i in STAT_STAGES:
+                f = x.float()
+                means.append(f.mean(dim=(2, 3)))
+                stds.append(f.std(dim=(2, 3)))
+        return x, torch.cat(means + stds, dim=1)
 
     @staticmethod
     def pool(feature_map: torch.Tensor) -> torch.Tensor:

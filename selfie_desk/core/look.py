@@ -1,0 +1,213 @@
+"""What a photo looks like to a person, in numbers the score head reads beside the convnet's features.
+
+Two looks, both torch-free and cheap (numpy on at most a few hundred thousand pixels):
+
+- The **view**: the photo as it is seen whole on a screen, the reduced decode the model input comes from
+  (long edge ~500 px, the size at which BIQ2021's observers rated their photos). Exposure (luminance
+  percentiles, clipped fractions), colour, contrast, and sharpness and noise at that scale.
+- The **detail**: a patch at (near) the photo's own resolution where a person zooms in to check focus:
+  the largest face, else the most detailed region. Noise and missed focus that vanish at 224 px (and
+  mostly at 500 px) are measured there. JPEGs are decoded at 1/2 scale for it: 41.9 vs 31.6 ms per 12 MP
+  photo on one core for the 1/8 decode the pass used before (a full decode: 73 ms), docs/benchmarks.md.
+
+The statistics are logs of scale-free measures so that one standardisation fits photos of any content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+Box = tuple[float, float, float, float]
+
+DETAIL_PATCH = 256  # pixels of the detail look (at the detail scale)
+_EPS = 1e-6
+
+VIEW_NAMES = (
+    "lum_mean", "lum_std", "lum_p01", "lum_p05", "lum_p25", "lum_p50", "lum_p75", "lum_p95", "lum_p99",
+    "clip_dark", "clip_bright", "colorfulness", "saturation", "view_lap", "view_noise", "view_grad50",
+    "view_grad90", "view_grad99", "view_lap_half", "view_hf_ratio",
+)
+DETAIL_NAMES = (
+    "detail_lap", "detail_noise", "detail_grad50", "detail_grad90", "detail_grad99", "detail_hf_ratio",
+    "detail_edge_lap", "detail_on_face",
+)
+N_VIEW = len(VIEW_NAMES)
+N_DETAIL = len(DETAIL_NAMES)
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """H x W x 3 (RGB) or H x W (already luma) uint8 -> H x W float32 in [0, 1] (Rec. 601 luma, as JPEG
+    stores it and as Pillow's convert("L") computes it)."""
+    if image.ndim == 2:
+        return image.astype(np.float32) * (1 / 255.0)
+    a = image.astype(np.float32)
+    return (0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]) * (1 / 255.0)
+
+
+def _quantiles(values: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """Quantiles by selection on at most ~65k samples (a regular subsample): np.percentile sorts, which
+    cost 15 ms on a 512 x 512 view."""
+    flat = values.ravel()
+    step = max(1, flat.size // 65536)
+    sample = flat[::step].copy()
+    ks = [min(len(sample) - 1, max(0, int(round(q * (len(sample) - 1))))) for q in qs]
+    part = np.partition(sample, sorted(set(ks)))
+    return [float(part[k]) for k in ks]
+
+
+def _laplacian(g: np.ndarray) -> np.ndarray:
+    return g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1]
+
+
+def _gradient(g: np.ndarray) -> np.ndarray:
+    gx = g[1:-1, 2:] - g[1:-1, :-2]
+    gy = g[2:, 1:-1] - g[:-2, 1:-1]
+    return np.sqrt(gx * gx + gy * gy)
+
+
+def noise_sigma(g: np.ndarray, grad: np.ndarray | None = None) -> float:
+    """Immerkaer's fast noise estimate (1996): the mean absolute response to a mask that cancels a plane
+    and a ramp, over the flattest 50 % of the picture so that texture is not counted as noise."""
+    if min(g.shape) < 8:
+        return 0.0
+    m = (
+        g[:-2, :-2] - 2 * g[:-2, 1:-1] + g[:-2, 2:]
+        - 2 * g[1:-1, :-2] + 4 * g[1:-1, 1:-1] - 2 * g[1:-1, 2:]
+        + g[2:, :-2] - 2 * g[2:, 1:-1] + g[2:, 2:]
+    )
+    grad = _gradient(g) if grad is None else grad
+    flat = np.abs(m)[grad <= _quantiles(grad, (0.5,))[0]]
+    return float(np.sqrt(np.pi / 2) / 6 * flat.mean()) if flat.size else 0.0
+
+
+def _sharpness(g: np.ndarray, grad: np.ndarray) -> tuple[float, float, float, float, float]:
+    """log Laplacian variance, gradient percentiles (log), and the high-frequency share of the variance."""
+    lap = _laplacian(g)
+    p50, p90, p99 = _quantiles(grad, (0.5, 0.9, 0.99))
+    lap_var = float(lap.var())
+    return (
+        float(np.log(lap_var + _EPS)),
+        float(np.log(p50 + 1e-4)),
+        float(np.log(p90 + 1e-4)),
+        float(np.log(p99 + 1e-4)),
+        float(np.log(lap_var / (float(g.var()) + _EPS) + _EPS)),
+    )
+
+
+def _half(g: np.ndarray) -> np.ndarray:
+    h, w = (g.shape[0] // 2) * 2, (g.shape[1] // 2) * 2
+    return 0.25 * (g[:h:2, :w:2] + g[1:h:2, :w:2] + g[:h:2, 1:w:2] + g[1:h:2, 1:w:2])
+
+
+def view_stats(rgb: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
+    """The view's statistics (VIEW_NAMES), float32; `gray` its luma (uint8) when already at hand."""
+    g = luminance(rgb if gray is None else gray)
+    pct = _quantiles(g, (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99))
+    a = rgb[::3, ::3].astype(np.float32) * (1 / 255.0)  # colour statistics need no full resolution
+    rg = a[..., 0] - a[..., 1]
+    yb = 0.5 * (a[..., 0] + a[..., 1]) - a[..., 2]
+    colorfulness = np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
+    mx, mn = a.max(axis=2), a.min(axis=2)
+    saturation = float(((mx - mn) / (mx + _EPS)).mean())
+    grad = _gradient(g)
+    lap, g50, g90, g99, hf = _sharpness(g, grad)
+    lap_half = float(np.log(_laplacian(_half(g)).var() + _EPS))
+    return np.array(
+        [g.mean(), g.std(), *pct, (g < 0.02).mean(), (g > 0.98).mean(), colorfulness, saturation,
+         lap, np.log(noise_sigma(g, grad) + 1e-4), g50, g90, g99, lap_half, hf],
+        np.float32,
+    )
+
+
+def most_detailed_box(g: np.ndarray, size: int) -> Box:
+    """The size x size window (in g's pixels) with the most gradient energy, on a coarse grid: where a
+    person zooms in when there is no face."""
+    h, w = g.shape
+    if h <= size or w <= size:
+        return (0.0, 0.0, float(w), float(h))
+    grad = _gradient(g)
+    step = max(4, size // 4)
+    # a summed-area table makes each window's energy four lookups, all windows at once
+    sat = np.pad(grad, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    n = size - 2  # the gradient image is 2 pixels smaller
+    ys = np.arange(0, sat.shape[0] - n, step)
+    xs = np.arange(0, sat.shape[1] - n, step)
+    energy = sat[np.ix_(ys + n, xs + n)] - sat[np.ix_(ys, xs + n)] - sat[np.ix_(ys + n, xs)] + sat[np.ix_(ys, xs)]
+    iy, ix = np.unravel_index(int(np.argmax(energy)), energy.shape)
+    y, x = float(ys[iy]), float(xs[ix])
+    return (x, y, x + size, y + size)
+
+
+def detail_box(detail_size: tuple[int, int], faces: Sequence[Box], g: np.ndarray | None = None) -> tuple[Box, bool]:
+    """Where to look at full scale, in the detail image's pixels: the largest face (its inner part, where
+    the eyes and skin are), else the most detailed region. Returns the box and whether it is a face."""
+    w, h = detail_size
+    if faces:
+        x0, y0, x1, y1 = max(faces, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        half = max(8.0, min(DETAIL_PATCH, 0.8 * max(x1 - x0, y1 - y0)) / 2)
+        return (max(0.0, cx - half), max(0.0, cy - half), min(float(w), cx + half), min(float(h), cy + half)), True
+    if g is None:
+        return (0.0, 0.0, float(w), float(h)), False
+    return most_detailed_box(g, DETAIL_PATCH), False
+
+
+def detail_stats(gray: np.ndarray, faces: Sequence[Box] = (), fallback: Box | None = None) -> tuple[np.ndarray, Box]:
+    """The detail look (DETAIL_NAMES) of `gray`, the photo's luma (uint8) at its detail scale, with faces
+    in its pixels. Without faces the patch is `fallback` (the most detailed region, found on the view: on
+    the detail image itself the search costs 50 ms), else found here. Returns the statistics and the box."""
+    h, w = gray.shape
+    if faces or fallback is None:
+        box, on_face = detail_box((w, h), faces, None if faces else luminance(gray))
+    else:
+        box, on_face = fallback, False
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    g = luminance(gray[max(0, y0):y1, max(0, x0):x1])
+    if min(g.shape) < 8:
+        g = luminance(gray)
+    grad = _gradient(g)
+    lap, g50, g90, g99, hf = _sharpness(g, grad)
+    lap_abs = np.abs(_laplacian(g))
+    edges = grad >= _quantiles(grad, (0.9,))[0]
+    edge_lap = float(np.log(lap_abs[edges].mean() + 1e-4)) if edges.any() else float(np.log(1e-4))
+    stats = np.array([lap, np.log(noise_sigma(g, grad) + 1e-4), g50, g90, g99, hf, edge_lap, float(on_face)],
+                     np.float32)
+    return stats, box
+
+
+# The reduced decode the pass reads: the detail look comes from a decode with this long edge (JPEG DCT
+# scaling lands a 12-24 MP photo at 1/2), the view from it reduced by an integer factor to >= VIEW_EDGE.
+DETAIL_EDGE = 2000
+VIEW_EDGE = 480
+
+
+def reduce_to(image, long_edge: int):
+    """`image` (PIL) reduced by the largest integer factor that keeps its long edge >= long_edge (a box
+    filter: cheap and alias-free)."""
+    factor = max(1, max(image.size) // max(1, long_edge))
+    return image.reduce(factor) if factor > 1 else image
+
+
+class Look:
+    """What the pass keeps of one decoded photo for the looks: the view (PIL RGB), the detail luma (uint8,
+    at the detail scale), the view's statistics, and the most detailed region in detail pixels."""
+
+    __slots__ = ("view", "detail_gray", "view_stats", "fallback", "detail_scale")
+
+    def __init__(self, detail_image) -> None:
+        self.view = reduce_to(detail_image, VIEW_EDGE)
+        self.detail_gray = np.asarray(detail_image.convert("L"))
+        view_gray = np.asarray(self.view.convert("L"))
+        self.view_stats = view_stats(np.asarray(self.view), view_gray)
+        # detail pixels per view pixel
+        self.detail_scale = detail_image.size[0] / self.view.size[0]
+        g = luminance(view_gray)
+        size = max(8, int(DETAIL_PATCH / self.detail_scale))
+        x0, y0, x1, y1 = most_detailed_box(g, size)
+        s = self.detail_scale
+        self.fallback = (x0 * s, y0 * s, x1 * s, y1 * s)
+
+    def detail(self, faces_in_detail_pixels: Sequence[Box]) -> tuple[np.ndarray, Box]:
+        return detail_stats(self.detail_gray, faces_in_detail_pixels, self.fallback)
