@@ -211,6 +211,7 @@ def list_row(photo) -> dict:
         "faces": [f.to_json() for f in photo.faces],
         "width": photo.width,
         "height": photo.height,
+        **photo.look_json(),
     }
 
 
@@ -349,7 +350,8 @@ def cmd_crop(args: argparse.Namespace) -> int:
             except (PhotoError, OSError) as exc:
                 failed += 1
                 row = {"path": str(path), "width": None, "height": None, "aspect": args.aspect, "crop": None,
-                       "score": None, "alternatives": [], "error": str(exc) or type(exc).__name__}
+                       "score": None, "alternatives": [], "error": str(exc) or type(exc).__name__,
+                       "keep_whole": None}
                 if args.json:
                     sys.stdout.write(json.dumps(row) + "\n")
                     sys.stdout.flush()
@@ -394,8 +396,12 @@ def print_crop(shown: Path, result) -> None:
 
     gain = result.best.score - result.whole_score
     print(f"{shown}  ({result.width}x{result.height}, aspect {result.aspect}, {len(result.faces)} face(s))")
-    print(f"  best crop     {box(result.best.box):<28} score {result.best.score:.3f} "
-          f"(whole photo {result.whole_score:.3f}, {gain:+.3f})")
+    if result.keep_whole:
+        print(f"  keep as is    {box(result.best.box):<28} score {result.best.score:.3f} "
+              "(no crop scores clearly higher)")
+    else:
+        print(f"  best crop     {box(result.best.box):<28} score {result.best.score:.3f} "
+              f"(whole photo {result.whole_score:.3f}, {gain:+.3f})")
     for k, alt in enumerate(result.alternatives, 1):
         print(f"  alternative {k} {box(alt.box):<28} score {alt.score:.3f}")
 

@@ -92,6 +92,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             return EXIT_SOME_FAILED
         for text in result.warnings:
             warn(text)
+        # how to make it again, on the same labels, when a newer Selfie Desk embeds photos differently
+        result.card["retrain"] = {"folders": [str(f) for f in folders],
+                                  "likes": None if args.likes is None else str(canonical(args.likes))}
         path = taste.save_model(result, replace=args.replace)
         catalog.forget_model(args.name)  # a replaced model's old scores are stale
         scored = rescore.rescore(catalog, args.name)

@@ -15,6 +15,7 @@ from conftest import photo, save_jpeg
 from selfie_desk.core import paths, pipeline
 from selfie_desk.core.catalog import SCHEMA_VERSION, Catalog
 from selfie_desk.core.indexing import index
+from selfie_desk.core.model import FEATURE_DIM
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_catalog_survives_reopen(tmp_path, catalog, scorer):
     with Catalog(paths.catalog_path()) as again:
         photos = again.photos(scorer.model_name, folder=str(folder))
         assert len(photos) == 3 and all(p.score is not None and p.width == 320 for p in photos)
-        assert again.embedding(photos[0].id).shape == (1280,)
+        assert again.embedding(photos[0].id).shape == (FEATURE_DIM,)
 
 
 def test_rescan_reads_only_new_or_changed_files(tmp_path, catalog, scorer):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from conftest import photo, save_jpeg
 
-KEYS = {"path", "score", "faces", "width", "height", "error"}
+KEYS = {"path", "score", "faces", "width", "height", "error", "aspects", "reasons"}
+ASPECTS = {"sharpness", "noise", "exposure", "framing"}
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -24,6 +25,8 @@ def test_score_json_contract_on_the_demo_folder(demo_folder: Path):
         assert Path(row["path"]).is_absolute() and Path(row["path"]).parent == demo_folder.resolve()
         assert 0.0 <= row["score"] <= 1.0 and row["error"] is None
         assert isinstance(row["width"], int) and isinstance(row["height"], int)
+        assert set(row["aspects"]) == ASPECTS and all(0.0 <= v <= 1.0 for v in row["aspects"].values())
+        assert isinstance(row["reasons"], list) and all(isinstance(r, str) and r for r in row["reasons"])
         for face in row["faces"]:
             assert set(face) == {"box", "confidence"} and len(face["box"]) == 4
             x0, y0, x1, y1 = face["box"]

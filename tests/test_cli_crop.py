@@ -13,7 +13,7 @@ from conftest import DEMO, photo, save_jpeg
 
 from selfie_desk.core.cropping import cuts_a_face, iou
 
-KEYS = {"path", "width", "height", "aspect", "crop", "score", "alternatives", "error"}
+KEYS = {"path", "width", "height", "aspect", "crop", "score", "alternatives", "error", "keep_whole"}
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

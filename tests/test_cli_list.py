@@ -12,7 +12,7 @@ from selfie_desk.core import paths, pipeline
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.indexing import canonical
 
-KEYS = ["path", "score", "decision", "rating", "crop", "faces", "width", "height"]
+KEYS = ["path", "score", "decision", "rating", "crop", "faces", "width", "height", "aspects", "reasons"]
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

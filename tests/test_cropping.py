@@ -15,6 +15,7 @@ from selfie_desk.core.cropping import (
     ALTERNATIVE_IOU,
     ALTERNATIVE_IOU_STEPS,
     ASPECTS,
+    KEEP_MARGIN,
     MIN_CANDIDATES,
     CropSearch,
     FeaturePyramid,
@@ -53,7 +54,7 @@ def search(scorer):
 def synthetic(search: CropSearch, size=(640, 480), faces=(), seed=0) -> Prepared:
     """A photo-like picture with faces where the test says (no detector involved)."""
     im = photo(size, seed=seed)
-    return Prepared(search.reduce(im), size[0], size[1], [Face(tuple(map(float, f)), 0.99, ()) for f in faces])
+    return search.prepare_image(im, faces=[Face(tuple(map(float, f)), 0.99, ()) for f in faces])
 
 
 def inside_photo(boxes: np.ndarray, width: int, height: int) -> bool:
@@ -251,7 +252,7 @@ def test_distinct_takes_the_most_different_first_and_relaxes_only_when_short():
 def test_to_json_is_the_cli_line(search):
     result = search.search_path(DEMO / "astronaut.png", "1:1", 2)
     row = result.to_json("/photos/astronaut.png")
-    assert set(row) == {"path", "width", "height", "aspect", "crop", "score", "alternatives", "error"}
+    assert set(row) == {"path", "width", "height", "aspect", "crop", "score", "alternatives", "error", "keep_whole"}
     assert row["path"] == "/photos/astronaut.png" and row["aspect"] == "1:1" and row["error"] is None
     assert (row["width"], row["height"]) == (512, 512)
     assert len(row["crop"]) == 4 and all(isinstance(v, int) for v in row["crop"])
@@ -259,7 +260,10 @@ def test_to_json_is_the_cli_line(search):
     assert len(row["alternatives"]) <= 2
     for alt in row["alternatives"]:
         assert set(alt) == {"crop", "score"} and all(isinstance(v, int) for v in alt["crop"])
-        assert alt["score"] <= row["score"]
+        # "keep as is" wins unless a crop beats it by the margin: the crops tried may score a little higher
+        assert alt["score"] <= row["score"] + (KEEP_MARGIN if row["keep_whole"] else 0.0)
+    if row["keep_whole"]:
+        assert row["crop"] == [0, 0, 512, 512]
 
 
 def test_search_on_a_missing_or_broken_file_raises_a_photo_error(search, tmp_path: Path):
@@ -308,14 +312,16 @@ def test_shared_feature_scores_reach_the_issues_0_9(agreement):
 
 
 def test_exact_scores_are_the_photo_scale(search, scorer):
-    """The verified crop score of the whole frame equals the photo's own score (same input, same head)."""
-    import torch
-
-    from selfie_desk.core.model import model_input
+    """One score everywhere: the crop search's whole photo scores what the scoring pass gives it, and the
+    exact scorer on the whole frame agrees (same input, same head)."""
+    from selfie_desk.core import decoding, look
 
     prepared = search.prepare(DEMO / "rocket.jpg")
-    assert math.isclose(max(prepared.image.size), 448, rel_tol=0.25)
+    assert math.isclose(max(prepared.image.size), look.VIEW_EDGE, rel_tol=0.25)
+    result = search.search(prepared, "original", top=1)
+    own = scorer.score_images([decoding.decode(DEMO / "rocket.jpg", look.DETAIL_EDGE).image])[0].score
+    assert result.whole_score == pytest.approx(own, abs=1e-5)
+    features = search.features(prepared.image, prepared.looks)
     whole = search.crop_scores(prepared.image, np.array([[0, 0, prepared.width, prepared.height]], float),
-                               prepared.width, prepared.height)[0]
-    x = torch.from_numpy(np.array(model_input(prepared.image))[None]).permute(0, 3, 1, 2)
-    assert whole == pytest.approx(float(scorer.score_embeddings(scorer.embed(x))[0]), abs=1e-5)
+                               prepared.width, prepared.height, quality=features.quality)[0]
+    assert whole == pytest.approx(own, abs=1e-4)

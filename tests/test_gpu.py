@@ -6,7 +6,7 @@ import torch
 from conftest import DEMO
 from PIL import Image
 
-from selfie_desk.core.model import Scorer, model_input
+from selfie_desk.core.model import Scorer
 
 pytestmark = [
     pytest.mark.gpu,
@@ -18,9 +18,8 @@ def test_cuda_scores_match_cpu(scorer):
     gpu = Scorer(device="cuda")
     assert gpu.label.startswith("GPU")
     images = [Image.open(p).convert("RGB") for p in sorted(DEMO.glob("*.png"))]
-    batch = torch.from_numpy(np.stack([model_input(im) for im in images])).permute(0, 3, 1, 2)
-    cpu_scores = scorer.score_embeddings(scorer.embed(batch)).numpy()
-    gpu_scores = gpu.score_embeddings(gpu.embed(batch)).cpu().numpy()
+    cpu_scores = np.array([s.score for s in scorer.score_images(images)])
+    gpu_scores = np.array([s.score for s in gpu.score_images(images)])
     assert np.abs(cpu_scores - gpu_scores).max() < 0.03  # bf16 autocast
     assert (np.argsort(cpu_scores) == np.argsort(gpu_scores)).mean() >= 0.7
 

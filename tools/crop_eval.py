@@ -42,6 +42,13 @@ from selfie_desk.core.cropping import (  # noqa: E402
 )
 from selfie_desk.core.model import Scorer  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fit_score import bucket  # noqa: E402
+
+
+def is_heldout_portrait(name: str) -> bool:
+    return bucket(name, 5) == 0
+
 DEMO = ROOT / "resources" / "demo"
 SEARCH: dict = {}  # CropSearch options from the command line (the pyramid's levels)
 DEMO_PHOTOS = ["astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg", "china.jpg", "flower.jpg"]
@@ -78,13 +85,12 @@ def composite(im: Image.Image, rng: np.random.Generator, scenes: list[Image.Imag
 
 
 def prepared(search: CropSearch, im: Image.Image) -> Prepared:
-    image = search.reduce(im)
-    return Prepared(image, im.width, im.height, search.detect_faces(image, im.width, im.height))
+    return search.prepare_image(im)
 
 
 def heldout_portraits(folder: Path, n: int) -> list[Path]:
-    card = json.loads((ROOT / "models" / "score_head.json").read_text())
-    names = card["training"]["heldout_files"]
+    # the portraits the score head never trained on (its fixed held-out split)
+    names = sorted(p.name for p in folder.iterdir() if is_heldout_portrait(p.name))
     return [folder / name for name in names if (folder / name).is_file()][:n]
 
 

@@ -5,7 +5,7 @@
 One command rebuilds `models/score_head.pt` and `models/score_head.json` (its card). Stages:
 
 1. **Looks** (cached under --cache, ~25 min on 2 CPU cores the first time): every BIQ2021 photo (train and
-   test) and every self-supervised pair (the 941 portraits and 1,500 BIQ2021 train photos, degraded at
+   test) and every self-supervised pair (the 941 portraits and 700 BIQ2021 train photos, degraded at
    their own resolution) go through exactly what the app computes per photo: the frozen MobileNetV2 at
    224 px (pooled last layer + stage statistics), the view and detail looks (`core/look.py`), faces.
 2. **Fit** on BIQ2021's train split only, a validation set carved out of it by a hash of the file name;
@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
-import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,20 +35,10 @@ from selfie_desk.core import degrade, look, weights  # noqa: E402
 from selfie_desk.core.faces import FaceDetector  # noqa: E402
 from selfie_desk.core.model import FACES_FILE, Backbone, model_input  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fit_score import add_fit_args, bucket, fit_and_write, is_val, log  # noqa: E402 - the fitting half
+
 FACE_EDGE = 384
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def bucket(name: str, mod: int) -> int:
-    return hashlib.blake2b(name.encode(), digest_size=4).digest()[0] % mod
-
-
-def is_val(name: str) -> bool:
-    """BIQ2021 train photos held out for validation (about 1 in 10), by a hash of the file name."""
-    return bucket(name, 10) == 0
 
 
 def is_heldout_portrait(name: str) -> bool:
@@ -205,9 +193,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--biq", type=Path, required=True, help="a local copy of BIQ2021 (Images/ and the CSVs)")
     parser.add_argument("--portraits", type=Path, required=True, help="../shared/photos/portraits")
-    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "train_score")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--extract-only", action="store_true")
+    parser.add_argument("--biq-pairs", type=int, default=700, help="BIQ2021 train photos degraded for the pairs")
+    add_fit_args(parser)
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
@@ -231,13 +219,11 @@ def main() -> int:
         looker = looker or Looker()
         train = [n for n, _ in read_split(args.biq, "train") if not is_val(n)]
         rng = np.random.default_rng(args.seed + 7)
-        chosen = sorted(rng.choice(train, 1500, replace=False).tolist())
+        chosen = sorted(rng.choice(train, args.biq_pairs, replace=False).tolist())
         extract_pairs([(n, biq_file(args.biq, n)) for n in chosen], degrade.QUALITY_KINDS, 1, looker, out,
                       args.seed + 2, "BIQ2021 pairs", framed=False)
     if args.extract_only:
         return 0
-    from fit_score import fit_and_write  # noqa: PLC0415 - the fitting half, kept apart for readability
-
     return fit_and_write(args)
 
 

@@ -77,6 +77,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE crop_proposals ADD COLUMN search TEXT NOT NULL DEFAULT '';
     """,
+    # 4: the score learned from people (issue 12). Which layout each stored embedding has (the first ones
+    # are the last layer alone), what the score is made of (aspects and reasons, JSON), and which version
+    # of a head made each score: a newer default head scores again instead of keeping stale numbers.
+    """
+    ALTER TABLE photos ADD COLUMN embedding_id TEXT;
+    UPDATE photos SET embedding_id = 'mobilenet_v2-b0353104.pth' WHERE embedding IS NOT NULL;
+    ALTER TABLE photos ADD COLUMN look TEXT;
+    ALTER TABLE scores ADD COLUMN head TEXT NOT NULL DEFAULT '';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -119,6 +128,23 @@ class Photo:
     fingerprint: str = ""
     faces: list[FaceBox] = field(default_factory=list)
     best_crop_score: float | None = None  # the best proposed crop's score over all presets ("keeper once cropped")
+    look: dict | None = None  # {"aspects": {name: 0-1}, "reasons": [str]} from the scoring pass
+
+    @property
+    def aspects(self) -> dict[str, float] | None:
+        return None if self.look is None else self.look.get("aspects")
+
+    @property
+    def reasons(self) -> list[str]:
+        return [] if self.look is None else list(self.look.get("reasons", []))
+
+    def look_json(self) -> dict:
+        """`aspects` and `reasons` as the JSON contract prints them."""
+        aspects = self.aspects
+        return {
+            "aspects": None if aspects is None else {k: round(float(v), 4) for k, v in aspects.items()},
+            "reasons": self.reasons,
+        }
 
     def to_json(self) -> dict:
         return {
@@ -128,6 +154,7 @@ class Photo:
             "width": self.width,
             "height": self.height,
             "error": self.error,
+            **self.look_json(),
         }
 
 
@@ -156,6 +183,8 @@ class Result:
     embedding: np.ndarray | None = None
     faces: Sequence[tuple[Box, float, Sequence[tuple[float, float]]]] = ()
     error: str | None = None
+    embedding_id: str | None = None  # the layout of `embedding` (model.EMBEDDING_ID)
+    look: dict | None = None  # aspects and reasons
 
 
 def _prefix_bounds(folder: str) -> tuple[str, str]:
@@ -217,18 +246,22 @@ class Catalog:
         self._db.execute("COMMIT")
 
     # ---- indexing --------------------------------------------------------------------------------
-    def file_states(self, model: str, folder: str | None = None, paths: Iterable[str] = ()) -> dict[str, FileState]:
-        """Known files under `folder` (recursively) and/or at `paths`, keyed by path."""
+    def file_states(self, model: str, folder: str | None = None, paths: Iterable[str] = (),
+                    head: str | None = None) -> dict[str, FileState]:
+        """Known files under `folder` (recursively) and/or at `paths`, keyed by path. With `head`, a score
+        counts as there only if that version of the model's head made it."""
         query = (
-            "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, s.score IS NOT NULL, "
+            "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, "
+            "s.score IS NOT NULL AND (? IS NULL OR s.head = ?), "
             "p.missing_since IS NOT NULL FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple] = []
         if folder is not None:
             lo, hi = _prefix_bounds(folder)
-            rows += self._db.execute(query + "WHERE p.path > ? AND p.path < ?", (model, lo, hi)).fetchall()
+            rows += self._db.execute(query + "WHERE p.path > ? AND p.path < ?",
+                                     (head, head, model, lo, hi)).fetchall()
         for path in paths:
-            rows += self._db.execute(query + "WHERE p.path = ?", (model, path)).fetchall()
+            rows += self._db.execute(query + "WHERE p.path = ?", (head, head, model, path)).fetchall()
         return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])) for r in rows}
 
     def orphan_with_fingerprint(self, fingerprint: str, exists: Callable[[str], bool]) -> FileState | None:
@@ -240,8 +273,9 @@ class Catalog:
                 return FileState(*row, scored=False)
         return None
 
-    def is_scored(self, photo_id: int, model: str) -> bool:
-        row = self._db.execute("SELECT 1 FROM scores WHERE photo_id = ? AND model = ?", (photo_id, model)).fetchone()
+    def is_scored(self, photo_id: int, model: str, head: str | None = None) -> bool:
+        row = self._db.execute("SELECT 1 FROM scores WHERE photo_id = ? AND model = ? AND (? IS NULL OR head = ?)",
+                               (photo_id, model, head, head)).fetchone()
         return row is not None
 
     def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str) -> int:
@@ -291,10 +325,11 @@ class Catalog:
                 self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
                 self._db.execute("DELETE FROM crop_proposals WHERE photo_id = ?", (photo_id,))
                 self._db.execute(
-                    "UPDATE photos SET embedding = NULL, embedding_model = NULL WHERE id = ?", (photo_id,)
+                    "UPDATE photos SET embedding = NULL, embedding_model = NULL, embedding_id = NULL, look = NULL "
+                    "WHERE id = ?", (photo_id,)
                 )
 
-    def record(self, results: Sequence[Result], model: str) -> None:
+    def record(self, results: Sequence[Result], model: str, head: str = "") -> None:
         """Store one batch of scoring results atomically."""
         now = time.time()
         with self.transaction() as db:
@@ -304,19 +339,21 @@ class Catalog:
                     continue
                 db.execute(
                     "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, "
-                    "embedding = ?, embedding_model = ? WHERE id = ?",
+                    "embedding = ?, embedding_model = ?, embedding_id = ?, look = ? WHERE id = ?",
                     (
                         r.width,
                         r.height,
                         r.captured_at,
                         None if r.embedding is None else np.asarray(r.embedding, np.float16).tobytes(),
                         model,
+                        r.embedding_id,
+                        None if r.look is None else json.dumps(r.look),
                         r.photo_id,
                     ),
                 )
                 db.execute(
-                    "INSERT OR REPLACE INTO scores (photo_id, model, score, scored_at) VALUES (?, ?, ?, ?)",
-                    (r.photo_id, model, float(r.score), now),
+                    "INSERT OR REPLACE INTO scores (photo_id, model, score, scored_at, head) VALUES (?, ?, ?, ?, ?)",
+                    (r.photo_id, model, float(r.score), now, head),
                 )
                 db.execute("DELETE FROM faces WHERE photo_id = ?", (r.photo_id,))
                 db.executemany(
@@ -332,8 +369,8 @@ class Catalog:
         """Photos under `folder` (recursively) and/or at `paths`, in path order."""
         query = (
             "SELECT p.id, p.path, p.width, p.height, p.captured_at, p.error, s.score, p.decision, p.rating, p.crop, "
-            "p.fingerprint, (SELECT MAX(c.score) FROM crop_proposals c WHERE c.photo_id = p.id AND c.model = ?) "
-            "FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+            "p.fingerprint, (SELECT MAX(c.score) FROM crop_proposals c WHERE c.photo_id = p.id AND c.model = ?), "
+            "p.look FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple] = []
         if folder is not None:
@@ -352,6 +389,7 @@ class Catalog:
                 id=r[0], path=r[1], width=r[2], height=r[3], captured_at=r[4], error=r[5], score=r[6],
                 decision=r[7], rating=r[8], crop=tuple(json.loads(r[9])) if r[9] else None,
                 fingerprint=r[10], faces=faces.get(r[0], []), best_crop_score=r[11],
+                look=json.loads(r[12]) if r[12] else None,
             )
             for r in unique.values()
         ]
@@ -467,37 +505,39 @@ class Catalog:
         return out
 
     def embeddings(self, photo_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, str | None]]:
-        """Stored embeddings (float32) with the name of the model whose backbone made them; photos without one
-        are left out."""
+        """Stored embeddings (float32) with their layout (model.EMBEDDING_ID, or the first layout's id for
+        embeddings stored before layouts were recorded); photos without one are left out."""
         out: dict[int, tuple[np.ndarray, str | None]] = {}
         for chunk in _chunks(list(photo_ids), 500):
             marks = ",".join("?" * len(chunk))
-            for pid, blob, model in self._db.execute(
-                f"SELECT id, embedding, embedding_model FROM photos WHERE embedding IS NOT NULL AND error IS NULL "
+            for pid, blob, layout in self._db.execute(
+                f"SELECT id, embedding, embedding_id FROM photos WHERE embedding IS NOT NULL AND error IS NULL "
                 f"AND id IN ({marks})",
                 chunk,
             ):
-                out[pid] = (np.frombuffer(blob, dtype=np.float16).astype(np.float32), model)
+                out[pid] = (np.frombuffer(blob, dtype=np.float16).astype(np.float32), layout)
         return out
 
-    def photos_missing_score(self, model: str, folder: str | None = None) -> list[int]:
-        """Readable photos with an embedding but no score from `model` (all folders, or under `folder`)."""
+    def photos_missing_score(self, model: str, folder: str | None = None, head: str | None = None) -> list[int]:
+        """Readable photos with an embedding but no score from `model` (all folders, or under `folder`);
+        with `head`, a score another version of the head made counts as missing."""
         query = (
             "SELECT p.id FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
-            "WHERE s.score IS NULL AND p.embedding IS NOT NULL AND p.error IS NULL AND p.missing_since IS NULL"
+            "WHERE (s.score IS NULL OR (? IS NOT NULL AND s.head != ?)) AND p.embedding IS NOT NULL "
+            "AND p.error IS NULL AND p.missing_since IS NULL"
         )
         if folder is None:
-            return [r[0] for r in self._db.execute(query, (model,))]
+            return [r[0] for r in self._db.execute(query, (model, head, head))]
         lo, hi = _prefix_bounds(folder)
-        return [r[0] for r in self._db.execute(query + " AND p.path > ? AND p.path < ?", (model, lo, hi))]
+        return [r[0] for r in self._db.execute(query + " AND p.path > ? AND p.path < ?", (model, head, head, lo, hi))]
 
-    def save_scores(self, model: str, scores: Iterable[tuple[int, float]]) -> None:
+    def save_scores(self, model: str, scores: Iterable[tuple[int, float]], head: str = "") -> None:
         """Store scores computed without the scoring pass (a head on stored embeddings), atomically."""
         now = time.time()
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO scores (photo_id, model, score, scored_at) VALUES (?, ?, ?, ?)",
-                [(pid, model, float(score), now) for pid, score in scores],
+                "INSERT OR REPLACE INTO scores (photo_id, model, score, scored_at, head) VALUES (?, ?, ?, ?, ?)",
+                [(pid, model, float(score), now, head) for pid, score in scores],
             )
 
     def forget_model(self, model: str) -> None:

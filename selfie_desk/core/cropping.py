@@ -26,10 +26,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from selfie_desk.core import decoding
+from selfie_desk.core import decoding, look
 from selfie_desk.core.catalog import CropProposal
 from selfie_desk.core.faces import Face
-from selfie_desk.core.model import INPUT_SIZE, Scorer, model_input, pool_boxes
+from selfie_desk.core.model import EMBEDDING_DIM, INPUT_SIZE, Backbone, Scorer, face_input, model_input, pool_boxes
 from selfie_desk.core.pipeline import FACE_EDGE, _cpu_share
 
 Box = tuple[float, float, float, float]
@@ -49,7 +49,10 @@ FEATURE_EDGE = 448
 PYRAMID = (0.5, 1.0)
 # Stored with each proposal in the catalog: a proposal made by another version is made again when asked for.
 # Change it whenever the search would propose differently for the same photo.
-SEARCH_VERSION = "2026-11-23 pyramid 0.5/1.0"
+SEARCH_VERSION = "2026-12-01 looks head, keep whole"
+# The whole frame is always a candidate: a crop is proposed only when it scores this much above the
+# uncropped photo (score units, the spread of people's opinions); otherwise the proposal is "keep as is".
+KEEP_MARGIN = 0.03
 STRIDE = 32  # MobileNetV2's feature map
 POOL_CHUNK = 2048  # boxes pooled at once: bounds memory at ~POOL_CHUNK x (1280 + cells) floats
 
@@ -373,17 +376,13 @@ class CropResult:
     aspect: str
     best: Crop
     alternatives: list[Crop]
-    whole_score: float  # the uncropped photo, scored like a crop (same scale as `best.score`)
+    whole_score: float  # the uncropped photo: the same score the scoring pass gives it
     faces: list[Face]  # in full-resolution pixels
     face_rule: str  # see FaceRule
     candidates: int  # boxes scored from the shared features
     verified: bool  # scores are the convnet's own on each crop (not pooled estimates)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
-
-    @property
-    def best_after_crop(self) -> float:
-        """The photo's score once cropped: what the grid sorts by for "a keeper once cropped"."""
-        return self.best.score
+    keep_whole: bool = False  # no crop beats the whole frame by KEEP_MARGIN: `best` is the whole frame
 
     def proposal(self) -> CropProposal:
         """This result as the catalog stores it."""
@@ -408,6 +407,7 @@ class CropResult:
             "score": round(self.best.score, 6),
             "alternatives": [{"crop": [int(v) for v in a.box], "score": round(a.score, 6)} for a in self.alternatives],
             "error": None,
+            "keep_whole": self.keep_whole,
         }
 
 
@@ -415,10 +415,11 @@ class CropResult:
 class Prepared:
     """A photo reduced for the crop search, with its faces."""
 
-    image: Image.Image  # upright RGB, long edge about FEATURE_EDGE
+    image: Image.Image  # upright RGB: the scoring pass's view (long edge about look.VIEW_EDGE)
     width: int  # upright full resolution
     height: int
     faces: list[Face]  # full-resolution pixels
+    looks: np.ndarray | None = None  # view + detail statistics (the photo's, whatever the crop)
 
 
 @dataclass(frozen=True)
@@ -427,6 +428,8 @@ class FeaturePyramid:
     covering `share` of the photo (square root of its area share) is 224 x 224 px on that level's square."""
 
     levels: list[tuple[float, int, torch.Tensor]]
+    quality: float = 0.0  # the photo's quality logit (score head), the same for every box
+    whole: float | None = None  # the photo's own score, when its looks were given
 
     def pool(self, boxes: np.ndarray, width: int, height: int) -> torch.Tensor:
         """Each box's (full-resolution pixels) mean features, from the level nearest its size: N x C."""
@@ -465,16 +468,30 @@ class CropSearch:
 
     # ---- inputs ---------------------------------------------------------------------------------------
     def prepare(self, path: Path, timings: dict[str, float] | None = None) -> Prepared:
-        """Decode reduced and upright, and find the faces on that same decode. Raises PhotoError."""
+        """Decode and look at the photo exactly as the scoring pass does (so that the whole photo gets the
+        same score here as in the grid), and find the faces on that same view. Raises PhotoError."""
         t0 = time.perf_counter()
-        decoded = decoding.decode(Path(path), self.feature_edge)
-        image = self.reduce(decoded.image)
-        t1 = time.perf_counter()
-        faces = self.detect_faces(image, decoded.width, decoded.height)
+        decoded = decoding.decode(Path(path), look.DETAIL_EDGE)
         if timings is not None:
-            timings["decode"] = t1 - t0
+            timings["decode"] = time.perf_counter() - t0
+        return self.prepare_image(decoded.image, decoded.width, decoded.height, timings=timings)
+
+    def prepare_image(self, image: Image.Image, width: int | None = None, height: int | None = None,
+                      faces: Sequence[Face] | None = None, timings: dict[str, float] | None = None) -> Prepared:
+        """`prepare` for a photo already decoded (at the scoring pass's detail size, or smaller), whose
+        upright full resolution is width x height (default: the image's). `faces` (full-resolution pixels)
+        skips the detector."""
+        width = width or image.width
+        height = height or image.height
+        lk = look.Look(image.convert("RGB"))
+        t1 = time.perf_counter()
+        if faces is None:
+            faces = self.detect_faces(lk.view, width, height)
+        sx, sy = lk.detail_gray.shape[1] / width, lk.detail_gray.shape[0] / height
+        detail, _ = lk.detail([(f.box[0] * sx, f.box[1] * sy, f.box[2] * sx, f.box[3] * sy) for f in faces])
+        if timings is not None:
             timings["faces"] = time.perf_counter() - t1
-        return Prepared(image, decoded.width, decoded.height, faces)
+        return Prepared(lk.view, width, height, list(faces), np.concatenate([lk.view_stats, detail]))
 
     def reduce(self, image: Image.Image) -> Image.Image:
         """Bring a decode (long edge up to twice the request) down to about `feature_edge`."""
@@ -486,11 +503,10 @@ class CropSearch:
 
     def detect_faces(self, image: Image.Image, width: int, height: int) -> list[Face]:
         """Faces in full-resolution pixels, found on a FACE_EDGE copy as the scoring pass does."""
-        small = image.copy()
-        small.thumbnail((FACE_EDGE, FACE_EDGE), Image.Resampling.BILINEAR)
-        arr = torch.from_numpy(np.array(small)).permute(2, 0, 1)[None]
-        found = self.scorer.detector.detect(arr.to(self.scorer.device), [small.size])[0]
-        return [f.scaled(width / small.width, height / small.height) for f in found]
+        small = face_input(image, FACE_EDGE)
+        arr = torch.from_numpy(small.copy()).permute(2, 0, 1)[None]
+        found = self.scorer.detector.detect(arr.to(self.scorer.device), [(small.shape[1], small.shape[0])])[0]
+        return [f.scaled(width / small.shape[1], height / small.shape[0]) for f in found]
 
     # ---- scoring --------------------------------------------------------------------------------------
     def _autocast(self):
@@ -499,34 +515,42 @@ class CropSearch:
         return torch.autocast("cpu", enabled=False)
 
     @torch.inference_mode()
-    def features(self, image: Image.Image) -> FeaturePyramid:
-        """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each)."""
+    def features(self, image: Image.Image, looks: np.ndarray | None = None) -> FeaturePyramid:
+        """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each). The
+        224-px level is the scoring pass's model input: its stage statistics and `looks` give the photo's
+        quality logit and its own score, the same as in the grid."""
         levels = []
+        quality, whole = 0.0, None
         for share in self.pyramid:
             side = max(32, round(INPUT_SIZE / share))
             square = image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
             x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
             with self._autocast():
-                fmap = self.scorer.backbone(x)
+                fmap, stats = self.scorer.backbone.forward_with_stats(x)
+            if side == INPUT_SIZE and looks is not None:
+                full = self.scorer.complete(torch.cat([Backbone.pool(fmap), stats.float()], dim=1), [looks])
+                quality = float(self.scorer.head.quality_logit(full)[0])
+                whole = float(self.scorer.head.probability(full)[0])
             levels.append((share, side, fmap.float().contiguous()))
-        return FeaturePyramid(levels)
+        return FeaturePyramid(levels, quality, whole)
 
     @torch.inference_mode()
     def pooled_scores(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
         """Score every box (full-resolution pixels) from the shared features: the mean of its level's map over
-        the box, then the score head."""
+        the box, then the score head's content part, plus the photo's quality part."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
         out = []
         for start in range(0, len(boxes), POOL_CHUNK):
             pooled = pyramid.pool(boxes[start : start + POOL_CHUNK], width, height)
-            out.append(self.scorer.head.probability(pooled).float().cpu())
+            out.append(self.scorer.head.probability_of_boxes(pooled, pyramid.quality).float().cpu())
         return torch.cat(out).numpy()
 
     @torch.inference_mode()
     def crop_scores(self, image: Image.Image, boxes: np.ndarray, width: int, height: int,
-                    batch: int = 32) -> np.ndarray:
-        """Score every box the slow, exact way: crop the reduced photo, squash to 224, one pass each."""
+                    batch: int = 32, quality: float = 0.0) -> np.ndarray:
+        """Score every box the slow, exact way: crop the reduced photo, squash to 224, one pass each (the
+        content part; `quality` is the photo's quality logit)."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
         sx, sy = image.width / width, image.height / height
@@ -538,7 +562,8 @@ class CropSearch:
                 region = (region[0], region[1], max(region[2], region[0] + 1), max(region[3], region[1] + 1))
                 inputs.append(model_input(image.crop(region)))
             x = torch.from_numpy(np.stack(inputs)).permute(0, 3, 1, 2)
-            out.append(self.scorer.score_embeddings(self.scorer.embed(x)).cpu())
+            pooled = self.scorer.embed(x)[:, :EMBEDDING_DIM]
+            out.append(self.scorer.head.probability_of_boxes(pooled, quality).float().cpu())
         return torch.cat(out).numpy()
 
     # ---- the search -----------------------------------------------------------------------------------
@@ -597,7 +622,7 @@ class CropSearch:
         timings = {} if timings is None else timings
         width, height, image = photo.width, photo.height, photo.image
         t = time.perf_counter()
-        features = self.features(image)
+        features = self.features(image, photo.looks)
         timings["features"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -640,25 +665,39 @@ class CropSearch:
         final_boxes = rounded[finalists]
         whole_box = np.array([[0, 0, width, height]], np.float64)
         if self.verify > 0:
-            exact = self.crop_scores(image, np.concatenate([final_boxes, whole_box]), width, height)
-            final_scores, whole = exact[:-1], float(exact[-1])
+            exact = self.crop_scores(image, final_boxes, width, height, quality=features.quality)
+            final_scores = exact
             best = int(np.argmax(final_scores[:strict]))
             rest = [k for k in range(len(finalists))
                     if k != best and (k < strict or final_scores[k] <= final_scores[best])]
             order = [best, *sorted(rest, key=lambda k: -final_scores[k])]
         else:
             final_scores = estimates[finalists]
-            whole = float(self.pooled_scores(features, whole_box, width, height)[0])
             order = list(range(len(finalists)))
+        # the uncropped photo: its own score (the scoring pass's, exactly) when its looks are known
+        if features.whole is not None:
+            whole = features.whole
+        else:
+            whole = float(self.crop_scores(image, whole_box, width, height, quality=features.quality)[0])
         timings["verify"] = time.perf_counter() - t
 
         crops = [Crop(tuple(float(v) for v in final_boxes[k]), float(final_scores[k]), float(estimates[finalists[k]]))
                  for k in order]
+        whole_crop = Crop(tuple(float(v) for v in whole_box[0]), whole, whole)
+        keep_whole = crops[0].score < whole + KEEP_MARGIN and _allowed_whole(aspect, width, height)
+        if keep_whole:  # the whole frame is the proposal; the crops searched stay as alternatives
+            crops = [whole_crop, *crops]
         return CropResult(
             width=width, height=height, aspect=aspect, best=crops[0], alternatives=crops[1 : 1 + top],
-            whole_score=whole, faces=list(photo.faces), face_rule=rule.name, candidates=len(boxes),
-            verified=self.verify > 0, timings=timings,
+            whole_score=whole, faces=list(photo.faces), face_rule=rule.name, candidates=len(boxes) + 1,
+            verified=self.verify > 0, timings=timings, keep_whole=keep_whole,
         )
+
+
+def _allowed_whole(aspect: str, width: int, height: int) -> bool:
+    """Whether the whole frame has the aspect preset's ratio (always for "original" and "free")."""
+    ratio = parse_aspect(aspect)
+    return ratio is None or abs(ratio - width / height) <= 0.01 * ratio
 
 
 def _union(boxes: Sequence[Box]) -> Box:

@@ -74,21 +74,22 @@ def canonical(path: Path) -> Path:
     return Path(os.path.abspath(path))
 
 
-def index(targets: Iterable[Path], catalog: Catalog, model: str) -> IndexReport:
-    """Bring the catalog in line with the files at `targets` (folders recursively, or single files)."""
+def index(targets: Iterable[Path], catalog: Catalog, model: str, head: str | None = None) -> IndexReport:
+    """Bring the catalog in line with the files at `targets` (folders recursively, or single files). A photo
+    is to do when it has no score from `model` (made by `head`, when given: a newer head scores again)."""
     report = IndexReport()
     seen_ids: set[int] = set()
     scanned: list[dict] = []
     for target in map(canonical, targets):
         if target.is_dir():
             files = list(walk(target))
-            known = catalog.file_states(model, folder=str(target))
+            known = catalog.file_states(model, folder=str(target), head=head)
         else:
             files = [target]
-            known = catalog.file_states(model, paths=[str(target)])
+            known = catalog.file_states(model, paths=[str(target)], head=head)
         with catalog.transaction():
             for path in files:
-                _index_one(str(path), known, catalog, model, report, seen_ids)
+                _index_one(str(path), known, catalog, model, report, seen_ids, head)
         report.found += len(files)
         scanned.append(known)
     # Only after every target is indexed: a file moved from one target to another is a move, not a loss.
@@ -101,7 +102,8 @@ def index(targets: Iterable[Path], catalog: Catalog, model: str) -> IndexReport:
     return report
 
 
-def _index_one(path: str, known: dict, catalog: Catalog, model: str, report: IndexReport, seen: set[int]) -> None:
+def _index_one(path: str, known: dict, catalog: Catalog, model: str, report: IndexReport, seen: set[int],
+               head: str | None = None) -> None:
     try:
         st = os.stat(path)
     except OSError:
@@ -128,7 +130,7 @@ def _index_one(path: str, known: dict, catalog: Catalog, model: str, report: Ind
         catalog.move_file(orphan.id, path, st.st_size, st.st_mtime_ns)
         seen.add(orphan.id)
         report.moved += 1
-        if not catalog.is_scored(orphan.id, model):
+        if not catalog.is_scored(orphan.id, model, head):
             report.todo.append(Todo(orphan.id, path, fp))
         return
     photo_id = catalog.add_file(path, st.st_size, st.st_mtime_ns, fp)

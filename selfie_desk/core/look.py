@@ -211,3 +211,4 @@ class Look:
 
     def detail(self, faces_in_detail_pixels: Sequence[Box]) -> tuple[np.ndarray, Box]:
         return detail_stats(self.detail_gray, faces_in_detail_pixels, self.fallback)
+

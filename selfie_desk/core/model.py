@@ -9,6 +9,10 @@ the crop search pools candidate boxes from one shared feature map and feeds the 
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +23,7 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from selfie_desk.core import paths, weights
+from selfie_desk.core import look, paths, weights
 from selfie_desk.core.faces import Face, FaceDetector
 
 INPUT_SIZE = 224
@@ -28,13 +32,30 @@ EMBEDDING_DIM = 1280
 # channels 24, 32, 64, 96, 160): mean and standard deviation of each channel.
 STAT_STAGES = (3, 6, 10, 13, 16)
 STATS_DIM = 2 * (24 + 32 + 64 + 96 + 160)
+LOOK_DIM = STATS_DIM + look.N_VIEW + look.N_DETAIL
+FEATURE_DIM = EMBEDDING_DIM + LOOK_DIM
 BACKBONE_FILE = "mobilenet_v2-b0353104.pth"
 FACES_FILE = "retinaface_mobilenet0.25.pth"
 DEFAULT_HEAD_FILE = "score_head.pt"
 DEFAULT_MODEL = "default"
-# What made an embedding. Every head so far sits on this frozen backbone, so embeddings stored by any of them
-# can be scored by any other without decoding the photo again (a head whose card names another backbone cannot).
-BACKBONE_ID = BACKBONE_FILE
+# What made an embedding: the frozen backbone's pooled last layer followed by the looks (stage statistics,
+# view, detail). Every head on the same layout can score any stored embedding without decoding the photo
+# again; a head whose card names another layout cannot (the first heads read the last layer alone).
+OLD_BACKBONE_ID = BACKBONE_FILE
+EMBEDDING_ID = "mobilenet_v2-b0353104.pth+looks-1"
+BACKBONE_ID = EMBEDDING_ID
+HEAD_FORMAT = 2
+CALIB_POINTS = 101
+# Aspects and the self-supervised pairs that teach each (degrade.py's kinds)
+ASPECT_KINDS = {
+    "sharpness": ("blur",),
+    "noise": ("noise",),
+    "dark": ("dark",),
+    "bright": ("bright",),
+    "compression": ("jpeg",),
+    "framing": ("cut", "tiny", "close", "tiny_vs_framed"),
+}
+ASPECTS = ("sharpness", "noise", "exposure", "framing")  # what `score --json` reports
 
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
 _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
@@ -120,26 +141,166 @@ def pool_boxes(feature_map: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
 
 
 class ScoreHead(nn.Module):
-    """Pooled features -> one logit: higher is a better photo. Calibrated to [0, 1] by `probability`."""
+    """Features (FEATURE_DIM: the pooled last layer, then the looks) -> one logit: higher is a better photo.
 
-    def __init__(self, hidden: int = 256, dropout: float = 0.2) -> None:
+    logit = content(pooled last layer) + quality(looks). The two parts are apart on purpose: a crop changes
+    what is in the frame (content, framing) but not how sharp, noisy or well exposed the photo is, so the
+    crop search scores each box as content(box) + quality(photo), on the same scale as the photo's own
+    score. The logit is mapped to [0, 1] by the quantiles of people's opinions (the default model) or by a
+    sigmoid (personal models, whose score is P(good)).
+    """
+
+    def __init__(self, hidden: int = 256, qhidden: int = 128, dropout: float = 0.2) -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            nn.LayerNorm(EMBEDDING_DIM),
+        self.hidden, self.qhidden = hidden, qhidden
+        self.content = nn.Sequential(
+            nn.LayerNorm(EMBEDDING_DIM, elementwise_affine=False),
             nn.Dropout(dropout),
             nn.Linear(EMBEDDING_DIM, hidden),
             nn.GELU(),
             nn.Linear(hidden, 1),
         )
-        # logit -> score: sigmoid((logit - center) / spread), fitted after training on its own photos
+        self.quality = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(LOOK_DIM, qhidden),
+            nn.GELU(),
+            nn.Linear(qhidden, 1),
+        )
+        self.register_buffer("look_mean", torch.zeros(LOOK_DIM))
+        self.register_buffer("look_std", torch.ones(LOOK_DIM))
+        # calibration: the quantile map calib_x -> calib_y (piecewise linear, exponential tails) when
+        # quantile_map is 1, else sigmoid((logit - center) / spread)
+        self.register_buffer("quantile_map", torch.zeros(()))
+        self.register_buffer("calib_x", torch.linspace(-1, 1, CALIB_POINTS))
+        self.register_buffer("calib_y", torch.linspace(0, 1, CALIB_POINTS))
         self.register_buffer("center", torch.zeros(()))
         self.register_buffer("spread", torch.ones(()))
 
-    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return self.net(embeddings.float()).squeeze(-1)
+    # ---- parts ------------------------------------------------------------------------------------------
+    def content_logit(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.content(embeddings[..., :EMBEDDING_DIM].float()).squeeze(-1)
 
-    def probability(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid((self(embeddings) - self.center) / self.spread)
+    def quality_logit(self, features: torch.Tensor) -> torch.Tensor:
+        look = (features[..., EMBEDDING_DIM:].float() - self.look_mean) / self.look_std
+        return self.quality(look).squeeze(-1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.content_logit(features) + self.quality_logit(features)
+
+    def calibrate(self, logits: torch.Tensor) -> torch.Tensor:
+        if float(self.quantile_map) < 0.5:
+            return torch.sigmoid((logits - self.center) / self.spread)
+        x, y = self.calib_x, self.calib_y
+        inner = _interp(logits, x, y)
+        low_s = torch.clamp((x[5] - x[0]) / 2, min=1e-3)
+        high_s = torch.clamp((x[-1] - x[-6]) / 2, min=1e-3)
+        low = y[0] * torch.exp(torch.clamp((logits - x[0]) / low_s, max=0.0))
+        high = 1 - (1 - y[-1]) * torch.exp(-torch.clamp((logits - x[-1]) / high_s, min=0.0))
+        return torch.where(logits < x[0], low, torch.where(logits > x[-1], high, inner))
+
+    def probability(self, features: torch.Tensor) -> torch.Tensor:
+        return self.calibrate(self(features))
+
+    def probability_of_boxes(self, pooled: torch.Tensor, quality: torch.Tensor | float) -> torch.Tensor:
+        """Scores of boxes from their pooled features (N x 1280) and the photo's quality logit."""
+        return self.calibrate(self.content_logit(pooled) + quality)
+
+    # ---- training helpers -------------------------------------------------------------------------------
+    def score_parameters(self) -> list[nn.Parameter]:
+        return list(self.content.parameters()) + list(self.quality.parameters())
+
+    def set_standardisation(self, mean: np.ndarray, std: np.ndarray) -> None:
+        self.look_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.look_std.copy_(torch.as_tensor(std, dtype=torch.float32))
+
+    def set_quantile_map(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        xs = np.maximum.accumulate(np.asarray(xs, np.float64)) + np.arange(len(xs)) * 1e-6  # increasing
+        self.calib_x.copy_(torch.as_tensor(xs, dtype=torch.float32))
+        self.calib_y.copy_(torch.as_tensor(np.maximum.accumulate(np.asarray(ys, np.float64)), dtype=torch.float32))
+        self.quantile_map.fill_(1.0)
+
+    def use_sigmoid(self, center: float, spread: float) -> None:
+        self.center.fill_(center)
+        self.spread.fill_(spread)
+        self.quantile_map.fill_(0.0)
+
+    def logit_at(self, score: float) -> float:
+        """The logit whose calibrated score is `score` (within the quantile map's range)."""
+        if float(self.quantile_map) < 0.5:
+            return float(self.center + self.spread * math.log(score / (1 - score)))
+        return float(np.interp(score, self.calib_y.numpy(), self.calib_x.numpy()))
+
+    @classmethod
+    def ensemble(cls, heads: Sequence[ScoreHead]) -> ScoreHead:
+        """One head whose logit is the mean of `heads`' (same standardisation): their hidden layers side
+        by side, their output layers averaged. Exact, and as cheap to run as one wider head."""
+        n = len(heads)
+        out = cls(hidden=sum(h.hidden for h in heads), qhidden=sum(h.qhidden for h in heads))
+        with torch.no_grad():
+            for part in ("content", "quality"):
+                first = [getattr(h, part)[-3] for h in heads]
+                last = [getattr(h, part)[-1] for h in heads]
+                getattr(out, part)[-3].weight.copy_(torch.cat([m.weight for m in first]))
+                getattr(out, part)[-3].bias.copy_(torch.cat([m.bias for m in first]))
+                getattr(out, part)[-1].weight.copy_(torch.cat([m.weight for m in last], dim=1) / n)
+                getattr(out, part)[-1].bias.copy_(sum(m.bias for m in last) / n)
+            out.look_mean.copy_(heads[0].look_mean)
+            out.look_std.copy_(heads[0].look_std)
+        return out.eval()
+
+
+def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+    idx = torch.clamp(torch.searchsorted(xp, x.contiguous()), 1, len(xp) - 1)
+    x0, x1 = xp[idx - 1], xp[idx]
+    y0, y1 = fp[idx - 1], fp[idx]
+    t = torch.clamp((x - x0) / torch.clamp(x1 - x0, min=1e-9), 0, 1)
+    return y0 + t * (y1 - y0)
+
+
+class AspectHeads(nn.Module):
+    """What a score is made of, each in [0, 1] (higher is better): one linear ranker per aspect on the
+    standardised features, trained on the self-supervised pairs of its kinds (ASPECT_KINDS) and calibrated
+    so that the midpoint between originals and their degraded copies is 0.5. Exposure is the worse of
+    "not too dark" and "not too bright". They belong to the default model: a personal model changes the
+    score's taste, not how sharp a photo is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.ModuleDict({name: nn.Linear(FEATURE_DIM, 1) for name in ASPECT_KINDS})
+        self.register_buffer("mean", torch.zeros(FEATURE_DIM))
+        self.register_buffer("std", torch.ones(FEATURE_DIM))
+        self.register_buffer("centers", torch.zeros(len(ASPECT_KINDS)))
+        self.register_buffer("spreads", torch.ones(len(ASPECT_KINDS)))
+
+    def layer(self, name: str) -> nn.Linear:
+        return self.layers[name]
+
+    def set_standardisation(self, look_mean: np.ndarray, look_std: np.ndarray) -> None:
+        # the pooled last layer is on one scale already; the looks are standardised
+        self.mean[EMBEDDING_DIM:] = torch.as_tensor(look_mean, dtype=torch.float32)
+        self.std[EMBEDDING_DIM:] = torch.as_tensor(look_std, dtype=torch.float32)
+
+    def set_calibration(self, name: str, center: float, spread: float) -> None:
+        k = list(ASPECT_KINDS).index(name)
+        self.centers[k] = center
+        self.spreads[k] = spread
+
+    def raw(self, name: str, features: torch.Tensor) -> torch.Tensor:
+        return self.layers[name]((features.float() - self.mean) / self.std).squeeze(-1)
+
+    @torch.inference_mode()
+    def aspects(self, features: torch.Tensor) -> list[dict[str, float]]:
+        """Per row: every ASPECT_KINDS entry, and exposure (the worse of dark and bright)."""
+        x = (features.float() - self.mean) / self.std
+        cols = {}
+        for k, name in enumerate(ASPECT_KINDS):
+            cols[name] = torch.sigmoid((self.layers[name](x).squeeze(-1) - self.centers[k]) / self.spreads[k]).cpu()
+        out = []
+        for i in range(len(x)):
+            row = {name: float(v[i]) for name, v in cols.items()}
+            row["exposure"] = min(row["dark"], row["bright"])
+            out.append(row)
+        return out
 
 
 @dataclass(frozen=True)
@@ -147,13 +308,22 @@ class HeadInfo:
     name: str
     path: Path
     card: dict
+    id: str = ""  # name and a digest of the head's file: which version of the head made a score
 
 
-def save_head(head: ScoreHead, path: Path, card: dict) -> None:
-    """Write a head with its model card, atomically."""
+class StaleModelError(UnknownModelError):
+    """A personal model trained on embeddings this version no longer makes: it must be retrained."""
+
+
+def save_head(head: ScoreHead, path: Path, card: dict, aspects: AspectHeads | None = None) -> None:
+    """Write a head (and, for the default model, its aspect heads) with its model card, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": 1, "state_dict": head.state_dict(), "card": card}, tmp)
+    blob = {"format": HEAD_FORMAT, "state_dict": head.state_dict(), "card": card,
+            "sizes": [head.hidden, head.qhidden]}
+    if aspects is not None:
+        blob["aspects"] = aspects.state_dict()
+    torch.save(blob, tmp)
     tmp.replace(path)
 
 
@@ -165,21 +335,62 @@ def available_models() -> dict[str, Path]:
     return found
 
 
+def read_head_file(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def load_head(name: str = DEFAULT_MODEL) -> tuple[ScoreHead, HeadInfo]:
+    """The head called `name`. A personal model made for an older embedding raises StaleModelError (its
+    message says how to retrain it); its card stays readable through `model_card`."""
     models = available_models()
     if name not in models:
         raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(models)}")
     path = weights.bundled_file(DEFAULT_HEAD_FILE) if name == DEFAULT_MODEL else models[name]
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    head = ScoreHead()
+    data = path.read_bytes()
+    blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    card = blob.get("card", {})
+    if blob.get("format", 1) != HEAD_FORMAT or head_backbone(card) != EMBEDDING_ID:
+        raise StaleModelError(f"model {name!r} was trained on an older embedding of the photos than this "
+                              f"version of Selfie Desk makes; retrain it: {retrain_command(name, card)}")
+    hidden, qhidden = blob.get("sizes", [256, 128])
+    head = ScoreHead(hidden=hidden, qhidden=qhidden)
     head.load_state_dict(blob["state_dict"])
     head.eval()
-    return head, HeadInfo(name=name, path=path, card=blob.get("card", {}))
+    return head, HeadInfo(name=name, path=path, card=card, id=f"{name}:{hashlib.sha256(data).hexdigest()[:16]}")
+
+
+def retrain_command(name: str, card: dict) -> str:
+    """The command that trains `name` again on the labels it was trained on (as far as its card says)."""
+    import shlex
+
+    retrain = card.get("retrain") or {}
+    words = ["selfie-desk", "train", *retrain.get("folders", [])]
+    if retrain.get("likes"):
+        words += ["--likes", retrain["likes"]]
+    words += ["--name", name, "--replace"]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def load_aspects() -> AspectHeads:
+    """The default model's aspect heads."""
+    blob = read_head_file(weights.bundled_file(DEFAULT_HEAD_FILE))
+    heads = AspectHeads()
+    heads.load_state_dict(blob["aspects"])
+    return heads.eval()
+
+
+def model_card(name: str) -> dict:
+    """A model's card, even for a model that must be retrained."""
+    models = available_models()
+    if name not in models:
+        raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(models)}")
+    path = weights.bundled_file(DEFAULT_HEAD_FILE) if name == DEFAULT_MODEL else models[name]
+    return read_head_file(path).get("card", {})
 
 
 def head_backbone(card: dict) -> str:
-    """The backbone a head expects its embeddings from (heads without the field: the bundled one)."""
-    return str(card.get("backbone_id", BACKBONE_ID))
+    """The embedding layout a head expects (heads without the field: the first one, the last layer alone)."""
+    return str(card.get("backbone_id", OLD_BACKBONE_ID))
 
 
 def resolve_device(choice: str = "auto") -> torch.device:
@@ -202,27 +413,34 @@ def device_label(device: torch.device) -> str:
 @dataclass(frozen=True)
 class Scored:
     score: float
-    embedding: np.ndarray  # float32, EMBEDDING_DIM
+    embedding: np.ndarray  # float32, FEATURE_DIM: what the catalog stores and every head on it reads
     faces: list[Face]  # in the coordinates of the face-detector input given for this photo
+    aspects: dict[str, float]
+    detail_box: look.Box  # where the detail look was taken, in the detail image's pixels
+
+
+def face_input(view: Image.Image, edge: int) -> np.ndarray:
+    """The face detector's input: the view reduced to `edge` on its long side."""
+    small = view.copy()
+    small.thumbnail((edge, edge), Image.Resampling.BILINEAR)
+    return np.asarray(small)
 
 
 class Scorer:
-    """Scores batches of photos: one backbone pass for score and embedding, one detector pass for faces.
-
-    Owns the device: create it on the thread that will use it and keep it there.
-    """
+    """Scores batches of photos: one backbone pass for score, stage statistics and embedding, one detector
+    pass for faces, the looks (numpy) in between. Owns the device: create it on the thread that will use it
+    and keep it there."""
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto") -> None:
         self.device = resolve_device(device)
         self.head, self.info = load_head(model)
-        if head_backbone(self.info.card) != BACKBONE_ID:
-            raise UnknownModelError(f"model {model!r} needs backbone {head_backbone(self.info.card)!r}, "
-                                    "which this version of Selfie Desk does not have")
+        self.aspect_heads = load_aspects()
         self.model_name = self.info.name
         self.backbone = Backbone().eval()
         self.detector = FaceDetector.from_file(weights.bundled_file(FACES_FILE), device="cpu").eval()
         self.backbone.to(self.device)
         self.head.to(self.device)
+        self.aspect_heads.to(self.device)
         self.detector.to(self.device, memory_format=torch.channels_last)
         self.label = device_label(self.device)
 
@@ -230,8 +448,6 @@ class Scorer:
         """The same backbone and face detector (already on the device) with another head: switching the
         active model costs loading a head, not the whole convnet."""
         head, info = load_head(model)
-        if head_backbone(info.card) != BACKBONE_ID:
-            raise UnknownModelError(f"model {model!r} needs backbone {head_backbone(info.card)!r}")
         other = copy.copy(self)
         other.head, other.info, other.model_name = head.to(self.device), info, info.name
         return other
@@ -243,21 +459,71 @@ class Scorer:
 
     @torch.inference_mode()
     def embed(self, model_inputs: torch.Tensor) -> torch.Tensor:
-        """uint8 N x 3 x 224 x 224 -> float32 N x 1280 pooled features."""
+        """uint8 N x 3 x 224 x 224 -> float32 N x (1280 + STATS_DIM): the pooled last layer, then the
+        stage statistics. The looks (`look.Look`) complete it to FEATURE_DIM (`features`)."""
         with self._autocast():
-            fmap = self.backbone(model_inputs.to(self.device, non_blocking=True))
-        return Backbone.pool(fmap)
+            fmap, stats = self.backbone.forward_with_stats(model_inputs.to(self.device, non_blocking=True))
+        return torch.cat([Backbone.pool(fmap), stats.float()], dim=1)
+
+    @staticmethod
+    def complete(network: torch.Tensor, looks: Sequence[np.ndarray]) -> torch.Tensor:
+        """Network features (N x (1280 + STATS_DIM)) and each photo's view + detail statistics -> features."""
+        extra = torch.from_numpy(np.stack(looks).astype(np.float32)).to(network.device)
+        return torch.cat([network, extra], dim=1)
 
     @torch.inference_mode()
-    def score_embeddings(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return self.head.probability(embeddings.to(self.device)).float()
+    def score_embeddings(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head.probability(features.to(self.device)).float()
 
     @torch.inference_mode()
     def score_batch(
-        self, model_inputs: torch.Tensor, face_inputs: torch.Tensor, face_sizes: list[tuple[int, int]]
+        self, model_inputs: torch.Tensor, face_inputs: torch.Tensor, face_sizes: list[tuple[int, int]],
+        looks: Sequence[look.Look],
     ) -> list[Scored]:
-        embeddings = self.embed(model_inputs)
-        scores = self.score_embeddings(embeddings).cpu().numpy()
+        network = self.embed(model_inputs)
         faces = self.detector.detect(face_inputs.to(self.device, non_blocking=True), face_sizes)
-        emb = embeddings.cpu().numpy()
-        return [Scored(float(s), e, f) for s, e, f in zip(scores, emb, faces, strict=True)]
+        extras, boxes = [], []
+        for lk, found, (fw, fh) in zip(looks, faces, face_sizes, strict=True):
+            sx = lk.detail_gray.shape[1] / fw
+            sy = lk.detail_gray.shape[0] / fh
+            detail, box = lk.detail([(f.box[0] * sx, f.box[1] * sy, f.box[2] * sx, f.box[3] * sy) for f in found])
+            extras.append(np.concatenate([lk.view_stats, detail]))
+            boxes.append(box)
+        features = self.complete(network, extras)
+        scores = self.score_embeddings(features).cpu().numpy()
+        aspects = self.aspect_heads.aspects(features)
+        feats = features.cpu().numpy()
+        rows = zip(scores, feats, faces, aspects, boxes, strict=True)
+        return [Scored(float(s), e, f, a, b) for s, e, f, a, b in rows]
+
+    def score_images(self, images: Sequence[Image.Image], face_edge: int = 384) -> list[Scored]:
+        """Score photos already in memory, each at its own (detail) resolution, exactly as the pass would
+        score them from a decode of that size (tests, the self-test, tools)."""
+        looks = [look.Look(im.convert("RGB")) for im in images]
+        model_in = torch.from_numpy(np.stack([model_input(lk.view) for lk in looks])).permute(0, 3, 1, 2)
+        face_in = [face_input(lk.view, face_edge) for lk in looks]
+        h = max(f.shape[0] for f in face_in)
+        w = max(f.shape[1] for f in face_in)
+        batch = np.zeros((len(face_in), h, w, 3), np.uint8)
+        for i, f in enumerate(face_in):
+            batch[i, : f.shape[0], : f.shape[1]] = f
+        sizes = [(f.shape[1], f.shape[0]) for f in face_in]
+        return self.score_batch(model_in, torch.from_numpy(batch).permute(0, 3, 1, 2), sizes, looks)
+
+    def attention(self, view: Image.Image, side: int = 2 * INPUT_SIZE) -> np.ndarray:
+        """What the convnet looked at: each cell's share of the score's content logit (Grad x Input on the
+        last feature map of the photo squashed to `side` px; exact for a mean-pooled head: the gradient is the
+        same for every cell), signed: > 0 raised the score, < 0 lowered it. Returns h x w, scaled so that
+        the largest magnitude is 1 (a 14 x 14 map at 448 px)."""
+        square = view.convert("RGB").resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.device)
+        with torch.inference_mode():
+            fmap = self.backbone(x).float()[0].clone()
+        pooled = fmap.mean(dim=(1, 2)).clone().requires_grad_(True)
+        with torch.enable_grad():
+            self.head.content_logit(pooled[None]).sum().backward()
+        grad = pooled.grad.detach()
+        cells = torch.einsum("c,chw->hw", grad, fmap) / (fmap.shape[1] * fmap.shape[2])
+        cells = cells - cells.mean()
+        peak = float(cells.abs().max())
+        return (cells / peak if peak > 0 else cells).cpu().numpy()

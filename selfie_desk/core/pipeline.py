@@ -20,16 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from selfie_desk.core import decoding, rescore, thumbnails
+from selfie_desk.core import decoding, look, reasons, rescore, thumbnails
 from selfie_desk.core.catalog import Catalog, Result
 from selfie_desk.core.indexing import IndexReport, Todo, index
-from selfie_desk.core.model import Scorer, head_backbone, model_input
+from selfie_desk.core.model import ASPECTS, EMBEDDING_ID, Scored, Scorer, face_input, head_backbone, model_input
 
-# JPEG DCT scaling lands a 12 MP photo at 1/8 (500 x 375): enough for the 224 px model input, faces and
-# the 320 px thumbnail, at a fraction of a full decode's cost.
-DECODE_EDGE = 480
+# JPEG DCT scaling lands a 12 MP photo at 1/2 (2000 x 1500) for the detail look (look.DETAIL_EDGE); the
+# view (500 x 375, an integer box-filter reduction of it) makes the 224 px model input, the faces and the
+# 320 px thumbnail. 41.9 vs 31.6 ms per 12 MP photo for the 1/8 decode used before (docs/benchmarks.md).
+DECODE_EDGE = look.DETAIL_EDGE
 FACE_EDGE = 384  # faces down to ~4 % of the long edge; 480 costs 2x (20.6 vs 11.1 ms per photo on one core)
 
 
@@ -69,21 +69,23 @@ class Prepared:
     captured_at: str | None
     model_input: np.ndarray  # 224 x 224 x 3 uint8
     face_input: np.ndarray  # h x w x 3 uint8, long edge <= FACE_EDGE
+    look: look.Look  # view statistics and the detail luma (the view itself is let go)
 
 
 def prepare(todo: Todo, thumbnail_root: Path | None = None) -> Prepared:
-    """Decode one photo (reduced), cache its thumbnail, and make the model and face-detector inputs."""
+    """Decode one photo (reduced), cache its thumbnail, and make the model, face-detector and look inputs."""
     decoded = decoding.decode(Path(todo.path), DECODE_EDGE)
-    im = decoded.image
+    lk = look.Look(decoded.image)
+    view = lk.view
     if todo.fingerprint:
         try:
-            thumbnails.save(todo.fingerprint, im, thumbnail_root)
+            thumbnails.save(todo.fingerprint, view, thumbnail_root)
         except OSError:
             pass  # a full or read-only cache must not stop scoring; the GUI regenerates on demand
-    model_in = model_input(im)
-    face = im.copy()
-    face.thumbnail((FACE_EDGE, FACE_EDGE), Image.Resampling.BILINEAR)
-    return Prepared(todo, decoded.width, decoded.height, decoded.captured_at, model_in, np.asarray(face))
+    model_in = model_input(view)
+    face = face_input(view, FACE_EDGE)
+    lk.view = None  # only its statistics are needed from here on: keeps the decodes in flight small
+    return Prepared(todo, decoded.width, decoded.height, decoded.captured_at, model_in, face, lk)
 
 
 def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
@@ -100,7 +102,8 @@ def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, l
 def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
     model_in, face_in, sizes = _batch_tensors(items)
     out = []
-    for p, s, (fw, fh) in zip(items, scorer.score_batch(model_in, face_in, sizes), sizes, strict=True):
+    scored = scorer.score_batch(model_in, face_in, sizes, [p.look for p in items])
+    for p, s, (fw, fh) in zip(items, scored, sizes, strict=True):
         sx, sy = p.width / fw, p.height / fh
         faces = [f.scaled(sx, sy) for f in s.faces]
         out.append(
@@ -112,9 +115,24 @@ def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
                 score=s.score,
                 embedding=s.embedding,
                 faces=[(f.box, f.confidence, f.landmarks) for f in faces],
+                embedding_id=EMBEDDING_ID,
+                look=describe(s, faces, p.width, p.height, p.look),
             )
         )
     return out
+
+
+def describe(scored: Scored, faces: list, width: int, height: int, lk: look.Look) -> dict:
+    """What the catalog keeps of a photo's aspects: the four the JSON reports, the parts, and the reasons."""
+    trusted = [f.box for f in faces if f.confidence >= reasons.MIN_FACE_CONFIDENCE]
+    on_face = bool(scored.embedding[-1] > 0.5)  # look.DETAIL_NAMES ends with detail_on_face
+    words = reasons.explain(scored.aspects, trusted, width, height, lk.view_stats, on_face)
+    return {
+        "aspects": {name: round(scored.aspects[name], 4) for name in ASPECTS},
+        "parts": {k: round(v, 4) for k, v in scored.aspects.items() if k not in ASPECTS},
+        "reasons": words,
+        "stops": round(reasons.stops_off(lk.view_stats), 2),
+    }
 
 
 def default_workers() -> int:
@@ -154,12 +172,12 @@ def score(
 ) -> Summary:
     """Index `targets` and score every photo that needs it. Returns when done or cancelled."""
     start = time.perf_counter()
-    report = index(targets, catalog, scorer.model_name)
+    report = index(targets, catalog, scorer.model_name, scorer.info.id)
     cancel = cancel or threading.Event()
     # Photos whose stored embedding this model's head can read are scored from it (switching models);
-    # only the others are decoded.
+    # only the others are decoded. An embedding of an older layout is made again by decoding the photo.
     reused = rescore.from_embeddings(catalog, scorer.head, scorer.model_name, [t.photo_id for t in report.todo],
-                                     head_backbone(scorer.info.card), cancel)
+                                     head_backbone(scorer.info.card), cancel, scorer.info.id)
     todo = [t for t in report.todo if t.photo_id not in reused]
     done = failed = 0
 
@@ -175,7 +193,7 @@ def score(
     def flush() -> None:
         nonlocal done
         results = (_results(batch, scorer) if batch else []) + errors
-        catalog.record(results, scorer.model_name)
+        catalog.record(results, scorer.model_name, scorer.info.id)
         done += len(results)
         last = todo[done - 1].path if done else None
         batch.clear()

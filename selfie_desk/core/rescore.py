@@ -14,26 +14,9 @@ import numpy as np
 import torch
 
 from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.model import BACKBONE_ID, UnknownModelError, head_backbone, load_head
+from selfie_desk.core.model import EMBEDDING_ID, head_backbone, load_head
 
 CHUNK = 2048
-
-
-class BackboneIndex:
-    """Which backbone made each stored embedding, from the name of the model that stored it."""
-
-    def __init__(self) -> None:
-        self._known: dict[str | None, str | None] = {}
-
-    def backbone(self, model: str | None) -> str | None:
-        if model not in self._known:
-            try:
-                self._known[model] = None if model is None else head_backbone(load_head(model)[1].card)
-            except (UnknownModelError, OSError, RuntimeError, KeyError):
-                # A model since deleted: every head this app ever shipped or trained used the bundled
-                # backbone, but nothing proves it for this one, so its embeddings are not trusted.
-                self._known[model] = None
-        return self._known[model]
 
 
 def from_embeddings(
@@ -41,33 +24,34 @@ def from_embeddings(
     head: torch.nn.Module,
     model: str,
     photo_ids: Iterable[int],
-    backbone: str = BACKBONE_ID,
+    layout: str = EMBEDDING_ID,
     cancel: threading.Event | None = None,
+    head_id: str = "",
 ) -> set[int]:
-    """Score `photo_ids` whose stored embedding came from `backbone` with `head`, store the scores under
-    `model`, and return the ids scored (the others need the scoring pass)."""
-    index = BackboneIndex()
+    """Score `photo_ids` whose stored embedding has `layout` with `head`, store the scores under `model`
+    (made by `head_id`), and return the ids scored (the others need the scoring pass: an embedding of an
+    older layout is never fed to a head made for another)."""
     done: set[int] = set()
     ids = list(photo_ids)
     for start in range(0, len(ids), CHUNK):
         if cancel is not None and cancel.is_set():
             break
         stored = catalog.embeddings(ids[start : start + CHUNK])
-        usable = [(pid, emb) for pid, (emb, made_by) in stored.items() if index.backbone(made_by) == backbone]
+        usable = [(pid, emb) for pid, (emb, made_as) in stored.items() if made_as == layout]
         if not usable:
             continue
         x = torch.from_numpy(np.stack([emb for _, emb in usable]))
         with torch.inference_mode():
             device = next(head.parameters()).device
             scores = head.probability(x.to(device)).float().cpu().numpy()
-        catalog.save_scores(model, [(pid, float(s)) for (pid, _), s in zip(usable, scores, strict=True)])
+        catalog.save_scores(model, [(pid, float(s)) for (pid, _), s in zip(usable, scores, strict=True)], head_id)
         done.update(pid for pid, _ in usable)
     return done
 
 
 def rescore(catalog: Catalog, model: str, folder: str | None = None, cancel: threading.Event | None = None) -> int:
     """Give every photo with a usable embedding (under `folder`, or the whole catalog) a score from `model`
-    where it has none. Returns how many were scored."""
+    where it has none (or one from another version of its head). Returns how many were scored."""
     head, info = load_head(model)
-    missing = catalog.photos_missing_score(model, folder)
-    return len(from_embeddings(catalog, head, model, missing, head_backbone(info.card), cancel))
+    missing = catalog.photos_missing_score(model, folder, info.id)
+    return len(from_embeddings(catalog, head, model, missing, head_backbone(info.card), cancel, info.id))

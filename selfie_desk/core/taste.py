@@ -14,6 +14,7 @@ A personal model never changes a decision: it only adds scores under its own nam
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as _dt
 import json
@@ -34,14 +35,13 @@ from selfie_desk import __version__
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.model import (
-    BACKBONE_ID,
     DEFAULT_MODEL,
+    EMBEDDING_DIM,
+    EMBEDDING_ID,
     ScoreHead,
-    head_backbone,
     load_head,
     save_head,
 )
-from selfie_desk.core.rescore import BackboneIndex
 
 GOOD_STARS = 4  # >= 4 stars: good
 BAD_STARS = 2  # 1-2 stars: bad (3 is neutral, 0 unrated)
@@ -285,15 +285,24 @@ def fit_head(
     From `start` (the default head, its calibration kept: the personal model begins from the default's
     judgement and moves away only as far as the labels push it) or from scratch (None)."""
     torch.manual_seed(seed)
-    head = ScoreHead()
-    if start is not None:
-        head.load_state_dict(start.state_dict())
     xt = torch.from_numpy(np.asarray(x, np.float32))
+    if start is not None:
+        head = copy.deepcopy(start)
+        # P(good) = sigmoid((logit - c) / s), starting from the default's ranking: c the median of its
+        # logits on these photos, s a quarter of their spread
+        with torch.inference_mode():
+            logits = start(xt).float()
+        head.use_sigmoid(float(logits.median()), max(float(logits.std()) / 4, 1e-3))
+    else:
+        head = ScoreHead()
+        looks = np.asarray(x, np.float32)[:, EMBEDDING_DIM:]
+        head.set_standardisation(looks.mean(0), looks.std(0) + 1e-6)
+        head.use_sigmoid(0.0, 1.0)
     yt = torch.from_numpy(good.astype(np.float32))
     n_good = max(1, int(good.sum()))
     n_bad = max(1, len(good) - int(good.sum()))
     weights = torch.where(yt > 0.5, len(good) / (2 * n_good), len(good) / (2 * n_bad))
-    opt = torch.optim.AdamW(head.net.parameters(), lr=1e-3, weight_decay=1e-2)
+    opt = torch.optim.AdamW(head.score_parameters(), lr=1e-3, weight_decay=1e-2)
     batch = 256
     with _one_thread():
         _epochs(head, opt, xt, yt, weights, batch, epochs, cancel, progress)
@@ -366,10 +375,8 @@ def train(
     if init not in ("default", "fresh"):
         raise TasteError("init must be 'default' or 'fresh'")
     warnings: list[str] = []
-    backbones = BackboneIndex()
     stored = catalog.embeddings([lab.photo_id for lab in labels])
-    usable = [lab for lab in labels if lab.photo_id in stored
-              and backbones.backbone(stored[lab.photo_id][1]) == BACKBONE_ID]
+    usable = [lab for lab in labels if lab.photo_id in stored and stored[lab.photo_id][1] == EMBEDDING_ID]
     if len(usable) < len(labels):
         warnings.append(f"{len(labels) - len(usable)} labelled photos have no usable embedding and were left out")
     n_good = sum(lab.good for lab in usable)
@@ -391,9 +398,6 @@ def train(
     t0 = time.perf_counter()
     head = fit_head(x[train_idx], good[train_idx], default_head if init == "default" else None,
                     epochs=epochs, seed=seed, cancel=cancel, progress=progress)
-    if init == "fresh":
-        head.center.fill_(0.0)
-        head.spread.fill_(1.0)
     seconds = time.perf_counter() - t0
 
     heldout = None
@@ -421,7 +425,9 @@ def train(
         "app_version": __version__,
         "base_model": DEFAULT_MODEL if init == "default" else None,
         "init": init,
-        "backbone_id": head_backbone(default_info.card),
+        "backbone_id": EMBEDDING_ID,
+        "embedding_id": EMBEDDING_ID,
+        "default_head": default_info.id,
         "backbone": "frozen (the head is trained on the stored embeddings; the last backbone stage is not tuned)",
         "boundary": BOUNDARY,
         "labels": {"total": len(usable), "good": n_good, "bad": n_bad, "sources": dict(sorted(sources.items()))},

@@ -40,6 +40,7 @@ class ImageCanvas(QWidget):
         self._state = ViewState()
         self._faces: list[FaceBox] = []
         self.show_faces = False
+        self.attention = None  # h x w cells, signed (ui/attention.py): drawn over the photo when set
         self.message = ""
         self._drag: QPointF | None = None
 
@@ -49,6 +50,7 @@ class ImageCanvas(QWidget):
         self._image = None
         self._full = QSize(width or 0, height or 0)
         self._faces = list(faces)
+        self.attention = None
         self.message = ""
         self.update()
 
@@ -176,8 +178,24 @@ class ImageCanvas(QWidget):
         source = QRectF((visible.left() - target.left()) * sx, (visible.top() - target.top()) * sy,
                         visible.width() * sx, visible.height() * sy)
         painter.drawImage(visible, self._image, source)
+        if self.attention is not None:
+            self._paint_attention(painter, target)
         if self.show_faces and self._faces:
             self._paint_faces(painter, target)
+
+    def _paint_attention(self, painter: QPainter, target: QRectF) -> None:
+        """The cells that raised the score warm (orange), those that lowered it cool (blue), by strength."""
+        cells = self.attention
+        rows, cols = cells.shape
+        cw, ch = target.width() / cols, target.height() / rows
+        for r in range(rows):
+            for c in range(cols):
+                v = float(cells[r, c])
+                if abs(v) < 0.1:
+                    continue
+                colour = QColor(255, 140, 0) if v > 0 else QColor(40, 120, 255)
+                colour.setAlpha(int(150 * min(1.0, abs(v))))
+                painter.fillRect(QRectF(target.left() + c * cw, target.top() + r * ch, cw + 0.5, ch + 0.5), colour)
 
     def _paint_faces(self, painter: QPainter, target: QRectF) -> None:
         s = target.width() / self._full.width()

@@ -315,12 +315,17 @@ class CropController(QObject):
             return ""
         c = self.candidates[self.index]
         parts = [f"{self.index + 1}/{len(self.candidates)}"]
+        w, h = self._size()
+        whole = bool(w) and c.box[0] <= 0.5 and c.box[1] <= 0.5 and c.box[2] >= w - 0.5 and c.box[3] >= h - 0.5
+        if c.kind == "best" and whole:
+            # the crop search's "keep as is": no crop beats the whole frame by a clear margin
+            parts.append(f"keep as is {c.score:.3f}: no crop scores clearly higher · Tab for the crops tried")
+            return " · ".join(parts)
         if c.kind == "accepted":
             parts.append("accepted crop" + ("" if c.score is None else f" {c.score:.3f}"))
         else:
             parts.append(f"{'best' if c.kind == 'best' else 'alternative'} {c.score:.3f}")
-        w, h = self._size()
-        if w and c.box[0] <= 0.5 and c.box[1] <= 0.5 and c.box[2] >= w - 0.5 and c.box[3] >= h - 0.5:
+        if whole:
             parts.append("the whole photo")
         if self.proposal is not None:
             parts.append(f"whole photo {self.proposal.whole_score:.3f}")

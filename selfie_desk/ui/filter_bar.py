@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QToolBar, QWidget
 
+from selfie_desk.core.reasons import FAMILIES
 from selfie_desk.ui.grid_model import DECISION_FILTERS, SORT_LABELS, PhotoFilter
 
 
@@ -33,6 +34,12 @@ class FilterBar(QToolBar):
         self.stars_box.addItem("any", 0)
         for n in range(1, 6):
             self.stars_box.addItem("★" * n + ("+" if n < 5 else ""), n)
+        # the score's reasons: "show me the soft ones" (or the noisy, badly exposed, badly framed)
+        self.reason_box = QComboBox(self)
+        self.reason_box.addItem("any reason", "")
+        for family in FAMILIES:
+            self.reason_box.addItem(family, family)
+        self.reason_box.setToolTip("Only photos whose score gives this reason")
 
         self.addWidget(QLabel(" Sort: ", self))
         self.addWidget(self.sort_box)
@@ -45,9 +52,11 @@ class FilterBar(QToolBar):
         self.addWidget(self.score_box)
         self.addWidget(QLabel("   Min stars: ", self))
         self.addWidget(self.stars_box)
+        self.addWidget(QLabel("   Why: ", self))
+        self.addWidget(self.reason_box)
 
         # Culling keys (P, X, digits) must reach the photos, not a combo box left focused by a click.
-        for w in (self.sort_box, self.decision_box, self.faces_box, self.stars_box):
+        for w in (self.sort_box, self.decision_box, self.faces_box, self.stars_box, self.reason_box):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.score_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.sort_box.currentIndexChanged.connect(self.changed)
@@ -55,6 +64,7 @@ class FilterBar(QToolBar):
         self.faces_box.toggled.connect(self.changed)
         self.score_box.valueChanged.connect(self.changed)
         self.stars_box.currentIndexChanged.connect(self.changed)
+        self.reason_box.currentIndexChanged.connect(self.changed)
 
     @property
     def sort(self) -> str:
@@ -69,18 +79,20 @@ class FilterBar(QToolBar):
             faces_only=self.faces_box.isChecked(),
             min_score=round(self.score_box.value(), 2),
             min_stars=self.stars_box.currentData(),
+            reason=self.reason_box.currentData(),
         )
 
     def set_filter(self, f: PhotoFilter) -> None:
         """Set every control at once, announcing the change once."""
         self.blockSignals(True)
-        for w in (self.decision_box, self.faces_box, self.score_box, self.stars_box):
+        for w in (self.decision_box, self.faces_box, self.score_box, self.stars_box, self.reason_box):
             w.blockSignals(True)
         self.decision_box.setCurrentIndex(max(0, self.decision_box.findData(f.decision)))
         self.faces_box.setChecked(f.faces_only)
         self.score_box.setValue(f.min_score)
         self.stars_box.setCurrentIndex(max(0, self.stars_box.findData(f.min_stars)))
-        for w in (self.decision_box, self.faces_box, self.score_box, self.stars_box):
+        self.reason_box.setCurrentIndex(max(0, self.reason_box.findData(f.reason)))
+        for w in (self.decision_box, self.faces_box, self.score_box, self.stars_box, self.reason_box):
             w.blockSignals(False)
         self.blockSignals(False)
         self.changed.emit()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from selfie_desk.core import reasons
 from selfie_desk.core.catalog import Photo
 
 PhotoRole = Qt.ItemDataRole.UserRole + 1
@@ -31,6 +32,7 @@ class PhotoFilter:
     faces_only: bool = False
     min_score: float = 0.0  # 0: off (unscored photos are shown)
     min_stars: int = 0
+    reason: str = ""  # "": any; else a family of reasons.FAMILIES (e.g. "soft focus"): photos that have it
 
     @property
     def active(self) -> bool:
@@ -46,6 +48,8 @@ class PhotoFilter:
         if self.faces_only and not p.faces:
             return False
         if self.min_score > 0 and (p.score is None or p.score < self.min_score):
+            return False
+        if self.reason and not any(reasons.family_of(r) == self.reason for r in p.reasons):
             return False
         return p.rating >= self.min_stars
 

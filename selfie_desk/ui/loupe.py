@@ -31,6 +31,8 @@ def describe(p: Photo, rank: int | None, scored: int) -> str:
         if rank is not None:
             parts.append(f"#{rank} of {scored} in this folder")
     if not p.error and p.score is not None:
+        if p.reasons:
+            parts.append("<span style='color:#d29922'>" + html.escape(", ".join(p.reasons)) + "</span>")
         if p.faces:
             conf = ", ".join(f"{f.confidence:.0%}" for f in p.faces[:4])
             parts.append(f"{len(p.faces)} face{'s' if len(p.faces) > 1 else ''} ({conf})")

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import Settings
+from selfie_desk.ui.attention import AttentionController
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
 from selfie_desk.ui.crop_controller import CropController
 from selfie_desk.ui.export_dialog import ExportDialog
@@ -135,6 +136,8 @@ class MainWindow(QMainWindow):
         self.cropping = CropService(catalog.path, scorer_factory, parent=self)
         self.crop = CropController(catalog, settings, self.loupe, self.cropping, self.crop_status, self,
                                    targets=self._targets)
+        self.attention = AttentionController(self.loupe, self.cropping, settings, self)
+        self.attention.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
         self._repaint_timer = QTimer(self)  # thumbnails arrive in bursts: repaint the grid once per burst
         self._repaint_timer.setSingleShot(True)
@@ -207,7 +210,9 @@ class MainWindow(QMainWindow):
         self.faces_action.setChecked(self.settings.show_faces)
         self.faces_action.toggled.connect(self._set_show_faces)
         self.addAction(self.faces_action)
-        for a in (self.grid_action, self.loupe_action, self.compare_action, self.zoom_action, self.faces_action):
+        self.addAction(self.attention.action)
+        for a in (self.grid_action, self.loupe_action, self.compare_action, self.zoom_action, self.faces_action,
+                  self.attention.action):
             view_menu.addAction(a)
         view_menu.addSeparator()
         view_menu.addAction(self.side_dock.toggleViewAction())
@@ -620,6 +625,7 @@ class MainWindow(QMainWindow):
         following = self.model.photo(row + 1) if row is not None and row + 1 < self.model.rowCount() else None
         self.loupe.show_photo(photo, self.model.rank(photo), len(self.model.scores()), following)
         self.crop.show_photo(photo)
+        self.attention.show_photo(photo)
 
     def step_loupe(self, delta: int) -> None:
         if self.loupe.photo is None:

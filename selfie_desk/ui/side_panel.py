@@ -11,6 +11,30 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from selfie_desk.core.catalog import Photo
 from selfie_desk.ui.histogram import ScoreHistogram
 
+ASPECT_LABELS = {"sharpness": "Sharpness", "noise": "Noise", "exposure": "Exposure", "framing": "Framing"}
+
+
+def aspect_lines(p: Photo) -> list[str]:
+    """What the score is made of: each aspect as a bar (higher is better) and the reasons, in words."""
+    aspects = p.aspects
+    if not aspects:
+        return []
+    out = []
+    for key, label in ASPECT_LABELS.items():
+        v = aspects.get(key)
+        if v is None:
+            continue
+        filled = round(v * 10)
+        colour = "#2ea043" if v >= 0.6 else "#d29922" if v >= 0.35 else "#e5534b"
+        out.append(f"<span style='font-family:monospace'>{label.ljust(9).replace(' ', '&nbsp;')}</span> "
+                   f"<span style='color:{colour}'>{'█' * filled}</span>"
+                   f"<span style='color:#555'>{'█' * (10 - filled)}</span> {v:.2f}")
+    if p.reasons:
+        out.append("Why: " + html.escape(", ".join(p.reasons)))
+    else:
+        out.append("Why: nothing wrong that the score can see")
+    return out
+
 
 class SidePanel(QWidget):
     def __init__(self, parent=None) -> None:
@@ -56,6 +80,7 @@ class SidePanel(QWidget):
                 below = scored - rank
                 share = f", better than {below / (scored - 1):.0%} of the others" if scored > 1 else ""
                 lines.append(f"Rank #{rank} of {scored}{share}")
+            lines += aspect_lines(p)
             if p.faces:
                 lines.append(f"{len(p.faces)} face{'s' if len(p.faces) > 1 else ''}: "
                              + ", ".join(f"{f.confidence:.0%}" for f in p.faces[:6]) + " sure")

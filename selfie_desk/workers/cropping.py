@@ -54,6 +54,7 @@ class CropRequest:
     top: int = DEFAULT_TOP
     interactive: bool = False  # the photo in the loupe: served before a batch's next photo
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # score these boxes of targets[0], not search
+    attention: bool = False  # what the convnet looked at in targets[0] (the loupe's H), not a search
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
 
 
@@ -76,6 +77,15 @@ class BoxScores:
     photo_id: int
     boxes: tuple[tuple[float, float, float, float], ...]
     scores: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Where the convnet looked in one photo: h x w cells over the whole frame, signed, largest magnitude 1
+    (> 0 raised the score, < 0 lowered it)."""
+
+    photo_id: int
+    cells: Any  # numpy array
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,7 @@ class _CropWorker(QObject):
     device_ready = Signal(int, str)  # job id, device label
     found = Signal(int, object)  # job id, CropFound
     scored = Signal(int, object)  # job id, BoxScores
+    looked = Signal(int, object)  # job id, Attention
     failed = Signal(int, object)  # job id, CropFailed
     progress = Signal(int, object)  # job id, CropProgress
     finished = Signal(int, object)  # job id, CropOutcome
@@ -151,7 +162,7 @@ class _CropWorker(QObject):
         self._search: Any = None
         self._search_key: tuple[str, str] | None = None
         self._niced = False
-        self._prepared: tuple[str, Any] | None = None  # the last photo decoded for hand-drawn boxes
+        self._prepared: tuple[str, Any, float] | None = None  # the last photo decoded for boxes and attention
 
     @Slot()
     def wake(self) -> None:
@@ -176,6 +187,8 @@ class _CropWorker(QObject):
             return CropOutcome(cancelled=True)
         if req.boxes:
             return self._score_boxes(req, start)
+        if req.attention:
+            return self._attention(req, start)
         from selfie_desk.core.cropping import SEARCH_VERSION as search_version  # torch: on this thread only
 
         catalog = self._catalog.get()
@@ -223,14 +236,35 @@ class _CropWorker(QObject):
             return search
         target = req.targets[0]
         try:
-            if self._prepared is None or self._prepared[0] != target.path:
-                self._prepared = (target.path, search.prepare(Path(target.path)))
-            photo = self._prepared[1]
-            scores = search.crop_scores(photo.image, np.array(req.boxes, np.float64), photo.width, photo.height)
+            photo, quality = self._prepare(search, target.path)
+            scores = search.crop_scores(photo.image, np.array(req.boxes, np.float64), photo.width, photo.height,
+                                        quality=quality)
         except Exception as exc:
             self.failed.emit(req.job_id, CropFailed(target.photo_id, target.path, _message(exc)))
             return CropOutcome(failed=1, elapsed=time.monotonic() - start)
         self.scored.emit(req.job_id, BoxScores(target.photo_id, req.boxes, tuple(float(v) for v in scores)))
+        return CropOutcome(elapsed=time.monotonic() - start)
+
+    def _prepare(self, search: Any, path: str) -> tuple[Any, float]:
+        """The photo as the crop search sees it and its quality logit (what every box of it shares), kept
+        for the next request on the same photo (dragging a handle scores box after box)."""
+        if self._prepared is None or self._prepared[0] != path:
+            photo = search.prepare(Path(path))
+            self._prepared = (path, photo, search.features(photo.image, photo.looks).quality)
+        return self._prepared[1], self._prepared[2]
+
+    def _attention(self, req: CropRequest, start: float) -> CropOutcome:
+        search = self._get_search(req)
+        if isinstance(search, CropOutcome):
+            return search
+        target = req.targets[0]
+        try:
+            photo, _ = self._prepare(search, target.path)
+            cells = search.scorer.attention(photo.image)
+        except Exception as exc:
+            self.failed.emit(req.job_id, CropFailed(target.photo_id, target.path, _message(exc)))
+            return CropOutcome(failed=1, elapsed=time.monotonic() - start)
+        self.looked.emit(req.job_id, Attention(target.photo_id, cells))
         return CropOutcome(elapsed=time.monotonic() - start)
 
     def _serve_urgent(self) -> None:
@@ -278,6 +312,7 @@ class CropService(QObject):
     device_ready = Signal(int, str)
     found = Signal(int, object)
     scored = Signal(int, object)
+    looked = Signal(int, object)
     failed = Signal(int, object)
     progress = Signal(int, object)
     finished = Signal(int, object)
@@ -295,7 +330,7 @@ class CropService(QObject):
         queued = Qt.ConnectionType.QueuedConnection
         self._wake.connect(self._worker.wake, queued)
         self._shut_down.connect(self._worker.shut_down, queued)
-        for name in ("device_ready", "found", "scored", "failed", "progress", "finished"):
+        for name in ("device_ready", "found", "scored", "looked", "failed", "progress", "finished"):
             getattr(self._worker, name).connect(getattr(self, name), queued)
         self.finished.connect(self._job_finished)
         self._next_id = 0
@@ -344,6 +379,23 @@ class CropService(QObject):
         target = photo if isinstance(photo, CropTarget) else CropTarget.of(photo)
         req = CropRequest(self._next_id, (target,), "free", model, device, 0, True,
                           tuple(tuple(float(v) for v in b) for b in boxes))
+        self._jobs[req.job_id] = req
+        self._queue.put(req)
+        self._wake.emit()
+        return req.job_id
+
+    def attention(self, photo: Photo | CropTarget, model: str, device: str) -> int:
+        """Where the convnet looked in one photo (the loupe's H), ahead of any batch; cancels the previous one."""
+        if self._stopped:
+            raise RuntimeError("the crop service has been stopped")
+        for r in self._jobs.values():
+            if r.attention:
+                r.cancel.set()
+        if not self._thread.isRunning():
+            self._thread.start()
+        self._next_id += 1
+        target = photo if isinstance(photo, CropTarget) else CropTarget.of(photo)
+        req = CropRequest(self._next_id, (target,), "free", model, device, 0, True, attention=True)
         self._jobs[req.job_id] = req
         self._queue.put(req)
         self._wake.emit()

@@ -1,0 +1,97 @@
+"""Why a photo scores as it does, in words a photographer uses, only where they hold.
+
+From the aspects (model.AspectHeads, each in [0, 1], higher is better), the faces and the view's exposure
+statistics. Torch-free: the window and the command line read it. A reason is given only when its aspect
+is clearly bad (below BAD) or a geometric fact is plain (a face touching the frame's edge).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from selfie_desk.core import look
+
+Box = tuple[float, float, float, float]
+
+BAD = 0.35  # an aspect below this is worth a reason
+MID_GREY = 0.42  # the median luma of a well-exposed photo, roughly (sRGB)
+EDGE = 0.005  # a face box within this share of the frame's side from an edge touches it
+SMALL_FACE = 0.012  # the largest face covering less of the frame than this: the subject is small
+MIN_FACE_CONFIDENCE = 0.8
+
+SOFT = "soft focus"
+SOFT_FACE = "soft focus on the face"
+NOISY = "noisy"
+COMPRESSED = "heavily compressed"
+FACE_CUT = "face cut by the frame"
+SMALL = "subject small in the frame"
+FRAMING = "awkward framing"
+DARK = "dark"
+BRIGHT = "bright"
+# Filters in the window name these families (a reason's text may carry a number, e.g. "2 stops dark").
+FAMILIES = {
+    "soft focus": (SOFT, SOFT_FACE),
+    "noisy": (NOISY,),
+    "badly exposed": (DARK, BRIGHT),
+    "framing": (FACE_CUT, SMALL, FRAMING),
+    "compressed": (COMPRESSED,),
+}
+
+
+def stops_off(view_stats: Sequence[float]) -> float:
+    """How many stops the photo's median luma sits from mid grey (negative: dark), in linear light."""
+    p50 = max(float(view_stats[look.VIEW_NAMES.index("lum_p50")]), 1e-3)
+    return 2.2 * math.log2(p50 / MID_GREY)
+
+
+def _stops(n: float) -> str:
+    n = round(abs(n) * 2) / 2
+    return f"{n:g} stop{'s' if n != 1 else ''}"
+
+
+def explain(aspects: dict[str, float], faces: Sequence[Box], width: int, height: int,
+            view_stats: Sequence[float], detail_on_face: bool) -> list[str]:
+    out: list[str] = []
+    if aspects.get("sharpness", 1.0) < BAD:
+        out.append(SOFT_FACE if detail_on_face else SOFT)
+    if aspects.get("noise", 1.0) < BAD:
+        out.append(NOISY)
+    off = stops_off(view_stats)
+    if aspects.get("dark", 1.0) < BAD:
+        out.append(f"{_stops(off)} {DARK}" if off <= -1 else f"too {DARK}")
+    elif aspects.get("bright", 1.0) < BAD:
+        clipped = float(view_stats[look.VIEW_NAMES.index("clip_bright")])
+        if off >= 1:
+            out.append(f"{_stops(off)} {BRIGHT}")
+        else:
+            out.append("highlights blown" if clipped > 0.05 else f"too {BRIGHT}")
+    if aspects.get("compression", 1.0) < BAD:
+        out.append(COMPRESSED)
+    sure = list(faces)  # the caller passes the faces it trusts (confidence >= MIN_FACE_CONFIDENCE)
+    if sure and width and height:
+        if any(_touches_edge(f, width, height) for f in sure):
+            out.append(FACE_CUT)
+        largest = max((f[2] - f[0]) * (f[3] - f[1]) for f in sure) / (width * height)
+        if largest < SMALL_FACE:
+            out.append(SMALL)
+        elif aspects.get("framing", 1.0) < BAD and FACE_CUT not in out:
+            out.append(FRAMING)
+    return out
+
+
+def _touches_edge(face: Box, width: int, height: int) -> bool:
+    x0, y0, x1, y1 = face
+    if (x1 - x0) * (y1 - y0) < 0.002 * width * height:
+        return False  # a face in the crowd at the edge is not the subject cut off
+    mx, my = EDGE * width, EDGE * height
+    return x0 <= mx or y0 <= my or x1 >= width - mx or y1 >= height - my
+
+
+def family_of(reason: str) -> str | None:
+    for family, members in FAMILIES.items():
+        if any(reason == m or reason.endswith(" " + m) or reason.startswith(m) for m in members):
+            return family
+    if reason == "highlights blown":
+        return "badly exposed"
+    return None

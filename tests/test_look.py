@@ -1,0 +1,103 @@
+"""The looks (core/look.py) and the reasons (core/reasons.py): what the score reads beside the convnet, and
+what it says about a photo. Real photos (the bundled demo) degraded at their own resolution."""
+
+import numpy as np
+import pytest
+from conftest import DEMO
+from PIL import Image, ImageFilter
+
+from selfie_desk.core import degrade, look, reasons
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> Image.Image:
+    return Image.open(DEMO / "astronaut.png").convert("RGB")
+
+
+def view(im: Image.Image, name: str) -> float:
+    return float(look.view_stats(np.asarray(im))[look.VIEW_NAMES.index(name)])
+
+
+def detail(im: Image.Image, name: str, faces=()) -> float:
+    stats, _ = look.detail_stats(np.asarray(im.convert("L")), faces)
+    return float(stats[look.DETAIL_NAMES.index(name)])
+
+
+def test_noise_added_at_the_photos_own_resolution_is_seen(astronaut):
+    rng = np.random.default_rng(0)
+    noisy = degrade.noise(astronaut, rng)
+    assert view(noisy, "view_noise") > view(astronaut, "view_noise") + 1.0  # log sigma: e^1 = 2.7x
+    assert detail(noisy, "detail_noise") > detail(astronaut, "detail_noise") + 1.0
+
+
+def test_blur_lowers_sharpness_in_the_view_and_on_the_face(astronaut):
+    face = [(178, 57, 273, 177)]
+    soft = astronaut.filter(ImageFilter.GaussianBlur(3))
+    assert view(soft, "view_lap") < view(astronaut, "view_lap") - 1.0
+    assert detail(soft, "detail_lap", face) < detail(astronaut, "detail_lap", face) - 1.0
+    assert detail(astronaut, "detail_on_face", face) == 1.0 and detail(astronaut, "detail_on_face") == 0.0
+
+
+def test_the_detail_look_is_on_the_largest_face_else_the_most_detailed_region():
+    im = np.full((400, 600), 128, np.uint8)
+    im[250:350, 400:500] = np.random.default_rng(0).integers(0, 255, (100, 100))  # the only texture
+    _, box = look.detail_stats(im, [(10, 10, 30, 30), (100, 50, 200, 170)])
+    assert 100 <= (box[0] + box[2]) / 2 <= 200 and 50 <= (box[1] + box[3]) / 2 <= 170  # the larger face
+    x0, y0, x1, y1 = look.most_detailed_box(look.luminance(im), 64)
+    assert 380 <= x0 and x1 <= 520 and 230 <= y0 and y1 <= 370
+
+
+def test_the_look_of_a_decode_keeps_the_view_and_the_detail_apart():
+    big = Image.new("RGB", (2000, 1500), (90, 120, 150))
+    lk = look.Look(big)
+    assert max(lk.view.size) >= look.VIEW_EDGE and max(lk.view.size) < 2 * look.VIEW_EDGE
+    assert lk.detail_gray.shape == (1500, 2000) and lk.detail_scale == pytest.approx(2000 / lk.view.size[0])
+    stats, _ = lk.detail([])
+    assert stats.shape == (look.N_DETAIL,) and lk.view_stats.shape == (look.N_VIEW,)
+    assert np.isfinite(stats).all() and np.isfinite(lk.view_stats).all()
+
+
+def test_stops_are_measured_in_linear_light(astronaut):
+    rng = np.random.default_rng(3)
+    a = np.asarray(astronaut, np.float32) / 255
+    two_down = Image.fromarray(np.clip((a**2.2 * 0.25) ** (1 / 2.2) * 255, 0, 255).astype(np.uint8))
+    before = reasons.stops_off(look.view_stats(np.asarray(astronaut)))
+    after = reasons.stops_off(look.view_stats(np.asarray(two_down)))
+    assert after - before == pytest.approx(-2.0, abs=0.25)
+    assert reasons.stops_off(look.view_stats(np.asarray(degrade.dark(astronaut, rng)))) < before - 1.5
+
+
+GOOD = {"sharpness": 0.9, "noise": 0.9, "dark": 0.9, "bright": 0.9, "compression": 0.9, "framing": 0.9}
+MID = np.array([0.42 if n == "lum_p50" else 0.0 for n in look.VIEW_NAMES])
+
+
+def test_a_good_photo_has_no_reasons():
+    assert reasons.explain(GOOD, [(400, 300, 700, 650)], 1200, 1000, MID, True) == []
+
+
+def test_each_bad_aspect_gives_its_reason_in_a_photographers_words():
+    assert reasons.explain({**GOOD, "sharpness": 0.1}, [(400, 300, 700, 650)], 1200, 1000, MID, True) == [
+        "soft focus on the face"]
+    assert reasons.explain({**GOOD, "sharpness": 0.1}, [], 1200, 1000, MID, False) == ["soft focus"]
+    assert reasons.explain({**GOOD, "noise": 0.2}, [], 1200, 1000, MID, False) == ["noisy"]
+    dark = MID.copy()
+    dark[look.VIEW_NAMES.index("lum_p50")] = 0.42 * 2 ** (-2 / 2.2)  # two stops under
+    assert reasons.explain({**GOOD, "dark": 0.1}, [], 1200, 1000, dark, False) == ["2 stops dark"]
+
+
+def test_framing_reasons_come_from_the_faces():
+    cut = reasons.explain(GOOD, [(0, 300, 250, 650)], 1200, 1000, MID, True)
+    assert cut == ["face cut by the frame"]
+    small = reasons.explain(GOOD, [(600, 500, 700, 600)], 1200, 1000, MID, True)  # 0.8 % of the frame
+    assert small == ["subject small in the frame"]
+    crowd = reasons.explain(GOOD, [(0, 10, 30, 40), (400, 300, 700, 650)], 1200, 1000, MID, True)
+    assert crowd == []  # a face in the crowd at the edge is not the subject cut off
+
+
+def test_reasons_map_to_the_windows_filter_families():
+    assert reasons.family_of("soft focus on the face") == "soft focus"
+    assert reasons.family_of("2 stops dark") == "badly exposed"
+    assert reasons.family_of("highlights blown") == "badly exposed"
+    assert reasons.family_of("face cut by the frame") == "framing"
+    assert reasons.family_of("noisy") == "noisy"
+    assert reasons.family_of("something else") is None

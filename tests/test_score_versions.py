@@ -1,0 +1,90 @@
+"""When the score changes: a catalog knows which embedding each photo has and which head made each score,
+scores again on the next scan instead of keeping stale numbers, and a personal model trained on an older
+embedding asks to be retrained instead of scoring garbage."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import photo, save_jpeg
+
+from selfie_desk.core import paths, pipeline, rescore
+from selfie_desk.core.catalog import MIGRATIONS, Catalog, _split_sql
+from selfie_desk.core.model import EMBEDDING_ID, OLD_BACKBONE_ID, StaleModelError, load_head, model_card
+
+
+def schema3_catalog_with_an_old_score(image: Path) -> None:
+    """A catalog as the first score head left it: a 1280-value embedding and its score, schema 3."""
+    path = paths.catalog_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    for migration in MIGRATIONS[:3]:
+        for statement in _split_sql(migration):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 3")
+    st = image.stat()
+    from selfie_desk.core.indexing import fingerprint
+
+    db.execute("INSERT INTO photos (id, path, size, mtime_ns, fingerprint, width, height, rating, embedding, "
+               "embedding_model, indexed_at) VALUES (1, ?, ?, ?, ?, 640, 480, 4, ?, 'default', 0)",
+               (str(image), st.st_size, st.st_mtime_ns, fingerprint(str(image), st.st_size),
+                np.ones(1280, np.float16).tobytes()))
+    db.execute("INSERT INTO scores (photo_id, model, score, scored_at) VALUES (1, 'default', 0.85, 0)")
+    db.commit()
+    db.close()
+
+
+def test_an_old_catalog_migrates_and_its_stale_scores_are_made_again(app_home, tmp_path, scorer):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    image = folder / "a.jpg"
+    save_jpeg(image, photo(seed=3))
+    schema3_catalog_with_an_old_score(image)
+    with Catalog(paths.catalog_path()) as cat:
+        stored = cat.embeddings([1])
+        assert stored[1][1] == OLD_BACKBONE_ID  # the layout of embeddings made before layouts were recorded
+        # an old-layout embedding is never fed to the new head
+        assert rescore.from_embeddings(cat, scorer.head, "default", [1], EMBEDDING_ID, head_id=scorer.info.id) == set()
+        states = cat.file_states("default", folder=str(folder), head=scorer.info.id)
+        assert not states[str(image)].scored  # the old head's score does not count
+        summary = pipeline.score([folder], cat, scorer)
+        assert summary.scored == 1 and summary.index.unchanged == 0
+        p = cat.photos("default", folder=str(folder))[0]
+        assert p.score != 0.85 and p.rating == 4  # a new score; the user's stars kept
+        assert cat.embeddings([1])[1][1] == EMBEDDING_ID
+        assert set(p.aspects) == {"sharpness", "noise", "exposure", "framing"}
+        again = pipeline.score([folder], cat, scorer)  # and now it is up to date
+        assert again.index.unchanged == 1 and again.scored == 0
+
+
+def write_old_personal_model(name: str) -> Path:
+    """A personal model as the first version saved it (format 1: a head on the last layer alone)."""
+    head = torch.nn.Sequential(torch.nn.LayerNorm(1280), torch.nn.Linear(1280, 1))
+    target = paths.user_models_dir() / f"{name}.pt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    card = {"name": name, "kind": "personal", "backbone_id": OLD_BACKBONE_ID,
+            "retrain": {"folders": ["/photos/2025"], "likes": None}}
+    torch.save({"format": 1, "state_dict": head.state_dict(), "card": card}, target)
+    target.with_suffix(".json").write_text(json.dumps(card))
+    return target
+
+
+def test_a_personal_model_of_an_older_embedding_asks_to_be_retrained(app_home):
+    write_old_personal_model("mine")
+    with pytest.raises(StaleModelError, match=r"retrain it: selfie-desk train /photos/2025 --name mine --replace"):
+        load_head("mine")
+    assert model_card("mine")["kind"] == "personal"  # its card stays readable
+
+
+def test_the_command_line_says_how_to_retrain_a_stale_model(app_home, tmp_path):
+    write_old_personal_model("old")
+    save_jpeg(tmp_path / "a.jpg", photo())
+    done = subprocess.run([sys.executable, "-m", "selfie_desk", "score", str(tmp_path), "--model", "old",
+                           "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "retrain it: selfie-desk train" in done.stderr
+    assert "Traceback" not in done.stderr
