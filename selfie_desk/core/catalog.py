@@ -81,6 +81,16 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def create_undo_log(db: sqlite3.Connection) -> None:
+    """The undo history (core/history.py): a table of its own, created when missing rather than by a migration,
+    so that it needs no schema version (a catalog of any version gains it; an older Selfie Desk ignores it)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS undo_log (id INTEGER PRIMARY KEY, scope TEXT NOT NULL, label TEXT NOT NULL, "
+        "changes TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0, made_at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS undo_log_scope ON undo_log (scope, undone, id)")
+
+
 @dataclass(frozen=True)
 class FaceBox:
     box: Box
@@ -175,6 +185,7 @@ class Catalog:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        create_undo_log(self._db)
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def _migrate(self) -> None:

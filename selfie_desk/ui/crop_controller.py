@@ -23,6 +23,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
 from selfie_desk.core.catalog import Catalog, CropProposal, Photo
+from selfie_desk.core.history import EditHistory
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.crop_box import ASPECT_LABELS, ASPECTS, Box, aspect_ratio, clamp_move, fit_ratio, whole_pixels
 from selfie_desk.ui.crop_overlay import CropOverlay
@@ -64,9 +65,10 @@ class CropController(QObject):
 
     def __init__(self, catalog: Catalog, settings: Settings, loupe: Loupe, service: CropService,
                  status: ScanStatus, parent: QWidget | None = None,
-                 targets: Callable[[], list[Photo]] | None = None) -> None:
+                 targets: Callable[[], list[Photo]] | None = None, history: EditHistory | None = None) -> None:
         super().__init__(parent)
         self.catalog, self.settings, self.loupe, self.service, self.status = catalog, settings, loupe, service, status
+        self.history = history or EditHistory(catalog)  # accepting and clearing crops can be undone
         self.targets = targets  # what Clear Accepted Crop applies to outside the loupe (the grid's selection)
         self.overlay = CropOverlay(loupe.canvas)
         self.aspect = settings.crop_aspect if settings.crop_aspect in ASPECTS else "original"
@@ -227,7 +229,7 @@ class CropController(QObject):
             return
         w, h = self._size()
         box = whole_pixels(self.box, w, h)
-        if not self._write_crop(self.photo, box):
+        if not self._write_crops([self.photo], box, "Crop"):
             return
         self.message.emit(f"Crop saved: {box[2] - box[0]} × {box[3] - box[1]}", "info")
         self._close()
@@ -245,22 +247,22 @@ class CropController(QObject):
             photos = [] if p is None else [p]
         else:
             photos = self.targets()
-        photos = [p for p in photos if p.crop is not None]
-        cleared = [p for p in photos if self._write_crop(p, None)]
-        if cleared:
+        cleared = [p for p in photos if p.crop is not None]
+        if cleared and self._write_crops(cleared, None, "Clear crop"):
             n = len(cleared)
             self.message.emit("Crop cleared: the whole photo again" if n == 1 else f"Crops cleared on {n} photos",
                               "info")
         if self.active:
             self._close()
 
-    def _write_crop(self, p: Photo, box) -> bool:
+    def _write_crops(self, photos: list[Photo], box, label: str) -> bool:
+        """Store (or, with None, clear) the crop of these photos at once, as one edit Undo takes back."""
         try:
-            self.catalog.set_crop(p.id, None if box is None else tuple(box))  # persisted at once
+            self.history.apply(label, [(p.id, "crop", None if box is None else tuple(box)) for p in photos])
         except sqlite3.Error as exc:
             self.message.emit(f"Could not save the crop to the catalog: {exc}", "error")
             return False
-        self._reread([p])
+        self._reread(photos)
         return True
 
     def _close(self) -> None:

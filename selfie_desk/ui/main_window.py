@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from selfie_desk.core.catalog import Catalog, Photo
+from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
@@ -60,6 +61,10 @@ STOP_TIMEOUT_S = 30.0
 GIL_SWITCH_S = 0.001
 
 
+def stars_label(n: int) -> str:
+    return "No stars" if n == 0 else f"{n} star{'s' if n > 1 else ''}"
+
+
 class MainWindow(QMainWindow):
     folder_opened = Signal(str)
     scan_finished = Signal(object)  # ScanOutcome of the current folder's scan
@@ -71,6 +76,7 @@ class MainWindow(QMainWindow):
         if sys.getswitchinterval() > GIL_SWITCH_S:
             sys.setswitchinterval(GIL_SWITCH_S)
         self.catalog, self.settings, self.batch_size = catalog, settings, batch_size
+        self.history = EditHistory(catalog)  # undo and redo, per folder, kept in the catalog
         self.folder: Path | None = None
         self.mode = "grid"
         self.job: int | None = None
@@ -134,7 +140,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.crop_status)
         self.cropping = CropService(catalog.path, scorer_factory, parent=self)
         self.crop = CropController(catalog, settings, self.loupe, self.cropping, self.crop_status, self,
-                                   targets=self._targets)
+                                   targets=self._targets, history=self.history)
 
         self._repaint_timer = QTimer(self)  # thumbnails arrive in bursts: repaint the grid once per burst
         self._repaint_timer.setSingleShot(True)
@@ -178,6 +184,16 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
         file_menu.addAction(self.quit_action)
+
+        edit_menu = bar.addMenu("&Edit")
+        self.undo_action = self._action("&Undo", self.undo, ["Ctrl+Z"])
+        self.redo_action = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.select_all_action = self._action("Select &All", self.select_all, ["Ctrl+A"])
+        self.select_none_action = self._action("Select &None", self.select_none, ["Ctrl+Shift+A"])
+        for a in (self.undo_action, self.redo_action, None, self.select_all_action, self.select_none_action):
+            edit_menu.addSeparator() if a is None else edit_menu.addAction(a)
+        edit_menu.aboutToShow.connect(self._update_undo_actions)
+        self._update_undo_actions()
 
         photo_menu = bar.addMenu("&Photo")
         self.pick_action = self._action("&Pick", lambda: self.set_decision("keep"), ["P"])
@@ -242,6 +258,7 @@ class MainWindow(QMainWindow):
         self.scan_status.cancel_clicked.connect(self.cancel_scan)
         self.filters.changed.connect(self._on_filters_changed)
         self.grid.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_counts())
         self.grid.opened.connect(lambda _id: self.show_loupe())
         self.loupe.step.connect(self.step_loupe)
         self.compare.active_changed.connect(lambda _id: self._update_side_panel())
@@ -270,6 +287,8 @@ class MainWindow(QMainWindow):
         self.messages.clear()
         self.crop.cancel_batch()  # crops still being proposed for the folder being left
         self.folder = target
+        self.history.scope = str(target)
+        self._update_undo_actions()
         self.settings.add_recent(str(target))
         self._save_settings()
         self.setWindowTitle(f"{target.name or target} — {APP_TITLE}")
@@ -530,6 +549,9 @@ class MainWindow(QMainWindow):
             "s" if rejects != 1 else "")
         if self.model.filter.active:
             text += f" · showing {self.model.rowCount()}"
+        selected = len(self.grid.selectionModel().selectedRows())
+        if selected > 1:
+            text += f" · {selected} selected"
         self.count_label.setText(text)
 
     # ---- culling -----------------------------------------------------------------------------------
@@ -543,25 +565,86 @@ class MainWindow(QMainWindow):
         return [p] if p is not None else []
 
     def set_decision(self, decision: str | None) -> None:
-        self._apply(lambda ids: self.catalog.set_decisions(ids, decision), decision=decision)
+        self._apply({"keep": "Pick", "reject": "Reject", None: "Unflag"}[decision], "decision", decision)
 
     def set_rating(self, rating: int) -> None:
-        self._apply(lambda ids: self.catalog.set_ratings(ids, rating), rating=rating)
+        self._apply(stars_label(rating), "rating", rating)
 
-    def _apply(self, write: Callable[[list[int]], None], **changes) -> None:
+    def _apply(self, label: str, field: str, value: object) -> None:
         targets = self._targets()
         if not targets:
             return
         ids = [p.id for p in targets]
-        try:
-            write(ids)  # persisted at once: a crash or a kill keeps every keystroke
+        try:  # persisted at once (a crash or a kill keeps every keystroke), and logged for undo
+            edit = self.history.apply(label, [(pid, field, value) for pid in ids])
         except sqlite3.Error as exc:
             self.show_message(f"Could not save to the catalog: {exc}")
             return
-        updated = [p for p in (self.model.update(pid, **changes) for pid in ids) if p is not None]
+        updated = [p for p in (self.model.update(pid, **{field: value}) for pid in ids) if p is not None]
         self._after_photos_changed(updated)
+        self._update_undo_actions()
+        if len(ids) > 1:  # a bulk action says how many photos it touched, and how to take it back
+            changed = len(edit.photo_ids) if edit else 0
+            self.statusBar().showMessage(
+                f"{label} on {len(ids)} photos ({changed} changed) · Ctrl+Z undoes", 8000)
         if self.settings.auto_advance:
             self.advance(+1)
+
+    # ---- undo and redo -----------------------------------------------------------------------------
+    def undo(self) -> Edit | None:
+        return self._step_history(undo=True)
+
+    def redo(self) -> Edit | None:
+        return self._step_history(undo=False)
+
+    def _step_history(self, undo: bool) -> Edit | None:
+        if self.folder is None:
+            return None
+        self.crop.discard()  # an open crop overlay would show a box the undo just changed
+        try:
+            edit = self.history.undo() if undo else self.history.redo()
+        except sqlite3.Error as exc:
+            self.show_message(f"Could not {'undo' if undo else 'redo'}: {exc}")
+            return None
+        self._update_undo_actions()
+        if edit is None:
+            self.statusBar().showMessage(f"Nothing to {'undo' if undo else 'redo'}", 4000)
+            return None
+        self._reread(edit.photo_ids)
+        self.statusBar().showMessage(f"{'Undone' if undo else 'Redone'}: {edit.description}", 8000)
+        return edit
+
+    def _reread(self, photo_ids) -> None:
+        """Show what the catalog now says of these photos (after an undo or a redo)."""
+        known = [self.model.get(pid) for pid in photo_ids]
+        try:
+            fresh = self.catalog.photos(self.settings.model, paths=[p.path for p in known if p is not None])
+        except sqlite3.Error as exc:
+            self.show_message(f"Cannot read the catalog: {exc}")
+            return
+        self.model.merge(fresh)
+        self._after_photos_changed(fresh)
+        if self.mode == "loupe" and self.loupe.photo is not None:
+            self.crop.show_photo(self.model.get(self.loupe.photo.id) or self.loupe.photo)
+
+    def _update_undo_actions(self) -> None:
+        try:
+            next_undo = self.history.next_undo() if self.folder is not None else None
+            next_redo = self.history.next_redo() if self.folder is not None else None
+        except sqlite3.Error:
+            next_undo = next_redo = None
+        self.undo_action.setText(f"&Undo {next_undo.description}" if next_undo else "&Undo")
+        self.redo_action.setText(f"&Redo {next_redo.description}" if next_redo else "&Redo")
+
+    def select_all(self) -> None:
+        self.show_grid()
+        self.grid.selectAll()
+
+    def select_none(self) -> None:
+        current = self.grid.currentIndex()
+        self.grid.selectionModel().clearSelection()
+        if current.isValid():  # the photo under the cursor stays the one a key applies to
+            self.grid.selectionModel().select(current, QItemSelectionModel.SelectionFlag.Select)
 
     def advance(self, delta: int) -> None:
         if self.mode == "loupe":
@@ -783,6 +866,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_crop_photos_changed(self, photos: list[Photo]) -> None:
         self.model.merge(photos)
+        self._update_undo_actions()
         self._after_photos_changed(photos)
         if self.mode == "loupe" and self.loupe.photo is not None:
             self.crop.show_photo(self.loupe.photo)
