@@ -767,8 +767,18 @@ class MainWindow(QMainWindow):
         if self.folder is None:
             self.statusBar().showMessage("Open a folder first", 5000)
             return None
-        dialog = ExportDialog(self.exports, self.folder, self.model.all_photos(), self.selected_photos(),
-                              self.settings.model, self)
+        photos = self.model.all_photos()
+        proposals = {}  # what "apply proposed crops" would cut: listed, with thumbnails, before it may
+        try:
+            for p in photos:
+                proposal = None if p.crop is not None else self.catalog.crop_proposal(
+                    p.id, self.settings.model, "original")
+                if proposal is not None:
+                    proposals[p.id] = proposal.crop
+        except sqlite3.Error as exc:
+            self.show_message(f"Cannot read the crop proposals: {exc}", "warning")
+        dialog = ExportDialog(self.exports, self.folder, photos, self.selected_photos(), self.settings.model, self,
+                              proposals=proposals, thumbnail=self.thumbs.get)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
         self.export_dialog = dialog
@@ -780,7 +790,8 @@ class MainWindow(QMainWindow):
             return None
         job = self.exports.start_sidecars(self.folder, self.settings.model)
         self._sidecar_jobs.add(job)
-        self.statusBar().showMessage("Writing XMP sidecars…")
+        decided = sum(p.decision is not None or p.rating > 0 or p.crop is not None for p in self.model.all_photos())
+        self.statusBar().showMessage(f"Writing XMP sidecars for {decided} decided photo{'s' if decided != 1 else ''}…")
         return job
 
     @Slot(int, object)
