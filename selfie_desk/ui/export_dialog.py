@@ -73,7 +73,8 @@ class ProposalReview(QDialog):
         self.photos = list(photos)
         n = len(self.photos)
         self.setWindowTitle("Apply proposed crops")
-        text = QLabel(f"{'These' if n != 1 else 'This'} {n} photo{'s have' if n != 1 else ' has'} no accepted crop. The export would cut "
+        them = f"These {n} photos have" if n != 1 else "This photo has"
+        text = QLabel(f"{them} no accepted crop. The export would cut "
                       f"{'each' if n != 1 else 'it'} to the convnet's proposal, as shown, without your review. "
                       "To choose a crop yourself, open the photo in the loupe and press C.", self)
         text.setWordWrap(True)
@@ -224,8 +225,8 @@ class ExportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.details)
         layout.addWidget(self.buttons)
-        self._inputs = [which_box, self.dest, browse, self.apply_crop, self.apply_proposals, self.resize, self.long_edge, self.format,
-                        self.quality, self.name_pattern, self.embed_xmp, self.strip_gps, self.list_only, self.on_clash]
+        self._inputs = [which_box, self.dest, browse, self.apply_crop, self.apply_proposals, self.resize,
+                        self.long_edge, self.format, self.quality, self.name_pattern, self.embed_xmp, self.strip_gps, self.list_only, self.on_clash]
 
         service.progress.connect(self._on_progress)
         service.finished.connect(self._on_finished)
