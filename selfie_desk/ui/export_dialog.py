@@ -226,7 +226,8 @@ class ExportDialog(QDialog):
         layout.addWidget(self.details)
         layout.addWidget(self.buttons)
         self._inputs = [which_box, self.dest, browse, self.apply_crop, self.apply_proposals, self.resize,
-                        self.long_edge, self.format, self.quality, self.name_pattern, self.embed_xmp, self.strip_gps, self.list_only, self.on_clash]
+                        self.long_edge, self.format, self.quality, self.name_pattern, self.embed_xmp,
+                        self.strip_gps, self.list_only, self.on_clash]
 
         service.progress.connect(self._on_progress)
         service.finished.connect(self._on_finished)
