@@ -13,13 +13,11 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 
 from selfie_desk.core.catalog import Photo
 from selfie_desk.ui.grid_model import PhotoGridModel, PhotoRole
+from selfie_desk.ui.theme import PICK, REJECT, STAR
 from selfie_desk.workers.images import ImageLoader, ImageRequest
 
 STRIP = 24  # height of the text strip under a thumbnail
 PAD = 6
-PICK = QColor(46, 160, 67)
-REJECT = QColor(207, 34, 46)
-STAR = QColor(240, 180, 40)
 CROP_DIM = QColor(0, 0, 0, 150)  # the part of a thumbnail an accepted crop cuts away
 CROP_FRAME = QColor(255, 255, 255, 220)
 
@@ -137,6 +135,10 @@ class PhotoDelegate(QStyledItemDelegate):
                 self._cells.popitem(last=False)
         self._last_key[p.id] = key
         painter.drawPixmap(rect.topLeft(), cell)
+
+    def forget_cells(self) -> None:
+        self._cells.clear()
+        self._last_key.clear()
 
     def _may_render(self) -> bool:
         now = time.perf_counter()
@@ -307,6 +309,7 @@ class PhotoGrid(QListView):
             self.opened.emit(p.id)
 
     def relayout(self) -> None:
-        """The thumbnail size changed."""
+        """The thumbnail size or the theme changed."""
+        self.delegate.forget_cells()
         self.scheduleDelayedItemsLayout()
         self.viewport().update()

@@ -31,6 +31,7 @@ from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import Settings
+from selfie_desk.ui import theme
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
 from selfie_desk.ui.crop_controller import CropController
 from selfie_desk.ui.export_dialog import ExportDialog
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
             sys.setswitchinterval(GIL_SWITCH_S)
         self.catalog, self.settings, self.batch_size = catalog, settings, batch_size
         self.history = EditHistory(catalog)  # undo and redo, per folder, kept in the catalog
+        theme.apply(settings.theme)
         self.folder: Path | None = None
         self.mode = "grid"
         self.job: int | None = None
@@ -756,6 +758,9 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.auto_advance_action.setChecked(self.settings.auto_advance)
         self.thumbs.set_edge(self.settings.thumbnail_size)
+        if theme.current().name != self.settings.theme:
+            theme.apply(self.settings.theme)
+            self.messages.restyle()
         self.grid.relayout()
         if self.settings.device != device_before and self.folder is not None:
             # Take the new device at once: a rescan of a scored folder only loads the model.
