@@ -118,7 +118,8 @@ class PhotoDelegate(QStyledItemDelegate):
         rect = option.rect
         width, height = rect.width(), rect.height()
         # no photo id in the key: cells still waiting for their thumbnail look alike and share one pixmap
-        key = (None if thumb is None else thumb.cacheKey(), failure, p.score, p.decision, p.rating,
+        # p.error too: a photo whose thumbnail failed first and whose scan error came later must get its "!"
+        key = (None if thumb is None else thumb.cacheKey(), failure, p.error, p.score, p.decision, p.rating,
                len(p.faces), selected, width, height, p.crop, p.best_crop_score)
         cell = self._cells.get(key)
         if cell is None:
@@ -183,16 +184,16 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.setPen(palette.placeholderText().color())
                 painter.drawText(frame, Qt.AlignmentFlag.AlignCenter, "Cannot read")
 
-            self._draw_flag(painter, p, frame)
+            self._draw_flag(painter, p, frame, failure)
             strip = QRect(cell.left() + PAD, frame.bottom() + 4, cell.width() - 2 * PAD, STRIP - 4)
-            self._draw_strip(painter, p, strip, palette.text().color())
+            self._draw_strip(painter, p, strip, palette.text().color(), failure)
         finally:
             painter.end()
         return cell_pixmap
 
     @staticmethod
-    def _draw_flag(painter: QPainter, p: Photo, frame: QRect) -> None:
-        if p.decision is None and not p.error:
+    def _draw_flag(painter: QPainter, p: Photo, frame: QRect, broken: bool = False) -> None:
+        if p.decision is None and not p.error and not broken:
             return
         badge = QRectF(frame.left() + 4, frame.top() + 4, 22, 22)
         color = PICK if p.decision == "keep" else REJECT if p.decision == "reject" else QColor(120, 120, 120)
@@ -221,7 +222,7 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.drawPath(path)
 
     @staticmethod
-    def _draw_strip(painter: QPainter, p: Photo, strip: QRect, text_color: QColor) -> None:
+    def _draw_strip(painter: QPainter, p: Photo, strip: QRect, text_color: QColor, broken: bool = False) -> None:
         font = QFont(painter.font())
         font.setBold(True)
         painter.setFont(font)
@@ -241,7 +242,7 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.drawText(crop_pill, Qt.AlignmentFlag.AlignCenter, f"✂{p.best_crop_score:.2f}")
         else:
             painter.setPen(text_color)
-            label = "unreadable" if p.error else "…"
+            label = "unreadable" if p.error or broken else "…"
             painter.drawText(strip, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
         font.setBold(False)
         painter.setFont(font)

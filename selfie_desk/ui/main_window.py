@@ -537,7 +537,9 @@ class MainWindow(QMainWindow):
         self._update_side_panel()
 
     def _update_side_panel(self) -> None:
-        self.side.set_scores(self.model.scores(), len(self.model.all_photos()))
+        photos = self.model.all_photos()
+        unreadable = sum(p.error is not None for p in photos)
+        self.side.set_scores(self.model.scores(), len(photos) - unreadable, unreadable)
         p = self.current_photo()
         if p is not None:
             p = self.model.get(p.id) or p

@@ -31,14 +31,19 @@ class SidePanel(QWidget):
         layout.addStretch(1)
         self.setMinimumWidth(220)
 
-    def set_scores(self, scores: list[float], total: int) -> None:
+    def set_scores(self, scores: list[float], total: int, unreadable: int = 0) -> None:
+        """`total`: the photos that can be scored; `unreadable` ones are counted apart (never "so far")."""
         self.histogram.set_scores(scores)
-        if not total:
+        if not total and not unreadable:
             self.summary.setText("No photos")
-        elif len(scores) < total:
-            self.summary.setText(f"The folder's scores, 0 to 1: {len(scores)} of {total} photos scored so far")
+            return
+        if len(scores) < total:
+            text = f"The folder's scores, 0 to 1: {len(scores)} of {total} photos scored so far"
         else:
-            self.summary.setText(f"The folder's scores, 0 to 1: {total} photos")
+            text = f"The folder's scores, 0 to 1: {total} photo{'s' if total != 1 else ''}"
+        if unreadable:
+            text += f"; {unreadable} could not be read"
+        self.summary.setText(text)
 
     def set_photo(self, p: Photo | None, rank: int | None, scored: int) -> None:
         self.histogram.set_current(None if p is None else p.score)
