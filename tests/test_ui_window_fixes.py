@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import photo, photo_folder, save_jpeg
+from conftest import photo, save_jpeg
 from PySide6.QtCore import QPoint
 
 SCAN_TIMEOUT_MS = 90_000
