@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import photo, save_jpeg
+from conftest import photo, photo_folder, save_jpeg
 from PySide6.QtCore import QPoint
 
 SCAN_TIMEOUT_MS = 90_000
@@ -47,3 +47,51 @@ def test_every_unreadable_photo_is_marked_and_the_panel_counts_them_apart(qtbot,
     assert abs(good.red() - 120) > 12 or abs(good.blue() - 120) > 12  # no badge on a readable, unflagged photo
     text = window.side.summary.text()
     assert "so far" not in text and "2 photos; 4 could not be read" in text
+
+
+def test_the_photo_looked_at_keeps_its_row_when_the_scan_ends_and_f5_sorts(qtbot, make_window, tmp_path):
+    folder = photo_folder(tmp_path / "shoot", 10)
+    window = make_window()
+    with qtbot.waitSignal(window.scan_finished, timeout=SCAN_TIMEOUT_MS):
+        with qtbot.waitSignal(window.scoring.listed, timeout=SCAN_TIMEOUT_MS):
+            window.open_folder(folder)
+        window._select_row(6)  # the user is at work on a photo while the folder scores
+        looked_at = window.model.photo(6).id
+        order = [p.id for p in window.model.photos()]
+    assert [p.id for p in window.model.photos()] == order  # nothing moved under the user
+    assert window.grid.currentIndex().row() == 6 and window.current_photo().id == looked_at
+    assert "F5" in window.statusBar().currentMessage()
+    window.resort_action.trigger()
+    scores = [p.score for p in window.model.photos()]
+    assert scores == sorted(scores, reverse=True) and window.current_photo().id == looked_at
+
+
+def test_a_folder_nobody_touched_is_sorted_best_first_when_scored(qtbot, make_window, tmp_path):
+    folder = photo_folder(tmp_path / "shoot", 6)
+    window = make_window()
+    open_and_wait(qtbot, window, folder)
+    scores = [p.score for p in window.model.photos()]
+    assert scores == sorted(scores, reverse=True) and window.grid.currentIndex().row() == 0
+
+
+def test_review_uncertain_is_for_this_folder_only(qtbot, make_window, tmp_path):
+    from selfie_desk.core.settings import Settings
+
+    first = photo_folder(tmp_path / "first", 3)
+    second = photo_folder(tmp_path / "second", 3)
+    window = make_window()
+    open_and_wait(qtbot, window, first)
+    window.set_sort("date")
+    window.review_uncertain()
+    assert window.model.sort == "uncertain" and window.model.filter.decision == "unflagged"
+    assert Settings.load().sort == "date"  # never saved as the sort to start with
+    open_and_wait(qtbot, window, second)
+    assert window.model.sort == "date" and window.filters.sort == "date"
+    assert window.model.filter.decision == "all"
+    checked = [a.data() for a in window.sort_actions.actions() if a.isChecked()]
+    assert checked == ["date"]
+
+    old = Settings.load()
+    old.sort = "uncertain"  # a settings file from before: review saved as the sort
+    old.save()
+    assert Settings.load().sort == "score"

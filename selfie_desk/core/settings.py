@@ -92,7 +92,7 @@ class Settings:
             s.thumbnail_size = max(THUMBNAIL_SIZES[0], min(THUMBNAIL_SIZES[1], size))
         if isinstance(raw.get("auto_advance"), bool):
             s.auto_advance = raw["auto_advance"]
-        if raw.get("sort") in SORTS:
+        if raw.get("sort") in SORTS and raw["sort"] != "uncertain":  # a review never outlives its session
             s.sort = raw["sort"]
         if isinstance(raw.get("model"), str) and raw["model"]:
             s.model = raw["model"]

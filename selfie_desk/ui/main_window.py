@@ -85,6 +85,8 @@ class MainWindow(QMainWindow):
         self.last_outcome: ScanOutcome | None = None
         self._reported_errors: set[int] = set()
         self._auto_selected: int | None = None  # the photo the window selected by itself, until the user moves
+        self._resort_on_finish = False  # the user asked for a new order (another model): re-sort when scored
+        self._before_review: tuple[str, object] | None = None  # sort and filter to go back to after a review
         self._shut_down = False
         self.preferences_dialog: PreferencesDialog | None = None
 
@@ -244,6 +246,9 @@ class MainWindow(QMainWindow):
             group.addAction(a)
             sort_menu.addAction(a)
         self.sort_actions = group
+        self.resort_action = self._action("&Re-sort Now", self.resort, ["F5"],
+                                          tip="Put the photos in the chosen order again (new scores, new flags)")
+        view_menu.insertAction(sort_menu.menuAction(), self.resort_action)
         view_menu.addAction(self.models_dock.toggleViewAction())
         bar.addMenu(self.personal.menu(self))
 
@@ -290,6 +295,7 @@ class MainWindow(QMainWindow):
         self.crop.cancel_batch()  # crops still being proposed for the folder being left
         self.folder = target
         self.history.scope = str(target)
+        self._end_review()
         self._update_undo_actions()
         self.settings.add_recent(str(target))
         self._save_settings()
@@ -407,8 +413,32 @@ class MainWindow(QMainWindow):
             self.scan_status.idle("Not scored")
         else:
             self.scan_status.idle(self._describe(outcome))
-        self._keeping_selection(self.model.refresh)  # now sorted best first (in the loupe: its next/previous)
+        self._resort_when_safe("All scored")
         self.scan_finished.emit(outcome)
+
+    def _user_is_looking(self) -> bool:
+        """Whether the user has moved to a photo (or opened one): re-sorting now would move it under them."""
+        if self.mode != "grid":
+            return True
+        current = self.grid.currentIndex()
+        if not current.isValid():
+            return False
+        selected = [p.id for p in self.selected_photos()]
+        return not (self.model.photo(current.row()).id == self._auto_selected and selected == [self._auto_selected])
+
+    def _resort_when_safe(self, what: str) -> None:
+        """New scores are in. Sort them in at once unless the user is at work on a photo: then the grid keeps its
+        order (the photo looked at never jumps rows) and F5 sorts it when they want."""
+        if self._resort_on_finish or not self._user_is_looking():
+            self._resort_on_finish = False
+            self._keeping_selection(self.model.refresh)  # now sorted best first
+            return
+        self.statusBar().showMessage(f"{what}: the grid keeps its order while you work; "
+                                     "F5 (View > Re-sort Now) puts it in order", 10000)
+
+    def resort(self) -> None:
+        self._keeping_selection(self.model.refresh)
+        self.statusBar().showMessage("Sorted again", 3000)
 
     def _describe(self, outcome: ScanOutcome) -> str:
         s = outcome.summary
@@ -465,9 +495,11 @@ class MainWindow(QMainWindow):
         self._keeping_selection(lambda: self.model.set_view(sort, self.filters.photo_filter()))
         for a in self.sort_actions.actions():
             a.setChecked(a.data() == sort)
-        if sort != self.settings.sort:
+        if sort != self.settings.sort and sort != "uncertain":  # a review is for now, not the next start
             self.settings.sort = sort
             self._save_settings()
+        if sort != "uncertain":
+            self._before_review = None
         if self.mode == "grid":
             self.grid.setFocus()
 
@@ -832,16 +864,27 @@ class MainWindow(QMainWindow):
             return
         self._keeping_selection(lambda: self.model.set_photos(photos))
         self.last_outcome = None
+        self._resort_on_finish = True  # the user asked for this model's order
         self.job = self.scoring.start(self.folder, name, self.settings.device, self.batch_size)
         self.scan_status.loading_model()
 
     def review_uncertain(self) -> None:
         """The unflagged photos the active model is least sure about (score nearest its boundary) first:
-        deciding those teaches the next model the most."""
+        deciding those teaches the next model the most. For this folder, now: the next folder (or start) comes
+        back to the sort and filter the user had."""
+        if self._before_review is None:
+            self._before_review = (self.filters.sort, self.filters.photo_filter())
         self.filters.set_sort("uncertain")
         self.filters.set_filter(dataclasses.replace(self.filters.photo_filter(), decision="unflagged"))
         self.show_grid()
         self._select_first()
+
+    def _end_review(self) -> None:
+        if self.filters.sort == "uncertain":
+            sort, photo_filter = self._before_review or (self.settings.sort, self.filters.photo_filter())
+            self._before_review = None
+            self.filters.set_sort(sort if sort != "uncertain" else "score")  # announced: the grid follows
+            self.filters.set_filter(photo_filter)
 
     # ---- messages, settings, shutting down ---------------------------------------------------------
     def show_message(self, text: str, level: str = "error") -> None:
@@ -899,4 +942,4 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_crops_finished(self, outcome: CropOutcome) -> None:
         if self.model.sort == "crop":
-            self._keeping_selection(self.model.refresh)  # "best after crop" has new scores to sort by
+            self._resort_when_safe("Crops proposed")  # "best after crop" has new scores to sort by
