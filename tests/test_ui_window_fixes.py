@@ -95,3 +95,45 @@ def test_review_uncertain_is_for_this_folder_only(qtbot, make_window, tmp_path):
     old.sort = "uncertain"  # a settings file from before: review saved as the sort
     old.save()
     assert Settings.load().sort == "score"
+
+
+def test_the_side_panel_keeps_its_width_from_photo_to_photo(qtbot, make_window, tmp_path):
+    folder = tmp_path / "names"
+    save_jpeg(folder / "b.jpg", photo(seed=1))
+    save_jpeg(folder / ("a_very_long_file_name_straight_from_a_camera_export_0001_final_v2_" * 2 + ".jpg"),
+              photo(seed=2))
+    window = make_window()
+    open_and_wait(qtbot, window, folder)
+    widths = set()
+    for _ in range(2):
+        for row in range(window.model.rowCount()):
+            window._select_row(row)
+            qtbot.wait(20)  # the layout settles
+            widths.add((window.side_dock.width(), window.grid.width()))
+    assert len(widths) == 1, widths
+
+
+def test_flagging_in_compare_never_moves_a_photo(qtbot, make_window, tmp_path):
+    from PySide6.QtCore import Qt
+
+    folder = photo_folder(tmp_path / "shoot", 3)
+    window = make_window()
+    window.resize(1000, 700)
+    open_and_wait(qtbot, window, folder)
+    window.grid.selectAll()
+    window.show_compare()
+    qtbot.wait(20)
+    panes = window.compare.panes[:3]
+
+    def geometry():
+        return [p.canvas.geometry().getRect() for p in panes]
+
+    before = geometry()
+    assert len({g[3] for g in before}) == 1  # every pane's photo at the same height
+    for key in (Qt.Key.Key_P, Qt.Key.Key_5):
+        qtbot.keyClick(window.compare, key)
+    window.compare.set_active(1)
+    qtbot.keyClick(window.compare, Qt.Key.Key_X)
+    qtbot.wait(20)
+    assert "pick" in panes[0].caption.text() and "reject" in panes[1].caption.text()
+    assert geometry() == before

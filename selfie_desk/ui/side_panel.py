@@ -5,11 +5,14 @@ from __future__ import annotations
 import html
 import os
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from selfie_desk.core.catalog import Photo
 from selfie_desk.ui.histogram import ScoreHistogram
+
+
+WIDTH = 260  # the panel's width, whatever the photo: the grid beside it never shifts
 
 
 class SidePanel(QWidget):
@@ -22,6 +25,8 @@ class SidePanel(QWidget):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            # the text never widens the panel: its width stays put from photo to photo
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.histogram)
@@ -30,6 +35,9 @@ class SidePanel(QWidget):
         layout.addWidget(self.details)
         layout.addStretch(1)
         self.setMinimumWidth(220)
+
+    def sizeHint(self) -> QSize:
+        return QSize(WIDTH, super().sizeHint().height())
 
     def set_scores(self, scores: list[float], total: int, unreadable: int = 0) -> None:
         """`total`: the photos that can be scored; `unreadable` ones are counted apart (never "so far")."""
