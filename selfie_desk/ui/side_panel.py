@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from selfie_desk.core.catalog import Photo
 from selfie_desk.ui.histogram import ScoreHistogram
 
-
 WIDTH = 260  # the panel's width, whatever the photo: the grid beside it never shifts
 
 
