@@ -46,6 +46,7 @@ class Settings:
     show_faces: bool = False
     crop_aspect: str = "original"  # the crop's aspect preset (issue 4): original, free, 1:1, 4:5, 3:2, 16:9, 9:16
     theme: str = "dark"  # dark (neutral grey, the default) | light
+    show_names: bool = False  # file names under the grid's thumbnails
     path: Path | None = field(default=None, repr=False, compare=False)  # where it is saved; None: not saved
     read_only: bool = field(default=False, repr=False, compare=False)
 
@@ -103,6 +104,8 @@ class Settings:
             s.show_faces = raw["show_faces"]
         if raw.get("crop_aspect") in CROP_ASPECTS:
             s.crop_aspect = raw["crop_aspect"]
+        if isinstance(raw.get("show_names"), bool):
+            s.show_names = raw["show_names"]
         if raw.get("theme") in THEMES:
             s.theme = raw["theme"]
         return s

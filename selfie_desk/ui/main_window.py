@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QSlider,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
-from selfie_desk.core.settings import Settings
+from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
 from selfie_desk.ui import theme
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
 from selfie_desk.ui.crop_controller import CropController
@@ -60,6 +61,7 @@ STOP_TIMEOUT_S = 30.0
 # at 1 ms its worst stall during a scan dropped from 100-150 ms to about 40 ms on 2 loaded cores (measured
 # here), with no measurable cost to scoring speed.
 GIL_SWITCH_S = 0.001
+SIZE_STEP = 20  # px per + / − or Ctrl+wheel notch
 
 
 def stars_label(n: int) -> str:
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
         self.model.sort = settings.sort
         self.grid = PhotoGrid(self.thumbs, self)
         self.grid.setModel(self.model)
+        self.grid.set_show_names(settings.show_names)
         self.loupe = Loupe(self.preview_loader, self.thumbs, self)
         self.compare = CompareView(self.preview_loader, self.thumbs, self)
         self.stack = QStackedWidget(self)
@@ -135,6 +138,16 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel(self)
         self.scan_status = ScanStatus(self)
         self.statusBar().addWidget(self.count_label, 1)
+        self.size_slider = QSlider(Qt.Orientation.Horizontal, self)  # the thumbnails' size, as in every browser
+        self.size_slider.setRange(*THUMBNAIL_SIZES)
+        self.size_slider.setSingleStep(SIZE_STEP)
+        self.size_slider.setPageStep(SIZE_STEP)
+        self.size_slider.setValue(settings.thumbnail_size)
+        self.size_slider.setFixedWidth(120)
+        self.size_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the photos
+        self.size_slider.setToolTip("Thumbnail size (+ / −, Ctrl+wheel)")
+        self.size_slider.valueChanged.connect(self.set_thumbnail_size)
+        self.statusBar().addPermanentWidget(self.size_slider)
         self.statusBar().addPermanentWidget(self.scan_status)
         # Cropping (issue 4): proposals on a thread of their own, so the loupe's photo never waits for a scan
         self.crop_status = ScanStatus(self, verb="Proposing crops")
@@ -230,6 +243,16 @@ class MainWindow(QMainWindow):
         for a in (self.grid_action, self.loupe_action, self.compare_action, self.zoom_action, self.faces_action):
             view_menu.addAction(a)
         view_menu.addSeparator()
+        self.larger_action = self._action("&Larger Thumbnails", lambda: self.zoom_thumbnails(+1), ["+", "=", "Ctrl++"])
+        self.smaller_action = self._action("&Smaller Thumbnails", lambda: self.zoom_thumbnails(-1), ["-", "Ctrl+-"])
+        self.names_action = QAction("File &Names", self, checkable=True)
+        self.names_action.setShortcut(QKeySequence("Shift+N"))
+        self.names_action.setChecked(self.settings.show_names)
+        self.names_action.toggled.connect(self._set_show_names)
+        self.addAction(self.names_action)
+        for a in (self.larger_action, self.smaller_action, self.names_action):
+            view_menu.addAction(a)
+        view_menu.addSeparator()
         view_menu.addAction(self.side_dock.toggleViewAction())
         bar.addMenu(self.crop.menu)
         self.crop.selection_action.triggered.connect(lambda: self.propose_crops(folder=False))
@@ -267,6 +290,7 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().currentChanged.connect(self._on_current_changed)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_counts())
         self.grid.opened.connect(lambda _id: self.show_loupe())
+        self.grid.zoom_requested.connect(self.zoom_thumbnails)
         self.loupe.step.connect(self.step_loupe)
         self.compare.active_changed.connect(lambda _id: self._update_side_panel())
         self.model.modelReset.connect(self._update_counts)
@@ -771,6 +795,31 @@ class MainWindow(QMainWindow):
         elif self.mode == "compare":
             self.compare.toggle_zoom()
 
+    def zoom_thumbnails(self, steps: int) -> None:
+        self.set_thumbnail_size(self.settings.thumbnail_size + steps * SIZE_STEP)
+
+    def set_thumbnail_size(self, edge: int) -> None:
+        """The grid's thumbnails at `edge` px (within the settings' limits), kept for next time."""
+        edge = max(THUMBNAIL_SIZES[0], min(THUMBNAIL_SIZES[1], int(edge)))
+        if self.size_slider.value() != edge:
+            self.size_slider.blockSignals(True)
+            self.size_slider.setValue(edge)
+            self.size_slider.blockSignals(False)
+        if edge == self.thumbs.edge:
+            return
+        current = self.grid.currentIndex()
+        self.settings.thumbnail_size = edge
+        self.thumbs.set_edge(edge)
+        self.grid.relayout()
+        if current.isValid():
+            self.grid.scrollTo(current)  # the photo being looked at stays in view
+        self._save_settings()
+
+    def _set_show_names(self, show: bool) -> None:
+        self.settings.show_names = show
+        self.grid.set_show_names(show)
+        self._save_settings()
+
     def _set_show_faces(self, show: bool) -> None:
         self.loupe.set_show_faces(show)
         self.compare.set_show_faces(show)
@@ -792,6 +841,9 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.auto_advance_action.setChecked(self.settings.auto_advance)
         self.thumbs.set_edge(self.settings.thumbnail_size)
+        self.size_slider.blockSignals(True)
+        self.size_slider.setValue(self.settings.thumbnail_size)
+        self.size_slider.blockSignals(False)
         if theme.current().name != self.settings.theme:
             theme.apply(self.settings.theme)
             self.messages.restyle()

@@ -73,8 +73,10 @@ class SidePanel(QWidget):
                              + ", ".join(f"{f.confidence:.0%}" for f in p.faces[:6]) + " sure")
             else:
                 lines.append("No faces found")
-        if p.best_crop_score is not None:
-            lines.append(f"Best after crop <b>{p.best_crop_score:.3f}</b>")
+        if p.crop is not None and p.crop_score is not None:
+            lines.append(f"Accepted crop <b>{p.crop_score:.3f}</b>")
+        elif p.best_crop_score is not None and p.crop is None:
+            lines.append(f"Best proposed crop <b>{p.best_crop_score:.3f}</b>")
         if p.width:
             lines.append(f"{p.width} × {p.height} px")
         if p.crop is not None:
