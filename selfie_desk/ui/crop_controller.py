@@ -185,8 +185,8 @@ class CropController(QObject):
         self._propose()
         self._show()
         self._update_actions()
-        self.message.emit("Tab: next alternative · drag the handles to adjust · Enter: accept · Esc: discard · "
-                          "Del: clear the accepted crop", "info")
+        self.message.emit("Crop: Tab next · drag to adjust · Enter accept · Esc discard · Del clear · ? all keys",
+                          "info")
 
     def _propose(self) -> None:
         assert self.photo is not None

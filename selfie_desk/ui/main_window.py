@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSlider,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from selfie_desk import __version__
 from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
@@ -44,6 +46,7 @@ from selfie_desk.ui.message_bar import MessageBar
 from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
 from selfie_desk.ui.scan_status import ScanStatus
+from selfie_desk.ui.shortcuts import ShortcutOverlay
 from selfie_desk.ui.side_panel import SidePanel
 from selfie_desk.workers.cropping import CropOutcome, CropService
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
@@ -205,6 +208,8 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         self.undo_action = self._action("&Undo", self.undo, ["Ctrl+Z"])
         self.redo_action = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.undo_action.setProperty("shortcut_label", "Undo")  # its text says what it undoes; the list need not
+        self.redo_action.setProperty("shortcut_label", "Redo")
         self.select_all_action = self._action("Select &All", self.select_all, ["Ctrl+A"])
         self.select_none_action = self._action("Select &None", self.select_none, ["Ctrl+Shift+A"])
         for a in (self.undo_action, self.redo_action, None, self.select_all_action, self.select_none_action):
@@ -274,6 +279,13 @@ class MainWindow(QMainWindow):
         view_menu.insertAction(sort_menu.menuAction(), self.resort_action)
         view_menu.addAction(self.models_dock.toggleViewAction())
         bar.addMenu(self.personal.menu(self))
+
+        help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, ["F1", "?", "Ctrl+/"])
+        help_menu.addAction(self.shortcuts_action)
+        self.about_action = self._action("&About Selfie Desk", self.show_about)
+        help_menu.addAction(self.about_action)
+        self.shortcut_overlay = ShortcutOverlay(bar, self)
 
     def _connect(self) -> None:
         s = self.scoring
@@ -825,6 +837,16 @@ class MainWindow(QMainWindow):
         self.compare.set_show_faces(show)
         self.settings.show_faces = show
         self._save_settings()
+
+    # ---- help --------------------------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        """Every key the menus answer (read from their actions), over the window; any key closes it."""
+        self.shortcut_overlay.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_TITLE}",
+                          f"<b>{APP_TITLE}</b> {__version__}<br>Cull a folder of photos with a convolutional neural "
+                          "network, offline. Your photos are only ever read.<br><br>F1 or ? lists the keys.")
 
     # ---- preferences -------------------------------------------------------------------------------
     def show_preferences(self) -> PreferencesDialog:
