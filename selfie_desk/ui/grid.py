@@ -406,7 +406,9 @@ class PhotoGrid(QListView):
         """Share the viewport's width out between the columns (the leftover went unused at the right)."""
         hint = self.delegate.sizeHint(QStyleOptionViewItem(), QModelIndex())
         spacing = self.spacing()
-        width = self.viewport().width() - 2 * spacing
+        # what QListView keeps free at a row's end before it wraps (measured: about a scroll bar's width)
+        reserve = 2 * spacing + self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        width = self.viewport().width() - reserve
         columns = max(1, width // (hint.width() + spacing))
         self.setGridSize(QSize(max(hint.width() + spacing, width // columns), hint.height() + spacing))
 
