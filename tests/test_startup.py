@@ -18,7 +18,7 @@ def test_the_native_preload_loads_torchs_libraries_without_importing_torch():
     code = (
         "import sys\n"
         "from selfie_desk.workers import native_preload as n\n"
-        "n.start(); n.wait()\n"
+        "n.expect(); n.start(); n.wait()\n"
         "maps = open('/proc/self/maps').read()\n"
         "assert 'torch' not in sys.modules, 'imported torch'\n"
         "assert 'libtorch_cpu.so' in maps, 'libtorch_cpu not loaded'\n"

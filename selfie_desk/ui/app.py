@@ -61,6 +61,28 @@ def preload_torch() -> None:
     importlib.import_module("selfie_desk.core.model")
 
 
+def visible_thumbnails_done(window: MainWindow) -> bool:
+    """Every cell of the grid in view has its thumbnail (or knows it has none)."""
+    grid, model = window.grid, window.model
+    view = grid.viewport().rect()
+    rows = [r for r in range(model.rowCount()) if grid.visualRect(model.index(r)).intersects(view)]
+    return bool(rows) and all(window.thumbs.get(model.photo(r)) is not None
+                              or window.thumbs.failure(model.photo(r)) for r in rows)
+
+
+def when_grid_ready(window: MainWindow, then, timeout_s: float = 2.0) -> None:
+    """Call `then` once the grid in view has its thumbnails (or after `timeout_s`, or with an empty folder)."""
+    deadline = time.perf_counter() + timeout_s
+
+    def poll() -> None:
+        if visible_thumbnails_done(window) or window.model.rowCount() == 0 or time.perf_counter() > deadline:
+            then()
+        else:
+            QTimer.singleShot(5, poll)
+
+    QTimer.singleShot(0, poll)
+
+
 def trace_startup(window: MainWindow, started: float) -> None:
     """SELFIE_DESK_STARTUP_TRACE=1: print (stderr) when the window showed, when every visible cell of the grid
     had its thumbnail and when the model was ready, in seconds since `started`; =quit also quits then."""
@@ -80,15 +102,8 @@ def trace_startup(window: MainWindow, started: float) -> None:
     ticker.timeout.connect(tick)
     ticker.start()
 
-    def visible_thumbnails_done() -> bool:
-        grid, model = window.grid, window.model
-        rows = [r for r in range(model.rowCount()) if grid.visualRect(model.index(r)).intersects(
-            grid.viewport().rect())]
-        return bool(rows) and all(window.thumbs.get(model.photo(r)) is not None or window.thumbs.failure(
-            model.photo(r)) for r in rows)
-
     def poll() -> None:
-        if not state["grid"] and visible_thumbnails_done():
+        if not state["grid"] and visible_thumbnails_done(window):
             state["grid"] = True
             window.grid.viewport().repaint()  # painted, not only loaded
             print(f"startup: grid {time.perf_counter() - started:.3f}", file=sys.stderr, flush=True)
@@ -107,7 +122,7 @@ def trace_startup(window: MainWindow, started: float) -> None:
 def run(folder: Path | None = None, started: float | None = None) -> int:
     """Open the window on `folder` (see start_folder) and run until it is closed. Returns the exit status."""
     started = time.perf_counter() if started is None else started
-    native_preload.start()  # torch's libraries, without the GIL, while the window opens
+    native_preload.expect()  # torch's libraries: loaded without the GIL once the window is up (below)
     app = create_application()
     settings = Settings.load()
     theme.apply(settings.theme, app)
@@ -126,6 +141,8 @@ def run(folder: Path | None = None, started: float | None = None) -> int:
         window.open_folder(start_folder(folder, settings))  # the first frame shows the photos, never "0 photos"
         window.show()
         trace_startup(window, started)
+        # once the grid has its thumbnails: the dynamic linker has one lock, and Qt starting up takes it often
+        when_grid_ready(window, native_preload.start)
         return app.exec()
     finally:
         sys.excepthook = previous
