@@ -44,6 +44,8 @@ def test_the_window_is_dark_by_default_and_turns_light_from_the_preferences(qtbo
     assert window.settings.theme == "light" and theme.current().name == "light"
     assert lightness(QApplication.instance().palette().color(QPalette.ColorRole.Window)) > 200
     assert grid_background(window) > 200  # the grid repainted in the new theme at once
+    histogram = window.side.histogram.grab().toImage()
+    assert histogram.pixelColor(3, 3).lightness() > 200  # and the panel's histogram, drawn from a cache
     assert json.loads(window.settings.path.read_text())["theme"] == "light"
     assert Settings.load().theme == "light"
     theme.apply("dark")  # the session's other windows start from the default
