@@ -84,6 +84,7 @@ class ProposalReview(QDialog):
         self.list.setGridSize(QSize(REVIEW_EDGE + 40, REVIEW_EDGE + 48))
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setWordWrap(True)
+        self.list.setSelectionMode(QListWidget.SelectionMode.NoSelection)  # a list to look at, not to pick from
         for p in self.photos:
             x0, y0, x1, y1 = proposals[p.id]
             size = f"{round(x1 - x0)} × {round(y1 - y0)}" + (f" of {p.width} × {p.height}" if p.width else "")
