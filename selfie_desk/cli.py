@@ -460,7 +460,9 @@ def add_export_commands(sub) -> None:
     which.add_argument("--top", type=int, metavar="N", help="the N best-scored photos")
     which.add_argument("--min-score", type=float, metavar="S", help="every photo scored S or more (0-1)")
     export.add_argument("--apply-crop", action="store_true",
-                        help="crop to the accepted crop, or else the crop search's proposal")
+                        help="crop to the accepted crops (photos without one are exported whole)")
+    export.add_argument("--apply-proposed-crops", action="store_true",
+                        help="crop the photos without an accepted crop to the crop search's proposal (unreviewed)")
     export.add_argument("--long-edge", type=int, metavar="PX", help="shrink so the long edge is at most PX")
     export.add_argument("--format", choices=("same", "jpeg", "png", "webp"), default="same",
                         help="file format (default: the source's; other formats than these become JPEG)")
@@ -518,6 +520,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         selection = "picks"
     options = export.ExportOptions(
         selection=selection, top_n=args.top, min_score=args.min_score, apply_crop=args.apply_crop,
+        apply_proposals=args.apply_proposed_crops,
         long_edge=args.long_edge, format=args.format, quality=args.quality, name_pattern=args.name,
         embed_xmp=args.xmp, list_only=args.list_only, skip_existing=args.skip_existing,
         strip_gps=args.strip_gps, model=args.model,

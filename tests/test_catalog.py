@@ -248,3 +248,20 @@ def test_photo_moved_to_a_folder_scanned_later_keeps_its_decision(tmp_path, cata
     assert (found.index.moved, found.scored) == (1, 0)
     kept = catalog.photos(scorer.model_name, folder=str(later))[0]
     assert (kept.id, kept.decision, kept.score) == (first.id, "keep", first.score)
+
+
+def test_the_accepted_crops_score_counts_only_for_that_crop_and_is_not_a_proposal(catalog):
+    from selfie_desk.core.catalog import ACCEPTED_CROP, CropProposal
+
+    pid = catalog.add_file("/shoot/a.jpg", 1, 0, "fa")
+    catalog.save_crop_proposal(pid, "default", CropProposal("original", (0, 0, 50, 50), 0.9, [], 0.5))
+    catalog.save_crop_proposal(pid, "default", CropProposal(ACCEPTED_CROP, (10, 10, 60, 60), 0.6, [], 0.5))
+    (p,) = catalog.photos("default", folder="/shoot")
+    assert p.crop is None and p.crop_score is None and p.best_crop_score == 0.9
+    catalog.set_crop(pid, (10, 10, 60, 60))
+    (p,) = catalog.photos("default", folder="/shoot")
+    assert p.crop_score == 0.6 and p.best_crop_score == 0.9  # the proposals' best stays the proposals'
+    catalog.set_crop(pid, (0, 0, 40, 40))  # another crop (an undo, a sidecar): its score is not known
+    (p,) = catalog.photos("default", folder="/shoot")
+    assert p.crop_score is None
+    assert catalog.photos("other", folder="/shoot")[0].crop_score is None  # per model

@@ -102,17 +102,39 @@ def test_uncropped_export_is_upright_and_resized(tmp_path: Path):
     assert wrong > 4 * right, (right, wrong)  # JPEG twice and a resize: close, not identical (exact: PNG tests)
 
 
-def test_the_proposed_crop_is_used_when_none_was_accepted(tmp_path: Path):
+def test_a_proposed_crop_is_cut_only_when_asked_for_apart(tmp_path: Path):
+    """Applying the crops means the accepted ones: a proposal nobody reviewed is never cut by default (issue 16)."""
     up = upright_image((96, 64))
     src = save_photo(tmp_path / "src" / "p.png", up, orientation=3, fmt="PNG")
     with open_catalog() as catalog:
         pid = add_to_catalog(catalog, src, (96, 64), decision="keep")
         catalog.save_crop_proposal(pid, "default", CropProposal("original", (8, 0, 88, 56), 0.7, [], 0.5))
-        report = export.export_folder(tmp_path / "src", tmp_path / "out", ExportOptions(apply_crop=True), catalog)
+        accepted_only = export.export_folder(tmp_path / "src", tmp_path / "a", ExportOptions(apply_crop=True),
+                                             catalog)
+        proposed = export.export_folder(tmp_path / "src", tmp_path / "b", ExportOptions(apply_proposals=True),
+                                        catalog)
         rows = export.list_rows(catalog.photos("default", folder=str(tmp_path / "src")), catalog, "default")
-    with Image.open(report.written[0].target) as out:
+    with Image.open(accepted_only.written[0].target) as out:
+        assert out.size == (96, 64)  # whole
+    with Image.open(proposed.written[0].target) as out:
         assert out.convert("RGB").tobytes() == up.crop((8, 0, 88, 56)).tobytes()
     assert rows[0]["crop"] == [8, 0, 88, 56] and rows[0]["crop_accepted"] is False
+
+
+def test_proposals_never_replace_an_accepted_crop_and_are_not_applied_without_apply_crop(tmp_path: Path):
+    up = upright_image((96, 64))
+    src = save_photo(tmp_path / "src" / "p.png", up, fmt="PNG")
+    with open_catalog() as catalog:
+        pid = add_to_catalog(catalog, src, (96, 64), decision="keep", crop=(16.0, 8.0, 64.0, 48.0))
+        catalog.save_crop_proposal(pid, "default", CropProposal("original", (8, 0, 88, 56), 0.7, [], 0.5))
+        both = export.export_folder(tmp_path / "src", tmp_path / "both",
+                                    ExportOptions(apply_crop=True, apply_proposals=True), catalog)
+        neither = export.export_folder(tmp_path / "src", tmp_path / "neither",
+                                       ExportOptions(apply_proposals=True), catalog)
+    with Image.open(both.written[0].target) as out:
+        assert out.size == (48, 40)
+    with Image.open(neither.written[0].target) as out:
+        assert out.size == (96, 64)  # the accepted crop was not asked for; the proposal never stands in for it
 
 
 @needs_exiftool

@@ -164,7 +164,9 @@ def test_propose_cycle_switch_aspect_adjust_and_accept(qtbot, make_window, demo_
     assert window.model.get(p.id).crop == pytest.approx(expected)
     assert overlay.isVisible() and not overlay.editing  # the accepted crop shows as a frame
     assert "cropped to" in window.loupe.pane.caption.text()
-    assert "Cropped to" in window.side.details.text() and "Best after crop" in window.side.details.text()
+    assert "Cropped to" in window.side.details.text()
+    qtbot.waitUntil(lambda: window.model.get(p.id).crop_score is not None, timeout=CROP_TIMEOUT_MS)
+    assert "Accepted crop" in window.side.details.text() and "Best proposed crop" not in window.side.details.text()
 
     # reopening shows the accepted crop first; Delete clears it
     press_c(qtbot, window)

@@ -189,6 +189,35 @@ def test_indexing_takes_ratings_from_xmp_for_new_photos_only(tmp_path: Path):
         assert photos_of(catalog, folder)["a.jpg"].rating == 1
 
 
+def test_picks_written_to_sidecars_come_back_in_a_fresh_catalog(tmp_path: Path):
+    """Issue 16, item 8: File > Write XMP Sidecars writes a pick as xmp:Label="Green"; a fresh catalog read the
+    rejects and the stars back, but not the picks."""
+    from selfie_desk.core.catalog import Catalog
+
+    folder = tmp_path / "shoot"
+    for i, name in enumerate(("a.jpg", "b.jpg", "c.jpg", "d.jpg")):
+        save_photo(folder / name, upright_image(seed=i))
+    with open_catalog() as catalog:
+        add_to_catalog(catalog, folder / "a.jpg", (96, 64), decision="keep", rating=3)
+        add_to_catalog(catalog, folder / "b.jpg", (96, 64), decision="keep")
+        add_to_catalog(catalog, folder / "c.jpg", (96, 64), decision="reject")
+        add_to_catalog(catalog, folder / "d.jpg", (96, 64), rating=2)
+        assert len(sidecars.write_folder(folder, catalog).written) == 4
+    with Catalog(tmp_path / "fresh" / "catalog.db") as fresh:
+        report = indexing.index([folder], fresh, "default")
+        assert report.new == 4 and report.xmp_ratings == 4
+        got = {name: (p.decision, p.rating) for name, p in photos_of(fresh, folder).items()}
+    assert got == {"a.jpg": ("keep", 3), "b.jpg": ("keep", 0), "c.jpg": ("reject", 0), "d.jpg": (None, 2)}
+
+
+def test_an_xmp_label_means_a_pick_only_when_green():
+    assert xmp.XmpInfo(label="Green").decision == "keep"
+    assert xmp.XmpInfo(label=" green ").decision == "keep"
+    assert xmp.XmpInfo(label="Yellow").decision is None
+    assert xmp.XmpInfo(rating=-1, label="Green").decision == "reject"
+    assert xmp.XmpInfo(rating=4).decision is None
+
+
 def test_reading_a_photo_without_xmp_or_with_junk(tmp_path: Path):
     photo = save_photo(tmp_path / "p.jpg", upright_image())
     assert xmp.read(photo).empty

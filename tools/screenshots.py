@@ -1,5 +1,5 @@
-"""Screenshots of the real window for the README: the grid, the loupe, the crop overlay and compare, in
-docs/screenshots/.
+"""Screenshots of the real window for the README: the grid, the loupe, the crop overlay, compare, the
+shortcuts overlay, the export's review of unreviewed crops and the light theme, in docs/screenshots/.
 
     .venv/bin/python tools/screenshots.py [FOLDER]     # default: the bundled demo photos
 
@@ -103,6 +103,12 @@ def take(folder: Path | None, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     shoot(window, out / "grid.png", wait)
 
+    # the keyboard shortcuts overlay (F1, ?), read from the menus' actions
+    window.show_shortcuts()
+    wait(0.5)
+    shoot(window, out / "shortcuts.png", wait)
+    window.shortcut_overlay.close_overlay()
+
     with_faces = next((p for p in photos if p.faces), photos[0])
     window._select_row(window.model.row_of(with_faces.id))
     window.faces_action.setChecked(True)
@@ -149,6 +155,21 @@ def take(folder: Path | None, out: Path) -> int:
     shoot(window, out / "crop-grid.png", wait)
     window.set_sort("score")
 
+    # Export: cutting crops nobody accepted is a second choice, which first shows each photo it would crop
+    window.grid.selectAll()
+    dialog = window.show_export()
+    dialog.selection.setChecked(True)
+    dialog.apply_crop.setChecked(True)
+    dialog.apply_proposals.setChecked(True)
+    wait(1.0)
+    if dialog.review is not None:
+        dialog.review.move(window.x() + 200, window.y() + 120)
+        wait(0.5)
+        shoot(dialog.review, out / "export-review.png", wait)
+        dialog.review.reject()
+    dialog.reject()
+    window._select_row(0)
+
     # compare: the cropped keeper (its accepted crop shown as in the loupe) beside the two best others
     photos = window.model.photos()
     chosen = [keeper.id] + [p.id for p in photos if p.id != keeper.id][:2]
@@ -162,11 +183,23 @@ def take(folder: Path | None, out: Path) -> int:
     wait(0.5)
     shoot(window, out / "compare.png", wait)
 
+    # the light theme (Preferences), for those who want it; dark is the default
+    window.show_grid()
+    from selfie_desk.ui import theme
+
+    theme.apply("light")
+    window.messages.restyle()
+    window.grid.relayout()
+    wait(0.8)
+    shoot(window, out / "grid-light.png", wait)
+    theme.apply("dark")
+
     QTimer.singleShot(0, window.close)
     wait(1)
     window.shut_down()
     catalog.close()
-    print(f"screenshots: wrote grid.png, loupe.png, crop.png, crop-grid.png, compare.png to {out}")
+    print(f"screenshots: wrote grid.png, shortcuts.png, loupe.png, crop.png, crop-grid.png, export-review.png, "
+          f"compare.png, grid-light.png to {out}")
     return 0
 
 

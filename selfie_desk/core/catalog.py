@@ -88,6 +88,19 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+# The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
+# counts only while photos.crop is still that box (an undo, or a crop from a sidecar, has no score).
+ACCEPTED_CROP = "accepted"
+
+
+def create_undo_log(db: sqlite3.Connection) -> None:
+    """The undo history (core/history.py): a table of its own, created when missing rather than by a migration,
+    so that it needs no schema version (a catalog of any version gains it; an older Selfie Desk ignores it)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS undo_log (id INTEGER PRIMARY KEY, scope TEXT NOT NULL, label TEXT NOT NULL, "
+        "changes TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0, made_at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS undo_log_scope ON undo_log (scope, undone, id)")
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,7 @@ class Photo:
             "aspects": None if aspects is None else {k: round(float(v), 4) for k, v in aspects.items()},
             "reasons": self.reasons,
         }
+    crop_score: float | None = None  # the accepted crop's score, when known
 
     def to_json(self) -> dict:
         return {
@@ -204,6 +218,7 @@ class Catalog:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        create_undo_log(self._db)
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -369,7 +384,8 @@ class Catalog:
         """Photos under `folder` (recursively) and/or at `paths`, in path order."""
         query = (
             "SELECT p.id, p.path, p.width, p.height, p.captured_at, p.error, s.score, p.decision, p.rating, p.crop, "
-            "p.fingerprint, (SELECT MAX(c.score) FROM crop_proposals c WHERE c.photo_id = p.id AND c.model = ?), "
+            "p.fingerprint, (SELECT MAX(c.score) FROM crop_proposals c WHERE c.photo_id = p.id AND c.model = ? "
+            f"AND c.aspect != '{ACCEPTED_CROP}'), "
             "p.look FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple] = []
@@ -384,12 +400,14 @@ class Catalog:
             ).fetchall()
         unique = {r[0]: r for r in rows}
         faces = self._faces(list(unique))
+        accepted = self._accepted_crops(list(unique), model)
         out = [
             Photo(
                 id=r[0], path=r[1], width=r[2], height=r[3], captured_at=r[4], error=r[5], score=r[6],
                 decision=r[7], rating=r[8], crop=tuple(json.loads(r[9])) if r[9] else None,
                 fingerprint=r[10], faces=faces.get(r[0], []), best_crop_score=r[11],
                 look=json.loads(r[12]) if r[12] else None,
+                crop_score=_crop_score(r[9], accepted.get(r[0])),
             )
             for r in unique.values()
         ]
@@ -405,6 +423,18 @@ class Catalog:
                 chunk,
             ):
                 out.setdefault(pid, []).append(FaceBox((x0, y0, x1, y1), conf))
+        return out
+
+    def _accepted_crops(self, photo_ids: list[int], model: str) -> dict[int, tuple[Box, float]]:
+        out: dict[int, tuple[Box, float]] = {}
+        for chunk in _chunks(photo_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for pid, x0, y0, x1, y1, score in self._db.execute(
+                f"SELECT photo_id, x0, y0, x1, y1, score FROM crop_proposals WHERE aspect = '{ACCEPTED_CROP}' "
+                f"AND model = ? AND photo_id IN ({marks})",
+                [model, *chunk],
+            ):
+                out[pid] = ((x0, y0, x1, y1), score)
         return out
 
     def embedding(self, photo_id: int) -> np.ndarray | None:
@@ -545,6 +575,14 @@ class Catalog:
         with self.transaction() as db:
             db.execute("DELETE FROM scores WHERE model = ?", (model,))
             db.execute("DELETE FROM crop_proposals WHERE model = ?", (model,))
+
+
+def _crop_score(crop_json: str | None, accepted: tuple[Box, float] | None) -> float | None:
+    """The accepted crop's stored score, if it was stored for the crop the photo has now."""
+    if not crop_json or accepted is None:
+        return None
+    crop = json.loads(crop_json)
+    return accepted[1] if all(abs(a - b) <= 0.5 for a, b in zip(crop, accepted[0], strict=True)) else None
 
 
 def _chunks(items: list[int], n: int) -> Iterator[list[int]]:

@@ -53,7 +53,8 @@ class ExportOptions:
     top_n: int | None = None
     min_score: float | None = None
     photo_ids: tuple[int, ...] = ()
-    apply_crop: bool = False
+    apply_crop: bool = False  # the crops the user accepted
+    apply_proposals: bool = False  # the crop search's proposal where none was accepted: unreviewed, asked for apart
     long_edge: int | None = None
     format: str = "same"  # same | jpeg | png | webp
     quality: int = 90
@@ -145,13 +146,27 @@ def select(photos: Sequence[Photo], options: ExportOptions) -> list[Photo]:
 
 
 def crop_for(photo: Photo, catalog: Catalog | None, model: str) -> tuple[float, float, float, float] | None:
-    """The crop an export applies: the accepted one, else the search's proposal for the original aspect."""
+    """The photo's crop as a list shows it: the accepted one, else the search's proposal for the original aspect."""
     if photo.crop is not None:
         return photo.crop
+    return proposed_crop(photo, catalog, model)
+
+
+def proposed_crop(photo: Photo, catalog: Catalog | None, model: str) -> tuple[float, float, float, float] | None:
+    """The search's proposal for the original aspect (what "apply proposed crops" would cut), if any."""
     if catalog is None:
         return None
     proposal = catalog.crop_proposal(photo.id, model, "original")
     return proposal.crop if proposal is not None else None
+
+
+def applied_crop(photo: Photo, options: ExportOptions,
+                 catalog: Catalog | None) -> tuple[float, float, float, float] | None:
+    """The crop an export cuts into the pixels: the accepted crop with `apply_crop`; a proposal nobody reviewed
+    only with `apply_proposals`, which the user asks for apart (the window lists those photos first)."""
+    if photo.crop is not None:
+        return photo.crop if options.apply_crop else None
+    return proposed_crop(photo, catalog, options.model) if options.apply_proposals else None
 
 
 # ---- names -------------------------------------------------------------------------------------------------------
@@ -347,7 +362,7 @@ def _can_copy(photo: Photo, options: ExportOptions, fmt: str, crop) -> bool:
 def _packet(photo: Photo, options: ExportOptions, geometry_changed: bool) -> bytes:
     """The copy's XMP: the original's own packet (keywords, captions... kept) with our decisions merged in.
     Applied, the crop is in the pixels already; not applied, the accepted crop travels as Camera Raw's."""
-    travelling = None if options.apply_crop else photo.crop
+    travelling = None if options.apply_crop else photo.crop  # applied, the accepted crop is in the pixels
     update = decisions_update(photo, travelling, photo.width, photo.height, 1)
     if geometry_changed:
         update = xmp.XmpUpdate(update.rating, update.label, update.crop, drop=xmp.GEOMETRY_FIELDS)
@@ -360,7 +375,7 @@ def _packet(photo: Photo, options: ExportOptions, geometry_changed: bool) -> byt
 
 def export_one(photo: Photo, dest: Path, stem: str, options: ExportOptions, catalog: Catalog | None) -> FileOutcome:
     fmt = output_format(photo.path, options.format)
-    crop = crop_for(photo, catalog, options.model) if options.apply_crop else None
+    crop = applied_crop(photo, options, catalog)
     tmp = None
     try:
         data = None

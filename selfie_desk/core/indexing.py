@@ -141,19 +141,18 @@ def _index_one(path: str, known: dict, catalog: Catalog, model: str, report: Ind
 
 
 def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
-    """Stars (1-5) or a reject (-1) another app left in the photo's sidecar or embedded XMP, for a photo new to
-    the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
+    """Stars (1-5), a pick (a Green label) or a reject (-1) another app, or File > Write XMP Sidecars, left in
+    the photo's sidecar or embedded XMP, for a photo new to the catalog (never over a decision made in Selfie
+    Desk). Returns 1 if something was taken."""
     try:
         info = xmp.read(Path(path))
     except Exception:  # another app's odd file must never stop indexing
         return 0
-    if info.rating == xmp.REJECTED:
-        catalog.set_decision(photo_id, "reject")
-        return 1
+    if info.decision is not None:
+        catalog.set_decision(photo_id, info.decision)
     if info.rating is not None and 1 <= info.rating <= 5:
         catalog.set_rating(photo_id, info.rating)
-        return 1
-    return 0
+    return int(info.decision is not None or (info.rating is not None and 1 <= info.rating <= 5))
 
 
 def _safe_fingerprint(path: str, size: int) -> str:

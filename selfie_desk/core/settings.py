@@ -20,6 +20,7 @@ FILE_NAME = "settings.json"
 DEVICES = ("auto", "cuda", "cpu")
 SORTS = ("score", "date", "name", "crop", "uncertain")  # crop: best after crop (issue 4)
 CROP_ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")  # as core.cropping.ASPECTS
+THEMES = ("dark", "light")  # as ui.theme.THEMES
 THUMBNAIL_SIZES = (120, 320)  # smallest and largest edge of a grid thumbnail, pixels
 MAX_RECENT = 10
 
@@ -44,6 +45,8 @@ class Settings:
     recent_folders: list[str] = field(default_factory=list)  # most recent first
     show_faces: bool = False
     crop_aspect: str = "original"  # the crop's aspect preset (issue 4): original, free, 1:1, 4:5, 3:2, 16:9, 9:16
+    theme: str = "dark"  # dark (neutral grey, the default) | light
+    show_names: bool = False  # file names under the grid's thumbnails
     path: Path | None = field(default=None, repr=False, compare=False)  # where it is saved; None: not saved
     read_only: bool = field(default=False, repr=False, compare=False)
 
@@ -90,7 +93,7 @@ class Settings:
             s.thumbnail_size = max(THUMBNAIL_SIZES[0], min(THUMBNAIL_SIZES[1], size))
         if isinstance(raw.get("auto_advance"), bool):
             s.auto_advance = raw["auto_advance"]
-        if raw.get("sort") in SORTS:
+        if raw.get("sort") in SORTS and raw["sort"] != "uncertain":  # a review never outlives its session
             s.sort = raw["sort"]
         if isinstance(raw.get("model"), str) and raw["model"]:
             s.model = raw["model"]
@@ -101,6 +104,10 @@ class Settings:
             s.show_faces = raw["show_faces"]
         if raw.get("crop_aspect") in CROP_ASPECTS:
             s.crop_aspect = raw["crop_aspect"]
+        if isinstance(raw.get("show_names"), bool):
+            s.show_names = raw["show_names"]
+        if raw.get("theme") in THEMES:
+            s.theme = raw["theme"]
         return s
 
     def save(self) -> None:

@@ -77,6 +77,15 @@ class XmpInfo:
     def empty(self) -> bool:
         return self.rating is None and self.label is None and self.crop is None
 
+    @property
+    def decision(self) -> str | None:
+        """The flag this says, as Selfie Desk writes it: a -1 rating rejects, a Green label picks."""
+        if self.rating == REJECTED:
+            return "reject"
+        if (self.label or "").strip().lower() == LABELS["keep"].lower():
+            return "keep"
+        return None
+
 
 @dataclass(frozen=True)
 class XmpUpdate:

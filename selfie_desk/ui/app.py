@@ -1,21 +1,32 @@
-"""Starting the window: the QApplication, the catalog and settings it is given, and a clean quit."""
+"""Starting the window: the QApplication, the catalog and settings it is given, and a clean quit.
+
+The window comes first, with the folder's grid as the catalog knows it (cached thumbnails included), in well
+under two seconds; the model loads behind it on the scoring thread (the status bar says so), its native
+libraries opened without the GIL (workers/native_preload.py) so that the window does not freeze meanwhile.
+Set SELFIE_DESK_STARTUP_TRACE=1 to print when the window showed and when the grid had its thumbnails
+(tools/startup_time.py reads it).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QSplashScreen
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
 
 from selfie_desk import __version__
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.settings import Settings
+from selfie_desk.ui import theme
 from selfie_desk.ui.main_window import MainWindow
+from selfie_desk.workers import native_preload
 
 log = logging.getLogger(__name__)
 
@@ -41,46 +52,80 @@ def start_folder(requested: Path | None, settings: Settings) -> Path:
     return paths.demo_photos_dir()
 
 
-def splash_pixmap() -> QPixmap:
-    """The start-up card: the name and what is happening, drawn (no image file needed)."""
-    pix = QPixmap(420, 160)
-    pix.fill(QColor("#202124"))
-    painter = QPainter(pix)
-    painter.setPen(QColor("#e8eaed"))
-    font = QFont()
-    font.setPointSize(22)
-    font.setBold(True)
-    painter.setFont(font)
-    painter.drawText(pix.rect().adjusted(0, -20, 0, 0), Qt.AlignmentFlag.AlignCenter, "Selfie Desk")
-    font.setPointSize(10)
-    font.setBold(False)
-    painter.setFont(font)
-    painter.setPen(QColor("#9aa0a6"))
-    painter.drawText(pix.rect().adjusted(0, 50, 0, 0), Qt.AlignmentFlag.AlignCenter, "Loading the convnet…")
-    painter.end()
-    return pix
-
-
 def preload_torch() -> None:
-    """Import torch and the model code now, on this (the UI) thread, behind the splash screen.
-
-    Loading libtorch's native libraries holds the GIL for up to a second; done later on the scoring
-    thread it froze the window just as the user started to look at it (measured 0.5-1.6 s gaps in a fresh
-    process). Behind the splash the wait is visible and honest, and the window never stalls afterwards.
-    """
+    """Import torch and the model code now, on this (the UI) thread: how the window started before issue 16
+    (5-7 s behind a splash screen), kept for tools/ui_stall.py to compare with. `run` no longer does this:
+    the native libraries load without the GIL instead (workers/native_preload.py)."""
     import importlib
 
     importlib.import_module("selfie_desk.core.model")
 
 
-def run(folder: Path | None = None) -> int:
+def visible_thumbnails_done(window: MainWindow) -> bool:
+    """Every cell of the grid in view has its thumbnail (or knows it has none)."""
+    grid, model = window.grid, window.model
+    view = grid.viewport().rect()
+    rows = [r for r in range(model.rowCount()) if grid.visualRect(model.index(r)).intersects(view)]
+    return bool(rows) and all(window.thumbs.get(model.photo(r)) is not None
+                              or window.thumbs.failure(model.photo(r)) for r in rows)
+
+
+def when_grid_ready(window: MainWindow, then, timeout_s: float = 2.0) -> None:
+    """Call `then` once the grid in view has its thumbnails (or after `timeout_s`, or with an empty folder)."""
+    deadline = time.perf_counter() + timeout_s
+
+    def poll() -> None:
+        if visible_thumbnails_done(window) or window.model.rowCount() == 0 or time.perf_counter() > deadline:
+            then()
+        else:
+            QTimer.singleShot(5, poll)
+
+    QTimer.singleShot(0, poll)
+
+
+def trace_startup(window: MainWindow, started: float) -> None:
+    """SELFIE_DESK_STARTUP_TRACE=1: print (stderr) when the window showed, when every visible cell of the grid
+    had its thumbnail and when the model was ready, in seconds since `started`; =quit also quits then."""
+    mode = os.environ.get("SELFIE_DESK_STARTUP_TRACE")
+    if not mode:
+        return
+    print(f"startup: window {time.perf_counter() - started:.3f}", file=sys.stderr, flush=True)
+    state = {"grid": False, "gap": 0.0, "tick": time.perf_counter()}
+    ticker = QTimer(window)  # the longest the UI thread went without running a 5 ms timer: its worst freeze
+    ticker.setInterval(5)
+
+    def tick() -> None:
+        now = time.perf_counter()
+        state["gap"] = max(state["gap"], now - state["tick"])
+        state["tick"] = now
+
+    ticker.timeout.connect(tick)
+    ticker.start()
+
+    def poll() -> None:
+        if not state["grid"] and visible_thumbnails_done(window):
+            state["grid"] = True
+            window.grid.viewport().repaint()  # painted, not only loaded
+            print(f"startup: grid {time.perf_counter() - started:.3f}", file=sys.stderr, flush=True)
+        if state["grid"] and window.scan_status.device.text():
+            ticker.stop()
+            print(f"startup: model {time.perf_counter() - started:.3f} longest-freeze {state['gap'] * 1000:.0f}",
+                  file=sys.stderr, flush=True)
+            if mode == "quit":
+                window.close()
+            return
+        QTimer.singleShot(5, poll)
+
+    QTimer.singleShot(0, poll)
+
+
+def run(folder: Path | None = None, started: float | None = None) -> int:
     """Open the window on `folder` (see start_folder) and run until it is closed. Returns the exit status."""
+    started = time.perf_counter() if started is None else started
+    native_preload.expect()  # torch's libraries: loaded without the GIL once the window is up (below)
     app = create_application()
-    splash = QSplashScreen(splash_pixmap())
-    splash.show()
-    app.processEvents()
-    preload_torch()
     settings = Settings.load()
+    theme.apply(settings.theme, app)
     catalog = Catalog(paths.catalog_path())
     window = MainWindow(catalog, settings)
     app.aboutToQuit.connect(window.shut_down)
@@ -93,9 +138,11 @@ def run(folder: Path | None = None) -> int:
     previous = sys.excepthook
     sys.excepthook = excepthook
     try:
+        window.open_folder(start_folder(folder, settings))  # the first frame shows the photos, never "0 photos"
         window.show()
-        splash.finish(window)
-        window.open_folder(start_folder(folder, settings))
+        trace_startup(window, started)
+        # once the grid has its thumbnails: the dynamic linker has one lock, and Qt starting up takes it often
+        when_grid_ready(window, native_preload.start)
         return app.exec()
     finally:
         sys.excepthook = previous

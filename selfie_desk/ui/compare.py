@@ -35,6 +35,7 @@ class CompareView(QWidget):
             pane.canvas.view_changed.connect(lambda state, i=i: self._follow(i, state))
             pane.activated.connect(lambda i=i: self.set_active(i))
             pane.canvas.setFocusProxy(self)
+            pane.reserve_caption_lines(3)  # every pane's photo at the same height, flagged or not
             pane.hide()
         self._count = 0
         self.active = 0

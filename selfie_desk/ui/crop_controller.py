@@ -22,7 +22,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
-from selfie_desk.core.catalog import Catalog, CropProposal, Photo
+from selfie_desk.core.catalog import ACCEPTED_CROP, Catalog, CropProposal, Photo
+from selfie_desk.core.history import EditHistory
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.crop_box import ASPECT_LABELS, ASPECTS, Box, aspect_ratio, clamp_move, fit_ratio, whole_pixels
 from selfie_desk.ui.crop_overlay import CropOverlay
@@ -64,9 +65,10 @@ class CropController(QObject):
 
     def __init__(self, catalog: Catalog, settings: Settings, loupe: Loupe, service: CropService,
                  status: ScanStatus, parent: QWidget | None = None,
-                 targets: Callable[[], list[Photo]] | None = None) -> None:
+                 targets: Callable[[], list[Photo]] | None = None, history: EditHistory | None = None) -> None:
         super().__init__(parent)
         self.catalog, self.settings, self.loupe, self.service, self.status = catalog, settings, loupe, service, status
+        self.history = history or EditHistory(catalog)  # accepting and clearing crops can be undone
         self.targets = targets  # what Clear Accepted Crop applies to outside the loupe (the grid's selection)
         self.overlay = CropOverlay(loupe.canvas)
         self.aspect = settings.crop_aspect if settings.crop_aspect in ASPECTS else "original"
@@ -83,6 +85,7 @@ class CropController(QObject):
         self.batch_job: int | None = None
         self.last_batch: CropOutcome | None = None
         self._found_size = (0, 0)  # the photo's size as the search saw it (the catalog may not know it yet)
+        self._accepted_jobs: dict[int, tuple[Photo, Box, float]] = {}  # scoring a crop accepted before its score
 
         self.overlay.box_edited.connect(self._box_edited)
         self._score_later = QTimer(self)  # arrow keys: score the box once they rest, not at every press
@@ -182,8 +185,8 @@ class CropController(QObject):
         self._propose()
         self._show()
         self._update_actions()
-        self.message.emit("Tab: next alternative · drag the handles to adjust · Enter: accept · Esc: discard · "
-                          "Del: clear the accepted crop", "info")
+        self.message.emit("Crop: Tab next · drag to adjust · Enter accept · Esc discard · Del clear · ? all keys",
+                          "info")
 
     def _propose(self) -> None:
         assert self.photo is not None
@@ -227,7 +230,8 @@ class CropController(QObject):
             return
         w, h = self._size()
         box = whole_pixels(self.box, w, h)
-        if not self._write_crop(self.photo, box):
+        self._keep_score(self.photo, box)
+        if not self._write_crops([self.photo], box, "Crop"):
             return
         self.message.emit(f"Crop saved: {box[2] - box[0]} × {box[3] - box[1]}", "info")
         self._close()
@@ -245,22 +249,40 @@ class CropController(QObject):
             photos = [] if p is None else [p]
         else:
             photos = self.targets()
-        photos = [p for p in photos if p.crop is not None]
-        cleared = [p for p in photos if self._write_crop(p, None)]
-        if cleared:
+        cleared = [p for p in photos if p.crop is not None]
+        if cleared and self._write_crops(cleared, None, "Clear crop"):
             n = len(cleared)
             self.message.emit("Crop cleared: the whole photo again" if n == 1 else f"Crops cleared on {n} photos",
                               "info")
         if self.active:
             self._close()
 
-    def _write_crop(self, p: Photo, box) -> bool:
+    def _keep_score(self, p: Photo, box) -> None:
+        """Store what the accepted box scores (the ✂ pill and "best after crop" show the user's crop, not the
+        proposal they passed over); unknown while a box adjusted by hand is still being scored."""
+        score = self.hand_score if self.edited else (self.candidates[self.index].score if self.candidates else None)
+        whole = self.proposal.whole_score if self.proposal is not None else (p.score or 0.0)
+        if score is None:  # scored in the background; stored when the score comes (_on_scored)
+            job = self.service.score_boxes(p, [tuple(map(float, box))], self.settings.model, self.settings.device)
+            self._accepted_jobs[job] = (p, tuple(map(float, box)), whole)
+            return
+        self._store_score(p, box, score, whole)
+
+    def _store_score(self, p: Photo, box, score: float, whole: float) -> None:
         try:
-            self.catalog.set_crop(p.id, None if box is None else tuple(box))  # persisted at once
+            self.catalog.save_crop_proposal(p.id, self.settings.model,
+                                            CropProposal(ACCEPTED_CROP, tuple(map(float, box)), score, [], whole))
+        except sqlite3.Error:
+            pass  # the crop itself is what matters; the next save reports a catalog that cannot be written
+
+    def _write_crops(self, photos: list[Photo], box, label: str) -> bool:
+        """Store (or, with None, clear) the crop of these photos at once, as one edit Undo takes back."""
+        try:
+            self.history.apply(label, [(p.id, "crop", None if box is None else tuple(box)) for p in photos])
         except sqlite3.Error as exc:
             self.message.emit(f"Could not save the crop to the catalog: {exc}", "error")
             return False
-        self._reread([p])
+        self._reread(photos)
         return True
 
     def _close(self) -> None:
@@ -350,9 +372,17 @@ class CropController(QObject):
 
     @Slot(int, object)
     def _on_scored(self, job: int, scored: BoxScores) -> None:
+        if job in self._accepted_jobs:
+            p, box, whole = self._accepted_jobs.pop(job)
+            self._store_score(p, box, scored.scores[0], whole)
+            self._reread([p])
+            return
         if job != self.score_job or not self.active or self.photo is None or scored.photo_id != self.photo.id:
             return
         box, score = scored.boxes[0], scored.scores[0]
+        if any(c.kind == "accepted" and c.box == box and c.score is None for c in self.candidates):
+            whole = self.proposal.whole_score if self.proposal is not None else (self.photo.score or 0.0)
+            self._store_score(self.photo, box, score, whole)  # the accepted crop's score, known at last
         self.candidates = [dataclasses.replace(c, score=score) if c.kind == "accepted" and c.box == box else c
                            for c in self.candidates]
         if self.edited and self.box is not None and tuple(float(v) for v in self.box) == box:

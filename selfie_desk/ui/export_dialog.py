@@ -3,10 +3,12 @@ progress bar, can be cancelled, and ends with a summary (and each failure, named
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QRect, QSize, Qt, Slot
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -21,6 +23,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -37,8 +41,68 @@ from selfie_desk.workers.exporting import ExportOutcome, ExportService
 FORMAT_LABELS = {"same": "Same as the original", "jpeg": "JPEG", "png": "PNG", "webp": "WebP"}
 
 
+Box = tuple[float, float, float, float]
+REVIEW_EDGE = 128  # the proposal review's thumbnails of the result
+
+
 def default_destination(folder: Path) -> Path:
     return folder.parent / f"{folder.name} - keepers"
+
+
+def cropped_thumbnail(p: Photo, box: Box, thumbnail: QPixmap | None, edge: int = REVIEW_EDGE) -> QPixmap:
+    """What the export would write, small: the thumbnail cut to `box` (pixels of the upright photo); a grey
+    tile of the crop's shape when the thumbnail is not loaded."""
+    x0, y0, x1, y1 = box
+    w, h = max(1.0, x1 - x0), max(1.0, y1 - y0)
+    if thumbnail is not None and not thumbnail.isNull() and p.width and p.height:
+        sx, sy = thumbnail.width() / p.width, thumbnail.height() / p.height
+        part = thumbnail.copy(QRect(round(x0 * sx), round(y0 * sy), max(1, round(w * sx)), max(1, round(h * sy))))
+        return part.scaled(edge, edge, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    scale = edge / max(w, h)
+    tile = QPixmap(max(1, round(w * scale)), max(1, round(h * scale)))
+    tile.fill(QColor(90, 90, 90))
+    return tile
+
+
+class ProposalReview(QDialog):
+    """Before an export cuts crops nobody accepted: every photo it would crop, as the crop would leave it."""
+
+    def __init__(self, photos: Sequence[Photo], proposals: Mapping[int, Box],
+                 thumbnail: Callable[[Photo], QPixmap | None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.photos = list(photos)
+        n = len(self.photos)
+        self.setWindowTitle("Apply proposed crops")
+        them = f"These {n} photos have" if n != 1 else "This photo has"
+        text = QLabel(f"{them} no accepted crop. The export would cut "
+                      f"{'each' if n != 1 else 'it'} to the convnet's proposal, as shown, without your review. "
+                      "To choose a crop yourself, open the photo in the loupe and press C.", self)
+        text.setWordWrap(True)
+        self.list = QListWidget(self)
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setIconSize(QSize(REVIEW_EDGE, REVIEW_EDGE))
+        self.list.setGridSize(QSize(REVIEW_EDGE + 40, REVIEW_EDGE + 48))
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setWordWrap(True)
+        self.list.setSelectionMode(QListWidget.SelectionMode.NoSelection)  # a list to look at, not to pick from
+        for p in self.photos:
+            x0, y0, x1, y1 = proposals[p.id]
+            size = f"{round(x1 - x0)} × {round(y1 - y0)}" + (f" of {p.width} × {p.height}" if p.width else "")
+            item = QListWidgetItem(QIcon(cropped_thumbnail(p, proposals[p.id], thumbnail(p))),
+                                   f"{Path(p.path).name}\n{size}")
+            item.setToolTip(f"{p.path}\ncropped to {size}")
+            self.list.addItem(item)
+        buttons = QDialogButtonBox(self)
+        self.crop_button = buttons.addButton(f"Crop these {n} photos" if n != 1 else "Crop this photo",
+                                             QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(buttons)
+        self.resize(720, 520)
 
 
 class ExportDialog(QDialog):
@@ -46,10 +110,15 @@ class ExportDialog(QDialog):
     their current state from the catalog."""
 
     def __init__(self, service: ExportService, folder: Path, photos: Sequence[Photo], selected: Sequence[Photo],
-                 model: str, parent: QWidget | None = None) -> None:
+                 model: str, parent: QWidget | None = None, proposals: Mapping[int, Box] | None = None,
+                 thumbnail: Callable[[Photo], QPixmap | None] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.service, self.folder, self.model = service, folder, model
+        self.proposals = dict(proposals or {})  # photo id -> the search's proposal, for photos with no accepted crop
+        self.thumbnail = thumbnail or (lambda p: None)
+        self.reviewed: tuple[int, ...] | None = None  # the photos whose proposed crops the user saw and accepted
+        self.review: ProposalReview | None = None
         self.photos, self.selected = list(photos), list(selected)
         self.job: int | None = None
         self.report: export.ExportReport | None = None
@@ -88,7 +157,12 @@ class ExportDialog(QDialog):
         dest_row.addWidget(self.dest, 1)
         dest_row.addWidget(browse)
 
-        self.apply_crop = QCheckBox("Apply the crop (accepted, or else proposed)", self)
+        self.apply_crop = QCheckBox("Apply the accepted crops", self)
+        self.apply_crop.setToolTip("Cut the crops you accepted (Enter in the loupe's crop mode) into the copies; "
+                                   "photos without one are exported whole")
+        self.apply_proposals = QCheckBox("Crop the others to the convnet's proposal (unreviewed)…", self)
+        self.apply_proposals.setToolTip("Shows the photos it would crop, as they would come out, before anything "
+                                        "is exported")
         self.resize = QCheckBox("Long edge at most:", self)
         self.long_edge = QSpinBox(self)
         self.long_edge.setRange(16, 100_000)
@@ -124,6 +198,7 @@ class ExportDialog(QDialog):
         form.addRow("File name:", self.name_pattern)
         form.addRow("If the name exists:", self.on_clash)
         form.addRow("", self.apply_crop)
+        form.addRow("", self.apply_proposals)
         form.addRow("", self.embed_xmp)
         form.addRow("", self.strip_gps)
         form.addRow("", self.list_only)
@@ -151,17 +226,74 @@ class ExportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.details)
         layout.addWidget(self.buttons)
-        self._inputs = [which_box, self.dest, browse, self.apply_crop, self.resize, self.long_edge, self.format,
-                        self.quality, self.name_pattern, self.embed_xmp, self.strip_gps, self.list_only, self.on_clash]
+        self._inputs = [which_box, self.dest, browse, self.apply_crop, self.apply_proposals, self.resize,
+                        self.long_edge, self.format, self.quality, self.name_pattern, self.embed_xmp,
+                        self.strip_gps, self.list_only, self.on_clash]
 
         service.progress.connect(self._on_progress)
         service.finished.connect(self._on_finished)
+        self.apply_proposals.toggled.connect(self._proposals_toggled)
+        for b in (self.picks, self.top, self.min_score, self.selection):
+            b.toggled.connect(self._update_counts)
+        self.top_n.valueChanged.connect(self._update_counts)
+        self.min_score_value.valueChanged.connect(self._update_counts)
+        self._update_counts()
+
+    # ---- what the export touches ---------------------------------------------------------------------------------
+    def chosen(self) -> list[Photo]:
+        """The photos the options select now (the worker selects again from the catalog, the same way)."""
+        try:
+            return export.select(self.photos, self._rule_options())
+        except export.ExportError:
+            return []
+
+    def to_propose(self) -> list[Photo]:
+        """The chosen photos an "apply proposed crops" would cut: no accepted crop, a stored proposal."""
+        return [p for p in self.chosen() if p.crop is None and p.id in self.proposals]
+
+    def _update_counts(self) -> None:
+        chosen = self.chosen()
+        n = len(chosen)
+        self.export_button.setText(f"Export {n} photo{'s' if n != 1 else ''}")
+        accepted = sum(p.crop is not None for p in chosen)
+        self.apply_crop.setText(f"Apply the accepted crops ({accepted} of these {n})")
+        proposed = len(self.to_propose())
+        self.apply_proposals.setText(f"Crop the other {proposed} to the convnet's proposal (unreviewed)…")
+        self.apply_proposals.setEnabled(proposed > 0 and self.job is None)
+        if self.apply_proposals.isChecked() and tuple(p.id for p in self.to_propose()) != self.reviewed:
+            self.apply_proposals.setChecked(False)  # other photos now: they are shown again before any is cut
+            self.status.setText("The photos changed: tick the proposed crops again to see which would be cut.")
+
+    def _proposals_toggled(self, on: bool) -> None:
+        if not on:
+            self.reviewed = None
+            return
+        photos = self.to_propose()
+        if tuple(p.id for p in photos) == self.reviewed:
+            return
+        self.apply_proposals.blockSignals(True)
+        self.apply_proposals.setChecked(False)  # until the user has seen the list and said yes
+        self.apply_proposals.blockSignals(False)
+        self.review = ProposalReview(photos, self.proposals, self.thumbnail, self)
+        self.review.accepted.connect(lambda: self._reviewed(tuple(p.id for p in photos)))
+        self.review.finished.connect(self.review.deleteLater)
+        self.review.open()
+
+    def _reviewed(self, ids: tuple[int, ...]) -> None:
+        self.reviewed = ids
+        self.review = None
+        self.apply_proposals.blockSignals(True)
+        self.apply_proposals.setChecked(True)
+        self.apply_proposals.blockSignals(False)
 
     # ---- options -------------------------------------------------------------------------------------------------
     def _choose_dest(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export To", self.dest.text())
         if folder:
             self.dest.setText(folder)
+
+    def _rule_options(self) -> export.ExportOptions:
+        return dataclasses.replace(self.options(), apply_crop=False, apply_proposals=False)
 
     def options(self) -> export.ExportOptions:
         if self.top.isChecked():
@@ -175,6 +307,7 @@ class ExportDialog(QDialog):
         return export.ExportOptions(
             **rule,
             apply_crop=self.apply_crop.isChecked(),
+            apply_proposals=self.apply_proposals.isChecked() and self.reviewed is not None,
             long_edge=self.long_edge.value() if self.resize.isChecked() else None,
             format=self.format.currentData(),
             quality=self.quality.value(),
@@ -230,6 +363,7 @@ class ExportDialog(QDialog):
             w.setEnabled(True)
         self.long_edge.setEnabled(self.resize.isChecked())
         self.selection.setEnabled(bool(self.selected))
+        self._update_counts()
         self.export_button.setEnabled(True)
         self.cancel_button.setText("Close")
         self.progress.setRange(0, 1)

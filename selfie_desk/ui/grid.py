@@ -1,25 +1,42 @@
 """The thumbnail grid: a QListView in icon mode, a delegate that draws each photo with its score, flag and
 stars, and the cache of thumbnails it asks for lazily (only cells being painted ask).
+
+The strip under a thumbnail is laid out by `layout_strip`, in order of importance (score, stars, crop score,
+faces): a field that does not fit is abbreviated, then dropped, so nothing is ever drawn over anything else
+at any thumbnail size. The cells share out the grid's width, so no column of empty space is left at the right.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from selfie_desk.core.catalog import Photo
 from selfie_desk.ui.grid_model import PhotoGridModel, PhotoRole
+from selfie_desk.ui.theme import PICK, REJECT, STAR
 from selfie_desk.workers.images import ImageLoader, ImageRequest
 
 STRIP = 24  # height of the text strip under a thumbnail
+NAME_LINE = 16  # the file name's line under the strip, when names are shown
 PAD = 6
-PICK = QColor(46, 160, 67)
-REJECT = QColor(207, 34, 46)
-STAR = QColor(240, 180, 40)
+GAP = 5  # between two fields of the strip
+STAR_SCALE = 1.3
 CROP_DIM = QColor(0, 0, 0, 150)  # the part of a thumbnail an accepted crop cuts away
 CROP_FRAME = QColor(255, 255, 255, 220)
 
@@ -93,6 +110,7 @@ class PhotoDelegate(QStyledItemDelegate):
     def __init__(self, cache: ThumbnailCache, parent=None) -> None:
         super().__init__(parent)
         self.cache = cache
+        self.show_names = False
         self._cells: OrderedDict[tuple, QPixmap] = OrderedDict()
         self._last_key: dict[int, tuple] = {}  # photo id -> key of the cell last drawn for it
         self._frame_start = 0.0
@@ -105,7 +123,7 @@ class PhotoDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         edge = self.cache.edge
-        return QSize(edge + 2 * PAD, edge + 2 * PAD + STRIP)
+        return QSize(edge + 2 * PAD, edge + 2 * PAD + STRIP + (NAME_LINE if self.show_names else 0))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -120,8 +138,10 @@ class PhotoDelegate(QStyledItemDelegate):
         rect = option.rect
         width, height = rect.width(), rect.height()
         # no photo id in the key: cells still waiting for their thumbnail look alike and share one pixmap
-        key = (None if thumb is None else thumb.cacheKey(), failure, p.score, p.decision, p.rating,
-               len(p.faces), selected, width, height, p.crop, p.best_crop_score)
+        # p.error too: a photo whose thumbnail failed first and whose scan error came later must get its "!"
+        key = (None if thumb is None else thumb.cacheKey(), failure, p.error, p.score, p.decision, p.rating,
+               len(p.faces), selected, width, height, p.crop, p.best_crop_score, p.crop_score,
+               p.path if self.show_names else None)
         cell = self._cells.get(key)
         if cell is None:
             previous = self._cells.get(self._last_key.get(p.id, ()))
@@ -137,6 +157,10 @@ class PhotoDelegate(QStyledItemDelegate):
                 self._cells.popitem(last=False)
         self._last_key[p.id] = key
         painter.drawPixmap(rect.topLeft(), cell)
+
+    def forget_cells(self) -> None:
+        self._cells.clear()
+        self._last_key.clear()
 
     def _may_render(self) -> bool:
         now = time.perf_counter()
@@ -181,16 +205,23 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.setPen(palette.placeholderText().color())
                 painter.drawText(frame, Qt.AlignmentFlag.AlignCenter, "Cannot read")
 
-            self._draw_flag(painter, p, frame)
+            self._draw_flag(painter, p, frame, failure)
             strip = QRect(cell.left() + PAD, frame.bottom() + 4, cell.width() - 2 * PAD, STRIP - 4)
-            self._draw_strip(painter, p, strip, palette.text().color())
+            self._draw_strip(painter, p, strip, palette.text().color(), failure)
+            if self.show_names:
+                name_rect = QRect(strip.left(), strip.bottom() + 2, strip.width(), NAME_LINE - 2)
+                painter.setFont(QFont(painter.font()))
+                painter.setPen(palette.placeholderText().color())
+                name = painter.fontMetrics().elidedText(p.path.rsplit("/", 1)[-1], Qt.TextElideMode.ElideMiddle,
+                                                        name_rect.width())
+                painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
         finally:
             painter.end()
         return cell_pixmap
 
     @staticmethod
-    def _draw_flag(painter: QPainter, p: Photo, frame: QRect) -> None:
-        if p.decision is None and not p.error:
+    def _draw_flag(painter: QPainter, p: Photo, frame: QRect, broken: bool = False) -> None:
+        if p.decision is None and not p.error and not broken:
             return
         badge = QRectF(frame.left() + 4, frame.top() + 4, 22, 22)
         color = PICK if p.decision == "keep" else REJECT if p.decision == "reject" else QColor(120, 120, 120)
@@ -219,40 +250,93 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.drawPath(path)
 
     @staticmethod
-    def _draw_strip(painter: QPainter, p: Photo, strip: QRect, text_color: QColor) -> None:
-        font = QFont(painter.font())
-        font.setBold(True)
-        painter.setFont(font)
-        if p.score is not None:
-            pill = QRectF(strip.left(), strip.top() + 1, 44, strip.height() - 2)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(score_color(p.score))
-            painter.drawRoundedRect(pill, 4, 4)
-            painter.setPen(QColor(20, 20, 20))
-            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, f"{p.score:.2f}")
-            if p.best_crop_score is not None:  # the best proposed crop's score: "a keeper once cropped"
-                crop_pill = QRectF(pill.right() + 5, pill.top(), 54, pill.height())
-                painter.setPen(QPen(score_color(p.best_crop_score), 1.5))
+    def _draw_strip(painter: QPainter, p: Photo, strip: QRect, text_color: QColor, broken: bool = False) -> None:
+        base = QFont(painter.font())
+        bold, stars = QFont(base), QFont(base)
+        bold.setBold(True)
+        stars.setPointSizeF(base.pointSizeF() * STAR_SCALE)
+        for item in layout_strip(p, QRectF(strip), QFontMetricsF(base), QFontMetricsF(bold), QFontMetricsF(stars),
+                                 broken):
+            if item.kind == "score":
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(score_color(p.score or 0.0))
+                painter.drawRoundedRect(item.rect, 4, 4)
+                painter.setFont(bold)
+                painter.setPen(QColor(20, 20, 20))
+                painter.drawText(item.rect, Qt.AlignmentFlag.AlignCenter, item.text)
+            elif item.kind == "crop":  # solid: the crop the user accepted; dashed: the search's best proposal
+                value = p.crop_score if p.crop is not None else p.best_crop_score
+                style = Qt.PenStyle.SolidLine if p.crop is not None else Qt.PenStyle.DashLine
+                painter.setPen(QPen(score_color(value) if value is not None else text_color, 1.5, style))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.drawRoundedRect(crop_pill.adjusted(0.75, 0.75, -0.75, -0.75), 4, 4)
+                painter.drawRoundedRect(item.rect.adjusted(0.75, 0.75, -0.75, -0.75), 4, 4)
+                painter.setFont(base)
                 painter.setPen(text_color)
-                painter.drawText(crop_pill, Qt.AlignmentFlag.AlignCenter, f"✂{p.best_crop_score:.2f}")
-        else:
-            painter.setPen(text_color)
-            label = "unreadable" if p.error else "…"
-            painter.drawText(strip, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
-        font.setBold(False)
-        painter.setFont(font)
-        if p.rating:
-            font.setPointSizeF(font.pointSizeF() * 1.3)
-            painter.setFont(font)
-            painter.setPen(STAR)
-            painter.drawText(strip, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "★" * p.rating)
-        elif p.faces:
-            painter.setPen(text_color)
-            n = len(p.faces)
-            painter.drawText(strip, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             f"{n} face{'s' if n > 1 else ''}")
+                painter.drawText(item.rect, Qt.AlignmentFlag.AlignCenter, item.text)
+            elif item.kind == "stars":
+                painter.setFont(stars)
+                painter.setPen(STAR)
+                painter.drawText(item.rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, item.text)
+            else:  # status (… / unreadable) and faces
+                painter.setFont(base)
+                painter.setPen(text_color)
+                painter.drawText(item.rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, item.text)
+        painter.setFont(base)
+
+
+@dataclass(frozen=True)
+class StripItem:
+    kind: str  # score | status | stars | crop | faces
+    text: str
+    rect: QRectF
+
+
+def crop_pill_text(p: Photo) -> str | None:
+    """The ✂ pill: the accepted crop's score (just ✂ while unknown); else the best proposal's, unless it says
+    nothing the score does not (the best crop is the whole photo: "0.86 ✂0.86")."""
+    if p.crop is not None:
+        return "✂" if p.crop_score is None else f"✂{p.crop_score:.2f}"
+    if p.best_crop_score is None or (p.score is not None and f"{p.best_crop_score:.2f}" == f"{p.score:.2f}"):
+        return None
+    return f"✂{p.best_crop_score:.2f}"
+
+
+def layout_strip(p: Photo, strip: QRectF, fm: QFontMetricsF, fm_bold: QFontMetricsF, fm_stars: QFontMetricsF,
+                 broken: bool = False) -> list[StripItem]:
+    """Where each field of the strip goes, most important first; what does not fit whole is abbreviated, and
+    what does not fit abbreviated is left out: fields never overlap, whatever the width."""
+    top, height = strip.top() + 1, strip.height() - 2
+    left, right = strip.left(), strip.right()
+    items: list[StripItem] = []
+
+    def place(kind: str, texts: list[str], metrics: QFontMetricsF, pad: float, at_right: bool = False) -> None:
+        nonlocal left, right
+        for text in texts:
+            w = metrics.horizontalAdvance(text) + pad
+            if left + w <= right + 0.01:
+                x = right - w if at_right else left
+                items.append(StripItem(kind, text, QRectF(x, top, w, height)))
+                if at_right:
+                    right -= w + GAP
+                else:
+                    left += w + GAP
+                return
+
+    if p.score is not None:
+        place("score", [f"{p.score:.2f}"], fm_bold, 10)
+    elif p.error or broken:
+        place("status", ["unreadable", "!"], fm, 0)
+    else:
+        place("status", ["…"], fm, 0)
+    if p.rating:
+        place("stars", ["★" * p.rating, f"{p.rating}★"], fm_stars, 0, at_right=True)
+    crop = crop_pill_text(p)
+    if crop is not None:
+        place("crop", [crop, "✂"] if crop != "✂" else [crop], fm, 10)
+    if p.faces and not p.rating:
+        n = len(p.faces)
+        place("faces", [f"{n} face{'s' if n > 1 else ''}"], fm, 0, at_right=True)
+    return items
 
 
 def crop_rect(p: Photo, target: QRectF) -> QRectF | None:
@@ -283,6 +367,7 @@ class PhotoGrid(QListView):
     """The grid of thumbnails. Enter/Space are left to the window's actions (loupe)."""
 
     opened = Signal(int)  # photo id (double-click)
+    zoom_requested = Signal(int)  # +1 larger thumbnails, -1 smaller (Ctrl+wheel)
 
     def __init__(self, cache: ThumbnailCache, parent=None) -> None:
         super().__init__(parent)
@@ -306,7 +391,36 @@ class PhotoGrid(QListView):
         if p is not None:
             self.opened.emit(p.id)
 
+    def set_show_names(self, show: bool) -> None:
+        self.delegate.show_names = show
+        self.relayout()
+
     def relayout(self) -> None:
-        """The thumbnail size changed."""
+        """The thumbnail size, the theme or the names shown changed."""
+        self.delegate.forget_cells()
+        self._fill_width()
         self.scheduleDelayedItemsLayout()
         self.viewport().update()
+
+    def _fill_width(self) -> None:
+        """Share the viewport's width out between the columns (the leftover went unused at the right)."""
+        hint = self.delegate.sizeHint(QStyleOptionViewItem(), QModelIndex())
+        spacing = self.spacing()
+        # what QListView keeps free at a row's end before it wraps (measured: about a scroll bar's width)
+        reserve = 2 * spacing + self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        width = self.viewport().width() - reserve
+        columns = max(1, width // (hint.width() + spacing))
+        self.setGridSize(QSize(max(hint.width() + spacing, width // columns), hint.height() + spacing))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fill_width()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y()
+            if steps:
+                self.zoom_requested.emit(1 if steps > 0 else -1)
+            event.accept()
+            return
+        super().wheelEvent(event)

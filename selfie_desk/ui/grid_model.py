@@ -72,8 +72,10 @@ def sort_key(sort: str):
 
 
 def crop_rank_score(p: Photo) -> float | None:
-    """What "best after crop" sorts by: the best proposed crop's score when there is a proposal (never below
-    the uncropped photo's score), else the score."""
+    """What "best after crop" sorts by: the accepted crop's score (the user's choice) when known; else the best
+    proposed crop's score when there is a proposal (never below the uncropped photo's score); else the score."""
+    if p.crop is not None:
+        return p.crop_score if p.crop_score is not None else p.score
     if p.best_crop_score is None:
         return p.score
     return p.best_crop_score if p.score is None else max(p.best_crop_score, p.score)
@@ -198,8 +200,10 @@ def tooltip(p: Photo) -> str:
         lines.append("Not scored yet")
     else:
         lines.append(f"Score {p.score:.3f}")
-    if p.best_crop_score is not None:
-        lines.append(f"Best after crop {p.best_crop_score:.3f}")
+    if p.crop is not None and p.crop_score is not None:
+        lines.append(f"Accepted crop {p.crop_score:.3f}")
+    elif p.best_crop_score is not None:
+        lines.append(f"Best proposed crop {p.best_crop_score:.3f}")
     if p.width:
         lines.append(f"{p.width} × {p.height}")
     if p.crop is not None:

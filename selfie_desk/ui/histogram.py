@@ -42,7 +42,8 @@ class ScoreHistogram(QWidget):
     def paintEvent(self, event) -> None:
         # drawn once per change into a pixmap: cheap repaints while a scan keeps the GIL busy
         ratio = self.devicePixelRatioF()
-        key = (tuple(self.counts), self.current, self.width(), self.height(), ratio)
+        key = (tuple(self.counts), self.current, self.width(), self.height(), ratio,
+               self.palette().base().color().rgb())  # a theme change redraws it
         if self._cached is None or self._cached[0] != key:
             pixmap = QPixmap(self.size() * ratio)
             pixmap.setDevicePixelRatio(ratio)

@@ -59,6 +59,7 @@ class Loupe(QWidget):
         super().__init__(parent)
         self.pane = PhotoPane(loader, thumbs, parent=self)
         self.pane.caption.setStyleSheet("font-size: 13px;")
+        self.pane.reserve_caption_lines(2)  # a flag or stars never move the photo
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pane)

@@ -22,14 +22,19 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
+    QSlider,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from selfie_desk import __version__
 from selfie_desk.core.catalog import Catalog, Photo
+from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
-from selfie_desk.core.settings import Settings
+from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
+from selfie_desk.ui import theme
 from selfie_desk.ui.attention import AttentionController
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
 from selfie_desk.ui.crop_controller import CropController
@@ -42,6 +47,7 @@ from selfie_desk.ui.message_bar import MessageBar
 from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
 from selfie_desk.ui.scan_status import ScanStatus
+from selfie_desk.ui.shortcuts import ShortcutOverlay
 from selfie_desk.ui.side_panel import SidePanel
 from selfie_desk.workers.cropping import CropOutcome, CropService
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
@@ -59,6 +65,11 @@ STOP_TIMEOUT_S = 30.0
 # at 1 ms its worst stall during a scan dropped from 100-150 ms to about 40 ms on 2 loaded cores (measured
 # here), with no measurable cost to scoring speed.
 GIL_SWITCH_S = 0.001
+SIZE_STEP = 20  # px per + / − or Ctrl+wheel notch
+
+
+def stars_label(n: int) -> str:
+    return "No stars" if n == 0 else f"{n} star{'s' if n > 1 else ''}"
 
 
 class MainWindow(QMainWindow):
@@ -72,12 +83,16 @@ class MainWindow(QMainWindow):
         if sys.getswitchinterval() > GIL_SWITCH_S:
             sys.setswitchinterval(GIL_SWITCH_S)
         self.catalog, self.settings, self.batch_size = catalog, settings, batch_size
+        self.history = EditHistory(catalog)  # undo and redo, per folder, kept in the catalog
+        theme.apply(settings.theme)
         self.folder: Path | None = None
         self.mode = "grid"
         self.job: int | None = None
         self.last_outcome: ScanOutcome | None = None
         self._reported_errors: set[int] = set()
         self._auto_selected: int | None = None  # the photo the window selected by itself, until the user moves
+        self._resort_on_finish = False  # the user asked for a new order (another model): re-sort when scored
+        self._before_review: tuple[str, object] | None = None  # sort and filter to go back to after a review
         self._shut_down = False
         self.preferences_dialog: PreferencesDialog | None = None
 
@@ -93,6 +108,7 @@ class MainWindow(QMainWindow):
         self.model.sort = settings.sort
         self.grid = PhotoGrid(self.thumbs, self)
         self.grid.setModel(self.model)
+        self.grid.set_show_names(settings.show_names)
         self.loupe = Loupe(self.preview_loader, self.thumbs, self)
         self.compare = CompareView(self.preview_loader, self.thumbs, self)
         self.stack = QStackedWidget(self)
@@ -126,6 +142,16 @@ class MainWindow(QMainWindow):
         self.count_label = QLabel(self)
         self.scan_status = ScanStatus(self)
         self.statusBar().addWidget(self.count_label, 1)
+        self.size_slider = QSlider(Qt.Orientation.Horizontal, self)  # the thumbnails' size, as in every browser
+        self.size_slider.setRange(*THUMBNAIL_SIZES)
+        self.size_slider.setSingleStep(SIZE_STEP)
+        self.size_slider.setPageStep(SIZE_STEP)
+        self.size_slider.setValue(settings.thumbnail_size)
+        self.size_slider.setFixedWidth(120)
+        self.size_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the photos
+        self.size_slider.setToolTip("Thumbnail size (+ / −, Ctrl+wheel)")
+        self.size_slider.valueChanged.connect(self.set_thumbnail_size)
+        self.statusBar().addPermanentWidget(self.size_slider)
         self.statusBar().addPermanentWidget(self.scan_status)
         # Cropping (issue 4): proposals on a thread of their own, so the loupe's photo never waits for a scan
         self.crop_status = ScanStatus(self, verb="Proposing crops")
@@ -135,7 +161,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.crop_status)
         self.cropping = CropService(catalog.path, scorer_factory, parent=self)
         self.crop = CropController(catalog, settings, self.loupe, self.cropping, self.crop_status, self,
-                                   targets=self._targets)
+                                   targets=self._targets, history=self.history)
         self.attention = AttentionController(self.loupe, self.cropping, settings, self)
         self.attention.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
@@ -182,6 +208,18 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
         file_menu.addAction(self.quit_action)
 
+        edit_menu = bar.addMenu("&Edit")
+        self.undo_action = self._action("&Undo", self.undo, ["Ctrl+Z"])
+        self.redo_action = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.undo_action.setProperty("shortcut_label", "Undo")  # its text says what it undoes; the list need not
+        self.redo_action.setProperty("shortcut_label", "Redo")
+        self.select_all_action = self._action("Select &All", self.select_all, ["Ctrl+A"])
+        self.select_none_action = self._action("Select &None", self.select_none, ["Ctrl+Shift+A"])
+        for a in (self.undo_action, self.redo_action, None, self.select_all_action, self.select_none_action):
+            edit_menu.addSeparator() if a is None else edit_menu.addAction(a)
+        edit_menu.aboutToShow.connect(self._update_undo_actions)
+        self._update_undo_actions()
+
         photo_menu = bar.addMenu("&Photo")
         self.pick_action = self._action("&Pick", lambda: self.set_decision("keep"), ["P"])
         self.reject_action = self._action("&Reject", lambda: self.set_decision("reject"), ["X"])
@@ -215,6 +253,16 @@ class MainWindow(QMainWindow):
                   self.attention.action):
             view_menu.addAction(a)
         view_menu.addSeparator()
+        self.larger_action = self._action("&Larger Thumbnails", lambda: self.zoom_thumbnails(+1), ["+", "=", "Ctrl++"])
+        self.smaller_action = self._action("&Smaller Thumbnails", lambda: self.zoom_thumbnails(-1), ["-", "Ctrl+-"])
+        self.names_action = QAction("File &Names", self, checkable=True)
+        self.names_action.setShortcut(QKeySequence("Shift+N"))
+        self.names_action.setChecked(self.settings.show_names)
+        self.names_action.toggled.connect(self._set_show_names)
+        self.addAction(self.names_action)
+        for a in (self.larger_action, self.smaller_action, self.names_action):
+            view_menu.addAction(a)
+        view_menu.addSeparator()
         view_menu.addAction(self.side_dock.toggleViewAction())
         bar.addMenu(self.crop.menu)
         self.crop.selection_action.triggered.connect(lambda: self.propose_crops(folder=False))
@@ -231,8 +279,18 @@ class MainWindow(QMainWindow):
             group.addAction(a)
             sort_menu.addAction(a)
         self.sort_actions = group
+        self.resort_action = self._action("&Re-sort Now", self.resort, ["F5"],
+                                          tip="Put the photos in the chosen order again (new scores, new flags)")
+        view_menu.insertAction(sort_menu.menuAction(), self.resort_action)
         view_menu.addAction(self.models_dock.toggleViewAction())
         bar.addMenu(self.personal.menu(self))
+
+        help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, ["F1", "?", "Ctrl+/"])
+        help_menu.addAction(self.shortcuts_action)
+        self.about_action = self._action("&About Selfie Desk", self.show_about)
+        help_menu.addAction(self.about_action)
+        self.shortcut_overlay = ShortcutOverlay(bar, self)
 
     def _connect(self) -> None:
         s = self.scoring
@@ -247,7 +305,9 @@ class MainWindow(QMainWindow):
         self.scan_status.cancel_clicked.connect(self.cancel_scan)
         self.filters.changed.connect(self._on_filters_changed)
         self.grid.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_counts())
         self.grid.opened.connect(lambda _id: self.show_loupe())
+        self.grid.zoom_requested.connect(self.zoom_thumbnails)
         self.loupe.step.connect(self.step_loupe)
         self.compare.active_changed.connect(lambda _id: self._update_side_panel())
         self.model.modelReset.connect(self._update_counts)
@@ -275,6 +335,9 @@ class MainWindow(QMainWindow):
         self.messages.clear()
         self.crop.cancel_batch()  # crops still being proposed for the folder being left
         self.folder = target
+        self.history.scope = str(target)
+        self._end_review()
+        self._update_undo_actions()
         self.settings.add_recent(str(target))
         self._save_settings()
         self.setWindowTitle(f"{target.name or target} — {APP_TITLE}")
@@ -391,8 +454,32 @@ class MainWindow(QMainWindow):
             self.scan_status.idle("Not scored")
         else:
             self.scan_status.idle(self._describe(outcome))
-        self._keeping_selection(self.model.refresh)  # now sorted best first (in the loupe: its next/previous)
+        self._resort_when_safe("All scored")
         self.scan_finished.emit(outcome)
+
+    def _user_is_looking(self) -> bool:
+        """Whether the user has moved to a photo (or opened one): re-sorting now would move it under them."""
+        if self.mode != "grid":
+            return True
+        current = self.grid.currentIndex()
+        if not current.isValid():
+            return False
+        selected = [p.id for p in self.selected_photos()]
+        return not (self.model.photo(current.row()).id == self._auto_selected and selected == [self._auto_selected])
+
+    def _resort_when_safe(self, what: str) -> None:
+        """New scores are in. Sort them in at once unless the user is at work on a photo: then the grid keeps its
+        order (the photo looked at never jumps rows) and F5 sorts it when they want."""
+        if self._resort_on_finish or not self._user_is_looking():
+            self._resort_on_finish = False
+            self._keeping_selection(self.model.refresh)  # now sorted best first
+            return
+        self.statusBar().showMessage(f"{what}: the grid keeps its order while you work; "
+                                     "F5 (View > Re-sort Now) puts it in order", 10000)
+
+    def resort(self) -> None:
+        self._keeping_selection(self.model.refresh)
+        self.statusBar().showMessage("Sorted again", 3000)
 
     def _describe(self, outcome: ScanOutcome) -> str:
         s = outcome.summary
@@ -449,9 +536,11 @@ class MainWindow(QMainWindow):
         self._keeping_selection(lambda: self.model.set_view(sort, self.filters.photo_filter()))
         for a in self.sort_actions.actions():
             a.setChecked(a.data() == sort)
-        if sort != self.settings.sort:
+        if sort != self.settings.sort and sort != "uncertain":  # a review is for now, not the next start
             self.settings.sort = sort
             self._save_settings()
+        if sort != "uncertain":
+            self._before_review = None
         if self.mode == "grid":
             self.grid.setFocus()
 
@@ -521,7 +610,9 @@ class MainWindow(QMainWindow):
         self._update_side_panel()
 
     def _update_side_panel(self) -> None:
-        self.side.set_scores(self.model.scores(), len(self.model.all_photos()))
+        photos = self.model.all_photos()
+        unreadable = sum(p.error is not None for p in photos)
+        self.side.set_scores(self.model.scores(), len(photos) - unreadable, unreadable)
         p = self.current_photo()
         if p is not None:
             p = self.model.get(p.id) or p
@@ -535,6 +626,9 @@ class MainWindow(QMainWindow):
             "s" if rejects != 1 else "")
         if self.model.filter.active:
             text += f" · showing {self.model.rowCount()}"
+        selected = len(self.grid.selectionModel().selectedRows())
+        if selected > 1:
+            text += f" · {selected} selected"
         self.count_label.setText(text)
 
     # ---- culling -----------------------------------------------------------------------------------
@@ -548,25 +642,86 @@ class MainWindow(QMainWindow):
         return [p] if p is not None else []
 
     def set_decision(self, decision: str | None) -> None:
-        self._apply(lambda ids: self.catalog.set_decisions(ids, decision), decision=decision)
+        self._apply({"keep": "Pick", "reject": "Reject", None: "Unflag"}[decision], "decision", decision)
 
     def set_rating(self, rating: int) -> None:
-        self._apply(lambda ids: self.catalog.set_ratings(ids, rating), rating=rating)
+        self._apply(stars_label(rating), "rating", rating)
 
-    def _apply(self, write: Callable[[list[int]], None], **changes) -> None:
+    def _apply(self, label: str, field: str, value: object) -> None:
         targets = self._targets()
         if not targets:
             return
         ids = [p.id for p in targets]
-        try:
-            write(ids)  # persisted at once: a crash or a kill keeps every keystroke
+        try:  # persisted at once (a crash or a kill keeps every keystroke), and logged for undo
+            edit = self.history.apply(label, [(pid, field, value) for pid in ids])
         except sqlite3.Error as exc:
             self.show_message(f"Could not save to the catalog: {exc}")
             return
-        updated = [p for p in (self.model.update(pid, **changes) for pid in ids) if p is not None]
+        updated = [p for p in (self.model.update(pid, **{field: value}) for pid in ids) if p is not None]
         self._after_photos_changed(updated)
+        self._update_undo_actions()
+        if len(ids) > 1:  # a bulk action says how many photos it touched, and how to take it back
+            changed = len(edit.photo_ids) if edit else 0
+            self.statusBar().showMessage(
+                f"{label} on {len(ids)} photos ({changed} changed) · Ctrl+Z undoes", 8000)
         if self.settings.auto_advance:
             self.advance(+1)
+
+    # ---- undo and redo -----------------------------------------------------------------------------
+    def undo(self) -> Edit | None:
+        return self._step_history(undo=True)
+
+    def redo(self) -> Edit | None:
+        return self._step_history(undo=False)
+
+    def _step_history(self, undo: bool) -> Edit | None:
+        if self.folder is None:
+            return None
+        self.crop.discard()  # an open crop overlay would show a box the undo just changed
+        try:
+            edit = self.history.undo() if undo else self.history.redo()
+        except sqlite3.Error as exc:
+            self.show_message(f"Could not {'undo' if undo else 'redo'}: {exc}")
+            return None
+        self._update_undo_actions()
+        if edit is None:
+            self.statusBar().showMessage(f"Nothing to {'undo' if undo else 'redo'}", 4000)
+            return None
+        self._reread(edit.photo_ids)
+        self.statusBar().showMessage(f"{'Undone' if undo else 'Redone'}: {edit.description}", 8000)
+        return edit
+
+    def _reread(self, photo_ids) -> None:
+        """Show what the catalog now says of these photos (after an undo or a redo)."""
+        known = [self.model.get(pid) for pid in photo_ids]
+        try:
+            fresh = self.catalog.photos(self.settings.model, paths=[p.path for p in known if p is not None])
+        except sqlite3.Error as exc:
+            self.show_message(f"Cannot read the catalog: {exc}")
+            return
+        self.model.merge(fresh)
+        self._after_photos_changed(fresh)
+        if self.mode == "loupe" and self.loupe.photo is not None:
+            self.crop.show_photo(self.model.get(self.loupe.photo.id) or self.loupe.photo)
+
+    def _update_undo_actions(self) -> None:
+        try:
+            next_undo = self.history.next_undo() if self.folder is not None else None
+            next_redo = self.history.next_redo() if self.folder is not None else None
+        except sqlite3.Error:
+            next_undo = next_redo = None
+        self.undo_action.setText(f"&Undo {next_undo.description}" if next_undo else "&Undo")
+        self.redo_action.setText(f"&Redo {next_redo.description}" if next_redo else "&Redo")
+
+    def select_all(self) -> None:
+        self.show_grid()
+        self.grid.selectAll()
+
+    def select_none(self) -> None:
+        current = self.grid.currentIndex()
+        self.grid.selectionModel().clearSelection()
+        if current.isValid():  # the photo under the cursor stays the one a key applies to
+            self.grid.selectionModel().select(current, QItemSelectionModel.SelectionFlag.Select)
 
     def advance(self, delta: int) -> None:
         if self.mode == "loupe":
@@ -658,11 +813,46 @@ class MainWindow(QMainWindow):
         elif self.mode == "compare":
             self.compare.toggle_zoom()
 
+    def zoom_thumbnails(self, steps: int) -> None:
+        self.set_thumbnail_size(self.settings.thumbnail_size + steps * SIZE_STEP)
+
+    def set_thumbnail_size(self, edge: int) -> None:
+        """The grid's thumbnails at `edge` px (within the settings' limits), kept for next time."""
+        edge = max(THUMBNAIL_SIZES[0], min(THUMBNAIL_SIZES[1], int(edge)))
+        if self.size_slider.value() != edge:
+            self.size_slider.blockSignals(True)
+            self.size_slider.setValue(edge)
+            self.size_slider.blockSignals(False)
+        if edge == self.thumbs.edge:
+            return
+        current = self.grid.currentIndex()
+        self.settings.thumbnail_size = edge
+        self.thumbs.set_edge(edge)
+        self.grid.relayout()
+        if current.isValid():
+            self.grid.scrollTo(current)  # the photo being looked at stays in view
+        self._save_settings()
+
+    def _set_show_names(self, show: bool) -> None:
+        self.settings.show_names = show
+        self.grid.set_show_names(show)
+        self._save_settings()
+
     def _set_show_faces(self, show: bool) -> None:
         self.loupe.set_show_faces(show)
         self.compare.set_show_faces(show)
         self.settings.show_faces = show
         self._save_settings()
+
+    # ---- help --------------------------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        """Every key the menus answer (read from their actions), over the window; any key closes it."""
+        self.shortcut_overlay.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_TITLE}",
+                          f"<b>{APP_TITLE}</b> {__version__}<br>Cull a folder of photos with a convolutional neural "
+                          "network, offline. Your photos are only ever read.<br><br>F1 or ? lists the keys.")
 
     # ---- preferences -------------------------------------------------------------------------------
     def show_preferences(self) -> PreferencesDialog:
@@ -679,6 +869,12 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.auto_advance_action.setChecked(self.settings.auto_advance)
         self.thumbs.set_edge(self.settings.thumbnail_size)
+        self.size_slider.blockSignals(True)
+        self.size_slider.setValue(self.settings.thumbnail_size)
+        self.size_slider.blockSignals(False)
+        if theme.current().name != self.settings.theme:
+            theme.apply(self.settings.theme)
+            self.messages.restyle()
         self.grid.relayout()
         if self.settings.device != device_before and self.folder is not None:
             # Take the new device at once: a rescan of a scored folder only loads the model.
@@ -690,8 +886,18 @@ class MainWindow(QMainWindow):
         if self.folder is None:
             self.statusBar().showMessage("Open a folder first", 5000)
             return None
-        dialog = ExportDialog(self.exports, self.folder, self.model.all_photos(), self.selected_photos(),
-                              self.settings.model, self)
+        photos = self.model.all_photos()
+        proposals = {}  # what "apply proposed crops" would cut: listed, with thumbnails, before it may
+        try:
+            for p in photos:
+                proposal = None if p.crop is not None else self.catalog.crop_proposal(
+                    p.id, self.settings.model, "original")
+                if proposal is not None:
+                    proposals[p.id] = proposal.crop
+        except sqlite3.Error as exc:
+            self.show_message(f"Cannot read the crop proposals: {exc}", "warning")
+        dialog = ExportDialog(self.exports, self.folder, photos, self.selected_photos(), self.settings.model, self,
+                              proposals=proposals, thumbnail=self.thumbs.get)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
         self.export_dialog = dialog
@@ -703,7 +909,8 @@ class MainWindow(QMainWindow):
             return None
         job = self.exports.start_sidecars(self.folder, self.settings.model)
         self._sidecar_jobs.add(job)
-        self.statusBar().showMessage("Writing XMP sidecars…")
+        decided = sum(p.decision is not None or p.rating > 0 or p.crop is not None for p in self.model.all_photos())
+        self.statusBar().showMessage(f"Writing XMP sidecars for {decided} decided photo{'s' if decided != 1 else ''}…")
         return job
 
     @Slot(int, object)
@@ -737,16 +944,27 @@ class MainWindow(QMainWindow):
             return
         self._keeping_selection(lambda: self.model.set_photos(photos))
         self.last_outcome = None
+        self._resort_on_finish = True  # the user asked for this model's order
         self.job = self.scoring.start(self.folder, name, self.settings.device, self.batch_size)
         self.scan_status.loading_model()
 
     def review_uncertain(self) -> None:
         """The unflagged photos the active model is least sure about (score nearest its boundary) first:
-        deciding those teaches the next model the most."""
+        deciding those teaches the next model the most. For this folder, now: the next folder (or start) comes
+        back to the sort and filter the user had."""
+        if self._before_review is None:
+            self._before_review = (self.filters.sort, self.filters.photo_filter())
         self.filters.set_sort("uncertain")
         self.filters.set_filter(dataclasses.replace(self.filters.photo_filter(), decision="unflagged"))
         self.show_grid()
         self._select_first()
+
+    def _end_review(self) -> None:
+        if self.filters.sort == "uncertain":
+            sort, photo_filter = self._before_review or (self.settings.sort, self.filters.photo_filter())
+            self._before_review = None
+            self.filters.set_sort(sort if sort != "uncertain" else "score")  # announced: the grid follows
+            self.filters.set_filter(photo_filter)
 
     # ---- messages, settings, shutting down ---------------------------------------------------------
     def show_message(self, text: str, level: str = "error") -> None:
@@ -789,6 +1007,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_crop_photos_changed(self, photos: list[Photo]) -> None:
         self.model.merge(photos)
+        self._update_undo_actions()
         self._after_photos_changed(photos)
         if self.mode == "loupe" and self.loupe.photo is not None:
             self.crop.show_photo(self.loupe.photo)
@@ -803,4 +1022,4 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_crops_finished(self, outcome: CropOutcome) -> None:
         if self.model.sort == "crop":
-            self._keeping_selection(self.model.refresh)  # "best after crop" has new scores to sort by
+            self._resort_when_safe("Crops proposed")  # "best after crop" has new scores to sort by

@@ -6,7 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton
 
-COLORS = {"error": "#5c1f1f", "warning": "#5c4a1a", "info": "#1f3a5c"}
+from selfie_desk.ui import theme
+
 MAX_LINES = 6
 
 
@@ -36,9 +37,15 @@ class MessageBar(QFrame):
         if level == "error" or self.level != "error":
             self.level = level
         self.label.setText("\n".join(self.lines))
-        self.setStyleSheet(f"MessageBar {{ background: {COLORS.get(self.level, COLORS['info'])}; }}"
-                           "QLabel { color: #f0f0f0; } QToolButton { color: #f0f0f0; }")
+        self.restyle()
         self.show()
+
+    def restyle(self) -> None:
+        """Colours from the theme (which may have changed) for the current level."""
+        if self.lines:
+            t = theme.current()
+            self.setStyleSheet(f"MessageBar {{ background: {t.message.get(self.level, t.message['info'])}; }}"
+                               f"QLabel {{ color: {t.message_text}; }} QToolButton {{ color: {t.message_text}; }}")
 
     def text(self) -> str:
         return "\n".join(self.lines)

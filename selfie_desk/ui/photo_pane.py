@@ -50,6 +50,13 @@ class PhotoPane(QFrame):
         self.canvas.clicked.connect(self.activated)
         self.set_active(False)
 
+    def reserve_caption_lines(self, lines: int) -> None:
+        """A caption of constant height: flagging or rating the photo never moves it (longer text is cut)."""
+        self.caption.ensurePolished()
+        m = self.caption.contentsMargins()
+        line = self.caption.fontMetrics().lineSpacing() + 1  # bold runs in rich text set a little taller
+        self.caption.setFixedHeight(lines * line + m.top() + m.bottom() + 2)
+
     def set_active(self, active: bool) -> None:
         color = self.palette().highlight().color().name() if active else "transparent"
         self.setStyleSheet(f"PhotoPane {{ border: 2px solid {color}; }}")

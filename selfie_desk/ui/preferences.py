@@ -1,10 +1,11 @@
-"""The Preferences dialog: where the convnet runs, the thumbnail size, auto-advance."""
+"""The Preferences dialog: where the convnet runs, the theme, the thumbnail size, auto-advance."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox
 
 from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
+from selfie_desk.ui.theme import THEMES
 
 DEVICE_LABELS = {"auto": "Automatic (the GPU when there is one)", "cuda": "GPU (CUDA)", "cpu": "CPU"}
 
@@ -17,6 +18,10 @@ class PreferencesDialog(QDialog):
         for key, label in DEVICE_LABELS.items():
             self.device.addItem(label, key)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.theme = QComboBox(self)
+        for key, label in THEMES.items():
+            self.theme.addItem(label, key)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
         self.thumbnail_size = QSpinBox(self)
         self.thumbnail_size.setRange(*THUMBNAIL_SIZES)
         self.thumbnail_size.setSingleStep(20)
@@ -29,11 +34,13 @@ class PreferencesDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow("Device:", self.device)
+        form.addRow("Theme:", self.theme)
         form.addRow("Thumbnail size:", self.thumbnail_size)
         form.addRow("Auto-advance:", self.auto_advance)
         form.addRow(buttons)
 
     def apply_to(self, settings: Settings) -> None:
         settings.device = self.device.currentData()
+        settings.theme = self.theme.currentData()
         settings.thumbnail_size = self.thumbnail_size.value()
         settings.auto_advance = self.auto_advance.isChecked()

@@ -49,7 +49,7 @@ class ScanStatus(QWidget):
         self.bar.setRange(0, 0)
         self.bar.show()
         self.cancel.show()
-        self.text.setText("Loading the model…")
+        self.text.setText("Loading the model… (cull away meanwhile: scores fill in when it is ready)")
 
     def progress(self, done: int, total: int, rate: float, eta: float | None) -> None:
         if total == 0:

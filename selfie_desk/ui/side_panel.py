@@ -5,12 +5,13 @@ from __future__ import annotations
 import html
 import os
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from selfie_desk.core.catalog import Photo
 from selfie_desk.ui.histogram import ScoreHistogram
 
+WIDTH = 260  # the panel's width, whatever the photo: the grid beside it never shifts
 ASPECT_LABELS = {"sharpness": "Sharpness", "noise": "Noise", "exposure": "Exposure", "framing": "Framing"}
 
 
@@ -46,6 +47,8 @@ class SidePanel(QWidget):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            # the text never widens the panel: its width stays put from photo to photo
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.histogram)
@@ -55,14 +58,22 @@ class SidePanel(QWidget):
         layout.addStretch(1)
         self.setMinimumWidth(220)
 
-    def set_scores(self, scores: list[float], total: int) -> None:
+    def sizeHint(self) -> QSize:
+        return QSize(WIDTH, super().sizeHint().height())
+
+    def set_scores(self, scores: list[float], total: int, unreadable: int = 0) -> None:
+        """`total`: the photos that can be scored; `unreadable` ones are counted apart (never "so far")."""
         self.histogram.set_scores(scores)
-        if not total:
+        if not total and not unreadable:
             self.summary.setText("No photos")
-        elif len(scores) < total:
-            self.summary.setText(f"The folder's scores, 0 to 1: {len(scores)} of {total} photos scored so far")
+            return
+        if len(scores) < total:
+            text = f"The folder's scores, 0 to 1: {len(scores)} of {total} photos scored so far"
         else:
-            self.summary.setText(f"The folder's scores, 0 to 1: {total} photos")
+            text = f"The folder's scores, 0 to 1: {total} photo{'s' if total != 1 else ''}"
+        if unreadable:
+            text += f"; {unreadable} could not be read"
+        self.summary.setText(text)
 
     def set_photo(self, p: Photo | None, rank: int | None, scored: int) -> None:
         self.histogram.set_current(None if p is None else p.score)
@@ -86,8 +97,10 @@ class SidePanel(QWidget):
                              + ", ".join(f"{f.confidence:.0%}" for f in p.faces[:6]) + " sure")
             else:
                 lines.append("No faces found")
-        if p.best_crop_score is not None:
-            lines.append(f"Best after crop <b>{p.best_crop_score:.3f}</b>")
+        if p.crop is not None and p.crop_score is not None:
+            lines.append(f"Accepted crop <b>{p.crop_score:.3f}</b>")
+        elif p.best_crop_score is not None and p.crop is None:
+            lines.append(f"Best proposed crop <b>{p.best_crop_score:.3f}</b>")
         if p.width:
             lines.append(f"{p.width} × {p.height} px")
         if p.crop is not None:

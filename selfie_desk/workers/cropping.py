@@ -23,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from selfie_desk.core.catalog import CropProposal, Photo
+from selfie_desk.workers import native_preload
 from selfie_desk.workers.priority import lower_thread_priority
 from selfie_desk.workers.scoring import ScorerFactory, default_scorer_factory, scorer_with_cpu_fallback
 from selfie_desk.workers.thread_catalog import ThreadCatalog
@@ -189,7 +190,8 @@ class _CropWorker(QObject):
             return self._score_boxes(req, start)
         if req.attention:
             return self._attention(req, start)
-        from selfie_desk.core.cropping import SEARCH_VERSION as search_version  # torch: on this thread only
+        with native_preload.loading_torch():  # no GIL held in the linker, no collection while torch loads
+            from selfie_desk.core.cropping import SEARCH_VERSION as search_version  # torch: on this thread only
 
         catalog = self._catalog.get()
         total = len(req.targets)
@@ -276,15 +278,16 @@ class _CropWorker(QObject):
         if self._search is not None and self._search_key == key:
             return self._search
         self._search = self._search_key = None  # release the old model first
-        from selfie_desk.core.cropping import CropSearch  # imports torch: here, on the crop thread
+        with native_preload.loading_torch():
+            from selfie_desk.core.cropping import CropSearch  # imports torch: here, on the crop thread
 
-        try:
-            scorer = scorer_with_cpu_fallback(
-                self._factory, req.model, req.device,
-                lambda exc: log.info("no usable GPU (%s): cropping on the CPU", exc),
-            )
-        except Exception as exc:
-            return CropOutcome(error=f"Cannot propose crops: {exc}")
+            try:
+                scorer = scorer_with_cpu_fallback(
+                    self._factory, req.model, req.device,
+                    lambda exc: log.info("no usable GPU (%s): cropping on the CPU", exc),
+                )
+            except Exception as exc:
+                return CropOutcome(error=f"Cannot propose crops: {exc}")
         self._search, self._search_key = CropSearch(scorer), key
         self.device_ready.emit(req.job_id, scorer.label)
         return self._search

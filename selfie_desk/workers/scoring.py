@@ -19,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from selfie_desk.workers import native_preload
 from selfie_desk.workers.priority import lower_thread_priority
 from selfie_desk.workers.thread_catalog import ThreadCatalog
 
@@ -102,12 +103,13 @@ class _ScoringWorker(QObject):
             return ScanOutcome(cancelled=True)
         if not req.folder.is_dir():
             return ScanOutcome(error=f"The folder {req.folder} no longer exists (moved, renamed or unplugged?)")
-        scorer = self._get_scorer(req)
+        with native_preload.loading_torch():  # no GIL held in the linker, no collection while torch loads
+            scorer = self._get_scorer(req)
+            from selfie_desk.core import pipeline  # imports torch: here, on the scoring thread
         if isinstance(scorer, ScanOutcome):
             return scorer
         if req.cancel.is_set():
             return ScanOutcome(cancelled=True)
-        from selfie_desk.core import pipeline  # imports torch: here, on the scoring thread
 
         catalog = self._catalog.get()
         folder = str(req.folder)

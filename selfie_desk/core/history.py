@@ -1,0 +1,120 @@
+"""Undo and redo of the user's decisions (flags, stars, crops), kept in the catalog so that they survive a
+restart: a stray Ctrl+A then "1" must never cost a photographer the ratings it overwrote.
+
+Every edit goes through `EditHistory.apply`, which writes the new values and logs what each photo had before,
+in one transaction. The log lives in the catalog's `undo_log` table (see `catalog.create_undo_log`), one
+history per scope (the folder the edit was made in), so undoing in one folder never changes another's photos
+behind the user's back. A new edit after an undo drops the edits that could have been redone, as every
+editor does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from selfie_desk.core.catalog import Catalog
+
+# The photo fields an edit can change, and how each is checked before it is written.
+FIELDS = ("decision", "rating", "crop")
+LIMIT = 2000  # edits kept per scope: a long culling session, many times over
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One logged edit: what the user did (in their words) and the photos it touched."""
+
+    id: int
+    label: str
+    photo_ids: tuple[int, ...]
+
+    @property
+    def description(self) -> str:
+        n = len(self.photo_ids)
+        return self.label if n == 1 else f"{self.label} on {n} photos"
+
+
+def _column_value(field: str, value: object) -> object:
+    """The value as stored in photos.<field> (a crop is JSON text), checked as the catalog's setters do."""
+    if field == "decision":
+        if value not in (None, "keep", "reject"):
+            raise ValueError(f"decision must be keep, reject or None, not {value!r}")
+        return value
+    if field == "rating":
+        if not isinstance(value, int) or not 0 <= value <= 5:
+            raise ValueError("rating must be 0-5")
+        return value
+    if field == "crop":
+        return None if value is None else json.dumps([float(v) for v in value])  # type: ignore[union-attr]
+    raise ValueError(f"not an editable field: {field!r}")
+
+
+class EditHistory:
+    """The undo and redo stacks of one scope, read from and written to the catalog."""
+
+    def __init__(self, catalog: Catalog, scope: str = "", limit: int = LIMIT) -> None:
+        self.catalog, self.scope, self.limit = catalog, scope, limit
+
+    def apply(self, label: str, changes: Sequence[tuple[int, str, object]]) -> Edit | None:
+        """Write `changes` ((photo_id, field, new value), e.g. (12, "rating", 1)) and log them as one edit.
+        Photos that already had the value are left out; nothing changed, nothing is logged (None)."""
+        rows = []
+        with self.catalog.transaction() as db:
+            for photo_id, field, value in changes:
+                new = _column_value(field, value)
+                found = db.execute(f"SELECT {field} FROM photos WHERE id = ?", (photo_id,)).fetchone()
+                if found is None or found[0] == new:
+                    continue
+                db.execute(f"UPDATE photos SET {field} = ? WHERE id = ?", (new, photo_id))
+                rows.append([photo_id, field, found[0], new])
+            if not rows:
+                return None
+            db.execute("DELETE FROM undo_log WHERE scope = ? AND undone = 1", (self.scope,))
+            cur = db.execute("INSERT INTO undo_log (scope, label, changes, made_at) VALUES (?, ?, ?, ?)",
+                             (self.scope, label, json.dumps(rows), time.time()))
+            db.execute("DELETE FROM undo_log WHERE scope = ? AND id <= ?",
+                       (self.scope, int(cur.lastrowid) - self.limit))
+            return Edit(int(cur.lastrowid), label, tuple(dict.fromkeys(r[0] for r in rows)))
+
+    def undo(self) -> Edit | None:
+        """Put back what the latest edit not yet undone replaced; None when there is nothing to undo."""
+        return self._step(undo=True)
+
+    def redo(self) -> Edit | None:
+        """Make again the edit undone last; None when there is nothing to redo."""
+        return self._step(undo=False)
+
+    def next_undo(self) -> Edit | None:
+        return self._peek(undo=True)
+
+    def next_redo(self) -> Edit | None:
+        return self._peek(undo=False)
+
+    def _peek(self, undo: bool) -> Edit | None:
+        with self.catalog.transaction() as db:
+            return self._next(db, undo)
+
+    def _next(self, db, undo: bool) -> Edit | None:
+        query = ("SELECT id, label, changes FROM undo_log WHERE scope = ? AND undone = 0 ORDER BY id DESC LIMIT 1"
+                 if undo else
+                 "SELECT id, label, changes FROM undo_log WHERE scope = ? AND undone = 1 ORDER BY id ASC LIMIT 1")
+        row = db.execute(query, (self.scope,)).fetchone()
+        if row is None:
+            return None
+        changes = json.loads(row[2])
+        return Edit(row[0], row[1], tuple(dict.fromkeys(c[0] for c in changes)))
+
+    def _step(self, undo: bool) -> Edit | None:
+        with self.catalog.transaction() as db:
+            edit = self._next(db, undo)
+            if edit is None:
+                return None
+            changes = json.loads(db.execute("SELECT changes FROM undo_log WHERE id = ?", (edit.id,)).fetchone()[0])
+            for photo_id, field, before, after in (reversed(changes) if undo else changes):
+                if field not in FIELDS:
+                    raise ValueError(f"not an editable field: {field!r}")
+                db.execute(f"UPDATE photos SET {field} = ? WHERE id = ?", (before if undo else after, photo_id))
+            db.execute("UPDATE undo_log SET undone = ? WHERE id = ?", (1 if undo else 0, edit.id))
+            return edit
