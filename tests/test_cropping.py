@@ -325,3 +325,21 @@ def test_exact_scores_are_the_photo_scale(search, scorer):
     whole = search.crop_scores(prepared.image, np.array([[0, 0, prepared.width, prepared.height]], float),
                                prepared.width, prepared.height, quality=features.quality)[0]
     assert whole == pytest.approx(own, abs=1e-4)
+
+
+def test_the_whole_frame_is_always_a_candidate_and_wins_without_a_clear_margin(search):
+    """A crop is proposed only when it beats the uncropped photo by KEEP_MARGIN; otherwise "keep as is"."""
+    seen = set()
+    for name in ("astronaut.png", "rocket.jpg", "coffee.png", "china.jpg"):
+        result = search.search_path(DEMO / name, "original", 2)
+        seen.add(result.keep_whole)
+        if result.keep_whole:
+            assert result.best.box == (0.0, 0.0, float(result.width), float(result.height))
+            assert result.best.score == pytest.approx(result.whole_score)
+            assert all(a.score < result.whole_score + KEEP_MARGIN for a in result.alternatives)
+        else:
+            assert result.best.score >= result.whole_score + KEEP_MARGIN
+    # in a fixed-ratio preset the whole frame (another ratio) cannot be the proposal
+    square = search.search_path(DEMO / "rocket.jpg", "1:1", 1)
+    assert not square.keep_whole and square.best.box[2] - square.best.box[0] == pytest.approx(
+        square.best.box[3] - square.best.box[1], abs=1.0)

@@ -121,6 +121,21 @@ def test_a_proposed_crop_is_cut_only_when_asked_for_apart(tmp_path: Path):
     assert rows[0]["crop"] == [8, 0, 88, 56] and rows[0]["crop_accepted"] is False
 
 
+def test_a_keep_as_is_proposal_crops_nothing(tmp_path: Path):
+    """The crop search proposes the whole frame when no crop scores clearly higher (issue 12): no crop."""
+    up = upright_image((96, 64))
+    src = save_photo(tmp_path / "src" / "p.png", up, fmt="PNG")
+    with open_catalog() as catalog:
+        pid = add_to_catalog(catalog, src, (96, 64), decision="keep")
+        catalog.save_crop_proposal(pid, "default", CropProposal("original", (0, 0, 96, 64), 0.7, [], 0.7))
+        report = export.export_folder(tmp_path / "src", tmp_path / "out", ExportOptions(apply_proposals=True),
+                                      catalog)
+        photo = catalog.photos("default", folder=str(tmp_path / "src"))[0]
+        assert export.proposed_crop(photo, catalog, "default") is None
+    with Image.open(report.written[0].target) as out:
+        assert out.size == (96, 64)
+
+
 def test_proposals_never_replace_an_accepted_crop_and_are_not_applied_without_apply_crop(tmp_path: Path):
     up = upright_image((96, 64))
     src = save_photo(tmp_path / "src" / "p.png", up, fmt="PNG")

@@ -153,11 +153,18 @@ def crop_for(photo: Photo, catalog: Catalog | None, model: str) -> tuple[float, 
 
 
 def proposed_crop(photo: Photo, catalog: Catalog | None, model: str) -> tuple[float, float, float, float] | None:
-    """The search's proposal for the original aspect (what "apply proposed crops" would cut), if any."""
+    """The search's proposal for the original aspect (what "apply proposed crops" would cut), if any. A
+    "keep as is" proposal (the whole frame: no crop scored clearly higher) is no crop."""
     if catalog is None:
         return None
     proposal = catalog.crop_proposal(photo.id, model, "original")
-    return proposal.crop if proposal is not None else None
+    if proposal is None:
+        return None
+    x0, y0, x1, y1 = proposal.crop
+    if photo.width and photo.height and x0 <= 0.5 and y0 <= 0.5 and x1 >= photo.width - 0.5 \
+            and y1 >= photo.height - 0.5:
+        return None
+    return proposal.crop
 
 
 def applied_crop(photo: Photo, options: ExportOptions,
