@@ -16,7 +16,6 @@ import json
 import os
 import re
 import string
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from PIL import Image, PngImagePlugin
 from selfie_desk.core import xmp
 from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.decoding import apply_orientation
+from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, make_temp, open_regular
 
 SELECTIONS = ("picks", "top", "min_score", "ids")
 FORMATS = ("same", "jpeg", "png", "webp")
@@ -87,6 +87,7 @@ class ExportReport:
     lists: list[str] = field(default_factory=list)  # the CSV/JSON written by a list-only export
     cancelled: bool = False
     elapsed: float = 0.0
+    cleaned: int = 0  # temporary files a killed export had left in the destination, removed
 
     @property
     def written(self) -> list[FileOutcome]:
@@ -112,6 +113,8 @@ class ExportReport:
             text += f"; {len(self.failed)} failed"
         if self.cancelled:
             text += "; cancelled before the end"
+        if self.cleaned:
+            text += f"; removed {self.cleaned} temporary file{'s' if self.cleaned != 1 else ''} a crash had left"
         return text + f" ({self.elapsed:.1f} s)"
 
 
@@ -230,7 +233,7 @@ def _claim(tmp: str, dest: Path, stem: str, ext: str, skip_existing: bool) -> Pa
 
 def _encode(photo: Photo, options: ExportOptions, fmt: str, crop, xmp_packet: bytes | None) -> bytes:
     """The exported file's bytes: upright, cropped, resized, EXIF/ICC kept, XMP embedded."""
-    with Image.open(photo.path) as im:
+    with open_regular(photo.path) as fh, Image.open(fh) as im:
         exif = im.getexif()
         icc = im.info.get("icc_profile")
         orientation = exif.get(_ORIENTATION, 1)
@@ -333,7 +336,7 @@ def _can_copy(photo: Photo, options: ExportOptions, fmt: str, crop) -> bool:
     or strip. Re-encoding only loses quality then."""
     if crop is not None:
         return False
-    with Image.open(photo.path) as im:
+    with open_regular(photo.path) as fh, Image.open(fh) as im:
         if _FROM_PIL.get(im.format or "") != fmt or getattr(im, "n_frames", 1) > 1:
             return False
         exif = im.getexif()
@@ -365,13 +368,14 @@ def export_one(photo: Photo, dest: Path, stem: str, options: ExportOptions, cata
     try:
         data = None
         if _can_copy(photo, options, fmt, crop):
-            data = Path(photo.path).read_bytes()
+            with open_regular(photo.path) as fh:
+                data = fh.read()
             if options.embed_xmp:
                 data = xmp.jpeg_with_xmp(data, _packet(photo, options, False)) if fmt == "jpeg" else None
         if data is None:
             packet = _packet(photo, options, True) if options.embed_xmp else None
             data = _encode(photo, options, fmt, crop, packet)
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{stem}.", suffix=".part")
+        fd, tmp = make_temp(dest)
         xmp.set_mode(fd, xmp.FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -415,7 +419,7 @@ def list_rows(photos: Sequence[Photo], catalog: Catalog | None, model: str) -> l
 
 
 def _write_new(dest: Path, name: str, ext: str, data: bytes, skip_existing: bool) -> Path | None:
-    fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
+    fd, tmp = make_temp(dest)
     try:
         xmp.set_mode(fd, xmp.FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
@@ -482,6 +486,7 @@ def export(photos: Sequence[Photo], dest: Path, options: ExportOptions, catalog:
         report.outcomes = [FileOutcome(p.path, error=message) for p in chosen]
         report.elapsed = time.monotonic() - started
         return report
+    report.cleaned = len(clean_temp(dest, legacy=LEGACY_EXPORT))  # what a killed export left here
     if options.list_only:
         try:
             report.lists = [str(p) for p in write_lists(list_rows(chosen, catalog, options.model), dest,

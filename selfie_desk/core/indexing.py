@@ -8,6 +8,7 @@ MISSING_GRACE_S in case the photo turns up in a folder scanned later, then forgo
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from selfie_desk.core import xmp
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.catalog import Catalog, FileState, Result
 from selfie_desk.core.decoding import is_photo
+from selfie_desk.core.files import open_regular, special_kind, with_timeout
 
 _CHUNK = 64 * 1024
 MISSING_GRACE_S = 30 * 24 * 3600
@@ -29,7 +31,7 @@ def fingerprint(path: str | Path, size: int) -> str:
     change its size or its (EXIF-bearing) start or its entropy-coded end in practice.
     """
     digest = hashlib.blake2b(str(size).encode(), digest_size=16)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         digest.update(fh.read(_CHUNK))
         if size > 3 * _CHUNK:
             fh.seek(size // 2 - _CHUNK // 2)
@@ -58,12 +60,30 @@ class IndexReport:
     unchanged: int = 0
     xmp_ratings: int = 0  # new photos that arrived with stars or a reject from another app's XMP
     todo: list[Todo] = field(default_factory=list)
+    # What could not be indexed, (path, message for the user): special files, broken or looping links,
+    # unreadable folders. Files among them are also in the catalog with that message as their error.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def walk(folder: Path) -> Iterator[Path]:
-    """Photo files under `folder`, recursively, skipping hidden files and folders; unreadable folders skipped."""
-    for root, dirs, files in os.walk(folder, onerror=lambda err: None):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+def walk(folder: Path, skipped: list[tuple[str, str]] | None = None) -> Iterator[Path]:
+    """Photo files under `folder`, recursively, skipping hidden files and folders. Links to folders are not
+    followed and unreadable folders are skipped; both are told in `skipped` (path, why)."""
+    def unreadable(err: OSError) -> None:
+        if skipped is not None:
+            skipped.append((str(err.filename), f"skipped: cannot read this folder ({err.strerror or err})"))
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        kept = []
+        for name in sorted(dirs):
+            if name.startswith("."):
+                continue
+            if os.path.islink(os.path.join(root, name)):
+                if skipped is not None:
+                    skipped.append((os.path.join(root, name),
+                                    "skipped: a link to a folder, not followed (open the folder it points to)"))
+                continue
+            kept.append(name)
+        dirs[:] = kept
         for name in sorted(files):
             path = Path(root, name)
             if is_photo(path):
@@ -71,80 +91,176 @@ def walk(folder: Path) -> Iterator[Path]:
 
 
 def canonical(path: Path) -> Path:
-    return Path(os.path.abspath(path))
+    """The one spelling of a path the catalog knows (the door every path comes in by): absolute, with links,
+    `..` and `.` resolved, so a folder opened through a symlink or an alias finds the same photos."""
+    return Path(os.path.realpath(os.path.abspath(os.path.expanduser(path))))
+
+
+def gone(path: str) -> bool:
+    """Whether a catalogued file is really gone: not there at all, not merely unreadable for now (a folder
+    that lost its permissions, an unplugged disk's mount point) nor a link that dangles for now."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def index(targets: Iterable[Path], catalog: Catalog, model: str) -> IndexReport:
-    """Bring the catalog in line with the files at `targets` (folders recursively, or single files)."""
+    """Bring the catalog in line with the files at `targets` (folders recursively, or single files).
+
+    The files are read (stat, fingerprints, sidecars) before the catalog is written, and each target's
+    changes are then written in one short transaction: the catalog's write lock is never held across file
+    I/O, so a slow disk or a special file never makes another process wait on the catalog."""
     report = IndexReport()
     seen_ids: set[int] = set()
     scanned: list[dict] = []
+    claimed: set[str] = set()  # orphans' old paths taken by a move in this pass
     for target in map(canonical, targets):
         if target.is_dir():
-            files = list(walk(target))
+            files = list(walk(target, report.skipped))
             known = catalog.file_states(model, folder=str(target))
         else:
             files = [target]
             known = catalog.file_states(model, paths=[str(target)])
+        plans = [p for p in (_plan(str(path), known, catalog, claimed, report) for path in files) if p is not None]
         with catalog.transaction():
-            for path in files:
-                _index_one(str(path), known, catalog, model, report, seen_ids)
+            for plan in plans:
+                _apply(plan, catalog, model, report, seen_ids)
         report.found += len(files)
         scanned.append(known)
     # Only after every target is indexed: a file moved from one target to another is a move, not a loss.
-    gone = {s.id for known in scanned for p, s in known.items()
-            if not s.missing and s.id not in seen_ids and not os.path.exists(p)}
-    catalog.mark_missing(gone)
-    report.removed += len(gone)
+    lost = {s.id for known in scanned for p, s in known.items()
+            if not s.missing and s.id not in seen_ids and gone(p)}
+    catalog.mark_missing(lost)
+    report.removed += len(lost)
     catalog.purge_missing(MISSING_GRACE_S)
     report.todo.sort(key=lambda t: t.path)
     return report
 
 
-def _index_one(path: str, known: dict, catalog: Catalog, model: str, report: IndexReport, seen: set[int]) -> None:
+@dataclass(frozen=True)
+class _Plan:
+    """What indexing one file will write, found out before the catalog is touched."""
+
+    kind: str  # unchanged | todo | changed | moved | new | problem
+    path: str
+    size: int = 0
+    mtime_ns: int = 0
+    fingerprint: str = ""
+    state: FileState | None = None
+    orphan: FileState | None = None
+    xmp: xmp.XmpInfo | None = None
+    problem: str | None = None
+
+
+def _plan(path: str, known: dict, catalog: Catalog, claimed: set[str], report: IndexReport) -> _Plan | None:
+    try:
+        lst = os.lstat(path)
+    except FileNotFoundError:
+        return None  # vanished between listing and stat: as if never seen
+    except OSError as exc:
+        report.skipped.append((path, f"skipped: {exc.strerror or exc}"))
+        return None
+    state = known.get(path)
+    problem = None
     try:
         st = os.stat(path)
-    except OSError:
-        return  # vanished between listing and stat: as if never seen
-    state = known.get(path)
+    except OSError as exc:
+        st = lst
+        problem = link_problem(path, exc)
+    else:
+        kind = special_kind(st.st_mode)
+        if kind is not None:
+            problem = f"skipped: {kind}, not a photo file"
+    if problem is not None:
+        report.skipped.append((path, problem))
+        return _Plan("problem", path, st.st_size, st.st_mtime_ns, state=state, problem=problem)
+    if state is not None:
+        if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
+            if state.scored and state.error is None:
+                return _Plan("unchanged", path, state=state)
+            return _Plan("todo", path, fingerprint=state.fingerprint, state=state)
+        fp = _safe_fingerprint(path, st.st_size)
+        return _Plan("changed", path, st.st_size, st.st_mtime_ns, fp, state=state)
+    fp = _safe_fingerprint(path, st.st_size)
+    orphan = catalog.orphan_with_fingerprint(fp, exists=lambda p: p in claimed or not gone(p)) if fp else None
+    if orphan is not None:
+        claimed.add(orphan.path)
+        return _Plan("moved", path, st.st_size, st.st_mtime_ns, fp, orphan=orphan)
+    return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path))
+
+
+def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen: set[int]) -> None:
+    state, path = plan.state, plan.path
     if state is not None:
         seen.add(state.id)
         if state.missing:
             catalog.found_again(state.id)
-        if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
-            if state.scored and state.error is None:
-                report.unchanged += 1
-            else:
-                report.todo.append(Todo(state.id, path, state.fingerprint))
+    if plan.kind == "problem":
+        if state is None:
+            photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, "")
+            seen.add(photo_id)
+            report.new += 1
+        elif state.error == plan.problem:
+            report.unchanged += 1
             return
-        fp = _safe_fingerprint(path, st.st_size)
-        catalog.file_changed(state.id, st.st_size, st.st_mtime_ns, fp, content_changed=fp != state.fingerprint)
+        else:
+            photo_id = state.id  # a photo that turned into a special file or a broken link: decisions kept
+            report.changed += 1
+        catalog.record([Result(photo_id=photo_id, error=plan.problem)], model)
+    elif plan.kind == "unchanged":
+        report.unchanged += 1
+    elif plan.kind == "todo":
+        assert state is not None
+        report.todo.append(Todo(state.id, path, plan.fingerprint))
+    elif plan.kind == "changed":
+        assert state is not None
+        catalog.file_changed(state.id, plan.size, plan.mtime_ns, plan.fingerprint,
+                             content_changed=plan.fingerprint != state.fingerprint)
         report.changed += 1
-        report.todo.append(Todo(state.id, path, fp))
-        return
-    fp = _safe_fingerprint(path, st.st_size)
-    orphan = catalog.orphan_with_fingerprint(fp, exists=os.path.exists) if fp else None
-    if orphan is not None:
-        catalog.move_file(orphan.id, path, st.st_size, st.st_mtime_ns)
+        report.todo.append(Todo(state.id, path, plan.fingerprint))
+    elif plan.kind == "moved":
+        orphan = plan.orphan
+        assert orphan is not None
+        catalog.move_file(orphan.id, path, plan.size, plan.mtime_ns)
         seen.add(orphan.id)
         report.moved += 1
         if not catalog.is_scored(orphan.id, model):
-            report.todo.append(Todo(orphan.id, path, fp))
-        return
-    photo_id = catalog.add_file(path, st.st_size, st.st_mtime_ns, fp)
-    seen.add(photo_id)
-    report.new += 1
-    report.xmp_ratings += import_xmp_rating(catalog, photo_id, path)
-    report.todo.append(Todo(photo_id, path, fp))
+            report.todo.append(Todo(orphan.id, path, plan.fingerprint))
+    else:
+        photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, plan.fingerprint)
+        seen.add(photo_id)
+        report.new += 1
+        if plan.xmp is not None:
+            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp)
+        report.todo.append(Todo(photo_id, path, plan.fingerprint))
 
 
-def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
-    """Stars (1-5) or a reject (-1) another app left in the photo's sidecar or embedded XMP, for a photo new to
-    the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
+def link_problem(path: str, exc: OSError) -> str:
+    """Why a path that lstat sees cannot be followed, in the user's words."""
+    if exc.errno == errno.ELOOP:
+        return "skipped: a symbolic link that loops back on itself"
+    if os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"skipped: a broken symbolic link (to {target}, which cannot be reached: {exc.strerror or exc})"
+    return f"skipped: {exc.strerror or exc}"
+
+
+def _xmp_info(path: str) -> xmp.XmpInfo | None:
     try:
-        info = xmp.read(Path(path))
+        return with_timeout(lambda: xmp.read(Path(path)), what=f"reading the XMP of {os.path.basename(path)}")
     except Exception:  # another app's odd file must never stop indexing
-        return 0
+        return None
+
+
+def apply_xmp_rating(catalog: Catalog, photo_id: int, info: xmp.XmpInfo) -> int:
+    """Take stars (1-5) or a reject (-1) from XMP already read; 1 if something was taken."""
     if info.rating == xmp.REJECTED:
         catalog.set_decision(photo_id, "reject")
         return 1
@@ -154,9 +270,16 @@ def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
     return 0
 
 
+def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
+    """Stars (1-5) or a reject (-1) another app left in the photo's sidecar or embedded XMP, for a photo new to
+    the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
+    info = _xmp_info(path)
+    return 0 if info is None else apply_xmp_rating(catalog, photo_id, info)
+
+
 def _safe_fingerprint(path: str, size: int) -> str:
     """'' when the file cannot be read: the scoring pass then records why, per file."""
     try:
-        return fingerprint(path, size)
-    except OSError:
+        return with_timeout(lambda: fingerprint(path, size), what=f"reading {os.path.basename(path)}")
+    except OSError:  # TimeoutError included: a hung file is told by the scoring pass, the index goes on
         return ""
