@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,8 @@ from pathlib import Path
 from selfie_desk import __version__
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CATALOG = 3  # the catalog or the app's folder cannot be used (damaged, newer, full disk, read-only)
+EXIT_INTERRUPTED = 130  # Ctrl+C (SIGINT): 128 + 2, as shells report it; everything finished so far is kept
 CROP_ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")  # = cropping.ASPECTS (no torch import here)
 
 
@@ -99,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opening.add_argument("folder", metavar="FOLDER", type=Path, help="the folder of photos to cull")
     add_export_commands(sub)
+    add_recover_command(sub)
 
     training = sub.add_parser(
         "train",
@@ -138,8 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "score": cmd_score, "list": cmd_list, "crop": cmd_crop, "open": lambda a: cmd_open(a.folder),
         "export": cmd_export, "sidecars": cmd_sidecars, "train": _cmd_train, "models": _cmd_models,
-        None: lambda _a: cmd_open(None),
+        "recover-catalog": cmd_recover_catalog, None: lambda _a: cmd_open(None),
     }
+    _lossless_stdout()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in handlers and not argv[0].startswith("-"):
         argv.insert(0, "open")  # `selfie-desk FOLDER` is `selfie-desk open FOLDER`
@@ -149,13 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return self_test()
     try:
-        return handlers[args.command](args)
+        return run_guarded(handlers[args.command], args)
     except UsageError as exc:
         print(f"selfie-desk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nselfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`selfie-desk list FOLDER | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -215,16 +220,15 @@ def list_row(photo) -> dict:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.catalog_access import open_for_reading
     from selfie_desk.core.indexing import canonical
 
     target = canonical(args.folder)
     if target.exists() and not target.is_dir():
         raise UsageError(f"not a folder: {args.folder}")
     photos = []
-    if paths.catalog_path().exists():
-        with Catalog(paths.catalog_path()) as catalog:
+    if catalog_file().exists():
+        with open_for_reading(catalog_file()) as catalog:
             photos = catalog.photos(args.model, folder=str(target))
     if not photos and not target.exists():
         raise UsageError(f"no such folder: {args.folder}")
@@ -287,14 +291,17 @@ def cmd_score(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
 
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.indexing import canonical
 
+    path = catalog_file()
+    open_catalog(path).close()  # a damaged, newer or unwritable catalog is told before the model loads
     scorer = load_scorer(args.model, args.device)
     if scorer is None:
         return EXIT_SOME_FAILED
-    with Catalog(paths.catalog_path()) as catalog:
+    with open_catalog(path) as catalog, scan_lock_told(path) as go:
+        if not go:
+            return EXIT_INTERRUPTED
         summary = score_with_progress(args.paths, catalog, scorer, args.batch_size)
         photos = []
         for target in map(canonical, args.paths):
@@ -304,10 +311,11 @@ def cmd_score(args: argparse.Namespace) -> int:
                 photos += catalog.photos(scorer.model_name, paths=[str(target)])
     if summary.cancelled:
         print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
     unique = {p.path: p for p in photos}
     ranked = sorted(unique.values(), key=lambda p: (p.score is None, -(p.score or 0.0), p.path))
+    not_listed = tell_skipped(summary.index.skipped, unique)
     if args.json:
         out = sys.stdout
         for photo in ranked:
@@ -315,7 +323,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         out.flush()
     else:
         print_table(ranked, summary, scorer.label)
-    return EXIT_SOME_FAILED if any(p.error for p in ranked) else EXIT_OK
+    return EXIT_SOME_FAILED if not_listed or any(p.error for p in ranked) else EXIT_OK
 
 
 def cmd_crop(args: argparse.Namespace) -> int:
@@ -328,8 +336,7 @@ def cmd_crop(args: argparse.Namespace) -> int:
     if folders:
         raise UsageError(f"crop takes photo files, not folders: {', '.join(folders)}")
 
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.cropping import CropSearch
     from selfie_desk.core.decoding import PhotoError
     from selfie_desk.core.indexing import canonical, fingerprint
@@ -339,7 +346,7 @@ def cmd_crop(args: argparse.Namespace) -> int:
         return EXIT_SOME_FAILED
     search = CropSearch(scorer)
     # only an existing catalog is written to: `crop` never creates one nor indexes photos into it
-    catalog = Catalog(paths.catalog_path()) if paths.catalog_path().exists() else None
+    catalog = open_catalog(catalog_file()) if catalog_file().exists() else None
     failed = stored = 0
     try:
         for image in args.images:
@@ -483,16 +490,15 @@ def add_export_commands(sub) -> None:
 
 
 def _catalog_photos(folder: Path, model: str) -> tuple[Path, list]:
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.catalog_access import open_for_reading
     from selfie_desk.core.indexing import canonical
 
     target = canonical(folder)
     if not target.is_dir():
         raise UsageError(f"no such folder: {folder}")
     photos = []
-    if paths.catalog_path().exists():
-        with Catalog(paths.catalog_path()) as catalog:
+    if catalog_file().exists():
+        with open_for_reading(catalog_file()) as catalog:
             photos = catalog.photos(model, folder=str(target))
     if not photos:
         raise UsageError(f"no photos of {target} in the catalog yet: open it in Selfie Desk or run "
@@ -501,8 +507,8 @@ def _catalog_photos(folder: Path, model: str) -> tuple[Path, list]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from selfie_desk.core import export, paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core import export
+    from selfie_desk.core.catalog_access import open_for_reading
 
     if args.top is not None:
         selection = "top"
@@ -535,7 +541,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
-        with Catalog(paths.catalog_path()) as catalog:
+        with open_for_reading(catalog_file()) as catalog:
             report = export.export(photos, args.dest, options, catalog, progress=progress, cancel=cancel)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -549,7 +555,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         hint = "no photo is flagged as a pick (P in the window)" if selection == "picks" else "no photo matches"
         print(f"selfie-desk: nothing to export: {hint}; see --top N or --min-score S", file=sys.stderr)
     if report.cancelled:
-        return 130
+        return EXIT_INTERRUPTED
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
 
 
@@ -566,6 +572,166 @@ def cmd_sidecars(args: argparse.Namespace) -> int:
         print(f"selfie-desk: failed: {path}: {message}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
+
+
+# ---- reliability (issue 15): one guarded runner, the catalog's door, per-file reports --------------------------
+
+
+def _lossless_stdout() -> None:
+    """File names that are not UTF-8 print as their own bytes (as ls does) instead of crashing the table;
+    JSON output stays ASCII, with such bytes as \\udcXX escapes (see the README)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="surrogateescape" if stream is sys.stdout else "backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def run_guarded(handler, args: argparse.Namespace) -> int:
+    """Run one command: a catalog, SQLite or OS failure is one line on stderr and an exit status, never a
+    traceback; a bug is one line too, its traceback kept in the log file for a report."""
+    import sqlite3
+
+    from selfie_desk.core.catalog_access import CatalogError, explain
+
+    try:
+        return handler(args)
+    except (UsageError, KeyboardInterrupt, BrokenPipeError):
+        raise
+    except CatalogError as exc:
+        print(f"selfie-desk: error: {exc}", file=sys.stderr)
+        return EXIT_CATALOG
+    except sqlite3.Error as exc:
+        print(f"selfie-desk: error: {explain(exc, catalog_file(create=False))}", file=sys.stderr)
+        return EXIT_CATALOG
+    except MemoryError:
+        print("selfie-desk: error: out of memory; everything finished so far is kept", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"selfie-desk: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    except Exception as exc:  # a bug: say it in one line, keep the details
+        log = _log_traceback()
+        print(f"selfie-desk: internal error: {type(exc).__name__}: {exc}"
+              + (f" (details in {log})" if log else ""), file=sys.stderr)
+        return EXIT_SOME_FAILED
+
+
+def _log_traceback() -> str | None:
+    import tempfile
+    import traceback
+
+    try:
+        fd, name = tempfile.mkstemp(prefix="selfie-desk-error-", suffix=".log")
+        with os.fdopen(fd, "w", errors="backslashreplace") as fh:
+            traceback.print_exc(file=fh)
+        return name
+    except OSError:
+        return None
+
+
+def catalog_file(create: bool = True) -> Path:
+    """Where the catalog is; the app's folder is created when `create` (a failure is a CatalogError)."""
+    from selfie_desk.core import paths
+    from selfie_desk.core.catalog_access import explain
+
+    try:
+        return paths.catalog_path()
+    except OSError as exc:
+        if not create:
+            return Path(exc.filename or "catalog.sqlite3")
+        raise explain(exc, Path(exc.filename or ".")) from None
+
+
+@contextlib.contextmanager
+def scan_lock_told(path: Path):
+    """The catalog's scan lock; waiting for another scan is said once on stderr. Yields False on Ctrl+C."""
+    from selfie_desk.core.catalog_access import scan_lock
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        with scan_lock(path, on_wait=lambda: print(
+                "selfie-desk: another scan is running on this catalog; waiting for it to finish (Ctrl+C to stop)",
+                file=sys.stderr, flush=True), cancelled=stop.is_set) as go:
+            signal.signal(signal.SIGINT, previous)
+            yield go
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def tell_skipped(skipped, listed) -> int:
+    """Say on stderr, one line each, what indexing skipped that the listing does not show (unreadable
+    folders, links to folders); returns how many."""
+    n = 0
+    for path, message in skipped:
+        if path not in listed:
+            print(f"selfie-desk: {message}: {path}", file=sys.stderr)
+            n += 1
+    return n
+
+
+def add_recover_command(sub) -> None:
+    recover = sub.add_parser(
+        "recover-catalog",
+        help="move a damaged catalog aside and rebuild it from your folders and their XMP sidecars",
+        description=(
+            "Move the catalog aside (to CATALOG.damaged-DATE, nothing is deleted) when it is damaged, start a "
+            "new one, and score each FOLDER into it: stars and rejects come back from XMP sidecars (write them "
+            "with 'selfie-desk sidecars' while the catalog works), picks from their green label. A catalog that "
+            "opens fine is left alone unless --force. Exit 0 when done, 3 when the catalog cannot be replaced."
+        ),
+    )
+    recover.add_argument("folders", nargs="*", metavar="FOLDER", type=Path, help="folders to rebuild from")
+    recover.add_argument("--force", action="store_true", help="move the catalog aside even if it opens fine")
+    recover.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help=argparse.SUPPRESS)
+    recover.add_argument("--model", default="default", help=argparse.SUPPRESS)
+    recover.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    recover.add_argument("--batch-size", type=int, default=16, help=argparse.SUPPRESS)
+
+
+def cmd_recover_catalog(args: argparse.Namespace) -> int:
+    from selfie_desk.core import xmp
+    from selfie_desk.core.catalog_access import CatalogError, move_aside, open_catalog
+    from selfie_desk.core.indexing import canonical
+
+    missing = [str(p) for p in args.folders if not p.is_dir()]
+    if missing:
+        raise UsageError(f"no such folder: {', '.join(missing)}")
+    path = catalog_file()
+    if path.exists():
+        try:
+            open_catalog(path).close()
+            healthy = True
+        except CatalogError as exc:
+            if not exc.damaged:
+                raise
+            healthy = False
+        if healthy and not args.force:
+            print(f"selfie-desk: the catalog {path} opens fine; left as it is (--force moves it aside anyway)",
+                  file=sys.stderr)
+        else:
+            try:
+                aside = move_aside(path)
+            except OSError as exc:
+                raise CatalogError(f"cannot move the catalog {path} aside: {exc.strerror or exc}") from None
+            print(f"selfie-desk: moved the catalog aside to {aside}; starting a new one", file=sys.stderr)
+    if not args.folders:
+        print("selfie-desk: now run 'selfie-desk score FOLDER' (or open it in the window) for each folder",
+              file=sys.stderr)
+        return EXIT_OK
+    args.paths = list(args.folders)
+    status = cmd_score(args)
+    picks = 0
+    with open_catalog(path) as catalog:
+        for folder in map(canonical, args.folders):
+            for photo in catalog.photos(args.model, folder=str(folder)):
+                if photo.decision is None and xmp.read(Path(photo.path)).label == xmp.LABELS["keep"]:
+                    catalog.set_decision(photo.id, "keep")
+                    picks += 1
+    print(f"selfie-desk: rebuilt; {picks} pick(s) taken back from green labels", file=sys.stderr)
+    return status
 
 
 class ProgressBar:

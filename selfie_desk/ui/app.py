@@ -9,11 +9,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QSplashScreen
+from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
 
 from selfie_desk import __version__
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.catalog_access import CatalogError, explain, open_catalog
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.main_window import MainWindow
 
@@ -81,7 +81,14 @@ def run(folder: Path | None = None) -> int:
     app.processEvents()
     preload_torch()
     settings = Settings.load()
-    catalog = Catalog(paths.catalog_path())
+    try:
+        catalog = open_catalog(paths.catalog_path())
+    except (CatalogError, OSError) as exc:  # damaged, newer, full disk, read-only home: say it, do not crash
+        message = str(exc) if isinstance(exc, CatalogError) else str(explain(exc, Path(exc.filename or ".")))
+        splash.close()
+        QMessageBox.critical(None, "Selfie Desk cannot open its catalog", message)
+        print(f"selfie-desk: error: {message}", file=sys.stderr)
+        return 3  # cli.EXIT_CATALOG
     window = MainWindow(catalog, settings)
     app.aboutToQuit.connect(window.shut_down)
 
