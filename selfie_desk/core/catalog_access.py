@@ -60,10 +60,11 @@ def explain(exc: BaseException, path: Path) -> CatalogError:
     if "locked" in low or "busy" in low:
         return CatalogError(f"the catalog {path} is busy: another Selfie Desk is writing to it; try again "
                             "when it is done")
-    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) \
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR) \
             or "readonly" in low or "read-only" in low:
         where = getattr(exc, "filename", None) or path.parent
-        return CatalogError(f"cannot write the app's folder {where} (read-only or permission denied): "
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "read-only or permission denied"
+        return CatalogError(f"cannot write the app's folder {where} ({why}): "
                             f"{_home_hint()}; 'selfie-desk list' can still read the catalog")
     if isinstance(exc, sqlite3.Error):
         return CatalogError(f"cannot use the catalog {path}: {text}")
