@@ -475,3 +475,28 @@ def test_a_second_scan_waits_with_a_message(tmp_path):
     with scan_lock(path) as go:
         with scan_lock(path, cancelled=lambda: True) as second:
             assert go and second is False
+
+
+# ---- the window -------------------------------------------------------------------------------------------------
+
+
+def test_the_window_reports_the_hostile_corpus_in_its_message_bar_and_stays_up(qtbot, make_window, tmp_path):
+    c = build(tmp_path / "hostile", privileged_cases=False)
+    try:
+        window = make_window()
+        with no_hang(150), qtbot.waitSignal(window.scan_finished, timeout=120_000) as blocker:
+            assert window.open_folder(c.root)
+        outcome = blocker.args[0]
+        assert outcome.error is None and not outcome.cancelled
+        assert window.isVisible()
+        shown = {p.path for p in window.model.photos()}
+        assert set(c.good) <= shown
+        text = window.messages.text()
+        assert f"{len(c.bad)} photos could not be read" in text, text
+        assert "link to a folder" in text and "loop-dir" in text, text  # a folder-level skip, told
+        # the window still works: flag the first photo, it is stored
+        first = window.model.photos()[0]
+        window.catalog.set_decision(first.id, "keep")
+        assert window.catalog.photos("default", paths=[first.path])[0].decision == "keep"
+    finally:
+        c.close()
