@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfie-desk",
         description="Cull a photo folder with a convnet: score every photo, sort best to worst, crop and export.",
-        epilog="Run 'selfie-desk COMMAND --help' for the options of each command.",
+        epilog=("Run 'selfie-desk COMMAND --help' for the options of each command. Exit status: 0 success, 1 some "
+                "files failed, 2 a usage error, 3 the catalog or the app's folder cannot be used, 130 interrupted."),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(

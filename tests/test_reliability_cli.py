@@ -62,6 +62,32 @@ def test_a_damaged_catalog_is_one_line_and_exit_3_for_every_command(app_home, tm
     assert run("list", str(tmp_path)).returncode == 0
 
 
+@pytest.mark.slow
+def test_recover_catalog_rebuilds_decisions_from_the_sidecars(app_home, tmp_path, scorer):
+    from selfie_desk.core import pipeline
+    from selfie_desk.core.catalog import Catalog
+
+    for i in range(4):
+        save_jpeg(tmp_path / f"{i}.jpg", photo(size=(160, 120), seed=i))
+    with Catalog(catalog_path(app_home)) as catalog:  # scored in this process (the model is loaded already)
+        pipeline.score([tmp_path], catalog, scorer)
+    db = sqlite3.connect(catalog_path(app_home))
+    db.execute("UPDATE photos SET decision = 'keep' WHERE path LIKE '%/0.jpg'")
+    db.execute("UPDATE photos SET decision = 'reject' WHERE path LIKE '%/1.jpg'")
+    db.execute("UPDATE photos SET rating = 4 WHERE path LIKE '%/2.jpg'")
+    db.commit()
+    db.close()
+    assert run("sidecars", str(tmp_path)).returncode == 0
+    with open(catalog_path(app_home), "r+b") as fh:  # the header overwritten: a damaged catalog
+        fh.write(b"\x00" * 100)
+    assert run("list", str(tmp_path)).returncode == EXIT_CATALOG
+    done = run("recover-catalog", str(tmp_path), "--device", "cpu")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    rows = {Path(r["path"]).name: r for r in map(json.loads, run("list", str(tmp_path), "--json").stdout.splitlines())}
+    assert (rows["0.jpg"]["decision"], rows["1.jpg"]["decision"], rows["2.jpg"]["rating"]) == ("keep", "reject", 4)
+    assert rows["3.jpg"]["decision"] is None and all(r["score"] is not None for r in rows.values())
+
+
 def test_a_newer_catalog_is_refused_and_not_overwritten(app_home, tmp_path):
     path = catalog_path(app_home)
     path.parent.mkdir(parents=True)

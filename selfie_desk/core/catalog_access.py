@@ -54,9 +54,9 @@ def explain(exc: BaseException, path: Path) -> CatalogError:
     if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in low or "malformed" in low
                                                    or "corrupt" in low):
         return CatalogError(
-            f"the catalog {path} is damaged ({text}): run 'selfie-desk recover-catalog' to move it aside and "
-            "start a new one, then 'selfie-desk score FOLDER' rebuilds it from your folders, taking stars and "
-            "rejects back from their XMP sidecars", damaged=True)
+            f"the catalog {path} is damaged ({text}): run 'selfie-desk recover-catalog FOLDER...' to move it "
+            "aside (nothing is deleted) and rebuild it from those folders, taking stars, rejects and picks back "
+            "from their XMP sidecars", damaged=True)
     if "locked" in low or "busy" in low:
         return CatalogError(f"the catalog {path} is busy: another Selfie Desk is writing to it; try again "
                             "when it is done")
