@@ -116,21 +116,27 @@ def test_an_app_home_that_cannot_be_written_is_one_line(tmp_path):
         assert run("list", str(tmp_path), env=env).returncode in (0, EXIT_CATALOG)
 
 
-def test_a_name_that_is_not_utf8_scores_and_prints_losslessly(tmp_path):
+def test_a_name_that_is_not_utf8_prints_losslessly(tmp_path, app_home, scorer):
+    from selfie_desk.core import pipeline
+    from selfie_desk.core.catalog import Catalog
+
     folder = tmp_path / "f"
     folder.mkdir()
     raw = os.fsencode(str(folder)) + b"/caf\xe9.jpg"
     save_jpeg(Path(os.fsdecode(raw)), photo(seed=3))
     os.mkfifo(folder / "x.jpg")  # and a FIFO: told, never opened
-    done = run("score", str(folder), "--json", "--device", "cpu", text=False)
-    assert b"Traceback" not in done.stderr, done.stderr
-    assert done.returncode == 1  # the FIFO is a file that could not be read
+    with Catalog(catalog_path(app_home)) as catalog:  # scored here: the model is loaded already
+        summary = pipeline.score([folder], catalog, scorer)
+        photos = catalog.photos(scorer.model_name, folder=str(folder))
+    assert {p.path for p in photos} == {os.fsdecode(raw), str(folder / "x.jpg")}
+    assert summary.index.skipped == [(str(folder / "x.jpg"), "skipped: a named pipe (FIFO), not a photo file")]
+    done = run("list", str(folder), "--json", text=False)
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
     rows = {r["path"]: r for r in map(json.loads, done.stdout.splitlines())}
     name = os.fsdecode(raw)
-    assert rows[name]["error"] is None and rows[name]["score"] is not None
+    assert rows[name]["score"] is not None and os.fsencode(name) == raw
     assert "\\udce9" in done.stdout.decode("ascii")  # JSON: the byte as a surrogate escape, as documented
-    assert os.fsencode(name) == raw
-    assert "named pipe" in rows[str(folder / "x.jpg")]["error"]
+    assert rows[str(folder / "x.jpg")]["score"] is None
     table = run("list", str(folder), text=False)  # the table prints the name's own bytes, as ls does
     assert table.returncode == 0 and raw in table.stdout, table.stderr
 
