@@ -351,6 +351,33 @@ def test_sidecars_and_export_clean_what_a_killed_run_left(tmp_path):
     assert done.cleaned == 1 and sorted(os.listdir(dest)) == ["a.jpg"]
 
 
+def test_a_list_export_keeps_a_name_that_is_not_utf8(tmp_path):
+    from selfie_desk.core.catalog import Photo
+
+    raw = os.fsencode(str(tmp_path)) + b"/caf\xe9.jpg"
+    Path(os.fsdecode(raw)).write_bytes(jpeg_bytes(8))
+    p = Photo(id=1, path=os.fsdecode(raw), width=96, height=72, captured_at=None, error=None, score=0.5,
+              decision="keep", rating=0, crop=None)
+    dest = tmp_path / "out"
+    done = export.export([p], dest, export.ExportOptions(list_only=True))  # was: UnicodeEncodeError
+    assert not done.failed and len(done.lists) == 2
+    assert raw in (dest / f"{export.LIST_NAME}.csv").read_bytes()
+    assert json.loads((dest / f"{export.LIST_NAME}.json").read_text())[0]["path"] == os.fsdecode(raw)
+    copied = export.export([p], dest, export.ExportOptions())
+    assert [os.fsencode(Path(o.target).name) for o in copied.written] == [b"caf\xe9.jpg"]
+
+
+def test_the_thumbnail_cache_removes_what_a_killed_run_left(tmp_path):
+    from selfie_desk.core import thumbnails
+
+    target = thumbnails.thumbnail_path("ab" + "0" * 30, tmp_path)
+    target.parent.mkdir(parents=True)
+    litter = target.parent / f"{files.TEMP_PREFIX}{_dead_pid()}-x.tmp"
+    litter.write_bytes(b"half a thumbnail")
+    thumbnails.save("ab" + "1" * 30, image(9), tmp_path)
+    assert not litter.exists() and [p.name for p in target.parent.iterdir()] == ["ab" + "1" * 30 + ".jpg"]
+
+
 # ---- memory per photo -------------------------------------------------------------------------------------------
 
 

@@ -445,7 +445,9 @@ def write_lists(rows: list[dict], dest: Path, skip_existing: bool = False) -> li
         writer.writerow(["" if row[k] is None else (" ".join(map(str, row[k])) if k == "crop" else row[k])
                          for k in keys])
     out = []
-    for ext, data in ((".csv", text.getvalue().encode()), (".json", (json.dumps(rows, indent=1) + "\n").encode())):
+    # a file name that is not UTF-8 goes into the CSV as its own bytes (as it is on disk); JSON escapes it
+    csv_data = text.getvalue().encode("utf-8", "surrogateescape")
+    for ext, data in ((".csv", csv_data), (".json", (json.dumps(rows, indent=1) + "\n").encode())):
         target = _write_new(dest, LIST_NAME, ext, data, skip_existing)
         if target is not None:
             out.append(target)
