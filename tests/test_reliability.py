@@ -215,6 +215,9 @@ def test_a_folder_opened_through_a_symlink_finds_the_same_photos_and_decisions(t
     (again,) = catalog.photos("default", folder=str(indexing.canonical(alias)))
     assert again.id == photo.id and again.decision == "keep"
     assert indexing.canonical(tmp_path / "alias" / ".." / "alias") == real.resolve()
+    os.symlink(real / "a.jpg", real / "link.jpg")  # a link to a photo stays the link, as the folder scan sees it
+    assert indexing.canonical(alias / "link.jpg") == real.resolve() / "link.jpg"
+    assert indexing.canonical(alias / "a.jpg") == real.resolve() / "a.jpg"
     catalog.close()
 
 

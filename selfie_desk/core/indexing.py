@@ -93,7 +93,13 @@ def walk(folder: Path, skipped: list[tuple[str, str]] | None = None) -> Iterator
 def canonical(path: Path) -> Path:
     """The one spelling of a path the catalog knows (the door every path comes in by): absolute, with links,
     `..` and `.` resolved, so a folder opened through a symlink or an alias finds the same photos."""
-    return Path(os.path.realpath(os.path.abspath(os.path.expanduser(path))))
+    absolute = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(absolute):
+        return Path(os.path.realpath(absolute))
+    # a file: its folder resolved, its own name kept (a link to a photo is catalogued as the link, as a
+    # folder scan finds it, not as the file it points to)
+    head, tail = os.path.split(absolute)
+    return Path(os.path.realpath(head), tail)
 
 
 def gone(path: str) -> bool:
