@@ -388,12 +388,13 @@ def test_pixel_budget_refuses_full_size_decodes_above_it(tmp_path):
     (tmp_path / "bomb.png").write_bytes(png_header_only(19999, 19999))
     with pytest.raises(decoding.PhotoError, match="pixel budget"):
         decoding.decode(tmp_path / "bomb.png", 480)
-    big = tmp_path / "big.jpg"
-    image(1, (64, 48)).resize((12000, 9000)).save(big, quality=50)  # 108 MP baseline JPEG: decoded at 1/8
+    big, prog = tmp_path / "big.jpg", tmp_path / "prog.jpg"
+    pixels = image(1, (64, 48)).convert("L").resize((12000, 9000))  # 108 MP
+    pixels.save(big, quality=50)  # baseline: decoded at 1/8
+    pixels.save(prog, quality=50, progressive=True)  # progressive: libjpeg would hold it all
+    del pixels
     decoded = decoding.decode(big, 480)
     assert (decoded.width, decoded.height) == (12000, 9000) and max(decoded.image.size) <= 1600
-    prog = tmp_path / "prog.jpg"
-    image(1, (64, 48)).resize((12000, 9000)).save(prog, quality=50, progressive=True)
     with pytest.raises(decoding.PhotoError, match="progressive JPEG"):
         decoding.decode(prog, 480)
 
