@@ -200,6 +200,38 @@ def test_a_hung_read_times_out_instead_of_hanging():
     assert files.with_timeout(lambda: 7, timeout=1) == 7
 
 
+def test_indexing_gives_up_on_a_hung_file_or_folder_and_carries_on(tmp_path, monkeypatch):
+    folder = tmp_path / "f"
+    (folder / "hung-folder").mkdir(parents=True)
+    for name in ("a.jpg", "hung.jpg", "z.jpg"):
+        (folder / name).write_bytes(jpeg_bytes(len(name)))
+    (folder / "hung-folder" / "b.jpg").write_bytes(jpeg_bytes(9))
+    monkeypatch.setattr(files, "READ_TIMEOUT_S", 0.3)
+    real_fp, real_listing = indexing.fingerprint, indexing._listing
+
+    def hanging_fp(path, size):
+        if str(path).endswith("hung.jpg"):
+            time.sleep(3)  # a dead network mount
+        return real_fp(path, size)
+
+    def hanging_listing(path):
+        if path.endswith("hung-folder"):
+            time.sleep(3)
+        return real_listing(path)
+
+    monkeypatch.setattr(indexing, "fingerprint", hanging_fp)
+    monkeypatch.setattr(indexing, "_listing", hanging_listing)
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    started = time.monotonic()
+    report = indexing.index([folder], catalog, "default")
+    assert time.monotonic() - started < 2.5
+    told = dict(report.skipped)
+    assert "gave up" in told[str(folder / "hung.jpg")] and "gave up" in told[str(folder / "hung-folder")]
+    assert sorted(Path(t.path).name for t in report.todo) == ["a.jpg", "z.jpg"]
+    assert "gave up" in catalog.photos("default", paths=[str(folder / "hung.jpg")])[0].error
+    catalog.close()
+
+
 def test_a_folder_opened_through_a_symlink_finds_the_same_photos_and_decisions(tmp_path):
     real = tmp_path / "real"
     real.mkdir()

@@ -10,6 +10,7 @@ between the two is still refused, never waited on).
 from __future__ import annotations
 
 import os
+import queue
 import re
 import stat
 import tempfile
@@ -74,25 +75,46 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
         raise
 
 
-def with_timeout(fn: Callable[[], T], timeout: float = READ_TIMEOUT_S, what: str = "reading the file") -> T:
-    """fn() on a daemon thread, waited for at most `timeout` s: a hung read is abandoned (TimeoutError),
-    never waited on, and cannot keep the process alive at exit."""
+def with_timeout(fn: Callable[[], T], timeout: float | None = None, what: str = "reading the file") -> T:
+    """fn() on this thread's reader thread, waited for at most `timeout` s (READ_TIMEOUT_S): a hung read is
+    abandoned (TimeoutError; the reader stuck in it is replaced), never waited on, and cannot keep the
+    process alive at exit. One long-lived daemon reader per calling thread: a call costs a queue hand-off
+    (tens of microseconds), not a thread start."""
+    timeout = READ_TIMEOUT_S if timeout is None else timeout
+    reader = getattr(_readers, "reader", None)
+    if reader is None:
+        reader = _readers.reader = _Reader()
     box: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # handed back to the caller below
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, name="timed-read", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise TimeoutError(f"gave up after {timeout:.0f} s {what} (a hung disk or network mount?)")
+    done = threading.Event()
+    reader.jobs.put((fn, box, done))
+    if not done.wait(timeout):
+        reader.jobs.put(None)  # it ends once (if ever) the hung call returns
+        _readers.reader = None
+        raise TimeoutError(f"gave up after {timeout:g} s {what} (a hung disk or network mount?)")
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["value"]  # type: ignore[return-value]
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="timed-read", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            fn, box, done = job
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # handed back to the caller
+                box["error"] = exc
+            done.set()
+
+
+_readers = threading.local()
 
 
 # ---- temporary files ------------------------------------------------------------------------------------------

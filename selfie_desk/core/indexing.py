@@ -17,7 +17,7 @@ from pathlib import Path
 
 from selfie_desk.core import xmp
 from selfie_desk.core.catalog import Catalog, FileState, Result
-from selfie_desk.core.decoding import is_photo
+from selfie_desk.core.decoding import SUFFIXES
 from selfie_desk.core.files import open_regular, special_kind, with_timeout
 
 _CHUNK = 64 * 1024
@@ -66,28 +66,44 @@ class IndexReport:
 
 
 def walk(folder: Path, skipped: list[tuple[str, str]] | None = None) -> Iterator[Path]:
-    """Photo files under `folder`, recursively, skipping hidden files and folders. Links to folders are not
-    followed and unreadable folders are skipped; both are told in `skipped` (path, why)."""
-    def unreadable(err: OSError) -> None:
-        if skipped is not None:
-            skipped.append((str(err.filename), f"skipped: cannot read this folder ({err.strerror or err})"))
-
-    for root, dirs, files in os.walk(folder, onerror=unreadable):
-        kept = []
-        for name in sorted(dirs):
+    """Photo files under `folder`, recursively (in name order, top down), skipping hidden files and folders.
+    Links to folders are not followed; a folder that cannot be read, or whose listing hangs, is skipped;
+    both are told in `skipped` (path, why)."""
+    stack = [str(folder)]
+    while stack:
+        root = stack.pop()
+        try:
+            entries = with_timeout(lambda root=root: _listing(root), what=f"listing {os.path.basename(root) or root}")
+        except OSError as exc:
+            if skipped is not None:
+                skipped.append((root, f"skipped: cannot read this folder ({exc.strerror or exc})"))
+            continue
+        subfolders = []
+        for name, is_dir, is_link in entries:
             if name.startswith("."):
                 continue
-            if os.path.islink(os.path.join(root, name)):
+            path = os.path.join(root, name)
+            if is_dir and is_link:
                 if skipped is not None:
-                    skipped.append((os.path.join(root, name),
-                                    "skipped: a link to a folder, not followed (open the folder it points to)"))
-                continue
-            kept.append(name)
-        dirs[:] = kept
-        for name in sorted(files):
-            path = Path(root, name)
-            if is_photo(path):
-                yield path
+                    skipped.append((path, "skipped: a link to a folder, not followed (open the folder it points to)"))
+            elif is_dir:
+                subfolders.append(path)
+            elif os.path.splitext(name)[1].lower() in SUFFIXES:  # is_photo, without a Path per entry
+                yield Path(path)
+        stack.extend(reversed(subfolders))
+
+
+def _listing(folder: str) -> list[tuple[str, bool, bool]]:
+    """(name, is a folder (links followed), is a link) of each entry, in name order: os.walk's view."""
+    out = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            out.append((entry.name, is_dir, entry.is_symlink()))
+    return sorted(out)
 
 
 def canonical(path: Path) -> Path:
@@ -131,7 +147,10 @@ def index(targets: Iterable[Path], catalog: Catalog, model: str) -> IndexReport:
         else:
             files = [target]
             known = catalog.file_states(model, paths=[str(target)])
-        plans = [p for p in (_plan(str(path), known, catalog, claimed, report) for path in files) if p is not None]
+        names = [str(path) for path in files]
+        probes = _probe_all(names, known)
+        plans = [p for p in (_plan(name, probe, known, catalog, claimed, report)
+                             for name, probe in zip(names, probes, strict=True)) if p is not None]
         with catalog.transaction():
             for plan in plans:
                 _apply(plan, catalog, model, report, seen_ids)
@@ -162,25 +181,45 @@ class _Plan:
     problem: str | None = None
 
 
-def _plan(path: str, known: dict, catalog: Catalog, claimed: set[str], report: IndexReport) -> _Plan | None:
-    try:
-        lst = os.lstat(path)
-    except FileNotFoundError:
-        return None  # vanished between listing and stat: as if never seen
-    except OSError as exc:
-        report.skipped.append((path, f"skipped: {exc.strerror or exc}"))
-        return None
+_PROBE_CHUNK = 128  # files read per timed call; a chunk that times out is read again one file at a time
+
+
+def _probe_all(paths: list[str], known: dict) -> list[object]:
+    """`_probe` of every path (or the OSError it raised), every read on a timer: a hung disk or mount is told
+    as a TimeoutError for the file that hangs, never waited on."""
+    def probe_or_error(path: str) -> object:
+        try:
+            return _probe(path, known.get(path))
+        except OSError as exc:
+            return exc
+
+    out: list[object] = []
+    for i in range(0, len(paths), _PROBE_CHUNK):
+        chunk = paths[i:i + _PROBE_CHUNK]
+        try:
+            out += with_timeout(lambda chunk=chunk: [probe_or_error(p) for p in chunk], what="reading files")
+        except TimeoutError:
+            for path in chunk:
+                try:
+                    out.append(with_timeout(lambda path=path: probe_or_error(path),
+                                            what=f"reading {os.path.basename(path)}"))
+                except TimeoutError as exc:
+                    out.append(exc)
+    return out
+
+
+def _plan(path: str, probe: object, known: dict, catalog: Catalog, claimed: set[str],
+          report: IndexReport) -> _Plan | None:
     state = known.get(path)
-    problem = None
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        st = lst
-        problem = link_problem(path, exc)
-    else:
-        kind = special_kind(st.st_mode)
-        if kind is not None:
-            problem = f"skipped: {kind}, not a photo file"
+    if isinstance(probe, TimeoutError):
+        report.skipped.append((path, f"skipped: {probe}"))
+        return _Plan("problem", path, state=state, problem=f"skipped: {probe}")
+    if isinstance(probe, OSError):
+        report.skipped.append((path, f"skipped: {probe.strerror or probe}"))
+        return None
+    if probe is None:
+        return None  # vanished between listing and stat: as if never seen
+    st, problem, fp = probe  # type: ignore[misc]
     if problem is not None:
         report.skipped.append((path, problem))
         return _Plan("problem", path, st.st_size, st.st_mtime_ns, state=state, problem=problem)
@@ -189,14 +228,34 @@ def _plan(path: str, known: dict, catalog: Catalog, claimed: set[str], report: I
             if state.scored and state.error is None:
                 return _Plan("unchanged", path, state=state)
             return _Plan("todo", path, fingerprint=state.fingerprint, state=state)
-        fp = _safe_fingerprint(path, st.st_size)
         return _Plan("changed", path, st.st_size, st.st_mtime_ns, fp, state=state)
-    fp = _safe_fingerprint(path, st.st_size)
     orphan = catalog.orphan_with_fingerprint(fp, exists=lambda p: p in claimed or not gone(p)) if fp else None
     if orphan is not None:
         claimed.add(orphan.path)
         return _Plan("moved", path, st.st_size, st.st_mtime_ns, fp, orphan=orphan)
     return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path))
+
+
+def _probe(path: str, state: FileState | None) -> tuple[os.stat_result, str | None, str] | None:
+    """The file's stat, why it cannot be a photo (or None), and its fingerprint when the catalog needs one
+    ('' when it cannot be read: the scoring pass then says why). None: it is gone."""
+    try:
+        lst = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return lst, link_problem(path, exc), ""
+    kind = special_kind(st.st_mode)
+    if kind is not None:
+        return st, f"skipped: {kind}, not a photo file", ""
+    if state is not None and state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
+        return st, None, state.fingerprint
+    try:
+        return st, None, fingerprint(path, st.st_size)
+    except OSError:
+        return st, None, ""
 
 
 def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen: set[int]) -> None:
@@ -281,11 +340,3 @@ def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
     the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
     info = _xmp_info(path)
     return 0 if info is None else apply_xmp_rating(catalog, photo_id, info)
-
-
-def _safe_fingerprint(path: str, size: int) -> str:
-    """'' when the file cannot be read: the scoring pass then records why, per file."""
-    try:
-        return with_timeout(lambda: fingerprint(path, size), what=f"reading {os.path.basename(path)}")
-    except OSError:  # TimeoutError included: a hung file is told by the scoring pass, the index goes on
-        return ""
