@@ -31,6 +31,7 @@ LEGACY_SIDECAR = re.compile(r"^\..+\.xmp\.[A-Za-z0-9_]{8}\.part$")  # sidecars: 
 LEGACY_AGE_S = 3600.0
 
 READ_TIMEOUT_S = 20.0  # one sample read of a photo (a hung network mount, a dying disk)
+READER_IDLE_S = 0.25
 
 
 class NotRegularFile(OSError):
@@ -81,12 +82,11 @@ def with_timeout(fn: Callable[[], T], timeout: float | None = None, what: str = 
     process alive at exit. One long-lived daemon reader per calling thread: a call costs a queue hand-off
     (tens of microseconds), not a thread start."""
     timeout = READ_TIMEOUT_S if timeout is None else timeout
-    reader = getattr(_readers, "reader", None)
-    if reader is None:
-        reader = _readers.reader = _Reader()
     box: dict[str, object] = {}
     done = threading.Event()
-    reader.jobs.put((fn, box, done))
+    reader = getattr(_readers, "reader", None)
+    while reader is None or reader.pid != os.getpid() or not reader.submit((fn, box, done)):
+        reader = _readers.reader = _Reader()  # the first call, after an idle exit, or in a forked child
     if not done.wait(timeout):
         reader.jobs.put(None)  # it ends once (if ever) the hung call returns
         _readers.reader = None
@@ -97,13 +97,32 @@ def with_timeout(fn: Callable[[], T], timeout: float | None = None, what: str = 
 
 
 class _Reader:
+    """A daemon thread running read jobs in order; it ends after READER_IDLE_S without work (so no thread
+    outlives the indexing that used it), and is then replaced by the next call."""
+
     def __init__(self) -> None:
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._alive = True
         threading.Thread(target=self._serve, name="timed-read", daemon=True).start()
+
+    def submit(self, job: tuple) -> bool:
+        with self._lock:
+            if self._alive:
+                self.jobs.put(job)
+            return self._alive
 
     def _serve(self) -> None:
         while True:
-            job = self.jobs.get()
+            try:
+                job = self.jobs.get(timeout=READER_IDLE_S)
+            except queue.Empty:
+                with self._lock:
+                    if self.jobs.empty():
+                        self._alive = False
+                        return
+                continue
             if job is None:
                 return
             fn, box, done = job
