@@ -568,3 +568,16 @@ def test_the_window_reports_the_hostile_corpus_in_its_message_bar_and_stays_up(q
         assert window.catalog.photos("default", paths=[first.path])[0].decision == "keep"
     finally:
         c.close()
+
+
+def test_settings_remove_what_a_killed_save_left(tmp_path):
+    from selfie_desk.core.settings import Settings
+
+    s = Settings.load(tmp_path / "settings.json")
+    litter = tmp_path / f"{files.TEMP_PREFIX}{_dead_pid()}-q.settings.tmp"
+    litter.write_text("{half")
+    old = tmp_path / ".settings-abcd1234.tmp"
+    old.write_text("{half")
+    os.utime(old, (time.time() - 2 * files.LEGACY_AGE_S,) * 2)
+    s.save()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
