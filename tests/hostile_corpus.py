@@ -213,6 +213,12 @@ def build(root: Path, privileged_cases: bool = True) -> Corpus:
     good(SIDECAR, "fifo-sidecar.jpg")
     os.mkfifo(root / "fifo-sidecar.xmp")
     c.classes[SIDECAR].append(str(root / "fifo-sidecar.xmp"))
+    good(SIDECAR, "zero-sidecar.jpg")
+    os.symlink("/dev/zero", root / "zero-sidecar.xmp")  # would read for ever
+    c.classes[SIDECAR].append(str(root / "zero-sidecar.xmp"))
+    good(SIDECAR, "dir-sidecar.jpg")
+    (root / "dir-sidecar.xmp").mkdir()
+    c.classes[SIDECAR].append(str(root / "dir-sidecar.xmp"))
     good(SIDECAR, "laughs.jpg")
     (root / "laughs.xmp").write_text(_BILLION_LAUGHS)
     good(SIDECAR, "malformed.jpg")

@@ -85,7 +85,8 @@ def test_hostile_corpus_scores_sidecars_and_exports_cleanly(corpus, scorer, tmp_
     with no_hang(60):
         report = sidecars.write_sidecars(decided)
     # another app's sidecar that is a FIFO or is not XMP is left as it is, and that photo is told
-    hostile = {str(corpus.root / n) for n in ("fifo-sidecar.jpg", "malformed.jpg", "laughs.jpg")}
+    hostile = {str(corpus.root / n) for n in ("fifo-sidecar.jpg", "zero-sidecar.jpg", "dir-sidecar.jpg",
+                                              "malformed.jpg", "laughs.jpg")}
     assert {p for p, _ in report.failed} <= hostile and str(corpus.root / "fifo-sidecar.jpg") in dict(report.failed)
     assert len(report.written) == len(set(report.written)) == len(good) - len(report.failed)
     for p in good:
