@@ -430,6 +430,15 @@ def test_pixel_budget_refuses_full_size_decodes_above_it(tmp_path):
     assert (decoded.width, decoded.height) == (12000, 9000) and max(decoded.image.size) <= 1600
     with pytest.raises(decoding.PhotoError, match="progressive JPEG"):
         decoding.decode(prog, 480)
+    # an export that must re-encode it is refused within the budget, one that copies it is not
+    from selfie_desk.core.catalog import Photo
+
+    p = Photo(id=1, path=str(big), width=12000, height=9000, captured_at=None, error=None, score=0.5,
+              decision="keep", rating=0, crop=None)
+    resized = export.export([p], tmp_path / "small", export.ExportOptions(long_edge=2000))
+    assert "pixel budget" in resized.failed[0].error and not list((tmp_path / "small").iterdir())
+    copied = export.export([p], tmp_path / "same", export.ExportOptions())
+    assert len(copied.written) == 1 and Path(copied.written[0].target).read_bytes() == big.read_bytes()
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ from PIL import Image, PngImagePlugin
 
 from selfie_desk.core import xmp
 from selfie_desk.core.catalog import Catalog, Photo
-from selfie_desk.core.decoding import apply_orientation
+from selfie_desk.core.decoding import FULL_DECODE_PIXELS, apply_orientation
 from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, make_temp, open_regular
 
 SELECTIONS = ("picks", "top", "min_score", "ids")
@@ -234,6 +234,10 @@ def _claim(tmp: str, dest: Path, stem: str, ext: str, skip_existing: bool) -> Pa
 def _encode(photo: Photo, options: ExportOptions, fmt: str, crop, xmp_packet: bytes | None) -> bytes:
     """The exported file's bytes: upright, cropped, resized, EXIF/ICC kept, XMP embedded."""
     with open_regular(photo.path) as fh, Image.open(fh) as im:
+        if im.width * im.height > FULL_DECODE_PIXELS:  # the pixel budget holds for exports too
+            raise ExportError(
+                f"{im.width} x {im.height} pixels is over the {FULL_DECODE_PIXELS // 1_000_000} MP pixel budget for "
+                "re-encoding; export it without crop, resize or a format change to copy it as it is")
         exif = im.getexif()
         icc = im.info.get("icc_profile")
         orientation = exif.get(_ORIENTATION, 1)
@@ -316,6 +320,8 @@ def _describe(exc: BaseException, photo: Photo, dest: Path) -> str:
         return _describe_dest(exc, dest)
     if isinstance(exc, Image.UnidentifiedImageError):
         return "not an image, or a format Selfie Desk cannot read"
+    if isinstance(exc, ExportError):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 

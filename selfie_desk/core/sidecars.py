@@ -20,7 +20,7 @@ from PIL import Image
 from selfie_desk.core import xmp
 from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.export import ExportProgress, decisions_update
-from selfie_desk.core.files import LEGACY_SIDECAR, clean_temp
+from selfie_desk.core.files import LEGACY_SIDECAR, clean_temp, open_regular
 
 
 @dataclass
@@ -53,7 +53,7 @@ def has_decision(photo: Photo) -> bool:
 def stored_orientation(path: str) -> int:
     """The photo's EXIF orientation (1 when it has none or cannot be read): the header only, no decoding."""
     try:
-        with Image.open(path) as im:
+        with open_regular(path) as fh, Image.open(fh) as im:
             value = im.getexif().get(0x0112, 1)
         return value if value in range(1, 9) else 1
     except Exception:
