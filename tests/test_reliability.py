@@ -591,3 +591,14 @@ def test_settings_remove_what_a_killed_save_left(tmp_path):
     os.utime(old, (time.time() - 2 * files.LEGACY_AGE_S,) * 2)
     s.save()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
+
+
+def test_the_window_says_a_damaged_catalog_in_a_dialog_instead_of_a_traceback(qapp, monkeypatch, tmp_path):
+    from selfie_desk.core import paths
+    from selfie_desk.ui import app
+
+    paths.catalog_path().write_bytes(b"not a catalog at all" * 50)
+    shown = []
+    monkeypatch.setattr(app.QMessageBox, "critical", lambda parent, title, text: shown.append((title, text)))
+    assert app.run(tmp_path) == 3
+    assert len(shown) == 1 and "damaged" in shown[0][1] and "recover-catalog" in shown[0][1]
