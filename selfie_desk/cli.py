@@ -12,6 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from selfie_desk import __version__
+from selfie_desk.cli_guard import (  # issue 15: the guarded runner, the catalog's door, per-file reports
+    EXIT_CATALOG,  # noqa: F401  (part of the command's contract, with the three below)
+    EXIT_INTERRUPTED,
+    add_recover_command,
+    catalog_file,
+    cmd_recover_catalog,
+    lossless_stdout,
+    run_guarded,
+    scan_lock_told,
+    tell_skipped,
+)
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 CROP_ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")  # = cropping.ASPECTS (no torch import here)
@@ -25,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="selfie-desk",
         description="Cull a photo folder with a convnet: score every photo, sort best to worst, crop and export.",
-        epilog="Run 'selfie-desk COMMAND --help' for the options of each command.",
+        epilog=("Run 'selfie-desk COMMAND --help' for the options of each command. Exit status: 0 success, 1 some "
+                "files failed, 2 a usage error, 3 the catalog or the app's folder cannot be used, 130 interrupted."),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
@@ -99,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opening.add_argument("folder", metavar="FOLDER", type=Path, help="the folder of photos to cull")
     add_export_commands(sub)
+    add_recover_command(sub)
 
     training = sub.add_parser(
         "train",
@@ -138,8 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "score": cmd_score, "list": cmd_list, "crop": cmd_crop, "open": lambda a: cmd_open(a.folder),
         "export": cmd_export, "sidecars": cmd_sidecars, "train": _cmd_train, "models": _cmd_models,
-        None: lambda _a: cmd_open(None),
+        "recover-catalog": cmd_recover_catalog, None: lambda _a: cmd_open(None),
     }
+    lossless_stdout()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in handlers and not argv[0].startswith("-"):
         argv.insert(0, "open")  # `selfie-desk FOLDER` is `selfie-desk open FOLDER`
@@ -149,13 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return self_test()
     try:
-        return handlers[args.command](args)
+        return run_guarded(handlers[args.command], args)
     except UsageError as exc:
         print(f"selfie-desk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nselfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`selfie-desk list FOLDER | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -216,16 +230,15 @@ def list_row(photo) -> dict:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.catalog_access import open_for_reading
     from selfie_desk.core.indexing import canonical
 
     target = canonical(args.folder)
     if target.exists() and not target.is_dir():
         raise UsageError(f"not a folder: {args.folder}")
     photos = []
-    if paths.catalog_path().exists():
-        with Catalog(paths.catalog_path()) as catalog:
+    if catalog_file().exists():
+        with open_for_reading(catalog_file()) as catalog:
             photos = catalog.photos(args.model, folder=str(target))
     if not photos and not target.exists():
         raise UsageError(f"no such folder: {args.folder}")
@@ -288,14 +301,17 @@ def cmd_score(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
 
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.indexing import canonical
 
+    path = catalog_file()
+    open_catalog(path).close()  # a damaged, newer or unwritable catalog is told before the model loads
     scorer = load_scorer(args.model, args.device)
     if scorer is None:
         return EXIT_SOME_FAILED
-    with Catalog(paths.catalog_path()) as catalog:
+    with open_catalog(path) as catalog, scan_lock_told(path) as go:
+        if not go:
+            return EXIT_INTERRUPTED
         summary = score_with_progress(args.paths, catalog, scorer, args.batch_size)
         photos = []
         for target in map(canonical, args.paths):
@@ -305,10 +321,11 @@ def cmd_score(args: argparse.Namespace) -> int:
                 photos += catalog.photos(scorer.model_name, paths=[str(target)])
     if summary.cancelled:
         print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
     unique = {p.path: p for p in photos}
     ranked = sorted(unique.values(), key=lambda p: (p.score is None, -(p.score or 0.0), p.path))
+    not_listed = tell_skipped(summary.index.skipped, unique)
     if args.json:
         out = sys.stdout
         for photo in ranked:
@@ -316,7 +333,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         out.flush()
     else:
         print_table(ranked, summary, scorer.label)
-    return EXIT_SOME_FAILED if any(p.error for p in ranked) else EXIT_OK
+    return EXIT_SOME_FAILED if not_listed or any(p.error for p in ranked) else EXIT_OK
 
 
 def cmd_crop(args: argparse.Namespace) -> int:
@@ -329,8 +346,7 @@ def cmd_crop(args: argparse.Namespace) -> int:
     if folders:
         raise UsageError(f"crop takes photo files, not folders: {', '.join(folders)}")
 
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.cropping import CropSearch
     from selfie_desk.core.decoding import PhotoError
     from selfie_desk.core.indexing import canonical, fingerprint
@@ -340,7 +356,7 @@ def cmd_crop(args: argparse.Namespace) -> int:
         return EXIT_SOME_FAILED
     search = CropSearch(scorer)
     # only an existing catalog is written to: `crop` never creates one nor indexes photos into it
-    catalog = Catalog(paths.catalog_path()) if paths.catalog_path().exists() else None
+    catalog = open_catalog(catalog_file()) if catalog_file().exists() else None
     failed = stored = 0
     try:
         for image in args.images:
@@ -491,16 +507,15 @@ def add_export_commands(sub) -> None:
 
 
 def _catalog_photos(folder: Path, model: str) -> tuple[Path, list]:
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.catalog_access import open_for_reading
     from selfie_desk.core.indexing import canonical
 
     target = canonical(folder)
     if not target.is_dir():
         raise UsageError(f"no such folder: {folder}")
     photos = []
-    if paths.catalog_path().exists():
-        with Catalog(paths.catalog_path()) as catalog:
+    if catalog_file().exists():
+        with open_for_reading(catalog_file()) as catalog:
             photos = catalog.photos(model, folder=str(target))
     if not photos:
         raise UsageError(f"no photos of {target} in the catalog yet: open it in Selfie Desk or run "
@@ -509,8 +524,8 @@ def _catalog_photos(folder: Path, model: str) -> tuple[Path, list]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from selfie_desk.core import export, paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core import export
+    from selfie_desk.core.catalog_access import open_for_reading
 
     if args.top is not None:
         selection = "top"
@@ -544,7 +559,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
-        with Catalog(paths.catalog_path()) as catalog:
+        with open_for_reading(catalog_file()) as catalog:
             report = export.export(photos, args.dest, options, catalog, progress=progress, cancel=cancel)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -558,7 +573,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         hint = "no photo is flagged as a pick (P in the window)" if selection == "picks" else "no photo matches"
         print(f"selfie-desk: nothing to export: {hint}; see --top N or --min-score S", file=sys.stderr)
     if report.cancelled:
-        return 130
+        return EXIT_INTERRUPTED
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
 
 

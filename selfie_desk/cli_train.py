@@ -45,7 +45,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise _usage(str(exc)) from None
 
     from selfie_desk.core import rescore
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.indexing import canonical, index
     from selfie_desk.core.model import DEFAULT_MODEL
 
@@ -59,7 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         posts = [p for p in posts if Path(p.path).is_file()]
     folders = [canonical(f) for f in args.folders]
     targets = folders + [Path(p.path) for p in posts]
-    with Catalog(paths.catalog_path()) as catalog:
+    with open_catalog(paths.catalog_path()) as catalog:  # a damaged or newer catalog: one line, exit 3
         # Index, and score what is not yet in the catalog (labels need embeddings); an up-to-date catalog
         # needs no convnet at all.
         if targets and index(targets, catalog, DEFAULT_MODEL).todo:

@@ -124,11 +124,11 @@ def test_unreadable_file(tmp_path: Path, monkeypatch):
     path = save_jpeg(tmp_path / "locked.jpg")
     os.chmod(path, 0)
     if os.geteuid() == 0:  # root reads anything: make the permission boundary refuse as it would for a user
-        real_open = Image.open
+        real_open = decoding.open_regular
         def refusing_open(fp, *a, **k):
             if Path(fp) == path:
                 raise PermissionError(13, "Permission denied", str(fp))
             return real_open(fp, *a, **k)
-        monkeypatch.setattr(decoding.Image, "open", refusing_open)
+        monkeypatch.setattr(decoding, "open_regular", refusing_open)
     with pytest.raises(PhotoError, match="permission denied"):
         decode(path, 300)

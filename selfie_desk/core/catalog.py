@@ -201,32 +201,79 @@ class Result:
     look: dict | None = None  # aspects and reasons
 
 
-def _prefix_bounds(folder: str) -> tuple[str, str]:
+def _prefix_bounds(folder: str) -> tuple[str | bytes, str | bytes]:
     """Range of paths strictly inside `folder` ('/' + 1 == '0'), so the path index answers subtree queries."""
     base = folder.rstrip("/") + "/"
-    return base, base[:-1] + "0"
+    return db_path(base), db_path(base[:-1] + "0")
+
+
+# ---- file names that are not UTF-8 (issue 15) ---------------------------------------------------------------------
+# A Linux file name is bytes; Python hands a non-UTF-8 one over with surrogate escapes (os.fsdecode), which
+# sqlite3 cannot encode. Such a path is bound as its bytes and stored as TEXT through `CAST(? AS TEXT)`
+# (SQLite does not check UTF-8), and every TEXT is read back with surrogateescape: lossless both ways, and
+# the BINARY collation keeps the folder-prefix ranges right. UTF-8 names are stored exactly as before.
+
+
+def db_path(path: str) -> str | bytes:
+    """A path as bound in SQL: itself, or its bytes on disk when it is not valid UTF-8."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape")
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+class NewerCatalogError(RuntimeError):
+    """The catalog was written by a newer Selfie Desk: refused, and never modified."""
 
 
 class Catalog:
     """The photo catalog. One instance per thread: sqlite connections are not shared across threads."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, readonly: bool = False, immutable: bool = False):
+        """`readonly`: never write (`list` on a read-only home or while another process writes); `immutable`
+        as well: a read-only folder where SQLite cannot even create the WAL's shared-memory file."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
-        create_undo_log(self._db)
+        self.readonly = readonly or immutable
+        if self.readonly:
+            mode = "ro&immutable=1" if immutable else "ro"
+            uri = f"{self.path.resolve().as_uri()}?mode={mode}"
+            self._db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        self._db.text_factory = _text
+        try:
+            self._check_version()  # before anything writes: a newer catalog is left exactly as it is
+            if not self.readonly:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            if not self.readonly:
+                self._migrate()
+                create_undo_log(self._db)
+        except BaseException:
+            self._db.close()
+            raise
 
     # ---- lifecycle -------------------------------------------------------------------------------
-    def _migrate(self) -> None:
+    def _check_version(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise RuntimeError(
+            raise NewerCatalogError(
                 f"catalog {self.path} was written by a newer Selfie Desk (schema {version} > {SCHEMA_VERSION})"
             )
+        if self.readonly and version < SCHEMA_VERSION:
+            raise sqlite3.OperationalError(
+                f"catalog {self.path} needs an upgrade (schema {version} < {SCHEMA_VERSION}) and is read-only"
+            )
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
         for target in range(version, SCHEMA_VERSION):
             with self.transaction():
                 for statement in _split_sql(MIGRATIONS[target]):
@@ -273,10 +320,11 @@ class Catalog:
         rows: list[tuple] = []
         if folder is not None:
             lo, hi = _prefix_bounds(folder)
-            rows += self._db.execute(query + "WHERE p.path > ? AND p.path < ?",
+            rows += self._db.execute(query + "WHERE p.path > CAST(? AS TEXT) AND p.path < CAST(? AS TEXT)",
                                      (head, head, model, lo, hi)).fetchall()
         for path in paths:
-            rows += self._db.execute(query + "WHERE p.path = ?", (head, head, model, path)).fetchall()
+            rows += self._db.execute(query + "WHERE p.path = CAST(? AS TEXT)",
+                                     (head, head, model, db_path(path))).fetchall()
         return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])) for r in rows}
 
     def orphan_with_fingerprint(self, fingerprint: str, exists: Callable[[str], bool]) -> FileState | None:
@@ -295,15 +343,15 @@ class Catalog:
 
     def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str) -> int:
         cur = self._db.execute(
-            "INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at) VALUES (?, ?, ?, ?, ?)",
-            (path, size, mtime_ns, fingerprint, time.time()),
+            "INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at) VALUES (CAST(? AS TEXT), ?, ?, ?, ?)",
+            (db_path(path), size, mtime_ns, fingerprint, time.time()),
         )
         return int(cur.lastrowid)
 
     def move_file(self, photo_id: int, new_path: str, size: int, mtime_ns: int) -> None:
         self._db.execute(
-            "UPDATE photos SET path = ?, size = ?, mtime_ns = ?, missing_since = NULL WHERE id = ?",
-            (new_path, size, mtime_ns, photo_id),
+            "UPDATE photos SET path = CAST(? AS TEXT), size = ?, mtime_ns = ?, missing_since = NULL WHERE id = ?",
+            (db_path(new_path), size, mtime_ns, photo_id),
         )
 
     def found_again(self, photo_id: int) -> None:
@@ -392,11 +440,12 @@ class Catalog:
         if folder is not None:
             lo, hi = _prefix_bounds(folder)
             rows += self._db.execute(
-                query + "WHERE p.path > ? AND p.path < ? AND p.missing_since IS NULL", (model, model, lo, hi)
+                query + "WHERE p.path > CAST(? AS TEXT) AND p.path < CAST(? AS TEXT) AND p.missing_since IS NULL",
+                (model, model, lo, hi)
             ).fetchall()
         for path in paths:
             rows += self._db.execute(
-                query + "WHERE p.path = ? AND p.missing_since IS NULL", (model, model, path)
+                query + "WHERE p.path = CAST(? AS TEXT) AND p.missing_since IS NULL", (model, model, db_path(path))
             ).fetchall()
         unique = {r[0]: r for r in rows}
         faces = self._faces(list(unique))
@@ -466,7 +515,7 @@ class Catalog:
         lo, hi = _prefix_bounds(folder)
         rows = self._db.execute(
             "SELECT p.path FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
-            "WHERE p.path > ? AND p.path < ? AND (s.scored_at >= ? OR p.error IS NOT NULL)",
+            "WHERE p.path > CAST(? AS TEXT) AND p.path < CAST(? AS TEXT) AND (s.scored_at >= ? OR p.error IS NOT NULL)",
             (model, lo, hi, since),
         ).fetchall()
         return self.photos(model, paths=[r[0] for r in rows])
@@ -522,14 +571,16 @@ class Catalog:
             rows = []
             for folder in folders:
                 lo, hi = _prefix_bounds(folder)
-                rows += self._db.execute(query + " AND path > ? AND path < ?", (lo, hi)).fetchall()
+                rows += self._db.execute(query + " AND path > CAST(? AS TEXT) AND path < CAST(? AS TEXT)",
+                                        (lo, hi)).fetchall()
         unique = {r[0]: (r[0], r[1], r[2], int(r[3]), bool(r[4])) for r in rows}
         return sorted(unique.values(), key=lambda r: r[1])
 
     def photo_ids_by_path(self, paths: Iterable[str]) -> dict[str, int]:
         out = {}
         for path in paths:
-            row = self._db.execute("SELECT id FROM photos WHERE path = ? AND missing_since IS NULL", (path,)).fetchone()
+            row = self._db.execute("SELECT id FROM photos WHERE path = CAST(? AS TEXT) AND missing_since IS NULL",
+                                   (db_path(path),)).fetchone()
             if row is not None:
                 out[path] = int(row[0])
         return out
@@ -559,7 +610,8 @@ class Catalog:
         if folder is None:
             return [r[0] for r in self._db.execute(query, (model, head, head))]
         lo, hi = _prefix_bounds(folder)
-        return [r[0] for r in self._db.execute(query + " AND p.path > ? AND p.path < ?", (model, head, head, lo, hi))]
+        return [r[0] for r in self._db.execute(query + " AND p.path > CAST(? AS TEXT) AND p.path < CAST(? AS TEXT)",
+                                               (model, head, head, lo, hi))]
 
     def save_scores(self, model: str, scores: Iterable[tuple[int, float]], head: str = "") -> None:
         """Store scores computed without the scoring pass (a head on stored embeddings), atomically."""

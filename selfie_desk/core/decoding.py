@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from selfie_desk.core.files import NotRegularFile, open_regular
+
 try:  # HEIC/HEIF: optional at import time so the core still loads if the plug-in is broken
     import pillow_heif
 
@@ -33,6 +35,14 @@ SUFFIXES = frozenset(
 MAX_PIXELS = 400_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# The pixel budget: memory per photo stays bounded whatever its header or file size says. A baseline JPEG
+# is decoded reduced (1/8 at most, libjpeg's DCT scaling), so it may have up to MAX_PIXELS; every other
+# format (PNG, TIFF, WebP, GIF, BMP, HEIC, AVIF) and progressive JPEG (whose coefficients libjpeg keeps at
+# full size) is decoded at full size, so it is refused above FULL_DECODE_PIXELS: 100 MP is ~400 MB as RGBA,
+# and a 19999 x 19999 PNG of 48 KB on disk (a 2.9 GB decode) is refused from its header.
+FULL_DECODE_PIXELS = 100_000_000
+_REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA", "I", "F", "CMYK", "YCbCr")
+_EARLY_REDUCE_PIXELS = 24_000_000  # above this a big decode is reduced before its colour conversion
 
 # EXIF tags
 _ORIENTATION = 0x0112
@@ -100,12 +110,15 @@ def decode(path: Path, long_edge: int) -> Decoded:
     Raises PhotoError with a user-facing message for anything that is not a readable photo.
     """
     try:
-        if os.path.getsize(path) == 0:
-            raise PhotoError("empty file (0 bytes)")
-        with Image.open(path) as im:
-            return _decode_open(im, long_edge)
+        with open_regular(path) as fh:  # a FIFO or device is refused, never waited on
+            if os.fstat(fh.fileno()).st_size == 0:
+                raise PhotoError("empty file (0 bytes)")
+            with Image.open(fh) as im:
+                return _decode_open(im, long_edge)
     except PhotoError:
         raise
+    except NotRegularFile as exc:
+        raise PhotoError(str(exc)) from None
     except (MemoryError, Exception) as exc:  # Pillow raises many types for bad data
         raise PhotoError(_describe(exc)) from None
 
@@ -117,6 +130,13 @@ def _decode_open(im: Image.Image, long_edge: int) -> Decoded:
     if raw_w * raw_h > MAX_PIXELS:
         raise PhotoError(
             f"refused: {raw_w} x {raw_h} pixels is implausibly large (decompression bomb)"
+        )
+    progressive = bool(im.info.get("progressive") or im.info.get("progression"))
+    if (im.format != "JPEG" or progressive) and raw_w * raw_h > FULL_DECODE_PIXELS:
+        kind = "progressive JPEG" if im.format == "JPEG" else (im.format or "image")
+        raise PhotoError(
+            f"refused: {raw_w} x {raw_h} pixels ({raw_w * raw_h / 1e6:.0f} MP) is over the "
+            f"{FULL_DECODE_PIXELS // 1_000_000} MP a {kind} is decoded at (the pixel budget)"
         )
     exif = im.getexif()
     orientation = exif.get(_ORIENTATION, 1)
@@ -132,9 +152,12 @@ def _decode_open(im: Image.Image, long_edge: int) -> Decoded:
         im.seek(0)  # GIF/WebP/TIFF: first frame only
 
     im.load()  # a truncated file fails here (Pillow's LOAD_TRUNCATED_IMAGES stays False)
+    factor = max(1, max(im.size) // max(1, long_edge))
+    if factor > 1 and im.mode in _REDUCIBLE_MODES and im.width * im.height > _EARLY_REDUCE_PIXELS:
+        im = im.reduce(factor)  # before the conversion: the full-size copy is never made twice
+        factor = 1
     if im.mode != "RGB":
         im = _to_rgb(im)
-    factor = max(1, max(im.size) // max(1, long_edge))
     if factor > 1:
         im = im.reduce(factor)  # box filter by an integer factor: cheap and alias-free
     im = apply_orientation(im, orientation)

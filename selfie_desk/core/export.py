@@ -16,7 +16,6 @@ import json
 import os
 import re
 import string
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +26,8 @@ from PIL import Image, PngImagePlugin
 
 from selfie_desk.core import xmp
 from selfie_desk.core.catalog import Catalog, Photo
-from selfie_desk.core.decoding import apply_orientation
+from selfie_desk.core.decoding import FULL_DECODE_PIXELS, apply_orientation
+from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, make_temp, open_regular
 
 SELECTIONS = ("picks", "top", "min_score", "ids")
 FORMATS = ("same", "jpeg", "png", "webp")
@@ -88,6 +88,7 @@ class ExportReport:
     lists: list[str] = field(default_factory=list)  # the CSV/JSON written by a list-only export
     cancelled: bool = False
     elapsed: float = 0.0
+    cleaned: int = 0  # temporary files a killed export had left in the destination, removed
 
     @property
     def written(self) -> list[FileOutcome]:
@@ -113,6 +114,8 @@ class ExportReport:
             text += f"; {len(self.failed)} failed"
         if self.cancelled:
             text += "; cancelled before the end"
+        if self.cleaned:
+            text += f"; removed {self.cleaned} temporary file{'s' if self.cleaned != 1 else ''} a crash had left"
         return text + f" ({self.elapsed:.1f} s)"
 
 
@@ -252,7 +255,11 @@ def _claim(tmp: str, dest: Path, stem: str, ext: str, skip_existing: bool) -> Pa
 
 def _encode(photo: Photo, options: ExportOptions, fmt: str, crop, xmp_packet: bytes | None) -> bytes:
     """The exported file's bytes: upright, cropped, resized, EXIF/ICC kept, XMP embedded."""
-    with Image.open(photo.path) as im:
+    with open_regular(photo.path) as fh, Image.open(fh) as im:
+        if im.width * im.height > FULL_DECODE_PIXELS:  # the pixel budget holds for exports too
+            raise ExportError(
+                f"{im.width} x {im.height} pixels is over the {FULL_DECODE_PIXELS // 1_000_000} MP pixel budget for "
+                "re-encoding; export it without crop, resize or a format change to copy it as it is")
         exif = im.getexif()
         icc = im.info.get("icc_profile")
         orientation = exif.get(_ORIENTATION, 1)
@@ -335,6 +342,8 @@ def _describe(exc: BaseException, photo: Photo, dest: Path) -> str:
         return _describe_dest(exc, dest)
     if isinstance(exc, Image.UnidentifiedImageError):
         return "not an image, or a format Selfie Desk cannot read"
+    if isinstance(exc, ExportError):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -355,7 +364,7 @@ def _can_copy(photo: Photo, options: ExportOptions, fmt: str, crop) -> bool:
     or strip. Re-encoding only loses quality then."""
     if crop is not None:
         return False
-    with Image.open(photo.path) as im:
+    with open_regular(photo.path) as fh, Image.open(fh) as im:
         if _FROM_PIL.get(im.format or "") != fmt or getattr(im, "n_frames", 1) > 1:
             return False
         exif = im.getexif()
@@ -387,13 +396,14 @@ def export_one(photo: Photo, dest: Path, stem: str, options: ExportOptions, cata
     try:
         data = None
         if _can_copy(photo, options, fmt, crop):
-            data = Path(photo.path).read_bytes()
+            with open_regular(photo.path) as fh:
+                data = fh.read()
             if options.embed_xmp:
                 data = xmp.jpeg_with_xmp(data, _packet(photo, options, False)) if fmt == "jpeg" else None
         if data is None:
             packet = _packet(photo, options, True) if options.embed_xmp else None
             data = _encode(photo, options, fmt, crop, packet)
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{stem}.", suffix=".part")
+        fd, tmp = make_temp(dest)
         xmp.set_mode(fd, xmp.FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -437,7 +447,7 @@ def list_rows(photos: Sequence[Photo], catalog: Catalog | None, model: str) -> l
 
 
 def _write_new(dest: Path, name: str, ext: str, data: bytes, skip_existing: bool) -> Path | None:
-    fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
+    fd, tmp = make_temp(dest)
     try:
         xmp.set_mode(fd, xmp.FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
@@ -463,7 +473,9 @@ def write_lists(rows: list[dict], dest: Path, skip_existing: bool = False) -> li
         writer.writerow(["" if row[k] is None else (" ".join(map(str, row[k])) if k == "crop" else row[k])
                          for k in keys])
     out = []
-    for ext, data in ((".csv", text.getvalue().encode()), (".json", (json.dumps(rows, indent=1) + "\n").encode())):
+    # a file name that is not UTF-8 goes into the CSV as its own bytes (as it is on disk); JSON escapes it
+    csv_data = text.getvalue().encode("utf-8", "surrogateescape")
+    for ext, data in ((".csv", csv_data), (".json", (json.dumps(rows, indent=1) + "\n").encode())):
         target = _write_new(dest, LIST_NAME, ext, data, skip_existing)
         if target is not None:
             out.append(target)
@@ -504,6 +516,7 @@ def export(photos: Sequence[Photo], dest: Path, options: ExportOptions, catalog:
         report.outcomes = [FileOutcome(p.path, error=message) for p in chosen]
         report.elapsed = time.monotonic() - started
         return report
+    report.cleaned = len(clean_temp(dest, legacy=LEGACY_EXPORT))  # what a killed export left here
     if options.list_only:
         try:
             report.lists = [str(p) for p in write_lists(list_rows(chosen, catalog, options.model), dest,

@@ -8,6 +8,7 @@ MISSING_GRACE_S in case the photo turns up in a folder scanned later, then forgo
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from selfie_desk.core import xmp
-from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.decoding import is_photo
+from selfie_desk.core.catalog import Catalog, FileState, Result
+from selfie_desk.core.decoding import SUFFIXES
+from selfie_desk.core.files import open_regular, special_kind, with_timeout
 
 _CHUNK = 64 * 1024
 MISSING_GRACE_S = 30 * 24 * 3600
@@ -29,7 +31,7 @@ def fingerprint(path: str | Path, size: int) -> str:
     change its size or its (EXIF-bearing) start or its entropy-coded end in practice.
     """
     digest = hashlib.blake2b(str(size).encode(), digest_size=16)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         digest.update(fh.read(_CHUNK))
         if size > 3 * _CHUNK:
             fh.seek(size // 2 - _CHUNK // 2)
@@ -58,96 +60,275 @@ class IndexReport:
     unchanged: int = 0
     xmp_ratings: int = 0  # new photos that arrived with stars or a reject from another app's XMP
     todo: list[Todo] = field(default_factory=list)
+    # What could not be indexed, (path, message for the user): special files, broken or looping links,
+    # unreadable folders. Files among them are also in the catalog with that message as their error.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def walk(folder: Path) -> Iterator[Path]:
-    """Photo files under `folder`, recursively, skipping hidden files and folders; unreadable folders skipped."""
-    for root, dirs, files in os.walk(folder, onerror=lambda err: None):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            path = Path(root, name)
-            if is_photo(path):
-                yield path
+def walk(folder: Path, skipped: list[tuple[str, str]] | None = None) -> Iterator[Path]:
+    """Photo files under `folder`, recursively (in name order, top down), skipping hidden files and folders.
+    Links to folders are not followed; a folder that cannot be read, or whose listing hangs, is skipped;
+    both are told in `skipped` (path, why)."""
+    stack = [str(folder)]
+    while stack:
+        root = stack.pop()
+        try:
+            entries = with_timeout(lambda root=root: _listing(root), what=f"listing {os.path.basename(root) or root}")
+        except OSError as exc:
+            if skipped is not None:
+                skipped.append((root, f"skipped: cannot read this folder ({exc.strerror or exc})"))
+            continue
+        subfolders = []
+        for name, is_dir, is_link in entries:
+            if name.startswith("."):
+                continue
+            path = os.path.join(root, name)
+            if is_dir and is_link:
+                if skipped is not None:
+                    skipped.append((path, "skipped: a link to a folder, not followed (open the folder it points to)"))
+            elif is_dir:
+                subfolders.append(path)
+            elif os.path.splitext(name)[1].lower() in SUFFIXES:  # is_photo, without a Path per entry
+                yield Path(path)
+        stack.extend(reversed(subfolders))
+
+
+def _listing(folder: str) -> list[tuple[str, bool, bool]]:
+    """(name, is a folder (links followed), is a link) of each entry, in name order: os.walk's view."""
+    out = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            out.append((entry.name, is_dir, entry.is_symlink()))
+    return sorted(out)
 
 
 def canonical(path: Path) -> Path:
-    return Path(os.path.abspath(path))
+    """The one spelling of a path the catalog knows (the door every path comes in by): absolute, with links,
+    `..` and `.` resolved, so a folder opened through a symlink or an alias finds the same photos."""
+    absolute = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(absolute):
+        return Path(os.path.realpath(absolute))
+    # a file: its folder resolved, its own name kept (a link to a photo is catalogued as the link, as a
+    # folder scan finds it, not as the file it points to)
+    head, tail = os.path.split(absolute)
+    return Path(os.path.realpath(head), tail)
+
+
+def gone(path: str) -> bool:
+    """Whether a catalogued file is really gone: not there at all, not merely unreadable for now (a folder
+    that lost its permissions, an unplugged disk's mount point) nor a link that dangles for now."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def index(targets: Iterable[Path], catalog: Catalog, model: str, head: str | None = None) -> IndexReport:
     """Bring the catalog in line with the files at `targets` (folders recursively, or single files). A photo
-    is to do when it has no score from `model` (made by `head`, when given: a newer head scores again)."""
+    is to do when it has no score from `model` (made by `head`, when given: a newer head scores again).
+
+    The files are read (stat, fingerprints, sidecars) before the catalog is written, and each target's
+    changes are then written in one short transaction: the catalog's write lock is never held across file
+    I/O, so a slow disk or a special file never makes another process wait on the catalog."""
     report = IndexReport()
     seen_ids: set[int] = set()
     scanned: list[dict] = []
+    claimed: set[str] = set()  # orphans' old paths taken by a move in this pass
     for target in map(canonical, targets):
         if target.is_dir():
-            files = list(walk(target))
+            files = list(walk(target, report.skipped))
             known = catalog.file_states(model, folder=str(target), head=head)
         else:
             files = [target]
             known = catalog.file_states(model, paths=[str(target)], head=head)
+        names = [str(path) for path in files]
+        probes = _probe_all(names, known)
+        plans = [p for p in (_plan(name, probe, known, catalog, claimed, report)
+                             for name, probe in zip(names, probes, strict=True)) if p is not None]
         with catalog.transaction():
-            for path in files:
-                _index_one(str(path), known, catalog, model, report, seen_ids, head)
+            for plan in plans:
+                _apply(plan, catalog, model, report, seen_ids, head)
         report.found += len(files)
         scanned.append(known)
     # Only after every target is indexed: a file moved from one target to another is a move, not a loss.
-    gone = {s.id for known in scanned for p, s in known.items()
-            if not s.missing and s.id not in seen_ids and not os.path.exists(p)}
-    catalog.mark_missing(gone)
-    report.removed += len(gone)
+    lost = {s.id for known in scanned for p, s in known.items()
+            if not s.missing and s.id not in seen_ids and gone(p)}
+    catalog.mark_missing(lost)
+    report.removed += len(lost)
     catalog.purge_missing(MISSING_GRACE_S)
     report.todo.sort(key=lambda t: t.path)
     return report
 
 
-def _index_one(path: str, known: dict, catalog: Catalog, model: str, report: IndexReport, seen: set[int],
-               head: str | None = None) -> None:
+@dataclass(frozen=True)
+class _Plan:
+    """What indexing one file will write, found out before the catalog is touched."""
+
+    kind: str  # unchanged | todo | changed | moved | new | problem
+    path: str
+    size: int = 0
+    mtime_ns: int = 0
+    fingerprint: str = ""
+    state: FileState | None = None
+    orphan: FileState | None = None
+    xmp: xmp.XmpInfo | None = None
+    problem: str | None = None
+
+
+_PROBE_CHUNK = 128  # files read per timed call; a chunk that times out is read again one file at a time
+
+
+def _probe_all(paths: list[str], known: dict) -> list[object]:
+    """`_probe` of every path (or the OSError it raised), every read on a timer: a hung disk or mount is told
+    as a TimeoutError for the file that hangs, never waited on."""
+    def probe_or_error(path: str) -> object:
+        try:
+            return _probe(path, known.get(path))
+        except OSError as exc:
+            return exc
+
+    out: list[object] = []
+    for i in range(0, len(paths), _PROBE_CHUNK):
+        chunk = paths[i:i + _PROBE_CHUNK]
+        try:
+            out += with_timeout(lambda chunk=chunk: [probe_or_error(p) for p in chunk], what="reading files")
+        except TimeoutError:
+            for path in chunk:
+                try:
+                    out.append(with_timeout(lambda path=path: probe_or_error(path),
+                                            what=f"reading {os.path.basename(path)}"))
+                except TimeoutError as exc:
+                    out.append(exc)
+    return out
+
+
+def _plan(path: str, probe: object, known: dict, catalog: Catalog, claimed: set[str],
+          report: IndexReport) -> _Plan | None:
+    state = known.get(path)
+    if isinstance(probe, TimeoutError):
+        report.skipped.append((path, f"skipped: {probe}"))
+        return _Plan("problem", path, state=state, problem=f"skipped: {probe}")
+    if isinstance(probe, OSError):
+        report.skipped.append((path, f"skipped: {probe.strerror or probe}"))
+        return None
+    if probe is None:
+        return None  # vanished between listing and stat: as if never seen
+    st, problem, fp = probe  # type: ignore[misc]
+    if problem is not None:
+        report.skipped.append((path, problem))
+        return _Plan("problem", path, st.st_size, st.st_mtime_ns, state=state, problem=problem)
+    if state is not None:
+        if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
+            if state.scored and state.error is None:
+                return _Plan("unchanged", path, state=state)
+            return _Plan("todo", path, fingerprint=state.fingerprint, state=state)
+        return _Plan("changed", path, st.st_size, st.st_mtime_ns, fp, state=state)
+    orphan = catalog.orphan_with_fingerprint(fp, exists=lambda p: p in claimed or not gone(p)) if fp else None
+    if orphan is not None:
+        claimed.add(orphan.path)
+        return _Plan("moved", path, st.st_size, st.st_mtime_ns, fp, orphan=orphan)
+    return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path))
+
+
+def _probe(path: str, state: FileState | None) -> tuple[os.stat_result, str | None, str] | None:
+    """The file's stat, why it cannot be a photo (or None), and its fingerprint when the catalog needs one
+    ('' when it cannot be read: the scoring pass then says why). None: it is gone."""
+    try:
+        lst = os.lstat(path)
+    except FileNotFoundError:
+        return None
     try:
         st = os.stat(path)
+    except OSError as exc:
+        return lst, link_problem(path, exc), ""
+    kind = special_kind(st.st_mode)
+    if kind is not None:
+        return st, f"skipped: {kind}, not a photo file", ""
+    if state is not None and state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
+        return st, None, state.fingerprint
+    try:
+        return st, None, fingerprint(path, st.st_size)
     except OSError:
-        return  # vanished between listing and stat: as if never seen
-    state = known.get(path)
+        return st, None, ""
+
+
+def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen: set[int],
+           head: str | None = None) -> None:
+    state, path = plan.state, plan.path
     if state is not None:
         seen.add(state.id)
         if state.missing:
             catalog.found_again(state.id)
-        if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
-            if state.scored and state.error is None:
-                report.unchanged += 1
-            else:
-                report.todo.append(Todo(state.id, path, state.fingerprint))
+    if plan.kind == "problem":
+        if state is None:
+            photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, "")
+            seen.add(photo_id)
+            report.new += 1
+        elif state.error == plan.problem:
+            report.unchanged += 1
             return
-        fp = _safe_fingerprint(path, st.st_size)
-        catalog.file_changed(state.id, st.st_size, st.st_mtime_ns, fp, content_changed=fp != state.fingerprint)
+        else:
+            photo_id = state.id  # a photo that turned into a special file or a broken link: decisions kept
+            report.changed += 1
+        catalog.record([Result(photo_id=photo_id, error=plan.problem)], model)
+    elif plan.kind == "unchanged":
+        report.unchanged += 1
+    elif plan.kind == "todo":
+        assert state is not None
+        report.todo.append(Todo(state.id, path, plan.fingerprint))
+    elif plan.kind == "changed":
+        assert state is not None
+        catalog.file_changed(state.id, plan.size, plan.mtime_ns, plan.fingerprint,
+                             content_changed=plan.fingerprint != state.fingerprint)
         report.changed += 1
-        report.todo.append(Todo(state.id, path, fp))
-        return
-    fp = _safe_fingerprint(path, st.st_size)
-    orphan = catalog.orphan_with_fingerprint(fp, exists=os.path.exists) if fp else None
-    if orphan is not None:
-        catalog.move_file(orphan.id, path, st.st_size, st.st_mtime_ns)
+        report.todo.append(Todo(state.id, path, plan.fingerprint))
+    elif plan.kind == "moved":
+        orphan = plan.orphan
+        assert orphan is not None
+        catalog.move_file(orphan.id, path, plan.size, plan.mtime_ns)
         seen.add(orphan.id)
         report.moved += 1
         if not catalog.is_scored(orphan.id, model, head):
-            report.todo.append(Todo(orphan.id, path, fp))
-        return
-    photo_id = catalog.add_file(path, st.st_size, st.st_mtime_ns, fp)
-    seen.add(photo_id)
-    report.new += 1
-    report.xmp_ratings += import_xmp_rating(catalog, photo_id, path)
-    report.todo.append(Todo(photo_id, path, fp))
+            report.todo.append(Todo(orphan.id, path, plan.fingerprint))
+    else:
+        photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, plan.fingerprint)
+        seen.add(photo_id)
+        report.new += 1
+        if plan.xmp is not None:
+            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp)
+        report.todo.append(Todo(photo_id, path, plan.fingerprint))
 
 
-def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
-    """Stars (1-5), a pick (a Green label) or a reject (-1) another app, or File > Write XMP Sidecars, left in
-    the photo's sidecar or embedded XMP, for a photo new to the catalog (never over a decision made in Selfie
-    Desk). Returns 1 if something was taken."""
+def link_problem(path: str, exc: OSError) -> str:
+    """Why a path that lstat sees cannot be followed, in the user's words."""
+    if exc.errno == errno.ELOOP:
+        return "skipped: a symbolic link that loops back on itself"
+    if os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"skipped: a broken symbolic link (to {target}, which cannot be reached: {exc.strerror or exc})"
+    return f"skipped: {exc.strerror or exc}"
+
+
+def _xmp_info(path: str) -> xmp.XmpInfo | None:
     try:
-        info = xmp.read(Path(path))
+        return with_timeout(lambda: xmp.read(Path(path)), what=f"reading the XMP of {os.path.basename(path)}")
     except Exception:  # another app's odd file must never stop indexing
-        return 0
+        return None
+
+
+def apply_xmp_rating(catalog: Catalog, photo_id: int, info: xmp.XmpInfo) -> int:
+    """Take stars (1-5), a pick (a Green label) or a reject (-1) from XMP already read (another app's, or File >
+    Write XMP Sidecars'); 1 if something was taken."""
     if info.decision is not None:
         catalog.set_decision(photo_id, info.decision)
     if info.rating is not None and 1 <= info.rating <= 5:
@@ -155,9 +336,8 @@ def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
     return int(info.decision is not None or (info.rating is not None and 1 <= info.rating <= 5))
 
 
-def _safe_fingerprint(path: str, size: int) -> str:
-    """'' when the file cannot be read: the scoring pass then records why, per file."""
-    try:
-        return fingerprint(path, size)
-    except OSError:
-        return ""
+def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
+    """Stars (1-5) or a reject (-1) another app left in the photo's sidecar or embedded XMP, for a photo new to
+    the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
+    info = _xmp_info(path)
+    return 0 if info is None else apply_xmp_rating(catalog, photo_id, info)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from selfie_desk.core import paths
+from selfie_desk.core.files import clean_temp, make_temp
 
 FILE_NAME = "settings.json"
 DEVICES = ("auto", "cuda", "cpu")
@@ -23,6 +24,7 @@ CROP_ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")  # as c
 THEMES = ("dark", "light")  # as ui.theme.THEMES
 THUMBNAIL_SIZES = (120, 320)  # smallest and largest edge of a grid thumbnail, pixels
 MAX_RECENT = 10
+_LEGACY_SETTINGS = re.compile(r"^\.settings-[A-Za-z0-9_]{8}\.tmp$")  # older versions' temporary name
 
 
 def _v0_to_v1(raw: dict) -> dict:
@@ -115,7 +117,8 @@ class Settings:
         if self.path is None or self.read_only:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".settings-", suffix=".tmp")
+        clean_temp(self.path.parent, legacy=_LEGACY_SETTINGS)  # what a killed run left
+        fd, tmp = make_temp(self.path.parent, suffix=".settings.tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(self.to_json(), fh, indent=2)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 
 from selfie_desk.core import paths
+from selfie_desk.core.files import clean_temp, make_temp
 
 THUMBNAIL_EDGE = 320
+_cleaned: set[Path] = set()
 
 
 def thumbnail_path(fingerprint: str, root: Path | None = None) -> Path:
@@ -24,7 +25,10 @@ def save(fingerprint: str, image: Image.Image, root: Path | None = None) -> Path
     target.parent.mkdir(parents=True, exist_ok=True)
     thumb = image.copy()
     thumb.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+    if target.parent not in _cleaned:  # what a killed run left in this folder of the cache, once per process
+        _cleaned.add(target.parent)
+        clean_temp(target.parent)
+    fd, tmp = make_temp(target.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             thumb.save(fh, format="JPEG", quality=85)

@@ -10,7 +10,8 @@ Camera Raw's crop fractions are measured on the image AS STORED, before its EXIF
 The catalog keeps crops in pixels of the upright image, so `crop_to_xmp` / `crop_from_xmp` convert between the
 two; on an exported file (orientation reset to 1) both frames are the same.
 
-Sidecars follow Lightroom: `NAME.xmp` next to `NAME.EXT`. We also read darktable's `NAME.EXT.xmp`. Writing merges
+Sidecars follow Lightroom: `NAME.xmp` next to `NAME.EXT`, except where two photos of a folder share a NAME
+(photo.heic and photo.avif): each then gets darktable's `NAME.EXT.xmp`. We read both conventions. Writing merges
 into an existing sidecar: every other field and namespace in it is kept, and the file is replaced atomically.
 """
 
@@ -19,11 +20,15 @@ from __future__ import annotations
 import os
 import re
 import struct
-import tempfile
 import xml.etree.ElementTree as ET
 import zlib
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from selfie_desk.core.decoding import SUFFIXES
+from selfie_desk.core.files import make_temp, open_regular
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -141,14 +146,40 @@ def crop_from_xmp(crop: XmpCrop, width: int, height: int, orientation: int = 1) 
 # ---- reading ------------------------------------------------------------------------------------------------------
 
 
-def sidecar_path(photo: Path) -> Path:
-    """Lightroom's sidecar for a photo: NAME.xmp next to NAME.EXT."""
+def photo_stems(folder: Path) -> Counter[str]:
+    """How many photo files of `folder` have each NAME (photo.heic and photo.avif: 2 for "photo")."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return Counter()
+    return Counter(Path(n).stem for n in names if not n.startswith(".") and Path(n).suffix.lower() in SUFFIXES)
+
+
+def shares_name(photo: Path, stems: Mapping[str, int] | None = None) -> bool:
+    """Whether another photo in the same folder has the same NAME (photo.heic and photo.avif, IMG_1.jpg and
+    IMG_1.JPG): a bare NAME.xmp would then be both photos' sidecar. `stems`: `photo_stems` of the folder,
+    when the caller has it already."""
+    if stems is None:
+        stems = photo_stems(photo.parent)
+    return stems.get(photo.stem, 0) > 1
+
+
+def sidecar_path(photo: Path, stems: Mapping[str, int] | None = None) -> Path:
+    """The sidecar we write for a photo: Lightroom's NAME.xmp next to NAME.EXT, or darktable's NAME.EXT.xmp
+    whenever another photo of the folder has the same NAME (two photos must never share one sidecar)."""
+    if shares_name(photo, stems):
+        return photo.with_name(photo.name + ".xmp")
     return photo.with_suffix(".xmp")
 
 
-def sidecar_candidates(photo: Path) -> list[Path]:
-    """Sidecars other apps may have written, most specific first: darktable's NAME.EXT.xmp, then NAME.xmp/.XMP."""
-    return [photo.with_name(photo.name + ".xmp"), photo.with_suffix(".xmp"), photo.with_suffix(".XMP")]
+def sidecar_candidates(photo: Path, stems: Mapping[str, int] | None = None) -> list[Path]:
+    """Sidecars other apps may have written, most specific first: darktable's NAME.EXT.xmp, then NAME.xmp/.XMP
+    (only when no other photo of the folder has the same NAME: such a NAME.xmp cannot say whose it is)."""
+    own = photo.with_name(photo.name + ".xmp")
+    bare = [p for p in (photo.with_suffix(".xmp"), photo.with_suffix(".XMP")) if os.path.lexists(p)]
+    if not bare or shares_name(photo, stems):  # the folder is listed only when a bare sidecar is there
+        return [own]
+    return [own, *bare]
 
 
 def parse(data: bytes) -> XmpInfo:
@@ -182,7 +213,8 @@ def read(path: Path) -> XmpInfo:
     path = Path(path)
     for sidecar in sidecar_candidates(path):
         try:
-            info = parse(sidecar.read_bytes())
+            with open_regular(sidecar) as fh:  # a FIFO named NAME.xmp must not hang indexing
+                info = parse(fh.read())
         except (OSError, XmpError):
             continue
         if not info.empty:
@@ -197,7 +229,7 @@ def read(path: Path) -> XmpInfo:
 def read_embedded(path: Path) -> bytes | None:
     """The XMP packet inside a photo file, found without decoding the image (JPEG, PNG and WebP are walked
     segment by segment; other formats are searched in their first 256 KiB)."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         head = fh.read(16)
         fh.seek(0)
         try:
@@ -425,7 +457,7 @@ def set_mode(fd: int, mode: int) -> None:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder, renamed into place (a file it
     replaces keeps its permissions)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, tmp = make_temp(path.parent, suffix=".xmp.part")  # a crash's leftover is removed by the next run
     try:
         try:
             set_mode(fd, os.stat(path).st_mode & 0o7777)
@@ -444,11 +476,15 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def write_sidecar(photo: Path, update: XmpUpdate) -> Path:
-    """Merge `update` into the photo's NAME.xmp (created if absent). Raises XmpError with a user-facing message."""
-    target = sidecar_path(Path(photo))
+def write_sidecar(photo: Path, update: XmpUpdate, stems: Mapping[str, int] | None = None) -> Path:
+    """Merge `update` into the photo's sidecar (`sidecar_path`; created if absent). Raises XmpError with a
+    user-facing message."""
+    target = sidecar_path(Path(photo), stems)
     try:
-        existing = target.read_bytes() if target.exists() else None
+        existing = None
+        if os.path.lexists(target):
+            with open_regular(target) as fh:
+                existing = fh.read()
     except OSError as exc:
         raise XmpError(f"cannot read {target.name}: {exc.strerror or exc}") from None
     try:

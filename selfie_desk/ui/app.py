@@ -18,11 +18,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from selfie_desk import __version__
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.catalog_access import CatalogError, explain, open_catalog
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui import theme
 from selfie_desk.ui.main_window import MainWindow
@@ -126,7 +126,13 @@ def run(folder: Path | None = None, started: float | None = None) -> int:
     app = create_application()
     settings = Settings.load()
     theme.apply(settings.theme, app)
-    catalog = Catalog(paths.catalog_path())
+    try:
+        catalog = open_catalog(paths.catalog_path())
+    except (CatalogError, OSError) as exc:  # damaged, newer, full disk, read-only home: say it, do not crash
+        message = str(exc) if isinstance(exc, CatalogError) else str(explain(exc, Path(exc.filename or ".")))
+        QMessageBox.critical(None, "Selfie Desk cannot open its catalog", message)
+        print(f"selfie-desk: error: {message}", file=sys.stderr)
+        return 3  # cli.EXIT_CATALOG
     window = MainWindow(catalog, settings)
     app.aboutToQuit.connect(window.shut_down)
 

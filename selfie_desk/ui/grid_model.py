@@ -55,7 +55,13 @@ class PhotoFilter:
 
 
 def name_of(p: Photo) -> str:
-    return os.path.basename(p.path)
+    """The file name as shown: a byte that is not UTF-8 becomes � (Qt would silently drop it, showing
+    `caf.jpg` for `caf\\xe9.jpg`)."""
+    return display_name(os.path.basename(p.path))
+
+
+def display_name(name: str) -> str:
+    return os.fsencode(name).decode("utf-8", "replace") if any("\udc80" <= c <= "\udcff" for c in name) else name
 
 
 def sort_key(sort: str):

@@ -10,6 +10,8 @@ committed, so nothing scored is lost.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from selfie_desk.core.catalog_access import CatalogError, explain, scan_lock
 from selfie_desk.workers import native_preload
 from selfie_desk.workers.priority import lower_thread_priority
 from selfie_desk.workers.thread_catalog import ThreadCatalog
@@ -93,6 +96,9 @@ class _ScoringWorker(QObject):
             self._niced = True
         try:
             outcome = self._run(request)
+        except (sqlite3.Error, OSError, CatalogError) as exc:  # a full disk, a damaged catalog: say what to do
+            log.exception("scoring %s failed", request.folder)
+            outcome = ScanOutcome(error=f"Scoring stopped: {explain(exc, self._catalog.path)}")
         except Exception as exc:  # a report for the user, never a dead thread
             log.exception("scoring %s failed", request.folder)
             outcome = ScanOutcome(error=f"Scoring stopped: {type(exc).__name__}: {exc}")
@@ -125,8 +131,17 @@ class _ScoringWorker(QObject):
             since = now
             self.progress.emit(req.job_id, p)
 
-        summary = pipeline.score([req.folder], catalog, scorer, progress=report, cancel=req.cancel,
-                                 batch_size=req.batch_size)
+        waiting = "Another scan is running on this catalog (selfie-desk score?); this one starts when it ends."
+        with scan_lock(self._catalog.path, on_wait=lambda: self.notice.emit(req.job_id, waiting),
+                       cancelled=req.cancel.is_set) as go:
+            if not go:
+                return ScanOutcome(cancelled=True)
+            summary = pipeline.score([req.folder], catalog, scorer, progress=report, cancel=req.cancel,
+                                     batch_size=req.batch_size)
+        # Folders that could not be read (the files skipped are in the grid, each with its reason)
+        for path, message in summary.index.skipped:
+            if os.path.isdir(path):
+                self.notice.emit(req.job_id, f"{message[:1].upper()}{message[1:]}: {path}")
         return ScanOutcome(summary=summary, cancelled=summary.cancelled)
 
     def _get_scorer(self, req: ScoringRequest) -> Any:

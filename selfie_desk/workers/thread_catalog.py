@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.catalog_access import open_catalog
 
 
 class ThreadCatalog:
@@ -20,7 +21,7 @@ class ThreadCatalog:
 
     def get(self) -> Catalog:
         if self._catalog is None:
-            self._catalog = Catalog(self.path)
+            self._catalog = open_catalog(self.path)  # a failure is a CatalogError: one line for the user
         return self._catalog
 
     def close(self) -> None:
