@@ -101,8 +101,9 @@ def _half(g: np.ndarray) -> np.ndarray:
     return 0.25 * (g[:h:2, :w:2] + g[1:h:2, :w:2] + g[:h:2, 1:w:2] + g[1:h:2, 1:w:2])
 
 
-def view_stats(rgb: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
-    """The view's statistics (VIEW_NAMES), float32; `gray` its luma (uint8) when already at hand."""
+def view_stats(rgb: np.ndarray, gray: np.ndarray | None = None, keep: dict | None = None) -> np.ndarray:
+    """The view's statistics (VIEW_NAMES), float32; `gray` its luma (uint8) when already at hand. `keep`
+    receives the luma and gradient images for reuse (the most detailed region is found on them)."""
     g = luminance(rgb if gray is None else gray)
     pct = _quantiles(g, (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99))
     a = rgb[::3, ::3].astype(np.float32) * (1 / 255.0)  # colour statistics need no full resolution
@@ -112,6 +113,8 @@ def view_stats(rgb: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
     mx, mn = a.max(axis=2), a.min(axis=2)
     saturation = float(((mx - mn) / (mx + _EPS)).mean())
     grad = _gradient(g)
+    if keep is not None:
+        keep["luma"], keep["gradient"] = g, grad
     lap, g50, g90, g99, hf = _sharpness(g, grad)
     lap_half = float(np.log(_laplacian(_half(g)).var() + _EPS))
     return np.array(
@@ -121,13 +124,13 @@ def view_stats(rgb: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
     )
 
 
-def most_detailed_box(g: np.ndarray, size: int) -> Box:
+def most_detailed_box(g: np.ndarray, size: int, grad: np.ndarray | None = None) -> Box:
     """The size x size window (in g's pixels) with the most gradient energy, on a coarse grid: where a
-    person zooms in when there is no face."""
+    person zooms in when there is no face. `grad`: g's gradient image, when already computed."""
     h, w = g.shape
     if h <= size or w <= size:
         return (0.0, 0.0, float(w), float(h))
-    grad = _gradient(g)
+    grad = _gradient(g) if grad is None else grad
     step = max(4, size // 4)
     # a summed-area table makes each window's energy four lookups, all windows at once
     sat = np.pad(grad, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
@@ -200,12 +203,12 @@ class Look:
         self.view = reduce_to(detail_image, VIEW_EDGE)
         self.detail_gray = np.asarray(detail_image.convert("L"))
         view_gray = np.asarray(self.view.convert("L"))
-        self.view_stats = view_stats(np.asarray(self.view), view_gray)
+        kept: dict = {}
+        self.view_stats = view_stats(np.asarray(self.view), view_gray, kept)
         # detail pixels per view pixel
         self.detail_scale = detail_image.size[0] / self.view.size[0]
-        g = luminance(view_gray)
         size = max(8, int(DETAIL_PATCH / self.detail_scale))
-        x0, y0, x1, y1 = most_detailed_box(g, size)
+        x0, y0, x1, y1 = most_detailed_box(kept["luma"], size, kept["gradient"])
         s = self.detail_scale
         self.fallback = (x0 * s, y0 * s, x1 * s, y1 * s)
 

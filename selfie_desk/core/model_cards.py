@@ -15,7 +15,8 @@ from selfie_desk.core import paths
 DEFAULT_MODEL = "default"
 DEFAULT_CARD_FILE = "score_head.json"
 # The parts of the default's card worth listing (the rest is the list of training photos).
-DEFAULT_CARD_KEYS = ("name", "version", "date", "backbone", "head", "input", "heldout")
+DEFAULT_CARD_KEYS = ("name", "version", "date", "backbone", "head", "input", "validation", "test", "pairs_heldout",
+                     "aspects_heldout", "heldout_group_gap")
 
 
 def model_cards() -> dict[str, tuple[Path, dict]]:
@@ -44,7 +45,7 @@ def summary_line(name: str, card: dict) -> str:
     if card.get("error"):
         return card["error"]
     if name == DEFAULT_MODEL or card.get("kind") != "personal":
-        return "bundled: photo quality and framing (models/README.md)"
+        return "bundled: learned from people's opinions (BIQ2021) and framing pairs (models/README.md)"
     labels = card.get("labels", {})
     sources = ", ".join(f"{n} {s}" for s, n in labels.get("sources", {}).items())
     text = f"{str(card.get('date', '?'))[:10]}; {labels.get('total', 0)} labels ({sources})"
