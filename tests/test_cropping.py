@@ -302,8 +302,10 @@ def test_shared_feature_scores_rank_crops_like_separate_passes(agreement):
     # per-crop ranking is the least stable: -0.04 to 0.35 between samples), so the test asks for the median
     # and the mean over the four photos, and for the astronaut (one clear subject) near the ceiling. Boxes
     # pooled from the wrong place (a stride mistake) give a median near 0 and the astronaut -0.5.
+    # With the score learned from people (issue 12) the astronaut's agreement is 0.84 (0.9+ with the first head):
+    # the content part the boxes share is no longer trained on portraits alone.
     rhos = np.array(list(agreement.values()))
-    assert np.median(rhos) >= 0.3 and rhos.mean() >= 0.3 and agreement["astronaut.png"] >= 0.9, agreement
+    assert np.median(rhos) >= 0.3 and rhos.mean() >= 0.3 and agreement["astronaut.png"] >= 0.75, agreement
 
 
 @pytest.mark.xfail(reason="issue 4 asks for rank correlation >= 0.9 on real photos; not reached (docs/cropping.md)")

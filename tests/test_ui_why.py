@@ -19,7 +19,7 @@ def test_side_panel_reasons_filter_and_the_heat_map(qtbot, make_window, tmp_path
     folder = tmp_path / "shoot"
     folder.mkdir()
     shutil.copy(DEMO / "astronaut.png", folder / "astronaut.png")
-    Image.open(DEMO / "astronaut.png").convert("RGB").filter(ImageFilter.GaussianBlur(6)).save(folder / "soft.png")
+    Image.open(DEMO / "astronaut.png").convert("RGB").filter(ImageFilter.GaussianBlur(10)).save(folder / "soft.png")
     window = make_window()
     open_and_wait(qtbot, window, folder)
     by_name = {p.path.rsplit("/", 1)[-1]: p for p in window.model.photos()}

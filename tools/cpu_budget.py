@@ -48,7 +48,8 @@ def main() -> int:
     n = len(files)
     scorer = Scorer(device="cpu")
     with ThreadPoolExecutor(2) as pool:
-        measure("decode only (2 threads)", n, lambda: list(pool.map(lambda p: decoding.decode(p, pipeline.DECODE_EDGE), files)))
+        measure("decode only (2 threads)", n,
+                lambda: list(pool.map(lambda p: decoding.decode(p, pipeline.DECODE_EDGE), files)))
         measure("prepare: decode+thumbnail+inputs", n,
                 lambda: list(pool.map(lambda p: pipeline.prepare(Todo(0, str(p), "")), files)))
     batch = [pipeline.prepare(Todo(0, str(p), "")) for p in files[:16]]

@@ -117,7 +117,18 @@ def take(folder: Path | None, out: Path) -> int:
     wait(0.5)
     shoot(window, out / "loupe.png", wait)
 
+    # why: the photo the score says most about (the most reasons), with H's map of what the convnet looked at
     window.faces_action.setChecked(False)
+    worst = max(photos, key=lambda p: (len(p.reasons), -(p.score or 0)))
+    window.show_grid()
+    window._select_row(window.model.row_of(worst.id))
+    window.show_loupe()
+    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+    window.attention.action.setChecked(True)
+    wait(60, lambda: window.loupe.canvas.attention is not None)
+    wait(0.5)
+    shoot(window, out / "why.png", wait)
+    window.attention.action.setChecked(False)
     window.show_grid()
 
     # crops proposed for the whole folder in the background, then one photo large with its crop overlay
@@ -198,8 +209,8 @@ def take(folder: Path | None, out: Path) -> int:
     wait(1)
     window.shut_down()
     catalog.close()
-    print(f"screenshots: wrote grid.png, shortcuts.png, loupe.png, crop.png, crop-grid.png, export-review.png, "
-          f"compare.png, grid-light.png to {out}")
+    print(f"screenshots: wrote grid.png, shortcuts.png, loupe.png, why.png, crop.png, crop-grid.png, "
+          f"export-review.png, compare.png, grid-light.png to {out}")
     return 0
 
 

@@ -685,8 +685,10 @@ class CropSearch:
                  for k in order]
         whole_crop = Crop(tuple(float(v) for v in whole_box[0]), whole, whole)
         keep_whole = crops[0].score < whole + KEEP_MARGIN and _allowed_whole(aspect, width, height)
-        if keep_whole:  # the whole frame is the proposal; the crops searched stay as alternatives
-            crops = [whole_crop, *crops]
+        if keep_whole:  # the whole frame is the proposal; the crops searched that differ from it, alternatives
+            boxes_of = np.array([c.box for c in crops], np.float64)
+            apart = iou(boxes_of, whole_box)[:, 0] < ALTERNATIVE_IOU_STEPS[-1]
+            crops = [whole_crop, *[c for c, ok in zip(crops, apart, strict=True) if ok]]
         return CropResult(
             width=width, height=height, aspect=aspect, best=crops[0], alternatives=crops[1 : 1 + top],
             whole_score=whole, faces=list(photo.faces), face_rule=rule.name, candidates=len(boxes) + 1,

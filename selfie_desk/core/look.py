@@ -117,11 +117,12 @@ def view_stats(rgb: np.ndarray, gray: np.ndarray | None = None, keep: dict | Non
         keep["luma"], keep["gradient"] = g, grad
     lap, g50, g90, g99, hf = _sharpness(g, grad)
     lap_half = float(np.log(_laplacian(_half(g)).var() + _EPS))
-    return np.array(
+    out = np.array(
         [g.mean(), g.std(), *pct, (g < 0.02).mean(), (g > 0.98).mean(), colorfulness, saturation,
          lap, np.log(noise_sigma(g, grad) + 1e-4), g50, g90, g99, lap_half, hf],
         np.float32,
     )
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=-20.0)  # degenerate shapes must not poison a score
 
 
 def most_detailed_box(g: np.ndarray, size: int, grad: np.ndarray | None = None) -> Box:
@@ -177,13 +178,15 @@ def detail_stats(gray: np.ndarray, faces: Sequence[Box] = (), fallback: Box | No
     edge_lap = float(np.log(lap_abs[edges].mean() + 1e-4)) if edges.any() else float(np.log(1e-4))
     stats = np.array([lap, np.log(noise_sigma(g, grad) + 1e-4), g50, g90, g99, hf, edge_lap, float(on_face)],
                      np.float32)
-    return stats, box
+    return np.nan_to_num(stats, nan=0.0, posinf=0.0, neginf=-20.0), box
 
 
 # The reduced decode the pass reads: the detail look comes from a decode with this long edge (JPEG DCT
 # scaling lands a 12-24 MP photo at 1/2), the view from it reduced by an integer factor to >= VIEW_EDGE.
 DETAIL_EDGE = 2000
 VIEW_EDGE = 480
+MIN_SIDE = 16  # smaller photos are looked at enlarged (nearest neighbour)
+NEAREST = 0  # PIL.Image.Resampling.NEAREST
 
 
 def reduce_to(image, long_edge: int):
@@ -200,7 +203,13 @@ class Look:
     __slots__ = ("view", "detail_gray", "view_stats", "fallback", "detail_scale")
 
     def __init__(self, detail_image) -> None:
+        if min(detail_image.size) < MIN_SIDE:  # a photo of a few pixels: enlarged so every statistic has pixels
+            w, h = detail_image.size
+            detail_image = detail_image.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), NEAREST)
         self.view = reduce_to(detail_image, VIEW_EDGE)
+        if min(self.view.size) < MIN_SIDE:  # a long thin strip, reduced: its short side enlarged again
+            w, h = self.view.size
+            self.view = self.view.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), NEAREST)
         self.detail_gray = np.asarray(detail_image.convert("L"))
         view_gray = np.asarray(self.view.convert("L"))
         kept: dict = {}

@@ -271,6 +271,11 @@ class AspectHeads(nn.Module):
         self.register_buffer("std", torch.ones(FEATURE_DIM))
         self.register_buffer("centers", torch.zeros(len(ASPECT_KINDS)))
         self.register_buffer("spreads", torch.ones(len(ASPECT_KINDS)))
+        # which features each aspect reads: framing only the pooled last layer (what a crop changes), so that
+        # a crop's framing is its own and blur or noise never read as bad framing
+        masks = torch.ones(len(ASPECT_KINDS), FEATURE_DIM)
+        masks[list(ASPECT_KINDS).index("framing"), EMBEDDING_DIM:] = 0
+        self.register_buffer("masks", masks)
 
     def layer(self, name: str) -> nn.Linear:
         return self.layers[name]
@@ -286,7 +291,8 @@ class AspectHeads(nn.Module):
         self.spreads[k] = spread
 
     def raw(self, name: str, features: torch.Tensor) -> torch.Tensor:
-        return self.layers[name]((features.float() - self.mean) / self.std).squeeze(-1)
+        mask = self.masks[list(ASPECT_KINDS).index(name)]
+        return self.layers[name]((features.float() - self.mean) / self.std * mask).squeeze(-1)
 
     @torch.inference_mode()
     def aspects(self, features: torch.Tensor) -> list[dict[str, float]]:
@@ -294,7 +300,8 @@ class AspectHeads(nn.Module):
         x = (features.float() - self.mean) / self.std
         cols = {}
         for k, name in enumerate(ASPECT_KINDS):
-            cols[name] = torch.sigmoid((self.layers[name](x).squeeze(-1) - self.centers[k]) / self.spreads[k]).cpu()
+            raw = self.layers[name](x * self.masks[k]).squeeze(-1)
+            cols[name] = torch.sigmoid((raw - self.centers[k]) / self.spreads[k]).cpu()
         out = []
         for i in range(len(x)):
             row = {name: float(v[i]) for name, v in cols.items()}

@@ -50,6 +50,7 @@ GROUP_SIZE = 100  # Karpathy's groups of 100 posts
 TAG_BONUS = 0.05  # each tag beyond the first counts as 5 % more audience
 BOUNDARY = 0.5  # a personal model's score is P(good): 0.5 is its decision boundary
 EPOCHS = 150
+PERSONAL_DROPOUT = 0.1
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -289,10 +290,13 @@ def fit_head(
     if start is not None:
         head = copy.deepcopy(start)
         # P(good) = sigmoid((logit - c) / s), starting from the default's ranking: c the median of its
-        # logits on these photos, s a quarter of their spread
+        # logits on these photos, s their standard deviation
         with torch.inference_mode():
             logits = start(xt).float()
-        head.use_sigmoid(float(logits.median()), max(float(logits.std()) / 4, 1e-3))
+        head.use_sigmoid(float(logits.median()), max(float(logits.std()), 1e-3))
+        for m in head.modules():  # the default's dropout (0.5, for 9,000 photos) would drown a few dozen labels
+            if isinstance(m, torch.nn.Dropout):
+                m.p = PERSONAL_DROPOUT
     else:
         head = ScoreHead()
         looks = np.asarray(x, np.float32)[:, EMBEDDING_DIM:]

@@ -12,7 +12,7 @@ from selfie_desk.core import paths
 BUNDLED = {
     "mobilenet_v2-b0353104.pth": "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
     "retinaface_mobilenet0.25.pth": "1060628e94989788f9c68d6f8560f9d69ced6dc614c36a7202a5bf1d4ed89b43",
-    "score_head.pt": "8dee8a107d12022b01f2b0f7f9236944e4e5e39e15d23ba7a0376a53b196d135",
+    "score_head.pt": "279d9be82f17cf5e5c6f97df11ea736743fc7b5fb405979034c9077c55332bc4",
 }
 
 
