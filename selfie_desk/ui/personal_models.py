@@ -38,7 +38,8 @@ def model_cards() -> dict[str, dict]:
 
 def describe(name: str, card: dict) -> str:
     if name == DEFAULT_MODEL:
-        return "The bundled model: photo quality and framing (sharp, well exposed, a face about a third of the frame)."
+        return ("The bundled model: learned from how people rated 10,000 photos (BIQ2021), and from framing "
+                "(a face about a third of the frame, never cut).")
     a = card.get("heldout_agreement")
     labels = card.get("labels", {})
     text = f"Trained {str(card.get('date', '?'))[:10]} on {labels.get('total', '?')} of your labels."
