@@ -371,34 +371,25 @@ class CropService(QObject):
     def score_boxes(self, photo: Photo | CropTarget, boxes: Sequence[tuple[float, float, float, float]], model: str,
                     device: str) -> int:
         """Score boxes of one photo (a crop adjusted by hand) ahead of any batch; cancels the previous such job."""
-        if self._stopped:
-            raise RuntimeError("the crop service has been stopped")
-        for r in self._jobs.values():
-            if r.boxes:
-                r.cancel.set()
-        if not self._thread.isRunning():
-            self._thread.start()
-        self._next_id += 1
-        target = photo if isinstance(photo, CropTarget) else CropTarget.of(photo)
-        req = CropRequest(self._next_id, (target,), "free", model, device, 0, True,
-                          tuple(tuple(float(v) for v in b) for b in boxes))
-        self._jobs[req.job_id] = req
-        self._queue.put(req)
-        self._wake.emit()
-        return req.job_id
+        return self._one_photo_job(photo, model, device, boxes=tuple(tuple(float(v) for v in b) for b in boxes))
 
     def attention(self, photo: Photo | CropTarget, model: str, device: str) -> int:
         """Where the convnet looked in one photo (the loupe's H), ahead of any batch; cancels the previous one."""
+        return self._one_photo_job(photo, model, device, attention=True)
+
+    def _one_photo_job(self, photo: Photo | CropTarget, model: str, device: str, **kind: Any) -> int:
+        """An interactive job on one photo (`boxes=` or `attention=`), replacing the previous job of its kind."""
         if self._stopped:
             raise RuntimeError("the crop service has been stopped")
+        same_kind = (lambda r: bool(r.boxes)) if "boxes" in kind else (lambda r: r.attention)
         for r in self._jobs.values():
-            if r.attention:
+            if same_kind(r):
                 r.cancel.set()
         if not self._thread.isRunning():
             self._thread.start()
         self._next_id += 1
         target = photo if isinstance(photo, CropTarget) else CropTarget.of(photo)
-        req = CropRequest(self._next_id, (target,), "free", model, device, 0, True, attention=True)
+        req = CropRequest(self._next_id, (target,), "free", model, device, 0, True, **kind)
         self._jobs[req.job_id] = req
         self._queue.put(req)
         self._wake.emit()
