@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,7 +163,7 @@ class _CropWorker(QObject):
         self._search: Any = None
         self._search_key: tuple[str, str] | None = None
         self._niced = False
-        self._prepared: tuple[str, Any, float] | None = None  # the last photo decoded for boxes and attention
+        self._prepared: tuple[str, Any, float | None] | None = None  # the last photo decoded for boxes and attention
 
     @Slot()
     def wake(self) -> None:
@@ -233,41 +233,44 @@ class _CropWorker(QObject):
     def _score_boxes(self, req: CropRequest, start: float) -> CropOutcome:
         import numpy as np
 
-        search = self._get_search(req)
-        if isinstance(search, CropOutcome):
-            return search
-        target = req.targets[0]
-        try:
-            photo, quality = self._prepare(search, target.path)
+        def work(search: Any, photo: Any) -> None:
             scores = search.crop_scores(photo.image, np.array(req.boxes, np.float64), photo.width, photo.height,
-                                        quality=quality)
-        except Exception as exc:
-            self.failed.emit(req.job_id, CropFailed(target.photo_id, target.path, _message(exc)))
-            return CropOutcome(failed=1, elapsed=time.monotonic() - start)
-        self.scored.emit(req.job_id, BoxScores(target.photo_id, req.boxes, tuple(float(v) for v in scores)))
-        return CropOutcome(elapsed=time.monotonic() - start)
+                                        quality=self._quality(search, photo))
+            self.scored.emit(req.job_id, BoxScores(req.targets[0].photo_id, req.boxes,
+                                                   tuple(float(v) for v in scores)))
 
-    def _prepare(self, search: Any, path: str) -> tuple[Any, float]:
-        """The photo as the crop search sees it and its quality logit (what every box of it shares), kept
-        for the next request on the same photo (dragging a handle scores box after box)."""
-        if self._prepared is None or self._prepared[0] != path:
-            photo = search.prepare(Path(path))
-            self._prepared = (path, photo, search.features(photo.image, photo.looks).quality)
-        return self._prepared[1], self._prepared[2]
+        return self._on_one_photo(req, start, work)
 
     def _attention(self, req: CropRequest, start: float) -> CropOutcome:
+        def work(search: Any, photo: Any) -> None:
+            self.looked.emit(req.job_id, Attention(req.targets[0].photo_id, search.scorer.attention(photo.image)))
+
+        return self._on_one_photo(req, start, work)
+
+    def _on_one_photo(self, req: CropRequest, start: float, work: Callable[[Any, Any], None]) -> CropOutcome:
+        """An interactive job on targets[0]: the photo as the crop search sees it (kept for the next request on
+        the same photo: dragging a handle scores box after box), `work` on it, a failure told per photo."""
         search = self._get_search(req)
         if isinstance(search, CropOutcome):
             return search
         target = req.targets[0]
         try:
-            photo, _ = self._prepare(search, target.path)
-            cells = search.scorer.attention(photo.image)
+            if self._prepared is None or self._prepared[0] != target.path:
+                self._prepared = (target.path, search.prepare(Path(target.path)), None)
+            work(search, self._prepared[1])
         except Exception as exc:
             self.failed.emit(req.job_id, CropFailed(target.photo_id, target.path, _message(exc)))
             return CropOutcome(failed=1, elapsed=time.monotonic() - start)
-        self.looked.emit(req.job_id, Attention(target.photo_id, cells))
         return CropOutcome(elapsed=time.monotonic() - start)
+
+    def _quality(self, search: Any, photo: Any) -> float:
+        """The kept photo's quality logit (what every box of it shares): one pyramid pass, only when boxes
+        are scored (H's map does not need it)."""
+        path, kept, quality = self._prepared
+        if quality is None:
+            quality = search.features(photo.image, photo.looks).quality
+            self._prepared = (path, kept, quality)
+        return quality
 
     def _serve_urgent(self) -> None:
         while (urgent := self._queue.next(urgent_only=True)) is not None:
