@@ -76,13 +76,12 @@ class Looker:
         sizes = [(p[2].shape[1], p[2].shape[0]) for p in preps]
         faces = self.detector.detect(torch.from_numpy(faces_in).permute(0, 3, 1, 2), sizes)
         details, face_frac = [], []
-        for (lk, _, fin), fs, im in zip(preps, faces, images, strict=True):
-            sx = im.size[0] / fin.shape[1]
-            sy = im.size[1] / fin.shape[0]
-            boxes = [(f.box[0] * sx, f.box[1] * sy, f.box[2] * sx, f.box[3] * sy) for f in fs]
-            details.append(lk.detail(boxes)[0])
+        for (lk, _, fin), fs in zip(preps, faces, strict=True):
+            frame = (fin.shape[1], fin.shape[0])
+            boxes = [f.box for f in fs]
+            details.append(lk.values(boxes, frame)[look.N_VIEW:])
             area = max(((b[2] - b[0]) * (b[3] - b[1]) for b in boxes), default=0.0)
-            face_frac.append([len(boxes), area / (im.size[0] * im.size[1])])
+            face_frac.append([len(boxes), area / (frame[0] * frame[1])])
         return {
             "emb": emb.numpy().astype(np.float32),
             "stats": stats.numpy().astype(np.float32),

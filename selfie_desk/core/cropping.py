@@ -39,9 +39,8 @@ DEFAULT_ASPECT = "original"
 # What "free" tries besides the photo's own ratio: the presets and their turned-round versions.
 FREE_RATIOS = (1.0, 4 / 5, 5 / 4, 2 / 3, 3 / 2, 3 / 4, 4 / 3, 16 / 9, 9 / 16)
 
-# Decoded long edge: a 12 MP JPEG decodes at 1/8 (500 x 375) and is brought down to this. The pyramid's
-# levels and the exact scoring of the finalists are made from this one decode.
-FEATURE_EDGE = 448
+# The search decodes and looks at a photo as the scoring pass does (look.DETAIL_EDGE, then the ~500-px view);
+# the pyramid's levels and the exact scoring of the finalists are made from that view.
 # The shared pass is a small pyramid: the photo squashed to a square so that a box of this share of the
 # photo (square root of its area share) becomes 224 x 224, as the exact scorer sees a crop; each box is
 # pooled from the level nearest its size. Three levels (498, 320 and 224 px squares): median agreement
@@ -456,14 +455,12 @@ class CropSearch:
         scorer: Scorer,
         *,
         verify: int = VERIFY,
-        feature_edge: int = FEATURE_EDGE,
         fine_seeds: int = FINE_SEEDS,
         pyramid: Sequence[float] = PYRAMID,
     ) -> None:
         self.scorer = scorer
         self.pyramid = tuple(pyramid)
         self.verify = verify
-        self.feature_edge = feature_edge
         self.fine_seeds = fine_seeds
 
     # ---- inputs ---------------------------------------------------------------------------------------
@@ -487,19 +484,10 @@ class CropSearch:
         t1 = time.perf_counter()
         if faces is None:
             faces = self.detect_faces(lk.view, width, height)
-        sx, sy = lk.detail_gray.shape[1] / width, lk.detail_gray.shape[0] / height
-        detail, _ = lk.detail([(f.box[0] * sx, f.box[1] * sy, f.box[2] * sx, f.box[3] * sy) for f in faces])
+        looks = lk.values([f.box for f in faces], (width, height))
         if timings is not None:
             timings["faces"] = time.perf_counter() - t1
-        return Prepared(lk.view, width, height, list(faces), np.concatenate([lk.view_stats, detail]))
-
-    def reduce(self, image: Image.Image) -> Image.Image:
-        """Bring a decode (long edge up to twice the request) down to about `feature_edge`."""
-        image = image.convert("RGB")
-        if max(image.size) > self.feature_edge * 1.2:
-            image = image.copy()
-            image.thumbnail((self.feature_edge, self.feature_edge), Image.Resampling.BILINEAR, reducing_gap=2.0)
-        return image
+        return Prepared(lk.view, width, height, list(faces), looks)
 
     def detect_faces(self, image: Image.Image, width: int, height: int) -> list[Face]:
         """Faces in full-resolution pixels, found on a FACE_EDGE copy as the scoring pass does."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from PIL import Image
 
 Box = tuple[float, float, float, float]
 
@@ -186,7 +187,6 @@ def detail_stats(gray: np.ndarray, faces: Sequence[Box] = (), fallback: Box | No
 DETAIL_EDGE = 2000
 VIEW_EDGE = 480
 MIN_SIDE = 16  # smaller photos are looked at enlarged (nearest neighbour)
-NEAREST = 0  # PIL.Image.Resampling.NEAREST
 
 
 def reduce_to(image, long_edge: int):
@@ -205,11 +205,11 @@ class Look:
     def __init__(self, detail_image) -> None:
         if min(detail_image.size) < MIN_SIDE:  # a photo of a few pixels: enlarged so every statistic has pixels
             w, h = detail_image.size
-            detail_image = detail_image.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), NEAREST)
+            detail_image = detail_image.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), Image.Resampling.NEAREST)
         self.view = reduce_to(detail_image, VIEW_EDGE)
         if min(self.view.size) < MIN_SIDE:  # a long thin strip, reduced: its short side enlarged again
             w, h = self.view.size
-            self.view = self.view.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), NEAREST)
+            self.view = self.view.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), Image.Resampling.NEAREST)
         self.detail_gray = np.asarray(detail_image.convert("L"))
         view_gray = np.asarray(self.view.convert("L"))
         kept: dict = {}
@@ -223,4 +223,12 @@ class Look:
 
     def detail(self, faces_in_detail_pixels: Sequence[Box]) -> tuple[np.ndarray, Box]:
         return detail_stats(self.detail_gray, faces_in_detail_pixels, self.fallback)
+
+    def values(self, faces: Sequence[Box], frame: tuple[int, int]) -> np.ndarray:
+        """The view's and the detail's statistics, one vector (N_VIEW + N_DETAIL), with `faces` given in
+        the pixels of a `frame` (width, height) of the same photo (the full resolution, a face input...)."""
+        sx = self.detail_gray.shape[1] / frame[0]
+        sy = self.detail_gray.shape[0] / frame[1]
+        stats, _ = self.detail([(x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in faces])
+        return np.concatenate([self.view_stats, stats])
 

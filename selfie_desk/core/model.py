@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,6 @@ DEFAULT_MODEL = "default"
 # again; a head whose card names another layout cannot (the first heads read the last layer alone).
 OLD_BACKBONE_ID = BACKBONE_FILE
 EMBEDDING_ID = "mobilenet_v2-b0353104.pth+looks-1"
-BACKBONE_ID = EMBEDDING_ID
 HEAD_FORMAT = 2
 CALIB_POINTS = 101
 # Aspects and the self-supervised pairs that teach each (degrade.py's kinds)
@@ -223,12 +221,6 @@ class ScoreHead(nn.Module):
         self.center.fill_(center)
         self.spread.fill_(spread)
         self.quantile_map.fill_(0.0)
-
-    def logit_at(self, score: float) -> float:
-        """The logit whose calibrated score is `score` (within the quantile map's range)."""
-        if float(self.quantile_map) < 0.5:
-            return float(self.center + self.spread * math.log(score / (1 - score)))
-        return float(np.interp(score, self.calib_y.numpy(), self.calib_x.numpy()))
 
     @classmethod
     def ensemble(cls, heads: Sequence[ScoreHead]) -> ScoreHead:
@@ -423,7 +415,6 @@ class Scored:
     embedding: np.ndarray  # float32, FEATURE_DIM: what the catalog stores and every head on it reads
     faces: list[Face]  # in the coordinates of the face-detector input given for this photo
     aspects: dict[str, float]
-    detail_box: look.Box  # where the detail look was taken, in the detail image's pixels
 
 
 def face_input(view: Image.Image, edge: int) -> np.ndarray:
@@ -489,19 +480,13 @@ class Scorer:
     ) -> list[Scored]:
         network = self.embed(model_inputs)
         faces = self.detector.detect(face_inputs.to(self.device, non_blocking=True), face_sizes)
-        extras, boxes = [], []
-        for lk, found, (fw, fh) in zip(looks, faces, face_sizes, strict=True):
-            sx = lk.detail_gray.shape[1] / fw
-            sy = lk.detail_gray.shape[0] / fh
-            detail, box = lk.detail([(f.box[0] * sx, f.box[1] * sy, f.box[2] * sx, f.box[3] * sy) for f in found])
-            extras.append(np.concatenate([lk.view_stats, detail]))
-            boxes.append(box)
+        extras = [lk.values([f.box for f in found], size) for lk, found, size in zip(looks, faces, face_sizes,
+                                                                                      strict=True)]
         features = self.complete(network, extras)
         scores = self.score_embeddings(features).cpu().numpy()
         aspects = self.aspect_heads.aspects(features)
         feats = features.cpu().numpy()
-        rows = zip(scores, feats, faces, aspects, boxes, strict=True)
-        return [Scored(float(s), e, f, a, b) for s, e, f, a, b in rows]
+        return [Scored(float(s), e, f, a) for s, e, f, a in zip(scores, feats, faces, aspects, strict=True)]
 
     def score_images(self, images: Sequence[Image.Image], face_edge: int = 384) -> list[Scored]:
         """Score photos already in memory, each at its own (detail) resolution, exactly as the pass would

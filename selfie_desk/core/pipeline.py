@@ -24,12 +24,14 @@ import torch
 from selfie_desk.core import decoding, look, reasons, rescore, thumbnails
 from selfie_desk.core.catalog import Catalog, Result
 from selfie_desk.core.indexing import IndexReport, Todo, index
-from selfie_desk.core.model import ASPECTS, EMBEDDING_ID, Scored, Scorer, face_input, head_backbone, model_input
+from selfie_desk.core.model import ASPECTS, EMBEDDING_ID, FEATURE_DIM, Scored, Scorer, face_input, model_input
 
 # JPEG DCT scaling lands a 12 MP photo at 1/2 (2000 x 1500) for the detail look (look.DETAIL_EDGE); the
 # view (500 x 375, an integer box-filter reduction of it) makes the 224 px model input, the faces and the
 # 320 px thumbnail. 41.9 vs 31.6 ms per 12 MP photo for the 1/8 decode used before (docs/benchmarks.md).
 DECODE_EDGE = look.DETAIL_EDGE
+# where the features say whether the detail look was taken on a face
+ON_FACE = FEATURE_DIM - look.N_DETAIL + look.DETAIL_NAMES.index("detail_on_face")
 FACE_EDGE = 384  # faces down to ~4 % of the long edge; 480 costs 2x (20.6 vs 11.1 ms per photo on one core)
 
 
@@ -123,16 +125,11 @@ def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
 
 
 def describe(scored: Scored, faces: list, width: int, height: int, lk: look.Look) -> dict:
-    """What the catalog keeps of a photo's aspects: the four the JSON reports, the parts, and the reasons."""
+    """What the catalog keeps of a photo's look: the four aspects the JSON reports, and the reasons."""
     trusted = [f.box for f in faces if f.confidence >= reasons.MIN_FACE_CONFIDENCE]
-    on_face = bool(scored.embedding[-1] > 0.5)  # look.DETAIL_NAMES ends with detail_on_face
+    on_face = bool(scored.embedding[ON_FACE] > 0.5)
     words = reasons.explain(scored.aspects, trusted, width, height, lk.view_stats, on_face)
-    return {
-        "aspects": {name: round(scored.aspects[name], 4) for name in ASPECTS},
-        "parts": {k: round(v, 4) for k, v in scored.aspects.items() if k not in ASPECTS},
-        "reasons": words,
-        "stops": round(reasons.stops_off(lk.view_stats), 2),
-    }
+    return {"aspects": {name: round(scored.aspects[name], 4) for name in ASPECTS}, "reasons": words}
 
 
 def default_workers() -> int:
@@ -177,7 +174,7 @@ def score(
     # Photos whose stored embedding this model's head can read are scored from it (switching models);
     # only the others are decoded. An embedding of an older layout is made again by decoding the photo.
     reused = rescore.from_embeddings(catalog, scorer.head, scorer.model_name, [t.photo_id for t in report.todo],
-                                     head_backbone(scorer.info.card), cancel, scorer.info.id)
+                                     cancel=cancel, head_id=scorer.info.id)
     todo = [t for t in report.todo if t.photo_id not in reused]
     done = failed = 0
 

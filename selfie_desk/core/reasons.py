@@ -68,11 +68,11 @@ def explain(aspects: dict[str, float], faces: Sequence[Box], width: int, height:
             out.append("highlights blown" if clipped > 0.05 else f"too {BRIGHT}")
     if aspects.get("compression", 1.0) < BAD:
         out.append(COMPRESSED)
-    sure = list(faces)  # the caller passes the faces it trusts (confidence >= MIN_FACE_CONFIDENCE)
-    if sure and width and height:
-        if any(_touches_edge(f, width, height) for f in sure):
+    # `faces`: the ones the caller trusts (confidence >= MIN_FACE_CONFIDENCE)
+    if faces and width and height:
+        if any(_touches_edge(f, width, height) for f in faces):
             out.append(FACE_CUT)
-        largest = max((f[2] - f[0]) * (f[3] - f[1]) for f in sure) / (width * height)
+        largest = max((f[2] - f[0]) * (f[3] - f[1]) for f in faces) / (width * height)
         if largest < SMALL_FACE:
             out.append(SMALL)
         elif aspects.get("framing", 1.0) < BAD and FACE_CUT not in out:

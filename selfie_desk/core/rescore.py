@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.model import EMBEDDING_ID, head_backbone, load_head
+from selfie_desk.core.model import EMBEDDING_ID, load_head
 
 CHUNK = 2048
 
@@ -54,4 +54,5 @@ def rescore(catalog: Catalog, model: str, folder: str | None = None, cancel: thr
     where it has none (or one from another version of its head). Returns how many were scored."""
     head, info = load_head(model)
     missing = catalog.photos_missing_score(model, folder, info.id)
-    return len(from_embeddings(catalog, head, model, missing, head_backbone(info.card), cancel, info.id))
+    # load_head only loads heads made for EMBEDDING_ID, the layout from_embeddings reads by default
+    return len(from_embeddings(catalog, head, model, missing, cancel=cancel, head_id=info.id))
