@@ -23,9 +23,9 @@ from selfie_desk.cli_guard import (  # issue 15: the guarded runner, the catalog
     scan_lock_told,
     tell_skipped,
 )
+from selfie_desk.core import crop_geometry
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
-CROP_ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")  # = cropping.ASPECTS (no torch import here)
 
 
 class UsageError(Exception):
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crop.add_argument("images", nargs="+", metavar="IMAGE", type=Path, help="photo files")
     crop.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a summary")
-    crop.add_argument("--aspect", choices=CROP_ASPECTS, default="original",
+    crop.add_argument("--aspect", choices=crop_geometry.ASPECTS, default="original",
                       help="aspect ratio preset; free lets the search choose (default: %(default)s, the photo's own)")
     crop.add_argument("--top", type=int, default=3, metavar="K", help="alternatives besides the best (default: 3)")
     crop.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the convnet runs")
@@ -268,8 +268,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def load_scorer(model: str, device: str):
     """The convnet for `--model`/`--device`, or None after saying why on stderr (missing weights, no such
     device). An unknown model name is a usage error."""
-    from selfie_desk.core.model import Scorer, UnknownModelError
+    from selfie_desk.core.model_cards import UnknownModelError
     from selfie_desk.core.weights import ModelMissingError
+    from selfie_desk.neural.model import Scorer
 
     try:
         return Scorer(model=model, device=device)
@@ -283,7 +284,7 @@ def load_scorer(model: str, device: str):
 def score_with_progress(targets, catalog, scorer, batch_size: int = 16):
     """`pipeline.score` with a progress bar on a terminal's stderr; Ctrl+C stops it cleanly (check
     `summary.cancelled`): every finished batch is already saved."""
-    from selfie_desk.core import pipeline
+    from selfie_desk.neural import pipeline
 
     bar = ProgressBar(sys.stderr, scorer.label) if sys.stderr.isatty() else None
     cancel = threading.Event()
@@ -347,9 +348,9 @@ def cmd_crop(args: argparse.Namespace) -> int:
         raise UsageError(f"crop takes photo files, not folders: {', '.join(folders)}")
 
     from selfie_desk.core.catalog_access import open_catalog
-    from selfie_desk.core.cropping import CropSearch
     from selfie_desk.core.decoding import PhotoError
     from selfie_desk.core.indexing import canonical, fingerprint
+    from selfie_desk.neural.crop_search import CropSearch
 
     scorer = load_scorer(args.model, args.device)
     if scorer is None:

@@ -31,7 +31,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if (paths.user_models_dir() / f"{args.name}.pt").exists() and not args.replace:
         raise _usage(f"a model named {args.name!r} exists already; choose another name or add --replace")
 
-    from selfie_desk.core import taste
+    from selfie_desk.neural import taste
 
     try:
         taste.check_name(args.name)
@@ -44,10 +44,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         except taste.TasteError as exc:
             raise _usage(str(exc)) from None
 
-    from selfie_desk.core import rescore
     from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.indexing import canonical, index
-    from selfie_desk.core.model import DEFAULT_MODEL
+    from selfie_desk.core.model_cards import DEFAULT_MODEL
+    from selfie_desk.neural import rescore
 
     def warn(text: str) -> None:
         print(f"selfie-desk: warning: {text}", file=sys.stderr)

@@ -88,11 +88,13 @@ def _checks(report: Report, tmp: Path, device: str) -> None:
     from PIL import Image
 
     from selfie_desk import __version__
-    from selfie_desk.core import decoding, degrade, paths, pipeline
+    from selfie_desk.core import decoding, degrade, paths
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.cropping import CropSearch, cuts_a_face
-    from selfie_desk.core.model import Scorer
+    from selfie_desk.core.crop_geometry import cuts_a_face
     from selfie_desk.core.weights import ModelMissingError
+    from selfie_desk.neural import pipeline
+    from selfie_desk.neural.crop_search import CropSearch
+    from selfie_desk.neural.model import Scorer
 
     frozen = paths.frozen_root()
     where = f"frozen bundle {frozen}" if frozen else "source"

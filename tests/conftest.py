@@ -26,7 +26,7 @@ def app_home(tmp_path_factory, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def scorer():
     """The real models, loaded once per session (CPU)."""
-    from selfie_desk.core.model import Scorer
+    from selfie_desk.neural.model import Scorer
 
     return Scorer(device="cpu")
 

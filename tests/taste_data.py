@@ -57,8 +57,8 @@ def make_taste_folder(folder: Path, per_source: int = 10, seed: int = 0,
 
 def scored_taste_set(root: Path, scorer, per_source: int = 8) -> tuple[Path, Path, dict[str, bool]]:
     """The taste folder scored by the real pipeline into its own catalog file: (folder, catalog file, truth)."""
-    from selfie_desk.core import pipeline
     from selfie_desk.core.catalog import Catalog
+    from selfie_desk.neural import pipeline
 
     folder = root / "photos"
     truth = make_taste_folder(folder, per_source=per_source)

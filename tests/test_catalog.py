@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import photo, save_jpeg
 
-from selfie_desk.core import paths, pipeline
+from selfie_desk.core import paths
 from selfie_desk.core.catalog import SCHEMA_VERSION, Catalog
+from selfie_desk.core.embedding import FEATURE_DIM
 from selfie_desk.core.indexing import index
-from selfie_desk.core.model import FEATURE_DIM
+from selfie_desk.neural import pipeline
 
 
 @pytest.fixture
@@ -223,7 +224,7 @@ def test_killed_process_loses_nothing_and_resumes(tmp_path, app_home):
     with Catalog(db_path) as cat:
         survived = [p for p in cat.photos("default", folder=str(folder)) if p.score is not None]
     assert len(survived) >= committed
-    from selfie_desk.core.model import Scorer
+    from selfie_desk.neural.model import Scorer
 
     with Catalog(db_path) as cat:
         summary = pipeline.score([folder], cat, Scorer(device="cpu"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import DEMO, photo, save_jpeg
 
-from selfie_desk.core.cropping import cuts_a_face, iou
+from selfie_desk.core.crop_geometry import cuts_a_face, iou
 
 KEYS = {"path", "width", "height", "aspect", "crop", "score", "alternatives", "error", "keep_whole"}
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from conftest import photo, save_jpeg
 
-from selfie_desk.core import paths, pipeline
+from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.indexing import canonical
+from selfie_desk.neural import pipeline
 
 KEYS = ["path", "score", "decision", "rating", "crop", "faces", "width", "height", "aspects", "reasons"]
 

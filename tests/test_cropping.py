@@ -11,14 +11,12 @@ import numpy as np
 import pytest
 from conftest import DEMO, photo
 
-from selfie_desk.core.cropping import (
+from selfie_desk.core.crop_geometry import (
     ALTERNATIVE_IOU,
     ALTERNATIVE_IOU_STEPS,
     ASPECTS,
     KEEP_MARGIN,
     MIN_CANDIDATES,
-    CropSearch,
-    FeaturePyramid,
     Prepared,
     coarse_candidates,
     cuts_a_face,
@@ -30,7 +28,8 @@ from selfie_desk.core.cropping import (
     parse_aspect,
     ratios_for,
 )
-from selfie_desk.core.faces import Face
+from selfie_desk.core.face import Face
+from selfie_desk.neural.crop_search import CropSearch, FeaturePyramid
 
 SIZES = [(640, 480), (480, 640), (4000, 3000), (1000, 160)]
 

@@ -8,8 +8,9 @@ import torch
 from PIL import Image
 
 from selfie_desk.core import paths
-from selfie_desk.core.faces import Face, FaceDetector
+from selfie_desk.core.face import Face
 from selfie_desk.core.weights import bundled_file
+from selfie_desk.neural.faces import FaceDetector
 
 # Measured with these weights; tools/retinaface_check.py shows the ONNX original gives the same.
 ASTRONAUT_BOX = (177.75, 56.89, 273.05, 177.29)

@@ -6,7 +6,7 @@ import torch
 from conftest import DEMO
 from PIL import Image
 
-from selfie_desk.core.model import Scorer
+from selfie_desk.neural.model import Scorer
 
 pytestmark = [
     pytest.mark.gpu,
@@ -25,7 +25,8 @@ def test_cuda_scores_match_cpu(scorer):
 
 
 def test_cuda_crop_search_keeps_the_face_and_agrees_with_cpu(scorer):
-    from selfie_desk.core.cropping import CropSearch, cuts_a_face
+    from selfie_desk.core.crop_geometry import cuts_a_face
+    from selfie_desk.neural.crop_search import CropSearch
 
     cpu, gpu = CropSearch(scorer), CropSearch(Scorer(device="cuda"))
     photo = cpu.prepare(DEMO / "astronaut.png")

@@ -48,7 +48,7 @@ def corpus(tmp_path):
 
 
 def test_hostile_corpus_scores_sidecars_and_exports_cleanly(corpus, scorer, tmp_path):
-    from selfie_desk.core import pipeline
+    from selfie_desk.neural import pipeline
 
     before = snapshot(corpus.root)
     catalog = Catalog(tmp_path / "catalog.sqlite3")

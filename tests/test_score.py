@@ -7,7 +7,7 @@ from conftest import DEMO
 from PIL import Image
 
 from selfie_desk.core import degrade
-from selfie_desk.core.model import model_input
+from selfie_desk.core.embedding import model_input
 
 PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "china.jpg", "flower.jpg", "camera.png"]
 
@@ -72,7 +72,7 @@ def test_folded_backbone_computes_what_torchvision_computes(scorer, originals):
     import torchvision
 
     from selfie_desk.core import weights
-    from selfie_desk.core.model import BACKBONE_FILE
+    from selfie_desk.core.embedding import BACKBONE_FILE
 
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in scorer.backbone.modules())
     reference = torchvision.models.mobilenet_v2()

@@ -13,9 +13,12 @@ import pytest
 import torch
 from conftest import photo, save_jpeg
 
-from selfie_desk.core import paths, pipeline, rescore
+from selfie_desk.core import paths
 from selfie_desk.core.catalog import MIGRATIONS, Catalog, _split_sql
-from selfie_desk.core.model import EMBEDDING_ID, OLD_BACKBONE_ID, StaleModelError, load_head, model_card
+from selfie_desk.core.embedding import EMBEDDING_ID, OLD_BACKBONE_ID
+from selfie_desk.core.model_cards import StaleModelError
+from selfie_desk.neural import pipeline, rescore
+from selfie_desk.neural.model import load_head, model_card
 
 
 def schema3_catalog_with_an_old_score(image: Path) -> None:

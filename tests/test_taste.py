@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 from taste_data import copy_catalog, make_taste_folder
 
-from selfie_desk.core import paths, pipeline, rescore, taste
+from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.model import Scorer, available_models
+from selfie_desk.core.model_cards import available_models
+from selfie_desk.neural import pipeline, rescore, taste
+from selfie_desk.neural.model import Scorer
 
 # ---- the recipe's grouping (no photos needed) -----------------------------------------------------------
 

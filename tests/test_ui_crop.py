@@ -14,7 +14,7 @@ import pytest
 from conftest import photo_folder
 from PySide6.QtCore import QElapsedTimer, QPoint, QSize, Qt, QTimer
 
-from selfie_desk.core import paths
+from selfie_desk.core import crop_geometry, paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import CROP_ASPECTS, Settings
@@ -51,6 +51,10 @@ def press_c(qtbot, window):
         qtbot.keyClick(window.loupe, Qt.Key.Key_C)
 
 
+def ratio_of(box) -> float:
+    return (box[2] - box[0]) / (box[3] - box[1])
+
+
 def inside(box, w, h) -> bool:
     x0, y0, x1, y1 = box
     return 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
@@ -65,15 +69,15 @@ def screen_point(overlay, x: float, y: float) -> QPoint:
 
 
 def test_presets_are_the_crop_searchs():
-    from selfie_desk.core import cropping
-
-    assert crop_box.ASPECTS == cropping.ASPECTS == CROP_ASPECTS
-    for aspect in cropping.ASPECTS:
-        fixed = cropping.parse_aspect(aspect)
+    assert CROP_ASPECTS is crop_geometry.ASPECTS  # one list: the settings, the window and the CLI use it
+    for aspect in crop_geometry.ASPECTS:
+        fixed = crop_geometry.parse_aspect(aspect)
         if fixed is not None:
-            assert crop_box.aspect_ratio(aspect, 640, 480) == pytest.approx(fixed)
-    assert crop_box.aspect_ratio("original", 640, 480) == pytest.approx(4 / 3)
-    assert crop_box.aspect_ratio("free", 640, 480) is None
+            assert crop_geometry.aspect_ratio(aspect, 640, 480) == pytest.approx(fixed)
+    assert crop_geometry.aspect_ratio("original", 640, 480) == pytest.approx(4 / 3)
+    assert crop_geometry.aspect_ratio("free", 640, 480) is None
+    with pytest.raises(ValueError):
+        crop_geometry.aspect_ratio("5:4", 640, 480)
 
 
 @pytest.mark.parametrize("ratio", [None, 1.0, 4 / 5, 16 / 9])
@@ -86,7 +90,7 @@ def test_handles_keep_the_box_in_the_photo_and_its_ratio(handle, ratio):
         assert inside(box, w + 1e-6, h + 1e-6), (handle, x, y, box)
         assert box[2] - box[0] >= crop_box.MIN_EDGE - 1e-6 and box[3] - box[1] >= crop_box.MIN_EDGE - 1e-6
         if ratio is not None:
-            assert crop_box.ratio_of(box) == pytest.approx(ratio, rel=1e-6)
+            assert ratio_of(box) == pytest.approx(ratio, rel=1e-6)
     # the opposite corner stays put
     box = crop_box.drag_handle(start, "br", start[2] - 50, start[3] - 50, w, h, ratio)
     if handle == "br":
@@ -112,7 +116,7 @@ def test_propose_cycle_switch_aspect_adjust_and_accept(qtbot, make_window, demo_
     press_c(qtbot, window)  # C: the proposal as an overlay, the outside darkened
     assert window.mode == "loupe" and crop.active and overlay.isVisible() and overlay.editing
     assert inside(crop.box, w, h)
-    assert crop_box.ratio_of(crop.box) == pytest.approx(w / h, rel=0.02)  # default: the photo's own ratio
+    assert ratio_of(crop.box) == pytest.approx(w / h, rel=0.02)  # default: the photo's own ratio
     assert len(crop.candidates) >= 2
     if crop.proposal.crop == (0, 0, w, h):  # no crop scores clearly higher than the photo: "keep as is"
         assert crop.describe().startswith(f"1/{len(crop.candidates)} · keep as is ")
@@ -136,7 +140,7 @@ def test_propose_cycle_switch_aspect_adjust_and_accept(qtbot, make_window, demo_
         crop.aspect_box.setCurrentIndex(crop.aspect_box.findData("4:5"))
     assert crop.aspect == "4:5" and overlay.ratio == pytest.approx(0.8)
     assert Settings.load().crop_aspect == "4:5"  # remembered for next time
-    assert crop_box.ratio_of(crop.box) == pytest.approx(0.8, rel=0.03) and inside(crop.box, w, h)
+    assert ratio_of(crop.box) == pytest.approx(0.8, rel=0.03) and inside(crop.box, w, h)
     assert [a.data() for a in crop.aspect_group.actions() if a.isChecked()] == ["4:5"]
 
     # dragging the bottom-right handle toward the middle: a smaller box, same ratio, same top-left
@@ -147,7 +151,7 @@ def test_propose_cycle_switch_aspect_adjust_and_accept(qtbot, make_window, demo_
     qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=br - QPoint(40, 10))
     after = crop.box
     assert after != before and after[2] < before[2] and after[:2] == pytest.approx(before[:2])
-    assert crop_box.ratio_of(after) == pytest.approx(0.8, rel=1e-6) and inside(after, w, h)
+    assert ratio_of(after) == pytest.approx(0.8, rel=1e-6) and inside(after, w, h)
     assert crop.edited and "by hand" in overlay.label
     # the box drawn by hand is scored in the background, on the proposals' scale
     qtbot.waitUntil(lambda: crop.hand_score is not None, timeout=CROP_TIMEOUT_MS)
@@ -161,7 +165,7 @@ def test_propose_cycle_switch_aspect_adjust_and_accept(qtbot, make_window, demo_
     assert moved[2] == pytest.approx(w) and moved[3] - moved[1] == pytest.approx(after[3] - after[1])
 
     qtbot.keyClick(window.loupe, Qt.Key.Key_Return)  # Enter: stored at once, the loupe stays
-    expected = crop_box.whole_pixels(moved, w, h)
+    expected = crop_geometry.whole_pixels(moved, w, h)
     assert window.mode == "loupe" and not crop.active
     assert saved(demo_folder)["china.jpg"].crop == pytest.approx(expected)
     assert window.model.get(p.id).crop == pytest.approx(expected)
@@ -291,7 +295,7 @@ def test_propose_for_the_folder_then_sort_by_best_after_crop(qtbot, make_window,
     assert finished.args[0].reused == 1 and finished.args[0].proposed == 0
 
     # a proposal made by an older version of the search is made again, and replaced
-    from selfie_desk.core.cropping import SEARCH_VERSION
+    from selfie_desk.core.crop_geometry import SEARCH_VERSION
 
     first = window.selected_photos()[0]
     with sqlite3.connect(paths.catalog_path()) as db:

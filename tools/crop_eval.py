@@ -31,16 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from selfie_desk.core import degrade  # noqa: E402
-from selfie_desk.core.cropping import (  # noqa: E402
-    ASPECTS,
-    VERIFY,
-    CropSearch,
-    Prepared,
-    cuts_a_face,
-    face_relations,
-    iou,
-)
-from selfie_desk.core.model import Scorer  # noqa: E402
+from selfie_desk.core.crop_geometry import ASPECTS, Prepared, cuts_a_face, face_relations, iou  # noqa: E402
+from selfie_desk.neural.crop_search import VERIFY, CropSearch  # noqa: E402
+from selfie_desk.neural.model import Scorer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_score import bucket  # noqa: E402

@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import crop_eval  # noqa: E402
 
-from selfie_desk.core.cropping import CropSearch  # noqa: E402
-from selfie_desk.core.model import Scorer, pool_boxes  # noqa: E402
+from selfie_desk.neural.crop_search import CropSearch  # noqa: E402
+from selfie_desk.neural.model import Scorer, pool_boxes  # noqa: E402
 
 TAILS = {"tail s16 g14": (14, 14), "tail s16 g7": (14, 7), "tail s8 g28": (7, 28)}  # block index, grid
 

@@ -21,14 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from selfie_desk.core import look  # noqa: E402
-from selfie_desk.core.model import (  # noqa: E402
-    ASPECT_KINDS,
-    EMBEDDING_DIM,
-    EMBEDDING_ID,
-    AspectHeads,
-    ScoreHead,
-    save_head,
-)
+from selfie_desk.core.embedding import EMBEDDING_DIM, EMBEDDING_ID  # noqa: E402
+from selfie_desk.neural.model import ASPECT_KINDS, AspectHeads, ScoreHead, save_head  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -279,7 +273,7 @@ def calibrate(heads: list[ScoreHead], x_fit: np.ndarray, y_fit: np.ndarray) -> N
 
 def refit_aspects(args, sets) -> int:
     """The aspect heads alone, on the cached pairs, into the existing head file (its score head untouched)."""
-    from selfie_desk.core.model import read_head_file
+    from selfie_desk.neural.model import read_head_file
 
     b, names, fit, val, test = split_biq(sets)
     x = features(b)
@@ -374,7 +368,7 @@ def fit_and_write(args) -> int:
 
 
 def look_dims() -> str:
-    from selfie_desk.core.model import STATS_DIM
+    from selfie_desk.core.embedding import STATS_DIM
 
     return f"{STATS_DIM} + view {look.N_VIEW} + detail {look.N_DETAIL}"
 

@@ -23,9 +23,10 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     import torch
 
-    from selfie_desk.core import paths, pipeline
+    from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.model import Scorer
+    from selfie_desk.neural import pipeline
+    from selfie_desk.neural.model import Scorer
 
     files = sorted((Path(tempfile.gettempdir()) / "selfie-desk-bench" / "photos").glob("*.jpg"))[: int(sys.argv[1])]
     if not files:

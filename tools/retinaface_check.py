@@ -111,8 +111,8 @@ def compare(ref_path: Path) -> int:
     import torch
 
     sys.path.insert(0, str(ROOT))
-    from selfie_desk.core.faces import FaceDetector
     from selfie_desk.core.weights import bundled_file
+    from selfie_desk.neural.faces import FaceDetector
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     data = np.load(ref_path)

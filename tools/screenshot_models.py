@@ -26,10 +26,11 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
     from taste_data import make_taste_folder
 
-    from selfie_desk.core import paths, pipeline
+    from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.model import Scorer
     from selfie_desk.core.settings import Settings
+    from selfie_desk.neural import pipeline
+    from selfie_desk.neural.model import Scorer
     from selfie_desk.ui.main_window import MainWindow
 
     folder = tmp / "photos"

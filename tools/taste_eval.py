@@ -32,9 +32,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="taste-eval-"))
     os.environ["SELFIE_DESK_HOME"] = str(tmp / "home")
 
-    from selfie_desk.core import pipeline, taste
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.model import Scorer
+    from selfie_desk.neural import pipeline, taste
+    from selfie_desk.neural.model import Scorer
 
     folder = tmp / "photos"
     truth = make_taste_folder(folder, per_source=args.per_source)
@@ -96,7 +96,7 @@ def main() -> None:
             x = np.stack([emb[lab.photo_id][0] for lab in test])
             good = np.array([lab.good for lab in test])
             s = taste._scores(r.head, x)
-            from selfie_desk.core.model import load_head
+            from selfie_desk.neural.model import load_head
 
             d = taste._scores(load_head("default")[0], x)
             accs.append(np.mean((s > 0.5) == good))

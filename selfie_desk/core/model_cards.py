@@ -2,17 +2,23 @@
 on its own thread; `selfie-desk models` answers at once).
 
 The bundled default's card is models/score_head.json; a personal model's is NAME.json beside NAME.pt in
-the app's data folder (selfie_desk.core.taste writes both).
+the app's data folder (selfie_desk.neural.taste writes both).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 from selfie_desk.core import paths
+from selfie_desk.core.embedding import OLD_BACKBONE_ID
 
 DEFAULT_MODEL = "default"
+DEFAULT_HEAD_FILE = "score_head.pt"
+# What a personal model may be called (a file name on every platform, never the default's)
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DEFAULT_CARD_FILE = "score_head.json"
 # The parts of the default's card worth listing (the rest is the list of training photos).
 DEFAULT_CARD_KEYS = ("name", "version", "date", "backbone", "head", "input", "validation", "test", "pairs_heldout",
@@ -56,3 +62,44 @@ def summary_line(name: str, card: dict) -> str:
     else:
         text += "; held-out agreement not measured"
     return text
+
+
+class UnknownModelError(ValueError):
+    """`--model NAME` names no model the app has."""
+
+
+class StaleModelError(UnknownModelError):
+    """A personal model trained on embeddings this version no longer makes: it must be retrained."""
+
+
+def available_models() -> dict[str, Path]:
+    """Model names the user can pass to --model: the bundled default plus personal models."""
+    found = {DEFAULT_MODEL: paths.bundled_models_dir() / DEFAULT_HEAD_FILE}
+    for file in sorted(paths.user_models_dir().glob("*.pt")):
+        found.setdefault(file.stem, file)
+    return found
+
+
+def retrain_command(name: str, card: dict) -> str:
+    """The command that trains `name` again on the labels it was trained on (as far as its card says)."""
+    retrain = card.get("retrain") or {}
+    words = ["selfie-desk", "train", *retrain.get("folders", [])]
+    if retrain.get("likes"):
+        words += ["--likes", retrain["likes"]]
+    words += ["--name", name, "--replace"]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def head_backbone(card: dict) -> str:
+    """The embedding layout a head expects (heads without the field: the first one, the last layer alone)."""
+    return str(card.get("backbone_id", OLD_BACKBONE_ID))
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name a personal model, or None when it can."""
+    if name == DEFAULT_MODEL:
+        return "'default' is the bundled model's name; choose another"
+    if not NAME_RE.match(name or ""):
+        return (f"model name {name!r}: use 1-64 letters, digits, '-', '_' or '.', starting with a letter "
+                "or digit")
+    return None

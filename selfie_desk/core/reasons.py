@@ -1,8 +1,8 @@
 """Why a photo scores as it does, in words a photographer uses, only where they hold.
 
-From the aspects (model.AspectHeads, each in [0, 1], higher is better), the faces and the view's exposure
-statistics. Torch-free: the window and the command line read it. A reason is given only when its aspect
-is clearly bad (below BAD) or a geometric fact is plain (a face touching the frame's edge).
+From the aspects (ASPECTS, made by neural.model.AspectHeads, each in [0, 1], higher is better), the faces
+and the view's exposure statistics. Torch-free: the window and the command line read it. A reason is given
+only when its aspect is clearly bad (below BAD) or a geometric fact is plain (a face touching the frame's edge).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from selfie_desk.core import look
 
 Box = tuple[float, float, float, float]
+
+ASPECTS = ("sharpness", "noise", "exposure", "framing")  # what `score --json` reports, in this order
 
 BAD = 0.35  # an aspect below this is worth a reason
 MID_GREY = 0.42  # the median luma of a well-exposed photo, roughly (sRGB)

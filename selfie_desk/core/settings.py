@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from selfie_desk.core import paths
+from selfie_desk.core.crop_geometry import ASPECTS as CROP_ASPECTS
 from selfie_desk.core.files import clean_temp, make_temp
 
 FILE_NAME = "settings.json"
 DEVICES = ("auto", "cuda", "cpu")
 SORTS = ("score", "date", "name", "crop", "uncertain")  # crop: best after crop (issue 4)
-CROP_ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")  # as core.cropping.ASPECTS
 THEMES = ("dark", "light")  # as ui.theme.THEMES
 THUMBNAIL_SIZES = (120, 320)  # smallest and largest edge of a grid thumbnail, pixels
 MAX_RECENT = 10

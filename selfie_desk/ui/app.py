@@ -58,7 +58,7 @@ def preload_torch() -> None:
     the native libraries load without the GIL instead (workers/native_preload.py)."""
     import importlib
 
-    importlib.import_module("selfie_desk.core.model")
+    importlib.import_module("selfie_desk.neural.model")
 
 
 def visible_thumbnails_done(window: MainWindow) -> bool:

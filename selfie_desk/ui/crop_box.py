@@ -2,15 +2,14 @@
 keeping the preset's ratio. Plain functions on (x0, y0, x1, y1) tuples in full-resolution pixels, so they
 are tested without a window.
 
-The presets are repeated here (not imported from selfie_desk.core.cropping, which imports torch: the window
-must open without it); tests/test_ui_crop.py checks that the two lists agree.
+The presets, their ratios and whole-pixel rounding are the crop search's (selfie_desk.core.crop_geometry,
+torch-free, so the window opens without torch).
 """
 
 from __future__ import annotations
 
-Box = tuple[float, float, float, float]
+from selfie_desk.core.crop_geometry import Box
 
-ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")
 ASPECT_LABELS = {"original": "Original ratio", "free": "Free", "1:1": "1:1 square", "4:5": "4:5 portrait",
                  "3:2": "3:2", "16:9": "16:9 wide", "9:16": "9:16 tall"}
 MIN_EDGE = 16.0  # the smallest crop, full-resolution pixels (or the photo's edge, if smaller)
@@ -21,18 +20,6 @@ HANDLES: dict[str, tuple[bool, bool, bool, bool]] = {
     "r": (False, False, True, False), "br": (False, False, True, True), "b": (False, False, False, True),
     "bl": (True, False, False, True), "l": (True, False, False, False),
 }
-
-
-def aspect_ratio(aspect: str, width: float, height: float) -> float | None:
-    """Width / height a crop of this preset must keep; None for "free"."""
-    if aspect == "free":
-        return None
-    if aspect == "original":
-        return width / height if width and height else None
-    if aspect not in ASPECTS:
-        raise ValueError(f"aspect must be one of {', '.join(ASPECTS)}, not {aspect!r}")
-    w, h = aspect.split(":")
-    return int(w) / int(h)
 
 
 def clamp_move(box: Box, dx: float, dy: float, width: float, height: float) -> Box:
@@ -128,15 +115,3 @@ def _inside(box: Box, width: float, height: float) -> Box:
     x0, x1 = max(0.0, min(x0, x1)), min(float(width), max(x0, x1))
     y0, y1 = max(0.0, min(y0, y1)), min(float(height), max(y0, y1))
     return (x0, y0, x1, y1)
-
-
-def whole_pixels(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
-    """Round to whole pixels within the photo, as the catalog stores a crop."""
-    x0, y0, x1, y1 = box
-    out = (max(0, round(x0)), max(0, round(y0)), min(int(width), round(x1)), min(int(height), round(y1)))
-    return out
-
-
-def ratio_of(box: Box) -> float:
-    x0, y0, x1, y1 = box
-    return (x1 - x0) / (y1 - y0)

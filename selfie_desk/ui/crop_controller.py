@@ -23,9 +23,10 @@ from PySide6.QtGui import QAction, QActionGroup, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
 from selfie_desk.core.catalog import ACCEPTED_CROP, Catalog, CropProposal, Photo
+from selfie_desk.core.crop_geometry import ASPECTS, Box, aspect_ratio, whole_pixels
 from selfie_desk.core.history import EditHistory
 from selfie_desk.core.settings import Settings
-from selfie_desk.ui.crop_box import ASPECT_LABELS, ASPECTS, Box, aspect_ratio, clamp_move, fit_ratio, whole_pixels
+from selfie_desk.ui.crop_box import ASPECT_LABELS, clamp_move, fit_ratio
 from selfie_desk.ui.crop_overlay import CropOverlay
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.scan_status import ScanStatus

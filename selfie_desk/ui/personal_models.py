@@ -8,8 +8,6 @@ the models, so listing them never imports torch on the UI thread.
 
 from __future__ import annotations
 
-import re
-
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -24,11 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from selfie_desk.core.model_cards import DEFAULT_MODEL, name_problem
 from selfie_desk.core.model_cards import model_cards as cards_on_disk
 from selfie_desk.workers.training import TrainingOutcome, TrainingService
-
-DEFAULT_MODEL = "default"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # as selfie_desk.core.taste checks it
 
 
 def model_cards() -> dict[str, dict]:
@@ -185,9 +181,9 @@ class PersonalModels(QObject):
 
     def train(self, name: str, holdout: float = 0.2) -> int | None:
         name = name.strip()
-        if name == DEFAULT_MODEL or not _NAME_RE.match(name):
-            self.window.show_message(f"Cannot train a model named {name!r}: use letters, digits, '-', '_' or '.' "
-                                     "(and not 'default').", "warning")
+        problem = name_problem(name)
+        if problem:
+            self.window.show_message(f"Cannot train this model: {problem}.", "warning")
             return None
         self.panel.set_training(True, 0.0)
         self.window.statusBar().showMessage(f"Training '{name}' from your picks, rejects and stars…", 5000)

@@ -1,4 +1,4 @@
-"""Proposing crops in the background: the crop search (`selfie_desk.core.cropping.CropSearch`) on a thread of
+"""Proposing crops in the background: the crop search (`selfie_desk.neural.crop_search.CropSearch`) on a thread of
 its own, one photo at a time, reported by queued signals.
 
 The UI hands in an immutable request (the photos, the aspect preset, a job id); the crop thread makes its
@@ -191,7 +191,7 @@ class _CropWorker(QObject):
         if req.attention:
             return self._attention(req, start)
         with native_preload.loading_torch():  # no GIL held in the linker, no collection while torch loads
-            from selfie_desk.core.cropping import SEARCH_VERSION as search_version  # torch: on this thread only
+            from selfie_desk.core.crop_geometry import SEARCH_VERSION as search_version  # torch: on this thread only
 
         catalog = self._catalog.get()
         total = len(req.targets)
@@ -282,7 +282,7 @@ class _CropWorker(QObject):
             return self._search
         self._search = self._search_key = None  # release the old model first
         with native_preload.loading_torch():
-            from selfie_desk.core.cropping import CropSearch  # imports torch: here, on the crop thread
+            from selfie_desk.neural.crop_search import CropSearch  # imports torch: here, on the crop thread
 
             try:
                 scorer = scorer_with_cpu_fallback(

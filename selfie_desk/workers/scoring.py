@@ -47,7 +47,7 @@ def scorer_with_cpu_fallback(
 
 
 def default_scorer_factory(model: str, device: str) -> Any:
-    from selfie_desk.core.model import Scorer  # imports torch: on the scoring thread, not at window start
+    from selfie_desk.neural.model import Scorer  # imports torch: on the scoring thread, not at window start
 
     return Scorer(model=model, device=device)
 
@@ -111,7 +111,7 @@ class _ScoringWorker(QObject):
             return ScanOutcome(error=f"The folder {req.folder} no longer exists (moved, renamed or unplugged?)")
         with native_preload.loading_torch():  # no GIL held in the linker, no collection while torch loads
             scorer = self._get_scorer(req)
-            from selfie_desk.core import pipeline  # imports torch: here, on the scoring thread
+            from selfie_desk.neural import pipeline  # imports torch: here, on the scoring thread
         if isinstance(scorer, ScanOutcome):
             return scorer
         if req.cancel.is_set():

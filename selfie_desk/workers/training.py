@@ -81,8 +81,8 @@ class _TrainingWorker(QObject):
         self.finished.emit(req.job_id, outcome)
 
     def _run(self, req: TrainingRequest) -> TrainingOutcome:
-        from selfie_desk.core import rescore, taste  # imports torch: here, on the training thread
         from selfie_desk.core.catalog import Catalog
+        from selfie_desk.neural import rescore, taste  # imports torch: here, on the training thread
 
         with Catalog(self._catalog_path) as catalog:
             labels, unscored = taste.labels_from_catalog(catalog, req.folders)

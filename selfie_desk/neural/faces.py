@@ -14,13 +14,14 @@ scaling; anchors of strides 8/16/32 with sizes 16,32 / 64,128 / 256,512 on a cei
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import batched_nms
+
+from selfie_desk.core.face import Face
 
 _MEAN_BGR = (104.0, 117.0, 127.0)
 _STRIDES = (8, 16, 32)
@@ -30,24 +31,6 @@ _VARIANCE_CENTRE = 0.1
 _VARIANCE_SIZE = 0.2
 _PRE_NMS_TOP_K = 5000  # per image; only matters for very low thresholds
 _LEAKY = 0.1
-
-
-@dataclass(frozen=True)
-class Face:
-    """One detected face, in pixels of the image it was detected in."""
-
-    box: tuple[float, float, float, float]  # x0, y0, x1, y1
-    confidence: float
-    landmarks: tuple[tuple[float, float], ...]  # right eye, left eye, nose, right mouth, left mouth corner
-
-    def scaled(self, sx: float, sy: float) -> Face:
-        """The same face in an image resized by (sx, sy), e.g. from a thumbnail to the full photo."""
-        x0, y0, x1, y1 = self.box
-        return Face(
-            box=(x0 * sx, y0 * sy, x1 * sx, y1 * sy),
-            confidence=self.confidence,
-            landmarks=tuple((x * sx, y * sy) for x, y in self.landmarks),
-        )
 
 
 def _conv(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:

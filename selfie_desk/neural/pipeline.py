@@ -21,10 +21,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from selfie_desk.core import decoding, look, reasons, rescore, thumbnails
+from selfie_desk.core import decoding, look, reasons, thumbnails
 from selfie_desk.core.catalog import Catalog, Result
+from selfie_desk.core.embedding import EMBEDDING_ID, FEATURE_DIM, face_input, model_input
 from selfie_desk.core.indexing import IndexReport, Todo, index
-from selfie_desk.core.model import ASPECTS, EMBEDDING_ID, FEATURE_DIM, Scored, Scorer, face_input, model_input
+from selfie_desk.core.reasons import ASPECTS
+from selfie_desk.neural import rescore
+from selfie_desk.neural.model import Scored, Scorer
 
 # JPEG DCT scaling lands a 12 MP photo at 1/2 (2000 x 1500) for the detail look (look.DETAIL_EDGE); the
 # view (500 x 375, an integer box-filter reduction of it) makes the 224 px model input, the faces and the

@@ -34,14 +34,9 @@ import torch
 from selfie_desk import __version__
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.model import (
-    DEFAULT_MODEL,
-    EMBEDDING_DIM,
-    EMBEDDING_ID,
-    ScoreHead,
-    load_head,
-    save_head,
-)
+from selfie_desk.core.embedding import EMBEDDING_DIM, EMBEDDING_ID
+from selfie_desk.core.model_cards import DEFAULT_MODEL, name_problem
+from selfie_desk.neural.model import ScoreHead, load_head, save_head
 
 GOOD_STARS = 4  # >= 4 stars: good
 BAD_STARS = 2  # 1-2 stars: bad (3 is neutral, 0 unrated)
@@ -51,7 +46,6 @@ TAG_BONUS = 0.05  # each tag beyond the first counts as 5 % more audience
 BOUNDARY = 0.5  # a personal model's score is P(good): 0.5 is its decision boundary
 EPOCHS = 150
 PERSONAL_DROPOUT = 0.1
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class TasteError(ValueError):
@@ -349,11 +343,9 @@ def _scores(head: ScoreHead, x: np.ndarray) -> np.ndarray:
 
 
 def check_name(name: str) -> str:
-    if name == DEFAULT_MODEL:
-        raise TasteError("'default' is the bundled model's name; choose another")
-    if not NAME_RE.match(name or ""):
-        raise TasteError(f"model name {name!r}: use 1-64 letters, digits, '-', '_' or '.', starting with a letter "
-                         "or digit")
+    problem = name_problem(name)
+    if problem:
+        raise TasteError(problem)
     return name
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.model import EMBEDDING_ID, load_head
+from selfie_desk.core.embedding import EMBEDDING_ID
+from selfie_desk.neural.model import load_head
 
 CHUNK = 2048
 

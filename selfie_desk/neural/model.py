@@ -22,27 +22,32 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from selfie_desk.core import look, paths, weights
-from selfie_desk.core.faces import Face, FaceDetector
+from selfie_desk.core import look, weights
+from selfie_desk.core.embedding import (
+    BACKBONE_FILE,
+    EMBEDDING_DIM,
+    EMBEDDING_ID,
+    FACES_FILE,
+    FEATURE_DIM,
+    HEAD_FORMAT,
+    INPUT_SIZE,
+    LOOK_DIM,
+    STAT_STAGES,
+    face_input,
+    model_input,
+)
+from selfie_desk.core.face import Face
+from selfie_desk.core.model_cards import (
+    DEFAULT_HEAD_FILE,
+    DEFAULT_MODEL,
+    StaleModelError,
+    UnknownModelError,
+    available_models,
+    head_backbone,
+    retrain_command,
+)
+from selfie_desk.neural.faces import FaceDetector
 
-INPUT_SIZE = 224
-EMBEDDING_DIM = 1280
-# MobileNetV2 stages whose outputs are summarised for the quality head (strides 4, 8, 16, 16, 32;
-# channels 24, 32, 64, 96, 160): mean and standard deviation of each channel.
-STAT_STAGES = (3, 6, 10, 13, 16)
-STATS_DIM = 2 * (24 + 32 + 64 + 96 + 160)
-LOOK_DIM = STATS_DIM + look.N_VIEW + look.N_DETAIL
-FEATURE_DIM = EMBEDDING_DIM + LOOK_DIM
-BACKBONE_FILE = "mobilenet_v2-b0353104.pth"
-FACES_FILE = "retinaface_mobilenet0.25.pth"
-DEFAULT_HEAD_FILE = "score_head.pt"
-DEFAULT_MODEL = "default"
-# What made an embedding: the frozen backbone's pooled last layer followed by the looks (stage statistics,
-# view, detail). Every head on the same layout can score any stored embedding without decoding the photo
-# again; a head whose card names another layout cannot (the first heads read the last layer alone).
-OLD_BACKBONE_ID = BACKBONE_FILE
-EMBEDDING_ID = "mobilenet_v2-b0353104.pth+looks-1"
-HEAD_FORMAT = 2
 CALIB_POINTS = 101
 # Aspects and the self-supervised pairs that teach each (degrade.py's kinds)
 ASPECT_KINDS = {
@@ -53,22 +58,9 @@ ASPECT_KINDS = {
     "compression": ("jpeg",),
     "framing": ("cut", "tiny", "close", "tiny_vs_framed"),
 }
-ASPECTS = ("sharpness", "noise", "exposure", "framing")  # what `score --json` reports
 
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
 _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
-
-
-def model_input(im: Image.Image) -> np.ndarray:
-    """The whole photo squashed to 224 x 224 (uint8 HWC): nothing cropped, so framing is visible to the net.
-
-    Squashing matches how the crop search pools a candidate box to a fixed grid of features.
-    """
-    return np.asarray(im.convert("RGB").resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0))
-
-
-class UnknownModelError(ValueError):
-    """`--model NAME` names no model the app has."""
 
 
 def fold_batch_norm(module: nn.Module) -> None:
@@ -310,10 +302,6 @@ class HeadInfo:
     id: str = ""  # name and a digest of the head's file: which version of the head made a score
 
 
-class StaleModelError(UnknownModelError):
-    """A personal model trained on embeddings this version no longer makes: it must be retrained."""
-
-
 def save_head(head: ScoreHead, path: Path, card: dict, aspects: AspectHeads | None = None) -> None:
     """Write a head (and, for the default model, its aspect heads) with its model card, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -324,14 +312,6 @@ def save_head(head: ScoreHead, path: Path, card: dict, aspects: AspectHeads | No
         blob["aspects"] = aspects.state_dict()
     torch.save(blob, tmp)
     tmp.replace(path)
-
-
-def available_models() -> dict[str, Path]:
-    """Model names the user can pass to --model: the bundled default plus personal models."""
-    found = {DEFAULT_MODEL: paths.bundled_models_dir() / DEFAULT_HEAD_FILE}
-    for file in sorted(paths.user_models_dir().glob("*.pt")):
-        found.setdefault(file.stem, file)
-    return found
 
 
 def read_head_file(path: Path) -> dict:
@@ -358,18 +338,6 @@ def load_head(name: str = DEFAULT_MODEL) -> tuple[ScoreHead, HeadInfo]:
     return head, HeadInfo(name=name, path=path, card=card, id=f"{name}:{hashlib.sha256(data).hexdigest()[:16]}")
 
 
-def retrain_command(name: str, card: dict) -> str:
-    """The command that trains `name` again on the labels it was trained on (as far as its card says)."""
-    import shlex
-
-    retrain = card.get("retrain") or {}
-    words = ["selfie-desk", "train", *retrain.get("folders", [])]
-    if retrain.get("likes"):
-        words += ["--likes", retrain["likes"]]
-    words += ["--name", name, "--replace"]
-    return " ".join(shlex.quote(w) for w in words)
-
-
 def load_aspects() -> AspectHeads:
     """The default model's aspect heads."""
     blob = read_head_file(weights.bundled_file(DEFAULT_HEAD_FILE))
@@ -385,11 +353,6 @@ def model_card(name: str) -> dict:
         raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(models)}")
     path = weights.bundled_file(DEFAULT_HEAD_FILE) if name == DEFAULT_MODEL else models[name]
     return read_head_file(path).get("card", {})
-
-
-def head_backbone(card: dict) -> str:
-    """The embedding layout a head expects (heads without the field: the first one, the last layer alone)."""
-    return str(card.get("backbone_id", OLD_BACKBONE_ID))
 
 
 def resolve_device(choice: str = "auto") -> torch.device:
@@ -415,13 +378,6 @@ class Scored:
     embedding: np.ndarray  # float32, FEATURE_DIM: what the catalog stores and every head on it reads
     faces: list[Face]  # in the coordinates of the face-detector input given for this photo
     aspects: dict[str, float]
-
-
-def face_input(view: Image.Image, edge: int) -> np.ndarray:
-    """The face detector's input: the view reduced to `edge` on its long side."""
-    small = view.copy()
-    small.thumbnail((edge, edge), Image.Resampling.BILINEAR)
-    return np.asarray(small)
 
 
 class Scorer:
