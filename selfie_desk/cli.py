@@ -24,6 +24,7 @@ from selfie_desk.cli_guard import (  # issue 15: the guarded runner, the catalog
     tell_skipped,
 )
 from selfie_desk.core import crop_geometry
+from selfie_desk.core.ranking import best_first
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -242,7 +243,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             photos = catalog.photos(args.model, folder=str(target))
     if not photos and not target.exists():
         raise UsageError(f"no such folder: {args.folder}")
-    ranked = sorted(photos, key=lambda p: (p.score is None, -(p.score or 0.0), p.path))
+    ranked = sorted(photos, key=best_first)
     if args.json:
         for photo in ranked:
             sys.stdout.write(json.dumps(list_row(photo)) + "\n")
@@ -325,7 +326,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
 
     unique = {p.path: p for p in photos}
-    ranked = sorted(unique.values(), key=lambda p: (p.score is None, -(p.score or 0.0), p.path))
+    ranked = sorted(unique.values(), key=best_first)
     not_listed = tell_skipped(summary.index.skipped, unique)
     if args.json:
         out = sys.stdout

@@ -17,9 +17,9 @@ from PySide6.QtCore import QElapsedTimer, QPoint, QSize, Qt, QTimer
 from selfie_desk.core import crop_geometry, paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.indexing import canonical
+from selfie_desk.core.ranking import crop_rank_score
 from selfie_desk.core.settings import CROP_ASPECTS, Settings
 from selfie_desk.ui import crop_box
-from selfie_desk.ui.grid_model import crop_rank_score
 
 SCAN_TIMEOUT_MS = 90_000
 CROP_TIMEOUT_MS = 60_000

@@ -13,9 +13,9 @@ from PySide6.QtGui import QFont, QFontMetricsF, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from selfie_desk.core.catalog import FaceBox, Photo
+from selfie_desk.core.ranking import sort_key
 from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
 from selfie_desk.ui.grid import PAD, crop_pill_text, layout_strip
-from selfie_desk.ui.grid_model import sort_key
 
 SCAN_TIMEOUT_MS = 90_000
 BUSY = Photo(id=1, path="/s/IMG_0001.jpg", width=4000, height=3000, captured_at=None, error=None, score=0.86,

@@ -44,10 +44,10 @@ FULL_DECODE_PIXELS = 100_000_000
 _REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA", "I", "F", "CMYK", "YCbCr")
 _EARLY_REDUCE_PIXELS = 24_000_000  # above this a big decode is reduced before its colour conversion
 
-# EXIF tags
-_ORIENTATION = 0x0112
+# EXIF tags (export and sidecars read the same ones)
+ORIENTATION = 0x0112
 _DATETIME = 0x0132
-_EXIF_IFD = 0x8769
+EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 0x9003
 
 
@@ -72,7 +72,7 @@ def is_photo(path: Path) -> bool:
 def _capture_time(exif: Image.Exif) -> str | None:
     raw = None
     try:
-        raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
+        raw = exif.get_ifd(EXIF_IFD).get(_DATETIME_ORIGINAL)
     except Exception:
         raw = None
     raw = raw or exif.get(_DATETIME)
@@ -139,7 +139,7 @@ def _decode_open(im: Image.Image, long_edge: int) -> Decoded:
             f"{FULL_DECODE_PIXELS // 1_000_000} MP a {kind} is decoded at (the pixel budget)"
         )
     exif = im.getexif()
-    orientation = exif.get(_ORIENTATION, 1)
+    orientation = exif.get(ORIENTATION, 1)
     swapped = orientation in (5, 6, 7, 8)
     width, height = (raw_h, raw_w) if swapped else (raw_w, raw_h)
     captured_at = _capture_time(exif)

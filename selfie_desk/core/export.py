@@ -26,8 +26,9 @@ from PIL import Image, PngImagePlugin
 
 from selfie_desk.core import xmp
 from selfie_desk.core.catalog import Catalog, Photo
-from selfie_desk.core.decoding import FULL_DECODE_PIXELS, apply_orientation
+from selfie_desk.core.decoding import EXIF_IFD, FULL_DECODE_PIXELS, ORIENTATION, apply_orientation
 from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, make_temp, open_regular
+from selfie_desk.core.ranking import best_first
 
 SELECTIONS = ("picks", "top", "min_score", "ids")
 FORMATS = ("same", "jpeg", "png", "webp")
@@ -37,8 +38,6 @@ _FROM_PIL = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp"}
 PATTERN_FIELDS = ("rank", "name", "score", "rating", "decision", "date", "ext")
 LIST_NAME = "selfie-desk-export"
 
-_ORIENTATION = 0x0112
-_EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
 
@@ -123,7 +122,7 @@ class ExportReport:
 
 
 def _by_score(photos: Sequence[Photo]) -> list[Photo]:
-    return sorted(photos, key=lambda p: (p.score is None, -(p.score or 0.0), p.path))
+    return sorted(photos, key=best_first)
 
 
 def select(photos: Sequence[Photo], options: ExportOptions) -> list[Photo]:
@@ -262,7 +261,7 @@ def _encode(photo: Photo, options: ExportOptions, fmt: str, crop, xmp_packet: by
                 "re-encoding; export it without crop, resize or a format change to copy it as it is")
         exif = im.getexif()
         icc = im.info.get("icc_profile")
-        orientation = exif.get(_ORIENTATION, 1)
+        orientation = exif.get(ORIENTATION, 1)
         if getattr(im, "n_frames", 1) > 1:
             im.seek(0)
         im.load()
@@ -286,10 +285,10 @@ def _encode(photo: Photo, options: ExportOptions, fmt: str, crop, xmp_packet: by
             out = out.resize((max(1, round(out.width * scale)), max(1, round(out.height * scale))),
                              Image.Resampling.LANCZOS)
 
-    exif[_ORIENTATION] = 1  # the pixels are upright now
+    exif[ORIENTATION] = 1  # the pixels are upright now
     if options.strip_gps and _GPS_IFD in exif:
         del exif[_GPS_IFD]
-    sub = exif.get_ifd(_EXIF_IFD)
+    sub = exif.get_ifd(EXIF_IFD)
     if sub:
         if _PIXEL_X in sub:
             sub[_PIXEL_X] = out.width
@@ -368,7 +367,7 @@ def _can_copy(photo: Photo, options: ExportOptions, fmt: str, crop) -> bool:
         if _FROM_PIL.get(im.format or "") != fmt or getattr(im, "n_frames", 1) > 1:
             return False
         exif = im.getexif()
-        if exif.get(_ORIENTATION, 1) != 1:
+        if exif.get(ORIENTATION, 1) != 1:
             return False
         if options.long_edge and max(im.size) > options.long_edge:
             return False

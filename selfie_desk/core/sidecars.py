@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from selfie_desk.core import xmp
+from selfie_desk.core import decoding, xmp
 from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.export import ExportProgress, decisions_update
 from selfie_desk.core.files import LEGACY_SIDECAR, clean_temp, open_regular
@@ -54,7 +54,7 @@ def stored_orientation(path: str) -> int:
     """The photo's EXIF orientation (1 when it has none or cannot be read): the header only, no decoding."""
     try:
         with open_regular(path) as fh, Image.open(fh) as im:
-            value = im.getexif().get(0x0112, 1)
+            value = im.getexif().get(decoding.ORIENTATION, 1)
         return value if value in range(1, 9) else 1
     except Exception:
         return 1

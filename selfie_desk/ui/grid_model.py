@@ -17,12 +17,12 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 
 from selfie_desk.core import reasons
 from selfie_desk.core.catalog import Photo
+from selfie_desk.core.ranking import sort_key
 
 PhotoRole = Qt.ItemDataRole.UserRole + 1
 
 SORT_LABELS = {"score": "Score (best first)", "date": "Capture date", "name": "Name",
                "crop": "Best after crop", "uncertain": "Uncertain first (review)"}
-UNCERTAIN_BOUNDARY = 0.5  # a personal model's score is P(good): 0.5 is where it is least sure
 DECISION_FILTERS = {"all": "All photos", "picks": "Picks", "rejects": "Rejects", "unflagged": "Unflagged"}
 
 
@@ -62,29 +62,6 @@ def name_of(p: Photo) -> str:
 
 def display_name(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "replace") if any("\udc80" <= c <= "\udcff" for c in name) else name
-
-
-def sort_key(sort: str):
-    """Best first; photos without a score (not scored yet, or unreadable) last, in name order."""
-    if sort == "score":
-        return lambda p: (p.score is None, -(p.score or 0.0), p.path)
-    if sort == "uncertain":  # nearest the model's boundary first: the decisions that teach it the most
-        return lambda p: (p.score is None, abs((p.score or 0.0) - UNCERTAIN_BOUNDARY), p.path)
-    if sort == "crop":  # "a keeper once cropped": the best proposed crop's score, else the photo's own
-        return lambda p: (crop_rank_score(p) is None, -(crop_rank_score(p) or 0.0), p.path)
-    if sort == "date":
-        return lambda p: (p.captured_at is None, p.captured_at or "", p.path)
-    return lambda p: p.path
-
-
-def crop_rank_score(p: Photo) -> float | None:
-    """What "best after crop" sorts by: the accepted crop's score (the user's choice) when known; else the best
-    proposed crop's score when there is a proposal (never below the uncropped photo's score); else the score."""
-    if p.crop is not None:
-        return p.crop_score if p.crop_score is not None else p.score
-    if p.best_crop_score is None:
-        return p.score
-    return p.best_crop_score if p.score is None else max(p.best_crop_score, p.score)
 
 
 class PhotoGridModel(QAbstractListModel):
