@@ -101,3 +101,17 @@ def exif_json(path: Path, *tags: str) -> dict:
 def leftovers(folder: Path) -> list[str]:
     """Temporary files an interrupted write would leave behind."""
     return [p.name for p in folder.iterdir() if p.name.startswith(".") or p.suffix == ".part"]
+
+
+def export_folder(folder: Path, dest: Path, options, catalog: Catalog, **kw):
+    """Export what the catalog knows of `folder`, as the window's and the CLI's callers do."""
+    from selfie_desk.core import export
+
+    return export.export(catalog.photos(options.model, folder=str(folder)), dest, options, catalog, **kw)
+
+
+def sidecars_for_folder(folder: Path, catalog: Catalog, model: str = "default"):
+    """Write the sidecars of what the catalog knows of `folder`, as `selfie-desk sidecars` does."""
+    from selfie_desk.core import sidecars
+
+    return sidecars.write_sidecars(catalog.photos(model, folder=str(folder)))

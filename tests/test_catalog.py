@@ -75,7 +75,7 @@ def test_catalog_survives_reopen(tmp_path, catalog, scorer):
     with Catalog(paths.catalog_path()) as again:
         photos = again.photos(scorer.model_name, folder=str(folder))
         assert len(photos) == 3 and all(p.score is not None and p.width == 320 for p in photos)
-        assert again.embedding(photos[0].id).shape == (FEATURE_DIM,)
+        assert again.embeddings([photos[0].id])[photos[0].id][0].shape == (FEATURE_DIM,)
 
 
 def test_rescan_reads_only_new_or_changed_files(tmp_path, catalog, scorer):

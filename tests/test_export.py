@@ -15,6 +15,7 @@ import pytest
 from export_fixtures import (
     add_to_catalog,
     exif_json,
+    export_folder,
     leftovers,
     needs_exiftool,
     open_catalog,
@@ -79,7 +80,7 @@ def test_crop_applied_in_upright_coordinates(tmp_path: Path, orientation: int):
     box = (16.0, 8.0, 64.0, 48.0)
     with open_catalog() as catalog:
         add_to_catalog(catalog, src, (96, 64), decision="keep", crop=box)
-        report = export.export_folder(tmp_path / "src", tmp_path / "out", ExportOptions(apply_crop=True), catalog)
+        report = export_folder(tmp_path / "src", tmp_path / "out", ExportOptions(apply_crop=True), catalog)
     assert not report.failed, report.outcomes
     with Image.open(report.written[0].target) as out:
         assert out.getexif().get(0x0112) == 1
@@ -92,7 +93,7 @@ def test_uncropped_export_is_upright_and_resized(tmp_path: Path):
     src = save_photo(tmp_path / "src" / "p.jpg", up, orientation=6)
     with open_catalog() as catalog:
         add_to_catalog(catalog, src, (96, 64), decision="keep", crop=(0, 0, 10, 10))
-        report = export.export_folder(tmp_path / "src", tmp_path / "out", ExportOptions(long_edge=48), catalog)
+        report = export_folder(tmp_path / "src", tmp_path / "out", ExportOptions(long_edge=48), catalog)
     with Image.open(report.written[0].target) as out:
         assert out.size == (48, 32) and out.getexif().get(0x0112) == 1
         got = np.asarray(out.convert("RGB"), np.int16)
@@ -109,9 +110,9 @@ def test_a_proposed_crop_is_cut_only_when_asked_for_apart(tmp_path: Path):
     with open_catalog() as catalog:
         pid = add_to_catalog(catalog, src, (96, 64), decision="keep")
         catalog.save_crop_proposal(pid, "default", CropProposal("original", (8, 0, 88, 56), 0.7, [], 0.5))
-        accepted_only = export.export_folder(tmp_path / "src", tmp_path / "a", ExportOptions(apply_crop=True),
+        accepted_only = export_folder(tmp_path / "src", tmp_path / "a", ExportOptions(apply_crop=True),
                                              catalog)
-        proposed = export.export_folder(tmp_path / "src", tmp_path / "b", ExportOptions(apply_proposals=True),
+        proposed = export_folder(tmp_path / "src", tmp_path / "b", ExportOptions(apply_proposals=True),
                                         catalog)
         rows = export.list_rows(catalog.photos("default", folder=str(tmp_path / "src")), catalog, "default")
     with Image.open(accepted_only.written[0].target) as out:
@@ -128,7 +129,7 @@ def test_a_keep_as_is_proposal_crops_nothing(tmp_path: Path):
     with open_catalog() as catalog:
         pid = add_to_catalog(catalog, src, (96, 64), decision="keep")
         catalog.save_crop_proposal(pid, "default", CropProposal("original", (0, 0, 96, 64), 0.7, [], 0.7))
-        report = export.export_folder(tmp_path / "src", tmp_path / "out", ExportOptions(apply_proposals=True),
+        report = export_folder(tmp_path / "src", tmp_path / "out", ExportOptions(apply_proposals=True),
                                       catalog)
         photo = catalog.photos("default", folder=str(tmp_path / "src"))[0]
         assert export.proposed_crop(photo, catalog, "default") is None
@@ -142,9 +143,9 @@ def test_proposals_never_replace_an_accepted_crop_and_are_not_applied_without_ap
     with open_catalog() as catalog:
         pid = add_to_catalog(catalog, src, (96, 64), decision="keep", crop=(16.0, 8.0, 64.0, 48.0))
         catalog.save_crop_proposal(pid, "default", CropProposal("original", (8, 0, 88, 56), 0.7, [], 0.5))
-        both = export.export_folder(tmp_path / "src", tmp_path / "both",
+        both = export_folder(tmp_path / "src", tmp_path / "both",
                                     ExportOptions(apply_crop=True, apply_proposals=True), catalog)
-        neither = export.export_folder(tmp_path / "src", tmp_path / "neither",
+        neither = export_folder(tmp_path / "src", tmp_path / "neither",
                                        ExportOptions(apply_proposals=True), catalog)
     with Image.open(both.written[0].target) as out:
         assert out.size == (48, 40)
@@ -159,9 +160,9 @@ def test_exiftool_reads_exif_icc_and_embedded_xmp(tmp_path: Path, fmt: str):
     box = (8.0, 16.0, 40.0, 80.0)  # upright: the photo is 64 x 96 once turned
     with open_catalog() as catalog:
         add_to_catalog(catalog, src, (64, 96), decision="keep", rating=4, crop=box)
-        kept = export.export_folder(tmp_path / "src", tmp_path / "kept",
+        kept = export_folder(tmp_path / "src", tmp_path / "kept",
                                     ExportOptions(format=fmt, embed_xmp=True), catalog)
-        stripped = export.export_folder(tmp_path / "src", tmp_path / "stripped",
+        stripped = export_folder(tmp_path / "src", tmp_path / "stripped",
                                         ExportOptions(format=fmt, embed_xmp=True, strip_gps=True, apply_crop=True),
                                         catalog)
     tags = exif_json(Path(kept.written[0].target))
@@ -191,7 +192,7 @@ def test_a_reject_travels_as_minus_one(tmp_path: Path):
     src = save_photo(tmp_path / "src" / "r.jpg", upright_image())
     with open_catalog() as catalog:
         pid = add_to_catalog(catalog, src, (96, 64), decision="reject", rating=2)
-        report = export.export_folder(tmp_path / "src", tmp_path / "out",
+        report = export_folder(tmp_path / "src", tmp_path / "out",
                                       ExportOptions(selection="ids", photo_ids=(pid,), embed_xmp=True), catalog)
     info = xmp.read(Path(report.written[0].target))
     assert (info.rating, info.label) == (-1, "Red")
@@ -216,9 +217,9 @@ def test_never_overwrites_and_originals_never_change(tmp_path: Path):
     out.mkdir()
     (out / "1 p0.jpg").write_bytes(b"someone else's file")
     with open_catalog() as catalog:
-        first = export.export_folder(src, out, ExportOptions(name_pattern="{rank} {name}"), catalog)
-        second = export.export_folder(src, out, ExportOptions(name_pattern="{rank} {name}"), catalog)
-        skipped = export.export_folder(src, out, ExportOptions(name_pattern="{rank} {name}", skip_existing=True),
+        first = export_folder(src, out, ExportOptions(name_pattern="{rank} {name}"), catalog)
+        second = export_folder(src, out, ExportOptions(name_pattern="{rank} {name}"), catalog)
+        skipped = export_folder(src, out, ExportOptions(name_pattern="{rank} {name}", skip_existing=True),
                                        catalog)
     assert (out / "1 p0.jpg").read_bytes() == b"someone else's file"
     assert [Path(o.target).name for o in first.outcomes] == ["1 p0 (2).jpg", "2 p1.jpg", "3 p2.jpg"]
@@ -242,7 +243,7 @@ def test_atomic_writes_and_a_full_disk(tmp_path: Path, monkeypatch):
 
     monkeypatch.setattr(export.os, "fsync", fsync)
     with open_catalog() as catalog:
-        report = export.export_folder(src, out, ExportOptions(), catalog)
+        report = export_folder(src, out, ExportOptions(), catalog)
     assert [Path(o.target).name for o in report.written] == ["p0.jpg", "p2.jpg"]
     assert len(report.failed) == 1 and report.failed[0].source.endswith("p1.jpg")
     assert "full" in report.failed[0].error and "kept" in report.failed[0].error
@@ -284,8 +285,8 @@ def test_a_read_only_destination_is_a_clear_message(tmp_path: Path):
         pytest.skip("cannot make a folder read-only here (root without chattr)")
     try:
         with open_catalog() as catalog:
-            report = export.export_folder(src, out, ExportOptions(), catalog)
-            listed = export.export_folder(src, out, ExportOptions(list_only=True), catalog)
+            report = export_folder(src, out, ExportOptions(), catalog)
+            listed = export_folder(src, out, ExportOptions(list_only=True), catalog)
     finally:
         if how == "chattr":
             subprocess.run(["chattr", "-i", str(out)], check=True)
@@ -308,7 +309,7 @@ def test_cancel_keeps_what_was_written_and_progress_is_reported(tmp_path: Path):
         cancel.set()  # cancel after the first file
 
     with open_catalog() as catalog:
-        report = export.export_folder(src, tmp_path / "out", ExportOptions(), catalog, progress, cancel)
+        report = export_folder(src, tmp_path / "out", ExportOptions(), catalog, progress=progress, cancel=cancel)
     assert report.cancelled and len(report.written) == 1 and seen == [(1, 3)]
     assert "cancelled" in report.summary()
 
@@ -318,8 +319,8 @@ def test_list_only_writes_csv_and_json(tmp_path: Path):
     out = tmp_path / "out"
     with open_catalog() as catalog:
         catalog.set_crop(photos_of(catalog, src)["p0.jpg"].id, (1.0, 2.0, 30.0, 40.0))
-        report = export.export_folder(src, out, ExportOptions(list_only=True), catalog)
-        again = export.export_folder(src, out, ExportOptions(list_only=True), catalog)
+        report = export_folder(src, out, ExportOptions(list_only=True), catalog)
+        again = export_folder(src, out, ExportOptions(list_only=True), catalog)
     assert sorted(Path(p).name for p in report.lists) == ["selfie-desk-export.csv", "selfie-desk-export.json"]
     assert sorted(Path(p).name for p in again.lists) == ["selfie-desk-export (2).csv", "selfie-desk-export (2).json"]
     rows = json.loads((out / "selfie-desk-export.json").read_text())
@@ -345,8 +346,8 @@ def test_an_upright_jpeg_is_copied_losslessly_and_keeps_its_own_xmp(tmp_path: Pa
     with open_catalog() as catalog:
         add_to_catalog(catalog, src, (96, 64), decision="keep", rating=5)
         add_to_catalog(catalog, turned, (64, 96), decision="keep", score=0.4)
-        plain = export.export_folder(tmp_path / "src", tmp_path / "plain", ExportOptions(), catalog)
-        tagged = export.export_folder(tmp_path / "src", tmp_path / "tagged", ExportOptions(embed_xmp=True), catalog)
+        plain = export_folder(tmp_path / "src", tmp_path / "plain", ExportOptions(), catalog)
+        tagged = export_folder(tmp_path / "src", tmp_path / "tagged", ExportOptions(embed_xmp=True), catalog)
     assert (tmp_path / "plain" / "p.jpg").read_bytes() == original  # nothing to change: the very same bytes
     copy = (tmp_path / "tagged" / "p.jpg").read_bytes()
     assert copy[copy.index(b"\xff\xda"):] == original[original.index(b"\xff\xda"):]  # image data untouched

@@ -18,11 +18,12 @@ from export_fixtures import (
     open_catalog,
     photos_of,
     save_photo,
+    sidecars_for_folder,
     upright_image,
 )
 from PIL import Image
 
-from selfie_desk.core import indexing, sidecars, xmp
+from selfie_desk.core import indexing, xmp
 from selfie_desk.core.decoding import apply_orientation
 
 # ---- geometry ----------------------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def test_sidecars_for_the_catalogs_decisions(tmp_path: Path):
         add_to_catalog(catalog, folder / "b.jpg", (96, 64), decision="reject")
         add_to_catalog(catalog, folder / "c.jpg", (96, 64), rating=5)
         add_to_catalog(catalog, folder / "d.jpg", (96, 64))  # nothing decided: no sidecar
-        report = sidecars.write_folder(folder, catalog)
+        report = sidecars_for_folder(folder, catalog)
     assert sorted(Path(p).name for p in report.written) == ["a.xmp", "b.xmp", "c.xmp"] and not report.failed
     assert not (folder / "d.xmp").exists()
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix == ".jpg"} == originals
@@ -202,7 +203,7 @@ def test_picks_written_to_sidecars_come_back_in_a_fresh_catalog(tmp_path: Path):
         add_to_catalog(catalog, folder / "b.jpg", (96, 64), decision="keep")
         add_to_catalog(catalog, folder / "c.jpg", (96, 64), decision="reject")
         add_to_catalog(catalog, folder / "d.jpg", (96, 64), rating=2)
-        assert len(sidecars.write_folder(folder, catalog).written) == 4
+        assert len(sidecars_for_folder(folder, catalog).written) == 4
     with Catalog(tmp_path / "fresh" / "catalog.db") as fresh:
         report = indexing.index([folder], fresh, "default")
         assert report.new == 4 and report.xmp_ratings == 4

@@ -486,12 +486,6 @@ class Catalog:
                 out[pid] = ((x0, y0, x1, y1), score)
         return out
 
-    def embedding(self, photo_id: int) -> np.ndarray | None:
-        row = self._db.execute("SELECT embedding FROM photos WHERE id = ?", (photo_id,)).fetchone()
-        if not row or row[0] is None:
-            return None
-        return np.frombuffer(row[0], dtype=np.float16).astype(np.float32)
-
     # ---- the user's decisions --------------------------------------------------------------------
     def set_decision(self, photo_id: int, decision: str | None) -> None:
         if decision not in (None, "keep", "reject"):
@@ -586,7 +580,7 @@ class Catalog:
         return out
 
     def embeddings(self, photo_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, str | None]]:
-        """Stored embeddings (float32) with their layout (model.EMBEDDING_ID, or the first layout's id for
+        """Stored embeddings (float32) with their layout (embedding.EMBEDDING_ID, or the first layout's id for
         embeddings stored before layouts were recorded); photos without one are left out."""
         out: dict[int, tuple[np.ndarray, str | None]] = {}
         for chunk in _chunks(list(photo_ids), 500):

@@ -27,7 +27,7 @@ from PIL import Image, PngImagePlugin
 from selfie_desk.core import xmp
 from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.decoding import EXIF_IFD, FULL_DECODE_PIXELS, ORIENTATION, apply_orientation
-from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, make_temp, open_regular
+from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, open_regular, write_new
 from selfie_desk.core.ranking import best_first
 
 SELECTIONS = ("picks", "top", "min_score", "ids")
@@ -223,32 +223,6 @@ def output_format(photo_path: str, requested: str) -> str:
     return {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".png": "png", ".webp": "webp"}.get(suffix, "jpeg")
 
 
-def _claim(tmp: str, dest: Path, stem: str, ext: str, skip_existing: bool) -> Path | None:
-    """Give the finished temporary file a final name that no file has; None if it exists and the user skips.
-
-    os.link fails when the name exists, so even a file appearing meanwhile is never replaced. Filesystems
-    without hard links (FAT, some network shares) fall back to a check then os.replace."""
-    n = 1
-    while True:
-        target = dest / (f"{stem}{ext}" if n == 1 else f"{stem} ({n}){ext}")
-        try:
-            os.link(tmp, target)
-            os.unlink(tmp)
-            return target
-        except FileExistsError:
-            if skip_existing:
-                return None
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-                raise
-            if not os.path.lexists(target):
-                os.replace(tmp, target)
-                return target
-            if skip_existing:
-                return None
-        n += 1
-
-
 # ---- one copy ------------------------------------------------------------------------------------------------------
 
 
@@ -391,7 +365,6 @@ def _packet(photo: Photo, options: ExportOptions, geometry_changed: bool) -> byt
 def export_one(photo: Photo, dest: Path, stem: str, options: ExportOptions, catalog: Catalog | None) -> FileOutcome:
     fmt = output_format(photo.path, options.format)
     crop = applied_crop(photo, options, catalog)
-    tmp = None
     try:
         data = None
         if _can_copy(photo, options, fmt, crop):
@@ -402,26 +375,12 @@ def export_one(photo: Photo, dest: Path, stem: str, options: ExportOptions, cata
         if data is None:
             packet = _packet(photo, options, True) if options.embed_xmp else None
             data = _encode(photo, options, fmt, crop, packet)
-        fd, tmp = make_temp(dest)
-        xmp.set_mode(fd, xmp.FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        target = _claim(tmp, dest, stem, _EXT[fmt], options.skip_existing)
+        target = write_new(dest, stem, _EXT[fmt], data, skip_existing=options.skip_existing)
         if target is None:
-            os.unlink(tmp)
             return FileOutcome(photo.path, skipped=f"{stem}{_EXT[fmt]} exists")
-        tmp = None
         return FileOutcome(photo.path, target=str(target))
     except Exception as exc:  # one file's failure is reported, never the end of the export
         return FileOutcome(photo.path, error=_describe(exc, photo, dest))
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 # ---- the list ------------------------------------------------------------------------------------------------------
@@ -445,22 +404,6 @@ def list_rows(photos: Sequence[Photo], catalog: Catalog | None, model: str) -> l
     return rows
 
 
-def _write_new(dest: Path, name: str, ext: str, data: bytes, skip_existing: bool) -> Path | None:
-    fd, tmp = make_temp(dest)
-    try:
-        xmp.set_mode(fd, xmp.FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        target = _claim(tmp, dest, name, ext, skip_existing)
-        if target is None:
-            os.unlink(tmp)
-        return target
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_lists(rows: list[dict], dest: Path, skip_existing: bool = False) -> list[Path]:
     """The selection as CSV and as JSON in `dest` (new names, never replacing a file)."""
     text = io.StringIO()
@@ -475,7 +418,7 @@ def write_lists(rows: list[dict], dest: Path, skip_existing: bool = False) -> li
     # a file name that is not UTF-8 goes into the CSV as its own bytes (as it is on disk); JSON escapes it
     csv_data = text.getvalue().encode("utf-8", "surrogateescape")
     for ext, data in ((".csv", csv_data), (".json", (json.dumps(rows, indent=1) + "\n").encode())):
-        target = _write_new(dest, LIST_NAME, ext, data, skip_existing)
+        target = write_new(dest, LIST_NAME, ext, data, skip_existing=skip_existing)
         if target is not None:
             out.append(target)
     return out
@@ -543,11 +486,3 @@ def inside(folder: Path, dest: Path) -> bool:
         return True
     except ValueError:
         return False
-
-
-def export_folder(folder: Path, dest: Path, options: ExportOptions, catalog: Catalog,
-                  progress: Callable[[ExportProgress], None] | None = None,
-                  cancel: threading.Event | None = None) -> ExportReport:
-    """Export from what the catalog knows of `folder` (recursively)."""
-    photos = catalog.photos(options.model, folder=str(folder))
-    return export(photos, dest, options, catalog, progress, cancel)

@@ -1,6 +1,8 @@
 """Touching the user's files defensively: only regular files are ever opened, reads that could hang have a
 timeout, and every temporary file the app writes carries one recognisable name, so that a run after a crash
-(kill -9, a power cut) finds and removes what the crashed one left.
+(kill -9, a power cut) finds and removes what the crashed one left. Every file the app writes goes through
+`write_atomic` (replace a file: settings, sidecars, thumbnails) or `write_new` (a new name, never replacing
+one: exports): a reader sees the old file or the whole new one, flushed to disk first.
 
 A FIFO named `x.jpg` blocks open() for ever and a symlink to /dev/zero reads for ever: both are refused from
 their stat, and opening itself uses O_NONBLOCK then checks the opened file again (a file swapped for a FIFO
@@ -9,6 +11,7 @@ between the two is still refused, never waited on).
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import re
@@ -189,3 +192,101 @@ def clean_temp(folder: Path, legacy: re.Pattern[str] | None = None, now: float |
         except (OSError, ValueError):
             continue
     return removed
+
+
+# ---- writing: atomic, durable, never half a file --------------------------------------------------------------
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file (mkstemp's are private, 0600)
+
+Content = bytes | Callable[[BinaryIO], None]  # the bytes, or a function that writes them to the open file
+
+
+def set_mode(fd: int, mode: int) -> None:
+    if hasattr(os, "fchmod"):  # not on Windows before Python 3.13, where mkstemp's files are not private anyway
+        os.fchmod(fd, mode)
+
+
+def _write_temp(folder: Path, content: Content, suffix: str, mode: int | None, durable: bool) -> str:
+    """The content in a new temporary file of `folder` (its name recognisable by clean_temp): its path."""
+    fd, tmp = make_temp(folder, suffix=suffix)
+    try:
+        if mode is not None:
+            set_mode(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            if callable(content):
+                content(fh)
+            else:
+                fh.write(content)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_atomic(path: Path, content: Content, *, suffix: str = ".part", mode: int | None = None,
+                 keep_mode: bool = False, durable: bool = True) -> None:
+    """Create or replace `path` through a temporary file in the same folder, renamed into place. `mode`: the
+    new file's permissions (default: private, as mkstemp makes it); `keep_mode`: a file it replaces keeps its
+    own. `durable`: flushed to disk before the rename (False only for caches that are rebuilt when lost)."""
+    if keep_mode:
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = FILE_MODE if mode is None else mode
+    tmp = _write_temp(path.parent, content, suffix, mode, durable)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_new(folder: Path, stem: str, ext: str, content: Content, *, skip_existing: bool = False,
+              mode: int = FILE_MODE) -> Path | None:
+    """Write a new file `stem + ext` in `folder`, or `stem (2) + ext`... when the name is taken: never
+    replacing a file. None when the name is taken and `skip_existing`. Durable and atomic, as write_atomic."""
+    tmp = _write_temp(folder, content, ".part", mode, True)
+    try:
+        target = _claim(tmp, folder, stem, ext, skip_existing)
+        if target is None:
+            os.unlink(tmp)
+        return target
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _claim(tmp: str, dest: Path, stem: str, ext: str, skip_existing: bool) -> Path | None:
+    """Give the finished temporary file a final name that no file has; None if it exists and the user skips.
+
+    os.link fails when the name exists, so even a file appearing meanwhile is never replaced. Filesystems
+    without hard links (FAT, some network shares) fall back to a check then os.replace."""
+    n = 1
+    while True:
+        target = dest / (f"{stem}{ext}" if n == 1 else f"{stem} ({n}){ext}")
+        try:
+            os.link(tmp, target)
+            os.unlink(tmp)
+            return target
+        except FileExistsError:
+            if skip_existing:
+                return None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            if not os.path.lexists(target):
+                os.replace(tmp, target)
+                return target
+            if skip_existing:
+                return None
+        n += 1

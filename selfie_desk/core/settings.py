@@ -8,7 +8,6 @@ written over, so going back to an older version does not destroy it.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from selfie_desk.core import paths
 from selfie_desk.core.crop_geometry import ASPECTS as CROP_ASPECTS
-from selfie_desk.core.files import clean_temp, make_temp
+from selfie_desk.core.files import clean_temp, write_atomic
 
 FILE_NAME = "settings.json"
 DEVICES = ("auto", "cuda", "cpu")
@@ -118,12 +117,6 @@ class Settings:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         clean_temp(self.path.parent, legacy=_LEGACY_SETTINGS)  # what a killed run left
-        fd, tmp = make_temp(self.path.parent, suffix=".settings.tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_json(), fh, indent=2)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        text = json.dumps(self.to_json(), indent=2)
+        write_atomic(self.path, text.encode("utf-8"), suffix=".settings.tmp")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from selfie_desk.core import decoding, xmp
-from selfie_desk.core.catalog import Catalog, Photo
+from selfie_desk.core.catalog import Photo
 from selfie_desk.core.export import ExportProgress, decisions_update
 from selfie_desk.core.files import LEGACY_SIDECAR, clean_temp, open_regular
 
@@ -96,9 +96,3 @@ def write_sidecars(photos: Sequence[Photo], progress: Callable[[ExportProgress],
             progress(ExportProgress(i, len(todo), photo.path))
     report.elapsed = time.monotonic() - started
     return report
-
-
-def write_folder(folder: Path, catalog: Catalog, model: str = "default",
-                 progress: Callable[[ExportProgress], None] | None = None,
-                 cancel: threading.Event | None = None) -> SidecarReport:
-    return write_sidecars(catalog.photos(model, folder=str(folder)), progress, cancel)

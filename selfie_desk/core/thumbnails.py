@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PIL import Image
 
 from selfie_desk.core import paths
-from selfie_desk.core.files import clean_temp, make_temp
+from selfie_desk.core.files import clean_temp, write_atomic
 
 THUMBNAIL_EDGE = 320
 _cleaned: set[Path] = set()
@@ -28,14 +27,8 @@ def save(fingerprint: str, image: Image.Image, root: Path | None = None) -> Path
     if target.parent not in _cleaned:  # what a killed run left in this folder of the cache, once per process
         _cleaned.add(target.parent)
         clean_temp(target.parent)
-    fd, tmp = make_temp(target.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            thumb.save(fh, format="JPEG", quality=85)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A cache, rebuilt when lost: not flushed to disk (fsync costs 3.6 ms per 30 kB file here, 0.24 without)
+    write_atomic(target, lambda fh: thumb.save(fh, format="JPEG", quality=85), suffix=".tmp", durable=False)
     return target
 
 

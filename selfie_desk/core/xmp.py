@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from selfie_desk.core.decoding import SUFFIXES
-from selfie_desk.core.files import make_temp, open_regular
+from selfie_desk.core.files import open_regular, write_atomic
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -440,42 +440,6 @@ def _has(descriptions: list[ET.Element], key: str) -> bool:
     return any(key in d.attrib or d.find(key) is not None for d in descriptions)
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file (mkstemp's are private, 0600)
-
-
-def set_mode(fd: int, mode: int) -> None:
-    if hasattr(os, "fchmod"):  # not on Windows before Python 3.13, where mkstemp's files are not private anyway
-        os.fchmod(fd, mode)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder, renamed into place (a file it
-    replaces keeps its permissions)."""
-    fd, tmp = make_temp(path.parent, suffix=".xmp.part")  # a crash's leftover is removed by the next run
-    try:
-        try:
-            set_mode(fd, os.stat(path).st_mode & 0o7777)
-        except OSError:
-            set_mode(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_sidecar(photo: Path, update: XmpUpdate, stems: Mapping[str, int] | None = None) -> Path:
     """Merge `update` into the photo's sidecar (`sidecar_path`; created if absent). Raises XmpError with a
     user-facing message."""
@@ -492,7 +456,7 @@ def write_sidecar(photo: Path, update: XmpUpdate, stems: Mapping[str, int] | Non
     except XmpError as exc:
         raise XmpError(f"{target.name} is not valid XMP, left as it is ({exc})") from None
     try:
-        atomic_write(target, data)
+        write_atomic(target, data, suffix=".xmp.part", keep_mode=True)  # a crash's leftover: clean_temp
     except OSError as exc:
         raise XmpError(f"cannot write {target.name}: {exc.strerror or exc}") from None
     return target

@@ -52,7 +52,7 @@ from selfie_desk.core.crop_geometry import (
 )
 from selfie_desk.core.embedding import EMBEDDING_DIM, INPUT_SIZE, face_input, model_input
 from selfie_desk.core.face import Face
-from selfie_desk.neural.model import Backbone, Scorer, pool_boxes
+from selfie_desk.neural.model import Backbone, Scorer, autocast, pool_boxes
 from selfie_desk.neural.pipeline import FACE_EDGE, _cpu_share
 
 # The search decodes and looks at a photo as the scoring pass does (look.DETAIL_EDGE, then the ~500-px view);
@@ -144,11 +144,6 @@ class CropSearch:
         return [f.scaled(width / small.shape[1], height / small.shape[0]) for f in found]
 
     # ---- scoring --------------------------------------------------------------------------------------
-    def _autocast(self):
-        if self.scorer.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return torch.autocast("cpu", enabled=False)
-
     @torch.inference_mode()
     def features(self, image: Image.Image, looks: np.ndarray | None = None) -> FeaturePyramid:
         """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each). The
@@ -160,7 +155,7 @@ class CropSearch:
             side = max(32, round(INPUT_SIZE / share))
             square = image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
             x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
-            with self._autocast():
+            with autocast(self.scorer.device):
                 fmap, stats = self.scorer.backbone.forward_with_stats(x)
             if side == INPUT_SIZE and looks is not None:
                 full = self.scorer.complete(torch.cat([Backbone.pool(fmap), stats.float()], dim=1), [looks])

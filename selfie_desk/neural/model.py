@@ -366,6 +366,13 @@ def resolve_device(choice: str = "auto") -> torch.device:
     return torch.device(choice)
 
 
+def autocast(device: torch.device):
+    """bf16 on a GPU (tests/test_gpu.py; never run here, no GPU was lent); full precision on the CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
 def device_label(device: torch.device) -> str:
     if device.type == "cuda":
         return f"GPU ({torch.cuda.get_device_name(device)})"
@@ -406,16 +413,11 @@ class Scorer:
         other.head, other.info, other.model_name = head.to(self.device), info, info.name
         return other
 
-    def _autocast(self):
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return torch.autocast("cpu", enabled=False)
-
     @torch.inference_mode()
     def embed(self, model_inputs: torch.Tensor) -> torch.Tensor:
         """uint8 N x 3 x 224 x 224 -> float32 N x (1280 + STATS_DIM): the pooled last layer, then the
         stage statistics. The looks (`look.Look`) complete it to FEATURE_DIM (`features`)."""
-        with self._autocast():
+        with autocast(self.device):
             fmap, stats = self.backbone.forward_with_stats(model_inputs.to(self.device, non_blocking=True))
         return torch.cat([Backbone.pool(fmap), stats.float()], dim=1)
 
