@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup bench lint screenshots clean
+.PHONY: run test test-fast check setup bench lint screenshots clean
 
 $(STAMP): pyproject.toml tools/setup-system.sh
 	bash tools/setup-system.sh
@@ -17,8 +17,18 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/selfie-desk
 
-test: $(STAMP)
+# The tests, after the checks: lint, the layers (import-linter: cli > ui > workers > neural > core, the core
+# without torch or Qt) and the types (mypy: strict on the core).
+test: check
 	$(VENV)/bin/python -m pytest -q
+
+# Everything that loads no model: under a minute, for the edit-test loop (tests marked slow are left out).
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m "not slow"
+
+check: $(STAMP)
+	$(VENV)/bin/ruff check -q selfie_desk tests tools
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(VENV)/bin/python tools/benchmark.py
@@ -27,8 +37,7 @@ screenshots: $(STAMP)
 	bash tools/setup-system.sh --shots
 	$(VENV)/bin/python tools/screenshots.py
 
-lint: $(STAMP)
-	$(VENV)/bin/ruff check selfie_desk tests tools
+lint: check
 
 clean:
 	rm -rf $(VENV)
