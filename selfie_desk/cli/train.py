@@ -1,48 +1,69 @@
-"""`selfie-desk train` and `selfie-desk models`: personal score models from the command line (issue 7)."""
+"""`selfie-desk train`: a personal score model from your picks, stars or a likes table (issue 7)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-
-def _usage(message: str):
-    from selfie_desk.cli import UsageError
-
-    return UsageError(message)
+from selfie_desk.cli.common import ExitCode, UsageError, load_scorer, score_with_progress
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from selfie_desk.cli import EXIT_OK, EXIT_SOME_FAILED, load_scorer, score_with_progress
+def register(sub) -> None:
+    training = sub.add_parser(
+        "train",
+        help="teach the score your taste: train a personal model from your picks, stars or a likes table",
+        description=(
+            "Train a personal score model on the stored embeddings (seconds on a CPU). Labels: your picks (good) "
+            "and rejects (bad), stars (4-5 good, 1-2 bad) in FOLDERs (scored first if needed; without FOLDER: "
+            "the whole catalog), and/or a likes table (--likes: columns path,likes,followers[,tags]; within groups "
+            "of posts with a similar audience the top half by likes is good). Prints the agreement on held-out "
+            "photos next to the default model's, and saves the model for --model NAME. Exit 0 when saved, "
+            "1 when there was nothing to learn from (nothing saved), 2 for a usage error."
+        ),
+    )
+    training.add_argument("folders", nargs="*", metavar="FOLDER", type=Path, help="folders whose decisions to use")
+    training.add_argument("--likes", metavar="FILE.csv", type=Path, help="a likes table: path,likes,followers[,tags]")
+    training.add_argument("--name", required=True, metavar="NAME", help="the new model's name")
+    training.add_argument("--holdout", type=float, default=0.2, help="share of labels held out (default: 0.2)")
+    training.add_argument("--seed", type=int, default=0, help="seed of the held-out split and training")
+    training.add_argument("--init", choices=("default", "fresh"), default="default",
+                          help="start from the default model's weights (default) or from scratch")
+    training.add_argument("--group-size", type=int, default=100, help="likes: posts per group (default: 100)")
+    training.add_argument("--replace", action="store_true", help="replace an existing model of that name")
+    training.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                          help="where photos not yet scored are scored")
+    training.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
     from selfie_desk.core import paths
 
     # Usage errors first, before torch loads (seconds).
     if not 0 <= args.holdout < 1:
-        raise _usage("--holdout must be at least 0 and below 1 (e.g. 0.2)")
+        raise UsageError("--holdout must be at least 0 and below 1 (e.g. 0.2)")
     if args.group_size < 2:
-        raise _usage("--group-size must be at least 2")
+        raise UsageError("--group-size must be at least 2")
     missing = [str(f) for f in args.folders if not f.is_dir()]
     if missing:
-        raise _usage(f"no such folder: {', '.join(missing)}")
+        raise UsageError(f"no such folder: {', '.join(missing)}")
     if args.likes is not None and not args.likes.is_file():
-        raise _usage(f"no such file: {args.likes}")
+        raise UsageError(f"no such file: {args.likes}")
     if (paths.user_models_dir() / f"{args.name}.pt").exists() and not args.replace:
-        raise _usage(f"a model named {args.name!r} exists already; choose another name or add --replace")
+        raise UsageError(f"a model named {args.name!r} exists already; choose another name or add --replace")
 
-    from selfie_desk.neural import taste
+    from selfie_desk.neural import taste  # torch
 
     try:
         taste.check_name(args.name)
     except taste.TasteError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     posts: list[taste.Post] = []
     if args.likes is not None:
         try:
             posts = taste.read_likes_csv(args.likes)
         except taste.TasteError as exc:
-            raise _usage(str(exc)) from None
+            raise UsageError(str(exc)) from None
 
     from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.indexing import canonical, index
@@ -65,11 +86,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         if targets and index(targets, catalog, DEFAULT_MODEL).todo:
             scorer = load_scorer(DEFAULT_MODEL, args.device)
             if scorer is None:
-                return EXIT_SOME_FAILED
+                return ExitCode.SOME_FAILED
             summary = score_with_progress(targets, catalog, scorer)
             if summary.cancelled:
                 print("selfie-desk: interrupted; nothing was trained (what was scored is saved)", file=sys.stderr)
-                return 130
+                return ExitCode.INTERRUPTED
             if summary.failed:
                 warn(f"{summary.failed} photos could not be read; they are left out")
         sources = []
@@ -89,7 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = taste.train(catalog, labels, args.name, holdout=args.holdout, seed=args.seed, init=args.init)
         except taste.TasteError as exc:
             print(f"selfie-desk: error: {exc}", file=sys.stderr)
-            return EXIT_SOME_FAILED
+            return ExitCode.SOME_FAILED
         for text in result.warnings:
             warn(text)
         # how to make it again, on the same labels, when a newer Selfie Desk embeds photos differently
@@ -115,20 +136,4 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"  {'default':<16} {a.default_accuracy:>9.1%} {a.default_auc:>9.1%}")
     print(f"Saved model {args.name!r} to {path}; {scored} photos in the catalog scored with it.")
     print(f"Use it: selfie-desk score FOLDER --model {args.name}")
-    return EXIT_OK
-
-
-def cmd_models(args: argparse.Namespace) -> int:
-    from selfie_desk.cli import EXIT_OK
-    from selfie_desk.core.model_cards import model_cards, summary_line
-
-    models = model_cards()
-    if args.json:
-        for name, (path, card) in models.items():
-            sys.stdout.write(json.dumps({"name": name, "path": str(path), "card": card}) + "\n")
-        sys.stdout.flush()
-        return EXIT_OK
-    width = max(len(name) for name in models)
-    for name, (_, card) in models.items():
-        print(f"{name:<{width}}  {summary_line(name, card)}")
-    return EXIT_OK
+    return ExitCode.OK

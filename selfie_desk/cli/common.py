@@ -1,0 +1,99 @@
+"""What the commands share: the exit statuses, the usage error, loading the scorer, scoring with a progress
+bar, and JSON lines on stdout. Importing it is cheap: torch and the catalog load inside the functions that
+need them, so `--help`, `list` and the window's start never pay for them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterable
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The command's exit statuses: a contract scripts rely on (the top-level --help lists them)."""
+
+    OK = 0
+    SOME_FAILED = 1  # some files failed (each named on stderr), or the command could not do its work
+    USAGE = 2  # a mistake in the command line (argparse uses 2 as well)
+    CATALOG = 3  # the catalog or the app's folder cannot be used (damaged, newer, full disk, read-only)
+    INTERRUPTED = 130  # Ctrl+C (SIGINT): 128 + 2, as shells report it; everything finished so far is kept
+
+
+class UsageError(Exception):
+    """A mistake in the command line: exit status 2."""
+
+
+def print_json_lines(rows: Iterable[dict]) -> None:
+    """One JSON object per line on stdout (ASCII: other characters as escapes), flushed at the end."""
+    out = sys.stdout
+    for row in rows:
+        out.write(json.dumps(row) + "\n")
+    out.flush()
+
+
+def load_scorer(model: str, device: str):
+    """The convnet for `--model`/`--device`, or None after saying why on stderr (missing weights, no such
+    device). An unknown model name is a usage error. No fallback to another device: `--device cuda` means
+    the GPU, and what went wrong is said as it is, once."""
+    # torch loads here (seconds), only for the commands that run the convnet
+    from selfie_desk.core.model_cards import UnknownModelError
+    from selfie_desk.core.weights import ModelMissingError
+    from selfie_desk.neural.model import Scorer
+
+    try:
+        return Scorer(model=model, device=device)
+    except UnknownModelError as exc:
+        raise UsageError(str(exc)) from None
+    except (ModelMissingError, RuntimeError) as exc:
+        print(f"selfie-desk: error: {exc}", file=sys.stderr)
+        return None
+
+
+def score_with_progress(targets, catalog, scorer, batch_size: int = 16):
+    """`pipeline.score` with a progress bar on a terminal's stderr; Ctrl+C stops it cleanly (check
+    `summary.cancelled`): every finished batch is already saved."""
+    from selfie_desk.neural import pipeline  # torch: already loaded with the scorer passed in
+
+    bar = ProgressBar(sys.stderr, scorer.label) if sys.stderr.isatty() else None
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        return pipeline.score(targets, catalog, scorer, progress=bar, cancel=cancel, batch_size=batch_size)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if bar:
+            bar.finish()
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal: count, rate, time left."""
+
+    def __init__(self, stream, device: str, width: int = 28):
+        self.stream, self.device, self.width = stream, device, width
+        self.shown = False
+
+    def __call__(self, p) -> None:
+        if p.total == 0:
+            return
+        filled = int(self.width * p.done / p.total)
+        eta = "" if p.eta is None else f" ETA {int(p.eta) // 60}:{int(p.eta) % 60:02d}"
+        line = (
+            f"\r[{'#' * filled}{'-' * (self.width - filled)}] {p.done}/{p.total} "
+            f"{p.rate:5.1f} photos/s{eta}  {self.device}"
+        )
+        self.stream.write(line[:200])
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def print_progress(p) -> None:
+    """One line per file on stderr, `[done/total] path`: export's and sidecars' progress."""
+    print(f"[{p.done}/{p.total}] {p.path}", file=sys.stderr, flush=True)

@@ -1,0 +1,106 @@
+"""`selfie-desk score`: index photos into the catalog, score them, print them ranked (a table or JSON lines)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from selfie_desk.cli.common import ExitCode, UsageError, load_scorer, print_json_lines, score_with_progress
+from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_skipped
+from selfie_desk.core.ranking import best_first
+
+
+def register(sub) -> None:
+    score = sub.add_parser(
+        "score",
+        help="index photos (folders recursively) and score them",
+        description=(
+            "Index photos (folders recursively) into the catalog and score each with the convnet. "
+            "Only new or changed files are read again. Without --json: a ranked table, progress on stderr. "
+            "With --json: one JSON object per photo per line on stdout: "
+            '{"path", "score", "faces": [{"box": [x0, y0, x1, y1], "confidence"}], "width", "height", "error"}, '
+            "in pixels of the upright full-resolution photo. Exit 0 when every file scored, 1 when some failed, "
+            "2 for a usage error."
+        ),
+    )
+    score.add_argument("paths", nargs="+", metavar="PATH", type=Path, help="photo files or folders")
+    score.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a table")
+    score.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the convnet runs")
+    score.add_argument("--model", default="default", metavar="NAME", help="score model (default: %(default)s)")
+    score.add_argument("--batch-size", type=int, default=16, help=argparse.SUPPRESS)
+    score.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score `args.paths` (also recover-catalog's second half); reads args.model, device, json, batch_size."""
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+
+    # The catalog (numpy, SQLite) loads only once the command line is known to be right.
+    from selfie_desk.core.catalog_access import open_catalog
+    from selfie_desk.core.indexing import canonical
+
+    path = catalog_file()
+    open_catalog(path).close()  # a damaged, newer or unwritable catalog is told before the model loads
+    scorer = load_scorer(args.model, args.device)
+    if scorer is None:
+        return ExitCode.SOME_FAILED
+    with open_catalog(path) as catalog, scan_lock_told(path) as go:
+        if not go:
+            return ExitCode.INTERRUPTED
+        summary = score_with_progress(args.paths, catalog, scorer, args.batch_size)
+        photos = []
+        for target in map(canonical, args.paths):
+            if target.is_dir():
+                photos += catalog.photos(scorer.model_name, folder=str(target))
+            else:
+                photos += catalog.photos(scorer.model_name, paths=[str(target)])
+    if summary.cancelled:
+        print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+
+    unique = {p.path: p for p in photos}
+    ranked = sorted(unique.values(), key=best_first)
+    not_listed = tell_skipped(summary.index.skipped, unique)
+    if args.json:
+        print_json_lines(photo.to_json() for photo in ranked)
+    else:
+        print_table(ranked, summary, scorer.label)
+    return ExitCode.SOME_FAILED if not_listed or any(p.error for p in ranked) else ExitCode.OK
+
+
+def print_table(photos, summary, device: str) -> None:
+    """The readable form: ranked photos on stdout, then those that could not be read; totals on stderr."""
+    good = [p for p in photos if p.error is None]
+    bad = [p for p in photos if p.error is not None]
+    try:
+        cwd = Path.cwd()
+    except OSError:
+        cwd = None
+
+    def show(path: str) -> str:
+        if cwd is not None:
+            try:
+                return os.path.relpath(path, cwd) if path.startswith(str(cwd)) else path
+            except ValueError:
+                pass
+        return path
+
+    print(f"{'rank':>4}  {'score':>5}  {'faces':>5}  {'size':>11}  photo")
+    for rank, p in enumerate(good, 1):
+        score = "  -  " if p.score is None else f"{p.score:.3f}"
+        size = f"{p.width}x{p.height}" if p.width else "?"
+        print(f"{rank:>4}  {score:>5}  {len(p.faces):>5}  {size:>11}  {show(p.path)}")
+    if bad:
+        print(f"\n{len(bad)} could not be read:")
+        for p in bad:
+            print(f"  {show(p.path)}: {p.error}")
+    idx = summary.index
+    print(
+        f"\n{len(photos)} photos: {summary.scored} scored now, {idx.unchanged} unchanged, {idx.moved} moved, "
+        f"{idx.removed} removed, {len(bad)} failed; {summary.elapsed:.1f} s on {device}",
+        file=sys.stderr,
+    )
