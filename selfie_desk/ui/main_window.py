@@ -7,11 +7,9 @@ reaching for globals, so tests build it with a temporary catalog and a shared mo
 from __future__ import annotations
 
 import dataclasses
-import gc
 import logging
 import os
 import sqlite3
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,13 +44,15 @@ from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.message_bar import MessageBar
 from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
+from selfie_desk.ui.scan_controller import ScanController
 from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.ui.shortcuts import ShortcutOverlay
 from selfie_desk.ui.side_panel import SidePanel
-from selfie_desk.workers.cropping import CropOutcome, CropService
+from selfie_desk.workers.cropping import CropJob, CropOutcome, CropService
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
 from selfie_desk.workers.images import ImageLoader
 from selfie_desk.workers.scoring import ScanOutcome, ScorerFactory, ScoringService
+from selfie_desk.workers.service import Job
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,6 @@ APP_TITLE = "Selfie Desk"
 # Quitting mid-scan: the batch in flight finishes (well under a second), then the thread ends. The long
 # limit only covers a quit while the model is still loading, which cannot be interrupted.
 STOP_TIMEOUT_S = 30.0
-# While a folder scores, several threads run Python between their C calls. The window's thread gives the
-# GIL up on most Qt calls and waits up to the switch interval to get it back (5 ms by default), each time:
-# at 1 ms its worst stall during a scan dropped from 100-150 ms to about 40 ms on 2 loaded cores (measured
-# here), with no measurable cost to scoring speed.
-GIL_SWITCH_S = 0.001
 SIZE_STEP = 20  # px per + / − or Ctrl+wheel notch
 
 
@@ -80,15 +75,11 @@ class MainWindow(QMainWindow):
     def __init__(self, catalog: Catalog, settings: Settings, scorer_factory: ScorerFactory | None = None,
                  batch_size: int = 16, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        if sys.getswitchinterval() > GIL_SWITCH_S:
-            sys.setswitchinterval(GIL_SWITCH_S)
         self.catalog, self.settings, self.batch_size = catalog, settings, batch_size
         self.history = EditHistory(catalog)  # undo and redo, per folder, kept in the catalog
         theme.apply(settings.theme)
         self.folder: Path | None = None
         self.mode = "grid"
-        self.job: int | None = None
-        self.last_outcome: ScanOutcome | None = None
         self._reported_errors: set[int] = set()
         self._auto_selected: int | None = None  # the photo the window selected by itself, until the user moves
         self._resort_on_finish = False  # the user asked for a new order (another model): re-sort when scored
@@ -99,7 +90,6 @@ class MainWindow(QMainWindow):
         self.scoring = ScoringService(catalog.path, scorer_factory, parent=self)
         self.exports = ExportService(catalog.path, parent=self)
         self.export_dialog: ExportDialog | None = None
-        self._sidecar_jobs: set[int] = set()
         self.thumbnail_loader = ImageLoader(threads=2, name="thumbnails", parent=self)
         self.preview_loader = ImageLoader(threads=1, max_pending=8, name="previews", parent=self)
         self.thumbs = ThumbnailCache(self.thumbnail_loader, settings.thumbnail_size)
@@ -153,6 +143,7 @@ class MainWindow(QMainWindow):
         self.size_slider.valueChanged.connect(self.set_thumbnail_size)
         self.statusBar().addPermanentWidget(self.size_slider)
         self.statusBar().addPermanentWidget(self.scan_status)
+        self.scan = ScanController(self.scoring, self.scan_status, self)
         # Cropping (issue 4): proposals on a thread of their own, so the loupe's photo never waits for a scan
         self.crop_status = ScanStatus(self, verb="Proposing crops")
         self.crop_status.cancel.setToolTip("Stop proposing crops; those proposed so far are kept")
@@ -293,16 +284,12 @@ class MainWindow(QMainWindow):
         self.shortcut_overlay = ShortcutOverlay(bar, self)
 
     def _connect(self) -> None:
-        s = self.scoring
-        s.device_ready.connect(self._on_device_ready)
-        s.notice.connect(self._on_notice)
-        s.listed.connect(self._on_listed)
-        s.progress.connect(self._on_progress)
-        s.changed.connect(self._on_changed)
-        s.finished.connect(self._on_finished)
+        self.scan.listed.connect(self._on_listed)
+        self.scan.changed.connect(self._on_changed)
+        self.scan.finished.connect(self._on_finished)
+        self.scan.message.connect(self.show_message)
         self.thumbnail_loader.loaded.connect(self._on_thumbnail)
         self.thumbnail_loader.failed.connect(self._on_thumbnail_failed)
-        self.scan_status.cancel_clicked.connect(self.cancel_scan)
         self.filters.changed.connect(self._on_filters_changed)
         self.grid.selectionModel().currentChanged.connect(self._on_current_changed)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_counts())
@@ -311,7 +298,6 @@ class MainWindow(QMainWindow):
         self.loupe.step.connect(self.step_loupe)
         self.compare.active_changed.connect(lambda _id: self._update_side_panel())
         self.model.modelReset.connect(self._update_counts)
-        self.exports.finished.connect(self._on_sidecars_finished)
         self.crop.photos_changed.connect(self._on_crop_photos_changed)
         self.crop.message.connect(self._on_crop_message)
         self.crop.batch_finished.connect(self._on_crops_finished)
@@ -353,14 +339,12 @@ class MainWindow(QMainWindow):
         self._select_first()
         self._report_errors(photos)
         self._update_side_panel()
-        self.last_outcome = None
-        self.job = self.scoring.start(target, self.settings.model, self.settings.device, self.batch_size)
-        self.scan_status.loading_model()
+        self.scan.start(target, self.settings.model, self.settings.device, self.batch_size)
         self.folder_opened.emit(str(target))
         return True
 
     def cancel_scan(self) -> None:
-        self.scoring.cancel()
+        self.scan.cancel()
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -398,29 +382,9 @@ class MainWindow(QMainWindow):
                     return path.parent
         return None
 
-    # ---- reports from the scoring thread -----------------------------------------------------------
-    def _current(self, job: int) -> bool:
-        return job == self.job
-
-    @Slot(int, str)
-    def _on_device_ready(self, job: int, label: str) -> None:
-        # The model (and torch) are loaded: hundreds of thousands of objects that live as long as the app.
-        # Frozen, the garbage collector stops rescanning them; a full collection otherwise stops every
-        # thread, the window's too, for 100-200 ms (measured here) in the middle of a scan.
-        gc.freeze()
-        self.scan_status.set_device(label)
-        if self._current(job):
-            self.scan_status.indexing()
-
-    @Slot(int, str)
-    def _on_notice(self, job: int, text: str) -> None:
-        if self._current(job):
-            self.show_message(text, "warning")
-
-    @Slot(int, object)
-    def _on_listed(self, job: int, photos: list[Photo]) -> None:
-        if not self._current(job):
-            return
+    # ---- the current scan's photos (ui/scan_controller.py holds the job) ---------------------------
+    @Slot(object)
+    def _on_listed(self, photos: list[Photo]) -> None:
         if {p.id for p in photos} != {p.id for p in self.model.all_photos()}:
             self._keeping_selection(lambda: self.model.set_photos(photos))
         else:
@@ -428,32 +392,16 @@ class MainWindow(QMainWindow):
         self._report_errors(photos)
         self._after_photos_changed(photos)
 
-    @Slot(int, object)
-    def _on_progress(self, job: int, p) -> None:
-        if self._current(job):
-            self.scan_status.progress(p.done, p.total, p.rate, p.eta)
-
-    @Slot(int, object)
-    def _on_changed(self, job: int, photos: list[Photo]) -> None:
-        if not self._current(job) or not photos:
-            return
+    @Slot(object)
+    def _on_changed(self, photos: list[Photo]) -> None:
         if self.model.merge(photos):  # photos the window did not know: take the catalog's view
             self._keeping_selection(lambda: self.model.set_photos(
                 self.catalog.photos(self.settings.model, folder=str(self.folder))))
         self._report_errors(photos)
         self._after_photos_changed(photos)
 
-    @Slot(int, object)
-    def _on_finished(self, job: int, outcome: ScanOutcome) -> None:
-        if not self._current(job):
-            return
-        self.job = None
-        self.last_outcome = outcome
-        if outcome.error:
-            self.show_message(outcome.error)
-            self.scan_status.idle("Not scored")
-        else:
-            self.scan_status.idle(self._describe(outcome))
+    @Slot(object)
+    def _on_finished(self, outcome: ScanOutcome) -> None:
         self._resort_when_safe("All scored")
         self.scan_finished.emit(outcome)
 
@@ -480,19 +428,6 @@ class MainWindow(QMainWindow):
     def resort(self) -> None:
         self._keeping_selection(self.model.refresh)
         self.statusBar().showMessage("Sorted again", 3000)
-
-    def _describe(self, outcome: ScanOutcome) -> str:
-        s = outcome.summary
-        if s is None:
-            return "Cancelled"
-        if outcome.cancelled:
-            return (f"Cancelled after {s.scored} photos; the rest are scored next time this folder opens")
-        if s.scored + s.failed == 0:
-            return "Up to date"
-        text = f"Scored {s.scored} photo{'s' if s.scored != 1 else ''} in {s.elapsed:.1f} s"
-        if s.failed:
-            text += f"; {s.failed} could not be read"
-        return text
 
     def _after_photos_changed(self, photos: list[Photo]) -> None:
         scored = len(self.model.scores())
@@ -878,8 +813,7 @@ class MainWindow(QMainWindow):
         self.grid.relayout()
         if self.settings.device != device_before and self.folder is not None:
             # Take the new device at once: a rescan of a scored folder only loads the model.
-            self.job = self.scoring.start(self.folder, self.settings.model, self.settings.device, self.batch_size)
-            self.scan_status.loading_model()
+            self.scan.start(self.folder, self.settings.model, self.settings.device, self.batch_size)
 
     # ---- export and XMP sidecars (the dialog and the worker live in their own modules) ---------------
     def show_export(self) -> ExportDialog | None:
@@ -903,21 +837,18 @@ class MainWindow(QMainWindow):
         self.export_dialog = dialog
         return dialog
 
-    def write_sidecars(self) -> int | None:
+    def write_sidecars(self) -> Job | None:
         if self.folder is None:
             self.statusBar().showMessage("Open a folder first", 5000)
             return None
         job = self.exports.start_sidecars(self.folder, self.settings.model)
-        self._sidecar_jobs.add(job)
+        job.finished.connect(self._on_sidecars_finished)
         decided = sum(p.decision is not None or p.rating > 0 or p.crop is not None for p in self.model.all_photos())
         self.statusBar().showMessage(f"Writing XMP sidecars for {decided} decided photo{'s' if decided != 1 else ''}…")
         return job
 
-    @Slot(int, object)
-    def _on_sidecars_finished(self, job: int, outcome: ExportOutcome) -> None:
-        if job not in self._sidecar_jobs:
-            return
-        self._sidecar_jobs.discard(job)
+    @Slot(object)
+    def _on_sidecars_finished(self, outcome: ExportOutcome) -> None:
         self.statusBar().clearMessage()
         if outcome.error:
             self.show_message(outcome.error)
@@ -943,10 +874,8 @@ class MainWindow(QMainWindow):
             self.show_message(f"Cannot read the catalog: {exc}")
             return
         self._keeping_selection(lambda: self.model.set_photos(photos))
-        self.last_outcome = None
         self._resort_on_finish = True  # the user asked for this model's order
-        self.job = self.scoring.start(self.folder, name, self.settings.device, self.batch_size)
-        self.scan_status.loading_model()
+        self.scan.start(self.folder, name, self.settings.device, self.batch_size)
 
     def review_uncertain(self) -> None:
         """The unflagged photos the active model is least sure about (score nearest its boundary) first:
@@ -998,7 +927,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     # ---- cropping (issue 4) ------------------------------------------------------------------------
-    def propose_crops(self, folder: bool = False) -> int | None:
+    def propose_crops(self, folder: bool = False) -> CropJob | None:
         """Propose crops in the background for the selection (or, in the loupe, its photo) or the folder."""
         if folder:
             return self.crop.propose_for(self.model.all_photos(), "photos in this folder")
