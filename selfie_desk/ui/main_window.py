@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from selfie_desk import __version__
 from selfie_desk.core.catalog import Catalog, Photo
+from selfie_desk.core.describe import name_of
 from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
@@ -39,7 +40,7 @@ from selfie_desk.ui.crop_controller import CropController
 from selfie_desk.ui.export_dialog import ExportDialog
 from selfie_desk.ui.filter_bar import FilterBar
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
-from selfie_desk.ui.grid_model import PhotoGridModel, name_of
+from selfie_desk.ui.grid_model import PhotoGridModel
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.message_bar import MessageBar
 from selfie_desk.ui.personal_models import PersonalModels
