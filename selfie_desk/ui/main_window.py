@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -34,6 +34,7 @@ from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
 from selfie_desk.ui import theme
+from selfie_desk.ui.actions import RATINGS, MainAction, build_actions, build_menus
 from selfie_desk.ui.attention import AttentionController
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
 from selfie_desk.ui.crop_controller import CropController
@@ -169,99 +170,48 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
 
     # ---- construction ------------------------------------------------------------------------------
-    def _action(self, text: str, slot: Callable, shortcuts: list[str] | None = None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        if tip:
-            action.setStatusTip(tip)
-        action.triggered.connect(lambda checked=False: slot())
-        self.addAction(action)  # shortcuts work whichever view has the focus
-        return action
-
     def _build_actions(self) -> None:
+        """The actions and menus of ui/actions.py, with what each does here."""
+        A = MainAction
+        handlers = {
+            A.OPEN: self.choose_folder, A.EXPORT: self.show_export, A.SIDECARS: self.write_sidecars,
+            A.PREFERENCES: self.show_preferences, A.QUIT: self.close, A.UNDO: self.undo, A.REDO: self.redo,
+            A.SELECT_ALL: self.select_all, A.SELECT_NONE: self.select_none,
+            A.PICK: lambda: self.set_decision("keep"), A.REJECT: lambda: self.set_decision("reject"),
+            A.UNFLAG: lambda: self.set_decision(None),
+            **{a: (lambda n=n: self.set_rating(n)) for n, a in enumerate(RATINGS)},
+            A.AUTO_ADVANCE: self._set_auto_advance, A.GRID: self.show_grid, A.LOUPE: self.toggle_loupe,
+            A.COMPARE: self.show_compare, A.ZOOM: self.toggle_zoom, A.FACES: self._set_show_faces,
+            A.LARGER: lambda: self.zoom_thumbnails(+1), A.SMALLER: lambda: self.zoom_thumbnails(-1),
+            A.NAMES: self._set_show_names, A.RESORT: self.resort, A.SHORTCUTS: self.show_shortcuts,
+            A.ABOUT: self.show_about,
+        }
+        checked = {A.AUTO_ADVANCE: self.settings.auto_advance, A.FACES: self.settings.show_faces,
+                   A.NAMES: self.settings.show_names}
+        self.main_actions = actions = build_actions(self, handlers, checked)
+        self.addAction(self.attention.action)  # H: its key works whichever view has the focus
+        self.open_action, self.export_action = actions[A.OPEN], actions[A.EXPORT]
+        self.sidecars_action, self.preferences_action = actions[A.SIDECARS], actions[A.PREFERENCES]
+        self.quit_action, self.undo_action, self.redo_action = actions[A.QUIT], actions[A.UNDO], actions[A.REDO]
+        self.auto_advance_action, self.faces_action = actions[A.AUTO_ADVANCE], actions[A.FACES]
+        self.names_action, self.resort_action = actions[A.NAMES], actions[A.RESORT]
+        self.shortcuts_action = actions[A.SHORTCUTS]
+        self.rating_actions = [actions[a] for a in RATINGS]
+
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self.open_action = self._action("&Open Folder…", self.choose_folder, ["Ctrl+O"])
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
+        menus = build_menus(bar, actions, {
+            "attention": self.attention.action, "scores_dock": self.side_dock.toggleViewAction(),
+            "models_dock": self.models_dock.toggleViewAction(), "crop": self.crop.menu,
+            "models": self.personal.menu(self)})
+        self.recent_menu = menus["recent"]
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self._fill_recent_menu()
-        file_menu.addSeparator()
-        self.export_action = self._action("&Export…", self.show_export, ["Ctrl+E"])
-        self.sidecars_action = self._action("Write XMP &Sidecars", self.write_sidecars,
-                                            tip="Stars, flags and crops as NAME.xmp next to each decided photo")
-        file_menu.addAction(self.export_action)
-        file_menu.addAction(self.sidecars_action)
-        file_menu.addSeparator()
-        self.preferences_action = self._action("&Preferences…", self.show_preferences, ["Ctrl+,"])
-        file_menu.addAction(self.preferences_action)
-        file_menu.addSeparator()
-        self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
-        file_menu.addAction(self.quit_action)
-
-        edit_menu = bar.addMenu("&Edit")
-        self.undo_action = self._action("&Undo", self.undo, ["Ctrl+Z"])
-        self.redo_action = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
-        self.undo_action.setProperty("shortcut_label", "Undo")  # its text says what it undoes; the list need not
-        self.redo_action.setProperty("shortcut_label", "Redo")
-        self.select_all_action = self._action("Select &All", self.select_all, ["Ctrl+A"])
-        self.select_none_action = self._action("Select &None", self.select_none, ["Ctrl+Shift+A"])
-        for a in (self.undo_action, self.redo_action, None, self.select_all_action, self.select_none_action):
-            edit_menu.addSeparator() if a is None else edit_menu.addAction(a)
-        edit_menu.aboutToShow.connect(self._update_undo_actions)
+        menus["&Edit"].aboutToShow.connect(self._update_undo_actions)
         self._update_undo_actions()
-
-        photo_menu = bar.addMenu("&Photo")
-        self.pick_action = self._action("&Pick", lambda: self.set_decision("keep"), ["P"])
-        self.reject_action = self._action("&Reject", lambda: self.set_decision("reject"), ["X"])
-        self.unflag_action = self._action("&Unflag", lambda: self.set_decision(None), ["U"])
-        for a in (self.pick_action, self.reject_action, self.unflag_action):
-            photo_menu.addAction(a)
-        photo_menu.addSeparator()
-        self.rating_actions = []
-        for n in range(6):
-            a = self._action(f"{'★' * n if n else 'No stars'}", lambda n=n: self.set_rating(n), [str(n)])
-            photo_menu.addAction(a)
-            self.rating_actions.append(a)
-        photo_menu.addSeparator()
-        self.auto_advance_action = QAction("&Auto-advance", self, checkable=True)
-        self.auto_advance_action.setChecked(self.settings.auto_advance)
-        self.auto_advance_action.toggled.connect(self._set_auto_advance)
-        photo_menu.addAction(self.auto_advance_action)
-
-        view_menu = bar.addMenu("&View")
-        self.grid_action = self._action("&Grid", self.show_grid, ["Esc"])
-        self.loupe_action = self._action("&Loupe", self.toggle_loupe, ["Space", "Return", "Enter"])
-        self.compare_action = self._action("&Compare Selected", self.show_compare, ["C"])
-        self.zoom_action = self._action("&Zoom 100 % / Fit", self.toggle_zoom, ["Z"])
-        self.faces_action = QAction("Show &Face Boxes", self, checkable=True)
-        self.faces_action.setShortcut(QKeySequence("F"))
-        self.faces_action.setChecked(self.settings.show_faces)
-        self.faces_action.toggled.connect(self._set_show_faces)
-        self.addAction(self.faces_action)
-        self.addAction(self.attention.action)
-        for a in (self.grid_action, self.loupe_action, self.compare_action, self.zoom_action, self.faces_action,
-                  self.attention.action):
-            view_menu.addAction(a)
-        view_menu.addSeparator()
-        self.larger_action = self._action("&Larger Thumbnails", lambda: self.zoom_thumbnails(+1), ["+", "=", "Ctrl++"])
-        self.smaller_action = self._action("&Smaller Thumbnails", lambda: self.zoom_thumbnails(-1), ["-", "Ctrl+-"])
-        self.names_action = QAction("File &Names", self, checkable=True)
-        self.names_action.setShortcut(QKeySequence("Shift+N"))
-        self.names_action.setChecked(self.settings.show_names)
-        self.names_action.toggled.connect(self._set_show_names)
-        self.addAction(self.names_action)
-        for a in (self.larger_action, self.smaller_action, self.names_action):
-            view_menu.addAction(a)
-        view_menu.addSeparator()
-        view_menu.addAction(self.side_dock.toggleViewAction())
-        bar.addMenu(self.crop.menu)
         self.crop.selection_action.triggered.connect(lambda: self.propose_crops(folder=False))
         self.crop.folder_action.triggered.connect(lambda: self.propose_crops(folder=True))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.crop.toolbar)
-        sort_menu = view_menu.addMenu("&Sort By")
-        group = QActionGroup(self)
+        group = QActionGroup(self)  # Sort By: the filter bar's sorts, as a menu
         for i in range(self.filters.sort_box.count()):
             a = QAction(self.filters.sort_box.itemText(i), self, checkable=True)
             a.setData(self.filters.sort_box.itemData(i))
@@ -269,19 +219,8 @@ class MainWindow(QMainWindow):
             key = a.data()
             a.triggered.connect(lambda checked=False, key=key: self.filters.set_sort(key))
             group.addAction(a)
-            sort_menu.addAction(a)
+            menus["sort"].addAction(a)
         self.sort_actions = group
-        self.resort_action = self._action("&Re-sort Now", self.resort, ["F5"],
-                                          tip="Put the photos in the chosen order again (new scores, new flags)")
-        view_menu.insertAction(sort_menu.menuAction(), self.resort_action)
-        view_menu.addAction(self.models_dock.toggleViewAction())
-        bar.addMenu(self.personal.menu(self))
-
-        help_menu = bar.addMenu("&Help")
-        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, ["F1", "?", "Ctrl+/"])
-        help_menu.addAction(self.shortcuts_action)
-        self.about_action = self._action("&About Selfie Desk", self.show_about)
-        help_menu.addAction(self.about_action)
         self.shortcut_overlay = ShortcutOverlay(bar, self)
 
     def _connect(self) -> None:
