@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
-
 from selfie_desk.core import export, sidecars
 from selfie_desk.workers.service import Job, Service
 
@@ -41,10 +39,7 @@ class ExportService(Service):
     its `finished` an ExportOutcome."""
 
     thread_name = "export"
-    nice = None  # the user waits for an export: it keeps the window's priority
-
-    def __init__(self, catalog_path: Path, parent: QObject | None = None) -> None:
-        super().__init__(catalog_path, parent)
+    nice = None  # runs at the window's priority, as the export thread always has
 
     def start_export(self, folder: Path, dest: Path, options: export.ExportOptions) -> Job:
         """Export in the background (jobs run one after another). Returns the job's handle."""

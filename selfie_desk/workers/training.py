@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from PySide6.QtCore import QObject
 
 from selfie_desk.workers.service import Job, Service
 
@@ -60,9 +57,6 @@ class TrainingService(Service):
     """Background training. A job's `progress` is the share done (0-1); its `finished` a TrainingOutcome."""
 
     thread_name = "training"
-
-    def __init__(self, catalog_path: Path, parent: QObject | None = None) -> None:
-        super().__init__(catalog_path, parent)
 
     def start(self, name: str, *, holdout: float = 0.2, replace: bool = False, **kwargs: Any) -> Job:
         """Train `name` in the background, cancelling any training in progress. Returns the job's handle."""
