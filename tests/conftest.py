@@ -116,8 +116,10 @@ def make_window(qtbot, scorer):
     from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
     from selfie_desk.core.settings import Settings
+    from selfie_desk.ui.app import tune_process
     from selfie_desk.ui.main_window import MainWindow
 
+    tune_process()  # as the app does where it starts (create_application): the UI stall tests depend on it
     made = []
 
     def make(scorer_factory="shared", batch_size: int = 16, settings: Settings | None = None) -> MainWindow:

@@ -569,7 +569,7 @@ def test_the_window_reports_the_hostile_corpus_in_its_message_bar_and_stays_up(q
         text = window.messages.text()
         assert f"{len(c.bad)} photos could not be read" in text, text
         assert "link to a folder" in text and "loop-dir" in text, text  # a folder-level skip, told
-        from selfie_desk.ui.grid_model import name_of
+        from selfie_desk.core.describe import name_of
 
         assert "caf\ufffd.jpg" in {name_of(p) for p in window.model.photos()}  # shown, not silently cut
         # the window still works: flag the first photo, it is stored

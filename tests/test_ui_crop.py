@@ -401,13 +401,13 @@ def test_crop_service_stores_reuses_and_reports_unreadable_files(qtbot, scorer, 
     broken_id = catalog.add_file(str(broken), 1, 1, "b")
     service = CropService(catalog.path, lambda model, device: scorer)
     found, failed = [], []
-    service.found.connect(lambda job, f: found.append(f))
-    service.failed.connect(lambda job, f: failed.append(f))
     try:
         with qtbot.waitSignal(service.finished, timeout=CROP_TIMEOUT_MS) as finished:
             job = service.propose([CropTarget(broken_id, str(broken)), CropTarget(good_id, good)], "1:1",
                                   "default", "cpu")
-        assert finished.args[0] == job
+            job.found.connect(found.append)  # the job's own reports: connected before they can arrive
+            job.failed.connect(failed.append)
+        assert finished.args[0] is job and job.outcome is finished.args[1]
         outcome = finished.args[1]
         assert (outcome.proposed, outcome.failed, outcome.reused, outcome.cancelled) == (1, 1, 0, False)
         assert [f.photo_id for f in failed] == [broken_id] and "Traceback" not in failed[0].message
@@ -419,7 +419,9 @@ def test_crop_service_stores_reuses_and_reports_unreadable_files(qtbot, scorer, 
 
         # asked again (the photo's size now known): the stored proposal, without a search
         with qtbot.waitSignal(service.finished, timeout=CROP_TIMEOUT_MS) as finished:
-            service.propose([CropTarget(good_id, good, found[0].width, found[0].height)], "1:1", "default", "cpu")
+            again = service.propose([CropTarget(good_id, good, found[0].width, found[0].height)], "1:1", "default",
+                                    "cpu")
+            again.found.connect(found.append)
         assert finished.args[1].reused == 1 and finished.args[1].proposed == 0 and found[-1].reused
         assert found[-1].proposal.crop == stored.crop
     finally:

@@ -285,7 +285,6 @@ def test_unreadable_photos_and_missing_folders_are_messages(qtbot, make_window, 
         f.unlink()
     gone.rmdir()
     with qtbot.waitSignal(window.scan_finished, timeout=SCAN_TIMEOUT_MS) as finished:
-        window.scoring.start(gone, "default", "auto")
-        window.job = window.scoring.current_job
+        window.scan.start(gone, "default", "auto")
     assert "no longer exists" in finished.args[0].error
     assert "no longer exists" in window.messages.text()

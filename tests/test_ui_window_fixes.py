@@ -53,7 +53,7 @@ def test_the_photo_looked_at_keeps_its_row_when_the_scan_ends_and_f5_sorts(qtbot
     folder = photo_folder(tmp_path / "shoot", 10)
     window = make_window()
     with qtbot.waitSignal(window.scan_finished, timeout=SCAN_TIMEOUT_MS):
-        with qtbot.waitSignal(window.scoring.listed, timeout=SCAN_TIMEOUT_MS):
+        with qtbot.waitSignal(window.scan.listed, timeout=SCAN_TIMEOUT_MS):
             window.open_folder(folder)
         window._select_row(6)  # the user is at work on a photo while the folder scores
         looked_at = window.model.photo(6).id

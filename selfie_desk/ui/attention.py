@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from selfie_desk.core.catalog import Photo
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.loupe import Loupe
-from selfie_desk.workers.cropping import Attention, CropFailed, CropService
+from selfie_desk.workers.cropping import Attention, CropFailed, CropJob, CropService
 
 
 class AttentionController(QObject):
@@ -23,10 +23,8 @@ class AttentionController(QObject):
         self.action.setShortcut(QKeySequence("H"))
         self.action.setToolTip("H: warm cells raised the score, cool ones lowered it")
         self.action.toggled.connect(self._toggled)
-        self.job: int | None = None
+        self.job: CropJob | None = None
         self.photo_id: int | None = None
-        service.looked.connect(self._looked)
-        service.failed.connect(self._failed)
 
     @property
     def on(self) -> bool:
@@ -36,7 +34,15 @@ class AttentionController(QObject):
         """The loupe moved to `photo`: its map, when H is on."""
         self.photo_id = photo.id
         if self.on and photo.error is None:
-            self.job = self.service.attention(photo, self.settings.model, self.settings.device)
+            self._set_job(self.service.attention(photo, self.settings.model, self.settings.device))
+
+    def _set_job(self, job: CropJob | None) -> None:
+        if self.job is not None:
+            self.job.ignore()  # another photo's map, or none wanted
+        self.job = job
+        if job is not None:
+            job.looked.connect(self._looked)
+            job.failed.connect(self._failed)
 
     @Slot(bool)
     def _toggled(self, on: bool) -> None:
@@ -44,19 +50,18 @@ class AttentionController(QObject):
             self.message.emit("Looking at what the convnet sees…")
             self.show_photo(self.loupe.photo)
         elif not on:
-            self.job = None
+            self._set_job(None)
             self.loupe.canvas.attention = None
             self.loupe.canvas.update()
 
-    @Slot(int, object)
-    def _looked(self, job_id: int, result: Attention) -> None:
-        if job_id != self.job or not self.on or self.loupe.photo is None or self.loupe.photo.id != result.photo_id:
+    @Slot(object)
+    def _looked(self, result: Attention) -> None:
+        if not self.on or self.loupe.photo is None or self.loupe.photo.id != result.photo_id:
             return
         self.loupe.canvas.attention = result.cells
         self.loupe.canvas.update()
         self.message.emit("Warm: what raised the score; cool: what lowered it (H to hide)")
 
-    @Slot(int, object)
-    def _failed(self, job_id: int, failure: CropFailed) -> None:
-        if job_id == self.job:
-            self.message.emit(f"Cannot show what the convnet looked at: {failure.message}")
+    @Slot(object)
+    def _failed(self, failure: CropFailed) -> None:
+        self.message.emit(f"Cannot show what the convnet looked at: {failure.message}")

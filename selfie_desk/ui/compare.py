@@ -11,10 +11,10 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from selfie_desk.core.catalog import Photo
+from selfie_desk.core.describe import Form, describe
 from selfie_desk.ui.canvas import ViewState
 from selfie_desk.ui.crop_overlay import CropOverlay
 from selfie_desk.ui.grid import ThumbnailCache
-from selfie_desk.ui.loupe import describe
 from selfie_desk.ui.photo_pane import PhotoPane
 from selfie_desk.workers.images import ImageLoader
 
@@ -59,7 +59,7 @@ class CompareView(QWidget):
                 pane.show_photo(photos[i])
                 pane.canvas.show_faces = self.show_faces
                 pane.canvas.set_view(ViewState())
-                pane.caption.setText(describe(photos[i], ranks.get(photos[i].id), scored))
+                pane.caption.setText(describe(photos[i], Form.CAPTION, ranks.get(photos[i].id), scored))
                 self._show_crop(i, photos[i])
                 pane.show()
             else:
@@ -70,7 +70,7 @@ class CompareView(QWidget):
         for i, pane in enumerate(self.panes[: self._count]):
             if pane.photo is not None and pane.photo.id == p.id:
                 pane.update_photo(p)
-                pane.caption.setText(describe(p, rank, scored))
+                pane.caption.setText(describe(p, Form.CAPTION, rank, scored))
                 self._show_crop(i, p)
 
     def _show_crop(self, index: int, p: Photo) -> None:

@@ -30,7 +30,7 @@ from selfie_desk.ui.crop_box import ASPECT_LABELS, clamp_move, fit_ratio
 from selfie_desk.ui.crop_overlay import CropOverlay
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.scan_status import ScanStatus
-from selfie_desk.workers.cropping import BoxScores, CropFailed, CropFound, CropOutcome, CropService
+from selfie_desk.workers.cropping import BoxScores, CropFailed, CropFound, CropJob, CropOutcome, CropService
 
 # Keys the crop mode takes from the window's shortcuts while its overlay is open (Enter would otherwise
 # leave the loupe, Esc go back to the grid, Tab move the focus).
@@ -80,13 +80,11 @@ class CropController(QObject):
         self.box: Box | None = None  # what Enter would store (a candidate, or the user's own adjustment)
         self.edited = False
         self.proposal: CropProposal | None = None
-        self.job: int | None = None  # the loupe's request
-        self.score_job: int | None = None  # scoring the box the user adjusted
+        self.job: CropJob | None = None  # the loupe's request
+        self.score_job: CropJob | None = None  # scoring the box the user adjusted
         self.hand_score: float | None = None
-        self.batch_job: int | None = None
-        self.last_batch: CropOutcome | None = None
+        self.batch_job: CropJob | None = None
         self._found_size = (0, 0)  # the photo's size as the search saw it (the catalog may not know it yet)
-        self._accepted_jobs: dict[int, tuple[Photo, Box, float]] = {}  # scoring a crop accepted before its score
 
         self.overlay.box_edited.connect(self._box_edited)
         self._score_later = QTimer(self)  # arrow keys: score the box once they rest, not at every press
@@ -94,11 +92,6 @@ class CropController(QObject):
         self._score_later.setInterval(300)
         self._score_later.timeout.connect(lambda: self._box_released(self.box) if self.edited and self.box else None)
         self.overlay.box_released.connect(self._box_released)
-        service.found.connect(self._on_found)
-        service.scored.connect(self._on_scored)
-        service.failed.connect(self._on_failed)
-        service.progress.connect(self._on_progress)
-        service.finished.connect(self._on_finished)
         status.cancel_clicked.connect(self.cancel_batch)
         loupe.installEventFilter(self)
         self._build(parent)
@@ -182,7 +175,8 @@ class CropController(QObject):
         self.index = 0
         self.box = self.candidates[0].box if self.candidates else None
         if p.crop is not None:  # what the accepted crop scores, to compare with the proposals
-            self.score_job = self.service.score_boxes(p, [tuple(p.crop)], self.settings.model, self.settings.device)
+            self._set_score_job(self.service.score_boxes(p, [tuple(p.crop)], self.settings.model,
+                                                         self.settings.device))
         self._propose()
         self._show()
         self._update_actions()
@@ -192,8 +186,46 @@ class CropController(QObject):
     def _propose(self) -> None:
         assert self.photo is not None
         self.proposal = None
-        self.job = self.service.propose([self.photo], self.aspect, self.settings.model, self.settings.device,
-                                        interactive=True)
+        self._set_loupe_job(self.service.propose([self.photo], self.aspect, self.settings.model,
+                                                 self.settings.device, interactive=True))
+
+    # ---- the jobs' handles: the loupe's, its box scores, the batch ----------------------------------
+    # Every crop job refreshes the grid with what it stores (_on_stored), even once replaced; the rest of a
+    # job's reports matter while it is the one the controller holds, so its slots are dropped when replaced.
+    def _watch(self, job: CropJob) -> CropJob:
+        job.found.connect(self._on_stored)
+        return job
+
+    def _set_loupe_job(self, job: CropJob | None) -> None:
+        if self.job is not None:
+            self.job.found.disconnect(self._on_found)
+            self.job.failed.disconnect(self._on_loupe_failed)
+            self.job.finished.disconnect(self._on_loupe_finished)
+        self.job = job
+        if job is not None:
+            self._watch(job)
+            job.found.connect(self._on_found)
+            job.failed.connect(self._on_loupe_failed)
+            job.finished.connect(self._on_loupe_finished)
+
+    def _set_score_job(self, job: CropJob | None) -> None:
+        if self.score_job is not None:
+            self.score_job.scored.disconnect(self._on_scored)
+        self.score_job = job
+        if job is not None:
+            job.scored.connect(self._on_scored)
+
+    def _set_batch_job(self, job: CropJob | None) -> None:
+        if self.batch_job is not None:
+            self.batch_job.failed.disconnect(self._on_batch_failed)
+            self.batch_job.progress.disconnect(self._on_progress)
+            self.batch_job.finished.disconnect(self._on_batch_finished)
+        self.batch_job = job
+        if job is not None:
+            self._watch(job)
+            job.failed.connect(self._on_batch_failed)
+            job.progress.connect(self._on_progress)
+            job.finished.connect(self._on_batch_finished)
 
     def set_aspect(self, aspect: str) -> None:
         """Another preset: the menu and the combo box follow; an open overlay proposes again for it."""
@@ -263,9 +295,10 @@ class CropController(QObject):
         proposal they passed over); unknown while a box adjusted by hand is still being scored."""
         score = self.hand_score if self.edited else (self.candidates[self.index].score if self.candidates else None)
         whole = self.proposal.whole_score if self.proposal is not None else (p.score or 0.0)
-        if score is None:  # scored in the background; stored when the score comes (_on_scored)
-            job = self.service.score_boxes(p, [tuple(map(float, box))], self.settings.model, self.settings.device)
-            self._accepted_jobs[job] = (p, tuple(map(float, box)), whole)
+        if score is None:  # scored in the background; stored when the score comes
+            box = tuple(map(float, box))
+            job = self.service.score_boxes(p, [box], self.settings.model, self.settings.device)
+            job.scored.connect(lambda scored: self._on_accepted_scored(p, box, whole, scored))
             return
         self._store_score(p, box, score, whole)
 
@@ -288,9 +321,11 @@ class CropController(QObject):
 
     def _close(self) -> None:
         if self.job is not None:
-            self.service.cancel(self.job)
-        self.active, self.job, self.candidates, self.box, self.proposal = False, None, [], None, None
-        self.score_job, self.hand_score = None, None
+            self.job.cancel()
+        self._set_loupe_job(None)
+        self._set_score_job(None)
+        self.active, self.candidates, self.box, self.proposal = False, [], None, None
+        self.hand_score = None
         self._score_later.stop()
         self.photo = None
         self.show_photo(self.loupe.photo)
@@ -367,18 +402,18 @@ class CropController(QObject):
         """A box adjusted by hand: the convnet scores it in the background, on the proposals' scale."""
         if self.active and self.photo is not None:
             self.box, self.edited, self.hand_score = box, True, None
-            self.score_job = self.service.score_boxes(self.photo, [box], self.settings.model, self.settings.device)
+            self._set_score_job(self.service.score_boxes(self.photo, [box], self.settings.model,
+                                                         self.settings.device))
             self.overlay.label = self.describe()
             self.overlay.update()
 
-    @Slot(int, object)
-    def _on_scored(self, job: int, scored: BoxScores) -> None:
-        if job in self._accepted_jobs:
-            p, box, whole = self._accepted_jobs.pop(job)
-            self._store_score(p, box, scored.scores[0], whole)
-            self._reread([p])
-            return
-        if job != self.score_job or not self.active or self.photo is None or scored.photo_id != self.photo.id:
+    def _on_accepted_scored(self, p: Photo, box: Box, whole: float, scored: BoxScores) -> None:
+        self._store_score(p, box, scored.scores[0], whole)
+        self._reread([p])
+
+    @Slot(object)
+    def _on_scored(self, scored: BoxScores) -> None:
+        if not self.active or self.photo is None or scored.photo_id != self.photo.id:
             return
         box, score = scored.boxes[0], scored.scores[0]
         if any(c.kind == "accepted" and c.box == box and c.score is None for c in self.candidates):
@@ -435,13 +470,13 @@ class CropController(QObject):
         self._score_later.start()
 
     # ---- background proposals ----------------------------------------------------------------------
-    def propose_for(self, photos: list[Photo], what: str = "photos") -> int | None:
+    def propose_for(self, photos: list[Photo], what: str = "photos") -> CropJob | None:
         """Propose crops for `photos` (the selection, the folder) in the background, with progress."""
         targets = [p for p in photos if not p.error]
         if not targets:
             self.message.emit("No photos to propose crops for", "info")
             return None
-        self.batch_job = self.service.propose(targets, self.aspect, self.settings.model, self.settings.device)
+        self._set_batch_job(self.service.propose(targets, self.aspect, self.settings.model, self.settings.device))
         self.status.show()
         self.status.bar.setRange(0, 0)
         self.status.bar.show()
@@ -452,11 +487,16 @@ class CropController(QObject):
 
     def cancel_batch(self) -> None:
         if self.batch_job is not None:
-            self.service.cancel(self.batch_job)
+            self.batch_job.cancel()
 
-    @Slot(int, object)
-    def _on_found(self, job: int, found: CropFound) -> None:
-        if job == self.job and self.active and self.photo is not None and found.photo_id == self.photo.id:
+    @Slot(object)
+    def _on_stored(self, found: CropFound) -> None:
+        if not found.reused:  # a new proposal: its "best after crop" score changed
+            self._reread_paths([found.path])
+
+    @Slot(object)
+    def _on_found(self, found: CropFound) -> None:
+        if self.active and self.photo is not None and found.photo_id == self.photo.id:
             self._found_size = (found.width, found.height)
             self.proposal = found.proposal
             accepted = [c for c in self.candidates if c.kind == "accepted"]
@@ -468,35 +508,34 @@ class CropController(QObject):
                 self.box = self.candidates[self.index].box
             self._show()
             self.proposal_shown.emit(found.photo_id)
-        if not found.reused:  # a new proposal: its "best after crop" score changed
-            self._reread_paths([found.path])
 
-    @Slot(int, object)
-    def _on_failed(self, job: int, failed: CropFailed) -> None:
-        if job == self.job and self.active:
+    @Slot(object)
+    def _on_loupe_failed(self, failed: CropFailed) -> None:
+        if self.active:
             self.overlay.note = f"Cannot crop: {failed.message}"
             self.overlay.update()
-        if job in (self.job, self.batch_job):
-            self.message.emit(f"Cannot propose a crop for {failed.path}: {failed.message}", "warning")
+        self._on_batch_failed(failed)
 
-    @Slot(int, object)
-    def _on_progress(self, job: int, p) -> None:
-        if job == self.batch_job:
-            self.status.progress(p.done, p.total, p.rate, p.eta)
+    @Slot(object)
+    def _on_batch_failed(self, failed: CropFailed) -> None:
+        self.message.emit(f"Cannot propose a crop for {failed.path}: {failed.message}", "warning")
 
-    @Slot(int, object)
-    def _on_finished(self, job: int, outcome: CropOutcome) -> None:
-        if job == self.job:
-            self.job = None
-            if outcome.error:
-                self.message.emit(outcome.error, "error")
-                if self.active:
-                    self.overlay.note = "No proposal"
-                    self.overlay.update()
-        if job != self.batch_job:
-            return
-        self.batch_job = None
-        self.last_batch = outcome
+    @Slot(object)
+    def _on_progress(self, p) -> None:
+        self.status.progress(p.done, p.total, p.rate, p.eta)
+
+    @Slot(object)
+    def _on_loupe_finished(self, outcome: CropOutcome) -> None:
+        self._set_loupe_job(None)
+        if outcome.error:
+            self.message.emit(outcome.error, "error")
+            if self.active:
+                self.overlay.note = "No proposal"
+                self.overlay.update()
+
+    @Slot(object)
+    def _on_batch_finished(self, outcome: CropOutcome) -> None:
+        self._set_batch_job(None)
         self.cancel_action.setEnabled(False)
         if outcome.error:
             self.message.emit(outcome.error, "error")
@@ -528,6 +567,3 @@ class CropController(QObject):
             return
         if fresh:
             self.photos_changed.emit(fresh)
-
-    def shut_down(self, timeout_s: float) -> bool:
-        return self.service.stop(timeout_s)

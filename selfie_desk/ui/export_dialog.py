@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from selfie_desk.core import export
 from selfie_desk.core.catalog import Photo
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
+from selfie_desk.workers.service import Job
 
 FORMAT_LABELS = {"same": "Same as the original", "jpeg": "JPEG", "png": "PNG", "webp": "WebP"}
 
@@ -120,7 +121,7 @@ class ExportDialog(QDialog):
         self.reviewed: tuple[int, ...] | None = None  # the photos whose proposed crops the user saw and accepted
         self.review: ProposalReview | None = None
         self.photos, self.selected = list(photos), list(selected)
-        self.job: int | None = None
+        self.job: Job | None = None
         self.report: export.ExportReport | None = None
 
         picks = sum(p.decision == "keep" for p in self.photos)
@@ -230,8 +231,6 @@ class ExportDialog(QDialog):
                         self.long_edge, self.format, self.quality, self.name_pattern, self.embed_xmp,
                         self.strip_gps, self.list_only, self.on_clash]
 
-        service.progress.connect(self._on_progress)
-        service.finished.connect(self._on_finished)
         self.apply_proposals.toggled.connect(self._proposals_toggled)
         for b in (self.picks, self.top, self.min_score, self.selection):
             b.toggled.connect(self._update_counts)
@@ -320,7 +319,7 @@ class ExportDialog(QDialog):
         )
 
     # ---- running -------------------------------------------------------------------------------------------------
-    def start(self) -> int | None:
+    def start(self) -> Job | None:
         options = self.options()
         try:
             export.check_options(options)
@@ -344,20 +343,18 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 0)  # busy until the first file is done
         self.status.setText("Exporting…")
         self.job = self.service.start_export(self.folder, dest, options)
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._on_finished)
         return self.job
 
-    @Slot(int, int, int, str)
-    def _on_progress(self, job: int, done: int, total: int, path: str) -> None:
-        if job != self.job:
-            return
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
-        self.status.setText(f"{done} of {total}: {Path(path).name}")
+    @Slot(object)
+    def _on_progress(self, p: export.ExportProgress) -> None:
+        self.progress.setRange(0, max(1, p.total))
+        self.progress.setValue(p.done)
+        self.status.setText(f"{p.done} of {p.total}: {Path(p.path).name}")
 
-    @Slot(int, object)
-    def _on_finished(self, job: int, outcome: ExportOutcome) -> None:
-        if job != self.job:
-            return
+    @Slot(object)
+    def _on_finished(self, outcome: ExportOutcome) -> None:
         self.job = None
         for w in self._inputs:
             w.setEnabled(True)
@@ -385,12 +382,12 @@ class ExportDialog(QDialog):
 
     def cancel_or_close(self) -> None:
         if self.job is not None:
-            self.service.cancel(self.job)
+            self.job.cancel()
             self.status.setText("Cancelling after the photo being written…")
         else:
             self.reject()
 
     def reject(self) -> None:
         if self.job is not None:  # Esc or the window's close button while exporting: cancel first
-            self.service.cancel(self.job)
+            self.job.cancel()
         super().reject()

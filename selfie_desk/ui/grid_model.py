@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import os
 from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from selfie_desk.core import reasons
 from selfie_desk.core.catalog import Photo
+from selfie_desk.core.describe import Form, describe, name_of
 from selfie_desk.core.ranking import sort_key
 
 PhotoRole = Qt.ItemDataRole.UserRole + 1
@@ -54,16 +54,6 @@ class PhotoFilter:
         return p.rating >= self.min_stars
 
 
-def name_of(p: Photo) -> str:
-    """The file name as shown: a byte that is not UTF-8 becomes � (Qt would silently drop it, showing
-    `caf.jpg` for `caf\\xe9.jpg`)."""
-    return display_name(os.path.basename(p.path))
-
-
-def display_name(name: str) -> str:
-    return os.fsencode(name).decode("utf-8", "replace") if any("\udc80" <= c <= "\udcff" for c in name) else name
-
-
 class PhotoGridModel(QAbstractListModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -87,7 +77,7 @@ class PhotoGridModel(QAbstractListModel):
         if role == PhotoRole:
             return p
         if role == Qt.ItemDataRole.ToolTipRole:
-            return tooltip(p)
+            return describe(p, Form.TOOLTIP)
         return None
 
     # ---- reading -----------------------------------------------------------------------------------
@@ -173,25 +163,3 @@ class PhotoGridModel(QAbstractListModel):
 
     def _update_scores(self) -> None:
         self._sorted_scores = sorted(p.score for p in self._all.values() if p.score is not None)
-
-
-def tooltip(p: Photo) -> str:
-    lines = [name_of(p)]
-    if p.error:
-        lines.append(f"Cannot read: {p.error}")
-    elif p.score is None:
-        lines.append("Not scored yet")
-    else:
-        lines.append(f"Score {p.score:.3f}")
-    if p.crop is not None and p.crop_score is not None:
-        lines.append(f"Accepted crop {p.crop_score:.3f}")
-    elif p.best_crop_score is not None:
-        lines.append(f"Best proposed crop {p.best_crop_score:.3f}")
-    if p.width:
-        lines.append(f"{p.width} × {p.height}")
-    if p.crop is not None:
-        x0, y0, x1, y1 = p.crop
-        lines.append(f"Cropped to {round(x1 - x0)} × {round(y1 - y0)}")
-    if p.faces:
-        lines.append(f"{len(p.faces)} face{'s' if len(p.faces) > 1 else ''}")
-    return "\n".join(lines)

@@ -6,50 +6,15 @@ Left/Right step through the grid's order; the window's actions flag and rate wha
 
 from __future__ import annotations
 
-import html
-import os
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from selfie_desk.core.catalog import Photo
+from selfie_desk.core.describe import Form, describe
 from selfie_desk.ui.grid import ThumbnailCache
 from selfie_desk.ui.photo_pane import PhotoPane
 from selfie_desk.workers.images import ImageLoader
-
-
-def describe(p: Photo, rank: int | None, scored: int) -> str:
-    """One line of rich text: name, score, rank, faces, size, flag, stars."""
-    parts = [f"<b>{html.escape(os.path.basename(p.path))}</b>"]
-    if p.error:
-        parts.append(f"<span style='color:#e5534b'>cannot read: {html.escape(p.error)}</span>")
-    elif p.score is None:
-        parts.append("not scored yet")
-    else:
-        parts.append(f"score <b>{p.score:.3f}</b>")
-        if rank is not None:
-            parts.append(f"#{rank} of {scored} in this folder")
-    if not p.error and p.score is not None:
-        if p.reasons:
-            parts.append("<span style='color:#d29922'>" + html.escape(", ".join(p.reasons)) + "</span>")
-        if p.faces:
-            conf = ", ".join(f"{f.confidence:.0%}" for f in p.faces[:4])
-            parts.append(f"{len(p.faces)} face{'s' if len(p.faces) > 1 else ''} ({conf})")
-        else:
-            parts.append("no faces")
-    if p.width:
-        parts.append(f"{p.width} × {p.height}")
-    if p.crop is not None:
-        x0, y0, x1, y1 = p.crop
-        parts.append(f"cropped to {round(x1 - x0)} × {round(y1 - y0)}")
-    if p.decision == "keep":
-        parts.append("<span style='color:#2ea043'><b>✓ pick</b></span>")
-    elif p.decision == "reject":
-        parts.append("<span style='color:#e5534b'><b>✕ reject</b></span>")
-    if p.rating:
-        parts.append(f"<span style='color:#f0b428'>{'★' * p.rating}</span>")
-    return " &nbsp;·&nbsp; ".join(parts)
 
 
 class Loupe(QWidget):
@@ -76,14 +41,14 @@ class Loupe(QWidget):
 
     def show_photo(self, p: Photo, rank: int | None, scored: int, next_photo: Photo | None = None) -> None:
         self.pane.show_photo(p)
-        self.pane.caption.setText(describe(p, rank, scored))
+        self.pane.caption.setText(describe(p, Form.CAPTION, rank, scored))
         if next_photo is not None:
             self.pane.prefetch(next_photo)
 
     def update_photo(self, p: Photo, rank: int | None, scored: int) -> None:
         if self.photo is not None and self.photo.id == p.id:
             self.pane.update_photo(p)
-            self.pane.caption.setText(describe(p, rank, scored))
+            self.pane.caption.setText(describe(p, Form.CAPTION, rank, scored))
 
     def set_show_faces(self, show: bool) -> None:
         self.canvas.show_faces = show

@@ -7,16 +7,14 @@ reaching for globals, so tests build it with a temporary catalog and a shared mo
 from __future__ import annotations
 
 import dataclasses
-import gc
 import logging
 import os
 import sqlite3
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -31,28 +29,32 @@ from PySide6.QtWidgets import (
 
 from selfie_desk import __version__
 from selfie_desk.core.catalog import Catalog, Photo
+from selfie_desk.core.describe import name_of
 from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
 from selfie_desk.ui import theme
+from selfie_desk.ui.actions import RATINGS, MainAction, build_actions, build_menus
 from selfie_desk.ui.attention import AttentionController
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView
 from selfie_desk.ui.crop_controller import CropController
 from selfie_desk.ui.export_dialog import ExportDialog
 from selfie_desk.ui.filter_bar import FilterBar
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
-from selfie_desk.ui.grid_model import PhotoGridModel, name_of
+from selfie_desk.ui.grid_model import PhotoGridModel
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.message_bar import MessageBar
 from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
+from selfie_desk.ui.scan_controller import ScanController
 from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.ui.shortcuts import ShortcutOverlay
 from selfie_desk.ui.side_panel import SidePanel
-from selfie_desk.workers.cropping import CropOutcome, CropService
+from selfie_desk.workers.cropping import CropJob, CropOutcome, CropService
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
 from selfie_desk.workers.images import ImageLoader
 from selfie_desk.workers.scoring import ScanOutcome, ScorerFactory, ScoringService
+from selfie_desk.workers.service import Job
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +62,6 @@ APP_TITLE = "Selfie Desk"
 # Quitting mid-scan: the batch in flight finishes (well under a second), then the thread ends. The long
 # limit only covers a quit while the model is still loading, which cannot be interrupted.
 STOP_TIMEOUT_S = 30.0
-# While a folder scores, several threads run Python between their C calls. The window's thread gives the
-# GIL up on most Qt calls and waits up to the switch interval to get it back (5 ms by default), each time:
-# at 1 ms its worst stall during a scan dropped from 100-150 ms to about 40 ms on 2 loaded cores (measured
-# here), with no measurable cost to scoring speed.
-GIL_SWITCH_S = 0.001
 SIZE_STEP = 20  # px per + / − or Ctrl+wheel notch
 
 
@@ -80,15 +77,11 @@ class MainWindow(QMainWindow):
     def __init__(self, catalog: Catalog, settings: Settings, scorer_factory: ScorerFactory | None = None,
                  batch_size: int = 16, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        if sys.getswitchinterval() > GIL_SWITCH_S:
-            sys.setswitchinterval(GIL_SWITCH_S)
         self.catalog, self.settings, self.batch_size = catalog, settings, batch_size
         self.history = EditHistory(catalog)  # undo and redo, per folder, kept in the catalog
         theme.apply(settings.theme)
         self.folder: Path | None = None
         self.mode = "grid"
-        self.job: int | None = None
-        self.last_outcome: ScanOutcome | None = None
         self._reported_errors: set[int] = set()
         self._auto_selected: int | None = None  # the photo the window selected by itself, until the user moves
         self._resort_on_finish = False  # the user asked for a new order (another model): re-sort when scored
@@ -99,7 +92,6 @@ class MainWindow(QMainWindow):
         self.scoring = ScoringService(catalog.path, scorer_factory, parent=self)
         self.exports = ExportService(catalog.path, parent=self)
         self.export_dialog: ExportDialog | None = None
-        self._sidecar_jobs: set[int] = set()
         self.thumbnail_loader = ImageLoader(threads=2, name="thumbnails", parent=self)
         self.preview_loader = ImageLoader(threads=1, max_pending=8, name="previews", parent=self)
         self.thumbs = ThumbnailCache(self.thumbnail_loader, settings.thumbnail_size)
@@ -153,6 +145,7 @@ class MainWindow(QMainWindow):
         self.size_slider.valueChanged.connect(self.set_thumbnail_size)
         self.statusBar().addPermanentWidget(self.size_slider)
         self.statusBar().addPermanentWidget(self.scan_status)
+        self.scan = ScanController(self.scoring, self.scan_status, self)
         # Cropping (issue 4): proposals on a thread of their own, so the loupe's photo never waits for a scan
         self.crop_status = ScanStatus(self, verb="Proposing crops")
         self.crop_status.cancel.setToolTip("Stop proposing crops; those proposed so far are kept")
@@ -177,99 +170,48 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
 
     # ---- construction ------------------------------------------------------------------------------
-    def _action(self, text: str, slot: Callable, shortcuts: list[str] | None = None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        if tip:
-            action.setStatusTip(tip)
-        action.triggered.connect(lambda checked=False: slot())
-        self.addAction(action)  # shortcuts work whichever view has the focus
-        return action
-
     def _build_actions(self) -> None:
+        """The actions and menus of ui/actions.py, with what each does here."""
+        A = MainAction
+        handlers = {
+            A.OPEN: self.choose_folder, A.EXPORT: self.show_export, A.SIDECARS: self.write_sidecars,
+            A.PREFERENCES: self.show_preferences, A.QUIT: self.close, A.UNDO: self.undo, A.REDO: self.redo,
+            A.SELECT_ALL: self.select_all, A.SELECT_NONE: self.select_none,
+            A.PICK: lambda: self.set_decision("keep"), A.REJECT: lambda: self.set_decision("reject"),
+            A.UNFLAG: lambda: self.set_decision(None),
+            **{a: (lambda n=n: self.set_rating(n)) for n, a in enumerate(RATINGS)},
+            A.AUTO_ADVANCE: self._set_auto_advance, A.GRID: self.show_grid, A.LOUPE: self.toggle_loupe,
+            A.COMPARE: self.show_compare, A.ZOOM: self.toggle_zoom, A.FACES: self._set_show_faces,
+            A.LARGER: lambda: self.zoom_thumbnails(+1), A.SMALLER: lambda: self.zoom_thumbnails(-1),
+            A.NAMES: self._set_show_names, A.RESORT: self.resort, A.SHORTCUTS: self.show_shortcuts,
+            A.ABOUT: self.show_about,
+        }
+        checked = {A.AUTO_ADVANCE: self.settings.auto_advance, A.FACES: self.settings.show_faces,
+                   A.NAMES: self.settings.show_names}
+        self.main_actions = actions = build_actions(self, handlers, checked)
+        self.addAction(self.attention.action)  # H: its key works whichever view has the focus
+        self.open_action, self.export_action = actions[A.OPEN], actions[A.EXPORT]
+        self.sidecars_action, self.preferences_action = actions[A.SIDECARS], actions[A.PREFERENCES]
+        self.quit_action, self.undo_action, self.redo_action = actions[A.QUIT], actions[A.UNDO], actions[A.REDO]
+        self.auto_advance_action, self.faces_action = actions[A.AUTO_ADVANCE], actions[A.FACES]
+        self.names_action, self.resort_action = actions[A.NAMES], actions[A.RESORT]
+        self.shortcuts_action = actions[A.SHORTCUTS]
+        self.rating_actions = [actions[a] for a in RATINGS]
+
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self.open_action = self._action("&Open Folder…", self.choose_folder, ["Ctrl+O"])
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
+        menus = build_menus(bar, actions, {
+            "attention": self.attention.action, "scores_dock": self.side_dock.toggleViewAction(),
+            "models_dock": self.models_dock.toggleViewAction(), "crop": self.crop.menu,
+            "models": self.personal.menu(self)})
+        self.recent_menu = menus["recent"]
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self._fill_recent_menu()
-        file_menu.addSeparator()
-        self.export_action = self._action("&Export…", self.show_export, ["Ctrl+E"])
-        self.sidecars_action = self._action("Write XMP &Sidecars", self.write_sidecars,
-                                            tip="Stars, flags and crops as NAME.xmp next to each decided photo")
-        file_menu.addAction(self.export_action)
-        file_menu.addAction(self.sidecars_action)
-        file_menu.addSeparator()
-        self.preferences_action = self._action("&Preferences…", self.show_preferences, ["Ctrl+,"])
-        file_menu.addAction(self.preferences_action)
-        file_menu.addSeparator()
-        self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
-        file_menu.addAction(self.quit_action)
-
-        edit_menu = bar.addMenu("&Edit")
-        self.undo_action = self._action("&Undo", self.undo, ["Ctrl+Z"])
-        self.redo_action = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
-        self.undo_action.setProperty("shortcut_label", "Undo")  # its text says what it undoes; the list need not
-        self.redo_action.setProperty("shortcut_label", "Redo")
-        self.select_all_action = self._action("Select &All", self.select_all, ["Ctrl+A"])
-        self.select_none_action = self._action("Select &None", self.select_none, ["Ctrl+Shift+A"])
-        for a in (self.undo_action, self.redo_action, None, self.select_all_action, self.select_none_action):
-            edit_menu.addSeparator() if a is None else edit_menu.addAction(a)
-        edit_menu.aboutToShow.connect(self._update_undo_actions)
+        menus["&Edit"].aboutToShow.connect(self._update_undo_actions)
         self._update_undo_actions()
-
-        photo_menu = bar.addMenu("&Photo")
-        self.pick_action = self._action("&Pick", lambda: self.set_decision("keep"), ["P"])
-        self.reject_action = self._action("&Reject", lambda: self.set_decision("reject"), ["X"])
-        self.unflag_action = self._action("&Unflag", lambda: self.set_decision(None), ["U"])
-        for a in (self.pick_action, self.reject_action, self.unflag_action):
-            photo_menu.addAction(a)
-        photo_menu.addSeparator()
-        self.rating_actions = []
-        for n in range(6):
-            a = self._action(f"{'★' * n if n else 'No stars'}", lambda n=n: self.set_rating(n), [str(n)])
-            photo_menu.addAction(a)
-            self.rating_actions.append(a)
-        photo_menu.addSeparator()
-        self.auto_advance_action = QAction("&Auto-advance", self, checkable=True)
-        self.auto_advance_action.setChecked(self.settings.auto_advance)
-        self.auto_advance_action.toggled.connect(self._set_auto_advance)
-        photo_menu.addAction(self.auto_advance_action)
-
-        view_menu = bar.addMenu("&View")
-        self.grid_action = self._action("&Grid", self.show_grid, ["Esc"])
-        self.loupe_action = self._action("&Loupe", self.toggle_loupe, ["Space", "Return", "Enter"])
-        self.compare_action = self._action("&Compare Selected", self.show_compare, ["C"])
-        self.zoom_action = self._action("&Zoom 100 % / Fit", self.toggle_zoom, ["Z"])
-        self.faces_action = QAction("Show &Face Boxes", self, checkable=True)
-        self.faces_action.setShortcut(QKeySequence("F"))
-        self.faces_action.setChecked(self.settings.show_faces)
-        self.faces_action.toggled.connect(self._set_show_faces)
-        self.addAction(self.faces_action)
-        self.addAction(self.attention.action)
-        for a in (self.grid_action, self.loupe_action, self.compare_action, self.zoom_action, self.faces_action,
-                  self.attention.action):
-            view_menu.addAction(a)
-        view_menu.addSeparator()
-        self.larger_action = self._action("&Larger Thumbnails", lambda: self.zoom_thumbnails(+1), ["+", "=", "Ctrl++"])
-        self.smaller_action = self._action("&Smaller Thumbnails", lambda: self.zoom_thumbnails(-1), ["-", "Ctrl+-"])
-        self.names_action = QAction("File &Names", self, checkable=True)
-        self.names_action.setShortcut(QKeySequence("Shift+N"))
-        self.names_action.setChecked(self.settings.show_names)
-        self.names_action.toggled.connect(self._set_show_names)
-        self.addAction(self.names_action)
-        for a in (self.larger_action, self.smaller_action, self.names_action):
-            view_menu.addAction(a)
-        view_menu.addSeparator()
-        view_menu.addAction(self.side_dock.toggleViewAction())
-        bar.addMenu(self.crop.menu)
         self.crop.selection_action.triggered.connect(lambda: self.propose_crops(folder=False))
         self.crop.folder_action.triggered.connect(lambda: self.propose_crops(folder=True))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.crop.toolbar)
-        sort_menu = view_menu.addMenu("&Sort By")
-        group = QActionGroup(self)
+        group = QActionGroup(self)  # Sort By: the filter bar's sorts, as a menu
         for i in range(self.filters.sort_box.count()):
             a = QAction(self.filters.sort_box.itemText(i), self, checkable=True)
             a.setData(self.filters.sort_box.itemData(i))
@@ -277,32 +219,17 @@ class MainWindow(QMainWindow):
             key = a.data()
             a.triggered.connect(lambda checked=False, key=key: self.filters.set_sort(key))
             group.addAction(a)
-            sort_menu.addAction(a)
+            menus["sort"].addAction(a)
         self.sort_actions = group
-        self.resort_action = self._action("&Re-sort Now", self.resort, ["F5"],
-                                          tip="Put the photos in the chosen order again (new scores, new flags)")
-        view_menu.insertAction(sort_menu.menuAction(), self.resort_action)
-        view_menu.addAction(self.models_dock.toggleViewAction())
-        bar.addMenu(self.personal.menu(self))
-
-        help_menu = bar.addMenu("&Help")
-        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, ["F1", "?", "Ctrl+/"])
-        help_menu.addAction(self.shortcuts_action)
-        self.about_action = self._action("&About Selfie Desk", self.show_about)
-        help_menu.addAction(self.about_action)
         self.shortcut_overlay = ShortcutOverlay(bar, self)
 
     def _connect(self) -> None:
-        s = self.scoring
-        s.device_ready.connect(self._on_device_ready)
-        s.notice.connect(self._on_notice)
-        s.listed.connect(self._on_listed)
-        s.progress.connect(self._on_progress)
-        s.changed.connect(self._on_changed)
-        s.finished.connect(self._on_finished)
+        self.scan.listed.connect(self._on_listed)
+        self.scan.changed.connect(self._on_changed)
+        self.scan.finished.connect(self._on_finished)
+        self.scan.message.connect(self.show_message)
         self.thumbnail_loader.loaded.connect(self._on_thumbnail)
         self.thumbnail_loader.failed.connect(self._on_thumbnail_failed)
-        self.scan_status.cancel_clicked.connect(self.cancel_scan)
         self.filters.changed.connect(self._on_filters_changed)
         self.grid.selectionModel().currentChanged.connect(self._on_current_changed)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_counts())
@@ -311,7 +238,6 @@ class MainWindow(QMainWindow):
         self.loupe.step.connect(self.step_loupe)
         self.compare.active_changed.connect(lambda _id: self._update_side_panel())
         self.model.modelReset.connect(self._update_counts)
-        self.exports.finished.connect(self._on_sidecars_finished)
         self.crop.photos_changed.connect(self._on_crop_photos_changed)
         self.crop.message.connect(self._on_crop_message)
         self.crop.batch_finished.connect(self._on_crops_finished)
@@ -353,14 +279,12 @@ class MainWindow(QMainWindow):
         self._select_first()
         self._report_errors(photos)
         self._update_side_panel()
-        self.last_outcome = None
-        self.job = self.scoring.start(target, self.settings.model, self.settings.device, self.batch_size)
-        self.scan_status.loading_model()
+        self.scan.start(target, self.settings.model, self.settings.device, self.batch_size)
         self.folder_opened.emit(str(target))
         return True
 
     def cancel_scan(self) -> None:
-        self.scoring.cancel()
+        self.scan.cancel()
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -398,29 +322,9 @@ class MainWindow(QMainWindow):
                     return path.parent
         return None
 
-    # ---- reports from the scoring thread -----------------------------------------------------------
-    def _current(self, job: int) -> bool:
-        return job == self.job
-
-    @Slot(int, str)
-    def _on_device_ready(self, job: int, label: str) -> None:
-        # The model (and torch) are loaded: hundreds of thousands of objects that live as long as the app.
-        # Frozen, the garbage collector stops rescanning them; a full collection otherwise stops every
-        # thread, the window's too, for 100-200 ms (measured here) in the middle of a scan.
-        gc.freeze()
-        self.scan_status.set_device(label)
-        if self._current(job):
-            self.scan_status.indexing()
-
-    @Slot(int, str)
-    def _on_notice(self, job: int, text: str) -> None:
-        if self._current(job):
-            self.show_message(text, "warning")
-
-    @Slot(int, object)
-    def _on_listed(self, job: int, photos: list[Photo]) -> None:
-        if not self._current(job):
-            return
+    # ---- the current scan's photos (ui/scan_controller.py holds the job) ---------------------------
+    @Slot(object)
+    def _on_listed(self, photos: list[Photo]) -> None:
         if {p.id for p in photos} != {p.id for p in self.model.all_photos()}:
             self._keeping_selection(lambda: self.model.set_photos(photos))
         else:
@@ -428,32 +332,16 @@ class MainWindow(QMainWindow):
         self._report_errors(photos)
         self._after_photos_changed(photos)
 
-    @Slot(int, object)
-    def _on_progress(self, job: int, p) -> None:
-        if self._current(job):
-            self.scan_status.progress(p.done, p.total, p.rate, p.eta)
-
-    @Slot(int, object)
-    def _on_changed(self, job: int, photos: list[Photo]) -> None:
-        if not self._current(job) or not photos:
-            return
+    @Slot(object)
+    def _on_changed(self, photos: list[Photo]) -> None:
         if self.model.merge(photos):  # photos the window did not know: take the catalog's view
             self._keeping_selection(lambda: self.model.set_photos(
                 self.catalog.photos(self.settings.model, folder=str(self.folder))))
         self._report_errors(photos)
         self._after_photos_changed(photos)
 
-    @Slot(int, object)
-    def _on_finished(self, job: int, outcome: ScanOutcome) -> None:
-        if not self._current(job):
-            return
-        self.job = None
-        self.last_outcome = outcome
-        if outcome.error:
-            self.show_message(outcome.error)
-            self.scan_status.idle("Not scored")
-        else:
-            self.scan_status.idle(self._describe(outcome))
+    @Slot(object)
+    def _on_finished(self, outcome: ScanOutcome) -> None:
         self._resort_when_safe("All scored")
         self.scan_finished.emit(outcome)
 
@@ -480,19 +368,6 @@ class MainWindow(QMainWindow):
     def resort(self) -> None:
         self._keeping_selection(self.model.refresh)
         self.statusBar().showMessage("Sorted again", 3000)
-
-    def _describe(self, outcome: ScanOutcome) -> str:
-        s = outcome.summary
-        if s is None:
-            return "Cancelled"
-        if outcome.cancelled:
-            return (f"Cancelled after {s.scored} photos; the rest are scored next time this folder opens")
-        if s.scored + s.failed == 0:
-            return "Up to date"
-        text = f"Scored {s.scored} photo{'s' if s.scored != 1 else ''} in {s.elapsed:.1f} s"
-        if s.failed:
-            text += f"; {s.failed} could not be read"
-        return text
 
     def _after_photos_changed(self, photos: list[Photo]) -> None:
         scored = len(self.model.scores())
@@ -878,8 +753,7 @@ class MainWindow(QMainWindow):
         self.grid.relayout()
         if self.settings.device != device_before and self.folder is not None:
             # Take the new device at once: a rescan of a scored folder only loads the model.
-            self.job = self.scoring.start(self.folder, self.settings.model, self.settings.device, self.batch_size)
-            self.scan_status.loading_model()
+            self.scan.start(self.folder, self.settings.model, self.settings.device, self.batch_size)
 
     # ---- export and XMP sidecars (the dialog and the worker live in their own modules) ---------------
     def show_export(self) -> ExportDialog | None:
@@ -903,21 +777,18 @@ class MainWindow(QMainWindow):
         self.export_dialog = dialog
         return dialog
 
-    def write_sidecars(self) -> int | None:
+    def write_sidecars(self) -> Job | None:
         if self.folder is None:
             self.statusBar().showMessage("Open a folder first", 5000)
             return None
         job = self.exports.start_sidecars(self.folder, self.settings.model)
-        self._sidecar_jobs.add(job)
+        job.finished.connect(self._on_sidecars_finished)
         decided = sum(p.decision is not None or p.rating > 0 or p.crop is not None for p in self.model.all_photos())
         self.statusBar().showMessage(f"Writing XMP sidecars for {decided} decided photo{'s' if decided != 1 else ''}…")
         return job
 
-    @Slot(int, object)
-    def _on_sidecars_finished(self, job: int, outcome: ExportOutcome) -> None:
-        if job not in self._sidecar_jobs:
-            return
-        self._sidecar_jobs.discard(job)
+    @Slot(object)
+    def _on_sidecars_finished(self, outcome: ExportOutcome) -> None:
         self.statusBar().clearMessage()
         if outcome.error:
             self.show_message(outcome.error)
@@ -943,10 +814,8 @@ class MainWindow(QMainWindow):
             self.show_message(f"Cannot read the catalog: {exc}")
             return
         self._keeping_selection(lambda: self.model.set_photos(photos))
-        self.last_outcome = None
         self._resort_on_finish = True  # the user asked for this model's order
-        self.job = self.scoring.start(self.folder, name, self.settings.device, self.batch_size)
-        self.scan_status.loading_model()
+        self.scan.start(self.folder, name, self.settings.device, self.batch_size)
 
     def review_uncertain(self) -> None:
         """The unflagged photos the active model is least sure about (score nearest its boundary) first:
@@ -998,7 +867,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     # ---- cropping (issue 4) ------------------------------------------------------------------------
-    def propose_crops(self, folder: bool = False) -> int | None:
+    def propose_crops(self, folder: bool = False) -> CropJob | None:
         """Propose crops in the background for the selection (or, in the loupe, its photo) or the folder."""
         if folder:
             return self.crop.propose_for(self.model.all_photos(), "photos in this folder")

@@ -8,7 +8,7 @@ the models, so listing them never imports torch on the UI thread.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from selfie_desk.core.model_cards import DEFAULT_MODEL, name_problem
 from selfie_desk.core.model_cards import model_cards as cards_on_disk
+from selfie_desk.workers.service import Job
 from selfie_desk.workers.training import TrainingOutcome, TrainingService
 
 
@@ -118,7 +119,6 @@ class PersonalModels(QObject):
         self.service = TrainingService(window.catalog.path, parent=self)
         self.panel = ModelPanel(window)
         self.name_dialog: QInputDialog | None = None
-        self.last_outcome: TrainingOutcome | None = None
         cards = model_cards()
         if window.settings.model not in cards:  # a model since deleted: back to the default, and say so
             window.show_message(f"The score model '{window.settings.model}' is gone; using the default model.",
@@ -129,8 +129,6 @@ class PersonalModels(QObject):
         self.panel.train_clicked.connect(self.ask_and_train)
         self.panel.review_clicked.connect(window.review_uncertain)
         self.panel.cancel_clicked.connect(self.service.cancel)
-        self.service.progress.connect(lambda _job, share: self.panel.set_training(True, share))
-        self.service.finished.connect(self._on_finished)
 
         self.train_action = QAction("&Train from My Picks…", window)
         self.train_action.triggered.connect(lambda checked=False: self.ask_and_train())
@@ -179,7 +177,7 @@ class PersonalModels(QObject):
             n += 1
         return f"my-taste-{n}"
 
-    def train(self, name: str, holdout: float = 0.2) -> int | None:
+    def train(self, name: str, holdout: float = 0.2) -> Job | None:
         name = name.strip()
         problem = name_problem(name)
         if problem:
@@ -187,11 +185,15 @@ class PersonalModels(QObject):
             return None
         self.panel.set_training(True, 0.0)
         self.window.statusBar().showMessage(f"Training '{name}' from your picks, rejects and stars…", 5000)
-        return self.service.start(name, holdout=holdout, replace=True)
+        job = self.service.start(name, holdout=holdout, replace=True)
+        # A training replaced by another still says how it ended (cancelled): every job's end is reported.
+        job.progress.connect(lambda share: self.panel.set_training(True, share))
+        job.finished.connect(self._on_finished)
+        return job
 
-    def _on_finished(self, job: int, outcome: TrainingOutcome) -> None:
+    @Slot(object)
+    def _on_finished(self, outcome: TrainingOutcome) -> None:
         self.panel.set_training(self.service.busy)
-        self.last_outcome = outcome
         self.window.statusBar().clearMessage()  # "Training…"
         if outcome.error:
             self.window.show_message(outcome.error, "warning")

@@ -4,7 +4,7 @@
 done by the import machinery, that time holds the GIL and freezes the window. Opened first through ctypes
 (a foreign call, which releases the GIL) the same libraries cost the window nothing, and the import that
 follows on the scoring thread finds them loaded and is left with its Python part, which yields the GIL every
-millisecond (GIL_SWITCH_S in ui/main_window.py). torch's own import is never changed: a library that fails to
+millisecond (GIL_SWITCH_S in ui/app.py). torch's own import is never changed: a library that fails to
 load here is simply loaded by it, the usual way.
 
 The other freezes while torch and the model load were the garbage collector's: the import makes hundreds of

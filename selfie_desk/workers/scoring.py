@@ -1,9 +1,10 @@
-"""Scoring a folder in the background: `pipeline.score` on a thread of its own, reported by queued signals.
+"""Scoring a folder in the background: `pipeline.score` on the scoring service's thread (`service.Service`).
 
-The scoring thread owns the model (one Scorer, made there on first use, so torch is imported there and
-never delays the window) and its own Catalog connection (SQLite connections belong to one thread). The
-UI hands in an immutable request with a job id and ignores reports from jobs that are no longer current.
-Cancelling sets the job's event: the pipeline stops feeding work, and every finished batch is already
+The scoring thread owns the model (one Scorer, made there on first use and kept for the next folder) and its
+own Catalog connection (SQLite connections belong to one thread). torch's native libraries are preloaded
+without the GIL once the window is up (`native_preload`): what is left of its import runs here and never
+freezes the window. The UI hands in an immutable request and listens to the job's handle; a new scan
+cancels the one in progress. Cancelling stops the pipeline feeding work, and every finished batch is already
 committed, so nothing scored is lost.
 """
 
@@ -12,19 +13,17 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from selfie_desk.core.catalog_access import CatalogError, explain, scan_lock
 from selfie_desk.workers import native_preload
-from selfie_desk.workers.priority import lower_thread_priority
-from selfie_desk.workers.thread_catalog import ThreadCatalog
+from selfie_desk.workers.service import Job, Service
 
 log = logging.getLogger(__name__)
 
@@ -32,34 +31,60 @@ log = logging.getLogger(__name__)
 ScorerFactory = Callable[[str, str], Any]
 
 
+# What a failure on the GPU says when the device itself is the problem (the driver, CUDA, its memory), as
+# opposed to the model (missing, unknown, damaged), which the CPU cannot fix either.
+_DEVICE_ERROR_TYPES = ("OutOfMemoryError", "AcceleratorError", "CudaError", "CUDAError")
+_DEVICE_ERROR_WORDS = ("cuda", "gpu", "driver", "out of memory", "cudnn", "cublas", "nvml", "nvidia")
+
+
+def is_device_error(exc: BaseException) -> bool:
+    """Whether `exc`, raised making a Scorer on the GPU, is the device's fault (so the CPU may do)."""
+    from selfie_desk.core.model_cards import UnknownModelError
+    from selfie_desk.core.weights import ModelMissingError
+
+    if isinstance(exc, (UnknownModelError, ModelMissingError, FileNotFoundError)):
+        return False
+    if any(t.__name__ in _DEVICE_ERROR_TYPES for t in type(exc).__mro__):
+        return True
+    if not isinstance(exc, (RuntimeError, AssertionError, OSError)):  # torch: "not compiled with CUDA"
+        return False
+    text = str(exc).lower()
+    return any(word in text for word in _DEVICE_ERROR_WORDS)
+
+
+def describe_device_error(exc: BaseException) -> str:
+    """The device error by its name and first line (CUDA's messages go on for paragraphs)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 def scorer_with_cpu_fallback(
     factory: ScorerFactory, model: str, device: str, on_fallback: Callable[[Exception], None]
 ) -> Any:
-    """A Scorer from `factory`. When the GPU was asked for and cannot be used, tell `on_fallback` why and
-    run on the CPU rather than not at all. Raises what the last attempt raised."""
+    """A Scorer from `factory`. When the GPU was asked for and the device fails (CUDA, its driver, its
+    memory), tell `on_fallback` why and run on the CPU rather than not at all. Any other failure (a missing
+    or unknown model) is raised as it is: the CPU would fail the same way."""
     try:
         return factory(model, device)
     except Exception as exc:
-        if device != "cuda":
+        if device != "cuda" or not is_device_error(exc):
             raise
         on_fallback(exc)
         return factory(model, "cpu")
 
 
 def default_scorer_factory(model: str, device: str) -> Any:
-    from selfie_desk.neural.model import Scorer  # imports torch: on the scoring thread, not at window start
+    from selfie_desk.neural.model import Scorer  # torch's Python half, on the worker's thread (libraries preloaded)
 
     return Scorer(model=model, device=device)
 
 
 @dataclass(frozen=True)
 class ScoringRequest:
-    job_id: int
     folder: Path  # canonical (absolute) path
     model: str
     device: str  # auto | cuda | cpu
     batch_size: int = 16
-    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
 
 
 @dataclass(frozen=True)
@@ -71,53 +96,60 @@ class ScanOutcome:
     error: str | None = None  # for the user: one line, no traceback
 
 
-class _ScoringWorker(QObject):
-    """Lives on the scoring thread; its slots run there, one job at a time."""
+class ScanJob(Job):
+    """One folder's scan. `progress` carries the pipeline's Progress; `finished` a ScanOutcome."""
 
-    device_ready = Signal(int, str)  # job id, device label (GPU name or CPU)
-    notice = Signal(int, str)  # job id, something the user should know that does not stop the job
-    listed = Signal(int, object)  # job id, list[Photo]: the folder as indexed, before scoring starts
-    progress = Signal(int, object)  # job id, pipeline.Progress
-    changed = Signal(int, object)  # job id, list[Photo] scored (or failed) since the last report
-    finished = Signal(int, object)  # job id, ScanOutcome
+    device_ready = Signal(str)  # device label (GPU name or CPU)
+    notice = Signal(str)  # something the user should know that does not stop the job
+    listed = Signal(object)  # list[Photo]: the folder as indexed, before scoring starts
+    changed = Signal(object)  # list[Photo] scored (or failed) since the last report
 
-    def __init__(self, catalog_path: Path, scorer_factory: ScorerFactory) -> None:
-        super().__init__()
-        self._catalog = ThreadCatalog(catalog_path)
-        self._factory = scorer_factory
-        self._scorer: Any = None
+
+class ScoringService(Service):
+    """Background scoring: one scan at a time; a new one cancels the one in progress."""
+
+    thread_name = "scoring"
+    job_class = ScanJob
+
+    def __init__(self, catalog_path: Path, scorer_factory: ScorerFactory | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(catalog_path, parent)
+        self._factory = scorer_factory or default_scorer_factory
+        self._scorer: Any = None  # these two: the scoring thread's only
         self._scorer_key: tuple[str, str] | None = None
-        self._niced = False
 
-    @Slot(object)
-    def run(self, request: ScoringRequest) -> None:
-        if not self._niced:
-            lower_thread_priority(10)
-            self._niced = True
-        try:
-            outcome = self._run(request)
-        except (sqlite3.Error, OSError, CatalogError) as exc:  # a full disk, a damaged catalog: say what to do
-            log.exception("scoring %s failed", request.folder)
-            outcome = ScanOutcome(error=f"Scoring stopped: {explain(exc, self._catalog.path)}")
-        except Exception as exc:  # a report for the user, never a dead thread
-            log.exception("scoring %s failed", request.folder)
-            outcome = ScanOutcome(error=f"Scoring stopped: {type(exc).__name__}: {exc}")
-        self.finished.emit(request.job_id, outcome)
+    def start(self, folder: Path, model: str, device: str, batch_size: int = 16) -> ScanJob:
+        """Score `folder` in the background, cancelling any job in progress. Returns the new job's handle."""
+        self.cancel()
+        return self.submit(ScoringRequest(folder, model, device, batch_size))
 
-    def _run(self, req: ScoringRequest) -> ScanOutcome:
-        if req.cancel.is_set():
+    # ---- the scoring thread ------------------------------------------------------------------------
+    def describe_error(self, exc: Exception) -> str:
+        if isinstance(exc, (sqlite3.Error, OSError, CatalogError)):  # a full disk, a damaged catalog: what to do
+            return str(explain(exc, self.catalog.path))
+        return super().describe_error(exc)
+
+    def error_outcome(self, job: ScanJob, message: str) -> ScanOutcome:
+        return ScanOutcome(error=f"Scoring stopped: {message}")
+
+    def release(self) -> None:
+        self._scorer = self._scorer_key = None
+
+    def handle(self, job: ScanJob) -> ScanOutcome:
+        req: ScoringRequest = job.request
+        if job.cancelled:
             return ScanOutcome(cancelled=True)
         if not req.folder.is_dir():
             return ScanOutcome(error=f"The folder {req.folder} no longer exists (moved, renamed or unplugged?)")
         with native_preload.loading_torch():  # no GIL held in the linker, no collection while torch loads
-            scorer = self._get_scorer(req)
-            from selfie_desk.neural import pipeline  # imports torch: here, on the scoring thread
+            scorer = self._get_scorer(job)
+            from selfie_desk.neural import pipeline  # torch's Python half; its libraries are preloaded
         if isinstance(scorer, ScanOutcome):
             return scorer
-        if req.cancel.is_set():
+        if job.cancelled:
             return ScanOutcome(cancelled=True)
 
-        catalog = self._catalog.get()
+        catalog = self.catalog.get()
         folder = str(req.folder)
         since = 0.0
 
@@ -125,29 +157,30 @@ class _ScoringWorker(QObject):
             nonlocal since
             now = time.time()
             if since == 0.0:  # the first report comes right after indexing: new photos are in the catalog
-                self.listed.emit(req.job_id, catalog.photos(req.model, folder=folder))
+                job.post("listed", catalog.photos(req.model, folder=folder))
             else:
-                self.changed.emit(req.job_id, catalog.photos_changed_since(req.model, folder, since))
+                job.post("changed", catalog.photos_changed_since(req.model, folder, since))
             since = now
-            self.progress.emit(req.job_id, p)
+            job.post("progress", p)
 
         waiting = "Another scan is running on this catalog (selfie-desk score?); this one starts when it ends."
-        with scan_lock(self._catalog.path, on_wait=lambda: self.notice.emit(req.job_id, waiting),
-                       cancelled=req.cancel.is_set) as go:
+        with scan_lock(self.catalog.path, on_wait=lambda: job.post("notice", waiting),
+                       cancelled=lambda: job.cancelled) as go:
             if not go:
                 return ScanOutcome(cancelled=True)
-            summary = pipeline.score([req.folder], catalog, scorer, progress=report, cancel=req.cancel,
+            summary = pipeline.score([req.folder], catalog, scorer, progress=report, cancel=job.cancel_event,
                                      batch_size=req.batch_size)
         # Folders that could not be read (the files skipped are in the grid, each with its reason)
         for path, message in summary.index.skipped:
             if os.path.isdir(path):
-                self.notice.emit(req.job_id, f"{message[:1].upper()}{message[1:]}: {path}")
+                job.post("notice", f"{message[:1].upper()}{message[1:]}: {path}")
         return ScanOutcome(summary=summary, cancelled=summary.cancelled)
 
-    def _get_scorer(self, req: ScoringRequest) -> Any:
+    def _get_scorer(self, job: ScanJob) -> Any:
+        req: ScoringRequest = job.request
         key = (req.model, req.device)
         if self._scorer is not None and self._scorer_key == key:
-            self.device_ready.emit(req.job_id, self._scorer.label)
+            job.post("device_ready", self._scorer.label)
             return self._scorer
         if self._scorer is not None and self._scorer_key is not None and self._scorer_key[1] == req.device \
                 and hasattr(self._scorer, "with_model"):
@@ -157,95 +190,17 @@ class _ScoringWorker(QObject):
             except Exception as exc:
                 return ScanOutcome(error=f"Cannot score with {req.model!r}: {exc}")
             self._scorer, self._scorer_key = scorer, key
-            self.device_ready.emit(req.job_id, scorer.label)
+            job.post("device_ready", scorer.label)
             return scorer
         self._scorer = self._scorer_key = None  # release the old model (and its GPU memory) first
         try:
             scorer = scorer_with_cpu_fallback(
                 self._factory, req.model, req.device,
-                lambda exc: self.notice.emit(req.job_id, f"No usable GPU ({exc}); scoring on the CPU instead."),
+                lambda exc: job.post("notice", f"No usable GPU ({describe_device_error(exc)}); "
+                                               "scoring on the CPU instead."),
             )
         except Exception as exc:
             return ScanOutcome(error=f"Cannot score: {exc}")
         self._scorer, self._scorer_key = scorer, key
-        self.device_ready.emit(req.job_id, scorer.label)
+        job.post("device_ready", scorer.label)
         return scorer
-
-    @Slot()
-    def shut_down(self) -> None:
-        """Release the catalog and the model on their own thread, then end the thread."""
-        self._catalog.close()
-        self._scorer = self._scorer_key = None
-        QThread.currentThread().quit()
-
-
-class ScoringService(QObject):
-    """The UI's handle on background scoring. Lives on the UI thread; re-emits the worker's reports there."""
-
-    device_ready = Signal(int, str)
-    notice = Signal(int, str)
-    listed = Signal(int, object)
-    progress = Signal(int, object)
-    changed = Signal(int, object)
-    finished = Signal(int, object)
-    _submit = Signal(object)
-    _shut_down = Signal()
-
-    def __init__(self, catalog_path: Path, scorer_factory: ScorerFactory | None = None,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("scoring")
-        self._worker = _ScoringWorker(catalog_path, scorer_factory or default_scorer_factory)
-        self._worker.moveToThread(self._thread)
-        queued = Qt.ConnectionType.QueuedConnection
-        self._submit.connect(self._worker.run, queued)
-        self._shut_down.connect(self._worker.shut_down, queued)
-        for name in ("device_ready", "notice", "listed", "progress", "changed", "finished"):
-            getattr(self._worker, name).connect(getattr(self, name), queued)
-        self.finished.connect(self._job_finished)
-        self._next_id = 0
-        self._current: ScoringRequest | None = None
-        self._running: set[int] = set()
-        self._stopped = False
-
-    @property
-    def current_job(self) -> int | None:
-        return self._current.job_id if self._current else None
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._running)
-
-    def start(self, folder: Path, model: str, device: str, batch_size: int = 16) -> int:
-        """Score `folder` in the background, cancelling any job in progress. Returns the new job's id."""
-        if self._stopped:
-            raise RuntimeError("the scoring service has been stopped")
-        self.cancel()
-        if not self._thread.isRunning():
-            self._thread.start()
-        self._next_id += 1
-        self._current = ScoringRequest(self._next_id, folder, model, device, batch_size)
-        self._running.add(self._next_id)
-        self._submit.emit(self._current)
-        return self._next_id
-
-    def cancel(self) -> None:
-        """Stop the job in progress after its current batch; what it scored stays in the catalog."""
-        if self._current is not None:
-            self._current.cancel.set()
-
-    @Slot(int, object)
-    def _job_finished(self, job_id: int, outcome: object) -> None:
-        self._running.discard(job_id)
-        if self._current is not None and self._current.job_id == job_id:
-            self._current = None
-
-    def stop(self, timeout_s: float = 10.0) -> bool:
-        """Cancel, release the model and the catalog on their thread, and wait for it to end (True if it did)."""
-        self._stopped = True
-        self.cancel()
-        if not self._thread.isRunning():
-            return True
-        self._shut_down.emit()
-        return self._thread.wait(int(timeout_s * 1000))
