@@ -152,3 +152,15 @@ def taste_set(tmp_path_factory, scorer):
     from taste_data import scored_taste_set
 
     return scored_taste_set(tmp_path_factory.mktemp("taste"), scorer)
+
+
+# The fast tier (`make test-fast`, `-m "not slow"`): a test that loads the convnet (through these fixtures)
+# is slow by construction, so no one has to remember to mark it; others are marked by hand where they run
+# a command in a subprocess or take seconds for another reason.
+MODEL_FIXTURES = {"scorer", "make_window", "taste_set"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -28,8 +28,9 @@ from selfie_desk.cli import (
     train,
     window,
 )
-from selfie_desk.cli.common import ExitCode, UsageError
+from selfie_desk.cli.common import UsageError
 from selfie_desk.cli.guard import lossless_stdout, run_guarded
+from selfie_desk.core.exit_codes import ExitCode
 
 __all__ = ["ExitCode", "UsageError", "build_parser", "main"]
 

@@ -7,9 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import ExitCode, UsageError, load_scorer, print_json_lines
+from selfie_desk.cli.common import UsageError, load_scorer, print_json_lines
 from selfie_desk.cli.guard import catalog_file
 from selfie_desk.core import crop_geometry
+from selfie_desk.core.exit_codes import ExitCode
 
 
 def register(sub) -> None:

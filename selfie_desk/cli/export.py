@@ -9,8 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
-from selfie_desk.cli.common import ExitCode, UsageError, print_progress
+from selfie_desk.cli.common import UsageError, print_progress
 from selfie_desk.cli.guard import catalog_file, catalog_photos
+from selfie_desk.core.exit_codes import ExitCode
 
 
 def register(sub) -> None:

@@ -12,7 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
-from selfie_desk.cli.common import ExitCode, UsageError
+from selfie_desk.cli.common import UsageError
+from selfie_desk.core.exit_codes import ExitCode
 
 
 def lossless_stdout() -> None:

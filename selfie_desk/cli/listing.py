@@ -7,8 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import ExitCode, UsageError, print_json_lines
+from selfie_desk.cli.common import UsageError, print_json_lines
 from selfie_desk.cli.guard import catalog_file
+from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.ranking import best_first
 
 

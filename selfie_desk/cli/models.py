@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from selfie_desk.cli.common import ExitCode, print_json_lines
+from selfie_desk.cli.common import print_json_lines
+from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.model_cards import model_cards, summary_line
 
 

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from selfie_desk.cli import score
-from selfie_desk.cli.common import ExitCode, UsageError
+from selfie_desk.cli.common import UsageError
 from selfie_desk.cli.guard import catalog_file
+from selfie_desk.core.exit_codes import ExitCode
 
 
 def register(sub) -> None:

@@ -7,8 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import ExitCode, UsageError, load_scorer, print_json_lines, score_with_progress
+from selfie_desk.cli.common import UsageError, load_scorer, print_json_lines, score_with_progress
 from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_skipped
+from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.ranking import best_first
 
 

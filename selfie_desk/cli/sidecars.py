@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import ExitCode, print_progress
+from selfie_desk.cli.common import print_progress
 from selfie_desk.cli.guard import catalog_photos
+from selfie_desk.core.exit_codes import ExitCode
 
 
 def register(sub) -> None:

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import ExitCode, UsageError, load_scorer, score_with_progress
+from selfie_desk.cli.common import UsageError, load_scorer, score_with_progress
+from selfie_desk.core.exit_codes import ExitCode
 
 
 def register(sub) -> None:

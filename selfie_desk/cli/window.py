@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import ExitCode, UsageError
+from selfie_desk.cli.common import UsageError
+from selfie_desk.core.exit_codes import ExitCode
 
 
 def register(sub) -> None:

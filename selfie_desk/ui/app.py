@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from selfie_desk import __version__
 from selfie_desk.core import paths
 from selfie_desk.core.catalog_access import CatalogError, explain, open_catalog
+from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui import theme
 from selfie_desk.ui.main_window import MainWindow
@@ -153,7 +154,7 @@ def run(folder: Path | None = None, started: float | None = None) -> int:
         message = str(exc) if isinstance(exc, CatalogError) else str(explain(exc, Path(exc.filename or ".")))
         QMessageBox.critical(None, "Selfie Desk cannot open its catalog", message)
         print(f"selfie-desk: error: {message}", file=sys.stderr)
-        return 3  # cli.EXIT_CATALOG
+        return ExitCode.CATALOG
     window = MainWindow(catalog, settings)
     app.aboutToQuit.connect(window.shut_down)
 
