@@ -212,7 +212,8 @@ class Look:
         if min(detail_image.size) < MIN_SIDE:  # a photo of a few pixels: enlarged so every statistic has pixels
             w, h = detail_image.size
             detail_image = detail_image.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), Image.Resampling.NEAREST)
-        self.view = reduce_to(detail_image, VIEW_EDGE)
+        # None once let go: the scoring pass keeps only the statistics of the photos in flight
+        self.view: Image.Image | None = reduce_to(detail_image, VIEW_EDGE)
         if min(self.view.size) < MIN_SIDE:  # a long thin strip, reduced: its short side enlarged again
             w, h = self.view.size
             self.view = self.view.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), Image.Resampling.NEAREST)
@@ -226,6 +227,11 @@ class Look:
         x0, y0, x1, y1 = most_detailed_box(kept["luma"], size, kept["gradient"])
         s = self.detail_scale
         self.fallback = (x0 * s, y0 * s, x1 * s, y1 * s)
+
+    def held_view(self) -> Image.Image:
+        """The view; only the scoring pass lets it go, once it has made the model's inputs from it."""
+        assert self.view is not None, "this look's view was let go"
+        return self.view
 
     def detail(self, faces_in_detail_pixels: Sequence[Box]) -> tuple[np.ndarray, Box]:
         return detail_stats(self.detail_gray, faces_in_detail_pixels, self.fallback)
