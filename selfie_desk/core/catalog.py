@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -103,12 +104,20 @@ def create_undo_log(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS undo_log_scope ON undo_log (scope, undone, id)")
 
 
+class LookRecord(TypedDict, total=False):
+    """What the catalog keeps of a photo's look (the scoring pass's `describe`, stored as JSON). Both keys are
+    always written; readers still take a missing one as unknown."""
+
+    aspects: dict[str, float]  # name: 0-1
+    reasons: list[str]
+
+
 @dataclass(frozen=True)
 class FaceBox:
     box: Box
     confidence: float
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"box": [round(v, 1) for v in self.box], "confidence": round(self.confidence, 4)}
 
 
@@ -141,7 +150,7 @@ class Photo:
     fingerprint: str = ""
     faces: list[FaceBox] = field(default_factory=list)
     best_crop_score: float | None = None  # the best proposed crop's score over all presets ("keeper once cropped")
-    look: dict | None = None  # {"aspects": {name: 0-1}, "reasons": [str]} from the scoring pass
+    look: LookRecord | None = None  # {"aspects": {name: 0-1}, "reasons": [str]} from the scoring pass
 
     @property
     def aspects(self) -> dict[str, float] | None:
@@ -151,7 +160,7 @@ class Photo:
     def reasons(self) -> list[str]:
         return [] if self.look is None else list(self.look.get("reasons", []))
 
-    def look_json(self) -> dict:
+    def look_json(self) -> dict[str, Any]:
         """`aspects` and `reasons` as the JSON contract prints them."""
         aspects = self.aspects
         return {
@@ -160,7 +169,7 @@ class Photo:
         }
     crop_score: float | None = None  # the accepted crop's score, when known
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "score": None if self.score is None else round(self.score, 6),
@@ -198,7 +207,7 @@ class Result:
     faces: Sequence[tuple[Box, float, Sequence[tuple[float, float]]]] = ()
     error: str | None = None
     embedding_id: str | None = None  # the layout of `embedding` (model.EMBEDDING_ID)
-    look: dict | None = None  # aspects and reasons
+    look: LookRecord | None = None  # aspects and reasons
 
 
 def _prefix_bounds(folder: str) -> tuple[str | bytes, str | bytes]:
@@ -282,7 +291,7 @@ class Catalog:
 
     @property
     def schema_version(self) -> int:
-        return self._db.execute("PRAGMA user_version").fetchone()[0]
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
         self._db.close()
@@ -317,7 +326,7 @@ class Catalog:
             "s.score IS NOT NULL AND (? IS NULL OR s.head = ?), "
             "p.missing_since IS NOT NULL FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
-        rows: list[tuple] = []
+        rows: list[tuple[Any, ...]] = []
         if folder is not None:
             lo, hi = _prefix_bounds(folder)
             rows += self._db.execute(query + "WHERE p.path > CAST(? AS TEXT) AND p.path < CAST(? AS TEXT)",
@@ -332,8 +341,9 @@ class Catalog:
         for row in self._db.execute(
             "SELECT id, path, size, mtime_ns, fingerprint, error FROM photos WHERE fingerprint = ?", (fingerprint,)
         ):
-            if not exists(row[1]):
-                return FileState(*row, scored=False)
+            photo_id, path, size, mtime_ns, fp, error = row
+            if not exists(path):
+                return FileState(photo_id, path, size, mtime_ns, fp, error, scored=False)
         return None
 
     def is_scored(self, photo_id: int, model: str, head: str | None = None) -> bool:
@@ -346,6 +356,7 @@ class Catalog:
             "INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at) VALUES (CAST(? AS TEXT), ?, ?, ?, ?)",
             (db_path(path), size, mtime_ns, fingerprint, time.time()),
         )
+        assert cur.lastrowid is not None  # set by every INSERT into a rowid table
         return int(cur.lastrowid)
 
     def move_file(self, photo_id: int, new_path: str, size: int, mtime_ns: int) -> None:
@@ -400,6 +411,7 @@ class Catalog:
                 if r.error is not None:
                     db.execute("UPDATE photos SET error = ? WHERE id = ?", (r.error, r.photo_id))
                     continue
+                assert r.score is not None, "a result without an error has a score (pipeline._results)"
                 db.execute(
                     "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, "
                     "embedding = ?, embedding_model = ?, embedding_id = ?, look = ? WHERE id = ?",
@@ -436,7 +448,7 @@ class Catalog:
             f"AND c.aspect != '{ACCEPTED_CROP}'), "
             "p.look FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
-        rows: list[tuple] = []
+        rows: list[tuple[Any, ...]] = []
         if folder is not None:
             lo, hi = _prefix_bounds(folder)
             rows += self._db.execute(

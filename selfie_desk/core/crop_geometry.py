@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -19,6 +20,13 @@ from selfie_desk.core.catalog import CropProposal
 from selfie_desk.core.face import Face
 
 Box = tuple[float, float, float, float]
+
+
+def as_box(values: Sequence[float] | np.ndarray) -> Box:
+    """Four numbers (a sequence, an array row) as a Box of Python floats."""
+    x0, y0, x1, y1 = (float(v) for v in values)
+    return (x0, y0, x1, y1)
+
 
 ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")
 DEFAULT_ASPECT = "original"
@@ -201,7 +209,8 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = w * h
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    overlap: np.ndarray = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    return overlap
 
 
 def coarse_seeds(boxes: np.ndarray, order: np.ndarray) -> list[int]:
@@ -276,7 +285,8 @@ def _cut_share(boxes: np.ndarray, faces: Sequence[Box]) -> np.ndarray:
     iw = np.clip(np.minimum(b[..., 2], raw[:, 2]) - np.maximum(b[..., 0], raw[:, 0]), 0, None)
     ih = np.clip(np.minimum(b[..., 3], raw[:, 3]) - np.maximum(b[..., 1], raw[:, 1]), 0, None)
     share = iw * ih / np.maximum((raw[:, 2] - raw[:, 0]) * (raw[:, 3] - raw[:, 1]), 1e-9)
-    return np.where(share > 1e-9, 1 - share, 0.0).sum(axis=1)
+    cut: np.ndarray = np.where(share > 1e-9, 1 - share, 0.0).sum(axis=1)
+    return cut
 
 
 @dataclass(frozen=True)
@@ -303,12 +313,13 @@ class FaceRule:
         if self.name == "faces cut":
             return _cut_share(boxes, self.faces) <= self.max_cut
         kept, clear = face_relations(boxes, self.faces, width, height, self.margin)
-        return (kept | clear).all(axis=1) & (kept.sum(axis=1) >= self.keep)
+        allowed: np.ndarray = (kept | clear).all(axis=1) & (kept.sum(axis=1) >= self.keep)
+        return allowed
 
 
 def face_rule(boxes: np.ndarray, faces: Sequence[Box], width: int, height: int) -> FaceRule:
     """The strictest rule (see FaceRule) that some of `boxes` satisfy."""
-    faces = tuple(tuple(float(v) for v in f) for f in faces)
+    faces = tuple(as_box(f) for f in faces)
     if not faces:
         return FaceRule("no faces detected")
     # Keeping a face without its margin beats leaving it out (a close-up portrait in 1:1 would otherwise
@@ -370,15 +381,15 @@ class CropResult:
         """This result as the catalog stores it."""
         return CropProposal(
             aspect=self.aspect,
-            crop=tuple(float(v) for v in self.best.box),
+            crop=as_box(self.best.box),
             score=float(self.best.score),
-            alternatives=[(tuple(float(v) for v in a.box), float(a.score)) for a in self.alternatives],
+            alternatives=[(as_box(a.box), float(a.score)) for a in self.alternatives],
             whole_score=float(self.whole_score),
             proposed_at=time.time(),
             search=SEARCH_VERSION,
         )
 
-    def to_json(self, path: str) -> dict:
+    def to_json(self, path: str) -> dict[str, Any]:
         """One line of `selfie-desk crop --json`."""
         return {
             "path": path,

@@ -148,7 +148,8 @@ def close(im: Image.Image, rng: Rng, face: Box | None = None, **_: object) -> Im
     cw = (x1 - x0) * rng.uniform(0.85, 1.1)
     ch = cw * h / w
     box = (cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2)
-    return im.crop(tuple(int(round(v)) for v in box)).resize((w, h), Image.Resampling.BICUBIC)
+    left, top, right, bottom = (int(round(v)) for v in box)
+    return im.crop((left, top, right, bottom)).resize((w, h), Image.Resampling.BICUBIC)
 
 
 DEGRADATIONS: dict[str, Callable[..., Image.Image]] = {

@@ -21,11 +21,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from PIL import Image, PngImagePlugin
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from selfie_desk.core import xmp
-from selfie_desk.core.catalog import Catalog, Photo
+from selfie_desk.core.catalog import Box, Catalog, Photo
 from selfie_desk.core.decoding import EXIF_IFD, FULL_DECODE_PIXELS, ORIENTATION, apply_orientation
 from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, open_regular, write_new
 from selfie_desk.core.ranking import best_first
@@ -226,7 +227,7 @@ def output_format(photo_path: str, requested: str) -> str:
 # ---- one copy ------------------------------------------------------------------------------------------------------
 
 
-def _encode(photo: Photo, options: ExportOptions, fmt: str, crop, xmp_packet: bytes | None) -> bytes:
+def _encode(photo: Photo, options: ExportOptions, fmt: str, crop: Box | None, xmp_packet: bytes | None) -> bytes:
     """The exported file's bytes: upright, cropped, resized, EXIF/ICC kept, XMP embedded."""
     with open_regular(photo.path) as fh, Image.open(fh) as im:
         if im.width * im.height > FULL_DECODE_PIXELS:  # the pixel budget holds for exports too
@@ -240,7 +241,7 @@ def _encode(photo: Photo, options: ExportOptions, fmt: str, crop, xmp_packet: by
             im.seek(0)
         im.load()
         mode = im.mode
-        out = im
+        out: Image.Image = im
         if fmt == "jpeg" and out.mode not in ("RGB", "L"):
             out = _flatten(out).convert("RGB") if out.mode in ("RGBA", "LA", "PA", "P") else out.convert("RGB")
         elif fmt in ("png", "webp") and out.mode not in ("RGB", "RGBA", "L", "LA"):
@@ -268,7 +269,7 @@ def _encode(photo: Photo, options: ExportOptions, fmt: str, crop, xmp_packet: by
             sub[_PIXEL_X] = out.width
         if _PIXEL_Y in sub:
             sub[_PIXEL_Y] = out.height
-    params: dict = {"exif": exif.tobytes()}
+    params: dict[str, Any] = {"exif": exif.tobytes()}  # Image.save's options for the format
     if icc:
         params["icc_profile"] = icc
     if fmt == "jpeg":
@@ -313,7 +314,7 @@ def _describe(exc: BaseException, photo: Photo, dest: Path) -> str:
         return f"permission denied: cannot read {photo.path}"
     if isinstance(exc, OSError):
         return _describe_dest(exc, dest)
-    if isinstance(exc, Image.UnidentifiedImageError):
+    if isinstance(exc, UnidentifiedImageError):
         return "not an image, or a format Selfie Desk cannot read"
     if isinstance(exc, ExportError):
         return str(exc)
@@ -332,7 +333,7 @@ def _describe_dest(exc: OSError, dest: Path) -> str:
     return f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
 
 
-def _can_copy(photo: Photo, options: ExportOptions, fmt: str, crop) -> bool:
+def _can_copy(photo: Photo, options: ExportOptions, fmt: str, crop: Box | None) -> bool:
     """Whether the copy can be the original's own bytes: same format, already upright, nothing to crop, shrink
     or strip. Re-encoding only loses quality then."""
     if crop is not None:
@@ -386,7 +387,7 @@ def export_one(photo: Photo, dest: Path, stem: str, options: ExportOptions, cata
 # ---- the list ------------------------------------------------------------------------------------------------------
 
 
-def list_rows(photos: Sequence[Photo], catalog: Catalog | None, model: str) -> list[dict]:
+def list_rows(photos: Sequence[Photo], catalog: Catalog | None, model: str) -> list[dict[str, Any]]:
     rows = []
     for rank, p in enumerate(photos, 1):
         crop = crop_for(p, catalog, model)
@@ -404,7 +405,7 @@ def list_rows(photos: Sequence[Photo], catalog: Catalog | None, model: str) -> l
     return rows
 
 
-def write_lists(rows: list[dict], dest: Path, skip_existing: bool = False) -> list[Path]:
+def write_lists(rows: list[dict[str, Any]], dest: Path, skip_existing: bool = False) -> list[Path]:
     """The selection as CSV and as JSON in `dest` (new names, never replacing a file)."""
     text = io.StringIO()
     writer = csv.writer(text)

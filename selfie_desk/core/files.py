@@ -21,9 +21,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, TypeVar, cast
 
 T = TypeVar("T")
+_Job = tuple[Callable[[], object], dict[str, object], threading.Event]  # (fn, box for its outcome, done)
 
 # Temporary files: `.selfie-desk-tmp-PID-RANDOM.SUFFIX`. The PID says whether the writer is still alive.
 TEMP_PREFIX = ".selfie-desk-tmp-"
@@ -56,7 +57,7 @@ def special_kind(mode: int) -> str | None:
     return "not a regular file"
 
 
-def open_regular(path: str | os.PathLike) -> BinaryIO:
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     """Open a regular file for reading, or raise NotRegularFile without ever blocking on a FIFO or device."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -95,8 +96,10 @@ def with_timeout(fn: Callable[[], T], timeout: float | None = None, what: str = 
         _readers.reader = None
         raise TimeoutError(f"gave up after {timeout:g} s {what} (a hung disk or network mount?)")
     if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box["value"]  # type: ignore[return-value]
+        error = box["error"]
+        assert isinstance(error, BaseException)  # only _Reader._serve writes it, always an exception
+        raise error
+    return cast(T, box["value"])  # fn()'s result
 
 
 class _Reader:
@@ -104,13 +107,13 @@ class _Reader:
     outlives the indexing that used it), and is then replaced by the next call."""
 
     def __init__(self) -> None:
-        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.pid = os.getpid()
         self._lock = threading.Lock()
         self._alive = True
         threading.Thread(target=self._serve, name="timed-read", daemon=True).start()
 
-    def submit(self, job: tuple) -> bool:
+    def submit(self, job: _Job) -> bool:
         with self._lock:
             if self._alive:
                 self.jobs.put(job)

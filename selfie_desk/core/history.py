@@ -11,9 +11,11 @@ editor does.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from selfie_desk.core.catalog import Catalog
 
@@ -47,7 +49,8 @@ def _column_value(field: str, value: object) -> object:
             raise ValueError("rating must be 0-5")
         return value
     if field == "crop":
-        return None if value is None else json.dumps([float(v) for v in value])  # type: ignore[union-attr]
+        # a crop is a box: four numbers (a tuple, a list)
+        return None if value is None else json.dumps([float(v) for v in cast(Iterable[float], value)])
     raise ValueError(f"not an editable field: {field!r}")
 
 
@@ -74,6 +77,7 @@ class EditHistory:
             db.execute("DELETE FROM undo_log WHERE scope = ? AND undone = 1", (self.scope,))
             cur = db.execute("INSERT INTO undo_log (scope, label, changes, made_at) VALUES (?, ?, ?, ?)",
                              (self.scope, label, json.dumps(rows), time.time()))
+            assert cur.lastrowid is not None  # set by every INSERT into a rowid table
             db.execute("DELETE FROM undo_log WHERE scope = ? AND id <= ?",
                        (self.scope, int(cur.lastrowid) - self.limit))
             return Edit(int(cur.lastrowid), label, tuple(dict.fromkeys(r[0] for r in rows)))
@@ -96,7 +100,7 @@ class EditHistory:
         with self.catalog.transaction() as db:
             return self._next(db, undo)
 
-    def _next(self, db, undo: bool) -> Edit | None:
+    def _next(self, db: sqlite3.Connection, undo: bool) -> Edit | None:
         query = ("SELECT id, label, changes FROM undo_log WHERE scope = ? AND undone = 0 ORDER BY id DESC LIMIT 1"
                  if undo else
                  "SELECT id, label, changes FROM undo_log WHERE scope = ? AND undone = 1 ORDER BY id ASC LIMIT 1")

@@ -13,6 +13,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from selfie_desk.core import xmp
@@ -22,6 +23,8 @@ from selfie_desk.core.files import open_regular, special_kind, with_timeout
 
 _CHUNK = 64 * 1024
 MISSING_GRACE_S = 30 * 24 * 3600
+# What reading one file found (see _probe): its stat, why it cannot be a photo (or None), its fingerprint.
+Probe = tuple[os.stat_result, str | None, str]
 
 
 def fingerprint(path: str | Path, size: int) -> str:
@@ -73,7 +76,7 @@ def walk(folder: Path, skipped: list[tuple[str, str]] | None = None) -> Iterator
     while stack:
         root = stack.pop()
         try:
-            entries = with_timeout(lambda root=root: _listing(root), what=f"listing {os.path.basename(root) or root}")
+            entries = with_timeout(partial(_listing, root), what=f"listing {os.path.basename(root) or root}")
         except OSError as exc:
             if skipped is not None:
                 skipped.append((root, f"skipped: cannot read this folder ({exc.strerror or exc})"))
@@ -139,7 +142,7 @@ def index(targets: Iterable[Path], catalog: Catalog, model: str, head: str | Non
     I/O, so a slow disk or a special file never makes another process wait on the catalog."""
     report = IndexReport()
     seen_ids: set[int] = set()
-    scanned: list[dict] = []
+    scanned: list[dict[str, FileState]] = []
     claimed: set[str] = set()  # orphans' old paths taken by a move in this pass
     for target in map(canonical, targets):
         if target.is_dir():
@@ -185,31 +188,33 @@ class _Plan:
 _PROBE_CHUNK = 128  # files read per timed call; a chunk that times out is read again one file at a time
 
 
-def _probe_all(paths: list[str], known: dict) -> list[object]:
+def _probe_all(paths: list[str], known: dict[str, FileState]) -> list[Probe | OSError | None]:
     """`_probe` of every path (or the OSError it raised), every read on a timer: a hung disk or mount is told
     as a TimeoutError for the file that hangs, never waited on."""
-    def probe_or_error(path: str) -> object:
+    def probe_or_error(path: str) -> Probe | OSError | None:
         try:
             return _probe(path, known.get(path))
         except OSError as exc:
             return exc
 
-    out: list[object] = []
+    def probe_chunk(chunk: list[str]) -> list[Probe | OSError | None]:
+        return [probe_or_error(p) for p in chunk]
+
+    out: list[Probe | OSError | None] = []
     for i in range(0, len(paths), _PROBE_CHUNK):
         chunk = paths[i:i + _PROBE_CHUNK]
         try:
-            out += with_timeout(lambda chunk=chunk: [probe_or_error(p) for p in chunk], what="reading files")
+            out += with_timeout(partial(probe_chunk, chunk), what="reading files")
         except TimeoutError:
             for path in chunk:
                 try:
-                    out.append(with_timeout(lambda path=path: probe_or_error(path),
-                                            what=f"reading {os.path.basename(path)}"))
+                    out.append(with_timeout(partial(probe_or_error, path), what=f"reading {os.path.basename(path)}"))
                 except TimeoutError as exc:
                     out.append(exc)
     return out
 
 
-def _plan(path: str, probe: object, known: dict, catalog: Catalog, claimed: set[str],
+def _plan(path: str, probe: Probe | OSError | None, known: dict[str, FileState], catalog: Catalog, claimed: set[str],
           report: IndexReport) -> _Plan | None:
     state = known.get(path)
     if isinstance(probe, TimeoutError):
@@ -220,7 +225,7 @@ def _plan(path: str, probe: object, known: dict, catalog: Catalog, claimed: set[
         return None
     if probe is None:
         return None  # vanished between listing and stat: as if never seen
-    st, problem, fp = probe  # type: ignore[misc]
+    st, problem, fp = probe
     if problem is not None:
         report.skipped.append((path, problem))
         return _Plan("problem", path, st.st_size, st.st_mtime_ns, state=state, problem=problem)
@@ -237,7 +242,7 @@ def _plan(path: str, probe: object, known: dict, catalog: Catalog, claimed: set[
     return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path))
 
 
-def _probe(path: str, state: FileState | None) -> tuple[os.stat_result, str | None, str] | None:
+def _probe(path: str, state: FileState | None) -> Probe | None:
     """The file's stat, why it cannot be a photo (or None), and its fingerprint when the catalog needs one
     ('' when it cannot be read: the scoring pass then says why). None: it is gone."""
     try:

@@ -16,11 +16,15 @@ The statistics are logs of scale-free measures so that one standardisation fits 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 Box = tuple[float, float, float, float]
+# Luma, gradient and Laplacian images: float32 (numpy's stubs widen float32 arithmetic to floating[Any]).
+FloatImage = npt.NDArray[np.floating[Any]]
 
 DETAIL_PATCH = 256  # pixels of the detail look (at the detail scale)
 _EPS = 1e-6
@@ -38,13 +42,14 @@ N_VIEW = len(VIEW_NAMES)
 N_DETAIL = len(DETAIL_NAMES)
 
 
-def luminance(image: np.ndarray) -> np.ndarray:
+def luminance(image: np.ndarray) -> FloatImage:
     """H x W x 3 (RGB) or H x W (already luma) uint8 -> H x W float32 in [0, 1] (Rec. 601 luma, as JPEG
     stores it and as Pillow's convert("L") computes it)."""
     if image.ndim == 2:
         return image.astype(np.float32) * (1 / 255.0)
     a = image.astype(np.float32)
-    return (0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]) * (1 / 255.0)
+    luma: FloatImage = (0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]) * (1 / 255.0)
+    return luma
 
 
 def _quantiles(values: np.ndarray, qs: Sequence[float]) -> list[float]:
@@ -58,11 +63,11 @@ def _quantiles(values: np.ndarray, qs: Sequence[float]) -> list[float]:
     return [float(part[k]) for k in ks]
 
 
-def _laplacian(g: np.ndarray) -> np.ndarray:
+def _laplacian(g: FloatImage) -> FloatImage:
     return g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1]
 
 
-def _gradient(g: np.ndarray) -> np.ndarray:
+def _gradient(g: FloatImage) -> FloatImage:
     gx = g[1:-1, 2:] - g[1:-1, :-2]
     gy = g[2:, 1:-1] - g[:-2, 1:-1]
     return np.sqrt(gx * gx + gy * gy)
@@ -97,12 +102,13 @@ def _sharpness(g: np.ndarray, grad: np.ndarray) -> tuple[float, float, float, fl
     )
 
 
-def _half(g: np.ndarray) -> np.ndarray:
+def _half(g: FloatImage) -> FloatImage:
     h, w = (g.shape[0] // 2) * 2, (g.shape[1] // 2) * 2
     return 0.25 * (g[:h:2, :w:2] + g[1:h:2, :w:2] + g[:h:2, 1:w:2] + g[1:h:2, 1:w:2])
 
 
-def view_stats(rgb: np.ndarray, gray: np.ndarray | None = None, keep: dict | None = None) -> np.ndarray:
+def view_stats(rgb: np.ndarray, gray: np.ndarray | None = None,
+               keep: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """The view's statistics (VIEW_NAMES), float32; `gray` its luma (uint8) when already at hand. `keep`
     receives the luma and gradient images for reuse (the most detailed region is found on them)."""
     g = luminance(rgb if gray is None else gray)
@@ -189,7 +195,7 @@ VIEW_EDGE = 480
 MIN_SIDE = 16  # smaller photos are looked at enlarged (nearest neighbour)
 
 
-def reduce_to(image, long_edge: int):
+def reduce_to(image: Image.Image, long_edge: int) -> Image.Image:
     """`image` (PIL) reduced by the largest integer factor that keeps its long edge >= long_edge (a box
     filter: cheap and alias-free)."""
     factor = max(1, max(image.size) // max(1, long_edge))
@@ -202,17 +208,18 @@ class Look:
 
     __slots__ = ("view", "detail_gray", "view_stats", "fallback", "detail_scale")
 
-    def __init__(self, detail_image) -> None:
+    def __init__(self, detail_image: Image.Image) -> None:
         if min(detail_image.size) < MIN_SIDE:  # a photo of a few pixels: enlarged so every statistic has pixels
             w, h = detail_image.size
             detail_image = detail_image.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), Image.Resampling.NEAREST)
-        self.view = reduce_to(detail_image, VIEW_EDGE)
+        # None once let go: the scoring pass keeps only the statistics of the photos in flight
+        self.view: Image.Image | None = reduce_to(detail_image, VIEW_EDGE)
         if min(self.view.size) < MIN_SIDE:  # a long thin strip, reduced: its short side enlarged again
             w, h = self.view.size
             self.view = self.view.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), Image.Resampling.NEAREST)
         self.detail_gray = np.asarray(detail_image.convert("L"))
         view_gray = np.asarray(self.view.convert("L"))
-        kept: dict = {}
+        kept: dict[str, np.ndarray] = {}
         self.view_stats = view_stats(np.asarray(self.view), view_gray, kept)
         # detail pixels per view pixel
         self.detail_scale = detail_image.size[0] / self.view.size[0]
@@ -220,6 +227,11 @@ class Look:
         x0, y0, x1, y1 = most_detailed_box(kept["luma"], size, kept["gradient"])
         s = self.detail_scale
         self.fallback = (x0 * s, y0 * s, x1 * s, y1 * s)
+
+    def held_view(self) -> Image.Image:
+        """The view; only the scoring pass lets it go, once it has made the model's inputs from it."""
+        assert self.view is not None, "this look's view was let go"
+        return self.view
 
     def detail(self, faces_in_detail_pixels: Sequence[Box]) -> tuple[np.ndarray, Box]:
         return detail_stats(self.detail_gray, faces_in_detail_pixels, self.fallback)

@@ -11,6 +11,7 @@ import json
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 from selfie_desk.core import paths
 from selfie_desk.core.embedding import OLD_BACKBONE_ID
@@ -23,11 +24,12 @@ DEFAULT_CARD_FILE = "score_head.json"
 # The parts of the default's card worth listing (the rest is the list of training photos).
 DEFAULT_CARD_KEYS = ("name", "version", "date", "backbone", "head", "input", "validation", "test", "pairs_heldout",
                      "aspects_heldout", "heldout_group_gap")
+Card = dict[str, Any]  # a model card as read from its JSON file
 
 
-def model_cards() -> dict[str, tuple[Path, dict]]:
+def model_cards() -> dict[str, tuple[Path, Card]]:
     """name -> (model file, card), the bundled default first. An unreadable card reads as {"error": why}."""
-    out: dict[str, tuple[Path, dict]] = {}
+    out: dict[str, tuple[Path, Card]] = {}
     bundled = paths.bundled_models_dir()
     card = _read(bundled / DEFAULT_CARD_FILE)
     out[DEFAULT_MODEL] = (bundled / "score_head.pt", {k: v for k, v in card.items() if k in DEFAULT_CARD_KEYS
@@ -38,7 +40,7 @@ def model_cards() -> dict[str, tuple[Path, dict]]:
     return out
 
 
-def _read(file: Path) -> dict:
+def _read(file: Path) -> Card:
     try:
         card = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -46,10 +48,10 @@ def _read(file: Path) -> dict:
     return card if isinstance(card, dict) else {"error": f"the model card {file} is not a JSON object"}
 
 
-def summary_line(name: str, card: dict) -> str:
+def summary_line(name: str, card: Card) -> str:
     """One line for a model list: what it is, when, from what, how well."""
     if card.get("error"):
-        return card["error"]
+        return str(card["error"])
     if name == DEFAULT_MODEL or card.get("kind") != "personal":
         return "bundled: learned from people's opinions (BIQ2021) and framing pairs (models/README.md)"
     labels = card.get("labels", {})
@@ -80,7 +82,7 @@ def available_models() -> dict[str, Path]:
     return found
 
 
-def retrain_command(name: str, card: dict) -> str:
+def retrain_command(name: str, card: Card) -> str:
     """The command that trains `name` again on the labels it was trained on (as far as its card says)."""
     retrain = card.get("retrain") or {}
     words = ["selfie-desk", "train", *retrain.get("folders", [])]
@@ -90,7 +92,7 @@ def retrain_command(name: str, card: dict) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-def head_backbone(card: dict) -> str:
+def head_backbone(card: Card) -> str:
     """The embedding layout a head expects (heads without the field: the first one, the last layer alone)."""
     return str(card.get("backbone_id", OLD_BACKBONE_ID))
 

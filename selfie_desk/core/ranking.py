@@ -3,17 +3,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from selfie_desk.core.catalog import Photo
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison  # what sorted() takes from a key; typeshed only, no runtime
 
 UNCERTAIN_BOUNDARY = 0.5  # a personal model's score is P(good): 0.5 is where it is least sure
 
 
-def best_first(p: Photo) -> tuple:
+def best_first(p: Photo) -> tuple[bool, float, str]:
     """Sort key: the highest score first; photos without a score (not scored yet, unreadable) last, by path."""
     return (p.score is None, -(p.score or 0.0), p.path)
 
 
-def sort_key(sort: str):
+def sort_key(sort: str) -> Callable[[Photo], SupportsRichComparison]:
     """Best first; photos without a score (not scored yet, or unreadable) last, in name order."""
     if sort == "score":
         return best_first

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from selfie_desk.core import look
 
 Box = tuple[float, float, float, float]
@@ -41,7 +43,7 @@ FAMILIES = {
 }
 
 
-def stops_off(view_stats: Sequence[float]) -> float:
+def stops_off(view_stats: Sequence[float] | np.ndarray) -> float:
     """How many stops the photo's median luma sits from mid grey (negative: dark), in linear light."""
     p50 = max(float(view_stats[look.VIEW_NAMES.index("lum_p50")]), 1e-3)
     return 2.2 * math.log2(p50 / MID_GREY)
@@ -53,7 +55,7 @@ def _stops(n: float) -> str:
 
 
 def explain(aspects: dict[str, float], faces: Sequence[Box], width: int, height: int,
-            view_stats: Sequence[float], detail_on_face: bool) -> list[str]:
+            view_stats: Sequence[float] | np.ndarray, detail_on_face: bool) -> list[str]:
     out: list[str] = []
     if aspects.get("sharpness", 1.0) < BAD:
         out.append(SOFT_FACE if detail_on_face else SOFT)

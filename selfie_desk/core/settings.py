@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from selfie_desk.core import paths
 from selfie_desk.core.crop_geometry import ASPECTS as CROP_ASPECTS
@@ -26,13 +27,13 @@ MAX_RECENT = 10
 _LEGACY_SETTINGS = re.compile(r"^\.settings-[A-Za-z0-9_]{8}\.tmp$")  # older versions' temporary name
 
 
-def _v0_to_v1(raw: dict) -> dict:
+def _v0_to_v1(raw: dict[str, Any]) -> dict[str, Any]:
     """Version 0 is a file without a version (written by hand): its keys already mean what version 1's do."""
     return {**raw, "version": 1}
 
 
 # Each entry brings a settings dict from version i to i + 1. Never edit a released entry: append one.
-MIGRATIONS: list[Callable[[dict], dict]] = [_v0_to_v1]
+MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v0_to_v1]
 SETTINGS_VERSION = len(MIGRATIONS)
 
 
@@ -59,7 +60,7 @@ class Settings:
         self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder]
         del self.recent_folders[MAX_RECENT:]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k not in ("path", "read_only")}
         return {"version": SETTINGS_VERSION, **data}
 
@@ -84,7 +85,7 @@ class Settings:
         return settings
 
     @classmethod
-    def _from_dict(cls, raw: dict) -> Settings:
+    def _from_dict(cls, raw: dict[str, Any]) -> Settings:
         """Known keys with valid values; anything else falls back to the default."""
         s = cls()
         if raw.get("device") in DEVICES:

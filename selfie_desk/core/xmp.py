@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from selfie_desk.core.decoding import SUFFIXES
 from selfie_desk.core.files import open_regular, write_atomic
@@ -197,9 +198,8 @@ def parse(data: bytes) -> XmpInfo:
         rating = None
     crop = None
     if values.get(HAS_CROP, "").strip().lower() == "true":
-        edges = [_float(values.get(k)) for k in CROP_FIELDS]
-        if all(e is not None for e in edges):
-            left, top, right, bottom = edges  # type: ignore[misc]
+        left, top, right, bottom = (_float(values.get(k)) for k in CROP_FIELDS)
+        if left is not None and top is not None and right is not None and bottom is not None:
             if 0 <= left < right <= 1 and 0 <= top < bottom <= 1:
                 crop = XmpCrop(left, top, right, bottom, _float(values.get(CROP_ANGLE)) or 0.0)
     orientation = _int(values.get(ORIENTATION))
@@ -244,7 +244,7 @@ def read_embedded(path: Path) -> bytes | None:
         return _scan(fh.read(_HEAD_SCAN))
 
 
-def _jpeg_xmp(fh) -> bytes | None:
+def _jpeg_xmp(fh: BinaryIO) -> bytes | None:
     fh.seek(2)
     while True:
         marker = fh.read(2)
@@ -264,7 +264,7 @@ def _jpeg_xmp(fh) -> bytes | None:
             fh.seek(size - 2, os.SEEK_CUR)
 
 
-def _png_xmp(fh) -> bytes | None:
+def _png_xmp(fh: BinaryIO) -> bytes | None:
     fh.seek(8)
     while True:
         head = fh.read(8)
@@ -287,7 +287,7 @@ def _png_xmp(fh) -> bytes | None:
             fh.seek(size + 4, os.SEEK_CUR)
 
 
-def _webp_xmp(fh) -> bytes | None:
+def _webp_xmp(fh: BinaryIO) -> bytes | None:
     fh.seek(12)
     while True:
         head = fh.read(8)
@@ -389,8 +389,8 @@ def merge(update: XmpUpdate, existing: bytes | None = None) -> bytes:
     if update.crop is not None:
         c = update.crop
         fields[HAS_CROP] = "True"
-        for key, value in zip(CROP_FIELDS, (c.left, c.top, c.right, c.bottom), strict=True):
-            fields[key] = f"{value:.6f}"
+        for key, edge in zip(CROP_FIELDS, (c.left, c.top, c.right, c.bottom), strict=True):
+            fields[key] = f"{edge:.6f}"
         fields[CROP_ANGLE] = f"{c.angle:g}"
     if update.orientation is not None and not _has(descriptions, ORIENTATION):
         fields[ORIENTATION] = str(update.orientation)

@@ -35,6 +35,7 @@ from selfie_desk.core.crop_geometry import (
     CropResult,
     FaceRule,
     Prepared,
+    as_box,
     box_key,
     coarse_candidates,
     coarse_seeds,
@@ -130,11 +131,11 @@ class CropSearch:
         lk = look.Look(image.convert("RGB"))
         t1 = time.perf_counter()
         if faces is None:
-            faces = self.detect_faces(lk.view, width, height)
+            faces = self.detect_faces(lk.held_view(), width, height)
         looks = lk.values([f.box for f in faces], (width, height))
         if timings is not None:
             timings["faces"] = time.perf_counter() - t1
-        return Prepared(lk.view, width, height, list(faces), looks)
+        return Prepared(lk.held_view(), width, height, list(faces), looks)
 
     def detect_faces(self, image: Image.Image, width: int, height: int) -> list[Face]:
         """Faces in full-resolution pixels, found on a FACE_EDGE copy as the scoring pass does."""
@@ -311,9 +312,8 @@ class CropSearch:
             whole = float(self.crop_scores(image, whole_box, width, height, quality=features.quality)[0])
         timings["verify"] = time.perf_counter() - t
 
-        crops = [Crop(tuple(float(v) for v in final_boxes[k]), float(final_scores[k]), float(estimates[finalists[k]]))
-                 for k in order]
-        whole_crop = Crop(tuple(float(v) for v in whole_box[0]), whole, whole)
+        crops = [Crop(as_box(final_boxes[k]), float(final_scores[k]), float(estimates[finalists[k]])) for k in order]
+        whole_crop = Crop(as_box(whole_box[0]), whole, whole)
         keep_whole = crops[0].score < whole + KEEP_MARGIN and whole_allowed(aspect, width, height)
         if keep_whole:  # the whole frame is the proposal; the crops searched that differ from it, alternatives
             boxes_of = np.array([c.box for c in crops], np.float64)

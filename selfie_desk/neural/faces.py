@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -164,7 +165,8 @@ class FaceDetector(nn.Module):
         )
 
     def _channels_last(self) -> bool:
-        return self.fx.stage1[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+        first = cast(nn.Conv2d, cast(nn.Sequential, self.fx.stage1[0])[0])  # the first _conv_act's convolution
+        return first.weight.is_contiguous(memory_format=torch.channels_last)
 
     def anchors(self, height: int, width: int, device: torch.device) -> torch.Tensor:
         """Anchors (A, 4) as centre x, centre y, width, height in pixels, for an input of this size."""

@@ -14,6 +14,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -80,6 +81,9 @@ def fold_batch_norm(module: nn.Module) -> None:
 class Backbone(nn.Module):
     """MobileNetV2's convolutional trunk: uint8 RGB in, a 1280-channel feature map (stride 32) out."""
 
+    mean: torch.Tensor  # buffers (register_buffer), typed for the checker
+    std: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         net = torchvision.models.mobilenet_v2()
@@ -139,6 +143,14 @@ class ScoreHead(nn.Module):
     score. The logit is mapped to [0, 1] by the quantiles of people's opinions (the default model) or by a
     sigmoid (personal models, whose score is P(good)).
     """
+
+    look_mean: torch.Tensor  # buffers (register_buffer), typed for the checker
+    look_std: torch.Tensor
+    quantile_map: torch.Tensor
+    calib_x: torch.Tensor
+    calib_y: torch.Tensor
+    center: torch.Tensor
+    spread: torch.Tensor
 
     def __init__(self, hidden: int = 256, qhidden: int = 128, dropout: float = 0.2) -> None:
         super().__init__()
@@ -248,6 +260,12 @@ class AspectHeads(nn.Module):
     "not too dark" and "not too bright". They belong to the default model: a personal model changes the
     score's taste, not how sharp a photo is."""
 
+    mean: torch.Tensor  # buffers (register_buffer), typed for the checker
+    std: torch.Tensor
+    centers: torch.Tensor
+    spreads: torch.Tensor
+    masks: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         self.layers = nn.ModuleDict({name: nn.Linear(FEATURE_DIM, 1) for name in ASPECT_KINDS})
@@ -262,7 +280,7 @@ class AspectHeads(nn.Module):
         self.register_buffer("masks", masks)
 
     def layer(self, name: str) -> nn.Linear:
-        return self.layers[name]
+        return cast(nn.Linear, self.layers[name])  # every entry is an nn.Linear (__init__)
 
     def set_standardisation(self, look_mean: np.ndarray, look_std: np.ndarray) -> None:
         # the pooled last layer is on one scale already; the looks are standardised
@@ -402,7 +420,8 @@ class Scorer:
         self.backbone.to(self.device)
         self.head.to(self.device)
         self.aspect_heads.to(self.device)
-        self.detector.to(self.device, memory_format=torch.channels_last)
+        # Module.to takes a device with memory_format (torch._C._nn._parse_to); torch's overloads omit the pair
+        self.detector.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.label = device_label(self.device)
 
     def with_model(self, model: str) -> Scorer:
@@ -450,8 +469,8 @@ class Scorer:
         """Score photos already in memory, each at its own (detail) resolution, exactly as the pass would
         score them from a decode of that size (tests, the self-test, tools)."""
         looks = [look.Look(im.convert("RGB")) for im in images]
-        model_in = torch.from_numpy(np.stack([model_input(lk.view) for lk in looks])).permute(0, 3, 1, 2)
-        face_in = [face_input(lk.view, face_edge) for lk in looks]
+        model_in = torch.from_numpy(np.stack([model_input(lk.held_view()) for lk in looks])).permute(0, 3, 1, 2)
+        face_in = [face_input(lk.held_view(), face_edge) for lk in looks]
         h = max(f.shape[0] for f in face_in)
         w = max(f.shape[1] for f in face_in)
         batch = np.zeros((len(face_in), h, w, 3), np.uint8)

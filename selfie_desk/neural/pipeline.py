@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from selfie_desk.core import decoding, look, reasons, thumbnails
-from selfie_desk.core.catalog import Catalog, Result
+from selfie_desk.core.catalog import Catalog, LookRecord, Result
 from selfie_desk.core.embedding import EMBEDDING_ID, FEATURE_DIM, face_input, model_input
 from selfie_desk.core.indexing import IndexReport, Todo, index
 from selfie_desk.core.reasons import ASPECTS
@@ -81,7 +81,7 @@ def prepare(todo: Todo, thumbnail_root: Path | None = None) -> Prepared:
     """Decode one photo (reduced), cache its thumbnail, and make the model, face-detector and look inputs."""
     decoded = decoding.decode(Path(todo.path), DECODE_EDGE)
     lk = look.Look(decoded.image)
-    view = lk.view
+    view = lk.held_view()
     if todo.fingerprint:
         try:
             thumbnails.save(todo.fingerprint, view, thumbnail_root)
@@ -127,7 +127,7 @@ def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
     return out
 
 
-def describe(scored: Scored, faces: list, width: int, height: int, lk: look.Look) -> dict:
+def describe(scored: Scored, faces: list, width: int, height: int, lk: look.Look) -> LookRecord:
     """What the catalog keeps of a photo's look: the four aspects the JSON reports, and the reasons."""
     trusted = [f.box for f in faces if f.confidence >= reasons.MIN_FACE_CONFIDENCE]
     on_face = bool(scored.embedding[ON_FACE] > 0.5)
@@ -228,7 +228,7 @@ def score(
 def _decoded_in_order(
     pool: ThreadPoolExecutor, todo: list[Todo], *, window: int, cancel: threading.Event, thumbnail_root: Path | None,
     decoded_all: Callable[[], None] | None = None,
-) -> Iterator[tuple[Todo, Prepared | str]]:
+) -> Generator[tuple[Todo, Prepared | str], None, None]:
     """Yield (todo, Prepared or error message) in order, keeping at most `window` decodes in flight; call
     `decoded_all` once every photo has been decoded (the rest is only the consumer's work)."""
     pending: deque[tuple[Todo, Future[Prepared]]] = deque()

@@ -15,14 +15,14 @@ import torch
 
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.embedding import EMBEDDING_ID
-from selfie_desk.neural.model import load_head
+from selfie_desk.neural.model import ScoreHead, load_head
 
 CHUNK = 2048
 
 
 def from_embeddings(
     catalog: Catalog,
-    head: torch.nn.Module,
+    head: ScoreHead,
     model: str,
     photo_ids: Iterable[int],
     layout: str = EMBEDDING_ID,
