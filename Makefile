@@ -29,6 +29,7 @@ test-fast: $(STAMP)
 check: $(STAMP)
 	$(VENV)/bin/ruff check -q selfie_desk tests tools
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy selfie_desk/core selfie_desk/neural
 
 bench: $(STAMP)
 	$(VENV)/bin/python tools/benchmark.py

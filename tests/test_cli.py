@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import photo, save_jpeg
 
 KEYS = {"path", "score", "faces", "width", "height", "error", "aspects", "reasons"}
@@ -15,6 +16,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "selfie_desk", *args], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_score_json_contract_on_the_demo_folder(demo_folder: Path):
     done = run("score", str(demo_folder), "--json", "--device", "cpu")
     assert done.returncode == 0, done.stderr
@@ -39,6 +41,7 @@ def test_score_json_contract_on_the_demo_folder(demo_folder: Path):
     assert by_name["coffee.png"]["faces"] == []
 
 
+@pytest.mark.slow
 def test_some_files_failed_exits_1_and_names_them(tmp_path: Path):
     save_jpeg(tmp_path / "good.jpg", photo())
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
@@ -53,6 +56,7 @@ def test_some_files_failed_exits_1_and_names_them(tmp_path: Path):
     assert "good.jpg" in table.stdout and "broken.jpg" in table.stdout and "could not be read" in table.stdout
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2(tmp_path: Path):
     assert run("score", str(tmp_path / "nope")).returncode == 2
     bad_model = run("score", str(tmp_path), "--model", "no-such-model")
@@ -68,6 +72,7 @@ def test_help_explains_itself():
     assert sub.returncode == 0 and "--json" in sub.stdout and "--device" in sub.stdout
 
 
+@pytest.mark.slow
 def test_missing_weights_give_a_clear_error(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("SELFIE_DESK_MODELS", str(tmp_path / "empty-models"))
     save_jpeg(tmp_path / "a.jpg")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import DEMO, photo, save_jpeg
 
 from selfie_desk.core.crop_geometry import cuts_a_face, iou
@@ -24,6 +25,7 @@ def rows_of(done: subprocess.CompletedProcess) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
+@pytest.mark.slow
 def test_json_lines_on_real_photos(tmp_path: Path):
     a, b = tmp_path / "astronaut.png", tmp_path / "china.jpg"
     shutil.copy(DEMO / "astronaut.png", a)
@@ -52,6 +54,7 @@ def test_json_lines_on_real_photos(tmp_path: Path):
     assert rows[0]["crop"][0] <= face[0] and rows[0]["crop"][2] >= face[2]
 
 
+@pytest.mark.slow
 def test_default_aspect_is_the_photos_own_and_orientation_is_applied(tmp_path: Path):
     from selfie_desk.core import paths
 
@@ -67,6 +70,7 @@ def test_default_aspect_is_the_photos_own_and_orientation_is_applied(tmp_path: P
     assert not paths.catalog_path().exists()  # crop never creates a catalog
 
 
+@pytest.mark.slow
 def test_free_aspect_and_top_zero(tmp_path: Path):
     done = run("crop", str(DEMO / "coffee.png"), "--json", "--aspect", "free", "--top", "0", "--device", "cpu")
     assert done.returncode == 0, done.stderr
@@ -74,6 +78,7 @@ def test_free_aspect_and_top_zero(tmp_path: Path):
     assert row["aspect"] == "free" and row["alternatives"] == [] and row["crop"]
 
 
+@pytest.mark.slow
 def test_bad_files_get_their_line_and_exit_1(tmp_path: Path):
     good = save_jpeg(tmp_path / "good.jpg", photo())
     empty = tmp_path / "empty.jpg"
@@ -100,6 +105,7 @@ def test_bad_files_get_their_line_and_exit_1(tmp_path: Path):
     assert "best crop" in readable.stdout and "empty.jpg" in readable.stdout and "could not be read" in readable.stdout
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2(tmp_path: Path):
     assert run("crop").returncode == 2
     assert run("crop", str(tmp_path / "nope.jpg")).returncode == 2
@@ -114,6 +120,7 @@ def test_usage_errors_exit_2(tmp_path: Path):
     assert helped.returncode == 0 and "--aspect" in helped.stdout and "catalog" in helped.stdout
 
 
+@pytest.mark.slow
 def test_catalogued_photos_get_the_proposal_stored_others_are_not_indexed(tmp_path: Path, app_home: Path):
     from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog

@@ -34,6 +34,7 @@ def names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
+@pytest.mark.slow
 def test_export_picks_by_default_and_top_and_min_score(tmp_path: Path):
     src = shoot(tmp_path)
     done = run("export", str(src), str(tmp_path / "picks"))
@@ -58,6 +59,7 @@ def test_export_picks_by_default_and_top_and_min_score(tmp_path: Path):
         assert im.size == (32, 21) or im.size == (32, 22)
 
 
+@pytest.mark.slow
 @needs_exiftool
 def test_export_with_xmp_and_list_only(tmp_path: Path):
     src = shoot(tmp_path)
@@ -74,6 +76,7 @@ def test_export_with_xmp_and_list_only(tmp_path: Path):
     assert {"path", "score", "decision", "rating", "crop"} <= set(rows[0])
 
 
+@pytest.mark.slow
 def test_a_second_export_adds_names_or_skips(tmp_path: Path):
     src = shoot(tmp_path)
     assert run("export", str(src), str(tmp_path / "d")).returncode == 0
@@ -93,6 +96,7 @@ def test_some_files_failed_exits_1_and_names_them(tmp_path: Path):
     assert names(tmp_path / "out") == ["p1.jpg"]
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2(tmp_path: Path):
     src = shoot(tmp_path)
     out = str(tmp_path / "out")

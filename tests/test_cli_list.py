@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import photo, save_jpeg
 
 from selfie_desk.core import paths
@@ -60,6 +61,7 @@ def test_list_of_a_folder_never_scored(tmp_path: Path):
     assert not any(p.suffix == ".jpg" for p in paths.thumbnail_dir().rglob("*"))  # nothing was read
 
 
+@pytest.mark.slow
 def test_list_usage_errors_exit_2(tmp_path: Path):
     assert run("list").returncode == 2
     missing = run("list", str(tmp_path / "nope"), "--json")
@@ -69,6 +71,7 @@ def test_list_usage_errors_exit_2(tmp_path: Path):
     assert run("list", str(tmp_path), "--bogus").returncode == 2
 
 
+@pytest.mark.slow
 def test_open_without_a_display_is_a_one_line_error(tmp_path: Path):
     if not sys.platform.startswith("linux"):
         return

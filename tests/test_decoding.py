@@ -20,6 +20,7 @@ FORMATS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", sorted(FORMATS))
 def test_every_format_decodes_reduced_with_full_size(tmp_path: Path, suffix: str):
     im = photo((1200, 800))
@@ -41,6 +42,7 @@ def test_gif_first_frame(tmp_path: Path):
     assert out.image.getpixel((10, 10))[0] > 200
 
 
+@pytest.mark.slow
 def test_jpeg_uses_draft_mode_not_a_full_decode(tmp_path: Path):
     path = save_jpeg(tmp_path / "big.jpg", photo((4000, 3000)))
     out = decode(path, long_edge=480)

@@ -332,6 +332,7 @@ def test_list_only_writes_csv_and_json(tmp_path: Path):
     assert not any(p.suffix == ".jpg" for p in out.iterdir())
 
 
+@pytest.mark.slow
 @needs_exiftool
 def test_an_upright_jpeg_is_copied_losslessly_and_keeps_its_own_xmp(tmp_path: Path):
     from export_fixtures import exiftool

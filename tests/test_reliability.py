@@ -417,6 +417,7 @@ def test_the_thumbnail_cache_removes_what_a_killed_run_left(tmp_path):
 # ---- memory per photo -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pixel_budget_refuses_full_size_decodes_above_it(tmp_path):
     (tmp_path / "bomb.png").write_bytes(png_header_only(19999, 19999))
     with pytest.raises(decoding.PhotoError, match="pixel budget"):

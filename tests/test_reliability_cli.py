@@ -44,6 +44,7 @@ def catalog_path(app_home: Path) -> Path:
     return app_home / "data" / "catalog.sqlite3"
 
 
+@pytest.mark.slow
 def test_a_damaged_catalog_is_one_line_and_exit_3_for_every_command(app_home, tmp_path):
     (tmp_path / "a.jpg").write_bytes(jpeg_bytes(1))
     path = catalog_path(app_home)
@@ -88,6 +89,7 @@ def test_recover_catalog_rebuilds_decisions_from_the_sidecars(app_home, tmp_path
     assert rows["3.jpg"]["decision"] is None and all(r["score"] is not None for r in rows.values())
 
 
+@pytest.mark.slow
 def test_a_newer_catalog_is_refused_and_not_overwritten(app_home, tmp_path):
     path = catalog_path(app_home)
     path.parent.mkdir(parents=True)
@@ -104,6 +106,7 @@ def test_a_newer_catalog_is_refused_and_not_overwritten(app_home, tmp_path):
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_an_app_home_that_cannot_be_written_is_one_line(tmp_path):
     (tmp_path / "a.jpg").write_bytes(jpeg_bytes(2))
     blocker = tmp_path / "not-a-folder"

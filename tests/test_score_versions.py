@@ -84,6 +84,7 @@ def test_a_personal_model_of_an_older_embedding_asks_to_be_retrained(app_home):
     assert model_card("mine")["kind"] == "personal"  # its card stays readable
 
 
+@pytest.mark.slow
 def test_the_command_line_says_how_to_retrain_a_stale_model(app_home, tmp_path):
     write_old_personal_model("old")
     save_jpeg(tmp_path / "a.jpg", photo())

@@ -14,6 +14,7 @@ from export_fixtures import add_to_catalog, open_catalog, save_photo, upright_im
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_the_native_preload_loads_torchs_libraries_without_importing_torch():
     code = (
         "import sys\n"

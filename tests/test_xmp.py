@@ -73,6 +73,7 @@ def test_exiftool_reads_exactly_what_we_write_in_a_sidecar(tmp_path: Path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
+@pytest.mark.slow
 @needs_exiftool
 def test_we_read_what_exiftool_writes(tmp_path: Path):
     photo = save_photo(tmp_path / "a.jpg", upright_image())
