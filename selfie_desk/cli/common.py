@@ -9,6 +9,18 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable
+from typing import Any
+
+DEVICES = ("auto", "cpu", "cuda")  # --device's choices, in the order --help lists them
+
+
+def add_device_option(parser: Any, help: str = "where the convnet runs") -> None:
+    parser.add_argument("--device", choices=DEVICES, default="auto", help=help)
+
+
+def add_model_option(parser: Any, help: str = "score model (default: %(default)s)",
+                     metavar: str | None = "NAME") -> None:
+    parser.add_argument("--model", default="default", metavar=metavar, help=help)
 
 
 class UsageError(Exception):

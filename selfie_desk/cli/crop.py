@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError, load_scorer, print_json_lines
+from selfie_desk.cli.common import UsageError, add_device_option, add_model_option, load_scorer, print_json_lines
 from selfie_desk.cli.guard import catalog_file
 from selfie_desk.core import crop_geometry
 from selfie_desk.core.exit_codes import ExitCode
@@ -35,8 +35,8 @@ def register(sub) -> None:
     crop.add_argument("--aspect", choices=crop_geometry.ASPECTS, default="original",
                       help="aspect ratio preset; free lets the search choose (default: %(default)s, the photo's own)")
     crop.add_argument("--top", type=int, default=3, metavar="K", help="alternatives besides the best (default: 3)")
-    crop.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the convnet runs")
-    crop.add_argument("--model", default="default", metavar="NAME", help="score model (default: %(default)s)")
+    add_device_option(crop)
+    add_model_option(crop)
     crop.set_defaults(handler=run)
 
 

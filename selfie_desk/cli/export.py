@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError, print_progress
+from selfie_desk.cli.common import UsageError, add_model_option, print_progress
 from selfie_desk.cli.guard import catalog_file, catalog_photos
 from selfie_desk.core.exit_codes import ExitCode
 
@@ -50,7 +50,7 @@ def register(sub) -> None:
     export.add_argument("--skip-existing", action="store_true",
                         help="skip a photo whose name exists in DEST (default: add ' (2)' to the name)")
     export.add_argument("--strip-gps", action="store_true", help="leave the GPS position out of the copies")
-    export.add_argument("--model", default="default", metavar="NAME", help="whose scores (default: %(default)s)")
+    add_model_option(export, help="whose scores (default: %(default)s)")
     export.set_defaults(handler=run)
 
 

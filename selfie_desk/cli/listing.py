@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError, print_json_lines
+from selfie_desk.cli.common import UsageError, add_model_option, print_json_lines
 from selfie_desk.cli.guard import catalog_file
 from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.ranking import best_first
@@ -27,7 +27,7 @@ def register(sub) -> None:
     )
     listing.add_argument("folder", metavar="FOLDER", type=Path, help="a folder opened or scored before")
     listing.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a table")
-    listing.add_argument("--model", default="default", metavar="NAME", help="whose scores (default: %(default)s)")
+    add_model_option(listing, help="whose scores (default: %(default)s)")
     listing.set_defaults(handler=run)
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from selfie_desk.cli import score
-from selfie_desk.cli.common import UsageError
+from selfie_desk.cli.common import UsageError, add_device_option, add_model_option
 from selfie_desk.cli.guard import catalog_file
 from selfie_desk.core.exit_codes import ExitCode
 
@@ -27,8 +27,8 @@ def register(sub) -> None:
     recover.add_argument("folders", nargs="*", metavar="FOLDER", type=Path, help="folders to rebuild from")
     recover.add_argument("--force", action="store_true", help="move the catalog aside even if it opens fine")
     # score's options, hidden: the second half of the command is `score FOLDER...`
-    recover.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help=argparse.SUPPRESS)
-    recover.add_argument("--model", default="default", help=argparse.SUPPRESS)
+    add_device_option(recover, help=argparse.SUPPRESS)
+    add_model_option(recover, help=argparse.SUPPRESS, metavar=None)
     recover.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     recover.add_argument("--batch-size", type=int, default=16, help=argparse.SUPPRESS)
     recover.set_defaults(handler=run)

@@ -7,7 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError, load_scorer, print_json_lines, score_with_progress
+from selfie_desk.cli.common import (
+    UsageError,
+    add_device_option,
+    add_model_option,
+    load_scorer,
+    print_json_lines,
+    score_with_progress,
+)
 from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_skipped
 from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.ranking import best_first
@@ -28,8 +35,8 @@ def register(sub) -> None:
     )
     score.add_argument("paths", nargs="+", metavar="PATH", type=Path, help="photo files or folders")
     score.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a table")
-    score.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the convnet runs")
-    score.add_argument("--model", default="default", metavar="NAME", help="score model (default: %(default)s)")
+    add_device_option(score)
+    add_model_option(score)
     score.add_argument("--batch-size", type=int, default=16, help=argparse.SUPPRESS)
     score.set_defaults(handler=run)
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import print_progress
+from selfie_desk.cli.common import add_model_option, print_progress
 from selfie_desk.cli.guard import catalog_photos
 from selfie_desk.core.exit_codes import ExitCode
 
@@ -22,7 +22,7 @@ def register(sub) -> None:
         ),
     )
     sidecars.add_argument("folder", metavar="FOLDER", type=Path, help="a folder opened or scored before")
-    sidecars.add_argument("--model", default="default", metavar="NAME", help=argparse.SUPPRESS)
+    add_model_option(sidecars, help=argparse.SUPPRESS)
     sidecars.set_defaults(handler=run)
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError, load_scorer, score_with_progress
+from selfie_desk.cli.common import UsageError, add_device_option, load_scorer, score_with_progress
 from selfie_desk.core.exit_codes import ExitCode
 
 
@@ -32,8 +32,7 @@ def register(sub) -> None:
                           help="start from the default model's weights (default) or from scratch")
     training.add_argument("--group-size", type=int, default=100, help="likes: posts per group (default: 100)")
     training.add_argument("--replace", action="store_true", help="replace an existing model of that name")
-    training.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                          help="where photos not yet scored are scored")
+    add_device_option(training, help="where photos not yet scored are scored")
     training.set_defaults(handler=run)
 
 
