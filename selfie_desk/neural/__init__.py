@@ -1,0 +1,1 @@
+"""The torch side of the core: networks and the passes that run them."""
