@@ -1,13 +1,16 @@
 """Open, closed or unknown eyes per face, from eye landmarks (numpy only: no torch here).
 
-Each eye's opening is its eye aspect ratio on the iris network's tight lid contour: the mean gap between
-the upper and lower lid at five points along the eye, over the corner-to-corner width. Both eyes must agree
+Each eye's lid contour (the iris network's 16 tight points) is put in the eye's own frame (outer corner at 0,
+inner corner at 1, "up" the same for both eyes) and the heights of its 14 lid points feed a logistic model of
+"closed" (14 weights and a bias, fitted by ``tools/eyes_eval.py --fit``). The plain eye aspect ratio (lid gap
+over width) is reported beside it; alone (cut-offs 0.12 / 0.20) it left ~60 % of closed faces undecided,
+against ~35 % with the lid model. Both eyes must agree
 for a verdict; a face too small in pixels, turned far away, not looking like a face to the mesh, or whose
 eyes disagree or sit between the two thresholds is ``unknown``: a blink flagged on an open-eyed face costs a
-user a good frame, so this says unknown rather than guess (looking down and laughing squints fall between the
-thresholds; dark sunglasses give an unreliable contour and usually land there too).
+user a good frame, so this says unknown rather than guess. Not handled yet: a face looking down with lowered
+lids is called closed, and so may be sunglasses (models/README.md has the measured cases).
 
-The thresholds were chosen on the tuning half of the evaluation data only (``tools/eyes_eval.py``,
+The weights and cut-offs were chosen on the tuning half of the evaluation data only (``tools/eyes_eval.py``,
 models/README.md): open eyes from Pixabay portraits, closed eyes from Closed Eyes in the Wild.
 """
 
@@ -25,10 +28,15 @@ class EyeState(StrEnum):
     UNKNOWN = "unknown"
 
 
-# Eye aspect ratio (lid gap / eye width): at or above OPEN_EAR open, at or below CLOSED_EAR closed.
-OPEN_EAR = 0.20
-CLOSED_EAR = 0.12
-MIN_EYE_WIDTH_PX = 12.0  # narrower eyes (in the photo's pixels) carry too few pixels to tell
+# The closed-eye logit of one eye: CLOSED_WEIGHTS . lid heights (lower lid points 1-7, upper lid 9-15, in eye
+# widths, up positive) + CLOSED_BIAS. At or above CLOSED_LOGIT closed, at or below OPEN_LOGIT open.
+CLOSED_WEIGHTS = np.array(
+    [1.644, 2.746, 3.188, 2.56, 1.429, 0.459, 0.233, -1.593, -3.364, -5.714, -7.483, -7.51, -4.913, -1.605]
+)
+CLOSED_BIAS = 4.574
+CLOSED_LOGIT = 1.0
+OPEN_LOGIT = -0.5
+MIN_EYE_WIDTH_PX = 10.0  # narrower eyes (in the photo's pixels) carry too few pixels to tell
 MIN_PRESENCE = 0.5  # the mesh network's own face score
 MAX_TURN = 0.45  # 1 - (narrower eye / wider eye): beyond this the face is turned too far
 # Contour points (the iris network's first 16: 0 outer corner, 1-7 lower lid, 8 inner corner, 9-15 upper lid).
@@ -52,8 +60,10 @@ class EyeLandmarks:
 @dataclass(frozen=True)
 class EyeVerdict:
     state: EyeState
-    right_ear: float
+    right_ear: float  # eye aspect ratios, for display and tuning
     left_ear: float
+    right_logit: float  # the closed-eye logits the verdict comes from
+    left_logit: float
     reason: str  # why, in a few words (for "unknown" especially)
 
 
@@ -70,21 +80,42 @@ def aspect_ratio(contour: np.ndarray) -> float:
     return float(np.mean(gaps) / width)
 
 
-def _one(ear: float) -> EyeState:
-    if ear >= OPEN_EAR:
-        return EyeState.OPEN
-    if ear <= CLOSED_EAR:
+def lid_heights(contour: np.ndarray, mirrored: bool) -> np.ndarray:
+    """The 14 lid points' heights above the corner-to-corner line, in eye widths, "up" positive.
+
+    ``mirrored`` for the subject's left eye (outer corner on the image's right), so both eyes share one frame.
+    """
+    c = np.asarray(contour, dtype=np.float64)[:16]
+    outer, inner = c[_OUTER], c[_INNER]
+    width = float(np.linalg.norm(inner - outer))
+    if width <= 0:
+        return np.zeros(14)
+    e = (inner - outer) / width
+    up = np.array([-e[1], e[0]]) if mirrored else np.array([e[1], -e[0]])
+    v = (c - outer) @ up / width
+    return np.concatenate([v[1:8], v[9:16]])
+
+
+def closed_logit(contour: np.ndarray, mirrored: bool) -> float:
+    return float(lid_heights(contour, mirrored) @ CLOSED_WEIGHTS + CLOSED_BIAS)
+
+
+def _one(logit: float) -> EyeState:
+    if logit >= CLOSED_LOGIT:
         return EyeState.CLOSED
+    if logit <= OPEN_LOGIT:
+        return EyeState.OPEN
     return EyeState.UNKNOWN
 
 
 def eye_state(lm: EyeLandmarks) -> EyeVerdict:
     """The face's eyes: open, closed or unknown, with the measured ratios and the reason."""
     right, left = aspect_ratio(lm.right_eye), aspect_ratio(lm.left_eye)
+    lr, ll = closed_logit(lm.right_eye, False), closed_logit(lm.left_eye, True)
     wr, wl = eye_width(lm.right_eye), eye_width(lm.left_eye)
 
     def unknown(reason: str) -> EyeVerdict:
-        return EyeVerdict(EyeState.UNKNOWN, right, left, reason)
+        return EyeVerdict(EyeState.UNKNOWN, right, left, lr, ll, reason)
 
     if lm.presence < MIN_PRESENCE:
         return unknown("not clearly a face")
@@ -92,9 +123,9 @@ def eye_state(lm: EyeLandmarks) -> EyeVerdict:
         return unknown("face too small")
     if 1.0 - min(wr, wl) / max(wr, wl, 1e-6) > MAX_TURN:
         return unknown("face turned away")
-    sr, sl = _one(right), _one(left)
+    sr, sl = _one(lr), _one(ll)
     if sr == sl and sr != EyeState.UNKNOWN:
-        return EyeVerdict(sr, right, left, f"both eyes {sr.value}")
+        return EyeVerdict(sr, right, left, lr, ll, f"both eyes {sr.value}")
     if EyeState.UNKNOWN in (sr, sl):
         return unknown("eyes half open")
     return unknown("eyes disagree")
