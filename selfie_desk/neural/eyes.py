@@ -1,0 +1,309 @@
+"""Eye landmarks per detected face: MediaPipe's face mesh and iris networks, rebuilt in plain PyTorch.
+
+The weights come from the Apache-2.0 ``mediapipe==0.10.21`` wheel (``face_landmark.tflite``,
+``iris_landmark.tflite``), converted once by ``tools/convert_mediapipe_eyes.py`` into ``models/face_mesh.pth``
+and ``models/iris_landmark.pth``. Both networks are written below as a list of operations named after the
+TFLite tensors, so the conversion is a rename checked shape by shape, and the converted networks match
+the TFLite runtime to ~1e-4 px (``tools/mediapipe_eyes_check.py``).
+
+The pipeline follows MediaPipe's face mesh with refined eyes: a square, eye-line-levelled crop of 1.5x the
+detector's box at 192 px feeds the mesh (468 points); for each eye a 2.3x-the-eye-width crop at 64 px feeds
+the iris network (71 eye and brow contour points, 5 iris points), the subject's left eye mirrored (the
+network knows one eye). Every face of a photo goes through each network in one batch. What the points
+mean for open or closed eyes is decided in ``selfie_desk.core.eyes``, without torch.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from selfie_desk.core import weights
+from selfie_desk.core.crop_geometry import as_box
+from selfie_desk.core.eyes import EyeLandmarks
+from selfie_desk.core.face import Face
+
+MESH_FILE = "face_mesh.pth"
+IRIS_FILE = "iris_landmark.pth"
+MESH_SIZE = 192
+IRIS_SIZE = 64
+MESH_SCALE = 1.5  # MediaPipe's face ROI: 1.5x the detection box, square
+IRIS_SCALE = 2.3  # MediaPipe's eye ROI: 2.3x the eye-corner span, square
+# Face mesh indices of each eye's corners (outer, inner): the subject's right eye is on the image's left.
+RIGHT_EYE_CORNERS = (33, 133)
+LEFT_EYE_CORNERS = (263, 362)
+
+# One operation per entry, named after the TFLite tensor it produces:
+#   ("conv", name, src, cin, cout, kernel, stride, padding, prelu name or None)
+#   ("dw", name, src, channels, stride)                      depthwise 3x3, SAME padding
+#   ("res", prelu name, src, branch, cin, cout, stride)      prelu(skip(src) + branch); the skip is
+#       identity, or 2x2 max-pooling when stride 2, zero-padded in channels when cout > cin
+Op = tuple
+
+
+def _mesh_ops() -> list[Op]:
+    ops: list[Op] = [("conv", "conv2d_1", "input", 3, 16, 3, 2, "same", "p_re_lu_1")]
+
+    def blaze(src: str, i_dw: int, i_pw: int, i_act: int, cin: int, cout: int, stride: int) -> str:
+        dw, pw, act = f"depthwise_conv2d_{i_dw}", f"conv2d_{i_pw}", f"p_re_lu_{i_act}"
+        ops.extend([("dw", dw, src, cin, stride), ("conv", pw, dw, cin, cout, 1, 1, "same", None)])
+        ops.append(("res", act, src, pw, cin, cout, stride))
+        return act
+
+    x = "p_re_lu_1"
+    chans = [(16, 16, 1), (16, 16, 1), (16, 32, 2), (32, 32, 1), (32, 32, 1), (32, 64, 2), (64, 64, 1), (64, 64, 1)]
+    chans += [(64, 128, 2), (128, 128, 1), (128, 128, 1), (128, 128, 2), (128, 128, 1), (128, 128, 1)]
+    for k, (cin, cout, stride) in enumerate(chans, start=1):
+        x = blaze(x, k, k + 1, k + 1, cin, cout, stride)
+    trunk = x  # p_re_lu_15, 6 x 6
+    x = blaze(trunk, 15, 16, 16, 128, 128, 2)
+    x = blaze(x, 16, 17, 17, 128, 128, 1)
+    x = blaze(x, 17, 18, 18, 128, 128, 1)
+    ops.append(("conv", "conv2d_19", x, 128, 32, 1, 1, "same", "p_re_lu_19"))
+    x = blaze("p_re_lu_19", 18, 20, 20, 32, 32, 1)
+    ops.append(("conv", "conv2d_21", x, 32, 1404, 3, 3, "valid", None))
+    x = blaze(trunk, 23, 28, 26, 128, 128, 2)
+    ops.append(("conv", "conv2d_29", x, 128, 32, 1, 1, "same", "p_re_lu_27"))
+    x = blaze("p_re_lu_27", 24, 30, 28, 32, 32, 1)
+    ops.append(("conv", "conv2d_31", x, 32, 1, 3, 3, "valid", None))
+    return ops
+
+
+def _iris_ops() -> list[Op]:
+    ops: list[Op] = [("conv", "conv2d", "input", 3, 64, 3, 2, "same", "p_re_lu")]
+    counter = {"conv": 1, "dw": 0}
+
+    def block(src: str, cin: int, cout: int, stride: int) -> str:
+        c1, c2, dw = counter["conv"], counter["conv"] + 1, counter["dw"]
+        counter["conv"] += 2
+        counter["dw"] += 1
+        mid = cin // 2 if stride == 1 else 64  # a 1x1 halving, or a 2x2 stride-2 reduction to 64
+        kernel = 1 if stride == 1 else 2
+        ops.append(("conv", f"conv2d_{c1}", src, cin, mid, kernel, stride, "same", f"p_re_lu_{c1}"))
+        dwn = "depthwise_conv2d" if dw == 0 else f"depthwise_conv2d_{dw}"
+        ops.append(("dw", dwn, f"p_re_lu_{c1}", mid, 1))
+        ops.append(("conv", f"conv2d_{c2}", dwn, mid, cout, 1, 1, "same", None))
+        ops.append(("res", f"p_re_lu_{c2}", src, f"conv2d_{c2}", cin, cout, stride))
+        return f"p_re_lu_{c2}"
+
+    x = "p_re_lu"
+    for _ in range(4):
+        x = block(x, 64, 64, 1)
+    x = block(x, 64, 128, 2)
+    for _ in range(4):
+        x = block(x, 128, 128, 1)
+    trunk = block(x, 128, 128, 2)  # p_re_lu_20, 8 x 8
+    for head in ("conv_eyes_contours_and_brows", "conv_iris"):
+        x = trunk
+        for stride in (1, 1, 2, 1, 1, 2, 1, 1):
+            x = block(x, 128, 128, stride)
+        outputs = 213 if head == "conv_eyes_contours_and_brows" else 15
+        ops.append(("conv", head, x, 128, outputs, 2, 1, "valid", None))
+    return ops
+
+
+def _tf_same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """TensorFlow's SAME padding: the odd pixel goes at the bottom/right (PyTorch pads symmetrically)."""
+    h, w = x.shape[-2:]
+    ph = max((math.ceil(h / stride) - 1) * stride + kernel - h, 0)
+    pw = max((math.ceil(w / stride) - 1) * stride + kernel - w, 0)
+    if ph == 0 and pw == 0:
+        return x
+    return F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+
+
+class TfliteGraph(nn.Module):
+    """A MediaPipe-style network (convolutions, depthwise convolutions, PReLU, max-pool residuals) from ops."""
+
+    def __init__(self, ops: list[Op], outputs: tuple[str, ...]) -> None:
+        super().__init__()
+        self.ops = ops
+        self.outputs = outputs
+        self.conv = nn.ModuleDict()
+        self.prelu = nn.ModuleDict()
+        for op in ops:
+            if op[0] == "conv":
+                _, name, _, cin, cout, kernel, stride, _, act = op
+                self.conv[name] = nn.Conv2d(cin, cout, kernel, stride=stride, bias=True)
+                if act:
+                    self.prelu[act] = nn.PReLU(cout)
+            elif op[0] == "dw":
+                _, name, _, chans, stride = op
+                self.conv[name] = nn.Conv2d(chans, chans, 3, stride=stride, groups=chans, bias=True)
+            else:
+                self.prelu[op[1]] = nn.PReLU(op[5])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Float RGB in [0, 1], (N, 3, H, W) -> each output flattened to (N, C)."""
+        values = {"input": x}
+        for op in self.ops:
+            if op[0] == "conv":
+                _, name, src, _, _, kernel, stride, padding, act = op
+                inp = _tf_same_pad(values[src], kernel, stride) if padding == "same" else values[src]
+                out = self.conv[name](inp)
+                values[name] = out
+                if act:
+                    values[act] = self.prelu[act](out)
+            elif op[0] == "dw":
+                _, name, src, _, stride = op
+                values[name] = self.conv[name](_tf_same_pad(values[src], 3, stride))
+            else:
+                _, act, src, branch, cin, cout, stride = op
+                skip = values[src]
+                if stride == 2:
+                    skip = F.max_pool2d(skip, 2, 2)
+                if cout > cin:
+                    skip = F.pad(skip, (0, 0, 0, 0, 0, cout - cin))
+                values[act] = self.prelu[act](skip + values[branch])
+        return tuple(values[name].flatten(1) for name in self.outputs)
+
+
+def face_mesh_net() -> TfliteGraph:
+    """The mesh network: 192 px face -> 468 x (x, y, z) in crop pixels, and a face-presence logit."""
+    return TfliteGraph(_mesh_ops(), ("conv2d_21", "conv2d_31"))
+
+
+def iris_net() -> TfliteGraph:
+    """The iris network: 64 px left-eye crop -> 71 x (x, y, z) eye and brow contour, 5 x (x, y, z) iris."""
+    return TfliteGraph(_iris_ops(), ("conv_eyes_contours_and_brows", "conv_iris"))
+
+
+def _load(net: TfliteGraph, path: Path) -> TfliteGraph:
+    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    net.load_state_dict(state, strict=True)
+    net.requires_grad_(False)
+    return net.eval()
+
+
+def _roi_matrix(centre: np.ndarray, side: float, angle: float, size: int, mirror: bool = False) -> np.ndarray:
+    """3x3 matrix taking crop pixels (0..size) to image pixels for a square ROI rotated by ``angle``."""
+    c, s = math.cos(angle), math.sin(angle)
+    k = side / size
+    fx = -k if mirror else k
+    return np.array(
+        [
+            [c * fx, -s * k, centre[0] - (c * fx * size / 2 - s * k * size / 2)],
+            [s * fx, c * k, centre[1] - (s * fx * size / 2 + c * k * size / 2)],
+            [0.0, 0.0, 1.0],
+        ]
+    )
+
+
+def crop(image: Image.Image, m: np.ndarray, size: int) -> np.ndarray:
+    """The ROI of matrix ``m`` resampled to ``size`` px (antialiased when it shrinks), HxWx3 uint8."""
+    scale = math.hypot(m[0, 0], m[1, 0])  # image pixels per crop pixel
+    corners = m @ np.array([[0, size, 0, size], [0, 0, size, size], [1, 1, 1, 1]], dtype=np.float64)
+    x0, y0 = np.floor(corners[:2].min(axis=1)).astype(int) - 1
+    x1, y1 = np.ceil(corners[:2].max(axis=1)).astype(int) + 1
+    region = image.crop((int(x0), int(y0), int(x1), int(y1)))  # out-of-image parts come back black
+    shrink = 1.0
+    if scale > 1.5:  # reduce first so the bilinear warp below does not alias
+        shrink = scale
+        region = region.resize(
+            (max(1, round(region.width / shrink)), max(1, round(region.height / shrink))), Image.Resampling.BOX
+        )
+    # Crop pixel -> region pixel; Image.transform wants that inverse mapping (output -> input).
+    to_region = np.array([[1 / shrink, 0, -x0 / shrink], [0, 1 / shrink, -y0 / shrink], [0, 0, 1]]) @ m
+    coeffs = tuple(to_region[:2].reshape(-1))
+    out = region.transform((size, size), Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR)
+    return np.asarray(out, dtype=np.uint8)
+
+
+def _to_batch(crops: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    arr = np.stack(crops).astype(np.float32) / 255.0
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).to(device)
+
+
+def _apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ m[:2, :2].T + m[:2, 2]
+
+
+class EyeLandmarker:
+    """Both networks, on one device; ``landmarks`` runs them on every face of one photo."""
+
+    def __init__(self, mesh: TfliteGraph, iris: TfliteGraph, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.mesh = mesh.to(self.device)
+        self.iris = iris.to(self.device)
+
+    @classmethod
+    def from_files(
+        cls, mesh_path: Path | None = None, iris_path: Path | None = None, device: torch.device | str = "cpu"
+    ) -> EyeLandmarker:
+        """Load the converted weights; the bundled ones (SHA-256 checked) unless paths are given.
+
+        A missing file raises ``selfie_desk.core.weights.ModelMissingError`` naming it.
+        """
+        mesh_path = Path(mesh_path) if mesh_path else weights.bundled_file(MESH_FILE)
+        iris_path = Path(iris_path) if iris_path else weights.bundled_file(IRIS_FILE)
+        for path in (mesh_path, iris_path):
+            if not path.is_file():
+                raise weights.ModelMissingError(f"model file {path} is missing (see models/README.md)")
+        return cls(_load(face_mesh_net(), mesh_path), _load(iris_net(), iris_path), device)
+
+    @staticmethod
+    def face_rois(faces: list[Face]) -> list[np.ndarray]:
+        """Crop-to-photo matrices of each face's mesh input: 1.5x its box, square, the eye line level."""
+        rois = []
+        for face in faces:
+            (rx, ry), (lx, ly) = face.landmarks[0], face.landmarks[1]
+            angle = math.atan2(ly - ry, lx - rx)
+            x0, y0, x1, y1 = face.box
+            centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+            rois.append(_roi_matrix(centre, MESH_SCALE * max(x1 - x0, y1 - y0), angle, MESH_SIZE))
+        return rois
+
+    @staticmethod
+    def eye_rois(mesh: np.ndarray) -> list[np.ndarray]:
+        """Crop-to-photo matrices of one face's two iris inputs (right eye, then the left one mirrored)."""
+        rois = []
+        for (outer, inner), mirror in ((RIGHT_EYE_CORNERS, False), (LEFT_EYE_CORNERS, True)):
+            a, b = (mesh[outer], mesh[inner]) if not mirror else (mesh[inner], mesh[outer])
+            angle = math.atan2(b[1] - a[1], b[0] - a[0])
+            span = max(abs(b[0] - a[0]), abs(b[1] - a[1]))  # MediaPipe: the corners' box, square-long
+            rois.append(_roi_matrix((a + b) / 2, IRIS_SCALE * max(span, 1.0), angle, IRIS_SIZE, mirror))
+        return rois
+
+    @torch.inference_mode()
+    def landmarks(self, image: Image.Image | np.ndarray, faces: list[Face]) -> list[EyeLandmarks]:
+        """Eye landmarks of each face (in the order given), in pixels of ``image`` (RGB, PIL or HxWx3 uint8).
+
+        One batch through the mesh network for all faces, then one through the iris network for all eyes.
+        """
+        if not faces:
+            return []
+        pil = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+        pil = pil.convert("RGB")
+        face_m = self.face_rois(faces)
+        batch = _to_batch([crop(pil, m, MESH_SIZE) for m in face_m], self.device)
+        mesh_raw, flag = self.mesh(batch)
+        mesh_px = mesh_raw.float().cpu().numpy().reshape(len(faces), 468, 3)[..., :2]
+        presence = torch.sigmoid(flag.float()).cpu().numpy()[:, 0]
+        meshes = [_apply(m, pts) for m, pts in zip(face_m, mesh_px, strict=True)]
+
+        eye_m = [m for mesh in meshes for m in self.eye_rois(mesh)]
+        contours, iris = self.iris(_to_batch([crop(pil, m, IRIS_SIZE) for m in eye_m], self.device))
+        contours = contours.float().cpu().numpy().reshape(-1, 71, 3)[..., :2]
+        iris = iris.float().cpu().numpy().reshape(-1, 5, 3)[..., :2]
+
+        out = []
+        for i, face in enumerate(faces):
+            r, left = 2 * i, 2 * i + 1
+            out.append(
+                EyeLandmarks(
+                    face_box=as_box(face.box),
+                    presence=float(presence[i]),
+                    mesh=meshes[i].astype(np.float32),
+                    right_eye=_apply(eye_m[r], contours[r]).astype(np.float32),
+                    left_eye=_apply(eye_m[left], contours[left]).astype(np.float32),
+                    right_iris=_apply(eye_m[r], iris[r]).astype(np.float32),
+                    left_iris=_apply(eye_m[left], iris[left]).astype(np.float32),
+                )
+            )
+        return out
