@@ -42,11 +42,11 @@ class GroupingParams:
     """The thresholds; every one a parameter so the window can preview another choice."""
 
     burst_gap_s: float = 2.0  # frames of one moment: at most this far apart (consecutive)
-    burst_similarity: float = 0.80  # cosine of the pooled last layer, between neighbours of a burst
+    burst_similarity: float = 0.90  # cosine of the pooled last layer, between neighbours of a burst
     bracket_gap_s: float = 2.0  # a bracket's frames are taken together
     bracket_similarity: float = 0.60  # exposure steps change the features: a looser content match
     bracket_ev: float = 0.6  # EXIF bias step (EV) that makes a bracket
-    bracket_brightness: float = 0.35  # or, without EXIF bias, a step in log2 of the mean luma
+    bracket_brightness: float = 0.5  # or, without EXIF bias, a step in log2 of the mean luma
     similar_gap_s: float = 30.0  # the same scene taken again within this is `similar`; minutes apart: not
     similar_similarity: float = 0.90
     look_back: int = 8
