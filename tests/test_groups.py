@@ -243,7 +243,7 @@ def test_members_timed_by_their_file_say_so(tmp_path):
     assert group.kind == "single" and FILE_TIME_REASON in group.best.reasons
 
 
-# ---- the command line (slow: a subprocess and the real convnet) -------------------------------------------------------
+# ---- the command line (slow: a subprocess and the real convnet) ----------------------------------------------------
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "selfie_desk", *args], capture_output=True, text=True, timeout=300)
 
@@ -281,7 +281,8 @@ def test_groups_json_contract_and_exit_codes(tmp_path):
     paths = sorted(Path(m["path"]).name for row in rows for m in row["members"])
     assert paths == ["burst0.jpg", "burst1.jpg", "burst2.jpg", "rocket.jpg"]  # each exactly once
     kinds = {frozenset(Path(m["path"]).name for m in row["members"]): row["kind"] for row in rows}
-    assert kinds == {frozenset({"burst0.jpg", "burst1.jpg", "burst2.jpg"}): "burst", frozenset({"rocket.jpg"}): "single"}
+    assert kinds == {frozenset({"burst0.jpg", "burst1.jpg", "burst2.jpg"}): "burst",
+                     frozenset({"rocket.jpg"}): "single"}
     listed = [json.loads(line) for line in run("list", str(tmp_path / "shoot"), "--json").stdout.splitlines()]
     by_group = {row["group"]: row for row in rows}
     assert all(isinstance(r["group"], int) and r["group"] in by_group for r in listed)

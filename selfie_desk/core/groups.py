@@ -117,7 +117,7 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
     link_kind: dict[tuple[int, int], str] = {}
     for k in range(1, min(p.look_back, n - 1) + 1):
         a, b = np.arange(k, n), np.arange(0, n - k)
-        sim = np.einsum("ij,ij->i", feats[a], feats[b])
+        sim = np.einsum("ij,ij->i", feats[k:], feats[: n - k])  # slices: no copies of the features
         both = has[a] & has[b]
         with np.errstate(invalid="ignore"):
             dt = np.abs(t[a] - t[b])
