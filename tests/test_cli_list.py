@@ -14,7 +14,7 @@ from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.indexing import canonical
 from selfie_desk.neural import pipeline
 
-KEYS = ["path", "score", "decision", "rating", "crop", "faces", "width", "height", "aspects", "reasons"]
+KEYS = ["path", "score", "decision", "rating", "crop", "faces", "width", "height", "aspects", "reasons", "group"]
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

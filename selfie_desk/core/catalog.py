@@ -87,6 +87,23 @@ MIGRATIONS: list[str] = [
     ALTER TABLE photos ADD COLUMN look TEXT;
     ALTER TABLE scores ADD COLUMN head TEXT NOT NULL DEFAULT '';
     """,
+    # 5: photos of one moment as groups (issue 14, core/groups.py). One self-contained entry: the exposure
+    # bias brackets are told by, the groups and who is in each (a photo in at most one). A group the user
+    # edited is `manual`: automatic grouping never touches it or its members again.
+    """
+    ALTER TABLE photos ADD COLUMN exposure_bias REAL;
+    CREATE TABLE photo_groups (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('burst', 'similar', 'bracket', 'panorama', 'single')),
+        manual INTEGER NOT NULL DEFAULT 0,
+        made_at REAL NOT NULL
+    );
+    CREATE TABLE group_members (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos (id) ON DELETE CASCADE,
+        group_id INTEGER NOT NULL REFERENCES photo_groups (id) ON DELETE CASCADE
+    );
+    CREATE INDEX group_members_group ON group_members (group_id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
@@ -168,6 +185,7 @@ class Photo:
             "reasons": self.reasons,
         }
     crop_score: float | None = None  # the accepted crop's score, when known
+    group_id: int | None = None  # the photo's group (core/groups.py), None before grouping
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -208,6 +226,20 @@ class Result:
     error: str | None = None
     embedding_id: str | None = None  # the layout of `embedding` (model.EMBEDDING_ID)
     look: LookRecord | None = None  # aspects and reasons
+    exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV)
+
+
+@dataclass(frozen=True)
+class StoredGroup:
+    """A group as the catalog keeps it: `manual` once the user edited it (then grouping leaves it alone)."""
+
+    id: int
+    kind: str
+    manual: bool
+    photo_ids: tuple[int, ...]
+
+
+GROUP_KINDS = ("burst", "similar", "bracket", "panorama", "single")
 
 
 def _prefix_bounds(folder: str) -> tuple[str | bytes, str | bytes]:
@@ -414,7 +446,7 @@ class Catalog:
                 assert r.score is not None, "a result without an error has a score (pipeline._results)"
                 db.execute(
                     "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, "
-                    "embedding = ?, embedding_model = ?, embedding_id = ?, look = ? WHERE id = ?",
+                    "embedding = ?, embedding_model = ?, embedding_id = ?, look = ?, exposure_bias = ? WHERE id = ?",
                     (
                         r.width,
                         r.height,
@@ -423,6 +455,7 @@ class Catalog:
                         model,
                         r.embedding_id,
                         None if r.look is None else json.dumps(r.look),
+                        r.exposure_bias,
                         r.photo_id,
                     ),
                 )
@@ -446,7 +479,8 @@ class Catalog:
             "SELECT p.id, p.path, p.width, p.height, p.captured_at, p.error, s.score, p.decision, p.rating, p.crop, "
             "p.fingerprint, (SELECT MAX(c.score) FROM crop_proposals c WHERE c.photo_id = p.id AND c.model = ? "
             f"AND c.aspect != '{ACCEPTED_CROP}'), "
-            "p.look FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+            "p.look, (SELECT g.group_id FROM group_members g WHERE g.photo_id = p.id) "
+            "FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
         if folder is not None:
@@ -468,7 +502,7 @@ class Catalog:
                 decision=r[7], rating=r[8], crop=tuple(json.loads(r[9])) if r[9] else None,
                 fingerprint=r[10], faces=faces.get(r[0], []), best_crop_score=r[11],
                 look=json.loads(r[12]) if r[12] else None,
-                crop_score=_crop_score(r[9], accepted.get(r[0])),
+                crop_score=_crop_score(r[9], accepted.get(r[0])), group_id=r[13],
             )
             for r in unique.values()
         ]
@@ -633,6 +667,162 @@ class Catalog:
         with self.transaction() as db:
             db.execute("DELETE FROM scores WHERE model = ?", (model,))
             db.execute("DELETE FROM crop_proposals WHERE model = ?", (model,))
+
+    # ---- groups of one moment (issue 14) ---------------------------------------------------------
+    def capture_info(self, photo_ids: Sequence[int]) -> dict[int, tuple[str | None, int, float | None]]:
+        """(captured_at, the file's mtime_ns, exposure_bias) per photo: what grouping reads besides embeddings."""
+        out: dict[int, tuple[str | None, int, float | None]] = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for pid, when, mtime_ns, bias in self._db.execute(
+                f"SELECT id, captured_at, mtime_ns, exposure_bias FROM photos WHERE id IN ({marks})", chunk
+            ):
+                out[pid] = (when, int(mtime_ns), bias)
+        return out
+
+    def groups(self, photo_ids: Sequence[int]) -> list[StoredGroup]:
+        """The stored groups that hold any of `photo_ids`, with all their members (in id order)."""
+        group_ids: set[int] = set()
+        for chunk in _chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            group_ids.update(r[0] for r in self._db.execute(
+                f"SELECT group_id FROM group_members WHERE photo_id IN ({marks})", chunk))
+        return self._stored_groups(sorted(group_ids))
+
+    def group(self, group_id: int) -> StoredGroup | None:
+        found = self._stored_groups([group_id])
+        return found[0] if found else None
+
+    def _stored_groups(self, group_ids: list[int]) -> list[StoredGroup]:
+        out = []
+        for chunk in _chunks(group_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            members: dict[int, list[int]] = {}
+            for pid, gid in self._db.execute(
+                f"SELECT photo_id, group_id FROM group_members WHERE group_id IN ({marks}) ORDER BY photo_id", chunk
+            ):
+                members.setdefault(gid, []).append(pid)
+            for gid, kind, manual in self._db.execute(
+                f"SELECT id, kind, manual FROM photo_groups WHERE id IN ({marks}) ORDER BY id", chunk
+            ):
+                out.append(StoredGroup(gid, kind, bool(manual), tuple(members.get(gid, ()))))
+        return out
+
+    def replace_auto_groups(self, photo_ids: Sequence[int], groups: Sequence[tuple[str, Sequence[int]]]) -> None:
+        """Store a fresh automatic grouping of `photo_ids`, atomically. Photos in a group the user edited keep
+        it (their ids in `groups` are ignored); an old automatic group's id lives on in the new group that
+        took most of its members, so a regrouping that changes nothing renumbers nothing."""
+        now = time.time()
+        with self.transaction() as db:
+            old = {g.id: g for g in self.groups(photo_ids)}
+            pinned = {pid for g in old.values() if g.manual for pid in g.photo_ids}
+            previous = {pid: g.id for g in old.values() if not g.manual for pid in g.photo_ids}
+            todo = [pid for pid in photo_ids if pid not in pinned]
+            for chunk in _chunks(todo, 500):
+                db.execute(f"DELETE FROM group_members WHERE photo_id IN ({','.join('?' * len(chunk))})", chunk)
+            taken: set[int] = set()
+            for kind, members in groups:
+                if kind not in GROUP_KINDS:
+                    raise ValueError(f"group kind must be one of {GROUP_KINDS}, not {kind!r}")
+                free = [pid for pid in members if pid not in pinned]
+                if not free:
+                    continue
+                votes: dict[int, int] = {}
+                for pid in free:
+                    if pid in previous and previous[pid] not in taken:
+                        votes[previous[pid]] = votes.get(previous[pid], 0) + 1
+                reuse = max(votes, key=lambda g: (votes[g], -g)) if votes else None
+                if reuse is not None:
+                    taken.add(reuse)
+                    db.execute("UPDATE photo_groups SET kind = ?, made_at = ? WHERE id = ?", (kind, now, reuse))
+                    gid = reuse
+                else:
+                    cur = db.execute("INSERT INTO photo_groups (kind, manual, made_at) VALUES (?, 0, ?)", (kind, now))
+                    assert cur.lastrowid is not None
+                    gid = int(cur.lastrowid)
+                db.executemany("INSERT INTO group_members (photo_id, group_id) VALUES (?, ?)",
+                               [(pid, gid) for pid in free])
+            self._drop_empty_groups()
+
+    def _drop_empty_groups(self) -> None:
+        self._db.execute("DELETE FROM photo_groups WHERE id NOT IN (SELECT group_id FROM group_members)")
+
+    def _pin(self, group_id: int, kind: str | None = None) -> None:
+        """A group the user edited becomes theirs: grouping leaves it and its members alone from now on."""
+        self._db.execute("UPDATE photo_groups SET manual = 1, kind = COALESCE(?, kind) WHERE id = ?", (kind, group_id))
+
+    def _member_count(self, group_id: int) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM group_members WHERE group_id = ?", (group_id,)).fetchone()[0])
+
+    def _settle_kind(self, group_id: int) -> None:
+        if self._member_count(group_id) == 1:
+            self._db.execute("UPDATE photo_groups SET kind = 'single' WHERE id = ?", (group_id,))
+
+    def _group_of(self, photo_id: int) -> int | None:
+        row = self._db.execute("SELECT group_id FROM group_members WHERE photo_id = ?", (photo_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def split_group(self, group_id: int, photo_ids: Iterable[int]) -> int:
+        """The user's edit: `photo_ids` leave `group_id` for a new group of their own (returned); both groups
+        are the user's from now on."""
+        wanted = set(photo_ids)
+        with self.transaction() as db:
+            group = self.group(group_id)
+            if group is None:
+                raise ValueError(f"no group {group_id}")
+            leaving = [pid for pid in group.photo_ids if pid in wanted]
+            if not leaving or len(leaving) == len(group.photo_ids):
+                raise ValueError("a split leaves some photos in the group and takes some out")
+            kind = "single" if len(leaving) == 1 else group.kind
+            cur = db.execute("INSERT INTO photo_groups (kind, manual, made_at) VALUES (?, 1, ?)", (kind, time.time()))
+            assert cur.lastrowid is not None
+            new_id = int(cur.lastrowid)
+            db.executemany("UPDATE group_members SET group_id = ? WHERE photo_id = ?", [(new_id, p) for p in leaving])
+            self._pin(group_id)
+            self._settle_kind(group_id)
+        return new_id
+
+    def merge_groups(self, group_ids: Sequence[int]) -> int:
+        """The user's edit: the groups become one (the first of `group_ids`, returned), theirs from now on.
+        Its kind is the first group's, or `burst` when that one was a single."""
+        if not group_ids:
+            raise ValueError("nothing to merge")
+        target = group_ids[0]
+        with self.transaction() as db:
+            first = self.group(target)
+            if first is None:
+                raise ValueError(f"no group {target}")
+            for gid in group_ids[1:]:
+                if gid != target:
+                    db.execute("UPDATE group_members SET group_id = ? WHERE group_id = ?", (target, gid))
+            kind = "burst" if first.kind == "single" and self._member_count(target) > 1 else None
+            self._pin(target, kind)
+            self._drop_empty_groups()
+        return target
+
+    def move_to_group(self, photo_id: int, group_id: int | None) -> int:
+        """The user's edit: the photo joins `group_id` (None: a new group of its own); returns its group. The
+        group it left and the one it joined are the user's from now on."""
+        with self.transaction() as db:
+            source = self._group_of(photo_id)
+            if group_id is None:
+                cur = db.execute("INSERT INTO photo_groups (kind, manual, made_at) VALUES ('single', 1, ?)",
+                                 (time.time(),))
+                assert cur.lastrowid is not None
+                group_id = int(cur.lastrowid)
+            elif self.group(group_id) is None:
+                raise ValueError(f"no group {group_id}")
+            db.execute("INSERT OR REPLACE INTO group_members (photo_id, group_id) VALUES (?, ?)", (photo_id, group_id))
+            kind = "burst" if self.group(group_id) is not None and self._kind(group_id) == "single" else None
+            self._pin(group_id, kind if self._member_count(group_id) > 1 else None)
+            if source is not None and source != group_id:
+                self._pin(source)
+                self._settle_kind(source)
+            self._drop_empty_groups()
+        return group_id
+
+    def _kind(self, group_id: int) -> str:
+        return str(self._db.execute("SELECT kind FROM photo_groups WHERE id = ?", (group_id,)).fetchone()[0])
 
 
 def _crop_score(crop_json: str | None, accepted: tuple[Box, float] | None) -> float | None:

@@ -49,6 +49,8 @@ ORIENTATION = 0x0112
 _DATETIME = 0x0132
 EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 0x9003
+_SUBSEC_ORIGINAL = 0x9291  # SubSecTimeOriginal: the fraction of a second (bursts are 0.1-0.5 s apart)
+_EXPOSURE_BIAS = 0x9204  # ExposureBiasValue in EV: an exposure bracket's steps (core/groups.py)
 
 
 class PhotoError(Exception):
@@ -62,7 +64,8 @@ class Decoded:
     image: Image.Image  # upright, RGB, long edge >= the requested size unless the original is smaller
     width: int  # upright full-resolution size
     height: int
-    captured_at: str | None  # ISO 8601 from EXIF, when present
+    captured_at: str | None  # ISO 8601 from EXIF, when present (with the fraction of a second when known)
+    exposure_bias: float | None = None  # EV, from EXIF ExposureBiasValue
 
 
 def is_photo(path: Path) -> bool:
@@ -71,8 +74,11 @@ def is_photo(path: Path) -> bool:
 
 def _capture_time(exif: Image.Exif) -> str | None:
     raw = None
+    subsec = None
     try:
-        raw = exif.get_ifd(EXIF_IFD).get(_DATETIME_ORIGINAL)
+        ifd = exif.get_ifd(EXIF_IFD)
+        raw = ifd.get(_DATETIME_ORIGINAL)
+        subsec = ifd.get(_SUBSEC_ORIGINAL) if raw else None
     except Exception:
         raw = None
     raw = raw or exif.get(_DATETIME)
@@ -81,9 +87,22 @@ def _capture_time(exif: Image.Exif) -> str | None:
     text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
     text = text.strip().rstrip("\x00")
     try:
-        return datetime.strptime(text, "%Y:%m:%d %H:%M:%S").isoformat()
+        when = datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
+    digits = "".join(ch for ch in str(subsec or "") if ch.isdigit())[:6]
+    if digits:  # "25" is .25 s: SubSecTime holds the decimal digits of the fraction
+        when = when.replace(microsecond=int(digits.ljust(6, "0")))
+    return when.isoformat()
+
+
+def _exposure_bias(exif: Image.Exif) -> float | None:
+    try:
+        raw = exif.get_ifd(EXIF_IFD).get(_EXPOSURE_BIAS)
+        value = None if raw is None else float(raw)
+    except Exception:
+        return None
+    return value if value is not None and -20.0 <= value <= 20.0 else None  # NaN and junk left out
 
 
 def _describe(exc: BaseException) -> str:
@@ -143,6 +162,7 @@ def _decode_open(im: Image.Image, long_edge: int) -> Decoded:
     swapped = orientation in (5, 6, 7, 8)
     width, height = (raw_h, raw_w) if swapped else (raw_w, raw_h)
     captured_at = _capture_time(exif)
+    exposure_bias = _exposure_bias(exif)
 
     if im.format == "JPEG":
         # DCT scaling: decode at 1/2, 1/4 or 1/8 so that the result is still >= the requested size.
@@ -161,7 +181,7 @@ def _decode_open(im: Image.Image, long_edge: int) -> Decoded:
     if factor > 1:
         im = im.reduce(factor)  # box filter by an integer factor: cheap and alias-free
     im = apply_orientation(im, orientation)
-    return Decoded(image=im, width=width, height=height, captured_at=captured_at)
+    return Decoded(image=im, width=width, height=height, captured_at=captured_at, exposure_bias=exposure_bias)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

@@ -75,6 +75,7 @@ class Prepared:
     model_input: np.ndarray  # 224 x 224 x 3 uint8
     face_input: np.ndarray  # h x w x 3 uint8, long edge <= FACE_EDGE
     look: look.Look  # view statistics and the detail luma (the view itself is let go)
+    exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV): brackets are grouped by it
 
 
 def prepare(todo: Todo, thumbnail_root: Path | None = None) -> Prepared:
@@ -90,7 +91,8 @@ def prepare(todo: Todo, thumbnail_root: Path | None = None) -> Prepared:
     model_in = model_input(view)
     face = face_input(view, FACE_EDGE)
     lk.view = None  # only its statistics are needed from here on: keeps the decodes in flight small
-    return Prepared(todo, decoded.width, decoded.height, decoded.captured_at, model_in, face, lk)
+    return Prepared(todo, decoded.width, decoded.height, decoded.captured_at, model_in, face, lk,
+                    decoded.exposure_bias)
 
 
 def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
@@ -122,6 +124,7 @@ def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
                 faces=[(f.box, f.confidence, f.landmarks) for f in faces],
                 embedding_id=EMBEDDING_ID,
                 look=describe(s, faces, p.width, p.height, p.look),
+                exposure_bias=p.exposure_bias,
             )
         )
     return out

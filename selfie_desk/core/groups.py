@@ -1,0 +1,326 @@
+"""Photos of one moment as one group, from what the catalog already stores (no photo is opened): the capture
+time (EXIF DateTimeOriginal with SubSecTimeOriginal; the file's date only when a photo has no EXIF time, and
+each such member says so), the content (the pooled last layer of the stored embedding, cosine similarity),
+the mean brightness (the stored view look) and EXIF ExposureBiasValue.
+
+Kinds: `burst` (frames at most `burst_gap_s` apart, same content), `bracket` (the same frame within
+`bracket_gap_s` at exposure steps: EXIF bias or a clear brightness step), `similar` (the same scene, not one
+moment: up to `similar_gap_s` apart, or without comparable times), `single`. `panorama` is a kind the catalog
+and the command accept (a user's edit) but grouping never finds one: overlapping pans need a registration
+between thumbnails that this module does not do, and a guess would cull a panorama's frames as duplicates.
+
+Each photo is compared with the `look_back` photos before it in time order only, so grouping is linear in the
+number of photos (10,000 in well under 2 s, docs/benchmarks.md) even when they were all taken in one minute;
+a long burst still chains frame to frame. Defaults were chosen on a set built from the demo photos and the
+scikit-image samples (tools/groups_eval.py --tune), never on the evaluation portraits.
+
+The best of a group is ranked within it: eyes open on every face, faces in focus, then the score. Face
+records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1) when they carry them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
+
+KINDS = ("burst", "similar", "bracket", "panorama", "single")
+NEVER_AUTO_REJECTED = frozenset({"bracket", "panorama"})
+_LUM_MEAN = EMBEDDING_DIM + STATS_DIM  # look.VIEW_NAMES[0], the view's mean luma in [0, 1]
+_EPOCH = datetime(1970, 1, 1)
+FILE_TIME_REASON = "capture time from the file's date (no EXIF time)"
+
+
+@dataclass(frozen=True)
+class GroupingParams:
+    """The thresholds; every one a parameter so the window can preview another choice."""
+
+    burst_gap_s: float = 2.0  # frames of one moment: at most this far apart (consecutive)
+    burst_similarity: float = 0.90  # cosine of the pooled last layer, between neighbours of a burst
+    bracket_gap_s: float = 2.0  # a bracket's frames are taken together
+    bracket_similarity: float = 0.60  # exposure steps change the features: a looser content match
+    bracket_ev: float = 0.6  # EXIF bias step (EV) that makes a bracket
+    bracket_brightness: float = 0.5  # or, without EXIF bias, a step in log2 of the mean luma
+    similar_gap_s: float = 30.0  # the same scene taken again within this is `similar`; minutes apart: not
+    similar_similarity: float = 0.90
+    look_back: int = 8
+
+
+@dataclass(frozen=True)
+class Shot:
+    """What grouping knows of one photo."""
+
+    id: int
+    taken: float | None = None  # seconds (EXIF: local time as written; file: since the epoch)
+    time_from_file: bool = False
+    content: npt.NDArray[np.float32] | None = None  # the pooled last layer (EMBEDDING_DIM values)
+    brightness: float | None = None  # mean luma in [0, 1]
+    exposure_bias: float | None = None  # EV
+
+
+@dataclass(frozen=True)
+class AutoGroup:
+    kind: str
+    ids: tuple[int, ...]
+
+
+def parse_time(captured_at: str | None) -> float | None:
+    """An ISO capture time (catalog's captured_at) as seconds; None when absent or unreadable."""
+    if not captured_at:
+        return None
+    try:
+        when = datetime.fromisoformat(captured_at)
+    except ValueError:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return (when - _EPOCH).total_seconds()
+
+
+def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> list[AutoGroup]:
+    """Every shot in exactly one group, groups in time order of their first member."""
+    p = params or GroupingParams()
+    n = len(shots)
+    if n == 0:
+        return []
+    order = sorted(range(n), key=lambda i: (shots[i].taken is None, shots[i].taken or 0.0, shots[i].id))
+    ss = [shots[i] for i in order]
+    feats = np.zeros((n, EMBEDDING_DIM), np.float32)
+    has = np.zeros(n, bool)
+    for i, s in enumerate(ss):
+        if s.content is not None and s.content.size >= EMBEDDING_DIM:
+            v = np.asarray(s.content[:EMBEDDING_DIM], np.float32)
+            norm = float(np.linalg.norm(v))
+            if norm > 0:
+                feats[i] = v / norm
+                has[i] = True
+    t = np.array([np.nan if s.taken is None else s.taken for s in ss])
+    src = np.array([s.time_from_file for s in ss])
+    bias = np.array([np.nan if s.exposure_bias is None else s.exposure_bias for s in ss])
+    lum = np.array([np.nan if s.brightness is None else max(s.brightness, 1e-3) for s in ss])
+    log_lum = np.log2(lum)
+
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    link_kind: dict[tuple[int, int], str] = {}
+    for k in range(1, min(p.look_back, n - 1) + 1):
+        a, b = np.arange(k, n), np.arange(0, n - k)
+        sim = np.einsum("ij,ij->i", feats[k:], feats[: n - k])  # slices: no copies of the features
+        both = has[a] & has[b]
+        with np.errstate(invalid="ignore"):
+            dt = np.abs(t[a] - t[b])
+            timed = ~np.isnan(dt) & (src[a] == src[b])  # EXIF and file dates are not one clock
+            ev = np.abs(bias[a] - bias[b])
+            step = np.where(np.isnan(ev), np.abs(log_lum[a] - log_lum[b]) >= p.bracket_brightness,
+                            ev >= p.bracket_ev)
+            bracket = both & timed & (dt <= p.bracket_gap_s) & step & (sim >= p.bracket_similarity)
+            burst = both & timed & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket
+            similar = both & (sim >= p.similar_similarity) & ~bracket & ~burst & (~timed | (dt <= p.similar_gap_s))
+        for mask, kind in ((bracket, "bracket"), (burst, "burst"), (similar, "similar")):
+            for j in np.flatnonzero(mask):
+                x, y = int(a[j]), int(b[j])
+                link_kind[(x, y)] = kind
+                rx, ry = find(x), find(y)
+                if rx != ry:
+                    parent[rx] = ry
+    members: dict[int, list[int]] = {}
+    for i in range(n):
+        members.setdefault(find(i), []).append(i)
+    kinds: dict[int, set[str]] = {}
+    for (x, _y), kind in link_kind.items():
+        kinds.setdefault(find(x), set()).add(kind)
+    out = []
+    for root, idx in sorted(members.items(), key=lambda kv: kv[1][0]):
+        found = kinds.get(root, set())
+        kind = ("single" if len(idx) == 1 else "bracket" if "bracket" in found
+                else "similar" if "similar" in found else "burst")
+        out.append(AutoGroup(kind, tuple(ss[i].id for i in idx)))
+    return out
+
+
+# ---- the best of each group ----------------------------------------------------------------------------------------
+class Member(Protocol):
+    """What ranking reads of a photo (catalog.Photo has it)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def faces(self) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class RankedMember:
+    photo: Any  # a Member
+    best: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RankedGroup:
+    id: int
+    kind: str
+    members: list[RankedMember]  # best first
+
+    @property
+    def best(self) -> RankedMember:
+        return self.members[0]
+
+    def to_reject(self) -> list[Any]:
+        """What "keep the best, reject the rest" rejects: nothing in a bracket or a panorama."""
+        if self.kind in NEVER_AUTO_REJECTED:
+            return []
+        return [m.photo for m in self.members[1:]]
+
+
+@dataclass(frozen=True)
+class _Key:
+    closed: int  # faces with closed eyes
+    all_open: bool  # every face known open (False without faces or eye states)
+    eyes_known: bool
+    sharpness: float | None  # the softest face's sharpness
+    score: float | None
+
+    def sort_key(self) -> tuple[float, float, float, float]:
+        return (self.closed, 0.0 if self.all_open else 1.0,
+                -(self.sharpness if self.sharpness is not None else -1.0),
+                -(self.score if self.score is not None else -np.inf))
+
+
+def _key(photo: Any) -> _Key:
+    faces = list(getattr(photo, "faces", []) or [])
+    eyes = [getattr(f, "eyes", None) for f in faces]
+    known = [e for e in eyes if e is not None]
+    sharp = [float(s) for s in (getattr(f, "sharpness", None) for f in faces) if s is not None]
+    return _Key(
+        closed=sum(1 for e in known if e == "closed"),
+        all_open=bool(faces) and len(known) == len(faces) and all(e == "open" for e in known),
+        eyes_known=bool(known),
+        sharpness=min(sharp) if sharp else None,
+        score=None if photo.score is None else float(photo.score),
+    )
+
+
+def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: frozenset[int] = frozenset()
+               ) -> RankedGroup:
+    """Members best first, the best's reasons saying why it won and the others' why they lost."""
+    keys = {p.id: _key(p) for p in photos}
+    ordered = sorted(photos, key=lambda p: (*keys[p.id].sort_key(), p.path))
+    members = []
+    best = keys[ordered[0].id] if ordered else None
+    others = [keys[p.id] for p in ordered[1:]]
+    for rank, photo in enumerate(ordered):
+        k = keys[photo.id]
+        assert best is not None
+        reasons = _best_reasons(kind, k, others) if rank == 0 else _loser_reasons(k, best)
+        if kind in NEVER_AUTO_REJECTED:
+            reasons.append(f"a frame of a {kind}: never auto-rejected")
+        if photo.id in file_time_ids:
+            reasons.append(FILE_TIME_REASON)
+        members.append(RankedMember(photo, rank == 0, reasons))
+    return RankedGroup(group_id, kind, members)
+
+
+def _best_reasons(kind: str, best: _Key, others: list[_Key]) -> list[str]:
+    if not others:
+        return ["no other photo of this moment"] if kind == "single" else ["the only photo of the group here"]
+    reasons = []
+    if best.all_open and any(not o.all_open for o in others):
+        reasons.append("all eyes open")
+    elif best.eyes_known and any(o.closed > best.closed for o in others):
+        reasons.append("fewest closed eyes")
+    tied = [o for o in others if (o.closed, o.all_open) == (best.closed, best.all_open)]
+    if best.sharpness is not None and tied and all(o.sharpness is None or o.sharpness < best.sharpness
+                                                   for o in tied):
+        reasons.append("sharpest face")
+    if not reasons or (best.score is not None and all(o.score is None or o.score <= best.score for o in others)):
+        if best.score is not None:
+            reasons.append(f"highest score in the {kind}")
+    return reasons or ["first of the group"]
+
+
+def _loser_reasons(k: _Key, best: _Key) -> list[str]:
+    reasons = []
+    if k.closed > best.closed:
+        reasons.append("closed eyes")
+    elif best.all_open and not k.all_open and k.eyes_known:
+        reasons.append("eyes not known open")
+    if k.sharpness is not None and best.sharpness is not None and k.sharpness < best.sharpness:
+        reasons.append("softer face than the best")
+    if k.score is None:
+        reasons.append("not scored")
+    elif best.score is not None and k.score < best.score:
+        reasons.append("lower score than the best")
+    return reasons
+
+
+# ---- with the catalog ----------------------------------------------------------------------------------------------
+def shots_from_catalog(catalog: Any, photo_ids: Sequence[int]) -> list[Shot]:
+    """The shots of `photo_ids` from stored data only: embeddings, capture times, mtimes, exposure bias."""
+    embeddings = catalog.embeddings(photo_ids)
+    info = catalog.capture_info(photo_ids)
+    shots = []
+    for pid in photo_ids:
+        captured_at, mtime_ns, bias = info.get(pid, (None, 0, None))
+        exif_time = parse_time(captured_at)
+        vec = embeddings.get(pid, (None, None))[0]
+        brightness = float(vec[_LUM_MEAN]) if vec is not None and vec.size > _LUM_MEAN else None
+        shots.append(Shot(
+            id=pid,
+            taken=exif_time if exif_time is not None else (mtime_ns / 1e9 if mtime_ns else None),
+            time_from_file=exif_time is None,
+            content=None if vec is None else vec[:EMBEDDING_DIM],
+            brightness=brightness,
+            exposure_bias=bias,
+        ))
+    return shots
+
+
+def regroup(catalog: Any, photo_ids: Sequence[int], params: GroupingParams | None = None) -> list[AutoGroup]:
+    """Group `photo_ids` afresh and store it; groups the user edited are left as they are."""
+    groups = group_shots(shots_from_catalog(catalog, photo_ids), params)
+    catalog.replace_auto_groups(photo_ids, [(g.kind, g.ids) for g in groups])
+    return groups
+
+
+def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
+    """The stored groups of `photos` (catalog.Photo), each ranked, restricted to those photos: every photo
+    in exactly one group (one not grouped yet is a single of its own). Groups in time order of their best."""
+    by_id = {p.id: p for p in photos}
+    info = catalog.capture_info(list(by_id))
+    file_time = frozenset(pid for pid, (when, _m, _b) in info.items() if parse_time(when) is None)
+    seen: set[int] = set()
+    out = []
+    for g in catalog.groups(list(by_id)):
+        here = [by_id[pid] for pid in g.photo_ids if pid in by_id and pid not in seen]
+        if not here:
+            continue
+        seen.update(p.id for p in here)
+        kind = "single" if len(here) == 1 and g.kind != "panorama" else g.kind
+        out.append(rank_group(g.id, kind, here, file_time))
+    for p in photos:
+        if p.id not in seen:
+            out.append(rank_group(-p.id, "single", [p], file_time))  # not grouped yet: negative, never stored
+    times = {pid: parse_time(when) for pid, (when, _m, _b) in info.items()}
+
+    def first_time(g: RankedGroup) -> tuple[bool, float, str]:
+        ts = [times.get(m.photo.id) for m in g.members]
+        known = [x for x in ts if x is not None]
+        return (not known, min(known) if known else 0.0, g.members[0].photo.path)
+
+    return sorted(out, key=first_time)

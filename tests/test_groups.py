@@ -1,0 +1,291 @@
+"""Groups of one moment (issue 14): time, content, brackets, singles, the user's edits surviving a re-scan and a
+re-grouping, the ranking within a group, the command's contract. Real SQLite; images from the bundled demo photos."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from selfie_desk.core.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, Result
+from selfie_desk.core.embedding import EMBEDDING_DIM, FEATURE_DIM, STATS_DIM
+from selfie_desk.core.groups import (
+    FILE_TIME_REASON,
+    KINDS,
+    GroupingParams,
+    Shot,
+    group_shots,
+    rank_group,
+    ranked_groups,
+    regroup,
+)
+
+DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
+T0 = 1_750_000_000.0
+
+
+def content(seed: int, jitter: float = 0.0, base: int | None = None) -> np.ndarray:
+    """A pooled-layer-like vector (non-negative, as after ReLU and pooling); `jitter` moves it a little."""
+    v = np.abs(np.random.default_rng(seed if base is None else base).normal(size=EMBEDDING_DIM)).astype(np.float32)
+    if jitter:
+        v = v + jitter * np.abs(np.random.default_rng(seed + 10_000).normal(size=EMBEDDING_DIM)).astype(np.float32)
+    return v
+
+
+def assert_partition(groups, ids) -> None:
+    seen = [i for g in groups for i in g.ids]
+    assert sorted(seen) == sorted(ids)  # every photo in exactly one group
+    assert all(g.kind in KINDS for g in groups)
+
+
+def kinds_of(groups) -> dict[frozenset[int], str]:
+    return {frozenset(g.ids): g.kind for g in groups}
+
+
+def test_a_burst_is_frames_moments_apart_with_the_same_content():
+    shots = [Shot(i, T0 + 0.3 * i, content=content(i, 0.1, base=1)) for i in range(5)]
+    groups = group_shots(shots)
+    assert kinds_of(groups) == {frozenset(range(5)): "burst"}
+
+
+def test_the_same_scene_minutes_apart_is_another_moment_and_other_content_seconds_apart_too():
+    shots = [Shot(0, T0, content=content(0, 0.1, base=1)), Shot(1, T0 + 0.4, content=content(1, 0.1, base=1)),
+             Shot(2, T0 + 180, content=content(2, 0.1, base=1)),  # three minutes later
+             Shot(3, T0 + 181, content=content(3))]  # someone else a second after
+    groups = group_shots(shots)
+    assert_partition(groups, range(4))
+    assert kinds_of(groups) == {frozenset({0, 1}): "burst", frozenset({2}): "single", frozenset({3}): "single"}
+
+
+def test_the_same_scene_taken_again_within_the_similar_gap_is_similar():
+    shots = [Shot(0, T0, content=content(0, 0.05, base=1)), Shot(1, T0 + 12, content=content(1, 0.05, base=1))]
+    assert kinds_of(group_shots(shots)) == {frozenset({0, 1}): "similar"}
+    assert len(group_shots(shots, GroupingParams(similar_gap_s=5))) == 2  # thresholds are parameters
+
+
+def test_brackets_by_exif_bias_and_by_brightness():
+    by_bias = [Shot(i, T0, content=content(i, 0.4, base=2), exposure_bias=ev) for i, ev in enumerate((0, -2, 2))]
+    by_light = [Shot(10 + i, T0 + 600, content=content(i, 0.4, base=3), brightness=b)
+                for i, b in enumerate((0.45, 0.2, 0.85))]
+    groups = group_shots(by_bias + by_light)
+    assert kinds_of(groups) == {frozenset({0, 1, 2}): "bracket", frozenset({10, 11, 12}): "bracket"}
+
+
+def test_photos_without_any_data_are_singles_and_file_times_are_not_mixed_with_exif_times():
+    shots = [Shot(1), Shot(2), Shot(3, T0, content=content(5)), Shot(4, T0 + 0.2, time_from_file=True,
+                                                                   content=content(6, 0.01, base=5))]
+    groups = group_shots(shots)
+    assert_partition(groups, [1, 2, 3, 4])
+    assert kinds_of(groups)[frozenset({3, 4})] == "similar"  # same content, clocks not comparable
+    assert sum(g.kind == "single" for g in groups) == 2
+
+
+def test_ten_thousand_photos_in_one_minute_are_grouped_within_the_budget():
+    rng = np.random.default_rng(0)
+    scenes = np.abs(rng.normal(size=(400, EMBEDDING_DIM))).astype(np.float32)
+    shots = [Shot(i, T0 + i * 0.006, content=scenes[i // 25] + 0.1 * np.abs(rng.normal(size=EMBEDDING_DIM)),
+                  brightness=0.5) for i in range(10_000)]
+    start = time.perf_counter()
+    groups = group_shots(shots)
+    elapsed = time.perf_counter() - start
+    assert_partition(groups, range(10_000))
+    assert elapsed < 2.0, f"{elapsed:.2f} s"
+    assert len(groups) == 400
+
+
+# ---- ranking ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Face:  # a face record as the eyes branch will store it
+    eyes: str | None = None
+    sharpness: float | None = None
+
+
+@dataclass(frozen=True)
+class P:
+    id: int
+    path: str
+    score: float | None
+    faces: tuple = ()
+
+
+def test_the_best_has_every_eye_open_then_the_sharpest_face_then_the_highest_score():
+    blink = P(1, "a.jpg", 0.9, (Face("open"), Face("closed")))
+    soft = P(2, "b.jpg", 0.8, (Face("open", 0.3), Face("open", 0.4)))
+    sharp = P(3, "c.jpg", 0.7, (Face("open", 0.8), Face("open", 0.9)))
+    ranked = rank_group(7, "burst", [blink, soft, sharp])
+    assert [m.photo.id for m in ranked.members] == [3, 2, 1]
+    assert ranked.best.best and ranked.best.reasons == ["all eyes open", "sharpest face"]
+    assert "closed eyes" in ranked.members[2].reasons
+    assert [p.id for p in ranked.to_reject()] == [2, 1]
+
+
+def test_without_face_data_the_score_decides_and_brackets_are_never_auto_rejected():
+    photos = [P(1, "a.jpg", 0.4), P(2, "b.jpg", 0.6), P(3, "c.jpg", None)]
+    burst = rank_group(1, "burst", photos)
+    assert [m.photo.id for m in burst.members] == [2, 1, 3]
+    assert burst.best.reasons == ["highest score in the burst"]
+    bracket = rank_group(2, "bracket", photos)
+    assert bracket.to_reject() == [] and "never auto-rejected" in bracket.best.reasons[-1]
+
+
+# ---- the catalog ----------------------------------------------------------------------------------------------------
+def feature(vec: np.ndarray, brightness: float = 0.5) -> np.ndarray:
+    out = np.zeros(FEATURE_DIM, np.float32)
+    out[:EMBEDDING_DIM] = vec / np.linalg.norm(vec) * 10
+    out[EMBEDDING_DIM + STATS_DIM] = brightness
+    return out
+
+
+def scan(catalog: Catalog, folder: Path, photos: dict[str, tuple[np.ndarray, str]]) -> dict[str, int]:
+    """A scan's outcome stored as the scoring pass stores it: files (real ones), embeddings, times, scores."""
+    ids = catalog.photo_ids_by_path([str(folder / n) for n in photos])
+    out = {}
+    for i, (name, (vec, when)) in enumerate(sorted(photos.items())):
+        path = folder / name
+        if not path.exists():
+            Image.new("RGB", (32, 32), (i * 20 % 255, 90, 30)).save(path)
+        pid = ids.get(str(path)) or catalog.add_file(str(path), path.stat().st_size, path.stat().st_mtime_ns, name)
+        catalog.record([Result(pid, 32, 32, when, 0.1 * i, feature(vec), embedding_id="x")], "default")
+        out[name] = pid
+    return out
+
+
+def burst_shoot(tmp_path: Path):
+    start = datetime(2026, 5, 1, 10, 0, 0)
+    shoot = {f"burst{i}.jpg": (content(i, 0.1, base=1), (start + timedelta(seconds=0.3 * i)).isoformat())
+             for i in range(4)}
+    shoot["later.jpg"] = (content(9), (start + timedelta(minutes=5)).isoformat())
+    catalog = Catalog(tmp_path / "catalog.db")
+    return catalog, scan(catalog, tmp_path, shoot), shoot
+
+
+def groups_by_name(catalog: Catalog, folder: Path) -> dict[frozenset[str], str]:
+    photos = catalog.photos("default", folder=str(folder))
+    return {frozenset(Path(m.photo.path).name for m in g.members): g.kind for g in ranked_groups(catalog, photos)}
+
+
+def test_groups_are_stored_and_listed(tmp_path):
+    catalog, ids, _ = burst_shoot(tmp_path)
+    regroup(catalog, list(ids.values()))
+    assert groups_by_name(catalog, tmp_path) == {frozenset({f"burst{i}.jpg" for i in range(4)}): "burst",
+                                                 frozenset({"later.jpg"}): "single"}
+    photos = {Path(p.path).name: p for p in catalog.photos("default", folder=str(tmp_path))}
+    assert photos["burst0.jpg"].group_id == photos["burst3.jpg"].group_id != photos["later.jpg"].group_id
+    before = photos["burst0.jpg"].group_id
+    regroup(catalog, list(ids.values()))  # nothing changed: nothing renumbered
+    assert catalog.photos("default", paths=[str(tmp_path / "burst0.jpg")])[0].group_id == before
+
+
+def test_the_users_split_merge_and_move_survive_a_rescan_and_a_regrouping(tmp_path):
+    catalog, ids, shoot = burst_shoot(tmp_path)
+    regroup(catalog, list(ids.values()))
+    burst = catalog.photos("default", paths=[str(tmp_path / "burst0.jpg")])[0].group_id
+    later = catalog.photos("default", paths=[str(tmp_path / "later.jpg")])[0].group_id
+    split = catalog.split_group(burst, [ids["burst2.jpg"], ids["burst3.jpg"]])
+    catalog.move_to_group(ids["later.jpg"], split)
+    assert catalog.group(later) is None  # emptied by the move
+    scan(catalog, tmp_path, shoot)  # a re-scan
+    regroup(catalog, list(ids.values()))  # and a re-grouping
+    expected = {frozenset({"burst0.jpg", "burst1.jpg"}): "burst",
+                frozenset({"burst2.jpg", "burst3.jpg", "later.jpg"}): "burst"}
+    assert groups_by_name(catalog, tmp_path) == expected
+    merged = catalog.merge_groups([burst, split])
+    regroup(catalog, list(ids.values()))
+    assert groups_by_name(catalog, tmp_path) == {frozenset(shoot): "burst"}
+    assert catalog.group(merged).manual
+
+
+def test_a_renamed_photo_keeps_its_group_and_a_deleted_one_leaves_it(tmp_path):
+    catalog, ids, _ = burst_shoot(tmp_path)
+    regroup(catalog, list(ids.values()))
+    group = catalog.photos("default", paths=[str(tmp_path / "burst1.jpg")])[0].group_id
+    (tmp_path / "burst1.jpg").rename(tmp_path / "renamed.jpg")
+    st = (tmp_path / "renamed.jpg").stat()
+    catalog.move_file(ids["burst1.jpg"], str(tmp_path / "renamed.jpg"), st.st_size, st.st_mtime_ns)
+    catalog.mark_missing([ids["burst3.jpg"]])
+    assert catalog.photos("default", paths=[str(tmp_path / "renamed.jpg")])[0].group_id == group
+    assert groups_by_name(catalog, tmp_path) == {frozenset({"burst0.jpg", "renamed.jpg", "burst2.jpg"}): "burst",
+                                                 frozenset({"later.jpg"}): "single"}
+    catalog.purge_missing(older_than_s=-1)
+    assert ids["burst3.jpg"] not in catalog.group(group).photo_ids
+
+
+def test_the_migration_keeps_the_users_data(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:4]:
+        db.executescript(script)
+    db.execute("INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at, decision, rating) "
+               "VALUES ('/x.jpg', 1, 1, 'f', 0, 'keep', 4)")
+    db.execute("PRAGMA user_version = 4")
+    db.commit()
+    db.close()
+    with Catalog(path) as catalog:
+        assert catalog.schema_version == SCHEMA_VERSION
+        photo = catalog.photos("default", paths=["/x.jpg"])[0]
+        assert (photo.decision, photo.rating, photo.group_id) == ("keep", 4, None)
+
+
+def test_members_timed_by_their_file_say_so(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.db")
+    ids = scan(catalog, tmp_path, {"a.jpg": (content(1), None)})
+    regroup(catalog, list(ids.values()))
+    (group,) = ranked_groups(catalog, catalog.photos("default", folder=str(tmp_path)))
+    assert group.kind == "single" and FILE_TIME_REASON in group.best.reasons
+
+
+# ---- the command line (slow: a subprocess and the real convnet) ----------------------------------------------------
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "selfie_desk", *args], capture_output=True, text=True, timeout=300)
+
+
+def write_burst(folder: Path) -> None:
+    """Three frames of a demo photo 0.3 s apart with a little shake, and another demo photo a minute later."""
+    folder.mkdir()
+    start = datetime(2026, 5, 1, 10, 0, 0)
+    base = Image.open(DEMO / "chelsea.png").convert("RGB")
+    for i in range(3):
+        when = start + timedelta(seconds=0.3 * i)
+        exif = Image.Exif()
+        ifd = exif.get_ifd(0x8769)
+        ifd[0x9003], ifd[0x9291] = when.strftime("%Y:%m:%d %H:%M:%S"), f"{when.microsecond // 1000:03d}"
+        base.rotate(0.5 * i, translate=(i, -i)).save(folder / f"burst{i}.jpg", quality=90, exif=exif)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = (start + timedelta(minutes=1)).strftime("%Y:%m:%d %H:%M:%S")
+    Image.open(DEMO / "rocket.jpg").convert("RGB").save(folder / "rocket.jpg", exif=exif)
+
+
+@pytest.mark.slow
+def test_groups_json_contract_and_exit_codes(tmp_path):
+    write_burst(tmp_path / "shoot")
+    done = run("groups", str(tmp_path / "shoot"), "--json", "--device", "cpu")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    for row in rows:
+        assert list(row) == ["group", "kind", "members"]
+        assert isinstance(row["group"], int) and row["kind"] in KINDS
+        assert sum(m["best"] for m in row["members"]) == 1 and row["members"][0]["best"]
+        for m in row["members"]:
+            assert list(m) == ["path", "score", "best", "reasons"]
+            assert isinstance(m["path"], str) and isinstance(m["score"], float)
+            assert all(isinstance(r, str) for r in m["reasons"])
+    paths = sorted(Path(m["path"]).name for row in rows for m in row["members"])
+    assert paths == ["burst0.jpg", "burst1.jpg", "burst2.jpg", "rocket.jpg"]  # each exactly once
+    kinds = {frozenset(Path(m["path"]).name for m in row["members"]): row["kind"] for row in rows}
+    assert kinds == {frozenset({"burst0.jpg", "burst1.jpg", "burst2.jpg"}): "burst",
+                     frozenset({"rocket.jpg"}): "single"}
+    listed = [json.loads(line) for line in run("list", str(tmp_path / "shoot"), "--json").stdout.splitlines()]
+    by_group = {row["group"]: row for row in rows}
+    assert all(isinstance(r["group"], int) and r["group"] in by_group for r in listed)
+    table = run("groups", str(tmp_path / "shoot"), "--device", "cpu")
+    assert table.returncode == 0 and "burst" in table.stdout
+    assert run("groups", str(tmp_path / "nowhere")).returncode == 2
