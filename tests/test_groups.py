@@ -57,6 +57,22 @@ def test_a_burst_is_frames_moments_apart_with_the_same_content():
     assert kinds_of(groups) == {frozenset(range(5)): "burst"}
 
 
+def test_a_long_burst_with_a_soft_frame_stays_one_burst():
+    """Found by using the command on a real burst: four frames 1.1 s apart, one blurred. The blurred frame's
+    pooled features sit at a cosine of ~0.87 from its neighbours (unrelated photos ~0.5), and the first and
+    last frames are 3.3 s apart, beyond the burst gap: still one burst, the soft frame in it."""
+    sharp = content(0, base=1)
+    frames = [sharp + 0.05 * content(10 + i) for i in range(4)]
+    u = sharp / np.linalg.norm(sharp)
+    other = content(99) - np.dot(content(99), u) * u  # what blur changes, at right angles to the content
+    soft = 0.87 * u + np.sqrt(1 - 0.87**2) * other / np.linalg.norm(other)
+    frames[2] = soft.astype(np.float32)
+    sims = [float(np.dot(frames[2], f) / np.linalg.norm(frames[2]) / np.linalg.norm(f)) for f in (frames[1], frames[3])]
+    assert all(0.85 <= c < 0.90 for c in sims), sims  # the case the first thresholds split off
+    shots = [Shot(i, T0 + 1.1 * i, content=frames[i]) for i in range(4)]
+    assert kinds_of(group_shots(shots)) == {frozenset(range(4)): "burst"}
+
+
 def test_the_same_scene_minutes_apart_is_another_moment_and_other_content_seconds_apart_too():
     shots = [Shot(0, T0, content=content(0, 0.1, base=1)), Shot(1, T0 + 0.4, content=content(1, 0.1, base=1)),
              Shot(2, T0 + 180, content=content(2, 0.1, base=1)),  # three minutes later

@@ -3,7 +3,8 @@
 No real shoot with bursts was available here, so the set is built from single real photos:
 - a burst: 4-6 frames of one photo with camera shake (shifts of a few px, rotation < 1 deg, zoom <= 2 %),
   subject motion (the centre moved a few px), exposure jitter (+-0.07 EV) and JPEG noise, EXIF times
-  0.1-0.5 s apart (DateTimeOriginal + SubSecTimeOriginal);
+  0.1-0.5 s apart (DateTimeOriginal + SubSecTimeOriginal); one frame of each burst blurred (1.5-3 px: missed
+  focus), which must stay in its burst so that it can lose to the sharp frames;
 - a bracket two minutes later: 3 frames at -s, 0, +s EV (s = 1 or 2), the same second; half of the brackets
   carry EXIF ExposureBiasValue, half do not (then only the brightness step tells them);
 - hard cases: the same photo reframed (zoom 15 %, moved) three minutes after the burst: another moment;
@@ -29,7 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -87,8 +88,13 @@ def build(bases: list[Image.Image], folder: Path, seed: int = 0) -> dict[str, in
     for k, base in enumerate(bases):
         slot = start + timedelta(minutes=10 * k)
         when = slot
-        for _ in range(rng.randint(4, 6)):
-            save(_frame(base, rng), when, None, "burst")
+        frames = rng.randint(4, 6)
+        soft = rng.randrange(frames)  # one frame of each burst missed focus: it must stay in the burst
+        for i in range(frames):
+            frame = _frame(base, rng)
+            if i == soft:
+                frame = frame.filter(ImageFilter.GaussianBlur(rng.uniform(1.5, 3.0)))
+            save(frame, when, None, "burst")
             when += timedelta(seconds=rng.uniform(0.1, 0.5))
         moment += 1
         step = rng.choice((1.0, 2.0))

@@ -35,6 +35,8 @@ NEVER_AUTO_REJECTED = frozenset({"bracket", "panorama"})
 _LUM_MEAN = EMBEDDING_DIM + STATS_DIM  # look.VIEW_NAMES[0], the view's mean luma in [0, 1]
 _EPOCH = datetime(1970, 1, 1)
 FILE_TIME_REASON = "capture time from the file's date (no EXIF time)"
+_IN_GROUP = {"burst": "in the burst", "similar": "of these similar photos", "bracket": "in the bracket",
+             "panorama": "in the panorama"}
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,9 @@ class GroupingParams:
     """The thresholds; every one a parameter so the window can preview another choice."""
 
     burst_gap_s: float = 2.0  # frames of one moment: at most this far apart (consecutive)
-    burst_similarity: float = 0.90  # cosine of the pooled last layer, between neighbours of a burst
+    burst_similarity: float = 0.85  # cosine of the pooled last layer, between neighbours (a soft frame: ~0.87)
     bracket_gap_s: float = 2.0  # a bracket's frames are taken together
-    bracket_similarity: float = 0.60  # exposure steps change the features: a looser content match
+    bracket_similarity: float = 0.70  # exposure steps change the features: a looser content match
     bracket_ev: float = 0.6  # EXIF bias step (EV) that makes a bracket
     bracket_brightness: float = 0.5  # or, without EXIF bias, a step in log2 of the mean luma
     similar_gap_s: float = 30.0  # the same scene taken again within this is `similar`; minutes apart: not
@@ -115,6 +117,14 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
         return a
 
     link_kind: dict[tuple[int, int], str] = {}
+    burst_parent = list(range(n))  # the same, over burst links only: a burst is one chain of frames
+
+    def burst_find(a: int) -> int:
+        while burst_parent[a] != a:
+            burst_parent[a] = burst_parent[burst_parent[a]]
+            a = burst_parent[a]
+        return a
+
     for k in range(1, min(p.look_back, n - 1) + 1):
         a, b = np.arange(k, n), np.arange(0, n - k)
         sim = np.einsum("ij,ij->i", feats[k:], feats[: n - k])  # slices: no copies of the features
@@ -135,6 +145,10 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
                 rx, ry = find(x), find(y)
                 if rx != ry:
                     parent[rx] = ry
+                if kind == "burst":
+                    bx, by = burst_find(x), burst_find(y)
+                    if bx != by:
+                        burst_parent[bx] = by
     members: dict[int, list[int]] = {}
     for i in range(n):
         members.setdefault(find(i), []).append(i)
@@ -144,8 +158,11 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
     out = []
     for root, idx in sorted(members.items(), key=lambda kv: kv[1][0]):
         found = kinds.get(root, set())
+        # A burst's first and last frames may be further apart than burst_gap_s (and so linked as "similar"):
+        # the group is a burst when its burst links alone connect every frame.
+        one_chain = len({burst_find(i) for i in idx}) == 1
         kind = ("single" if len(idx) == 1 else "bracket" if "bracket" in found
-                else "similar" if "similar" in found else "burst")
+                else "burst" if one_chain else "similar")
         out.append(AutoGroup(kind, tuple(ss[i].id for i in idx)))
     return out
 
@@ -250,7 +267,7 @@ def _best_reasons(kind: str, best: _Key, others: list[_Key]) -> list[str]:
         reasons.append("sharpest face")
     if not reasons or (best.score is not None and all(o.score is None or o.score <= best.score for o in others)):
         if best.score is not None:
-            reasons.append(f"highest score in the {kind}")
+            reasons.append(f"highest score {_IN_GROUP.get(kind, 'in the group')}")
     return reasons or ["first of the group"]
 
 
