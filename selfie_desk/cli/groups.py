@@ -7,15 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import (
-    UsageError,
-    add_device_option,
-    add_model_option,
-    load_scorer,
-    print_json_lines,
-    score_with_progress,
-)
-from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_skipped
+from selfie_desk.cli.common import add_device_option, add_model_option, print_json_lines
+from selfie_desk.cli.guard import tell_skipped
+from selfie_desk.cli.score import Scored, scan
 from selfie_desk.core.exit_codes import ExitCode
 
 
@@ -59,42 +53,22 @@ def group_row(group) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
-
-    from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.groups import ranked_groups, regroup
-    from selfie_desk.core.indexing import canonical
 
-    path = catalog_file()
-    open_catalog(path).close()  # a damaged, newer or unwritable catalog is told before the model loads
-    scorer = load_scorer(args.model, args.device)
-    if scorer is None:
-        return ExitCode.SOME_FAILED
-    with open_catalog(path) as catalog, scan_lock_told(path) as go:
-        if not go:
-            return ExitCode.INTERRUPTED
-        summary = score_with_progress(args.paths, catalog, scorer, args.batch_size)
-        if summary.cancelled:
-            print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
-            return ExitCode.INTERRUPTED
-        photos = []
-        for target in map(canonical, args.paths):
-            if target.is_dir():
-                photos += catalog.photos(scorer.model_name, folder=str(target))
-            else:
-                photos += catalog.photos(scorer.model_name, paths=[str(target)])
-        unique = {p.path: p for p in photos}
-        regroup(catalog, [p.id for p in unique.values()])
-        fresh = catalog.photos(scorer.model_name, paths=list(unique))  # with their group ids
-        groups = ranked_groups(catalog, fresh)
-    not_listed = tell_skipped(summary.index.skipped, unique)
+    def group(catalog, scorer, photos):
+        regroup(catalog, [p.id for p in photos.values()])
+        fresh = catalog.photos(scorer.model_name, paths=list(photos))  # with their group ids
+        return ranked_groups(catalog, fresh)
+
+    done = scan(args, then=group)  # scored as `score` does, grouped under the same scan lock
+    if not isinstance(done, Scored):
+        return done
+    not_listed = tell_skipped(done.summary.index.skipped, done.photos)
     if args.json:
-        print_json_lines(group_row(g) for g in groups)
+        print_json_lines(group_row(g) for g in done.then)
     else:
-        print_table(groups)
-    failed = not_listed or any(p.error for p in unique.values())
+        print_table(done.then)
+    failed = not_listed or any(p.error for p in done.photos.values())
     return ExitCode.SOME_FAILED if failed else ExitCode.OK
 
 

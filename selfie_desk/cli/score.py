@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from selfie_desk.cli.common import (
     UsageError,
@@ -41,8 +44,20 @@ def register(sub) -> None:
     score.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Score `args.paths` (also recover-catalog's second half); reads args.model, device, json, batch_size."""
+@dataclass(frozen=True)
+class Scored:
+    """What `scan` leaves: the scorer, the pass's summary and the catalog's photos of the paths, by path."""
+
+    scorer: Any
+    summary: Any
+    photos: dict[str, Any]
+    then: Any = None  # what `then` returned
+
+
+def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], Any] | None = None) -> Scored | int:
+    """Index and score `args.paths` (reads args.model, device, batch_size), then collect the catalog's photos of
+    them; an exit status instead when it cannot or was interrupted. `then(catalog, scorer, photos)` runs while
+    the catalog and the scan lock are still held (groups regroups there)."""
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
@@ -60,23 +75,31 @@ def run(args: argparse.Namespace) -> int:
         if not go:
             return ExitCode.INTERRUPTED
         summary = score_with_progress(args.paths, catalog, scorer, args.batch_size)
+        if summary.cancelled:
+            print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
+            return ExitCode.INTERRUPTED
         photos = []
         for target in map(canonical, args.paths):
             if target.is_dir():
                 photos += catalog.photos(scorer.model_name, folder=str(target))
             else:
                 photos += catalog.photos(scorer.model_name, paths=[str(target)])
-    if summary.cancelled:
-        print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        unique = {p.path: p for p in photos}
+        after = then(catalog, scorer, unique) if then is not None else None
+    return Scored(scorer, summary, unique, after)
 
-    unique = {p.path: p for p in photos}
-    ranked = sorted(unique.values(), key=best_first)
-    not_listed = tell_skipped(summary.index.skipped, unique)
+
+def run(args: argparse.Namespace) -> int:
+    """Score `args.paths` (also recover-catalog's second half); reads args.model, device, json, batch_size."""
+    done = scan(args)
+    if not isinstance(done, Scored):
+        return done
+    ranked = sorted(done.photos.values(), key=best_first)
+    not_listed = tell_skipped(done.summary.index.skipped, done.photos)
     if args.json:
         print_json_lines(photo.to_json() for photo in ranked)
     else:
-        print_table(ranked, summary, scorer.label)
+        print_table(ranked, done.summary, done.scorer.label)
     return ExitCode.SOME_FAILED if not_listed or any(p.error for p in ranked) else ExitCode.OK
 
 
