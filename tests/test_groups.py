@@ -153,6 +153,19 @@ def test_without_face_data_the_score_decides_and_brackets_are_never_auto_rejecte
     assert bracket.to_reject() == [] and "never auto-rejected" in bracket.best.reasons[-1]
 
 
+@dataclass(frozen=True)
+class Bad(P):
+    error: str | None = None
+
+
+def test_an_unreadable_photo_says_why_and_nothing_else():
+    """Found by running `groups` on a zero-byte and a truncated JPEG: their rows said "no other photo of this
+    moment; capture time from the file's date", never that they could not be read."""
+    bad = Bad(4, "empty.jpg", None, error="empty file (0 bytes)")
+    single = rank_group(3, "single", [bad], file_time_ids=frozenset({4}))
+    assert single.best.reasons == ["could not be read: empty file (0 bytes)"]
+
+
 # ---- the catalog ----------------------------------------------------------------------------------------------------
 def feature(vec: np.ndarray, brightness: float = 0.5) -> np.ndarray:
     out = np.zeros(FEATURE_DIM, np.float32)

@@ -244,11 +244,15 @@ def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: f
     for rank, photo in enumerate(ordered):
         k = keys[photo.id]
         assert best is not None
-        reasons = _best_reasons(kind, k, others) if rank == 0 else _loser_reasons(k, best)
-        if kind in NEVER_AUTO_REJECTED:
-            reasons.append(f"a frame of a {kind}: never auto-rejected")
-        if photo.id in file_time_ids:
-            reasons.append(FILE_TIME_REASON)
+        error = getattr(photo, "error", None)
+        if error:  # unreadable: a group of its own, and the one thing worth saying is why
+            reasons = [f"could not be read: {error}"]
+        else:
+            reasons = _best_reasons(kind, k, others) if rank == 0 else _loser_reasons(k, best)
+            if kind in NEVER_AUTO_REJECTED:
+                reasons.append(f"a frame of a {kind}: never auto-rejected")
+            if photo.id in file_time_ids:
+                reasons.append(FILE_TIME_REASON)
         members.append(RankedMember(photo, rank == 0, reasons))
     return RankedGroup(group_id, kind, members)
 
