@@ -12,7 +12,7 @@ import copy
 import hashlib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -38,6 +38,7 @@ from selfie_desk.core.embedding import (
     model_input,
 )
 from selfie_desk.core.face import Face
+from selfie_desk.core.face_check import FaceCheck, check_face
 from selfie_desk.core.model_cards import (
     DEFAULT_HEAD_FILE,
     DEFAULT_MODEL,
@@ -47,6 +48,7 @@ from selfie_desk.core.model_cards import (
     head_backbone,
     retrain_command,
 )
+from selfie_desk.neural.eyes import MESH_SCALE, EyeLandmarker
 from selfie_desk.neural.faces import FaceDetector
 
 CALIB_POINTS = 101
@@ -403,12 +405,13 @@ class Scored:
     embedding: np.ndarray  # float32, FEATURE_DIM: what the catalog stores and every head on it reads
     faces: list[Face]  # in the coordinates of the face-detector input given for this photo
     aspects: dict[str, float]
+    checks: list[FaceCheck] = field(default_factory=list)  # each face's eyes and sharpness, as `faces`
 
 
 class Scorer:
     """Scores batches of photos: one backbone pass for score, stage statistics and embedding, one detector
-    pass for faces, the looks (numpy) in between. Owns the device: create it on the thread that will use it
-    and keep it there."""
+    pass for faces, one pass of the eye networks over the batch's faces, the looks (numpy) in between. Owns
+    the device: create it on the thread that will use it and keep it there."""
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto") -> None:
         self.device = resolve_device(device)
@@ -422,6 +425,7 @@ class Scorer:
         self.aspect_heads.to(self.device)
         # Module.to takes a device with memory_format (torch._C._nn._parse_to); torch's overloads omit the pair
         self.detector.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.eyes = EyeLandmarker.from_files(device=self.device)
         self.label = device_label(self.device)
 
     def with_model(self, model: str) -> Scorer:
@@ -463,7 +467,45 @@ class Scorer:
         scores = self.score_embeddings(features).cpu().numpy()
         aspects = self.aspect_heads.aspects(features)
         feats = features.cpu().numpy()
-        return [Scored(float(s), e, f, a) for s, e, f, a in zip(scores, feats, faces, aspects, strict=True)]
+        checks = self.check_faces(looks, faces, face_sizes)
+        return [Scored(float(s), e, f, a, c)
+                for s, e, f, a, c in zip(scores, feats, faces, aspects, checks, strict=True)]
+
+    def check_faces(self, looks: Sequence[look.Look], faces: list[list[Face]],
+                    face_sizes: list[tuple[int, int]]) -> list[list[FaceCheck]]:
+        """Each face's eyes and sharpness, on the detail decode the looks hold (native resolution up to
+        look.DETAIL_EDGE: no second decode), all faces of the batch through the eye networks at once."""
+        regions: list[Image.Image | None] = []
+        offsets: list[tuple[int, int]] = []
+        local: list[list[Face]] = []
+        in_detail: list[list[Face]] = []
+        for lk, found, (fw, fh) in zip(looks, faces, face_sizes, strict=True):
+            h, w = lk.detail_gray.shape
+            scaled = [f.scaled(w / fw, h / fh) for f in found]
+            in_detail.append(scaled)
+            if not scaled:
+                regions.append(None)
+                offsets.append((0, 0))
+                local.append([])
+                continue
+            # the part of the photo the mesh crops can reach: 1.5x each box, square, turned up to 45 degrees
+            reach = [(f.box, MESH_SCALE * 0.75 * max(f.box[2] - f.box[0], f.box[3] - f.box[1])) for f in scaled]
+            box = (min((b[0] + b[2]) / 2 - r for b, r in reach), min((b[1] + b[3]) / 2 - r for b, r in reach),
+                   max((b[0] + b[2]) / 2 + r for b, r in reach), max((b[1] + b[3]) / 2 + r for b, r in reach))
+            ox, oy = int(max(0, box[0])), int(max(0, box[1]))
+            regions.append(lk.detail_rgb(box))
+            offsets.append((ox, oy))
+            local.append([f.shifted(-ox, -oy) for f in scaled])
+        used = [i for i, r in enumerate(regions) if r is not None]
+        images: list[Image.Image | np.ndarray] = [r for r in regions if r is not None]
+        marks = self.eyes.landmarks_of_photos(images, [local[i] for i in used]) if used else []
+        by_photo = dict(zip(used, marks, strict=True))
+        out: list[list[FaceCheck]] = []
+        for i, (lk, found) in enumerate(zip(looks, in_detail, strict=True)):
+            ox, oy = offsets[i]
+            out.append([check_face(lk.detail_gray, f.box, m.shifted(ox, oy))
+                        for f, m in zip(found, by_photo.get(i, []), strict=True)])
+        return out
 
     def score_images(self, images: Sequence[Image.Image], face_edge: int = 384) -> list[Scored]:
         """Score photos already in memory, each at its own (detail) resolution, exactly as the pass would
