@@ -238,20 +238,25 @@ class Look:
         assert self.view is not None, "this look's view was let go"
         return self.view
 
-    def detail_rgb(self, region: Box) -> Image.Image:
-        """The part ``region`` (detail pixels, clamped to the image) of the detail image in colour: the full
-        resolution luma with the colour of ``detail_color`` brought back up. Returns an RGB image whose (0, 0)
-        is the region's clamped top-left corner (``int(max(0, x0)), int(max(0, y0))``)."""
+    def detail_rgb(self, region: Box, reduce: int = 1) -> tuple[Image.Image, tuple[int, int]]:
+        """The part ``region`` (detail pixels, clamped to the image) of the detail image in colour, reduced
+        ``reduce`` times: at 1 the full-resolution luma with the colour of ``detail_color`` brought back up, at
+        2 or more ``detail_color`` itself (nothing to rebuild). Returns the image and its top-left corner in
+        detail pixels."""
         h, w = self.detail_gray.shape
         x0, y0 = int(max(0, region[0])), int(max(0, region[1]))
         x1, y1 = int(min(w, np.ceil(region[2]))), int(min(h, np.ceil(region[3])))
         x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
-        luma = Image.fromarray(self.detail_gray[y0:y1, x0:x1])
         fx, fy = self.detail_color.size[0] / w, self.detail_color.size[1] / h
+        if reduce >= 2:
+            size = (max(1, (x1 - x0) // reduce), max(1, (y1 - y0) // reduce))
+            return self.detail_color.resize(size, Image.Resampling.BOX,
+                                            box=(x0 * fx, y0 * fy, x1 * fx, y1 * fy)), (x0, y0)
+        luma = Image.fromarray(self.detail_gray[y0:y1, x0:x1])
         colour = self.detail_color.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR,
                                           box=(x0 * fx, y0 * fy, x1 * fx, y1 * fy))
         _, cb, cr = colour.convert("YCbCr").split()
-        return Image.merge("YCbCr", (luma, cb, cr)).convert("RGB")
+        return Image.merge("YCbCr", (luma, cb, cr)).convert("RGB"), (x0, y0)
 
     def detail(self, faces_in_detail_pixels: Sequence[Box]) -> tuple[np.ndarray, Box]:
         return detail_stats(self.detail_gray, faces_in_detail_pixels, self.fallback)
