@@ -30,7 +30,9 @@ def test_score_json_contract_on_the_demo_folder(demo_folder: Path):
         assert set(row["aspects"]) == ASPECTS and all(0.0 <= v <= 1.0 for v in row["aspects"].values())
         assert isinstance(row["reasons"], list) and all(isinstance(r, str) and r for r in row["reasons"])
         for face in row["faces"]:
-            assert set(face) == {"box", "confidence"} and len(face["box"]) == 4
+            assert set(face) == {"box", "confidence", "eyes", "sharpness"} and len(face["box"]) == 4
+            assert face["eyes"] in ("open", "closed", "unknown")
+            assert face["sharpness"] is None or 0.0 <= face["sharpness"] <= 1.0
             x0, y0, x1, y1 = face["box"]
             assert 0 <= x0 < x1 <= row["width"] and 0 <= y0 < y1 <= row["height"]
     scores = [r["score"] for r in rows]
@@ -38,6 +40,9 @@ def test_score_json_contract_on_the_demo_folder(demo_folder: Path):
     by_name = {Path(r["path"]).name: r for r in rows}
     assert (by_name["astronaut.png"]["width"], by_name["astronaut.png"]["height"]) == (512, 512)
     assert len(by_name["astronaut.png"]["faces"]) == 1
+    astronaut = by_name["astronaut.png"]["faces"][0]
+    assert astronaut["eyes"] == "open" and astronaut["sharpness"] > 0.5
+    assert "closed eyes" not in by_name["astronaut.png"]["reasons"]
     assert by_name["coffee.png"]["faces"] == []
 
 

@@ -45,7 +45,9 @@ def test_list_json_is_the_catalogs_view_while_the_window_has_it_open(demo_folder
     by_name = {Path(r["path"]).name: r for r in rows}
     astronaut = by_name["astronaut.png"]
     assert (astronaut["decision"], astronaut["rating"], astronaut["crop"]) == ("keep", 4, [10.0, 20.0, 300.0, 400.0])
-    assert len(astronaut["faces"]) == 1 and set(astronaut["faces"][0]) == {"box", "confidence"}
+    assert len(astronaut["faces"]) == 1
+    assert set(astronaut["faces"][0]) == {"box", "confidence", "eyes", "sharpness"}
+    assert astronaut["faces"][0]["eyes"] == "open" and 0.5 < astronaut["faces"][0]["sharpness"] <= 1.0
     assert by_name["coffee.png"]["decision"] == "reject" and by_name["coffee.png"]["crop"] is None
     assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
 

@@ -21,7 +21,8 @@ def register(sub) -> None:
             "Print what the catalog knows of the photos in FOLDER (recursively), best first. Reads the catalog "
             "only (no photo is opened), so it works while the window is open. With --json: one JSON object per "
             'photo per line: {"path", "score", "decision": "keep"|"reject"|null, "rating": 0-5, '
-            '"crop": [x0, y0, x1, y1]|null, "faces": [{"box", "confidence"}], "width", "height", '
+            '"crop": [x0, y0, x1, y1]|null, "faces": [{"box", "confidence", "eyes": "open"|"closed"|"unknown", '
+            '"sharpness": 0-1|null}], "width", "height", '
             '"group": int|null (see \'selfie-desk groups\')}. '
             "Exit 2 for a usage error."
         ),

@@ -31,9 +31,9 @@ def register(sub) -> None:
             "Index photos (folders recursively) into the catalog and score each with the convnet. "
             "Only new or changed files are read again. Without --json: a ranked table, progress on stderr. "
             "With --json: one JSON object per photo per line on stdout: "
-            '{"path", "score", "faces": [{"box": [x0, y0, x1, y1], "confidence"}], "width", "height", "error"}, '
-            "in pixels of the upright full-resolution photo. Exit 0 when every file scored, 1 when some failed, "
-            "2 for a usage error."
+            '{"path", "score", "faces": [{"box": [x0, y0, x1, y1], "confidence", "eyes": "open"|"closed"|"unknown", '
+            '"sharpness": 0-1|null}], "width", "height", "error"}, in pixels of the upright full-resolution photo. '
+            "Exit 0 when every file scored, 1 when some failed, 2 for a usage error."
         ),
     )
     score.add_argument("paths", nargs="+", metavar="PATH", type=Path, help="photo files or folders")

@@ -104,11 +104,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX group_members_group ON group_members (group_id);
     """,
+    # 6: each face's eyes and focus (issue 14). NULL eyes: the face was found before these were measured (read
+    # as unknown; the photo is scored again on the next scan: `_UNMEASURED`). Self-contained, for merge order.
+    """
+    ALTER TABLE faces ADD COLUMN eyes TEXT CHECK (eyes IN ('open', 'closed', 'unknown'));
+    ALTER TABLE faces ADD COLUMN sharpness REAL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
 # counts only while photos.crop is still that box (an undo, or a crop from a sidecar, has no score).
 ACCEPTED_CROP = "accepted"
+# A photo with a face whose eyes were never measured (found by a version before schema 6) needs scoring again;
+# photos without faces, and faces measured as unknown, do not.
+_UNMEASURED = "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.eyes IS NULL)"
 
 
 def create_undo_log(db: sqlite3.Connection) -> None:
@@ -133,9 +142,12 @@ class LookRecord(TypedDict, total=False):
 class FaceBox:
     box: Box
     confidence: float
+    eyes: str = "unknown"  # open | closed | unknown (also: not measured)
+    sharpness: float | None = None  # in [0, 1]; None when not measured or too small to tell
 
     def to_json(self) -> dict[str, Any]:
-        return {"box": [round(v, 1) for v in self.box], "confidence": round(self.confidence, 4)}
+        return {"box": [round(v, 1) for v in self.box], "confidence": round(self.confidence, 4), "eyes": self.eyes,
+                "sharpness": None if self.sharpness is None else round(self.sharpness, 4)}
 
 
 @dataclass(frozen=True)
@@ -223,6 +235,8 @@ class Result:
     score: float | None = None
     embedding: np.ndarray | None = None
     faces: Sequence[tuple[Box, float, Sequence[tuple[float, float]]]] = ()
+    # each face's (eyes, sharpness), in the order of `faces`; left empty, the faces are stored as not measured
+    face_checks: Sequence[tuple[str, float | None]] = ()
     error: str | None = None
     embedding_id: str | None = None  # the layout of `embedding` (model.EMBEDDING_ID)
     look: LookRecord | None = None  # aspects and reasons
@@ -355,7 +369,7 @@ class Catalog:
         counts as there only if that version of the model's head made it."""
         query = (
             "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, "
-            "s.score IS NOT NULL AND (? IS NULL OR s.head = ?), "
+            f"s.score IS NOT NULL AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED}, "
             "p.missing_since IS NOT NULL FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
@@ -379,9 +393,20 @@ class Catalog:
         return None
 
     def is_scored(self, photo_id: int, model: str, head: str | None = None) -> bool:
-        row = self._db.execute("SELECT 1 FROM scores WHERE photo_id = ? AND model = ? AND (? IS NULL OR head = ?)",
+        row = self._db.execute("SELECT 1 FROM scores s JOIN photos p ON p.id = s.photo_id WHERE s.photo_id = ? "
+                               f"AND s.model = ? AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED}",
                                (photo_id, model, head, head)).fetchone()
         return row is not None
+
+    def unmeasured_faces(self, photo_ids: Iterable[int]) -> set[int]:
+        """Those of `photo_ids` with a face whose eyes and focus were never measured: their stored embedding
+        can give a score, but only the scoring pass measures the faces."""
+        out: set[int] = set()
+        for chunk in _chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self._db.execute(
+                f"SELECT DISTINCT photo_id FROM faces WHERE eyes IS NULL AND photo_id IN ({marks})", chunk))
+        return out
 
     def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str) -> int:
         cur = self._db.execute(
@@ -464,11 +489,16 @@ class Catalog:
                     (r.photo_id, model, float(r.score), now, head),
                 )
                 db.execute("DELETE FROM faces WHERE photo_id = ?", (r.photo_id,))
+                checks: Sequence[tuple[str | None, float | None]] = (
+                    r.face_checks if len(r.face_checks) == len(r.faces) else [(None, None)] * len(r.faces)
+                )
                 db.executemany(
-                    "INSERT INTO faces (photo_id, x0, y0, x1, y1, confidence, landmarks) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO faces (photo_id, x0, y0, x1, y1, confidence, landmarks, eyes, sharpness) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (r.photo_id, *map(float, box), float(conf), json.dumps([list(p) for p in marks]))
-                        for box, conf, marks in r.faces
+                        (r.photo_id, *map(float, box), float(conf), json.dumps([list(p) for p in marks]), eyes,
+                         None if sharp is None else float(sharp))
+                        for (box, conf, marks), (eyes, sharp) in zip(r.faces, checks, strict=True)
                     ],
                 )
 
@@ -512,12 +542,12 @@ class Catalog:
         out: dict[int, list[FaceBox]] = {}
         for chunk in _chunks(photo_ids, 500):
             marks = ",".join("?" * len(chunk))
-            for pid, x0, y0, x1, y1, conf in self._db.execute(
-                f"SELECT photo_id, x0, y0, x1, y1, confidence FROM faces WHERE photo_id IN ({marks}) "
+            for pid, x0, y0, x1, y1, conf, eyes, sharp in self._db.execute(
+                f"SELECT photo_id, x0, y0, x1, y1, confidence, eyes, sharpness FROM faces WHERE photo_id IN ({marks}) "
                 "ORDER BY confidence DESC",
                 chunk,
             ):
-                out.setdefault(pid, []).append(FaceBox((x0, y0, x1, y1), conf))
+                out.setdefault(pid, []).append(FaceBox((x0, y0, x1, y1), conf, eyes or "unknown", sharp))
         return out
 
     def _accepted_crops(self, photo_ids: list[int], model: str) -> dict[int, tuple[Box, float]]:

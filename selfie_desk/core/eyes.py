@@ -56,6 +56,15 @@ class EyeLandmarks:
     right_iris: np.ndarray  # (5, 2) centre then four edge points
     left_iris: np.ndarray
 
+    def mapped(self, scale: float, dx: float, dy: float) -> EyeLandmarks:
+        """The same landmarks in another image: each point times ``scale``, plus (dx, dy) (from a reduced crop
+        back to its photo)."""
+        d = np.array([dx, dy], dtype=np.float32)
+        x0, y0, x1, y1 = self.face_box
+        return EyeLandmarks((x0 * scale + dx, y0 * scale + dy, x1 * scale + dx, y1 * scale + dy), self.presence,
+                            self.mesh * scale + d, self.right_eye * scale + d, self.left_eye * scale + d,
+                            self.right_iris * scale + d, self.left_iris * scale + d)
+
 
 @dataclass(frozen=True)
 class EyeVerdict:

@@ -22,3 +22,12 @@ class Face:
             confidence=self.confidence,
             landmarks=tuple((x * sx, y * sy) for x, y in self.landmarks),
         )
+
+    def shifted(self, dx: float, dy: float) -> Face:
+        """The same face with the image's origin moved: in a crop whose corner is at (-dx, -dy)."""
+        x0, y0, x1, y1 = self.box
+        return Face(
+            box=(x0 + dx, y0 + dy, x1 + dx, y1 + dy),
+            confidence=self.confidence,
+            landmarks=tuple((x + dx, y + dy) for x, y in self.landmarks),
+        )

@@ -204,9 +204,10 @@ def reduce_to(image: Image.Image, long_edge: int) -> Image.Image:
 
 class Look:
     """What the pass keeps of one decoded photo for the looks: the view (PIL RGB), the detail luma (uint8,
-    at the detail scale), the view's statistics, and the most detailed region in detail pixels."""
+    at the detail scale), its colour at half that scale (for the eye networks: ``detail_rgb``), the view's
+    statistics, and the most detailed region in detail pixels."""
 
-    __slots__ = ("view", "detail_gray", "view_stats", "fallback", "detail_scale")
+    __slots__ = ("view", "detail_gray", "detail_color", "view_stats", "fallback", "detail_scale")
 
     def __init__(self, detail_image: Image.Image) -> None:
         if min(detail_image.size) < MIN_SIDE:  # a photo of a few pixels: enlarged so every statistic has pixels
@@ -218,6 +219,10 @@ class Look:
             w, h = self.view.size
             self.view = self.view.resize((max(w, MIN_SIDE), max(h, MIN_SIDE)), Image.Resampling.NEAREST)
         self.detail_gray = np.asarray(detail_image.convert("L"))
+        # Colour at half the detail scale (3/4 of the luma's bytes, where the whole RGB image would be 3x): a
+        # JPEG stores its colour at half resolution (4:2:0) anyway, so little is lost; the luma stays full.
+        rgb = detail_image if detail_image.mode == "RGB" else detail_image.convert("RGB")
+        self.detail_color: Image.Image = rgb.reduce(2) if min(rgb.size) >= 4 else rgb
         view_gray = np.asarray(self.view.convert("L"))
         kept: dict[str, np.ndarray] = {}
         self.view_stats = view_stats(np.asarray(self.view), view_gray, kept)
@@ -232,6 +237,26 @@ class Look:
         """The view; only the scoring pass lets it go, once it has made the model's inputs from it."""
         assert self.view is not None, "this look's view was let go"
         return self.view
+
+    def detail_rgb(self, region: Box, reduce: int = 1) -> tuple[Image.Image, tuple[int, int]]:
+        """The part ``region`` (detail pixels, clamped to the image) of the detail image in colour, reduced
+        ``reduce`` times: at 1 the full-resolution luma with the colour of ``detail_color`` brought back up, at
+        2 or more ``detail_color`` itself (nothing to rebuild). Returns the image and its top-left corner in
+        detail pixels."""
+        h, w = self.detail_gray.shape
+        x0, y0 = int(max(0, region[0])), int(max(0, region[1]))
+        x1, y1 = int(min(w, np.ceil(region[2]))), int(min(h, np.ceil(region[3])))
+        x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+        fx, fy = self.detail_color.size[0] / w, self.detail_color.size[1] / h
+        if reduce >= 2:
+            size = (max(1, (x1 - x0) // reduce), max(1, (y1 - y0) // reduce))
+            return self.detail_color.resize(size, Image.Resampling.BOX,
+                                            box=(x0 * fx, y0 * fy, x1 * fx, y1 * fy)), (x0, y0)
+        luma = Image.fromarray(self.detail_gray[y0:y1, x0:x1])
+        colour = self.detail_color.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR,
+                                          box=(x0 * fx, y0 * fy, x1 * fx, y1 * fy))
+        _, cb, cr = colour.convert("YCbCr").split()
+        return Image.merge("YCbCr", (luma, cb, cr)).convert("RGB"), (x0, y0)
 
     def detail(self, faces_in_detail_pixels: Sequence[Box]) -> tuple[np.ndarray, Box]:
         return detail_stats(self.detail_gray, faces_in_detail_pixels, self.fallback)

@@ -33,6 +33,7 @@ SMALL = "subject small in the frame"
 FRAMING = "awkward framing"
 DARK = "dark"
 BRIGHT = "bright"
+CLOSED_EYES = "closed eyes"
 # Filters in the window name these families (a reason's text may carry a number, e.g. "2 stops dark").
 FAMILIES = {
     "soft focus": (SOFT, SOFT_FACE),
@@ -40,6 +41,7 @@ FAMILIES = {
     "badly exposed": (DARK, BRIGHT),
     "framing": (FACE_CUT, SMALL, FRAMING),
     "compressed": (COMPRESSED,),
+    "closed eyes": (CLOSED_EYES,),
 }
 
 
@@ -55,7 +57,8 @@ def _stops(n: float) -> str:
 
 
 def explain(aspects: dict[str, float], faces: Sequence[Box], width: int, height: int,
-            view_stats: Sequence[float] | np.ndarray, detail_on_face: bool) -> list[str]:
+            view_stats: Sequence[float] | np.ndarray, detail_on_face: bool, eyes: Sequence[str] = ()) -> list[str]:
+    """`eyes`: each trusted face's eyes (core.eyes.EyeState values); "closed eyes" only where one is closed."""
     out: list[str] = []
     if aspects.get("sharpness", 1.0) < BAD:
         out.append(SOFT_FACE if detail_on_face else SOFT)
@@ -72,6 +75,8 @@ def explain(aspects: dict[str, float], faces: Sequence[Box], width: int, height:
             out.append("highlights blown" if clipped > 0.05 else f"too {BRIGHT}")
     if aspects.get("compression", 1.0) < BAD:
         out.append(COMPRESSED)
+    if "closed" in eyes:
+        out.append(CLOSED_EYES)
     # `faces`: the ones the caller trusts (confidence >= MIN_FACE_CONFIDENCE)
     if faces and width and height:
         if any(_touches_edge(f, width, height) for f in faces):

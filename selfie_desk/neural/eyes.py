@@ -270,32 +270,41 @@ class EyeLandmarker:
             rois.append(_roi_matrix((a + b) / 2, IRIS_SCALE * max(span, 1.0), angle, IRIS_SIZE, mirror))
         return rois
 
-    @torch.inference_mode()
     def landmarks(self, image: Image.Image | np.ndarray, faces: list[Face]) -> list[EyeLandmarks]:
         """Eye landmarks of each face (in the order given), in pixels of ``image`` (RGB, PIL or HxWx3 uint8).
 
         One batch through the mesh network for all faces, then one through the iris network for all eyes.
         """
-        if not faces:
-            return []
-        pil = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
-        pil = pil.convert("RGB")
-        face_m = self.face_rois(faces)
-        batch = _to_batch([crop(pil, m, MESH_SIZE) for m in face_m], self.device)
+        return self.landmarks_of_photos([image], [faces])[0]
+
+    @torch.inference_mode()
+    def landmarks_of_photos(
+        self, images: list[Image.Image | np.ndarray], faces: list[list[Face]]
+    ) -> list[list[EyeLandmarks]]:
+        """``landmarks`` for several photos at once (each face in its own photo's pixels): every face of every
+        photo in one mesh batch, every eye in one iris batch (the scoring pass's batch of photos)."""
+        owners = [(pil, face) for image, found in zip(images, faces, strict=True) if found
+                  for pil in [_rgb(image)] for face in found]
+        if not owners:
+            return [[] for _ in images]
+        all_faces = [face for _, face in owners]
+        face_m = self.face_rois(all_faces)
+        batch = _to_batch([crop(pil, m, MESH_SIZE) for (pil, _), m in zip(owners, face_m, strict=True)], self.device)
         mesh_raw, flag = self.mesh(batch)
-        mesh_px = mesh_raw.float().cpu().numpy().reshape(len(faces), 468, 3)[..., :2]
+        mesh_px = mesh_raw.float().cpu().numpy().reshape(len(all_faces), 468, 3)[..., :2]
         presence = torch.sigmoid(flag.float()).cpu().numpy()[:, 0]
         meshes = [_apply(m, pts) for m, pts in zip(face_m, mesh_px, strict=True)]
 
         eye_m = [m for mesh in meshes for m in self.eye_rois(mesh)]
-        contours, iris = self.iris(_to_batch([crop(pil, m, IRIS_SIZE) for m in eye_m], self.device))
+        eye_crops = [crop(owners[k // 2][0], m, IRIS_SIZE) for k, m in enumerate(eye_m)]
+        contours, iris = self.iris(_to_batch(eye_crops, self.device))
         contours = contours.float().cpu().numpy().reshape(-1, 71, 3)[..., :2]
         iris = iris.float().cpu().numpy().reshape(-1, 5, 3)[..., :2]
 
-        out = []
-        for i, face in enumerate(faces):
+        flat = []
+        for i, face in enumerate(all_faces):
             r, left = 2 * i, 2 * i + 1
-            out.append(
+            flat.append(
                 EyeLandmarks(
                     face_box=as_box(face.box),
                     presence=float(presence[i]),
@@ -306,4 +315,13 @@ class EyeLandmarker:
                     left_iris=_apply(eye_m[left], iris[left]).astype(np.float32),
                 )
             )
+        out, k = [], 0
+        for found in faces:
+            out.append(flat[k : k + len(found)])
+            k += len(found)
         return out
+
+
+def _rgb(image: Image.Image | np.ndarray) -> Image.Image:
+    pil = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    return pil if pil.mode == "RGB" else pil.convert("RGB")

@@ -122,6 +122,7 @@ def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
                 score=s.score,
                 embedding=s.embedding,
                 faces=[(f.box, f.confidence, f.landmarks) for f in faces],
+                face_checks=[(c.eyes.value, c.sharpness) for c in s.checks],
                 embedding_id=EMBEDDING_ID,
                 look=describe(s, faces, p.width, p.height, p.look),
                 exposure_bias=p.exposure_bias,
@@ -132,9 +133,11 @@ def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
 
 def describe(scored: Scored, faces: list, width: int, height: int, lk: look.Look) -> LookRecord:
     """What the catalog keeps of a photo's look: the four aspects the JSON reports, and the reasons."""
-    trusted = [f.box for f in faces if f.confidence >= reasons.MIN_FACE_CONFIDENCE]
+    sure = [f.confidence >= reasons.MIN_FACE_CONFIDENCE for f in faces]
+    trusted = [f.box for f, ok in zip(faces, sure, strict=True) if ok]
+    eyes = [c.eyes.value for c, ok in zip(scored.checks, sure, strict=False) if ok]
     on_face = bool(scored.embedding[ON_FACE] > 0.5)
-    words = reasons.explain(scored.aspects, trusted, width, height, lk.view_stats, on_face)
+    words = reasons.explain(scored.aspects, trusted, width, height, lk.view_stats, on_face, eyes)
     return {"aspects": {name: round(scored.aspects[name], 4) for name in ASPECTS}, "reasons": words}
 
 
@@ -179,7 +182,10 @@ def score(
     cancel = cancel or threading.Event()
     # Photos whose stored embedding this model's head can read are scored from it (switching models);
     # only the others are decoded. An embedding of an older layout is made again by decoding the photo.
-    reused = rescore.from_embeddings(catalog, scorer.head, scorer.model_name, [t.photo_id for t in report.todo],
+    # Photos with a face found before eyes and focus were measured are decoded again for them (catalog 5).
+    unmeasured = catalog.unmeasured_faces(t.photo_id for t in report.todo)
+    reused = rescore.from_embeddings(catalog, scorer.head, scorer.model_name,
+                                     [t.photo_id for t in report.todo if t.photo_id not in unmeasured],
                                      cancel=cancel, head_id=scorer.info.id)
     todo = [t for t in report.todo if t.photo_id not in reused]
     done = failed = 0

@@ -1,0 +1,39 @@
+"""What the scoring pass measures on each found face besides its box: the eyes (open, closed or unknown,
+``selfie_desk.core.eyes``) and the focus (``selfie_desk.core.focus``, on the sharper eye when the landmarks are
+known). Torch-free: the landmarks come from ``selfie_desk.neural.eyes``; the rules are here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from selfie_desk.core import focus
+from selfie_desk.core.eyes import EyeLandmarks, EyeState, eye_state
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class FaceCheck:
+    """One face's eyes and sharpness in [0, 1] (None when the face is too small to tell)."""
+
+    eyes: EyeState
+    sharpness: float | None
+
+
+def check_face(gray: np.ndarray, box: Box, landmarks: EyeLandmarks | None) -> FaceCheck:
+    """``gray``: the photo's luma at the resolution ``box`` and ``landmarks`` are in (the detail decode).
+
+    Only the face's neighbourhood is read, so a face costs its own pixels, not the photo's."""
+    x0, y0, x1, y1 = box
+    pad = 0.25 * max(x1 - x0, y1 - y0)
+    h, w = gray.shape[:2]
+    ox, oy = max(0, int(x0 - pad)), max(0, int(y0 - pad))
+    region = gray[oy : min(h, int(np.ceil(y1 + pad))), ox : min(w, int(np.ceil(x1 + pad)))]
+    local = (x0 - ox, y0 - oy, x1 - ox, y1 - oy)
+    if landmarks is None:
+        return FaceCheck(EyeState.UNKNOWN, focus.face_sharpness(region, local))
+    shift = np.array([ox, oy], dtype=np.float64)
+    contours = (landmarks.right_eye - shift, landmarks.left_eye - shift)
+    return FaceCheck(eye_state(landmarks).state, focus.face_sharpness(region, local, contours))
