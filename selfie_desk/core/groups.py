@@ -222,7 +222,7 @@ class _Key:
 def _key(photo: Any) -> _Key:
     faces = list(getattr(photo, "faces", []) or [])
     eyes = [getattr(f, "eyes", None) for f in faces]
-    known = [e for e in eyes if e is not None]
+    known = [e for e in eyes if e in ("open", "closed")]  # "unknown" (or None) tells nothing
     sharp = [float(s) for s in (getattr(f, "sharpness", None) for f in faces) if s is not None]
     return _Key(
         closed=sum(1 for e in known if e == "closed"),
