@@ -29,7 +29,7 @@ from selfie_desk.core.crop_geometry import (
     ratios_for,
 )
 from selfie_desk.core.face import Face
-from selfie_desk.neural.crop_search import CropSearch, FeaturePyramid
+from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch, FeaturePyramid
 
 SIZES = [(640, 480), (480, 640), (4000, 3000), (1000, 160)]
 
@@ -95,7 +95,6 @@ def test_plain_generators_stay_inside_with_the_exact_ratio(size):
 
 @pytest.mark.parametrize(("size", "aspects"), [((640, 480), ASPECTS), ((360, 640), ("original", "free", "16:9"))])
 def test_every_preset_gets_500_candidates_per_ratio_all_inside(search, size, aspects):
-    search = CropSearch(search.scorer, verify=0)  # pooled scores only: the candidates are what is tested here
     prepared = synthetic(search, size, seed=size[0])
     w, h = size
     for aspect in aspects:
@@ -202,7 +201,13 @@ def test_alternatives_are_distinct_sorted_and_limited(search):
         assert scores == sorted(scores, reverse=True)
         for a, b in itertools.combinations(crops, 2):
             assert iou(np.array([a.box]), np.array([b.box]))[0, 0] < ALTERNATIVE_IOU
-    assert result.verified and 0.0 <= result.whole_score <= 1.0
+    assert not result.verified and 0.0 <= result.whole_score <= 1.0  # pooled ranking (VERIFY = 0)
+    exact = CropSearch(search.scorer, verify=EXACT_FINALISTS).search(prepared, "free", top=2)
+    assert exact.verified  # the exact option still scores its finalists one pass each
+    one_pass = search.crop_scores(prepared.image, np.array([exact.best.box], float), prepared.width,
+                                  prepared.height, quality=search.features(prepared.image, prepared.looks).quality)
+    assert exact.best.score == pytest.approx(float(one_pass[0]), abs=1e-4)
+    assert all(c.score == c.estimate for c in [result.best, *result.alternatives])  # pooled: score is the estimate
     assert result.candidates >= MIN_CANDIDATES * 6
     with pytest.raises(ValueError):
         search.search(prepared, "free", top=-1)

@@ -34,10 +34,13 @@ DEFAULT_ASPECT = "original"
 FREE_RATIOS = (1.0, 4 / 5, 5 / 4, 2 / 3, 3 / 2, 3 / 4, 4 / 3, 16 / 9, 9 / 16)
 # Stored with each proposal in the catalog: a proposal made by another version is made again when asked for.
 # Change it whenever the search would propose differently for the same photo.
-SEARCH_VERSION = "2026-12-01 looks head, keep whole"
+SEARCH_VERSION = "2026-12-01 pooled ranking, margin 0.01"
 # The whole frame is always a candidate: a crop is proposed only when it scores this much above the
-# uncropped photo (score units, the spread of people's opinions); otherwise the proposal is "keep as is".
-KEEP_MARGIN = 0.03
+# uncropped photo (score units); otherwise the proposal is "keep as is". Chosen on the validation composites
+# above (training portraits only) as the largest found-again rate that still keeps every well-framed original
+# with room to crop as it is: 0.01 found 90 % and kept 32 of 32 originals; 0.02 84 %, 0.03 (before) 78 %;
+# 0 found 93 % but proposed a crop for one original.
+KEEP_MARGIN = 0.01
 
 MIN_SCALE = 0.35  # smallest crop, as a share of the largest crop of its ratio (keeps ~12 % of the pixels)
 COARSE_SCALES = 8
