@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml tools/setup-system.sh
 	bash tools/setup-system.sh
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	$(VENV)/bin/python -m pip install -q -e '.[dev,cluster]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -29,7 +29,7 @@ test-fast: $(STAMP)
 check: $(STAMP)
 	$(VENV)/bin/ruff check -q selfie_desk tests tools
 	$(VENV)/bin/lint-imports --no-cache
-	$(VENV)/bin/mypy selfie_desk/core selfie_desk/neural
+	$(VENV)/bin/mypy selfie_desk/core selfie_desk/neural selfie_desk/cluster
 
 bench: $(STAMP)
 	$(VENV)/bin/python tools/benchmark.py

@@ -53,15 +53,18 @@ def load_scorer(model: str, device: str):
         return None
 
 
-def score_with_progress(targets, catalog, scorer, batch_size: int = 16):
+def score_with_progress(targets, catalog, scorer, batch_size: int = 16, *, label: str | None = None, run=None):
     """`pipeline.score` with a progress bar on a terminal's stderr; Ctrl+C stops it cleanly (check
-    `summary.cancelled`): every finished batch is already saved."""
+    `summary.cancelled`): every finished batch is already saved. `run(progress, cancel)`, when given, is the
+    pass instead (the cluster's), labelled `label` on the bar."""
     from selfie_desk.neural import pipeline  # torch: already loaded with the scorer passed in
 
-    bar = ProgressBar(sys.stderr, scorer.label) if sys.stderr.isatty() else None
+    bar = ProgressBar(sys.stderr, label or scorer.label) if sys.stderr.isatty() else None
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
+        if run is not None:
+            return run(bar, cancel)
         return pipeline.score(targets, catalog, scorer, progress=bar, cancel=cancel, batch_size=batch_size)
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -41,7 +41,21 @@ def register(sub) -> None:
     add_device_option(score)
     add_model_option(score)
     score.add_argument("--batch-size", type=int, default=16, help=argparse.SUPPRESS)
+    add_cluster_options(score)
     score.set_defaults(handler=run)
+
+
+def add_cluster_options(parser) -> None:
+    """--cluster, --workers, --path-map: the pass on a Ray cluster (the `cluster` extra; docs/scaling.md)."""
+    parser.add_argument(
+        "--cluster", metavar="auto|ADDRESS", default=None,
+        help="score on a Ray cluster: 'auto' starts one on this machine (every core), HOST:PORT joins one "
+             "started with `ray start --head` (workers read the photos from shared storage; the catalog "
+             "stays here). Needs pip install 'selfie-desk[cluster]'")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="with --cluster: worker processes (default: one per CPU of the cluster)")
+    parser.add_argument("--path-map", action="append", default=[], metavar="LOCAL=REMOTE",
+                        help="with --cluster: the workers see paths under LOCAL at REMOTE (repeatable)")
 
 
 @dataclass(frozen=True)
@@ -64,28 +78,78 @@ def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], An
 
     # The catalog (numpy, SQLite) loads only once the command line is known to be right.
     from selfie_desk.core.catalog_access import open_catalog
-    from selfie_desk.core.indexing import canonical
 
     path = catalog_file()
     open_catalog(path).close()  # a damaged, newer or unwritable catalog is told before the model loads
-    scorer = load_scorer(args.model, args.device)
-    if scorer is None:
+    cluster = _join_cluster(args)
+    if isinstance(cluster, int):
+        return cluster
+    try:
+        scorer = load_scorer(args.model, args.device if cluster is None else "cpu")
+        if scorer is None:
+            return ExitCode.SOME_FAILED
+        with open_catalog(path) as catalog, scan_lock_told(path) as go:
+            if not go:
+                return ExitCode.INTERRUPTED
+            summary = _score(args, catalog, scorer, cluster)
+            return _collect(args, catalog, scorer, summary, then)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _join_cluster(args: argparse.Namespace):
+    """The Ray cluster of --cluster (None without it), or an exit status after saying why it cannot be had."""
+    address = getattr(args, "cluster", None)
+    if address is None:
+        if getattr(args, "workers", None) is not None or getattr(args, "path_map", None):
+            raise UsageError("--workers and --path-map go with --cluster")
+        return None
+    from selfie_desk.cluster import run as cluster_run
+
+    try:
+        path_map = cluster_run.parse_path_map(args.path_map)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers wants a number of worker processes, 1 or more")
+    args.path_map_pairs = path_map
+    try:
+        return cluster_run.connect(args.cluster)
+    except cluster_run.ClusterError as exc:
+        print(f"selfie-desk: error: {exc}", file=sys.stderr)
         return ExitCode.SOME_FAILED
-    with open_catalog(path) as catalog, scan_lock_told(path) as go:
-        if not go:
-            return ExitCode.INTERRUPTED
-        summary = score_with_progress(args.paths, catalog, scorer, args.batch_size)
-        if summary.cancelled:
-            print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
-            return ExitCode.INTERRUPTED
-        photos = []
-        for target in map(canonical, args.paths):
-            if target.is_dir():
-                photos += catalog.photos(scorer.model_name, folder=str(target))
-            else:
-                photos += catalog.photos(scorer.model_name, paths=[str(target)])
-        unique = {p.path: p for p in photos}
-        after = then(catalog, scorer, unique) if then is not None else None
+
+
+def _score(args: argparse.Namespace, catalog, scorer, cluster):
+    if cluster is None:
+        return score_with_progress(args.paths, catalog, scorer, args.batch_size)
+    from selfie_desk.cluster import run as cluster_run
+
+    def on_cluster(progress, cancel):
+        return cluster_run.score(args.paths, catalog, scorer, cluster, workers=args.workers,
+                                 path_map=args.path_map_pairs, progress=progress, cancel=cancel,
+                                 batch_size=args.batch_size, device=args.device)
+
+    return score_with_progress(args.paths, catalog, scorer, args.batch_size, label=f"Ray cluster {cluster.address}",
+                               run=on_cluster)
+
+
+def _collect(args: argparse.Namespace, catalog, scorer, summary, then) -> Scored | int:
+    """The catalog's photos of `args.paths` after the pass (and what `then` made of them)."""
+    from selfie_desk.core.indexing import canonical
+
+    if summary.cancelled:
+        print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    photos: list[Any] = []
+    for target in map(canonical, args.paths):
+        if target.is_dir():
+            photos += catalog.photos(scorer.model_name, folder=str(target))
+        else:
+            photos += catalog.photos(scorer.model_name, paths=[str(target)])
+    unique = {p.path: p for p in photos}
+    after = then(catalog, scorer, unique) if then is not None else None
     return Scored(scorer, summary, unique, after)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from selfie_desk.core import decoding, look, reasons, thumbnails
 from selfie_desk.core.catalog import Catalog, LookRecord, Result
@@ -76,23 +77,29 @@ class Prepared:
     face_input: np.ndarray  # h x w x 3 uint8, long edge <= FACE_EDGE
     look: look.Look  # view statistics and the detail luma (the view itself is let go)
     exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV): brackets are grouped by it
+    thumbnail: Image.Image | None = None  # the view reduced for the cache, when not saved here (cluster workers)
 
 
-def prepare(todo: Todo, thumbnail_root: Path | None = None) -> Prepared:
-    """Decode one photo (reduced), cache its thumbnail, and make the model, face-detector and look inputs."""
+def prepare(todo: Todo, thumbnail_root: Path | None = None, *, save_thumbnail: bool = True) -> Prepared:
+    """Decode one photo (reduced), cache its thumbnail, and make the model, face-detector and look inputs.
+    With `save_thumbnail` False the thumbnail is handed back in `Prepared.thumbnail` instead (a cluster
+    worker: the driver, not the node, writes the user's cache)."""
     decoded = decoding.decode(Path(todo.path), DECODE_EDGE)
     lk = look.Look(decoded.image)
     view = lk.held_view()
-    if todo.fingerprint:
+    thumb = None
+    if todo.fingerprint and save_thumbnail:
         try:
             thumbnails.save(todo.fingerprint, view, thumbnail_root)
         except OSError:
             pass  # a full or read-only cache must not stop scoring; the GUI regenerates on demand
+    elif todo.fingerprint:
+        thumb = thumbnails.reduced(view)
     model_in = model_input(view)
     face = face_input(view, FACE_EDGE)
     lk.view = None  # only its statistics are needed from here on: keeps the decodes in flight small
     return Prepared(todo, decoded.width, decoded.height, decoded.captured_at, model_in, face, lk,
-                    decoded.exposure_bias)
+                    decoded.exposure_bias, thumb)
 
 
 def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
@@ -178,16 +185,8 @@ def score(
 ) -> Summary:
     """Index `targets` and score every photo that needs it. Returns when done or cancelled."""
     start = time.perf_counter()
-    report = index(targets, catalog, scorer.model_name, scorer.info.id)
     cancel = cancel or threading.Event()
-    # Photos whose stored embedding this model's head can read are scored from it (switching models);
-    # only the others are decoded. An embedding of an older layout is made again by decoding the photo.
-    # Photos with a face found before eyes and focus were measured are decoded again for them (catalog 5).
-    unmeasured = catalog.unmeasured_faces(t.photo_id for t in report.todo)
-    reused = rescore.from_embeddings(catalog, scorer.head, scorer.model_name,
-                                     [t.photo_id for t in report.todo if t.photo_id not in unmeasured],
-                                     cancel=cancel, head_id=scorer.info.id)
-    todo = [t for t in report.todo if t.photo_id not in reused]
+    report, reused, todo = plan(targets, catalog, scorer, cancel)
     done = failed = 0
 
     def tell(path: str | None) -> None:
@@ -232,6 +231,22 @@ def score(
         finally:
             stream.close()
     return Summary(report, len(reused) + done - failed, failed, cancel.is_set(), time.perf_counter() - start)
+
+
+def plan(targets: Iterable[Path], catalog: Catalog, scorer: Scorer,
+         cancel: threading.Event) -> tuple[IndexReport, set[int], list[Todo]]:
+    """Index `targets`, score from stored embeddings what can be, and say what must still be decoded:
+    (the index report, the photo ids scored from embeddings, the photos to decode). The local pass and the
+    cluster pass (selfie_desk/cluster) both start here."""
+    report = index(targets, catalog, scorer.model_name, scorer.info.id)
+    # Photos whose stored embedding this model's head can read are scored from it (switching models);
+    # only the others are decoded. An embedding of an older layout is made again by decoding the photo.
+    # Photos with a face found before eyes and focus were measured are decoded again for them (catalog 5).
+    unmeasured = catalog.unmeasured_faces(t.photo_id for t in report.todo)
+    reused = rescore.from_embeddings(catalog, scorer.head, scorer.model_name,
+                                     [t.photo_id for t in report.todo if t.photo_id not in unmeasured],
+                                     cancel=cancel, head_id=scorer.info.id)
+    return report, reused, [t for t in report.todo if t.photo_id not in reused]
 
 
 def _decoded_in_order(

@@ -1,0 +1,267 @@
+"""The cluster pass: index here, send batches of photos (paths, not bytes) to Ray actors that decode and
+score them from shared storage, and commit each batch's results to the catalog here as it comes back.
+
+What runs on a worker is the local pass's own code (pipeline.prepare and pipeline._results), so the results
+are the same; what is written (the catalog, the thumbnail cache) is written by this process alone, through
+the same `Catalog.record` and `thumbnails.save` as the local pass. A batch is committed in one transaction
+when it returns: a lost worker loses only the batches it held (they are sent again, to its restarted self),
+and a killed driver loses only the batches in flight (a re-run indexes, finds them unscored and sends them).
+
+Ray is imported inside the functions that need it: without the `cluster` extra the module still imports
+and `--cluster` says what to install.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from selfie_desk.core import decoding, thumbnails
+from selfie_desk.core.catalog import Catalog, Result
+from selfie_desk.core.indexing import Todo
+
+DEFAULT_PORT = 6379  # `ray start --head`'s GCS port
+CLIENT_PORT = 10001  # Ray Client's (ray://host)
+CONNECT_TIMEOUT_S = 5.0
+BATCHES_PER_WORKER = 2  # in flight per actor: one scoring, one queued, so a worker never waits for the driver
+TRIES = 3  # a batch whose worker died is sent again; after that its photos go one by one, then are failures
+
+
+class ClusterError(Exception):
+    """The cluster cannot be started, reached or joined; the message is for the user, one line."""
+
+
+PathMap = Sequence[tuple[str, str]]
+
+
+def parse_path_map(specs: Iterable[str]) -> list[tuple[str, str]]:
+    """`LOCAL=REMOTE` pairs, the longest LOCAL first (so /mnt/a/b wins over /mnt/a). ValueError if malformed."""
+    pairs = []
+    for spec in specs:
+        local, sep, remote = spec.partition("=")
+        if not sep or not local or not remote:
+            raise ValueError(f"--path-map wants LOCAL=REMOTE, got {spec!r}")
+        pairs.append((local.rstrip("/") or "/", remote.rstrip("/") or "/"))
+    return sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+
+
+def remap(path: str, mapping: PathMap) -> str:
+    """`path` as the workers see it: the first LOCAL prefix (whole path components) replaced by its REMOTE."""
+    for local, remote in mapping:
+        if local == "/":
+            return remote.rstrip("/") + path
+        if path == local or path.startswith(local + "/"):
+            return remote + path[len(local):]
+    return path
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    rest = address
+    port = DEFAULT_PORT
+    if rest.startswith("ray://"):
+        rest, port = rest[len("ray://"):], CLIENT_PORT
+    host, sep, p = rest.rpartition(":")
+    if not sep:
+        return rest, port
+    try:
+        return host.strip("[]"), int(p)
+    except ValueError:
+        raise ClusterError(f"--cluster: {address!r} is not auto, HOST:PORT or ray://HOST:PORT") from None
+
+
+@dataclass
+class Connection:
+    """A joined or started cluster; `close` leaves it (and stops it when this process started it)."""
+
+    address: str
+    started_here: bool
+    cpus: int
+    gpus: float
+
+    def close(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+
+
+def connect(address: str, cpus: int | None = None, timeout_s: float = CONNECT_TIMEOUT_S) -> Connection:
+    """`auto`: start a local cluster of `cpus` (default: every core); otherwise join the cluster at
+    `address`, first checking in `timeout_s` that something listens there (Ray itself retries for a minute)."""
+    try:
+        import ray
+    except ImportError:
+        raise ClusterError("--cluster needs Ray: pip install 'selfie-desk[cluster]'") from None
+    quiet = {"logging_level": logging.ERROR, "log_to_driver": False}
+    if address == "auto":
+        n = cpus or os.cpu_count() or 1
+        env = {k: os.environ[k] for k in ("SELFIE_DESK_HOME",) if k in os.environ}
+        try:
+            ray.init(address="local", num_cpus=n, include_dashboard=False, object_store_memory=256 * 2**20,
+                     runtime_env={"env_vars": env} if env else None, **quiet)
+        except Exception as exc:  # Ray's own errors: the message is the useful part
+            raise ClusterError(f"cannot start a local Ray cluster: {exc}") from None
+        started = True
+    else:
+        host, port = _host_port(address)
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                pass
+        except OSError as exc:
+            raise ClusterError(
+                f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start one with "
+                f"`ray start --head` on that machine, or use --cluster auto") from None
+        try:
+            ray.init(address=address, **quiet)
+        except Exception as exc:
+            raise ClusterError(f"cannot join the Ray cluster at {address}: {exc}") from None
+        started = False
+    res = ray.cluster_resources()
+    return Connection(address, started, int(res.get("CPU", 0)), float(res.get("GPU", 0)))
+
+
+class Worker:
+    """One Ray actor: loads the convnet once, then decodes and scores batches of photos read from shared
+    storage. Made a Ray actor by `_actor_class` (Ray is not imported at module level)."""
+
+    def __init__(self, model: str, device: str, path_map: PathMap, threads: int = 1) -> None:
+        import torch
+
+        from selfie_desk.neural.model import Scorer
+
+        torch.set_num_threads(max(1, threads))
+        self.scorer = Scorer(model=model, device=device)
+        self.path_map = list(path_map)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def run(self, todos: list[Todo]) -> tuple[list[Result], list[tuple[str, Any]]]:
+        """The local pass on `todos`: (their results, errors included; (fingerprint, thumbnail) pairs)."""
+        from selfie_desk.neural import pipeline
+
+        prepared, errors = [], []
+        for todo in todos:
+            here = replace(todo, path=remap(todo.path, self.path_map))
+            try:
+                p = pipeline.prepare(here, save_thumbnail=False)
+            except decoding.PhotoError as exc:
+                errors.append(Result(photo_id=todo.photo_id, error=str(exc)))
+            except Exception as exc:  # one odd file must not end the scan (as in the local pass)
+                errors.append(Result(photo_id=todo.photo_id, error=f"cannot process: {type(exc).__name__}: {exc}"))
+            else:
+                prepared.append(p)
+        results = pipeline._results(prepared, self.scorer) if prepared else []
+        thumbs = [(p.todo.fingerprint, p.thumbnail) for p in prepared if p.thumbnail is not None]
+        return results + errors, thumbs
+
+
+def _actor_class() -> Any:
+    import ray
+
+    # Restarted by Ray when its process dies; a task it held fails here and is sent again (max_task_retries 0:
+    # the driver decides, so a photo that kills its worker every time ends as that photo's error).
+    return ray.remote(max_restarts=-1, max_task_retries=0)(Worker)
+
+
+def score(
+    targets: Iterable[Path],
+    catalog: Catalog,
+    scorer: Any,
+    connection: Connection,
+    *,
+    workers: int | None = None,
+    path_map: PathMap = (),
+    progress: Callable[[Any], None] | None = None,
+    cancel: threading.Event | None = None,
+    batch_size: int = 16,
+    device: str = "auto",
+    thumbnail_root: Path | None = None,
+    started: Callable[[list[Any]], None] | None = None,
+) -> Any:
+    """pipeline.score on the cluster: index and reuse stored embeddings here, score the rest on `workers`
+    Ray actors (default: one per CPU of the cluster), commit each batch as it returns. Returns a
+    pipeline.Summary. `started(actors)` is called once the actors exist (the tests kill one)."""
+    import ray
+    from ray.exceptions import RayActorError, WorkerCrashedError
+
+    from selfie_desk.neural.pipeline import Progress, Summary, plan
+
+    start = time.perf_counter()
+    cancel = cancel or threading.Event()
+    report, reused, todo = plan(targets, catalog, scorer, cancel)
+    done = failed = 0
+
+    def tell(path: str | None) -> None:
+        if progress is not None:
+            progress(Progress(len(reused) + done, len(reused) + len(todo), failed, time.perf_counter() - start,
+                              path))
+
+    tell(None)
+    queue: list[tuple[list[Todo], int]] = [(todo[i:i + batch_size], 0) for i in range(0, len(todo), batch_size)]
+    queue.reverse()  # popped from the end: in order
+    n = max(1, min(workers or connection.cpus or 1, len(queue) or 1))
+    gpu_each = 0.0
+    if device != "cpu" and connection.gpus > 0:
+        gpu_each = min(1.0, connection.gpus / n)
+    actor_cls = _actor_class()
+    actors = [actor_cls.options(num_cpus=1, num_gpus=gpu_each).remote(scorer.model_name, device, list(path_map))
+              for _ in range(n if queue else 0)]
+    if started is not None and actors:
+        started(actors)
+    in_flight: dict[Any, tuple[int, list[Todo], int]] = {}  # ref -> (actor index, batch, tries)
+    load = [0] * len(actors)
+
+    def feed() -> None:
+        for a in range(len(actors)):
+            while load[a] < BATCHES_PER_WORKER and queue and not cancel.is_set():
+                batch, tries = queue.pop()
+                in_flight[actors[a].run.remote(batch)] = (a, batch, tries)
+                load[a] += 1
+
+    def commit(results: list[Result], thumbs: list[tuple[str, Any]]) -> None:
+        nonlocal done, failed
+        for fingerprint, image in thumbs:
+            try:
+                thumbnails.save(fingerprint, image, thumbnail_root)
+            except OSError:
+                pass  # as in the local pass: a full or read-only cache must not stop scoring
+        catalog.record(results, scorer.model_name, scorer.info.id)
+        done += len(results)
+        failed += sum(r.error is not None for r in results)
+
+    try:
+        feed()
+        while in_flight and not cancel.is_set():
+            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.2)
+            for ref in ready:
+                a, batch, tries = in_flight.pop(ref)
+                load[a] -= 1
+                try:
+                    results, thumbs = ray.get(ref)
+                except (RayActorError, WorkerCrashedError) as exc:
+                    if tries + 1 < TRIES:
+                        queue.append((batch, tries + 1))
+                    elif len(batch) > 1:
+                        queue.extend(([t], tries + 1) for t in reversed(batch))
+                    else:
+                        why = getattr(exc, "error_msg", None) or type(exc).__name__
+                        commit([Result(photo_id=batch[0].photo_id,
+                                       error=f"cannot process: its worker died {TRIES} times ({why.splitlines()[0]})")],
+                               [])
+                    continue
+                commit(results, thumbs)
+                tell(batch[-1].path)
+            feed()
+    finally:
+        for actor in actors:  # what they still hold is lost with them: it was never committed
+
+            ray.kill(actor)
+    return Summary(report, len(reused) + done - failed, failed, cancel.is_set(), time.perf_counter() - start)
