@@ -91,7 +91,13 @@ def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], An
         with open_catalog(path) as catalog, scan_lock_told(path) as go:
             if not go:
                 return ExitCode.INTERRUPTED
-            summary = _score(args, catalog, scorer, cluster)
+            try:
+                summary = _score(args, catalog, scorer, cluster)
+            except Exception as exc:
+                if cluster is None or type(exc).__name__ != "ClusterError":
+                    raise
+                print(f"selfie-desk: error: {exc}", file=sys.stderr)
+                return ExitCode.SOME_FAILED
             return _collect(args, catalog, scorer, summary, then)
     finally:
         if cluster is not None:

@@ -31,6 +31,7 @@ DEFAULT_PORT = 6379  # `ray start --head`'s GCS port
 CLIENT_PORT = 10001  # Ray Client's (ray://host)
 CONNECT_TIMEOUT_S = 5.0
 BATCHES_PER_WORKER = 2  # in flight per actor: one scoring, one queued, so a worker never waits for the driver
+RESTART_WAIT_S = 180.0  # a worker that has not come back (model loaded) by then is given up on
 TRIES = 3  # a batch whose worker died is sent again; after that its photos go one by one, then are failures
 
 
@@ -218,13 +219,23 @@ def score(
         started(actors)
     in_flight: dict[Any, tuple[int, list[Todo], int]] = {}  # ref -> (actor index, batch, tries)
     load = [0] * len(actors)
+    # A worker whose task died is being restarted by Ray: it gets no work until it answers a ping, so the
+    # batches it lost go to the others (or wait for it) instead of failing again on a half-started actor.
+    pings: dict[Any, tuple[int, float]] = {}  # ping ref -> (actor index, when it went down)
+    down: set[int] = set()
 
     def feed() -> None:
         for a in range(len(actors)):
-            while load[a] < BATCHES_PER_WORKER and queue and not cancel.is_set():
+            while a not in down and load[a] < BATCHES_PER_WORKER and queue and not cancel.is_set():
                 batch, tries = queue.pop()
                 in_flight[actors[a].run.remote(batch)] = (a, batch, tries)
                 load[a] += 1
+
+    def ping(a: int, since: float) -> None:
+        down.add(a)
+        if time.monotonic() - since > RESTART_WAIT_S:
+            return  # given up on: its work goes to the others; with none left, the loop ends
+        pings[actors[a].pid.remote()] = (a, since)
 
     def commit(results: list[Result], thumbs: list[tuple[str, Any]]) -> None:
         nonlocal done, failed
@@ -237,31 +248,45 @@ def score(
         done += len(results)
         failed += sum(r.error is not None for r in results)
 
+    def lost(batch: list[Todo], tries: int, exc: Exception) -> None:
+        if tries + 1 < TRIES:
+            queue.append((batch, tries + 1))
+        elif len(batch) > 1:  # the third time: one by one, so only a photo that kills its worker fails
+            queue.extend(([t], tries + 1) for t in reversed(batch))
+        else:
+            why = (getattr(exc, "error_msg", None) or type(exc).__name__).splitlines()[0]
+            commit([Result(photo_id=batch[0].photo_id, error=f"cannot process: its worker died {TRIES} times ({why})")],
+                   [])
+
     try:
         feed()
-        while in_flight and not cancel.is_set():
-            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.2)
+        while (in_flight or (queue and pings)) and not cancel.is_set():
+            ready, _ = ray.wait(list(in_flight) + list(pings), num_returns=1, timeout=0.2)
             for ref in ready:
+                if ref in pings:
+                    a, since = pings.pop(ref)
+                    try:
+                        ray.get(ref)
+                        down.discard(a)
+                    except (RayActorError, WorkerCrashedError):
+                        time.sleep(0.1)
+                        ping(a, since)
+                    continue
                 a, batch, tries = in_flight.pop(ref)
                 load[a] -= 1
                 try:
                     results, thumbs = ray.get(ref)
                 except (RayActorError, WorkerCrashedError) as exc:
-                    if tries + 1 < TRIES:
-                        queue.append((batch, tries + 1))
-                    elif len(batch) > 1:
-                        queue.extend(([t], tries + 1) for t in reversed(batch))
-                    else:
-                        why = getattr(exc, "error_msg", None) or type(exc).__name__
-                        commit([Result(photo_id=batch[0].photo_id,
-                                       error=f"cannot process: its worker died {TRIES} times ({why.splitlines()[0]})")],
-                               [])
+                    lost(batch, tries, exc)
+                    if a not in down:
+                        ping(a, time.monotonic())
                     continue
                 commit(results, thumbs)
                 tell(batch[-1].path)
             feed()
+        if queue and not cancel.is_set():
+            raise ClusterError(f"every worker died; {sum(len(b) for b, _ in queue)} photos not scored (run again)")
     finally:
         for actor in actors:  # what they still hold is lost with them: it was never committed
-
             ray.kill(actor)
     return Summary(report, len(reused) + done - failed, failed, cancel.is_set(), time.perf_counter() - start)
