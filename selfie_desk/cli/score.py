@@ -85,6 +85,8 @@ def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], An
     if isinstance(cluster, int):
         return cluster
     try:
+        if cluster is not None:  # they load the convnet while this process loads its own and indexes
+            cluster.start_workers(args.model, args.device, args.path_map_pairs, args.workers)
         scorer = load_scorer(args.model, args.device if cluster is None else "cpu")
         if scorer is None:
             return ExitCode.SOME_FAILED
@@ -135,7 +137,7 @@ def _score(args: argparse.Namespace, catalog, scorer, cluster):
     def on_cluster(progress, cancel):
         return cluster_run.score(args.paths, catalog, scorer, cluster, workers=args.workers,
                                  path_map=args.path_map_pairs, progress=progress, cancel=cancel,
-                                 batch_size=args.batch_size, device=args.device)
+                                 batch_size=args.batch_size, device=args.device, model=args.model)
 
     return score_with_progress(args.paths, catalog, scorer, args.batch_size, label=f"Ray cluster {cluster.address}",
                                run=on_cluster)

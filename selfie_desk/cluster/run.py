@@ -85,10 +85,37 @@ class Connection:
     started_here: bool
     cpus: int
     gpus: float
+    _pool: tuple[Any, list[Any]] | None = None  # (what they were started for, the actors)
+
+    def start_workers(self, model: str, device: str, path_map: PathMap = (), workers: int | None = None) -> list[Any]:
+        """The worker actors for this model, device and path map, started now if they are not yet: they load
+        the convnet in the background (seconds each), so the command starts them before it loads its own
+        scorer and indexes. Kept for the next pass; another kind of worker replaces them (they hold the CPUs)."""
+        n = max(1, workers or self.cpus or 1)
+        key = (model, device, tuple(path_map), n)
+        if self._pool is not None and self._pool[0] == key:
+            return self._pool[1]
+        self.drop_workers()
+        gpu_each = min(1.0, self.gpus / n) if device != "cpu" and self.gpus > 0 else 0.0
+        cls = _actor_class()
+        actors = [cls.options(num_cpus=1, num_gpus=gpu_each).remote(model, device, list(path_map)) for _ in range(n)]
+        self._pool = (key, actors)
+        return actors
+
+    def drop_workers(self) -> None:
+        """Kill the worker actors (what they hold is lost with them: it was never committed)."""
+        if self._pool is None:
+            return
+        import ray
+
+        for actor in self._pool[1]:
+            ray.kill(actor)
+        self._pool = None
 
     def close(self) -> None:
         import ray
 
+        self._pool = None  # the actors go with the driver's connection
         if ray.is_initialized():
             ray.shutdown()
 
@@ -186,6 +213,7 @@ def score(
     device: str = "auto",
     thumbnail_root: Path | None = None,
     started: Callable[[list[Any]], None] | None = None,
+    model: str | None = None,
 ) -> Any:
     """pipeline.score on the cluster: index and reuse stored embeddings here, score the rest on `workers`
     Ray actors (default: one per CPU of the cluster), commit each batch as it returns. Returns a
@@ -208,13 +236,7 @@ def score(
     tell(None)
     queue: list[tuple[list[Todo], int]] = [(todo[i:i + batch_size], 0) for i in range(0, len(todo), batch_size)]
     queue.reverse()  # popped from the end: in order
-    n = max(1, min(workers or connection.cpus or 1, len(queue) or 1))
-    gpu_each = 0.0
-    if device != "cpu" and connection.gpus > 0:
-        gpu_each = min(1.0, connection.gpus / n)
-    actor_cls = _actor_class()
-    actors = [actor_cls.options(num_cpus=1, num_gpus=gpu_each).remote(scorer.model_name, device, list(path_map))
-              for _ in range(n if queue else 0)]
+    actors = connection.start_workers(model or scorer.model_name, device, path_map, workers) if queue else []
     if started is not None and actors:
         started(actors)
     in_flight: dict[Any, tuple[int, list[Todo], int]] = {}  # ref -> (actor index, batch, tries)
@@ -258,6 +280,7 @@ def score(
             commit([Result(photo_id=batch[0].photo_id, error=f"cannot process: its worker died {TRIES} times ({why})")],
                    [])
 
+    finished = False
     try:
         feed()
         while (in_flight or (queue and pings)) and not cancel.is_set():
@@ -286,7 +309,8 @@ def score(
             feed()
         if queue and not cancel.is_set():
             raise ClusterError(f"every worker died; {sum(len(b) for b, _ in queue)} photos not scored (run again)")
+        finished = not cancel.is_set()
     finally:
-        for actor in actors:  # what they still hold is lost with them: it was never committed
-            ray.kill(actor)
+        if not finished:  # interrupted: they may still be working on batches nobody will commit
+            connection.drop_workers()
     return Summary(report, len(reused) + done - failed, failed, cancel.is_set(), time.perf_counter() - start)
