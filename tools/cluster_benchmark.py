@@ -65,16 +65,17 @@ def main() -> int:
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--work", type=Path, default=None, help="a folder to keep the photos in between runs")
     args = ap.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="cluster-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="cluster-bench-", dir=args.work))
     os.environ["SELFIE_DESK_HOME"] = str(work / "home")  # nothing of the user's is touched
     from benchmark import make_photos
 
     from selfie_desk.cluster import run as cluster_run
     from selfie_desk.neural.model import Scorer
 
-    folder = work / "photos"
+    folder = (args.work or work) / "photos"
     make_photos(folder, args.photos)
     scorer = Scorer(device="cpu")
     t0 = time.perf_counter()
