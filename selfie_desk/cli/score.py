@@ -171,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json_lines(photo.to_json() for photo in ranked)
     else:
-        print_table(ranked, done.summary, done.scorer.label)
+        cluster = getattr(args, "cluster", None)
+        print_table(ranked, done.summary, f"the Ray cluster ({cluster})" if cluster else done.scorer.label)
     return ExitCode.SOME_FAILED if not_listed or any(p.error for p in ranked) else ExitCode.OK
 
 
