@@ -19,9 +19,14 @@ from conftest import ROOT
 from selfie_desk.cluster import run as cluster_run
 from selfie_desk.core.catalog import Catalog
 
-ray = pytest.importorskip("ray", reason="the cluster extra: pip install -e '.[cluster]'")
-
 N_DEMO = 7
+
+
+def test_ray_is_imported_only_when_a_cluster_is_asked_for():
+    """The app and every command start without Ray (the `cluster` extra may be absent)."""
+    code = ("import sys, selfie_desk.cli, selfie_desk.cli.score, selfie_desk.cluster.run, selfie_desk.neural.pipeline;"
+            "sys.exit('ray' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
 def test_path_map_parses_and_rewrites_whole_components():
@@ -36,6 +41,7 @@ def test_path_map_parses_and_rewrites_whole_components():
 
 @pytest.fixture(scope="module")
 def cluster():
+    pytest.importorskip("ray", reason="the cluster extra: pip install -e '.[cluster]'")
     connection = cluster_run.connect("auto", cpus=2)
     yield connection
     connection.close()
@@ -97,6 +103,8 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, scorer, demo_folder, cl
     pids: list[int] = []
     killed: list[int] = []
 
+    import ray
+
     def know(actors) -> None:
         pids.extend(ray.get([a.pid.remote() for a in actors]))
 
@@ -152,6 +160,7 @@ def test_a_file_unreadable_on_the_workers_side_is_that_files_error(tmp_path, sco
 
 @pytest.mark.slow
 def test_an_unreachable_cluster_is_one_line_in_seconds(tmp_path):
+    pytest.importorskip("ray", reason="the cluster extra: pip install -e '.[cluster]'")
     with socket_free_port() as port:
         start = time.monotonic()
         done = subprocess.run(
