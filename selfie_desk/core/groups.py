@@ -475,7 +475,7 @@ def best_of_groups(photos: Sequence[Any]) -> list[Any]:
     return out
 
 
-def count_groups(groups: Sequence[AutoGroup]) -> tuple[int, int]:
-    """(groups of two or more photos, photos in them): the window's preview of a threshold."""
+def count_groups(groups: Sequence[AutoGroup]) -> tuple[int, int, int]:
+    """(groups of two or more photos, photos in them, bursts among them): the window's preview of a threshold."""
     stacks = [g for g in groups if len(g.ids) > 1]
-    return len(stacks), sum(len(g.ids) for g in stacks)
+    return len(stacks), sum(len(g.ids) for g in stacks), sum(g.kind == "burst" for g in stacks)

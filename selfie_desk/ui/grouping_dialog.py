@@ -93,5 +93,6 @@ class GroupingDialog(QDialog):
         if outcome.error:
             self.preview.setText(outcome.error)
             return
+        b = outcome.bursts
         self.preview.setText(f"{outcome.groups} group{'s' if outcome.groups != 1 else ''} of two or more "
-                             f"({outcome.grouped} photos); now {self._now}")
+                             f"({outcome.grouped} photos; {b} burst{'s' if b != 1 else ''}); now {self._now}")

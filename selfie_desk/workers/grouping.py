@@ -36,6 +36,7 @@ class GroupingRequest:
 class GroupingOutcome:
     groups: int = 0  # groups of two or more photos
     grouped: int = 0  # photos in them
+    bursts: int = 0  # groups of two or more that are bursts
     photos: list[Any] | None = None  # the folder's Photos with their group ids (not for a preview)
     ranked: list[Any] | None = None  # their RankedGroups
     cancelled: bool = False
@@ -68,8 +69,8 @@ class GroupingService(Service):
             if self._shots is None or self._shots[0] != folder:
                 ids = [p.id for p in catalog.photos(req.model, folder=folder)]
                 self._shots = (folder, shots_from_catalog(catalog, ids))
-            n, grouped = count_groups(group_shots(self._shots[1], req.params))
-            return GroupingOutcome(groups=n, grouped=grouped)
+            n, grouped, bursts = count_groups(group_shots(self._shots[1], req.params))
+            return GroupingOutcome(groups=n, grouped=grouped, bursts=bursts)
         photos = catalog.photos(req.model, folder=folder)
         self._shots = None
         regroup(catalog, [p.id for p in photos], req.params)
@@ -77,6 +78,6 @@ class GroupingService(Service):
             return GroupingOutcome(cancelled=True)
         photos = catalog.photos(req.model, folder=folder)
         ranked = ranked_groups(catalog, photos)
-        n = sum(1 for g in ranked if len(g.members) > 1)
-        return GroupingOutcome(groups=n, grouped=sum(len(g.members) for g in ranked if len(g.members) > 1),
-                               photos=photos, ranked=ranked)
+        stacks = [g for g in ranked if len(g.members) > 1]
+        return GroupingOutcome(groups=len(stacks), grouped=sum(len(g.members) for g in stacks),
+                               bursts=sum(g.kind == "burst" for g in stacks), photos=photos, ranked=ranked)
