@@ -65,7 +65,7 @@ def decisions(folder: Path) -> dict[str, str | None]:
 
 def test_a_burst_is_one_stack_g_expands_it_b_keeps_the_best_and_ctrl_z_undoes(qtbot, make_window, tmp_path):
     folder = write_shoot(tmp_path / "shoot")
-    window = make_window()
+    window = make_window(stacks=True)
     open_and_group(qtbot, window, folder)
     window.show_grid()
     window.grid.setFocus()
@@ -129,7 +129,7 @@ def test_a_burst_is_one_stack_g_expands_it_b_keeps_the_best_and_ctrl_z_undoes(qt
 
 def test_soft_and_closed_eyes_are_badged_and_filtered(qtbot, make_window, tmp_path):
     folder = write_shoot(tmp_path / "shoot")
-    window = make_window()
+    window = make_window(stacks=True)
     open_and_group(qtbot, window, folder)
     by_name = {Path(p.path).name: p for p in window.model.all_photos()}
     assert SOFT_FOCUS in window.model.badges(by_name["burst2.jpg"].id)  # the blurred frame, measured for real
@@ -156,7 +156,7 @@ def test_soft_and_closed_eyes_are_badged_and_filtered(qtbot, make_window, tmp_pa
 
 def test_a_split_survives_a_rescan_and_merge_joins_again(qtbot, make_window, tmp_path):
     folder = write_shoot(tmp_path / "shoot")
-    window = make_window()
+    window = make_window(stacks=True)
     open_and_group(qtbot, window, folder)
     best = next(p for p in window.model.photos() if window.model.stack(p.id).count == 4)
     window._select_row(window.model.row_of(best.id))
@@ -188,7 +188,7 @@ def test_a_split_survives_a_rescan_and_merge_joins_again(qtbot, make_window, tmp
 
 def test_the_thresholds_preview_the_count_and_are_kept(qtbot, make_window, tmp_path):
     folder = write_shoot(tmp_path / "shoot")
-    window = make_window()
+    window = make_window(stacks=True)
     open_and_group(qtbot, window, folder)
     dialog = window.show_grouping()
     qtbot.waitUntil(lambda: "of two or more" in dialog.preview.text(), timeout=10_000)
@@ -204,7 +204,7 @@ def test_the_thresholds_preview_the_count_and_are_kept(qtbot, make_window, tmp_p
 
 def test_export_best_of_groups_from_the_window_and_the_command_line(qtbot, make_window, tmp_path):
     folder = write_shoot(tmp_path / "shoot")
-    window = make_window()
+    window = make_window(stacks=True)
     open_and_group(qtbot, window, folder)
     best = next(p for p in window.model.photos() if window.model.stack(p.id).count == 4)
     dialog = window.show_export()

@@ -90,6 +90,7 @@ class PhotoGridModel(QAbstractListModel):
         self.expanded: set[int] = set()  # group ids shown in full
         self._stack: dict[int, Stack] = {}  # photo id -> its cell's stack, for the rows shown
         self._badges: dict[int, frozenset[str]] = {}
+        self._order: list[int] | None = None  # the photos in the last sorted order, before stacking
 
     # ---- Qt ----------------------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -158,11 +159,11 @@ class PhotoGridModel(QAbstractListModel):
         self.groups = groups
         self.expanded &= set(groups.groups)
         self._badges.clear()
-        self._rebuild()
+        self._rebuild(resort=False)  # new groups never move a photo the user is looking at to another place
 
     def set_stacked(self, stacked: bool) -> None:
         self.stacked = stacked
-        self._rebuild()
+        self._rebuild(resort=False)
 
     def toggle_expanded(self, group_id: int) -> bool:
         """Expand a collapsed group or collapse an expanded one; returns whether it is now expanded."""
@@ -170,7 +171,7 @@ class PhotoGridModel(QAbstractListModel):
             self.expanded.discard(group_id)
         else:
             self.expanded.add(group_id)
-        self._rebuild()
+        self._rebuild(resort=False)
         return group_id in self.expanded
 
     def set_view(self, sort: str | None = None, photo_filter: PhotoFilter | None = None) -> None:
@@ -216,10 +217,17 @@ class PhotoGridModel(QAbstractListModel):
         self.merge([p])
         return p
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, resort: bool = True) -> None:
         self.beginResetModel()
         rows = [p for p in self._all.values() if self.filter.accepts(p, self.badges(p.id))]
-        rows.sort(key=sort_key(self.sort))
+        if resort or self._order is None:
+            rows.sort(key=sort_key(self.sort))
+            self._order = [p.id for p in rows]
+        else:  # the order as it was; photos it did not have yet after it, sorted
+            place = {pid: i for i, pid in enumerate(self._order)}
+            rows.sort(key=lambda p: place.get(p.id, len(place)))
+            rows = [p for p in rows if p.id in place] + sorted((p for p in rows if p.id not in place),
+                                                               key=sort_key(self.sort))
         self._rows = self._stacked(rows)
         rows = self._rows
         self._row_of = {p.id: i for i, p in enumerate(rows)}

@@ -761,7 +761,7 @@ class MainWindow(QMainWindow):
 
     def regroup(self) -> Job | None:
         """Group the folder afresh with the settings' thresholds, in the background; groups the user edited stay."""
-        if self.folder is None:
+        if self.folder is None or self._shut_down:  # a scan's last report may come after the quit
             return None
         if self._grouping_job is not None:
             self._grouping_job.ignore()
