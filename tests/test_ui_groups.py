@@ -111,6 +111,7 @@ def test_a_burst_is_one_stack_g_expands_it_b_keeps_the_best_and_ctrl_z_undoes(qt
     assert "Ctrl+Z" in window.messages.label.text()
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert set(decisions(folder).values()) == {None}
+    assert window.messages.label.text().startswith("Undone: Keep best of burst, reject 3")
     assert all(p.decision is None for p in window.model.all_photos())
 
     # Shift+G: every frame ungrouped, in the plain order

@@ -128,7 +128,7 @@ class CompareView(QWidget):
             face = largest_face(pane.photo)
             if face is not None:
                 x0, y0, x1, y1 = face.box
-                zoom = min(1.0, 0.5 * span / max(1.0, x1 - x0, y1 - y0))  # never past 100 %: the pixels themselves
+                zoom = min(2.0, 0.5 * span / max(1.0, x1 - x0, y1 - y0))  # at most 200 %: the pixels, enlarged
                 break
         if zoom is None:
             return

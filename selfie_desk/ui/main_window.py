@@ -18,9 +18,11 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, Q
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSlider,
     QStackedWidget,
     QVBoxLayout,
@@ -66,6 +68,7 @@ APP_TITLE = "Selfie Desk"
 # limit only covers a quit while the model is still loading, which cannot be interrupted.
 STOP_TIMEOUT_S = 30.0
 SIZE_STEP = 20  # px per + / − or Ctrl+wheel notch
+KEEP_BEST_LABEL = "Keep best of"  # B's edit in the undo history ("Keep best of burst, reject 3")
 
 
 def stars_label(n: int) -> str:
@@ -129,7 +132,12 @@ class MainWindow(QMainWindow):
         self.side = SidePanel(self)
         self.side_dock = QDockWidget("Scores", self)
         self.side_dock.setObjectName("scores_dock")
-        self.side_dock.setWidget(self.side)
+        side_scroll = QScrollArea(self)  # a long group list scrolls; it never squeezes the photo's details
+        side_scroll.setWidget(self.side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_dock.setWidget(side_scroll)
         self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                                    | QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
@@ -585,6 +593,9 @@ class MainWindow(QMainWindow):
             return None
         self._reread(edit.photo_ids)
         self.statusBar().showMessage(f"{'Undone' if undo else 'Redone'}: {edit.description}", 8000)
+        if edit.label.startswith(KEEP_BEST_LABEL):  # the message bar said what B did: it says this too
+            self.messages.clear()
+            self.show_message(f"{'Undone' if undo else 'Redone'}: {edit.description}", "info")
         return edit
 
     def _reread(self, photo_ids) -> None:
@@ -874,7 +885,7 @@ class MainWindow(QMainWindow):
         if plan is None:
             return None
         changes = [(plan.keep.id, "decision", "keep")] + [(p.id, "decision", "reject") for p in plan.reject]
-        label = f"Keep best of {group.kind}" + (f", reject {len(plan.reject)}" if plan.reject else "")
+        label = f"{KEEP_BEST_LABEL} {group.kind}" + (f", reject {len(plan.reject)}" if plan.reject else "")
         try:
             edit = self.history.apply(label, changes)
         except sqlite3.Error as exc:
