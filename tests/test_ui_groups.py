@@ -43,8 +43,13 @@ def write_shoot(folder: Path) -> Path:
     return folder
 
 
+def regrouped(outcome) -> bool:
+    return outcome.regrouped
+
+
 def open_and_group(qtbot, window, folder: Path) -> None:
-    with qtbot.waitSignal(window.grouped, timeout=SCAN_TIMEOUT_MS):
+    """Open, and wait for the scan and the grouping after it (the stored groups come first, read back ranked)."""
+    with qtbot.waitSignal(window.grouped, timeout=SCAN_TIMEOUT_MS, check_params_cb=regrouped):
         assert window.open_folder(folder)
 
 
@@ -124,8 +129,12 @@ def test_a_burst_is_one_stack_g_expands_it_b_keeps_the_best_and_ctrl_z_undoes(qt
     window._select_row(window.model.row_of(best.id))
     window.compare_group()
     assert window.mode == "compare" and len(window.compare.photos()) == 4
-    zooms = {pane.canvas._state.zoom for pane in window.compare.panes[:4]}
+    panes = window.compare.panes[:4]
+    zooms = {pane.canvas.state.zoom for pane in panes}
     assert len(zooms) == 1 and None not in zooms
+    for pane in panes:  # each on its own face (the astronaut's is in the upper half), not the photo's middle
+        x0, y0, x1, y1 = max(pane.photo.faces, key=lambda f: f.box[3] - f.box[1]).box
+        assert pane.canvas.state.cy < 0.4 and abs(pane.canvas.state.cy - (y0 + y1) / 2 / pane.photo.height) < 0.1
 
 
 def test_soft_and_closed_eyes_are_badged_and_filtered(qtbot, make_window, tmp_path):
@@ -138,8 +147,7 @@ def test_soft_and_closed_eyes_are_badged_and_filtered(qtbot, make_window, tmp_pa
     # The eye networks are another part's work (and a blink cannot be drawn): a face's stored state stands in.
     with sqlite3.connect(paths.catalog_path()) as db:
         db.execute("UPDATE faces SET eyes = 'closed' WHERE photo_id = ?", (by_name["burst1.jpg"].id,))
-    with qtbot.waitSignal(window.grouped, timeout=SCAN_TIMEOUT_MS):
-        window.open_folder(folder)
+    open_and_group(qtbot, window, folder)
     by_name = {Path(p.path).name: p for p in window.model.all_photos()}
     assert window.model.badges(by_name["burst1.jpg"].id) >= {CLOSED_EYES}
     window.filters.closed_box.setChecked(True)
@@ -168,7 +176,8 @@ def test_a_split_survives_a_rescan_and_merge_joins_again(qtbot, make_window, tmp
     for pid in off:
         window.grid.selectionModel().select(window.model.index(window.model.row_of(pid)),
                                             window.grid.selectionModel().SelectionFlag.Select)
-    window.split_selected()
+    with qtbot.waitSignal(window.grouped, timeout=10_000):
+        window.split_selected()
     assert "Split 2 photos" in window.messages.label.text()
     sizes = sorted(len(g.members) for g in window.model.groups.stacks())
     assert sizes == [2, 2]
@@ -181,7 +190,8 @@ def test_a_split_survives_a_rescan_and_merge_joins_again(qtbot, make_window, tmp
     for g in window.model.groups.stacks():
         window.grid.selectionModel().select(window.model.index(window.model.row_of(g.members[0].photo.id)),
                                             window.grid.selectionModel().SelectionFlag.Select)
-    window.merge_selected()
+    with qtbot.waitSignal(window.grouped, timeout=10_000):
+        window.merge_selected()
     assert [len(g.members) for g in window.model.groups.stacks()] == [4]
     open_and_group(qtbot, window, folder)
     assert [len(g.members) for g in window.model.groups.stacks()] == [4]
@@ -196,7 +206,7 @@ def test_the_thresholds_preview_the_count_and_are_kept(qtbot, make_window, tmp_p
     assert dialog.preview.text().startswith("1 group of two or more (4 photos; 1 burst)")
     dialog.gap.setValue(0.1)  # frames 0.3 s apart: no burst any more (the same scene seconds apart: similar)
     qtbot.waitUntil(lambda: "0 bursts" in dialog.preview.text(), timeout=10_000)
-    with qtbot.waitSignal(window.grouped, timeout=SCAN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.grouped, timeout=SCAN_TIMEOUT_MS, check_params_cb=regrouped):
         dialog.accept()
     assert window.settings.burst_gap_s == 0.1
     assert json.loads(window.settings.path.read_text())["burst_gap_s"] == 0.1

@@ -46,6 +46,8 @@ class CompareView(QWidget):
             pane.reserve_caption_lines(3)  # every pane's photo at the same height, flagged or not
             pane.hide()
         self._count = 0
+        self._on_faces = False  # zoomed on each photo's face (zoom_on_faces): panning moves each from its own
+        self._views: dict[int, ViewState] = {}  # each pane's view as last set
         self.caption_extra: Callable[[Photo], str] | None = None  # the window's badges and group, after the caption
         self.active = 0
         self.show_faces = False
@@ -60,6 +62,8 @@ class CompareView(QWidget):
     def show_photos(self, photos: list[Photo], ranks: dict[int, int | None], scored: int) -> None:
         photos = photos[:MAX_PHOTOS]
         self._count = len(photos)
+        self._on_faces = False
+        self._views = {}
         columns = 2 if len(photos) == 4 else len(photos)
         for i, pane in enumerate(self.panes):
             self._layout.removeWidget(pane)
@@ -121,6 +125,8 @@ class CompareView(QWidget):
         when checking eyes and focus at 100 %); a photo without faces stays whole."""
         if not self._count:
             return
+        for pane in self.panes[: self._count]:
+            pane.layout().activate()
         pane0 = self.panes[0].canvas
         span = max(80, min(pane0.width(), pane0.height()))
         zoom = None
@@ -138,11 +144,25 @@ class CompareView(QWidget):
                 continue
             x0, y0, x1, y1 = face.box
             pane.canvas.set_view(ViewState(zoom, (x0 + x1) / 2 / p.width, (y0 + y1) / 2 / p.height))
+        self._on_faces = True
+        self._views = {i: pane.canvas.state for i, pane in enumerate(self.panes[: self._count])}
 
     def _follow(self, source: int, state: ViewState) -> None:
+        """The others at the same zoom and place; on faces, each moved as much as the source, so each pane stays
+        on its own face (a burst's frames are never quite aligned)."""
+        prev = self._views.get(source)
+        on_faces = self._on_faces and prev is not None and prev.zoom is not None and state.zoom is not None
+        if state.zoom is None:
+            self._on_faces = False
         for i, pane in enumerate(self.panes[: self._count]):
             if i != source:
-                pane.canvas.set_view(state)
+                if on_faces and prev is not None:
+                    mine = pane.canvas.state
+                    pane.canvas.set_view(ViewState(state.zoom, mine.cx + state.cx - prev.cx,
+                                                   mine.cy + state.cy - prev.cy))
+                else:
+                    pane.canvas.set_view(state)
+            self._views[i] = pane.canvas.state
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Up):

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from selfie_desk import __version__
 from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.describe import name_of
-from selfie_desk.core.groups import GroupIndex, ranked_groups
+from selfie_desk.core.groups import GroupIndex
 from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
@@ -298,7 +298,8 @@ class MainWindow(QMainWindow):
         self.show_grid()
         self.model.expanded.clear()
         self.model.set_photos(photos)
-        self._set_groups(self._rank_groups(photos))
+        self.model.set_groups(GroupIndex())  # the stored groups come ranked from the grouping thread
+        self._rank_stored_groups()
         self._select_first()
         self._report_errors(photos)
         self._update_side_panel()
@@ -757,27 +758,25 @@ class MainWindow(QMainWindow):
         self._save_settings()
 
     # ---- groups of one moment (issue 14; core/groups.py ranks, workers/grouping.py groups) -----------------
-    def _rank_groups(self, photos: list[Photo]) -> GroupIndex:
-        """The stored groups of `photos`, ranked: two light reads of the catalog (groups, capture times), no
-        features; grouping itself (which reads every embedding) runs on the grouping thread."""
-        try:
-            return GroupIndex(ranked_groups(self.catalog, photos))
-        except sqlite3.Error as exc:
-            self.show_message(f"Cannot read the groups: {exc}", "warning")
-            return GroupIndex()
-
     def _set_groups(self, groups: GroupIndex) -> None:
         self._keeping_selection(lambda: self.model.set_groups(groups))
         self._update_side_panel()
 
     def regroup(self) -> Job | None:
         """Group the folder afresh with the settings' thresholds, in the background; groups the user edited stay."""
+        return self._grouping(lambda folder: self.grouping.start(folder, self.settings.model,
+                                                                 self.settings.grouping_params()))
+
+    def _rank_stored_groups(self) -> Job | None:
+        """The folder's groups as stored (on opening it, after the user's edit), ranked in the background."""
+        return self._grouping(lambda folder: self.grouping.rank(folder, self.settings.model))
+
+    def _grouping(self, start: Callable[[Path], Job]) -> Job | None:
         if self.folder is None or self._shut_down:  # a scan's last report may come after the quit
             return None
         if self._grouping_job is not None:
             self._grouping_job.ignore()
-        job = self._grouping_job = self.grouping.start(self.folder, self.settings.model,
-                                                       self.settings.grouping_params())
+        job = self._grouping_job = start(self.folder)
         job.finished.connect(self._on_grouped)
         return job
 
@@ -791,22 +790,14 @@ class MainWindow(QMainWindow):
             return
         self.model.merge(outcome.photos)  # their group ids
         self._set_groups(GroupIndex(outcome.ranked))
+        if not outcome.regrouped:
+            self.grouped.emit(outcome)
+            return
         self.statusBar().showMessage(
             f"{outcome.groups} group{'s' if outcome.groups != 1 else ''} of one moment ({outcome.grouped} photos)"
             + (": G expands one, B keeps its best and rejects the rest" if outcome.groups else ""), 8000)
         self.grouped.emit(outcome)
 
-    def _refresh_groups(self) -> None:
-        """After the user's edit: the folder's photos (their group ids) and groups as the catalog has them now."""
-        if self.folder is None:
-            return
-        try:
-            photos = self.catalog.photos(self.settings.model, folder=str(self.folder))
-        except sqlite3.Error as exc:
-            self.show_message(f"Cannot read the catalog: {exc}")
-            return
-        self.model.merge(photos)
-        self._set_groups(self._rank_groups(self.model.all_photos()))
 
     def _current_group(self):
         p = self.current_photo()
@@ -868,8 +859,10 @@ class MainWindow(QMainWindow):
         ranks = {p.id: self.model.rank(p) for p in photos}
         self.compare.set_show_faces(self.faces_action.isChecked())
         self.compare.show_photos(photos, ranks, len(self.model.scores()))
-        self.compare.zoom_on_faces()
         self._set_mode("compare", self.compare)
+        self.compare.layout().activate()  # the panes' sizes, which the face zoom is measured on
+        self.compare.zoom_on_faces()
+        QTimer.singleShot(0, lambda: self.compare.zoom_on_faces() if self.mode == "compare" else None)
 
     def keep_best(self) -> Edit | None:
         """B: pick the group's best and reject its other frames, as one undoable edit, said in the message bar.
@@ -911,7 +904,7 @@ class MainWindow(QMainWindow):
         except sqlite3.Error as exc:
             self.show_message(f"Could not save to the catalog: {exc}")
             return False
-        self._refresh_groups()
+        self._rank_stored_groups()  # the folder's groups as they are now, ranked, from the grouping thread
         return True
 
     def split_selected(self) -> None:

@@ -2,7 +2,9 @@
 thresholds, and previewing how many groups a threshold would make.
 
 Grouping reads every photo's stored embedding: well under a second for 10,000 photos, but a read of the whole
-folder's features that the window must not wait on. The thread keeps the folder's shots (what grouping reads)
+folder's features that the window must not wait on; reading the stored groups back ranked (on opening a folder,
+after the user splits or merges) costs about half a second for 10,000 photos (docs/benchmarks.md), so it runs
+here too. The thread keeps the folder's shots (what grouping reads)
 between previews, so dragging a threshold regroups from memory; a regrouping reads them afresh (a scan may
 have changed them). The ranked groups come back with the photos, so the window shows them as they are stored.
 """
@@ -30,6 +32,7 @@ class GroupingRequest:
     model: str
     params: GroupingParams = field(default_factory=GroupingParams)
     preview: bool = False  # only count the groups these thresholds make; store nothing
+    rank_only: bool = False  # read the stored groups ranked (on opening a folder, after the user's edit)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class GroupingOutcome:
     bursts: int = 0  # groups of two or more that are bursts
     photos: list[Any] | None = None  # the folder's Photos with their group ids (not for a preview)
     ranked: list[Any] | None = None  # their RankedGroups
+    regrouped: bool = False  # grouped afresh (else: the stored groups read back)
     cancelled: bool = False
     error: str | None = None
 
@@ -52,6 +56,10 @@ class GroupingService(Service):
 
     def start(self, folder: Path, model: str, params: GroupingParams, preview: bool = False) -> Job:
         return self.submit(GroupingRequest(folder, model, params, preview))
+
+    def rank(self, folder: Path, model: str) -> Job:
+        """The folder's stored groups, ranked, without grouping again."""
+        return self.submit(GroupingRequest(folder, model, rank_only=True), urgent=True)
 
     def error_outcome(self, job: Job, message: str) -> GroupingOutcome:
         return GroupingOutcome(error=f"Grouping stopped: {message}")
@@ -72,12 +80,14 @@ class GroupingService(Service):
             n, grouped, bursts = count_groups(group_shots(self._shots[1], req.params))
             return GroupingOutcome(groups=n, grouped=grouped, bursts=bursts)
         photos = catalog.photos(req.model, folder=folder)
-        self._shots = None
-        regroup(catalog, [p.id for p in photos], req.params)
-        if job.cancelled:  # stored already; the window has moved on
-            return GroupingOutcome(cancelled=True)
-        photos = catalog.photos(req.model, folder=folder)
+        if not req.rank_only:
+            self._shots = None
+            regroup(catalog, [p.id for p in photos], req.params)
+            if job.cancelled:  # stored already; the window has moved on
+                return GroupingOutcome(cancelled=True)
+            photos = catalog.photos(req.model, folder=folder)
         ranked = ranked_groups(catalog, photos)
         stacks = [g for g in ranked if len(g.members) > 1]
         return GroupingOutcome(groups=len(stacks), grouped=sum(len(g.members) for g in stacks),
-                               bursts=sum(g.kind == "burst" for g in stacks), photos=photos, ranked=ranked)
+                               bursts=sum(g.kind == "burst" for g in stacks), photos=photos, ranked=ranked,
+                               regrouped=not req.rank_only)
