@@ -251,7 +251,7 @@ def write_burst(shoot_dir: Path, demo: Path) -> None:
 def shoot_groups(window, shoot_dir: Path, demo: Path, out: Path, wait) -> None:
     write_burst(shoot_dir, demo)
     grouped = []
-    window.grouped.connect(grouped.append)
+    window.grouped.connect(lambda outcome: grouped.append(outcome) if outcome.regrouped else None)
     window.open_folder(shoot_dir)
     wait(300, lambda: bool(grouped))
     photos = window.model.photos()

@@ -400,6 +400,7 @@ class GroupIndex:
         self.groups: dict[int, RankedGroup] = {g.id: g for g in groups}
         self._of: dict[int, int] = {}
         self._member: dict[int, RankedMember] = {}
+        self._badges: dict[int, frozenset[str]] = {}
         for g in groups:
             for m in g.members:
                 self._of[m.photo.id] = g.id
@@ -426,7 +427,20 @@ class GroupIndex:
 
     def badges(self, photo: Any) -> frozenset[str]:
         """"closed eyes" (a face with its eyes closed) and "soft focus" (the score says so, or a face clearly
-        softer than its group's best)."""
+        softer than its group's best). Kept per photo id: faces and reasons change only with a new scoring, and
+        a new scoring is a new index."""
+        known = self._badges.get(photo.id)
+        if known is not None:
+            return known
+        found = self._work_out_badges(photo)
+        self._badges[photo.id] = found
+        return found
+
+    def forget(self, photo_id: int) -> None:
+        """The photo was scored again (new faces, new reasons): its badges are worked out afresh when asked."""
+        self._badges.pop(photo_id, None)
+
+    def _work_out_badges(self, photo: Any) -> frozenset[str]:
         out = set()
         if has_closed_eyes(photo) or any(r == CLOSED_EYES for r in getattr(photo, "reasons", []) or []):
             out.add(CLOSED_EYES)

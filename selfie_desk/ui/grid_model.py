@@ -198,6 +198,7 @@ class PhotoGridModel(QAbstractListModel):
             rescore = rescore or old.score != p.score
             if old.faces != p.faces or old.look != p.look:
                 self._badges.pop(p.id, None)
+                self.groups.forget(p.id)
             self._all[p.id] = p
             row = self._row_of.get(p.id)
             if row is not None:

@@ -494,6 +494,10 @@ class MainWindow(QMainWindow):
             if row is not None:
                 selection.select(self.model.index(row), self.model.index(row))
         row = self.model.row_of(current_id) if current_id is not None else None
+        group = self.model.groups.group_of(current_id) if row is None and current_id is not None else None
+        if group is not None:  # folded into its stack: the cursor on the stack
+            rows = self.model.group_rows(group.id)
+            row = rows[0] if rows else None
         if row is None:
             rows = [self.model.row_of(pid) for pid in selected]
             rows = [r for r in rows if r is not None]
@@ -529,7 +533,10 @@ class MainWindow(QMainWindow):
         rejects = sum(p.decision == "reject" for p in photos)
         text = f"{len(photos)} photos · {picks} pick{'s' if picks != 1 else ''} · {rejects} reject" + (
             "s" if rejects != 1 else "")
-        if self.model.filter.active:
+        stacks = len(self.model.groups.stacks())
+        if stacks:
+            text += f" · {stacks} group{'s' if stacks != 1 else ''}"
+        if self.model.filter.active or (stacks and self.model.stacked):
             text += f" · showing {self.model.rowCount()}"
         selected = len(self.grid.selectionModel().selectedRows())
         if selected > 1:
@@ -789,7 +796,7 @@ class MainWindow(QMainWindow):
         if outcome.photos is None or outcome.ranked is None:
             return
         self.model.merge(outcome.photos)  # their group ids
-        self._set_groups(GroupIndex(outcome.ranked))
+        self._set_groups(outcome.index or GroupIndex(outcome.ranked))
         if not outcome.regrouped:
             self.grouped.emit(outcome)
             return
@@ -893,6 +900,10 @@ class MainWindow(QMainWindow):
             text += " (nothing changed: they were already so)"
         self.messages.clear()
         self.show_message(text, "info")
+        if self.settings.auto_advance and self.mode == "grid":  # on to the next moment
+            rows = self.model.group_rows(group.id)
+            if rows and max(rows) + 1 < self.model.rowCount():
+                self._select_row(max(rows) + 1)
         return edit
 
     def _group_edit(self, what: str, change: Callable[[], None]) -> bool:

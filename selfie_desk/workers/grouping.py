@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from selfie_desk.core.groups import (
+    GroupIndex,
     GroupingParams,
     count_groups,
     group_shots,
@@ -42,6 +43,7 @@ class GroupingOutcome:
     bursts: int = 0  # groups of two or more that are bursts
     photos: list[Any] | None = None  # the folder's Photos with their group ids (not for a preview)
     ranked: list[Any] | None = None  # their RankedGroups
+    index: GroupIndex | None = None  # the same, by photo, with every photo's badges worked out here
     regrouped: bool = False  # grouped afresh (else: the stored groups read back)
     cancelled: bool = False
     error: str | None = None
@@ -87,7 +89,10 @@ class GroupingService(Service):
                 return GroupingOutcome(cancelled=True)
             photos = catalog.photos(req.model, folder=folder)
         ranked = ranked_groups(catalog, photos)
+        index = GroupIndex(ranked)
+        for p in photos:
+            index.badges(p)  # kept by the index: the window's grid reads them at once
         stacks = [g for g in ranked if len(g.members) > 1]
         return GroupingOutcome(groups=len(stacks), grouped=sum(len(g.members) for g in stacks),
                                bursts=sum(g.kind == "burst" for g in stacks), photos=photos, ranked=ranked,
-                               regrouped=not req.rank_only)
+                               index=index, regrouped=not req.rank_only)
