@@ -260,6 +260,7 @@ def shoot_groups(window, shoot_dir: Path, demo: Path, out: Path, wait) -> None:
     if stack is None:
         print("screenshots: the burst was not grouped; no group screenshots", file=sys.stderr)
         return
+    window.models_dock.hide()  # the side panel's whole height, for the group's list
     window._select_row(window.model.row_of(stack.id))
     wait(0.5)
     shoot(window, out / "groups.png", wait)
@@ -273,6 +274,7 @@ def shoot_groups(window, shoot_dir: Path, demo: Path, out: Path, wait) -> None:
     wait(1.0)
     shoot(window, out / "group-compare.png", wait)
     window.show_grid()
+    window.models_dock.show()
 
 
 def shoot(window, path: Path, wait) -> None:
