@@ -21,7 +21,8 @@ def register(sub) -> None:
         description=(
             "Export photos of FOLDER (scored before) to DEST: upright, EXIF and ICC profile kept, never replacing "
             "a file (a clash gets a new name, 'photo (2).jpg', or is skipped with --skip-existing). Which photos: "
-            "--picks (the default), --top N or --min-score S (best first; rejects never). --list-only writes "
+            "--picks (the default), --top N, --min-score S (best first; rejects never) or --best-of-groups "
+            "(each group's best, as 'groups' ranks it, and the photos in no group). --list-only writes "
             "selfie-desk-export.csv and .json (path, score, decision, rating, crop) instead of copies. --xmp embeds "
             "the stars (-1 for a reject), a colour label and the crop as XMP that Lightroom, darktable and digiKam "
             "read. Progress and a summary on stderr. Exit 0 on success, 1 if some files failed (each named), "
@@ -34,6 +35,9 @@ def register(sub) -> None:
     which.add_argument("--picks", action="store_true", help="the photos flagged as picks (the default)")
     which.add_argument("--top", type=int, metavar="N", help="the N best-scored photos")
     which.add_argument("--min-score", type=float, metavar="S", help="every photo scored S or more (0-1)")
+    which.add_argument("--best-of-groups", action="store_true",
+                       help="the best of each group of one moment (as 'groups' ranks it; a rejected best gives way "
+                            "to the next), and every photo in no group; rejects never")
     export.add_argument("--apply-crop", action="store_true",
                         help="crop to the accepted crops (photos without one are exported whole)")
     export.add_argument("--apply-proposed-crops", action="store_true",
@@ -63,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         selection = "top"
     elif args.min_score is not None:
         selection = "min_score"
+    elif args.best_of_groups:
+        selection = "best_of_groups"
     else:
         selection = "picks"
     options = export.ExportOptions(

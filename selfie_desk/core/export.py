@@ -29,9 +29,10 @@ from selfie_desk.core import xmp
 from selfie_desk.core.catalog import Box, Catalog, Photo
 from selfie_desk.core.decoding import EXIF_IFD, FULL_DECODE_PIXELS, ORIENTATION, apply_orientation
 from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, open_regular, write_new
+from selfie_desk.core.groups import best_of_groups
 from selfie_desk.core.ranking import best_first
 
-SELECTIONS = ("picks", "top", "min_score", "ids")
+SELECTIONS = ("picks", "top", "min_score", "ids", "best_of_groups")
 FORMATS = ("same", "jpeg", "png", "webp")
 _EXT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 _PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
@@ -49,7 +50,7 @@ class ExportError(Exception):
 
 @dataclass(frozen=True)
 class ExportOptions:
-    selection: str = "picks"  # picks | top | min_score | ids
+    selection: str = "picks"  # picks | top | min_score | ids | best_of_groups
     top_n: int | None = None
     min_score: float | None = None
     photo_ids: tuple[int, ...] = ()
@@ -142,6 +143,8 @@ def select(photos: Sequence[Photo], options: ExportOptions) -> list[Photo]:
             raise ExportError("a minimum score is needed")
         return _by_score([p for p in usable if p.score is not None and p.decision != "reject"
                           and p.score >= options.min_score])
+    if rule == "best_of_groups":  # one photo per moment: each group's best not rejected, and the photos alone
+        return _by_score(best_of_groups(usable))
     if rule == "ids":
         wanted = set(options.photo_ids)
         return _by_score([p for p in usable if p.id in wanted])

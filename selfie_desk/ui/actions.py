@@ -47,6 +47,13 @@ class MainAction(StrEnum):
     NAMES = "names"
     RESORT = "resort"
     SHORTCUTS = "shortcuts"
+    GROUP_TOGGLE = "group_toggle"
+    STACK_GROUPS = "stack_groups"
+    COMPARE_GROUP = "compare_group"
+    KEEP_BEST = "keep_best"
+    MERGE_GROUPS = "merge_groups"
+    SPLIT_GROUP = "split_group"
+    GROUPING = "grouping"
     ABOUT = "about"
 
 
@@ -89,6 +96,19 @@ ACTIONS: dict[MainAction, ActionSpec] = {
     MainAction.NAMES: ActionSpec("File &Names", ("Shift+N",), checkable=True),
     MainAction.RESORT: ActionSpec("&Re-sort Now", ("F5",),
                                   tip="Put the photos in the chosen order again (new scores, new flags)"),
+    MainAction.GROUP_TOGGLE: ActionSpec("&Expand / Collapse Group", ("G",),
+                                        tip="Show every frame of the group under the cursor, or fold it to its best"),
+    MainAction.STACK_GROUPS: ActionSpec("&Stack Groups", ("Shift+G",), checkable=True,
+                                        tip="Each group of one moment as one stack (off: every frame in the grid)"),
+    MainAction.COMPARE_GROUP: ActionSpec("&Compare Group", ("Shift+C",),
+                                         tip="The group's frames side by side, zoomed on the faces"),
+    MainAction.KEEP_BEST: ActionSpec("&Keep Best, Reject the Rest", ("B",),
+                                     tip="Pick the group's best (or the frame you chose in it) and reject its other "
+                                         "frames; a bracket or a panorama only gets its pick"),
+    MainAction.MERGE_GROUPS: ActionSpec("&Merge Selected into One Group", ("Ctrl+G",)),
+    MainAction.SPLIT_GROUP: ActionSpec("S&plit Selected off Their Group", ("Ctrl+Shift+G",)),
+    MainAction.GROUPING: ActionSpec("Grouping &Thresholds…",
+                                    tip="How alike and how close in time frames must be to make one burst"),
     MainAction.SHORTCUTS: ActionSpec("&Keyboard Shortcuts", ("F1", "?", "Ctrl+/")),
     MainAction.ABOUT: ActionSpec("&About Selfie Desk"),
 }
@@ -122,6 +142,9 @@ MENUS: list[tuple[str, Sequence[Item]] | Given] = [
                Given("attention"), SEPARATOR, MainAction.LARGER, MainAction.SMALLER, MainAction.NAMES, SEPARATOR,
                Given("scores_dock"), MainAction.RESORT, Submenu("sort", "&Sort By"), Given("models_dock")]),
     Given("crop"),
+    ("&Groups", [MainAction.GROUP_TOGGLE, MainAction.STACK_GROUPS, MainAction.COMPARE_GROUP, SEPARATOR,
+                 MainAction.KEEP_BEST, SEPARATOR, MainAction.MERGE_GROUPS, MainAction.SPLIT_GROUP, SEPARATOR,
+                 MainAction.GROUPING]),
     Given("models"),
     ("&Help", [MainAction.SHORTCUTS, MainAction.ABOUT]),
 ]

@@ -138,8 +138,12 @@ class ExportDialog(QDialog):
         self.min_score_value.setValue(0.5)
         self.selection = QRadioButton(f"The current selection ({len(self.selected)})", self)
         self.selection.setEnabled(bool(self.selected))
+        moments = len(export.select(self.photos, export.ExportOptions(selection="best_of_groups")))
+        self.best_of_groups = QRadioButton(f"The best of each group, and photos in no group ({moments})", self)
+        self.best_of_groups.setToolTip("One photo per moment: each burst's or bracket's best (a rejected best "
+                                       "gives way to the next), as the side panel ranks them")
         self.which = QButtonGroup(self)
-        for b in (self.picks, self.top, self.min_score, self.selection):
+        for b in (self.picks, self.top, self.min_score, self.selection, self.best_of_groups):
             self.which.addButton(b)
         (self.picks if picks or not self.selected else self.selection).setChecked(True)
         which_box = QGroupBox("Photos (rejects only when selected by hand)", self)
@@ -150,6 +154,7 @@ class ExportDialog(QDialog):
         grid.addWidget(self.min_score, 2, 0)
         grid.addWidget(self.min_score_value, 2, 1)
         grid.addWidget(self.selection, 3, 0, 1, 2)
+        grid.addWidget(self.best_of_groups, 4, 0, 1, 2)
 
         self.dest = QLineEdit(str(default_destination(folder)), self)
         browse = QPushButton("Choose…", self)
@@ -232,7 +237,7 @@ class ExportDialog(QDialog):
                         self.strip_gps, self.list_only, self.on_clash]
 
         self.apply_proposals.toggled.connect(self._proposals_toggled)
-        for b in (self.picks, self.top, self.min_score, self.selection):
+        for b in (self.picks, self.top, self.min_score, self.selection, self.best_of_groups):
             b.toggled.connect(self._update_counts)
         self.top_n.valueChanged.connect(self._update_counts)
         self.min_score_value.valueChanged.connect(self._update_counts)
@@ -301,6 +306,8 @@ class ExportDialog(QDialog):
             rule = dict(selection="min_score", min_score=self.min_score_value.value())
         elif self.selection.isChecked():
             rule = dict(selection="ids", photo_ids=tuple(p.id for p in self.selected))
+        elif self.best_of_groups.isChecked():
+            rule = dict(selection="best_of_groups")
         else:
             rule = dict(selection="picks")
         return export.ExportOptions(
