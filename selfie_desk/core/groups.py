@@ -21,7 +21,7 @@ records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1) wh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -206,6 +206,13 @@ class RankedGroup:
         return [m.photo for m in self.members[1:]]
 
 
+# A face "clearly" softer than its group's sharpest: sharpness is comparable across the frames of one group only,
+# and a frame a little softer than the best is neither worse nor a cause for a badge (the measure moves by ~0.05
+# between two equally sharp frames of one burst, tests/test_eyes_in_pass.py). So focus ranks as "in focus" (within
+# this of the group's sharpest) or "soft", and among frames in focus the score decides.
+SOFT_MARGIN = 0.15
+
+
 @dataclass(frozen=True)
 class _Key:
     closed: int  # faces with closed eyes
@@ -213,11 +220,12 @@ class _Key:
     eyes_known: bool
     sharpness: float | None  # the softest face's sharpness
     score: float | None
+    soft: bool = False  # the softest face is clearly softer than the group's sharpest (set by rank_group)
 
-    def sort_key(self) -> tuple[float, float, float, float]:
-        return (self.closed, 0.0 if self.all_open else 1.0,
-                -(self.sharpness if self.sharpness is not None else -1.0),
-                -(self.score if self.score is not None else -np.inf))
+    def sort_key(self) -> tuple[float, float, float, float, float]:
+        return (self.closed, 0.0 if self.all_open else 1.0, 1.0 if self.soft else 0.0,
+                -(self.score if self.score is not None else -np.inf),
+                -(self.sharpness if self.sharpness is not None else -1.0))
 
 
 def _key(photo: Any) -> _Key:
@@ -236,8 +244,13 @@ def _key(photo: Any) -> _Key:
 
 def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: frozenset[int] = frozenset()
                ) -> RankedGroup:
-    """Members best first, the best's reasons saying why it won and the others' why they lost."""
+    """Members best first (eyes open on every face, faces in focus, then the score), the best's reasons saying
+    why it won and the others' why they lost."""
     keys = {p.id: _key(p) for p in photos}
+    sharpest = max((k.sharpness for k in keys.values() if k.sharpness is not None), default=None)
+    if sharpest is not None:
+        keys = {pid: replace(k, soft=k.sharpness is not None and k.sharpness < sharpest - SOFT_MARGIN)
+                for pid, k in keys.items()}
     ordered = sorted(photos, key=lambda p: (*keys[p.id].sort_key(), p.path))
     members = []
     best = keys[ordered[0].id] if ordered else None
@@ -267,9 +280,9 @@ def _best_reasons(kind: str, best: _Key, others: list[_Key]) -> list[str]:
     elif best.eyes_known and any(o.closed > best.closed for o in others):
         reasons.append("fewest closed eyes")
     tied = [o for o in others if (o.closed, o.all_open) == (best.closed, best.all_open)]
-    if best.sharpness is not None and tied and all(o.sharpness is None or o.sharpness < best.sharpness
-                                                   for o in tied):
-        reasons.append("sharpest face")
+    if not best.soft and best.sharpness is not None and any(o.soft for o in tied):
+        reasons.append("sharpest face" if all(o.sharpness is None or o.sharpness <= best.sharpness for o in tied)
+                       else "face in focus")
     if not reasons or (best.score is not None and all(o.score is None or o.score <= best.score for o in others)):
         if best.score is not None:
             reasons.append(f"highest score {_IN_GROUP.get(kind, 'in the group')}")
@@ -282,7 +295,7 @@ def _loser_reasons(k: _Key, best: _Key) -> list[str]:
         reasons.append("closed eyes")
     elif best.all_open and not k.all_open and k.eyes_known:
         reasons.append("eyes not known open")
-    if k.sharpness is not None and best.sharpness is not None and k.sharpness < best.sharpness:
+    if k.soft and not best.soft:
         reasons.append("softer face than the best")
     if k.score is None:
         reasons.append("not scored")
@@ -349,10 +362,6 @@ def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
 
 
 # ---- what the window and export read of the groups ----------------------------------------------------------------
-# A face "clearly" softer than its group's best: sharpness is comparable across the frames of one group only,
-# and a frame a little softer than the best is no cause for a badge (the measure moves by ~0.05 between two
-# equally sharp frames of one burst, tests/test_eyes_in_pass.py).
-SOFT_MARGIN = 0.15
 CLOSED_EYES = "closed eyes"
 SOFT_FOCUS = "soft focus"
 BADGES = (CLOSED_EYES, SOFT_FOCUS)
@@ -448,9 +457,10 @@ class GroupIndex:
         if not soft:
             group = self.group_of(photo.id)
             mine = softest_face(photo)
-            if group is not None and mine is not None and group.members[0].photo.id != photo.id:
-                best = softest_face(group.members[0].photo)
-                soft = best is not None and mine < best - SOFT_MARGIN
+            if group is not None and mine is not None:  # against the group's sharpest frame (its best may not be)
+                sharpest = max((v for v in (softest_face(m.photo) for m in group.members) if v is not None),
+                               default=None)
+                soft = sharpest is not None and mine < sharpest - SOFT_MARGIN
         if soft:
             out.add(SOFT_FOCUS)
         return frozenset(out)
