@@ -32,7 +32,8 @@ def register(sub) -> None:
             "Only new or changed files are read again. Without --json: a ranked table, progress on stderr. "
             "With --json: one JSON object per photo per line on stdout: "
             '{"path", "score", "faces": [{"box": [x0, y0, x1, y1], "confidence", "eyes": "open"|"closed"|"unknown", '
-            '"sharpness": 0-1|null}], "width", "height", "error"}, in pixels of the upright full-resolution photo. '
+            '"sharpness": 0-1|null}], "width", "height", "error", "pair": the JPEG beside a raw|null}, in pixels of '
+            'the upright full-resolution photo. A raw and a JPEG of the same NAME in one folder are one photo. '
             "Exit 0 when every file scored, 1 when some failed, 2 for a usage error."
         ),
     )

@@ -1,0 +1,254 @@
+"""Camera raw files (issue 17): the embedded preview read upright, a demosaic only without one, bad raws told
+per file; RAW+JPEG pairs as one photo in the catalog, its decisions kept whichever file is deleted; the raw's
+sidecar NAME.xmp. Raws are built here (tests/raw_fixtures.py); the real ones in ../shared/raw are used when present."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import photo, save_jpeg
+from PIL import Image
+from raw_fixtures import jpeg_bytes, truncate, write_dng
+
+from selfie_desk.core import decoding, paths, raw, sidecars, xmp
+from selfie_desk.core.catalog import Catalog, Result
+from selfie_desk.core.indexing import index, photo_path
+
+SHARED_RAW = Path(__file__).resolve().parents[2] / "shared" / "raw"
+if not SHARED_RAW.is_dir():
+    SHARED_RAW = Path("/work/shared/raw")
+
+
+@pytest.fixture
+def catalog(app_home):
+    with Catalog(paths.catalog_path()) as cat:
+        yield cat
+
+
+def colour_at(im: Image.Image, fx: float, fy: float) -> tuple[int, ...]:
+    return tuple(im.convert("RGB").getpixel((int(im.width * fx), int(im.height * fy))))
+
+
+# ---- reading ------------------------------------------------------------------------------------------------------
+
+
+def test_every_listed_raw_format_is_a_photo():
+    for ext in ("dng", "cr2", "cr3", "crw", "nef", "nrw", "arw", "sr2", "raf", "orf", "rw2", "pef", "srw", "3fr",
+                "iiq"):
+        assert decoding.is_photo(Path(f"IMG_1.{ext}")) and decoding.is_photo(Path(f"IMG_1.{ext.upper()}"))
+        assert raw.is_raw(f"IMG_1.{ext.upper()}")
+    assert not raw.is_raw("IMG_1.jpg")
+
+
+def test_the_preview_is_read_upright_with_the_raws_size_and_time(tmp_path):
+    # sensor 640 x 480, turned 90° clockwise (EXIF 6): upright 480 x 640; the preview is stored as the sensor saw it
+    path = write_dng(tmp_path / "a.dng", 640, 480, preview=jpeg_bytes(640, 480), orientation=6)
+    got = decoding.decode(path, 2000)
+    assert (got.width, got.height) == (480, 640)
+    assert got.image.size == (480, 640)
+    assert got.captured_at == "2025-06-01T10:20:30"
+    # the preview's bright disc sits right of centre and high in the sensor's frame: turned clockwise, it goes low
+    stored = Image.open(__import__("io").BytesIO(jpeg_bytes(640, 480)))
+    assert colour_at(stored, 0.6, 0.4)[2] < 100  # yellow: little blue
+    assert colour_at(got.image, 1 - 0.4, 0.6)[2] < 100
+
+
+def test_a_small_request_decodes_the_preview_reduced(tmp_path):
+    path = write_dng(tmp_path / "a.dng", 2048, 1536, preview=jpeg_bytes(2048, 1536))
+    got = decoding.decode(path, 256)
+    assert 256 <= max(got.image.size) < 1024  # DCT-reduced, never a full decode
+    assert (got.width, got.height) == (2048, 1536)
+
+
+def test_without_a_preview_the_raw_is_demosaiced_upright(tmp_path):
+    path = write_dng(tmp_path / "b.dng", 640, 480, orientation=8)
+    got = decoding.decode(path, 200)
+    assert (got.width, got.height) == (480, 640)
+    assert got.image.height > got.image.width  # LibRaw turned it
+    # the mosaic brightens left to right: turned anticlockwise (EXIF 8), its bright right edge is the top
+    top, bottom = colour_at(got.image, 0.5, 0.1), colour_at(got.image, 0.5, 0.9)
+    assert sum(top) > sum(bottom) + 100
+
+
+def test_a_small_preview_is_not_used_for_a_big_request_but_full_resolution_is_a_demosaic(tmp_path):
+    path = write_dng(tmp_path / "c.dng", 1600, 1200, preview=jpeg_bytes(160, 120))
+    assert max(decoding.decode(path, 100).image.size) == 160  # enough for a 100 px thumbnail
+    assert max(decoding.decode(path, 1600).image.size) >= 800  # a half-size demosaic
+    full = decoding.decode(path, 1600, full_resolution=True)
+    assert full.image.size == (1600, 1200)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("truncated", "truncated or damaged raw file"),
+    ("unknown", "cannot read: an unknown camera, or not a raw file"),
+    ("empty", "empty file"),
+])
+def test_bad_raws_say_why(tmp_path, case, message):
+    path = tmp_path / "bad.nef"
+    if case == "truncated":
+        write_dng(path, 640, 480)  # no preview: only the raw data could be read, and it is cut
+        truncate(path, 0.3)
+    elif case == "unknown":
+        path.write_bytes(b"FUJIFILMCCD-RAW " + os.urandom(4000))
+    else:
+        path.write_bytes(b"")
+    with pytest.raises(decoding.PhotoError, match=message):
+        decoding.decode(path, 500)
+
+
+def test_pair_up_names_one_jpeg_per_raw():
+    names = ["IMG_1.CR2", "IMG_1.JPG", "IMG_2.NEF", "IMG_2.jpg", "IMG_3.jpg", "img_4.arw", "IMG_4.JPG", "IMG_5.dng"]
+    assert raw.pair_up(names) == {"IMG_1.CR2": "IMG_1.JPG", "IMG_2.NEF": "IMG_2.jpg"}
+
+
+# ---- pairs in the catalog -----------------------------------------------------------------------------------------
+
+
+def shoot(folder: Path, n: int = 2, orientation: int = 1) -> list[tuple[Path, Path]]:
+    out = []
+    for i in range(n):
+        jpeg = save_jpeg(folder / f"IMG_{i}.JPG", photo((640, 480), seed=i), orientation=orientation)
+        dng = write_dng(folder / f"IMG_{i}.DNG", 640, 480, preview=jpeg.read_bytes(), seed=i)
+        out.append((dng, jpeg))
+    return out
+
+
+def listed(catalog: Catalog, folder: Path):
+    return catalog.photos("m", folder=str(folder))
+
+
+def test_a_raw_and_its_jpeg_are_one_photo(tmp_path, catalog):
+    folder = tmp_path / "shoot"
+    pairs = shoot(folder)
+    save_jpeg(folder / "solo.jpg", photo((320, 240), seed=9))
+    report = index([folder], catalog, "m")
+    photos = listed(catalog, folder)
+    assert report.found == 3 and len(report.todo) == 3
+    assert sorted((p.path, p.pair) for p in photos) == sorted(
+        [(str(d), str(j)) for d, j in pairs] + [(str(folder / "solo.jpg"), None)])
+    assert photos[0].to_json()["pair"] is not None
+    # naming the JPEG on the command line is naming the pair
+    assert photo_path(pairs[0][1]) == pairs[0][0]
+
+
+def test_a_jpeg_catalogued_alone_hands_its_decisions_to_the_raw_that_arrives(tmp_path, catalog):
+    folder = tmp_path / "shoot"
+    jpeg = save_jpeg(folder / "IMG_0.JPG", photo((640, 480)))
+    index([folder], catalog, "m")
+    (before,) = listed(catalog, folder)
+    catalog.set_decision(before.id, "keep")
+    catalog.set_rating(before.id, 4)
+    dng = write_dng(folder / "IMG_0.DNG", 640, 480, preview=jpeg.read_bytes())
+    report = index([folder], catalog, "m")
+    (after,) = listed(catalog, folder)
+    assert (after.id, after.path, after.pair) == (before.id, str(dng), str(jpeg))
+    assert (after.decision, after.rating) == ("keep", 4)
+    assert [t.path for t in report.todo] == [str(dng)]  # scored again, from the raw
+
+
+@pytest.mark.parametrize("deleted", ["raw", "jpeg"])
+def test_deleting_one_file_of_a_pair_keeps_the_other_with_its_decisions(tmp_path, catalog, deleted):
+    folder = tmp_path / "shoot"
+    ((dng, jpeg),) = shoot(folder, 1)
+    index([folder], catalog, "m")
+    (pair,) = listed(catalog, folder)
+    catalog.set_decision(pair.id, "reject")
+    catalog.set_crop(pair.id, (10.0, 20.0, 300.0, 400.0))
+    (dng if deleted == "raw" else jpeg).unlink()
+    index([folder], catalog, "m")
+    (left,) = listed(catalog, folder)
+    assert left.id == pair.id
+    assert left.path == str(jpeg if deleted == "raw" else dng) and left.pair is None
+    assert left.decision == "reject" and left.crop == (10.0, 20.0, 300.0, 400.0)
+    # and the JPEG coming back makes it a pair again, still with the same decisions
+    if deleted == "jpeg":
+        save_jpeg(jpeg, photo((640, 480)))
+        index([folder], catalog, "m")
+        (again,) = listed(catalog, folder)
+        assert (again.id, again.pair, again.decision) == (pair.id, str(jpeg), "reject")
+
+
+def test_a_pair_renamed_together_keeps_its_decisions(tmp_path, catalog):
+    folder = tmp_path / "shoot"
+    ((dng, jpeg),) = shoot(folder, 1)
+    index([folder], catalog, "m")
+    (pair,) = listed(catalog, folder)
+    catalog.set_rating(pair.id, 5)
+    os.rename(dng, folder / "trip_0.DNG")
+    os.rename(jpeg, folder / "trip_0.JPG")
+    index([folder], catalog, "m")
+    (moved,) = listed(catalog, folder)
+    assert (moved.id, moved.rating, moved.pair) == (pair.id, 5, str(folder / "trip_0.JPG"))
+
+
+def test_a_pair_whose_files_disagree_on_orientation_is_told(tmp_path, catalog):
+    folder = tmp_path / "shoot"
+    jpeg = save_jpeg(folder / "IMG_0.JPG", photo((640, 480)), orientation=6)
+    write_dng(folder / "IMG_0.DNG", 640, 480, preview=jpeg_bytes(640, 480), orientation=1)
+    save_jpeg(folder / "other.jpg", photo((320, 240)))
+    report = index([folder], catalog, "m")
+    assert len(report.notes) == 1
+    path, message = report.notes[0]
+    assert path.endswith("IMG_0.DNG") and "disagree on orientation" in message and "raw's is used" in message
+    assert len(listed(catalog, folder)) == 2  # the rest carries on
+
+
+def test_the_pairs_sidecar_is_the_raws_name_xmp(tmp_path, catalog):
+    folder = tmp_path / "shoot"
+    ((dng, jpeg),) = shoot(folder, 1)
+    save_jpeg(folder / "solo.jpg", photo((320, 240)))
+    index([folder], catalog, "m")
+    for p in listed(catalog, folder):
+        catalog.record([Result(photo_id=p.id, width=640, height=480, score=0.5)], "m")
+        catalog.set_rating(p.id, 3)
+    written = {p.path: sidecars.write_one(p) for p in listed(catalog, folder)}
+    assert written[str(dng)] == folder / "IMG_0.xmp"  # Lightroom's and darktable's sidecar for the raw
+    assert written[str(folder / "solo.jpg")] == folder / "solo.xmp"  # a JPEG alone: as before
+    assert xmp.read(dng).rating == 3
+
+
+def test_a_raws_sidecar_decisions_come_in_with_it(tmp_path, catalog):
+    folder = tmp_path / "shoot"
+    ((dng, _),) = shoot(folder, 1)
+    xmp.write_sidecar(dng, xmp.XmpUpdate(rating=4, label="Green"))
+    assert (folder / "IMG_0.xmp").exists()
+    index([folder], catalog, "m")
+    (p,) = listed(catalog, folder)
+    assert (p.rating, p.decision) == (4, "keep")
+
+
+# ---- the real raws in ../shared/raw (skipped without them) ----------------------------------------------------------
+
+real = pytest.mark.skipif(not SHARED_RAW.is_dir(), reason="../shared/raw is not here (a fresh clone)")
+
+
+@real
+@pytest.mark.parametrize("name, size, preview", [
+    ("RAW_CANON_D30_SRGB.CRW", (2176, 1448), True),
+    ("canon_eos_6d.dng", (1224, 816), True),
+    ("blackmagic_pocket4k_12bit.dng", (4128, 2176), False),
+])
+def test_real_raws(tmp_path, name, size, preview):
+    src = SHARED_RAW / name
+    got = decoding.decode(src, 480)
+    assert (got.width, got.height) == size
+    assert 480 <= max(got.image.size) <= max(size)
+    w, h = got.image.size
+    assert abs(w / h - size[0] / size[1]) < 0.02
+    info = raw.decode(src, 480)
+    assert (info.source == "preview") == preview
+
+
+@real
+def test_a_real_raw_truncated_is_told_and_the_folder_goes_on(tmp_path, catalog):
+    folder = tmp_path / "cut"
+    folder.mkdir()
+    shutil.copy(SHARED_RAW / "blackmagic_pocket4k_12bit.dng", folder / "frame.dng")
+    truncate(folder / "frame.dng", 0.5)
+    save_jpeg(folder / "ok.jpg", photo((320, 240)))
+    with pytest.raises(decoding.PhotoError, match="truncated or damaged"):
+        decoding.decode(folder / "frame.dng", 480)
+    assert len(index([folder], catalog, "m").todo) == 2
