@@ -186,7 +186,7 @@ def test_a_pair_renamed_together_keeps_its_decisions(tmp_path, catalog):
 
 def test_a_pair_whose_files_disagree_on_orientation_is_told(tmp_path, catalog):
     folder = tmp_path / "shoot"
-    jpeg = save_jpeg(folder / "IMG_0.JPG", photo((640, 480)), orientation=6)
+    save_jpeg(folder / "IMG_0.JPG", photo((640, 480)), orientation=6)
     write_dng(folder / "IMG_0.DNG", 640, 480, preview=jpeg_bytes(640, 480), orientation=1)
     save_jpeg(folder / "other.jpg", photo((320, 240)))
     report = index([folder], catalog, "m")
