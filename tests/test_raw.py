@@ -252,3 +252,36 @@ def test_a_real_raw_truncated_is_told_and_the_folder_goes_on(tmp_path, catalog):
     with pytest.raises(decoding.PhotoError, match="truncated or damaged"):
         decoding.decode(folder / "frame.dng", 480)
     assert len(index([folder], catalog, "m").todo) == 2
+
+
+# ---- export -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which, names", [
+    ("both", {"IMG_0.DNG", "IMG_0.jpg", "IMG_0.xmp", "alone.DNG", "alone.jpg", "alone.xmp"}),
+    ("raw", {"IMG_0.DNG", "IMG_0.xmp", "alone.DNG", "alone.xmp"}),
+    ("jpeg", {"IMG_0.jpg", "alone.jpg"}),
+])
+def test_export_copies_the_raw_the_jpeg_or_both(tmp_path, catalog, which, names):
+    from selfie_desk.core import export
+
+    folder = tmp_path / "shoot"
+    ((dng, jpeg),) = shoot(folder, 1)
+    write_dng(folder / "alone.DNG", 640, 480, preview=jpeg_bytes(640, 480, seed=3))
+    index([folder], catalog, "m")
+    for p in listed(catalog, folder):
+        catalog.record([Result(photo_id=p.id, width=640, height=480, score=0.5)], "m")
+        catalog.set_decision(p.id, "keep")
+        catalog.set_crop(p.id, (0.0, 0.0, 320.0, 240.0))
+    dest = tmp_path / "out"
+    options = export.ExportOptions(raw_files=which, embed_xmp=True, apply_crop=which == "jpeg")
+    report = export.export(listed(catalog, folder), dest, options, catalog)
+    assert not report.failed, report.failed
+    assert {p.name for p in dest.iterdir()} == names
+    assert (dest / "IMG_0.DNG").read_bytes() == dng.read_bytes() if which != "jpeg" else True
+    if which == "jpeg":  # the crop is cut into the JPEG: the pair's own, and one made from the lone raw
+        assert Image.open(dest / "IMG_0.jpg").size == (320, 240)
+        assert Image.open(dest / "alone.jpg").size == (320, 240)
+    if which == "raw":
+        assert xmp.read(dest / "alone.DNG").decision == "keep"
+    assert len(report.written) == 2

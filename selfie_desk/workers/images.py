@@ -32,6 +32,7 @@ class ImageRequest:
     fingerprint: str  # '' when unknown: the thumbnail cache is then skipped
     edge: int  # long edge wanted, pixels (the image is never enlarged)
     thumbnail: bool = True  # True: through the thumbnail cache (edge <= THUMBNAIL_EDGE)
+    full_resolution: bool = False  # the real pixels (the loupe at 100 %): a raw demosaiced, not its preview
 
 
 def to_qimage(im: Image.Image) -> QImage:
@@ -47,7 +48,8 @@ def load_image(req: ImageRequest, thumbnail_root: Path | None = None) -> Image.I
     if req.thumbnail and req.fingerprint:
         im = thumbnails.load(req.fingerprint, thumbnail_root)
     if im is None:
-        decoded = decoding.decode(Path(req.path), thumbnails.THUMBNAIL_EDGE if req.thumbnail else req.edge)
+        decoded = decoding.decode(Path(req.path), thumbnails.THUMBNAIL_EDGE if req.thumbnail else req.edge,
+                                  full_resolution=req.full_resolution)
         im = decoded.image
         if req.thumbnail and req.fingerprint:
             try:
