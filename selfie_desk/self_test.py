@@ -234,7 +234,7 @@ def _check_raw(report: Report, tmp: Path, portrait: Path, scorer) -> None:
     report.check((got.width, got.height) == (w, h), f"portrait.dng: size {got.width}x{got.height}, not {w}x{h}")
     report.check(any(f.confidence >= MIN_FACE_CONFIDENCE for f in got.faces), "portrait.dng: no face found")
     report.lines.append(f"raw: LibRaw {raw.LIBRAW_VERSION}; portrait.dng scored {got.score:.3f} from its preview "
-                        f"({len(got.faces)} face(s)); a DNG without a preview {demosaic}d")
+                        f"({len(got.faces)} face(s)); a DNG without a preview: {demosaic}")
 
 
 def _check_crop(report: Report, name: str, result, top: int) -> None:

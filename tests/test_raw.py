@@ -285,3 +285,32 @@ def test_export_copies_the_raw_the_jpeg_or_both(tmp_path, catalog, which, names)
     if which == "raw":
         assert xmp.read(dest / "alone.DNG").decision == "keep"
     assert len(report.written) == 2
+
+
+# ---- scored (the real models) ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_raw_jpeg_folder_scores_one_photo_per_pair_from_the_previews(tmp_path, catalog, scorer):
+    from conftest import DEMO
+
+    from selfie_desk.neural import pipeline
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    portrait = Image.open(DEMO / "astronaut.png").convert("RGB")  # 512 x 512, one face
+    jpeg = folder / "IMG_0001.JPG"
+    portrait.save(jpeg, quality=92)
+    dng = write_dng(folder / "IMG_0001.DNG", 512, 512, preview=jpeg.read_bytes())
+    write_dng(folder / "IMG_0002.NEF", 640, 480)  # a NEF-named DNG without a preview: demosaiced
+    (folder / "IMG_0003.CR3").write_bytes(b"\0" * 4096)  # not a raw at all: told, the folder goes on
+    summary = pipeline.score([folder], catalog, scorer)
+    by_name = {Path(p.path).name: p for p in catalog.photos(scorer.model_name, folder=str(folder))}
+    assert set(by_name) == {"IMG_0001.DNG", "IMG_0002.NEF", "IMG_0003.CR3"}
+    pair = by_name["IMG_0001.DNG"]
+    assert pair.pair == str(jpeg) and pair.path == str(dng)
+    assert pair.score is not None and (pair.width, pair.height) == (512, 512)
+    assert any(f.confidence > 0.8 for f in pair.faces)
+    assert by_name["IMG_0002.NEF"].score is not None and by_name["IMG_0002.NEF"].width == 640
+    assert "cannot read" in by_name["IMG_0003.CR3"].error
+    assert summary.failed == 1

@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         return done
     ranked = sorted(done.photos.values(), key=best_first)
     not_listed = tell_skipped(done.summary.index.skipped, done.photos)
+    for path, message in done.summary.index.notes:  # told, not failed: the photo is scored
+        print(f"selfie-desk: note: {message}: {path}", file=sys.stderr)
     if args.json:
         print_json_lines(photo.to_json() for photo in ranked)
     else:
