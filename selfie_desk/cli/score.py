@@ -65,7 +65,7 @@ def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], An
 
     # The catalog (numpy, SQLite) loads only once the command line is known to be right.
     from selfie_desk.core.catalog_access import open_catalog
-    from selfie_desk.core.indexing import canonical
+    from selfie_desk.core.indexing import canonical, photo_path
 
     path = catalog_file()
     open_catalog(path).close()  # a damaged, newer or unwritable catalog is told before the model loads
@@ -80,7 +80,7 @@ def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], An
             print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
             return ExitCode.INTERRUPTED
         photos = []
-        for target in map(canonical, args.paths):
+        for target in (photo_path(canonical(p)) for p in args.paths):  # a pair's JPEG names the pair
             if target.is_dir():
                 photos += catalog.photos(scorer.model_name, folder=str(target))
             else:
