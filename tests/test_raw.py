@@ -314,3 +314,15 @@ def test_a_raw_jpeg_folder_scores_one_photo_per_pair_from_the_previews(tmp_path,
     assert by_name["IMG_0002.NEF"].score is not None and by_name["IMG_0002.NEF"].width == 640
     assert "cannot read" in by_name["IMG_0003.CR3"].error
     assert summary.failed == 1
+
+
+def test_a_pair_is_named_as_both_files_in_the_window(tmp_path, catalog):
+    from selfie_desk.core.describe import Form, describe, name_of
+
+    folder = tmp_path / "shoot"
+    shoot(folder, 1)
+    save_jpeg(folder / "solo.jpg", photo((320, 240)))
+    index([folder], catalog, "m")
+    pair, solo = listed(catalog, folder)
+    assert name_of(pair) == "IMG_0.DNG + JPG" and name_of(solo) == "solo.jpg"
+    assert "IMG_0.DNG + JPG" in describe(pair, Form.TOOLTIP)
