@@ -326,3 +326,22 @@ def test_a_pair_is_named_as_both_files_in_the_window(tmp_path, catalog):
     pair, solo = listed(catalog, folder)
     assert name_of(pair) == "IMG_0.DNG + JPG" and name_of(solo) == "solo.jpg"
     assert "IMG_0.DNG + JPG" in describe(pair, Form.TOOLTIP)
+
+
+@pytest.mark.slow
+def test_the_window_shows_a_pair_as_one_photo_and_the_loupe_its_preview(qtbot, make_window, tmp_path):
+    folder = tmp_path / "shoot"
+    jpeg = save_jpeg(folder / "IMG_0.JPG", photo((2000, 1500), seed=4))
+    write_dng(folder / "IMG_0.DNG", 2000, 1500, preview=jpeg.read_bytes(), sparse=True)
+    save_jpeg(folder / "solo.jpg", photo((320, 240)))
+    window = make_window()
+    with qtbot.waitSignal(window.scan_finished, timeout=90_000):
+        assert window.open_folder(folder)
+    photos = window.model.photos()
+    assert sorted(os.path.basename(p.path) for p in photos) == ["IMG_0.DNG", "solo.jpg"]  # one cell per pair
+    pair = next(p for p in photos if p.pair is not None)
+    window._select_row(window.model.row_of(pair.id))
+    window.show_loupe()
+    loupe = window.loupe
+    qtbot.waitUntil(lambda: loupe.canvas.image is not None and loupe.canvas.image.width() == 2000, timeout=20_000)
+    assert "IMG_0.DNG + JPG" in loupe.pane.caption.text()

@@ -482,6 +482,7 @@ def list_rows(photos: Sequence[Photo], catalog: Catalog | None, model: str) -> l
             "crop_accepted": p.crop is not None,
             "width": p.width,
             "height": p.height,
+            "pair": p.pair,  # the JPEG of a RAW+JPEG pair (`path` is the raw)
         })
     return rows
 
@@ -491,7 +492,7 @@ def write_lists(rows: list[dict[str, Any]], dest: Path, skip_existing: bool = Fa
     text = io.StringIO()
     writer = csv.writer(text)
     keys = list(rows[0]) if rows else ["rank", "path", "score", "decision", "rating", "crop", "crop_accepted",
-                                       "width", "height"]
+                                       "width", "height", "pair"]
     writer.writerow(keys)
     for row in rows:
         writer.writerow(["" if row[k] is None else (" ".join(map(str, row[k])) if k == "crop" else row[k])
