@@ -56,14 +56,24 @@ def score_once(folder: Path, scorer, home: Path) -> float:
     return summary.scored / took
 
 
-def loupe_once(files: list[Path]) -> list[float]:
+def loupe_once(files: list[Path], lanczos: bool = False) -> list[float]:
+    """ms per photo to the QImage the loupe shows; `lanczos`: as main's load_image did it before this change (the
+    same decode, then a Lanczos resize to exactly the loupe's edge)."""
+    from PIL import Image
+
+    from selfie_desk.core import decoding
     from selfie_desk.ui.photo_pane import PREVIEW_EDGE
     from selfie_desk.workers.images import ImageRequest, load_image, to_qimage
 
     out = []
     for path in files:
         t = time.perf_counter()
-        image = to_qimage(load_image(ImageRequest(str(path), str(path), "", PREVIEW_EDGE, thumbnail=False)))
+        if lanczos:
+            im = decoding.decode(path, PREVIEW_EDGE).image.copy()
+            im.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE), Image.Resampling.LANCZOS, reducing_gap=2.0)
+            image = to_qimage(im)
+        else:
+            image = to_qimage(load_image(ImageRequest(str(path), str(path), "", PREVIEW_EDGE, thumbnail=False)))
         out.append((time.perf_counter() - t) * 1000)
         assert PREVIEW_EDGE <= max(image.width(), image.height()) < 2 * PREVIEW_EDGE
     return out
@@ -85,11 +95,13 @@ def main() -> int:
         scorer = Scorer(device=args.device)
         score_once(jpeg_dir, scorer, root / "warm")  # warm-up: the models, the page cache
         rates: dict[str, list[float]] = {"jpeg": [], "raw": []}
-        loupe: dict[str, list[float]] = {"jpeg": [], "raw": []}
+        loupe: dict[str, list[float]] = {"jpeg": [], "raw": [], "jpeg, Lanczos as before": []}
         for i in range(args.pairs):
             for kind, folder in (("jpeg", jpeg_dir), ("raw", raw_dir)):
                 rates[kind].append(score_once(folder, scorer, root / f"{kind}-{i}"))
                 loupe[kind] += loupe_once(sorted(folder.iterdir()))
+                if kind == "jpeg":
+                    loupe["jpeg, Lanczos as before"] += loupe_once(sorted(folder.iterdir()), lanczos=True)
                 print(f"pair {i + 1} {kind}: {rates[kind][-1]:.2f} photos/s, loupe median "
                       f"{statistics.median(loupe[kind][-args.photos:]):.0f} ms", file=sys.stderr)
     ratios = [r / j for r, j in zip(rates["raw"], rates["jpeg"], strict=True)]

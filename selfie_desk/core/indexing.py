@@ -192,11 +192,13 @@ def index(targets: Iterable[Path], catalog: Catalog, model: str, head: str | Non
         files = [f for f in files if str(f) not in paired]  # a raw's JPEG is part of the raw's photo
         names = [str(path) for path in files]
         probes = _probe_all(names, known)
-        plans = [p for p in (_plan(name, probe, known, catalog, claimed, report, pairs)
+        heirs = {s.pair: s for s in known.values() if s.pair is not None}  # a pair's JPEG: its raw's row
+        plans = [p for p in (_plan(name, probe, known, catalog, claimed, report, pairs, heirs)
                              for name, probe in zip(names, probes, strict=True)) if p is not None]
+        report.notes += _pair_notes(plans, pairs)  # files read before the catalog's write lock is taken
         with catalog.transaction():
             ids = {plan.path: _apply(plan, catalog, model, report, seen_ids, head) for plan in plans}
-            _apply_pairs(plans, ids, pairs, known, catalog, report)
+            _apply_pairs(plans, ids, pairs, known, catalog)
         report.found += len(files)
         scanned.append(known)
     # Only after every target is indexed: a file moved from one target to another is a move, not a loss.
@@ -254,7 +256,7 @@ def _probe_all(paths: list[str], known: dict[str, FileState]) -> list[Probe | OS
 
 
 def _plan(path: str, probe: Probe | OSError | None, known: dict[str, FileState], catalog: Catalog, claimed: set[str],
-          report: IndexReport, pairs: dict[str, str]) -> _Plan | None:
+          report: IndexReport, pairs: dict[str, str], heirs: dict[str, FileState]) -> _Plan | None:
     state = known.get(path)
     if isinstance(probe, TimeoutError):
         report.skipped.append((path, f"skipped: {probe}"))
@@ -278,28 +280,44 @@ def _plan(path: str, probe: Probe | OSError | None, known: dict[str, FileState],
     if orphan is not None:
         claimed.add(orphan.path)
         return _Plan("moved", path, st.st_size, st.st_mtime_ns, fp, orphan=orphan)
-    heir = _pair_heir(path, known, pairs)
+    heir = _pair_heir(path, known, pairs, heirs)
     if heir is not None:
         return _Plan("adopt", path, st.st_size, st.st_mtime_ns, fp, orphan=heir)
     return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path))
 
 
-def _pair_heir(path: str, known: dict[str, FileState], pairs: dict[str, str]) -> FileState | None:
+def _pair_heir(path: str, known: dict[str, FileState], pairs: dict[str, str],
+               heirs: dict[str, FileState]) -> FileState | None:
     """The row a new file of a RAW+JPEG pair takes over: a new raw takes its JPEG's own row (the JPEG was
-    catalogued alone before the raw came); a JPEG left alone takes its deleted raw's row."""
+    catalogued alone before the raw came); a JPEG left alone takes its deleted raw's row (`heirs`: the rows
+    of raws by their pair's path)."""
     jpeg = pairs.get(path)
     if jpeg is not None:
         state = known.get(jpeg)
         return state if state is not None and not state.missing else None
-    if os.path.splitext(path)[1].lower() in raw.PAIR_SUFFIXES:
-        for state in known.values():
-            if state.pair == path and gone(state.path):
-                return state
-    return None
+    state = heirs.get(path)
+    return state if state is not None and gone(state.path) else None
+
+
+def _pair_notes(plans: list[_Plan], pairs: dict[str, str]) -> list[tuple[str, str]]:
+    """What to tell of the pairs this pass forms: those whose two files disagree on orientation."""
+    out = []
+    for plan in plans:
+        wanted = pairs.get(plan.path)
+        before = plan.state or plan.orphan
+        if wanted is not None and (before is None or before.pair != wanted):
+            try:
+                disagreement = with_timeout(partial(_orientation_disagreement, plan.path, wanted),
+                                            what=f"reading {os.path.basename(plan.path)}")
+            except TimeoutError:
+                continue  # a hung disk: the scoring pass will say so for the file
+            if disagreement is not None:
+                out.append((plan.path, disagreement))
+    return out
 
 
 def _apply_pairs(plans: list[_Plan], ids: dict[str, int | None], pairs: dict[str, str], known: dict[str, FileState],
-                 catalog: Catalog, report: IndexReport) -> None:
+                 catalog: Catalog) -> None:
     """Each row's `pair` brought in line with the files: set for a raw with a JPEG beside it, cleared for one
     whose JPEG went; a JPEG that still has its own row gives its decisions to the raw's and loses it."""
     for plan in plans:
@@ -315,10 +333,6 @@ def _apply_pairs(plans: list[_Plan], ids: dict[str, int | None], pairs: dict[str
                 catalog.merge_pair(photo_id, own.id)
         if wanted != current:
             catalog.set_pair(photo_id, wanted)
-            if wanted is not None:
-                disagreement = _orientation_disagreement(plan.path, wanted)
-                if disagreement is not None:
-                    report.notes.append((plan.path, disagreement))
 
 
 _TURNS = {1: "upright", 2: "mirrored", 3: "turned 180°", 4: "flipped", 5: "transposed", 6: "turned 90° clockwise",
