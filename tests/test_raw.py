@@ -345,3 +345,33 @@ def test_the_window_shows_a_pair_as_one_photo_and_the_loupe_its_preview(qtbot, m
     loupe = window.loupe
     qtbot.waitUntil(lambda: loupe.canvas.image is not None and loupe.canvas.image.width() == 2000, timeout=20_000)
     assert "IMG_0.DNG + JPG" in loupe.pane.caption.text()
+
+
+@pytest.mark.slow
+def test_exiftool_reads_the_raws_sidecar_with_the_crop_on_the_stored_image(tmp_path, catalog):
+    """What Lightroom and darktable read for a raw: NAME.xmp, its Camera Raw crop measured on the raw as stored
+    (here turned 90° clockwise: EXIF 6), checked with exiftool, the reference reader."""
+    from export_fixtures import EXIFTOOL, exiftool
+
+    if EXIFTOOL is None:
+        pytest.skip("exiftool missing: tools/setup-system.sh installs it")
+    folder = tmp_path / "shoot"
+    save_jpeg(folder / "IMG_0.JPG", photo((640, 480)), orientation=6)
+    dng = write_dng(folder / "IMG_0.DNG", 640, 480, preview=jpeg_bytes(640, 480), orientation=6)
+    index([folder], catalog, "m")
+    (p,) = listed(catalog, folder)
+    catalog.record([Result(photo_id=p.id, width=480, height=640, score=0.5)], "m")
+    catalog.set_decision(p.id, "keep")
+    catalog.set_crop(p.id, (0.0, 0.0, 240.0, 320.0))  # the upright photo's top-left quarter
+    (p,) = listed(catalog, folder)
+    sidecar = sidecars.write_one(p)
+    assert sidecar == folder / "IMG_0.xmp"
+    out = exiftool("-s", "-XMP-xmp:Label", "-XMP-crs:HasCrop", "-XMP-crs:CropLeft", "-XMP-crs:CropTop",
+                   "-XMP-crs:CropRight", "-XMP-crs:CropBottom", str(sidecar)).stdout
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    assert fields["Label"] == "Green" and fields["HasCrop"] == "True"
+    # shown turned clockwise, the upright top-left quarter is the sensor's bottom-left quarter
+    assert [float(fields[k]) for k in ("CropLeft", "CropTop", "CropRight", "CropBottom")] == \
+        pytest.approx([0.0, 0.5, 0.5, 1.0])
+    assert dng.exists()
