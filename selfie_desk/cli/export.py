@@ -54,6 +54,10 @@ def register(sub) -> None:
     export.add_argument("--skip-existing", action="store_true",
                         help="skip a photo whose name exists in DEST (default: add ' (2)' to the name)")
     export.add_argument("--strip-gps", action="store_true", help="leave the GPS position out of the copies")
+    export.add_argument("--raw-files", choices=("both", "raw", "jpeg"), default="both",
+                        help="for a camera raw: copy the raw as it is (with --xmp its decisions in NAME.xmp beside "
+                             "it), its JPEG (the one of the same NAME beside it, else one made from the raw; crop, "
+                             "resize and format apply to it), or both (the default)")
     add_model_option(export, help="whose scores (default: %(default)s)")
     export.set_defaults(handler=run)
 
@@ -76,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         apply_proposals=args.apply_proposed_crops,
         long_edge=args.long_edge, format=args.format, quality=args.quality, name_pattern=args.name,
         embed_xmp=args.xmp, list_only=args.list_only, skip_existing=args.skip_existing,
-        strip_gps=args.strip_gps, model=args.model,
+        strip_gps=args.strip_gps, model=args.model, raw_files=args.raw_files,
     )
     try:
         export.check_options(options)

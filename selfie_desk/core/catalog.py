@@ -110,6 +110,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE faces ADD COLUMN eyes TEXT CHECK (eyes IN ('open', 'closed', 'unknown'));
     ALTER TABLE faces ADD COLUMN sharpness REAL;
     """,
+    # 7: RAW+JPEG pairs (issue 17, core/raw.py): a raw's row names the JPEG of the same NAME beside it, which has
+    # no row of its own (one photo, one set of decisions). NULL: no JPEG beside it. Self-contained, for merge order.
+    """
+    ALTER TABLE photos ADD COLUMN pair TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
@@ -162,6 +167,7 @@ class FileState:
     error: str | None
     scored: bool
     missing: bool = False
+    pair: str | None = None  # the JPEG beside a raw (RAW+JPEG), as the catalog has it
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,7 @@ class Photo:
         }
     crop_score: float | None = None  # the accepted crop's score, when known
     group_id: int | None = None  # the photo's group (core/groups.py), None before grouping
+    pair: str | None = None  # the JPEG of a RAW+JPEG pair (`path` is the raw), None for a photo on its own
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -208,6 +215,7 @@ class Photo:
             "height": self.height,
             "error": self.error,
             **self.look_json(),
+            "pair": self.pair,
         }
 
 
@@ -370,7 +378,7 @@ class Catalog:
         query = (
             "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, "
             f"s.score IS NOT NULL AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED}, "
-            "p.missing_since IS NOT NULL FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+            "p.missing_since IS NOT NULL, p.pair FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
         if folder is not None:
@@ -380,7 +388,7 @@ class Catalog:
         for path in paths:
             rows += self._db.execute(query + "WHERE p.path = CAST(? AS TEXT)",
                                      (head, head, model, db_path(path))).fetchall()
-        return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])) for r in rows}
+        return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8]) for r in rows}
 
     def orphan_with_fingerprint(self, fingerprint: str, exists: Callable[[str], bool]) -> FileState | None:
         """A catalogued photo with this content whose file is gone: the same photo, renamed or moved."""
@@ -421,6 +429,22 @@ class Catalog:
             "UPDATE photos SET path = CAST(? AS TEXT), size = ?, mtime_ns = ?, missing_since = NULL WHERE id = ?",
             (db_path(new_path), size, mtime_ns, photo_id),
         )
+
+    def set_pair(self, photo_id: int, pair: str | None) -> None:
+        """The JPEG beside a raw (RAW+JPEG: one photo), or None when there is none (any more)."""
+        self._db.execute("UPDATE photos SET pair = CAST(? AS TEXT) WHERE id = ?",
+                         (None if pair is None else db_path(pair), photo_id))
+
+    def merge_pair(self, raw_id: int, jpeg_id: int) -> None:
+        """A JPEG catalogued on its own turned out to be a raw's pair: its decisions go to the raw's row where
+        that has none, and its own row goes (one photo, one set of decisions)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE photos SET decision = COALESCE(decision, (SELECT decision FROM photos WHERE id = ?)), "
+                "rating = CASE WHEN rating = 0 THEN (SELECT rating FROM photos WHERE id = ?) ELSE rating END, "
+                "crop = COALESCE(crop, (SELECT crop FROM photos WHERE id = ?)) WHERE id = ?",
+                (jpeg_id, jpeg_id, jpeg_id, raw_id))
+            db.execute("DELETE FROM photos WHERE id = ?", (jpeg_id,))
 
     def found_again(self, photo_id: int) -> None:
         self._db.execute("UPDATE photos SET missing_since = NULL WHERE id = ?", (photo_id,))
@@ -509,7 +533,7 @@ class Catalog:
             "SELECT p.id, p.path, p.width, p.height, p.captured_at, p.error, s.score, p.decision, p.rating, p.crop, "
             "p.fingerprint, (SELECT MAX(c.score) FROM crop_proposals c WHERE c.photo_id = p.id AND c.model = ? "
             f"AND c.aspect != '{ACCEPTED_CROP}'), "
-            "p.look, (SELECT g.group_id FROM group_members g WHERE g.photo_id = p.id) "
+            "p.look, (SELECT g.group_id FROM group_members g WHERE g.photo_id = p.id), p.pair "
             "FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
@@ -532,7 +556,7 @@ class Catalog:
                 decision=r[7], rating=r[8], crop=tuple(json.loads(r[9])) if r[9] else None,
                 fingerprint=r[10], faces=faces.get(r[0], []), best_crop_score=r[11],
                 look=json.loads(r[12]) if r[12] else None,
-                crop_score=_crop_score(r[9], accepted.get(r[0])), group_id=r[13],
+                crop_score=_crop_score(r[9], accepted.get(r[0])), group_id=r[13], pair=r[14],
             )
             for r in unique.values()
         ]

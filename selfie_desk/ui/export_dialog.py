@@ -192,6 +192,11 @@ class ExportDialog(QDialog):
         self.embed_xmp.setChecked(True)
         self.strip_gps = QCheckBox("Leave the GPS position out", self)
         self.list_only = QCheckBox("Only write a list (CSV and JSON), copy nothing", self)
+        self.raw_files = QComboBox(self)  # a camera raw (RAW+JPEG, or a raw alone)
+        self.raw_files.addItem("The raw and its JPEG", "both")
+        self.raw_files.addItem("The raw only, as it is (its decisions in NAME.xmp with XMP on)", "raw")
+        self.raw_files.addItem("The JPEG only (the one beside the raw, else made from it)", "jpeg")
+        self.raw_files.setToolTip("What to copy for a camera raw photo; crop, size and format apply to its JPEG")
         self.on_clash = QComboBox(self)
         self.on_clash.addItem("Add a new name, e.g. “photo (2).jpg”", False)
         self.on_clash.addItem("Skip the photo", True)
@@ -202,6 +207,7 @@ class ExportDialog(QDialog):
         form.addRow("Quality:", self.quality)
         form.addRow("Size:", resize_row)
         form.addRow("File name:", self.name_pattern)
+        form.addRow("Raw photos:", self.raw_files)
         form.addRow("If the name exists:", self.on_clash)
         form.addRow("", self.apply_crop)
         form.addRow("", self.apply_proposals)
@@ -234,7 +240,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.buttons)
         self._inputs = [which_box, self.dest, browse, self.apply_crop, self.apply_proposals, self.resize,
                         self.long_edge, self.format, self.quality, self.name_pattern, self.embed_xmp,
-                        self.strip_gps, self.list_only, self.on_clash]
+                        self.strip_gps, self.list_only, self.on_clash, self.raw_files]
 
         self.apply_proposals.toggled.connect(self._proposals_toggled)
         for b in (self.picks, self.top, self.min_score, self.selection, self.best_of_groups):
@@ -323,6 +329,7 @@ class ExportDialog(QDialog):
             skip_existing=bool(self.on_clash.currentData()),
             strip_gps=self.strip_gps.isChecked(),
             model=self.model,
+            raw_files=self.raw_files.currentData(),
         )
 
     # ---- running -------------------------------------------------------------------------------------------------
