@@ -173,3 +173,62 @@ def test_the_command_writes_the_mosaic_and_never_replaces_a_file(tmp_path, app_h
     assert json.loads(forced.stdout)["layout"] == "cache"
     with Image.open(out) as im:
         assert max(im.size) == 600
+
+
+# ---- the window ----------------------------------------------------------------------------------------------------
+def test_the_window_opens_the_map_flags_a_dragged_region_and_enter_opens_the_loupe(qtbot, make_window, tmp_path):
+    from PySide6.QtCore import QPoint, Qt
+
+    folder = tmp_path / "dups"
+    pairs = near_duplicates(folder)
+    window = make_window()
+    with qtbot.waitSignal(window.scan_finished, timeout=120_000):
+        assert window.open_folder(folder)
+    with qtbot.waitSignal(window.map_ready, timeout=60_000) as ready:
+        qtbot.keyClick(window.grid, Qt.Key.Key_M)
+    assert window.mode == "map" and window.stack.currentWidget() is window.map
+    assert ready.args[0].report.how == "tsne" and len(window.map.shown_ids) == 21
+    view = window.map
+    qtbot.waitUntil(lambda: len(view._tiles) == 21, timeout=30_000)  # every thumbnail drawn into the mosaic
+    shot = view.grab().toImage()
+    assert len({shot.pixel(x, y) for x in range(0, shot.width(), 7) for y in range(0, shot.height(), 7)}) > 200
+
+    # a drag over the whole map selects every photo; X rejects them all, Ctrl+Z takes it back
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(1, 1))
+    qtbot.mouseMove(view, QPoint(view.width() // 2, view.height() // 2))
+    qtbot.mouseMove(view, QPoint(view.width() - 2, view.height() - 2))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(view.width() - 2, view.height() - 2))
+    assert len(view.selected) == 21 and len(window.selected_photos()) == 21
+    qtbot.keyClick(view, Qt.Key.Key_X)
+    assert all(p.decision == "reject" for p in window.model.all_photos())
+    window.undo()
+    assert all(p.decision is None for p in window.model.all_photos())
+
+    # the grid's filters apply: only picks shown
+    astronaut = next(p for p in window.model.all_photos() if p.path == next(iter(pairs)))
+    window.history.apply("Pick", [(astronaut.id, "decision", "keep")])
+    window.model.update(astronaut.id, decision="keep")
+    from selfie_desk.ui.grid_model import PhotoFilter
+
+    window.filters.set_filter(PhotoFilter(decision="picks"))
+    assert view.shown_ids == [astronaut.id]
+    window.filters.set_filter(PhotoFilter())
+    assert len(view.shown_ids) == 21
+
+    # arrows move on the map; Enter opens the loupe on that photo; Esc comes back to the map
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    current = view.current
+    assert current is not None
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert window.mode == "loupe" and window.loupe.photo.id == current
+    qtbot.keyClick(window.loupe, Qt.Key.Key_Escape)
+    assert window.mode == "map"
+
+    # a click opens the loupe on the photo clicked
+    target = view.shown_ids[3]
+    rect = view.cell_rect(target)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
+    assert window.mode == "loupe" and window.loupe.photo.id == target
+    qtbot.keyClick(window.loupe, Qt.Key.Key_M)  # M from the loupe: the map again, from the cache
+    assert window.mode == "map"

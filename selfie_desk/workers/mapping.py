@@ -23,6 +23,7 @@ class MapRequest:
 @dataclass(frozen=True)
 class MapOutcome:
     report: LayoutReport | None = None
+    groups: tuple[tuple[int, ...], ...] = ()  # the photo ids of each stored group of more than one (outlined)
     error: str | None = None  # for the user: one line
 
 
@@ -36,7 +37,10 @@ class MapService(Service):
         req: MapRequest = job.request
         if job.cancelled:
             return MapOutcome()
-        return MapOutcome(report=layout_for(self.catalog.get(), req.folder, req.photo_ids))
+        catalog = self.catalog.get()
+        report = layout_for(catalog, req.folder, req.photo_ids)
+        groups = tuple(g.photo_ids for g in catalog.groups(list(report.layout.ids)) if len(g.photo_ids) > 1)
+        return MapOutcome(report=report, groups=groups)
 
     def error_outcome(self, job: Job, message: str) -> MapOutcome:
         return MapOutcome(error=f"The map could not be laid out: {message}")
