@@ -35,7 +35,7 @@ from selfie_desk.core.embedding import EMBEDDING_DIM
 METHOD = "tsne-pca50-1"
 PCA_DIM = 50
 EXACT_MAX = 1000  # up to this many points the snap is a linear assignment (docs/benchmarks.md has its cost)
-LANDMARKS = 800  # t-SNE lays out at most this many photos; the others are placed among them
+LANDMARKS = 1000  # t-SNE lays out at most this many photos; the others are placed among them
 TSNE_ITERATIONS = 500
 SPARE = 1.15  # cells per photo: a little room, so clusters keep some of their shape
 RELAYOUT_GROWTH = 0.3  # new photos beyond this share of the laid-out ones: run t-SNE again from the old map
@@ -127,7 +127,7 @@ def project(feats: Floats, seed: int = 0, init: Floats | None = None, landmarks:
     if init is not None:  # the previous map, spread as t-SNE's PCA start is (std 1e-4): it behaves the same
         centred = np.asarray(init, dtype=np.float32) - np.asarray(init, dtype=np.float32).mean(axis=0)
         start = (centred / max(float(centred[:, 0].std()), 1e-9) * 1e-4).astype(np.float32)
-    # n_jobs=1: on two busy cores its second thread only spins (three times slower measured, docs/benchmarks.md)
+    # n_jobs=1 and one OpenMP thread (layout_for): on two busy cores a second thread mostly spins
     tsne = TSNE(n_components=2, perplexity=perplexity, init=start, learning_rate="auto", max_iter=TSNE_ITERATIONS,
                 random_state=seed, n_jobs=1, method="barnes_hut", angle=0.6)
     placed: Floats = np.asarray(tsne.fit_transform(feats), dtype=np.float32)
@@ -286,16 +286,28 @@ def layout_for(catalog: Any, folder: str, photo_ids: Sequence[int], clock: Calla
     stored back. Photos without an embedding (not scored yet, unreadable) are not on the map."""
     import time
 
+    import sklearn.manifold  # noqa: F401  loaded before the limit: threadpoolctl limits only what is loaded
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
+
     tick = clock or time.perf_counter
     t0 = tick()
+    # One BLAS/OpenMP thread: on two cores shared with the window and a scan, a second one mostly spins (t-SNE's
+    # gradient, whose threads scikit-learn sets from OpenMP and not n_jobs, ran ten times slower; benchmarks.md).
+    with threadpool_limits(limits=1):
+        how, layout, added, embedding_id = _layout(catalog, folder, photo_ids, seed)
+    if how != "cache" and len(layout) and not getattr(catalog, "readonly", False):
+        catalog.save_map_layout(folder, layout)
+    return LayoutReport(layout, how, added, tick() - t0)
+
+
+def _layout(catalog: Any, folder: str, photo_ids: Sequence[int], seed: int) -> tuple[str, MapLayout, int, str]:
     layouts = catalog.embedding_layouts(list(photo_ids))
     by_layout: dict[str, list[int]] = {}
     for pid in photo_ids:
         if pid in layouts:
             by_layout.setdefault(str(layouts[pid]), []).append(pid)
     if not by_layout:
-        return LayoutReport(MapLayout((), np.zeros((0, 2), np.float32), np.zeros((0, 2), np.int32), 1, 1), "tsne",
-                            seconds=tick() - t0)
+        return "tsne", MapLayout((), np.zeros((0, 2), np.float32), np.zeros((0, 2), np.int32), 1, 1), 0, ""
     # one map per embedding layout: the most common one (photos of an older layout join after a rescan)
     embedding_id = max(by_layout, key=lambda e: len(by_layout[e]))
     ids = by_layout[embedding_id]
@@ -319,9 +331,7 @@ def layout_for(catalog: Any, folder: str, photo_ids: Sequence[int], clock: Calla
     else:
         how, layout, added = "tsne", layout_points(ids, _vectors(catalog, ids), seed=seed), len(ids)
     layout = MapLayout(layout.ids, layout.points, layout.cells, layout.cols, layout.rows, embedding_id, METHOD)
-    if how != "cache" and not getattr(catalog, "readonly", False):
-        catalog.save_map_layout(folder, layout)
-    return LayoutReport(layout, how, added, tick() - t0)
+    return how, layout, added, embedding_id
 
 
 def _vectors(catalog: Any, ids: Sequence[int]) -> npt.NDArray[np.float32]:
