@@ -32,9 +32,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lazy", action="store_true", help="do not preload torch before the window shows")
     parser.add_argument("--map", type=int, metavar="N", help="the Map view on N synthetic photos instead of a scan")
+    parser.add_argument("--grid", action="store_true",
+                        help="with --map: scroll the grid over the same photos instead (the baseline)")
     args = parser.parse_args()
     if args.map:
-        return map_stall(args.map)
+        return map_stall(args.map, grid=args.grid)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["SELFIE_DESK_HOME"] = tempfile.mkdtemp()
     folder = Path(tempfile.mkdtemp()) / "demo"
@@ -78,8 +80,9 @@ def main() -> int:
     return 0
 
 
-def map_stall(n: int) -> int:
-    """The UI thread's gaps while the Map of `n` photos is laid out, then while it is zoomed, panned and hovered."""
+def map_stall(n: int, grid: bool = False) -> int:
+    """The UI thread's gaps while the Map of `n` photos is laid out, then while it is zoomed, panned and hovered;
+    `grid`: the grid over the same photos scrolled up and down instead, as a baseline for the machine's load."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["SELFIE_DESK_HOME"] = tempfile.mkdtemp()
     import random
@@ -124,6 +127,11 @@ def map_stall(n: int) -> int:
         if time.perf_counter() - steps[0] > 10:
             app.quit()
             return
+        if grid:
+            bar = window.grid.verticalScrollBar()
+            bar.setValue(bar.value() + rng.randint(-300, 600))
+            steps.append(time.perf_counter())
+            return
         at = QPointF(rng.uniform(0, view.width()), rng.uniform(0, view.height()))
         kind = rng.random()
         if kind < 0.4:
@@ -137,8 +145,9 @@ def map_stall(n: int) -> int:
 
     def ready(outcome) -> None:
         laid = time.perf_counter() - t0
-        print(f"map: {len(outcome.report.layout)} photos laid out ({outcome.report.how}) in "
-              f"{outcome.report.seconds:.1f} s on the map thread, shown {laid:.1f} s after asking", flush=True)
+        if outcome is not None:
+            print(f"map: {len(outcome.report.layout)} photos laid out ({outcome.report.how}) in "
+                  f"{outcome.report.seconds:.1f} s on the map thread, shown {laid:.1f} s after asking", flush=True)
         phase[0] = "pan and zoom"
         steps.append(time.perf_counter())
         pump = QTimer(window)
@@ -147,7 +156,11 @@ def map_stall(n: int) -> int:
         pump.start()
 
     window.map_ready.connect(ready)
-    QTimer.singleShot(0, window.show_map)
+    if grid:
+        phase[0] = "pan and zoom"
+        QTimer.singleShot(2000, lambda: ready(None))
+    else:
+        QTimer.singleShot(0, window.show_map)
     QTimer.singleShot(180_000, app.quit)
     app.exec()
     window.shut_down()
@@ -155,7 +168,8 @@ def map_stall(n: int) -> int:
         worst = sorted(found)[-5:]
         print(f"{name}: {len(found)} ticks; longest UI gaps (ms @ s): "
               + ", ".join(f"{g} @ {t:.1f}" for g, t in reversed(worst)))
-    print(f"pan and zoom: {len(steps) - 1} steps, {len(view._tiles)} tiles in the mosaic at the end")
+    what = "grid scroll" if grid else "pan and zoom"
+    print(f"{what}: {len(steps) - 1} steps" + ("" if grid else f", {len(view._tiles)} tiles in the mosaic at the end"))
     return 0
 
 

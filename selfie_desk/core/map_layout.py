@@ -61,7 +61,7 @@ class MapLayout:
         return len(self.ids)
 
     def cell_of(self) -> dict[int, tuple[int, int]]:
-        return {pid: (int(c), int(r)) for pid, (c, r) in zip(self.ids, self.cells, strict=True)}
+        return dict(zip(self.ids, map(tuple, self.cells.tolist()), strict=True))
 
     def restricted(self, keep: Sequence[int]) -> MapLayout:
         """The same map with only `keep`'s photos (the others' cells left empty: nobody moves)."""
@@ -248,6 +248,27 @@ def _greedy_snap(target: npt.NDArray[np.float64], occupied: npt.NDArray[np.bool_
         used[j] = True
         out[i] = free[j].astype(np.int32)
     return out
+
+
+def outline(cells: dict[int, tuple[int, int]], groups: Sequence[Sequence[int]]
+            ) -> list[tuple[int, int, int, int]]:
+    """The outline of each group on the grid: the edges (x0, y0, x1, y1, in cells) of its members' cells that
+    do not touch another member's."""
+    lines = []
+    for members in groups:
+        mine = {cells[pid] for pid in members if pid in cells}
+        if len(mine) < 2:
+            continue
+        for c, r in mine:
+            if (c, r - 1) not in mine:
+                lines.append((c, r, c + 1, r))
+            if (c, r + 1) not in mine:
+                lines.append((c, r + 1, c + 1, r + 1))
+            if (c - 1, r) not in mine:
+                lines.append((c, r, c, r + 1))
+            if (c + 1, r) not in mine:
+                lines.append((c + 1, r, c + 1, r + 1))
+    return lines
 
 
 def place_among(old_feats: Floats, old_points: Floats, new_feats: Floats, k: int = NEIGHBOURS) -> Floats:

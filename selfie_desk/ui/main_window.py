@@ -810,7 +810,8 @@ class MainWindow(QMainWindow):
                 self.map.clear("No photo of this folder is scored yet: the map appears once they are")
             else:
                 current = self.map.current
-                self.map.set_layout(report.layout, list(outcome.groups), self.model.photos())
+                self.map.set_layout(report.layout, list(outcome.groups), self.model.photos(), outcome.cells,
+                                    list(outcome.outline), outcome.mosaics)
                 self.map.set_current(current)
                 unplaced = len(self.model.all_photos()) - len(report.layout)
                 words = {"cache": "from the catalog", "added": f"{report.added} added", "tsne": "laid out",

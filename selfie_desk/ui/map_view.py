@@ -15,6 +15,7 @@ the thumbnails' size and back; Enter (the window's Loupe action) opens the curre
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
@@ -23,15 +24,19 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from selfie_desk.core.catalog import Photo
 from selfie_desk.core.describe import name_of
-from selfie_desk.core.map_layout import MapLayout
+from selfie_desk.core.map_layout import MapLayout, outline
 from selfie_desk.ui.grid import ThumbnailCache, score_color, thumbnail_key
 from selfie_desk.ui.theme import PICK, REJECT
+from selfie_desk.workers.mapping import BACKGROUND, SMALL, TILE, blank_mosaics
 
-TILE = 24  # px of a cell in the mosaic
-MOSAIC_MAX = 48.0  # screen px per cell below which the mosaic is drawn
-TILES_PER_PASS = 400  # tiles drawn into the mosaic per pass of the timer (the window never waits for all)
-ASKS_PER_PASS = 150  # thumbnails asked for per pass (the loader drops requests beyond its bound anyway)
-BACKGROUND = QColor(30, 30, 32)
+# TILE: px of a cell in the mosaic; SMALL: in the small mosaic, drawn far out (scaling the big one down smoothly
+# costs 30 ms a frame)
+
+SMALL_MAX = 16.0  # screen px per cell below which the small mosaic is drawn
+MOSAIC_MAX = 64.0  # screen px per cell below which a mosaic is drawn; above, the thumbnails on screen
+PASS_BUDGET_S = 0.006  # time a pass of the timer spends drawing tiles into the mosaic (the window never waits)
+ASKS_PER_PASS = 60  # thumbnails asked for per pass (the loader keeps only its newest few hundred requests)
+SETTLE_S = 0.15  # after a zoom or a pan, the mosaic is scaled smoothly only once the view has been still so long
 GROUP = QColor(255, 255, 255, 200)
 SELECTION = QColor(80, 170, 255)
 CLICK_SLOP = 4  # px a press may move and still be a click
@@ -64,6 +69,7 @@ class MapView(QWidget):
         self._group_lines: list[QLineF] = []
         self._tiles: OrderedDict[int, QImage] = OrderedDict()  # photo id -> its tile, as drawn in the mosaic
         self._mosaic: QImage | None = None
+        self._small: QImage | None = None
         self._dirty: OrderedDict[int, None] = OrderedDict()  # tiles to (re)draw into the mosaic
         self._missing: list[int] = []  # photos shown whose thumbnail is not in yet
         self._press: QPointF | None = None
@@ -73,6 +79,11 @@ class MapView(QWidget):
         self._pump = QTimer(self)  # fills the mosaic a few hundred tiles at a time
         self._pump.setInterval(15)
         self._pump.timeout.connect(self._fill)
+        self._moved_at = 0.0
+        self._settle = QTimer(self)  # one smooth repaint once the view stops moving
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(int(SETTLE_S * 1000) + 20)
+        self._settle.timeout.connect(self.update)
 
     # ---- content -----------------------------------------------------------------------------------
     def clear(self, message: str = "No map yet") -> None:
@@ -82,7 +93,7 @@ class MapView(QWidget):
         self._tiles.clear()
         self._dirty.clear()
         self._missing = []
-        self._mosaic = None
+        self._mosaic = self._small = None
         self._group_lines = []
         self.selected, self.current, self.hovered = set(), None, None
         self._pump.stop()
@@ -92,15 +103,19 @@ class MapView(QWidget):
         self.message = text
         self.update()
 
-    def set_layout(self, layout: MapLayout, groups: list[tuple[int, ...]], photos: list[Photo]) -> None:
-        """A new map; `groups`: the photo ids of each group of more than one (outlined); `photos`: those shown."""
+    def set_layout(self, layout: MapLayout, groups: list[tuple[int, ...]], photos: list[Photo],
+                   cells: dict[int, tuple[int, int]] | None = None,
+                   lines: list[tuple[int, int, int, int]] | None = None, mosaics=None) -> None:
+        """A new map; `groups`: the photo ids of each group of more than one (outlined); `photos`: those shown.
+        `cells`, `lines`, `mosaics`: the layout's cells, the groups' outline and the blank mosaics, when made off
+        the UI thread already (workers/mapping.py)."""
         keep_view = self.layout_ is not None and (self.layout_.cols, self.layout_.rows) == (layout.cols, layout.rows)
         self.layout_ = layout
-        self._cells = layout.cell_of()
-        self._mosaic = QImage(layout.cols * TILE, layout.rows * TILE, QImage.Format.Format_RGB32)
-        self._mosaic.fill(BACKGROUND)
+        self._cells = cells if cells is not None else layout.cell_of()
+        self._mosaic, self._small = mosaics or blank_mosaics(layout.cols, layout.rows)
         self._tiles = OrderedDict((pid, t) for pid, t in self._tiles.items() if pid in self._cells)
-        self._group_lines = self._outline(groups)
+        segments = lines if lines is not None else outline(self._cells, groups)
+        self._group_lines = [QLineF(*segment) for segment in segments]
         if not keep_view:
             self.zoom = None
         self._photos = {}
@@ -110,12 +125,14 @@ class MapView(QWidget):
         """The photos to show (the grid's rows: its filters apply); the others' cells stay empty."""
         if self.layout_ is None:
             return
-        shown = {p.id: p for p in photos if p.id in self._cells}
-        for pid in set(self._photos) - set(shown):  # hidden now: blank its cell
-            self._blank(pid)
-        changed = [pid for pid, p in shown.items() if self._photos.get(pid) != p]
+        cells = self._cells
+        shown = {p.id: p for p in photos if p.id in cells}
+        self._blank([pid for pid in self._photos if pid not in shown])  # hidden now: their cells left empty
+        # drawn again: what changed and has a tile (the others' cells are blank until their thumbnail comes)
+        before = self._photos
+        changed = [pid for pid, p in shown.items() if before.get(pid) is not p and pid in self._tiles]
         self._photos = shown
-        self._at = {self._cells[pid]: pid for pid in shown}
+        self._at = {cells[pid]: pid for pid in shown}
         self._by_key = {}
         for p in shown.values():
             self._by_key.setdefault(thumbnail_key(p), []).append(p.id)
@@ -160,14 +177,17 @@ class MapView(QWidget):
     # ---- the mosaic --------------------------------------------------------------------------------
     def _fill(self) -> None:
         """One pass: a few hundred tiles drawn into the mosaic, a few hundred thumbnails asked for."""
-        if self._mosaic is None:
+        if self._mosaic is None or self._small is None:
             self._pump.stop()
             return
         painter = QPainter(self._mosaic)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        small = QPainter(self._small)
+        small.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         drawn = 0
+        end = time.perf_counter() + PASS_BUDGET_S
         try:
-            while self._dirty and drawn < TILES_PER_PASS:
+            while self._dirty and time.perf_counter() < end:
                 pid, _ = self._dirty.popitem(last=False)
                 p = self._photos.get(pid)
                 if p is None:
@@ -176,10 +196,14 @@ class MapView(QWidget):
                 if pixmap is not None:
                     self._tiles[pid] = pixmap.toImage().scaled(
                         TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-                self._draw_cell(painter, QRectF(*self._tile_origin(pid), TILE, TILE), p, self._tiles.get(pid))
+                tile = self._tiles.get(pid)
+                c, r = self._cells[pid]
+                self._draw_cell(painter, QRectF(c * TILE, r * TILE, TILE, TILE), p, tile)
+                self._draw_cell(small, QRectF(c * SMALL, r * SMALL, SMALL, SMALL), p, tile)
                 drawn += 1
         finally:
             painter.end()
+            small.end()
         asked = 0
         still = []
         for pid in self._missing:
@@ -188,7 +212,7 @@ class MapView(QWidget):
             if asked < ASKS_PER_PASS:
                 p = self._photos.get(pid)
                 if p is not None and self.thumbs.failure(p) is None:
-                    if self.thumbs.get(p) is not None:
+                    if self.thumbs.get(p) is not None:  # in the grid's cache already, or asked for now
                         self._dirty[pid] = None
                     asked += 1
                     still.append(pid)
@@ -205,30 +229,39 @@ class MapView(QWidget):
         else:
             self._pump.setInterval(15)
 
-    def _tile_origin(self, pid: int) -> tuple[int, int]:
-        c, r = self._cells[pid]
-        return c * TILE, r * TILE
-
-    def _blank(self, pid: int) -> None:
-        if self._mosaic is None or pid not in self._cells:
+    def _blank(self, photo_ids: list[int]) -> None:
+        if self._mosaic is None or self._small is None or not photo_ids:
             return
-        painter = QPainter(self._mosaic)
-        painter.fillRect(QRectF(*self._tile_origin(pid), TILE, TILE), BACKGROUND)
-        painter.end()
+        for image, edge in ((self._mosaic, TILE), (self._small, SMALL)):
+            painter = QPainter(image)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(BACKGROUND)
+            painter.drawRects([QRectF(self._cells[pid][0] * edge, self._cells[pid][1] * edge, edge, edge)
+                               for pid in photo_ids if pid in self._cells])
+            painter.end()
 
-    def _draw_cell(self, painter: QPainter, rect: QRectF, p: Photo, image: QImage | QPixmap | None) -> None:
-        """One photo in its cell: the thumbnail (smaller for a low score when sizing by score), a frame in the
-        score's colour, a pick's green corner, a reject dimmed with a red one."""
-        painter.fillRect(rect, BACKGROUND)
+    def _box(self, rect: QRectF, p: Photo) -> QRectF:
+        """Where a photo's thumbnail may go in its cell: a margin, and smaller for a low score when sizing by it."""
         pad = max(1.0, rect.width() * 0.06)
         box = rect.adjusted(pad, pad, -pad, -pad)
         if self.size_by_score and p.score is not None:
             shrink = box.width() * (1 - (0.35 + 0.65 * max(0.0, min(1.0, p.score)))) / 2
             box = box.adjusted(shrink, shrink, -shrink, -shrink)
+        return box
+
+    @staticmethod
+    def _fit(box: QRectF, image: QImage | QPixmap) -> QRectF:
+        w, h = image.width(), image.height()
+        k = min(box.width() / w, box.height() / h)
+        return QRectF(box.center().x() - w * k / 2, box.center().y() - h * k / 2, w * k, h * k)
+
+    def _draw_cell(self, painter: QPainter, rect: QRectF, p: Photo, image: QImage | QPixmap | None) -> None:
+        """One photo in its cell: the thumbnail (smaller for a low score when sizing by score), a frame in the
+        score's colour, a pick's green corner, a reject dimmed with a red one."""
+        painter.fillRect(rect, BACKGROUND)
+        box = self._box(rect, p)
         if image is not None and not image.isNull():
-            w, h = image.width(), image.height()
-            k = min(box.width() / w, box.height() / h)
-            target = QRectF(box.center().x() - w * k / 2, box.center().y() - h * k / 2, w * k, h * k)
+            target = self._fit(box, image)
             if isinstance(image, QPixmap):
                 painter.drawPixmap(target, image, QRectF(image.rect()))
             else:
@@ -245,6 +278,57 @@ class MapView(QWidget):
             if p.decision == "reject":
                 painter.fillRect(target, QColor(0, 0, 0, 140))
             painter.fillRect(QRectF(target.left(), target.top(), mark, mark), PICK if p.decision == "keep" else REJECT)
+
+    def _paint_close(self, painter: QPainter, origin: QPointF, s: float, still: bool) -> None:
+        """Close up: the thumbnails of the cells on screen, one drawPixmap each; their frames and flag marks
+        (batched by colour) only once the view is still."""
+        assert self.layout_ is not None
+        cols, rows = self.layout_.cols, self.layout_.rows
+        c0, r0 = max(0, int(-origin.x() // s)), max(0, int(-origin.y() // s))
+        c1 = min(cols, int((self.width() - origin.x()) // s) + 1)
+        r1 = min(rows, int((self.height() - origin.y()) // s) + 1)
+        frames: dict[int, list[QRectF]] = {}
+        rejects: list[QRectF] = []
+        marks: dict[str, list[QRectF]] = {"keep": [], "reject": []}
+        mark = max(3.0, s / 4)
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                pid = self._at.get((c, r))
+                if pid is None:
+                    continue
+                p = self._photos[pid]
+                box = self._box(QRectF(origin.x() + c * s, origin.y() + r * s, s, s), p)
+                image: QImage | QPixmap | None = self.thumbs.get(p) or self._tiles.get(pid)
+                if image is None or image.isNull():
+                    painter.fillRect(box, QColor(60, 60, 64))
+                    target = box
+                else:
+                    target = self._fit(box, image)
+                    if isinstance(image, QPixmap):
+                        painter.drawPixmap(target.toRect(), image)
+                    else:
+                        painter.drawImage(target, image)
+                if not still:
+                    continue
+                if not self.size_by_score and p.score is not None:
+                    frames.setdefault(int(max(0.0, min(1.0, p.score)) * 20), []).append(target)
+                if self.show_flags and p.decision in marks:
+                    marks[p.decision].append(QRectF(target.left(), target.top(), mark, mark))
+                    if p.decision == "reject":
+                        rejects.append(target)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for bucket, rects in frames.items():
+            painter.setPen(QPen(score_color(bucket / 20), max(1.0, s / 16)))
+            painter.drawRects(rects)
+        painter.setPen(Qt.PenStyle.NoPen)
+        if rejects:
+            painter.setBrush(QColor(0, 0, 0, 140))
+            painter.drawRects(rejects)
+        for decision, colour in (("keep", PICK), ("reject", REJECT)):
+            if marks[decision]:
+                painter.setBrush(colour)
+                painter.drawRects(marks[decision])
+        painter.setBrush(Qt.BrushStyle.NoBrush)
 
     def redraw_all(self) -> None:
         """Every tile again (the score's sizing or the flags' marks were switched)."""
@@ -293,6 +377,11 @@ class MapView(QWidget):
             # keep the cell under the pointer where it is
             self.centre = QPointF(under.x() - (at.x() - self.width() / 2) / new,
                                   under.y() - (at.y() - self.height() / 2) / new)
+        self._moved()
+
+    def _moved(self) -> None:
+        self._moved_at = time.perf_counter()
+        self._settle.start()
         self.update()
 
     def pan_by(self, dx: float, dy: float) -> None:
@@ -301,7 +390,7 @@ class MapView(QWidget):
             return
         self.centre = QPointF(min(max(self.centre.x() - dx / self.zoom, 0), self.layout_.cols),
                               min(max(self.centre.y() - dy / self.zoom, 0), self.layout_.rows))
-        self.update()
+        self._moved()
 
     def toggle_zoom(self, at: QPointF | None = None) -> None:
         """Fit <-> the thumbnails' own size, centred on `at` (or the current photo)."""
@@ -341,25 +430,21 @@ class MapView(QWidget):
         s, o = self.scale(), self._origin()
         cols, rows = self.layout_.cols, self.layout_.rows
         whole = QRectF(o.x(), o.y(), cols * s, rows * s)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        # scaling the big mosaic smoothly costs tens of ms a frame: while the view moves it is scaled fast, then
+        # once more smoothly when it stops (the settle timer); far out the small one is scaled little
+        still = time.perf_counter() - self._moved_at > SETTLE_S
         if s < MOSAIC_MAX:
+            mosaic, edge = (self._small, SMALL) if s < SMALL_MAX and self._small is not None else (self._mosaic, TILE)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, still or edge == SMALL)
             visible = whole.intersected(QRectF(self.rect()))
             if not visible.isEmpty():
-                k = TILE / s
+                k = edge / s
                 source = QRectF((visible.left() - o.x()) * k, (visible.top() - o.y()) * k,
                                 visible.width() * k, visible.height() * k)
-                painter.drawImage(visible, self._mosaic, source)
+                painter.drawImage(visible, mosaic, source)
         else:
-            c0, r0 = max(0, int(-o.x() // s)), max(0, int(-o.y() // s))
-            c1, r1 = min(cols, int((self.width() - o.x()) // s) + 1), min(rows, int((self.height() - o.y()) // s) + 1)
-            for r in range(r0, r1):
-                for c in range(c0, c1):
-                    pid = self._at.get((c, r))
-                    if pid is None:
-                        continue
-                    p = self._photos[pid]
-                    image: QImage | QPixmap | None = self.thumbs.get(p) or self._tiles.get(pid)
-                    self._draw_cell(painter, QRectF(o.x() + c * s, o.y() + r * s, s, s), p, image)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, still)
+            self._paint_close(painter, o, s, still)
         painter.save()
         painter.translate(o)
         painter.scale(s, s)
@@ -419,24 +504,6 @@ class MapView(QWidget):
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                          painter.fontMetrics().elidedText(f"{name_of(p)} · {score}{flag}", Qt.TextElideMode.ElideMiddle,
                                                           int(box.width() - 4)))
-
-    def _outline(self, groups: list[tuple[int, ...]]) -> list[QLineF]:
-        """The edges of each group's cells that do not touch another cell of the group: its outline."""
-        lines = []
-        for members in groups:
-            cells = {self._cells[pid] for pid in members if pid in self._cells}
-            if len(cells) < 2:
-                continue
-            for c, r in cells:
-                if (c, r - 1) not in cells:
-                    lines.append(QLineF(c, r, c + 1, r))
-                if (c, r + 1) not in cells:
-                    lines.append(QLineF(c, r + 1, c + 1, r + 1))
-                if (c - 1, r) not in cells:
-                    lines.append(QLineF(c, r, c, r + 1))
-                if (c + 1, r) not in cells:
-                    lines.append(QLineF(c + 1, r, c + 1, r + 1))
-        return lines
 
     # ---- mouse and keys ----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:

@@ -9,9 +9,27 @@ cannot be interrupted, so a cancelled job still finishes its layout and stores i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from selfie_desk.core.map_layout import LayoutReport, layout_for
+from PySide6.QtGui import QColor, QImage
+
+from selfie_desk.core.map_layout import LayoutReport, layout_for, outline
 from selfie_desk.workers.service import Job, Service
+
+TILE = 24  # px of a cell in the Map view's mosaic
+SMALL = 8  # px of a cell in its small mosaic, drawn far out
+BACKGROUND = QColor(30, 30, 32)
+
+
+def blank_mosaics(cols: int, rows: int) -> tuple[QImage, QImage]:
+    """The view's two mosaics, empty: made here because filling 30 MB costs tens of ms (a QImage may be made on
+    any thread)."""
+    out = []
+    for edge in (TILE, SMALL):
+        image = QImage(cols * edge, rows * edge, QImage.Format.Format_RGB32)
+        image.fill(BACKGROUND)
+        out.append(image)
+    return out[0], out[1]
 
 
 @dataclass(frozen=True)
@@ -23,7 +41,10 @@ class MapRequest:
 @dataclass(frozen=True)
 class MapOutcome:
     report: LayoutReport | None = None
-    groups: tuple[tuple[int, ...], ...] = ()  # the photo ids of each stored group of more than one (outlined)
+    groups: tuple[tuple[int, ...], ...] = ()  # the photo ids of each stored group of more than one
+    cells: dict[int, tuple[int, int]] | None = None  # the layout's cell of each photo (made here, not in the window)
+    outline: tuple[tuple[int, int, int, int], ...] = ()  # the groups' outlines (map_layout.outline)
+    mosaics: Any = None  # blank_mosaics(cols, rows)
     error: str | None = None  # for the user: one line
 
 
@@ -40,7 +61,9 @@ class MapService(Service):
         catalog = self.catalog.get()
         report = layout_for(catalog, req.folder, req.photo_ids)
         groups = tuple(g.photo_ids for g in catalog.groups(list(report.layout.ids)) if len(g.photo_ids) > 1)
-        return MapOutcome(report=report, groups=groups)
+        cells = report.layout.cell_of()
+        return MapOutcome(report=report, groups=groups, cells=cells, outline=tuple(outline(cells, groups)),
+                          mosaics=blank_mosaics(report.layout.cols, report.layout.rows))
 
     def error_outcome(self, job: Job, message: str) -> MapOutcome:
         return MapOutcome(error=f"The map could not be laid out: {message}")
