@@ -270,11 +270,11 @@ class MapView(QWidget):
             target = box
             painter.fillRect(box, QColor(60, 60, 64))
         if not self.size_by_score and p.score is not None:
-            painter.setPen(QPen(score_color(p.score), max(1.0, rect.width() / 16)))
+            painter.setPen(QPen(score_color(p.score), max(1.0, min(3.0, rect.width() / 24))))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(target)
         if self.show_flags and p.decision is not None:
-            mark = max(3.0, rect.width() / 4)
+            mark = max(3.0, min(14.0, rect.width() / 6))
             if p.decision == "reject":
                 painter.fillRect(target, QColor(0, 0, 0, 140))
             painter.fillRect(QRectF(target.left(), target.top(), mark, mark), PICK if p.decision == "keep" else REJECT)
@@ -290,7 +290,7 @@ class MapView(QWidget):
         frames: dict[int, list[QRectF]] = {}
         rejects: list[QRectF] = []
         marks: dict[str, list[QRectF]] = {"keep": [], "reject": []}
-        mark = max(3.0, s / 4)
+        mark = max(3.0, min(14.0, s / 6))
         for r in range(r0, r1):
             for c in range(c0, c1):
                 pid = self._at.get((c, r))
@@ -318,7 +318,7 @@ class MapView(QWidget):
                         rejects.append(target)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for bucket, rects in frames.items():
-            painter.setPen(QPen(score_color(bucket / 20), max(1.0, s / 16)))
+            painter.setPen(QPen(score_color(bucket / 20), max(1.0, min(3.0, s / 24))))
             painter.drawRects(rects)
         painter.setPen(Qt.PenStyle.NoPen)
         if rejects:

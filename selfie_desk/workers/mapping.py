@@ -2,8 +2,10 @@
 (t-SNE on 10,000 photos takes seconds; from the catalog's cache, milliseconds), one job after another.
 
 The UI hands in the folder and the ids of its photos and listens to the job's handle: `finished` brings a
-MapOutcome with the layout. A job the UI no longer wants (another folder opened) is `ignore()`d; t-SNE itself
-cannot be interrupted, so a cancelled job still finishes its layout and stores it (the next open reads it).
+MapOutcome with the layout and the groups to outline (photos never grouped are grouped first, as
+`selfie-desk groups` does: groups the user edited are kept). A job the UI no longer wants (another folder
+opened) is `ignore()`d; t-SNE itself cannot be interrupted, so a cancelled job still finishes its layout and
+stores it (the next open reads it).
 """
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ class MapService(Service):
             return MapOutcome()
         catalog = self.catalog.get()
         report = layout_for(catalog, req.folder, req.photo_ids)
+        ids = list(report.layout.ids)
+        grouped = {pid for g in catalog.groups(ids) for pid in g.photo_ids}
+        if any(pid not in grouped for pid in ids):  # photos never grouped (the window does not group yet):
+            from selfie_desk.core.groups import regroup  # as `selfie-desk groups` does; the user's edits are kept
+
+            regroup(catalog, ids)
         groups = tuple(g.photo_ids for g in catalog.groups(list(report.layout.ids)) if len(g.photo_ids) > 1)
         cells = report.layout.cell_of()
         return MapOutcome(report=report, groups=groups, cells=cells, outline=tuple(outline(cells, groups)),
