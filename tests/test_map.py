@@ -124,7 +124,8 @@ def test_new_points_take_free_cells_only():
     assert not {tuple(c) for c in new} & {tuple(c) for c in old} and len({tuple(c) for c in new}) == 10
 
 
-def test_ten_thousand_points_are_laid_out_and_snapped(monkeypatch):
+@pytest.mark.slow
+def test_thousands_of_points_are_laid_out_and_snapped(monkeypatch):
     """The landmark path: t-SNE on LANDMARKS photos, the rest placed among them (kept small here for speed)."""
     monkeypatch.setattr(map_layout, "TSNE_ITERATIONS", 250)
     rng = np.random.default_rng(0)

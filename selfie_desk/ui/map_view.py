@@ -16,7 +16,7 @@ the thumbnails' size and back; Enter (the window's Loupe action) opens the curre
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
@@ -71,7 +71,7 @@ class MapView(QWidget):
         self._mosaic: QImage | None = None
         self._small: QImage | None = None
         self._dirty: OrderedDict[int, None] = OrderedDict()  # tiles to (re)draw into the mosaic
-        self._missing: list[int] = []  # photos shown whose thumbnail is not in yet
+        self._missing: deque[int] = deque()  # photos shown whose thumbnail is not in yet, asked for in turn
         self._press: QPointF | None = None
         self._press_button = Qt.MouseButton.NoButton
         self._band: QRectF | None = None
@@ -92,7 +92,7 @@ class MapView(QWidget):
         self._cells, self._at, self._photos, self._by_key = {}, {}, {}, {}
         self._tiles.clear()
         self._dirty.clear()
-        self._missing = []
+        self._missing = deque()
         self._mosaic = self._small = None
         self._group_lines = []
         self.selected, self.current, self.hovered = set(), None, None
@@ -139,7 +139,7 @@ class MapView(QWidget):
         self.selected &= set(shown)
         for pid in changed:
             self._dirty[pid] = None
-        self._missing = [pid for pid in shown if pid not in self._tiles]
+        self._missing = deque(pid for pid in shown if pid not in self._tiles)
         if self.current not in shown:
             self.current = None
         self.message = "" if shown else "No photo of this map passes the filters"
@@ -204,30 +204,22 @@ class MapView(QWidget):
         finally:
             painter.end()
             small.end()
-        asked = 0
-        still = []
-        for pid in self._missing:
-            if pid in self._tiles:
-                continue
-            if asked < ASKS_PER_PASS:
-                p = self._photos.get(pid)
-                if p is not None and self.thumbs.failure(p) is None:
-                    if self.thumbs.get(p) is not None:  # in the grid's cache already, or asked for now
-                        self._dirty[pid] = None
-                    asked += 1
-                    still.append(pid)
-            else:
-                still.append(pid)
-        # asked ones go to the back, so the next pass asks for others (the loader keeps only the newest requests)
-        self._missing = still[asked:] + still[:asked] if asked else still
+        # a few photos without a tile are asked for, then go to the back of the queue: the loader keeps only its
+        # newest requests, so asking for all 10,000 at once would only churn it
+        for _ in range(min(ASKS_PER_PASS, len(self._missing))):
+            pid = self._missing.popleft()
+            p = self._photos.get(pid)
+            if pid in self._tiles or p is None or self.thumbs.failure(p) is not None:
+                continue  # drawn meanwhile, hidden, or unreadable: no longer waited for
+            if self.thumbs.get(p) is not None:  # in the grid's cache already, or asked for now
+                self._dirty[pid] = None
+            self._missing.append(pid)
         if drawn:
             self.update()
-        if not self._dirty and not any(pid not in self._tiles for pid in self._missing[:1]):
-            self._pump.stop() if not self._missing else None
-        if not self._dirty and self._missing:
-            self._pump.setInterval(120)  # waiting on the loader: look again now and then
-        else:
-            self._pump.setInterval(15)
+        if not self._dirty and not self._missing:
+            self._pump.stop()
+        # waiting on the loader only: look again now and then (a thumbnail's arrival marks its tile dirty anyway)
+        self._pump.setInterval(15 if self._dirty else 120)
 
     def _blank(self, photo_ids: list[int]) -> None:
         if self._mosaic is None or self._small is None or not photo_ids:
