@@ -361,8 +361,11 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_finished(self, outcome: ScanOutcome) -> None:
         self._resort_when_safe("All scored")
-        if self._map_folder is not None and self.mode == "map":
-            self._lay_out_map()  # photos scored since the map was made join it (from the cache: quick)
+        if self._map_folder is not None:  # photos scored since the map was made join it (from the cache: quick)
+            if self.mode == "map":
+                self._lay_out_map()
+            else:
+                self._map_folder = None  # laid out again (added to) when the map is next shown
         self.scan_finished.emit(outcome)
 
     def _user_is_looking(self) -> bool:
