@@ -205,8 +205,10 @@ class MapView(QWidget):
             painter.end()
             small.end()
         # a few photos without a tile are asked for, then go to the back of the queue: the loader keeps only its
-        # newest requests, so asking for all 10,000 at once would only churn it
-        for _ in range(min(ASKS_PER_PASS, len(self._missing))):
+        # newest requests, so asking for all 10,000 at once would only churn it. None while the view moves: the
+        # loader's threads would take the CPU and the GIL from the frames (the grid asks only for what is on screen)
+        moving = time.perf_counter() - self._moved_at < 2 * SETTLE_S
+        for _ in range(0 if moving else min(ASKS_PER_PASS, len(self._missing))):
             pid = self._missing.popleft()
             p = self._photos.get(pid)
             if pid in self._tiles or p is None or self.thumbs.failure(p) is not None:
