@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -56,7 +57,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--full-tsne", action="store_true", help="also t-SNE on every photo (no landmarks): slow")
     args = parser.parse_args()
-    os.environ["SELFIE_DESK_HOME"] = tempfile.mkdtemp(prefix="selfie-desk-mapbench-")
+    scratch = tempfile.mkdtemp(prefix="selfie-desk-mapbench-")
+    os.environ["SELFIE_DESK_HOME"] = scratch
+    try:
+        return run(args)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # ~100 MB of catalog
+
+
+def run(args: argparse.Namespace) -> int:
     from selfie_desk.core import map_layout, paths
     from selfie_desk.core.catalog import Catalog
     from selfie_desk.core.embedding import EMBEDDING_ID

@@ -71,6 +71,7 @@ def main() -> int:
         render_mosaic(report.layout, photos, 4000).save(args.out, quality=88)
         print(f"wrote {args.out}")
     catalog.close()
+    shutil.rmtree(work.parent, ignore_errors=True)
     return 0 if np.isfinite(same) else 1
 
 
