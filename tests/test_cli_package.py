@@ -14,7 +14,8 @@ from selfie_desk.cli import ExitCode, UsageError, build_parser, main
 from selfie_desk.cli.common import load_scorer
 
 PACKAGE = Path(cli.__file__).parent
-COMMANDS = {"score", "groups", "map", "list", "crop", "open", "export", "sidecars", "recover-catalog", "train", "models"}
+COMMANDS = {"score", "groups", "map", "list", "crop", "open", "export", "sidecars", "recover-catalog", "train",
+            "models"}
 
 
 def test_every_command_is_registered_in_the_documented_order():
