@@ -26,13 +26,15 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--limit", type=int, default=500, help="the first N photos by name (default 500)")
+    parser.add_argument("--limit", type=int, default=500, help="N photos spread over the names (default 500)")
     parser.add_argument("--out", type=Path, help="write the mosaic there (4000 px)")
     args = parser.parse_args()
     os.environ.setdefault("SELFIE_DESK_HOME", tempfile.mkdtemp(prefix="selfie-desk-mapeval-"))
     work = Path(tempfile.mkdtemp(prefix="map-eval-")) / args.folder.name
     work.mkdir(parents=True)
-    files = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[: args.limit]
+    files = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if len(files) > args.limit:  # spread over the names, so every label is in
+        files = [files[i] for i in np.linspace(0, len(files) - 1, args.limit).round().astype(int)]
     for f in files:
         shutil.copy2(f, work / f.name)
     from selfie_desk.core import paths
