@@ -60,7 +60,7 @@ def main() -> int:
                 if (dc or dr) and other is not None:
                     same += label[other] == label[pid]
                     total += 1
-    counts = Counter(label[pid] for pid in at)
+    counts = Counter(label[pid] for pid in at.values())
     chance = sum((n / len(at)) * ((n - 1) / (len(at) - 1)) for n in counts.values())
     print(f"{len(files)} photos of {args.folder}: scored in {scored:.0f} s; map of {len(report.layout)} "
           f"({report.layout.cols} x {report.layout.rows}) laid out in {report.seconds:.2f} s, from the cache in "

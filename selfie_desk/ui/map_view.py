@@ -415,12 +415,11 @@ class MapView(QWidget):
 
     def _paint(self, painter: QPainter) -> None:
         painter.fillRect(self.rect(), BACKGROUND)
-        if self.layout_ is None or self._mosaic is None or self.message:
+        if self.layout_ is None or self._mosaic is None:
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                              self.message or "No map yet")
-            if self.layout_ is None or self._mosaic is None:
-                return
+            return
         s, o = self.scale(), self._origin()
         cols, rows = self.layout_.cols, self.layout_.rows
         whole = QRectF(o.x(), o.y(), cols * s, rows * s)
@@ -465,6 +464,9 @@ class MapView(QWidget):
             painter.drawRect(self._band)
         if self.hovered is not None and self._band is None:
             self._paint_hover(painter, self.hovered)
+        if self.message:  # over the map: "no photo passes the filters", "laying out again"
+            painter.setPen(QColor(220, 220, 220))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
 
     def _paint_hover(self, painter: QPainter, pid: int) -> None:
         """The photo under the pointer, larger, beside it, with its name and score."""
