@@ -15,9 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from selfie_desk.core.map_layout import MapLayout
 
 Box = tuple[float, float, float, float]
 
@@ -133,6 +136,16 @@ def create_undo_log(db: sqlite3.Connection) -> None:
         "changes TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0, made_at REAL NOT NULL)"
     )
     db.execute("CREATE INDEX IF NOT EXISTS undo_log_scope ON undo_log (scope, undone, id)")
+
+
+def create_map_cache(db: sqlite3.Connection) -> None:
+    """The folder maps (core/map_layout.py), one row per folder and embedding layout: a cache, rebuilt when lost,
+    so a table created when missing like the undo log, with no schema version (an older Selfie Desk ignores it)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS map_layouts (folder TEXT NOT NULL, embedding_id TEXT NOT NULL, "
+        "method TEXT NOT NULL, cols INTEGER NOT NULL, rows INTEGER NOT NULL, ids BLOB NOT NULL, "
+        "points BLOB NOT NULL, cells BLOB NOT NULL, made_at REAL NOT NULL, PRIMARY KEY (folder, embedding_id))"
+    )
 
 
 class LookRecord(TypedDict, total=False):
@@ -319,6 +332,7 @@ class Catalog:
             if not self.readonly:
                 self._migrate()
                 create_undo_log(self._db)
+                create_map_cache(self._db)
         except BaseException:
             self._db.close()
             raise
@@ -693,6 +707,16 @@ class Catalog:
                 out[pid] = (np.frombuffer(blob, dtype=np.float16).astype(np.float32), layout)
         return out
 
+    def embedding_layouts(self, photo_ids: Sequence[int]) -> dict[int, str | None]:
+        """Which of `photo_ids` have a stored embedding, and its layout (as `embeddings`), without reading them."""
+        out: dict[int, str | None] = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(self._db.execute(
+                f"SELECT id, embedding_id FROM photos WHERE embedding IS NOT NULL AND error IS NULL "
+                f"AND id IN ({marks})", chunk).fetchall())
+        return out
+
     def photos_missing_score(self, model: str, folder: str | None = None, head: str | None = None) -> list[int]:
         """Readable photos with an embedding but no score from `model` (all folders, or under `folder`);
         with `head`, a score another version of the head made counts as missing."""
@@ -721,6 +745,37 @@ class Catalog:
         with self.transaction() as db:
             db.execute("DELETE FROM scores WHERE model = ?", (model,))
             db.execute("DELETE FROM crop_proposals WHERE model = ?", (model,))
+
+    # ---- the folder as a map (issue 20) ----------------------------------------------------------
+    def map_layout(self, folder: str, embedding_id: str) -> MapLayout | None:
+        """The map last laid out for `folder` from embeddings of `embedding_id`, or None (never made; a
+        read-only catalog from before the maps)."""
+        try:
+            row = self._db.execute(
+                "SELECT method, cols, rows, ids, points, cells FROM map_layouts WHERE folder = CAST(? AS TEXT) "
+                "AND embedding_id = ?", (db_path(folder), embedding_id)).fetchone()
+        except sqlite3.OperationalError:  # no such table: read-only and never written by a version with maps
+            return None
+        if row is None:
+            return None
+        from selfie_desk.core.map_layout import MapLayout  # PIL comes with it: only when a map is asked for
+
+        method, cols, rows, ids, points, cells = row
+        ids_array = np.frombuffer(ids, dtype=np.int64)
+        return MapLayout(tuple(int(i) for i in ids_array), np.frombuffer(points, dtype=np.float32).reshape(-1, 2),
+                         np.frombuffer(cells, dtype=np.int32).reshape(-1, 2), int(cols), int(rows), embedding_id,
+                         method)
+
+    def save_map_layout(self, folder: str, layout: MapLayout) -> None:
+        """Keep `layout` as `folder`'s map for its embedding layout (replacing the one before)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO map_layouts (folder, embedding_id, method, cols, rows, ids, points, cells, "
+                "made_at) VALUES (CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?)",
+                (db_path(folder), layout.embedding_id, layout.method, layout.cols, layout.rows,
+                 np.asarray(layout.ids, dtype=np.int64).tobytes(),
+                 np.ascontiguousarray(layout.points, dtype=np.float32).tobytes(),
+                 np.ascontiguousarray(layout.cells, dtype=np.int32).tobytes(), time.time()))
 
     # ---- groups of one moment (issue 14) ---------------------------------------------------------
     def capture_info(self, photo_ids: Sequence[int]) -> dict[int, tuple[str | None, int, float | None]]:

@@ -40,6 +40,9 @@ class MainAction(StrEnum):
     GRID = "grid"
     LOUPE = "loupe"
     COMPARE = "compare"
+    MAP = "map"
+    MAP_SIZE = "map_size"
+    MAP_FLAGS = "map_flags"
     ZOOM = "zoom"
     FACES = "faces"
     LARGER = "larger"
@@ -89,6 +92,12 @@ ACTIONS: dict[MainAction, ActionSpec] = {
     MainAction.GRID: ActionSpec("&Grid", ("Esc",)),
     MainAction.LOUPE: ActionSpec("&Loupe", ("Space", "Return", "Enter")),
     MainAction.COMPARE: ActionSpec("&Compare Selected", ("C",)),
+    MainAction.MAP: ActionSpec("&Map", ("M",), tip="The folder laid out by similarity: alike photos side by side "
+                               "(drag: select a region, then P / X; click: the loupe); M again: the grid"),
+    MainAction.MAP_SIZE: ActionSpec("Map: Size by Score", checkable=True,
+                                    tip="On the map, better photos larger (otherwise a frame in the score's colour)"),
+    MainAction.MAP_FLAGS: ActionSpec("Map: Show Picks and Rejects", checkable=True,
+                                     tip="On the map, a green corner on picks, rejects dimmed with a red one"),
     MainAction.ZOOM: ActionSpec("&Zoom 100 % / Fit", ("Z",)),
     MainAction.FACES: ActionSpec("Show &Face Boxes", ("F",), checkable=True),
     MainAction.LARGER: ActionSpec("&Larger Thumbnails", ("+", "=", "Ctrl++")),
@@ -138,7 +147,8 @@ MENUS: list[tuple[str, Sequence[Item]] | Given] = [
     ("&Edit", [MainAction.UNDO, MainAction.REDO, SEPARATOR, MainAction.SELECT_ALL, MainAction.SELECT_NONE]),
     ("&Photo", [MainAction.PICK, MainAction.REJECT, MainAction.UNFLAG, SEPARATOR, *RATINGS, SEPARATOR,
                 MainAction.AUTO_ADVANCE]),
-    ("&View", [MainAction.GRID, MainAction.LOUPE, MainAction.COMPARE, MainAction.ZOOM, MainAction.FACES,
+    ("&View", [MainAction.GRID, MainAction.LOUPE, MainAction.COMPARE, MainAction.MAP, MainAction.MAP_SIZE,
+               MainAction.MAP_FLAGS, MainAction.ZOOM, MainAction.FACES,
                Given("attention"), SEPARATOR, MainAction.LARGER, MainAction.SMALLER, MainAction.NAMES, SEPARATOR,
                Given("scores_dock"), MainAction.RESORT, Submenu("sort", "&Sort By"), Given("models_dock")]),
     Given("crop"),

@@ -47,6 +47,7 @@ from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 from selfie_desk.ui.grid_model import PhotoGridModel
 from selfie_desk.ui.grouping_dialog import GroupingDialog
 from selfie_desk.ui.loupe import Loupe
+from selfie_desk.ui.map_view import MapView
 from selfie_desk.ui.message_bar import MessageBar
 from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
@@ -58,6 +59,7 @@ from selfie_desk.workers.cropping import CropJob, CropOutcome, CropService
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
 from selfie_desk.workers.grouping import GroupingOutcome, GroupingService
 from selfie_desk.workers.images import ImageLoader
+from selfie_desk.workers.mapping import MapOutcome, MapService
 from selfie_desk.workers.scoring import ScanOutcome, ScorerFactory, ScoringService
 from selfie_desk.workers.service import Job
 
@@ -78,8 +80,9 @@ def stars_label(n: int) -> str:
 class MainWindow(QMainWindow):
     folder_opened = Signal(str)
     scan_finished = Signal(object)  # ScanOutcome of the current folder's scan
-    mode_changed = Signal(str)  # grid | loupe | compare
+    mode_changed = Signal(str)  # grid | loupe | compare | map
     grouped = Signal(object)  # GroupingOutcome: the folder was grouped again (after a scan, new thresholds)
+    map_ready = Signal(object)  # MapOutcome: the map of the folder is laid out (or could not be)
 
     def __init__(self, catalog: Catalog, settings: Settings, scorer_factory: ScorerFactory | None = None,
                  batch_size: int = 16, parent: QWidget | None = None) -> None:
@@ -115,8 +118,13 @@ class MainWindow(QMainWindow):
         self.loupe = Loupe(self.preview_loader, self.thumbs, self)
         self.compare = CompareView(self.preview_loader, self.thumbs, self)
         self.loupe.caption_extra = self.compare.caption_extra = self._caption_extra
+        self.map = MapView(self.thumbs, self)  # the folder laid out by similarity (issue 20)
+        self.mapping = MapService(catalog.path, parent=self)
+        self._map_job: Job | None = None
+        self._map_folder: str | None = None  # the folder whose map the view shows (or is being laid out)
+        self._from_map = False  # the loupe or compare was opened from the map: Esc goes back there
         self.stack = QStackedWidget(self)
-        for w in (self.grid, self.loupe, self.compare):
+        for w in (self.grid, self.loupe, self.compare, self.map):
             self.stack.addWidget(w)
         self.messages = MessageBar(self)
         central = QWidget(self)
@@ -197,16 +205,18 @@ class MainWindow(QMainWindow):
             A.PICK: lambda: self.set_decision("keep"), A.REJECT: lambda: self.set_decision("reject"),
             A.UNFLAG: lambda: self.set_decision(None),
             **{a: (lambda n=n: self.set_rating(n)) for n, a in enumerate(RATINGS)},
-            A.AUTO_ADVANCE: self._set_auto_advance, A.GRID: self.show_grid, A.LOUPE: self.toggle_loupe,
+            A.AUTO_ADVANCE: self._set_auto_advance, A.GRID: self.back, A.LOUPE: self.toggle_loupe,
             A.COMPARE: self.show_compare, A.ZOOM: self.toggle_zoom, A.FACES: self._set_show_faces,
             A.LARGER: lambda: self.zoom_thumbnails(+1), A.SMALLER: lambda: self.zoom_thumbnails(-1),
             A.NAMES: self._set_show_names, A.RESORT: self.resort, A.SHORTCUTS: self.show_shortcuts,
             A.ABOUT: self.show_about, A.GROUP_TOGGLE: self.toggle_group, A.STACK_GROUPS: self.set_stacked,
             A.COMPARE_GROUP: self.compare_group, A.KEEP_BEST: self.keep_best, A.MERGE_GROUPS: self.merge_selected,
             A.SPLIT_GROUP: self.split_selected, A.GROUPING: self.show_grouping,
+            A.MAP: self.toggle_map, A.MAP_SIZE: self._set_map_size, A.MAP_FLAGS: self._set_map_flags,
         }
         checked = {A.AUTO_ADVANCE: self.settings.auto_advance, A.FACES: self.settings.show_faces,
-                   A.NAMES: self.settings.show_names, A.STACK_GROUPS: self.settings.stack_groups}
+                   A.NAMES: self.settings.show_names, A.STACK_GROUPS: self.settings.stack_groups,
+                   A.MAP_SIZE: self.map.size_by_score, A.MAP_FLAGS: self.map.show_flags}
         self.main_actions = actions = build_actions(self, handlers, checked)
         self.addAction(self.attention.action)  # H: its key works whichever view has the focus
         self.open_action, self.export_action = actions[A.OPEN], actions[A.EXPORT]
@@ -216,6 +226,10 @@ class MainWindow(QMainWindow):
         self.names_action, self.resort_action = actions[A.NAMES], actions[A.RESORT]
         self.shortcuts_action = actions[A.SHORTCUTS]
         self.stack_action, self.keep_best_action = actions[A.STACK_GROUPS], actions[A.KEEP_BEST]
+        self.map_action = actions[A.MAP]
+        self.filters.addSeparator()  # the Map button and its two toggles, beside the grid's sort and filters
+        for a in (A.MAP, A.MAP_SIZE, A.MAP_FLAGS):
+            self.filters.addAction(actions[a])
         self.rating_actions = [actions[a] for a in RATINGS]
 
         bar = self.menuBar()
@@ -255,6 +269,10 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_counts())
         self.grid.opened.connect(lambda _id: self.show_loupe())
         self.grid.stack_clicked.connect(self._on_stack_clicked)
+        self.grouped.connect(self._outline_map_again)
+        self.map.opened.connect(self._open_from_map)
+        self.map.current_changed.connect(self._on_map_current)
+        self.map.region_selected.connect(self._on_map_region)
         self.grid.zoom_requested.connect(self.zoom_thumbnails)
         self.loupe.step.connect(self.step_loupe)
         self.compare.active_changed.connect(lambda _id: self._update_side_panel())
@@ -290,6 +308,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{target.name or target} — {APP_TITLE}")
         self._reported_errors.clear()
         self.thumbs.clear()
+        self._forget_map()
         try:
             photos = self.catalog.photos(self.settings.model, folder=str(target))
         except sqlite3.Error as exc:
@@ -369,6 +388,11 @@ class MainWindow(QMainWindow):
         self._resort_when_safe("All scored")
         if outcome.summary is not None and not outcome.error:
             self.regroup()  # new scores and features: the groups of one moment again (the user's edits kept)
+        if self._map_folder is not None:  # photos scored since the map was made join it (from the cache: quick)
+            if self.mode == "map":
+                self._lay_out_map()
+            else:
+                self._map_folder = None  # laid out again (added to) when the map is next shown
         self.scan_finished.emit(outcome)
 
     def _user_is_looking(self) -> bool:
@@ -404,6 +428,8 @@ class MainWindow(QMainWindow):
                 self.compare.update_photo(p, self.model.rank(p), scored)
         self._update_side_panel()
         self._update_counts()
+        if self._map_folder is not None:
+            self.map.update_photos([self.model.get(p.id) or p for p in photos])
 
     def _report_errors(self, photos: list[Photo]) -> None:
         new = [p for p in photos if p.error and p.id not in self._reported_errors]
@@ -422,6 +448,8 @@ class MainWindow(QMainWindow):
     @Slot(str, QImage)
     def _on_thumbnail(self, key: str, image: QImage) -> None:
         self.thumbs.store(key, image)
+        if self.mode == "map":
+            self.map.thumbnail_arrived(key)
         if not self._repaint_timer.isActive():
             self._repaint_timer.start()
 
@@ -442,8 +470,12 @@ class MainWindow(QMainWindow):
             self._save_settings()
         if sort != "uncertain":
             self._before_review = None
+        if self._map_folder is not None:
+            self.map.set_photos(self.model.photos())  # the grid's filters apply to the map
         if self.mode == "grid":
             self.grid.setFocus()
+        elif self.mode == "map":
+            self.map.setFocus()
 
     def set_sort(self, sort: str) -> None:
         self.filters.set_sort(sort)
@@ -453,6 +485,8 @@ class MainWindow(QMainWindow):
             return self.loupe.photo
         if self.mode == "compare":
             return self.compare.active_photo()
+        if self.mode == "map":
+            return self.model.get(self.map.current) if self.map.current is not None else None
         index = self.grid.currentIndex()
         return self.model.photo(index.row()) if index.isValid() else None
 
@@ -546,7 +580,7 @@ class MainWindow(QMainWindow):
     # ---- culling -----------------------------------------------------------------------------------
     def _targets(self) -> list[Photo]:
         """What a flag or rating key applies to: the grid's selection, or the photo shown large."""
-        if self.mode == "grid":
+        if self.mode in ("grid", "map"):  # the map's selection is the grid's (a region dragged on it)
             selected = self.selected_photos()
             if selected:
                 return selected
@@ -660,7 +694,15 @@ class MainWindow(QMainWindow):
         self._update_side_panel()
         self.mode_changed.emit(mode)
 
+    def back(self) -> None:
+        """Esc: from the loupe or compare back where they were opened (the grid or the map); else the grid."""
+        if self.mode in ("loupe", "compare") and self._from_map:
+            self.show_map()
+        else:
+            self.show_grid()
+
     def show_grid(self) -> None:
+        self._from_map = False
         if self.mode == "loupe" and self.loupe.photo is not None:
             row = self.model.row_of(self.loupe.photo.id)
             if row is not None:
@@ -679,6 +721,9 @@ class MainWindow(QMainWindow):
             self.show_loupe()
 
     def show_loupe(self, photo: Photo | None = None) -> None:
+        if self.mode == "map":
+            self._from_map = True
+            photo = photo or self.current_photo()
         if photo is None:
             photo = self.compare.active_photo() if self.mode == "compare" else None
         if photo is None:
@@ -711,12 +756,14 @@ class MainWindow(QMainWindow):
             self._update_side_panel()
 
     def show_compare(self) -> None:
-        photos = self.selected_photos() if self.mode == "grid" else self.compare.photos()
+        photos = self.selected_photos() if self.mode in ("grid", "map") else self.compare.photos()
         current = self.current_photo()
         if len(photos) < 2 and current is not None and len(self.model.groups.member_ids(
                 getattr(self.model.groups.group_of(current.id), "id", -1))) > 1:
             self.compare_group()  # one photo of a group: its frames are what there is to compare
             return
+        if self.mode == "map" and len(photos) >= 2:
+            self._from_map = True
         if len(photos) < 2:
             self.statusBar().showMessage("Select 2 to 4 photos (Ctrl+click or Shift+click) to compare them", 5000)
             return
@@ -728,7 +775,9 @@ class MainWindow(QMainWindow):
         self._set_mode("compare", self.compare)
 
     def toggle_zoom(self) -> None:
-        if self.mode == "loupe":
+        if self.mode == "map":
+            self.map.toggle_zoom()
+        elif self.mode == "loupe":
             self.loupe.canvas.toggle_zoom()
         elif self.mode == "compare":
             self.compare.toggle_zoom()
@@ -995,6 +1044,116 @@ class MainWindow(QMainWindow):
                          + f"{len(ids)} in the {group.kind}")
         return " &nbsp;·&nbsp; ".join(parts)
 
+    # ---- the map (issue 20) ------------------------------------------------------------------------
+    def toggle_map(self) -> None:
+        if self.mode == "map":
+            self.show_grid()
+        else:
+            self.show_map()
+
+    def show_map(self) -> None:
+        """The folder laid out by similarity; laid out in the background the first time (then from the cache)."""
+        if self.folder is None:
+            self.statusBar().showMessage("Open a folder first", 5000)
+            return
+        current = self.current_photo()
+        self._from_map = False
+        self._set_mode("map", self.map)
+        if self._map_folder != str(self.folder):
+            self._lay_out_map()
+        else:
+            self.map.set_photos(self.model.photos())
+        if current is not None:
+            self.map.set_current(current.id)
+
+    def _lay_out_map(self) -> None:
+        assert self.folder is not None
+        if self._map_job is not None:
+            self._map_job.ignore()
+        ids = tuple(p.id for p in self.model.all_photos())
+        if self.map.layout_ is None:
+            self.map.set_message(f"Laying out the map of {len(ids)} photos…")
+        self._map_folder = str(self.folder)
+        self._map_job = job = self.mapping.start(str(self.folder), ids)
+        job.finished.connect(self._on_map_ready)
+
+    @Slot(object)
+    def _on_map_ready(self, outcome: MapOutcome) -> None:
+        self._map_job = None
+        if outcome.error or outcome.report is None:
+            self.map.set_message(outcome.error or "No map")
+            if outcome.error:
+                self.show_message(outcome.error)
+        else:
+            report = outcome.report
+            if not len(report.layout):
+                self.map.clear("No photo of this folder is scored yet: the map appears once they are")
+            else:
+                current = self.map.current
+                self.map.set_layout(report.layout, list(outcome.groups), self.model.photos(), outcome.cells,
+                                    list(outcome.outline), outcome.mosaics)
+                self.map.set_current(current)
+                unplaced = len(self.model.all_photos()) - len(report.layout)
+                words = {"cache": "from the catalog", "added": f"{report.added} added", "tsne": "laid out",
+                         "relayout": f"laid out again with {report.added} new"}[report.how]
+                self.statusBar().showMessage(
+                    f"Map of {len(report.layout)} photos ({words}, {report.seconds:.1f} s)"
+                    + (f"; {unplaced} not scored yet" if unplaced > 0 else ""), 8000)
+        self.map_ready.emit(outcome)
+
+    def _outline_map_again(self, _outcome: object = None) -> None:
+        """The folder was grouped (again): the map's outlines follow, from the cached layout (quick)."""
+        if self._map_folder is None or self._map_job is not None:
+            return  # not laid out yet, or being laid out (that job reads the groups as they are now)
+        if self.mode == "map":
+            self._lay_out_map()
+        else:
+            self._map_folder = None
+
+    def _forget_map(self) -> None:
+        if self._map_job is not None:
+            self._map_job.ignore()
+            self._map_job = None
+        self._map_folder = None
+        self.map.clear()
+
+    def _open_from_map(self, photo_id: int) -> None:
+        self._on_map_current(photo_id)
+        p = self.model.get(photo_id)
+        if p is not None:
+            self.show_loupe(p)
+
+    def _on_map_current(self, photo_id: int) -> None:
+        row = self.model.row_of(photo_id)
+        if row is not None:
+            self._auto_selected = None
+            self.grid.selectionModel().setCurrentIndex(self.model.index(row),
+                                                       QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self._update_side_panel()
+
+    def _on_map_region(self, photo_ids: list[int]) -> None:
+        """A region dragged on the map becomes the selection: P, X, U and the stars apply to it (Ctrl+Z undoes)."""
+        selection = QItemSelection()
+        rows = [r for r in (self.model.row_of(pid) for pid in photo_ids) if r is not None]
+        for r in rows:
+            selection.select(self.model.index(r), self.model.index(r))
+        sm = self.grid.selectionModel()
+        if rows:
+            sm.setCurrentIndex(self.model.index(rows[0]), QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.map.set_current(photo_ids[0])
+        sm.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if rows:
+            self.statusBar().showMessage(f"{len(rows)} photo{'s' if len(rows) != 1 else ''} selected on the map: "
+                                         "P pick, X reject, U unflag, 0-5 stars (Ctrl+Z undoes)", 8000)
+
+    def _set_map_size(self, on: bool) -> None:
+        self.map.size_by_score = on
+        self.map.redraw_all()
+
+    def _set_map_flags(self, on: bool) -> None:
+        self.map.show_flags = on
+        self.map.redraw_all()
+
     # ---- help --------------------------------------------------------------------------------------
     def show_shortcuts(self) -> None:
         """Every key the menus answer (read from their actions), over the window; any key closes it."""
@@ -1137,6 +1296,8 @@ class MainWindow(QMainWindow):
             log.warning("the grouping thread did not stop within %.0f s", STOP_TIMEOUT_S)
         if not self.cropping.stop(STOP_TIMEOUT_S):
             log.warning("the crop thread did not stop within %.0f s", STOP_TIMEOUT_S)
+        if not self.mapping.stop(STOP_TIMEOUT_S):
+            log.warning("the map thread did not stop within %.0f s", STOP_TIMEOUT_S)
         self.thumbnail_loader.stop()
         self.preview_loader.stop()
 
