@@ -233,3 +233,27 @@ def test_the_window_opens_the_map_flags_a_dragged_region_and_enter_opens_the_lou
     assert window.mode == "loupe" and window.loupe.photo.id == target
     qtbot.keyClick(window.loupe, Qt.Key.Key_M)  # M from the loupe: the map again, from the cache
     assert window.mode == "map"
+
+
+def test_with_stacks_the_map_shows_every_frame_and_a_region_flags_the_folded_ones(qtbot, make_window, tmp_path):
+    """The grid folds a group to its best; the map lays out and flags every frame of it."""
+    from PySide6.QtCore import QPoint, Qt
+
+    folder = tmp_path / "dups"
+    near_duplicates(folder)
+    window = make_window(stacks=True)
+    with qtbot.waitSignal(window.scan_finished, timeout=180_000):
+        assert window.open_folder(folder)
+    qtbot.waitUntil(lambda: window.model.rowCount() < 21, timeout=60_000)  # grouped: frames folded into stacks
+    with qtbot.waitSignal(window.map_ready, timeout=60_000):
+        qtbot.keyClick(window.grid, Qt.Key.Key_M)
+    view = window.map
+    assert len(view.shown_ids) == 21
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(1, 1))
+    qtbot.mouseMove(view, QPoint(view.width() // 2, view.height() // 2))
+    qtbot.mouseMove(view, QPoint(view.width() - 2, view.height() - 2))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(view.width() - 2, view.height() - 2))
+    qtbot.keyClick(view, Qt.Key.Key_X)
+    assert sum(p.decision == "reject" for p in window.model.all_photos()) == 21
+    window.undo()
+    assert all(p.decision is None for p in window.model.all_photos())

@@ -81,6 +81,7 @@ class PhotoGridModel(QAbstractListModel):
         super().__init__(parent)
         self._all: dict[int, Photo] = {}  # every photo of the folder, by id
         self._rows: list[Photo] = []  # what the grid shows, in order
+        self._filtered: list[Photo] = []  # every photo the filters let through, before stacking
         self._row_of: dict[int, int] = {}
         self.sort = "score"
         self.filter = PhotoFilter()
@@ -115,6 +116,10 @@ class PhotoGridModel(QAbstractListModel):
     def photos(self) -> list[Photo]:
         """The rows, in the order shown."""
         return list(self._rows)
+
+    def filtered_photos(self) -> list[Photo]:
+        """Every photo the filters let through, stacked or not (the map shows a group's every frame)."""
+        return list(self._filtered)
 
     def all_photos(self) -> list[Photo]:
         return list(self._all.values())
@@ -221,6 +226,7 @@ class PhotoGridModel(QAbstractListModel):
     def _rebuild(self, resort: bool = True) -> None:
         self.beginResetModel()
         rows = [p for p in self._all.values() if self.filter.accepts(p, self.badges(p.id))]
+        self._filtered = list(rows)
         if resort or self._order is None:
             rows.sort(key=sort_key(self.sort))
             self._order = [p.id for p in rows]

@@ -471,7 +471,7 @@ class MainWindow(QMainWindow):
         if sort != "uncertain":
             self._before_review = None
         if self._map_folder is not None:
-            self.map.set_photos(self.model.photos())  # the grid's filters apply to the map
+            self.map.set_photos(self.model.filtered_photos())  # the grid's filters apply to the map
         if self.mode == "grid":
             self.grid.setFocus()
         elif self.mode == "map":
@@ -580,7 +580,9 @@ class MainWindow(QMainWindow):
     # ---- culling -----------------------------------------------------------------------------------
     def _targets(self) -> list[Photo]:
         """What a flag or rating key applies to: the grid's selection, or the photo shown large."""
-        if self.mode in ("grid", "map"):  # the map's selection is the grid's (a region dragged on it)
+        if self.mode == "map" and self.map.selected:  # a region dragged on the map: every frame in it, stacked or not
+            return [p for p in (self.model.get(pid) for pid in sorted(self.map.selected)) if p is not None]
+        if self.mode in ("grid", "map"):
             selected = self.selected_photos()
             if selected:
                 return selected
@@ -1062,7 +1064,7 @@ class MainWindow(QMainWindow):
         if self._map_folder != str(self.folder):
             self._lay_out_map()
         else:
-            self.map.set_photos(self.model.photos())
+            self.map.set_photos(self.model.filtered_photos())
         if current is not None:
             self.map.set_current(current.id)
 
@@ -1090,7 +1092,7 @@ class MainWindow(QMainWindow):
                 self.map.clear("No photo of this folder is scored yet: the map appears once they are")
             else:
                 current = self.map.current
-                self.map.set_layout(report.layout, list(outcome.groups), self.model.photos(), outcome.cells,
+                self.map.set_layout(report.layout, list(outcome.groups), self.model.filtered_photos(), outcome.cells,
                                     list(outcome.outline), outcome.mosaics)
                 self.map.set_current(current)
                 unplaced = len(self.model.all_photos()) - len(report.layout)
