@@ -129,6 +129,7 @@ def _checks(report: Report, tmp: Path, device: str) -> None:
         photos = catalog.photos(scorer.model_name, folder=str(demo_dir.resolve()))
         photos += catalog.photos(scorer.model_name, folder=str(blurred_dir.resolve()))
     by_name = {Path(p.path).name: p for p in photos}
+    _check_raw(report, tmp, demo_dir / FACE_PHOTO, scorer)
 
     # every photo scored, each score a probability, and not all the same
     scores: dict[str, float] = {}
@@ -188,6 +189,52 @@ def _checks(report: Report, tmp: Path, device: str) -> None:
         report.lines.append(
             f"{path.name:<15} {_fmt(score)} {_fmt(blur_score)} {len(photo.faces) if photo else '-':>5}  "
             f"{box:<24} {_fmt(result.best.score)}  {took:.1f} s")
+
+
+def _check_raw(report: Report, tmp: Path, portrait: Path, scorer) -> None:
+    """LibRaw is there and reads a raw: a DNG of the portrait (a Bayer mosaic, the portrait as its embedded JPEG
+    preview) is scored from its preview with its face found, and a DNG without a preview is demosaiced."""
+    import io
+
+    from PIL import Image
+
+    from selfie_desk.core import paths, raw
+    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.dng import write_dng
+    from selfie_desk.neural import pipeline
+
+    if not report.check(raw.LIBRAW_VERSION is not None, "LibRaw (rawpy) did not load: camera raw files cannot be read"):
+        return
+    if not portrait.is_file():
+        return
+    folder = tmp / "raw"
+    folder.mkdir()
+    with Image.open(portrait) as im:
+        rgb = im.convert("RGB")
+        buf = io.BytesIO()
+        rgb.save(buf, "JPEG", quality=90)
+        w, h = rgb.width // 2 * 2, rgb.height // 2 * 2
+    dng = write_dng(folder / "portrait.dng", w, h, preview=buf.getvalue())
+    bare = write_dng(tmp / "no-preview.dng", 64, 48)
+    try:
+        source = raw.decode(dng, 480).source
+        demosaic = raw.decode(bare, 64).source
+    except raw.RawError as exc:
+        report.check(False, f"LibRaw {raw.LIBRAW_VERSION} could not read a DNG: {exc}")
+        return
+    report.check(source == "preview", f"portrait.dng was read by a {source}, not from its embedded preview")
+    report.check(demosaic.endswith("demosaic"), f"a DNG without a preview was read by a {demosaic}")
+    with Catalog(paths.catalog_path()) as catalog:
+        pipeline.score([folder], catalog, scorer)
+        found = catalog.photos(scorer.model_name, folder=str(folder.resolve()))
+    if not report.check(len(found) == 1 and found[0].score is not None,
+                        f"portrait.dng was not scored ({found[0].error if found else 'not in the catalog'})"):
+        return
+    got = found[0]
+    report.check((got.width, got.height) == (w, h), f"portrait.dng: size {got.width}x{got.height}, not {w}x{h}")
+    report.check(any(f.confidence >= MIN_FACE_CONFIDENCE for f in got.faces), "portrait.dng: no face found")
+    report.lines.append(f"raw: LibRaw {raw.LIBRAW_VERSION}; portrait.dng scored {got.score:.3f} from its preview "
+                        f"({len(got.faces)} face(s)); a DNG without a preview: {demosaic}")
 
 
 def _check_crop(report: Report, name: str, result, top: int) -> None:

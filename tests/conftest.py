@@ -122,10 +122,17 @@ def make_window(qtbot, scorer):
     tune_process()  # as the app does where it starts (create_application): the UI stall tests depend on it
     made = []
 
-    def make(scorer_factory="shared", batch_size: int = 16, settings: Settings | None = None) -> MainWindow:
+    def make(scorer_factory="shared", batch_size: int = 16, settings: Settings | None = None,
+             stacks: bool = False) -> MainWindow:
         catalog = Catalog(paths.catalog_path())
         factory = (lambda model, device: scorer) if scorer_factory == "shared" else scorer_factory
-        window = MainWindow(catalog, settings or Settings.load(), scorer_factory=factory, batch_size=batch_size)
+        if settings is None:
+            settings = Settings.load()
+            # The synthetic photos most window tests use look alike to grouping (one "bracket" of twelve):
+            # stacked, they would be one cell. Tests of something else see every photo; tests/test_ui_groups.py
+            # asks for stacks, as a user has them by default.
+            settings.stack_groups = stacks
+        window = MainWindow(catalog, settings, scorer_factory=factory, batch_size=batch_size)
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)

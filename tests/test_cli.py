@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import photo, save_jpeg
 
-KEYS = {"path", "score", "faces", "width", "height", "error", "aspects", "reasons"}
+KEYS = {"path", "score", "faces", "width", "height", "error", "aspects", "reasons", "pair"}
 ASPECTS = {"sharpness", "noise", "exposure", "framing"}
 
 

@@ -14,7 +14,8 @@ from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.indexing import canonical
 from selfie_desk.neural import pipeline
 
-KEYS = ["path", "score", "decision", "rating", "crop", "faces", "width", "height", "aspects", "reasons", "group"]
+KEYS = ["path", "score", "decision", "rating", "crop", "faces", "width", "height", "aspects", "reasons", "group",
+        "pair"]
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

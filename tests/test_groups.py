@@ -144,6 +144,19 @@ def test_the_best_has_every_eye_open_then_the_sharpest_face_then_the_highest_sco
     assert [p.id for p in ranked.to_reject()] == [2, 1]
 
 
+def test_among_frames_in_focus_the_score_decides_and_a_clearly_soft_frame_never_wins():
+    # 0.05 apart is measuring noise between equally sharp frames; 0.3 below the sharpest is soft
+    a = P(1, "a.jpg", 0.70, (Face("open", 0.82),))
+    b = P(2, "b.jpg", 0.83, (Face("open", 0.77),))
+    soft = P(3, "c.jpg", 0.95, (Face("open", 0.50),))
+    ranked = rank_group(8, "burst", [a, b, soft])
+    assert [m.photo.id for m in ranked.members] == [2, 1, 3]
+    assert ranked.best.reasons == ["face in focus"]  # b beat the softer frame on focus, not on score alone
+    assert ranked.members[1].reasons == ["lower score than the best"]  # a: in focus too, not "softer"
+    assert ranked.members[2].reasons == ["softer face than the best"]
+    assert rank_group(9, "burst", [a, b]).best.reasons == ["highest score in the burst"]
+
+
 def test_without_face_data_the_score_decides_and_brackets_are_never_auto_rejected():
     photos = [P(1, "a.jpg", 0.4), P(2, "b.jpg", 0.6), P(3, "c.jpg", None)]
     burst = rank_group(1, "burst", photos)

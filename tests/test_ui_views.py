@@ -25,7 +25,7 @@ def open_and_wait(qtbot, window, folder: Path):
 
 def test_loupe_zooms_to_100_percent_pans_and_shows_faces(qtbot, make_window, demo_folder):
     big = demo_folder / "big.jpg"
-    save_jpeg(big, photo((2400, 1600), seed=3))
+    save_jpeg(big, photo((3600, 2400), seed=3))
     window = make_window()
     open_and_wait(qtbot, window, demo_folder)
     window.set_sort("name")  # astronaut.png first: it has a face
@@ -47,14 +47,15 @@ def test_loupe_zooms_to_100_percent_pans_and_shows_faces(qtbot, make_window, dem
     qtbot.keyClick(loupe, Qt.Key.Key_F)
     assert not loupe.canvas.show_faces
 
-    # a big photo: the preview first, the full resolution when zoomed to 100 %
+    # a big photo: the preview first (the JPEG's 1/2 DCT decode, 1800 px: the canvas paints it scaled to the
+    # screen, no resize in between), the full resolution when zoomed to 100 %
     window.show_grid()
     window._select_row(window.model.row_of(next(p.id for p in window.model.photos() if p.path.endswith("big.jpg"))))
     window.show_loupe()
-    qtbot.waitUntil(lambda: loupe.canvas.image is not None and loupe.canvas.image.width() == 1600, timeout=20_000)
+    qtbot.waitUntil(lambda: loupe.canvas.image is not None and loupe.canvas.image.width() == 1800, timeout=20_000)
     qtbot.keyClick(loupe, Qt.Key.Key_Z)
     assert loupe.canvas.state.zoom == 1.0
-    qtbot.waitUntil(lambda: loupe.canvas.image.width() == 2400, timeout=20_000)
+    qtbot.waitUntil(lambda: loupe.canvas.image.width() == 3600, timeout=20_000)
     before = loupe.canvas.state
     qtbot.mousePress(loupe.canvas, Qt.MouseButton.LeftButton, pos=QPoint(300, 200))
     qtbot.mouseMove(loupe.canvas, QPoint(200, 150))

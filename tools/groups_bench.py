@@ -1,5 +1,6 @@
 """Grouping 10,000 photos from stored data (issue 14's goal: < 2 s), on a real SQLite catalog: reading the
-embeddings, times and exposure biases, grouping, storing the groups, and reading them back ranked.
+embeddings, times and exposure biases, grouping, storing the groups, and reading them back ranked; then what
+the window does with them on its UI thread (the group index, the badges, the grid's stacked rows).
 
 The photos are synthetic records (400 scenes of 25 frames, all within one minute: the worst case for a
 time window), not decoded files: only stored data is read.
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from selfie_desk.core.catalog import Catalog, Result  # noqa: E402
 from selfie_desk.core.embedding import EMBEDDING_DIM, FEATURE_DIM  # noqa: E402
-from selfie_desk.core.groups import group_shots, ranked_groups, regroup, shots_from_catalog  # noqa: E402
+from selfie_desk.core.groups import GroupIndex, group_shots, ranked_groups, regroup, shots_from_catalog  # noqa: E402
 
 
 def main() -> None:
@@ -59,6 +60,19 @@ def main() -> None:
         ranked = ranked_groups(catalog, photos)
         t["read back ranked (photos + ranked_groups)"] = time.perf_counter() - t0
         assert sum(len(g.members) for g in ranked) == n
+        # what the window does on the UI thread with them (issue 14's window part): index, badges, the stacked grid
+        t0 = time.perf_counter()
+        index = GroupIndex(ranked)
+        badged = sum(bool(index.badges(p)) for p in photos)
+        t["grouping thread: GroupIndex + every badge"] = time.perf_counter() - t0
+        from selfie_desk.ui.grid_model import PhotoGridModel  # Qt's model class; no window needed
+
+        model = PhotoGridModel()
+        model.set_photos(photos)
+        t0 = time.perf_counter()
+        model.set_groups(index)
+        t["UI thread: the grid's rows, stacked"] = time.perf_counter() - t0
+        assert badged == 0 and model.rowCount() == len(index.stacks()) + sum(len(g.members) == 1 for g in ranked)
         print(f"{n} photos, {len(groups)} groups")
         for name, s in t.items():
             print(f"  {name:<45} {s:6.3f} s")

@@ -204,14 +204,77 @@ def take(folder: Path | None, out: Path) -> int:
     wait(0.8)
     shoot(window, out / "grid-light.png", wait)
     theme.apply("dark")
+    window.messages.restyle()
+    window.grid.relayout()
+
+    # groups of one moment: a burst made from the astronaut (a little shake, one frame blurred) beside the demo
+    # photos, stacked; then expanded (G) with its frames ranked in the side panel, and compared on the face
+    shoot_groups(window, Path(os.environ["SELFIE_DESK_HOME"]) / "shoot", folder, out, wait)
 
     QTimer.singleShot(0, window.close)
     wait(1)
     window.shut_down()
     catalog.close()
     print(f"screenshots: wrote grid.png, shortcuts.png, loupe.png, why.png, crop.png, crop-grid.png, "
-          f"export-review.png, compare.png, grid-light.png to {out}")
+          f"export-review.png, compare.png, grid-light.png, groups.png, groups-expanded.png, group-compare.png "
+          f"to {out}")
     return 0
+
+
+def write_burst(shoot_dir: Path, demo: Path) -> None:
+    """Four frames of the astronaut 0.3 s apart (EXIF times), the third blurred, and the demo photos a minute on."""
+    from datetime import datetime, timedelta
+
+    from PIL import Image, ImageFilter
+
+    shoot_dir.mkdir(parents=True, exist_ok=True)
+    start = datetime(2026, 5, 1, 10, 0, 0)
+
+    def exif(when):
+        e = Image.Exif()
+        ifd = e.get_ifd(0x8769)
+        ifd[0x9003], ifd[0x9291] = when.strftime("%Y:%m:%d %H:%M:%S"), f"{when.microsecond // 1000:03d}"
+        return e
+
+    base = Image.open(demo / "astronaut.png").convert("RGB")
+    for i in range(4):
+        frame = base.rotate(0.4 * i, translate=(i, -i))
+        if i == 2:
+            frame = frame.filter(ImageFilter.GaussianBlur(2.5))
+        frame.save(shoot_dir / f"burst{i}.jpg", quality=92, exif=exif(start + timedelta(seconds=0.3 * i)))
+    for n, name in enumerate(("rocket.jpg", "chelsea.png", "coffee.png", "china.jpg")):
+        if (demo / name).exists():
+            Image.open(demo / name).convert("RGB").save(shoot_dir / f"{Path(name).stem}.jpg",
+                                                        exif=exif(start + timedelta(minutes=1 + n)))
+
+
+def shoot_groups(window, shoot_dir: Path, demo: Path, out: Path, wait) -> None:
+    write_burst(shoot_dir, demo)
+    grouped = []
+    window.grouped.connect(lambda outcome: grouped.append(outcome) if outcome.regrouped else None)
+    window.open_folder(shoot_dir)
+    wait(300, lambda: bool(grouped))
+    photos = window.model.photos()
+    wait(20, lambda: all(window.thumbs.get(p) is not None for p in photos))
+    stack = next((p for p in photos if window.model.stack(p.id).count > 1), None)
+    if stack is None:
+        print("screenshots: the burst was not grouped; no group screenshots", file=sys.stderr)
+        return
+    window.models_dock.hide()  # the side panel's whole height, for the group's list
+    window._select_row(window.model.row_of(stack.id))
+    wait(0.5)
+    shoot(window, out / "groups.png", wait)
+    window.toggle_group()
+    window._select_row(window.model.row_of(stack.id))
+    wait(20, lambda: all(window.thumbs.get(p) is not None for p in window.model.photos()))
+    wait(0.5)
+    shoot(window, out / "groups-expanded.png", wait)
+    window.compare_group()
+    wait(20, lambda: all(p._shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
+    wait(1.0)
+    shoot(window, out / "group-compare.png", wait)
+    window.show_grid()
+    window.models_dock.show()
 
 
 def shoot(window, path: Path, wait) -> None:

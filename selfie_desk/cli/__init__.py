@@ -19,6 +19,7 @@ from selfie_desk import __version__
 from selfie_desk.cli import (
     crop,
     export,
+    folder_map,
     groups,
     listing,
     models,
@@ -36,7 +37,7 @@ from selfie_desk.core.exit_codes import ExitCode
 __all__ = ["ExitCode", "UsageError", "build_parser", "main"]
 
 # In the order `selfie-desk --help` lists them.
-COMMANDS = (score, groups, listing, crop, window, export, sidecars, recover_catalog, train, models)
+COMMANDS = (score, groups, folder_map, listing, crop, window, export, sidecars, recover_catalog, train, models)
 
 
 def build_parser() -> argparse.ArgumentParser:

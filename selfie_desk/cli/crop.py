@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     # The catalog and torch (the crop search) load only once the command line is known to be right.
     from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.decoding import PhotoError
-    from selfie_desk.core.indexing import canonical, fingerprint
+    from selfie_desk.core.indexing import canonical, fingerprint, photo_path
     from selfie_desk.neural.crop_search import CropSearch
 
     scorer = load_scorer(args.model, args.device)
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     failed = stored = 0
     try:
         for image in args.images:
-            path = canonical(image)
+            path = photo_path(canonical(image))  # a RAW+JPEG pair's JPEG names the pair: its raw
             try:
                 result = search.search_path(path, args.aspect, args.top)
             except (PhotoError, OSError) as exc:

@@ -21,7 +21,8 @@ def register(sub) -> None:
         description=(
             "Export photos of FOLDER (scored before) to DEST: upright, EXIF and ICC profile kept, never replacing "
             "a file (a clash gets a new name, 'photo (2).jpg', or is skipped with --skip-existing). Which photos: "
-            "--picks (the default), --top N or --min-score S (best first; rejects never). --list-only writes "
+            "--picks (the default), --top N, --min-score S (best first; rejects never) or --best-of-groups "
+            "(each group's best, as 'groups' ranks it, and the photos in no group). --list-only writes "
             "selfie-desk-export.csv and .json (path, score, decision, rating, crop) instead of copies. --xmp embeds "
             "the stars (-1 for a reject), a colour label and the crop as XMP that Lightroom, darktable and digiKam "
             "read. Progress and a summary on stderr. Exit 0 on success, 1 if some files failed (each named), "
@@ -34,6 +35,9 @@ def register(sub) -> None:
     which.add_argument("--picks", action="store_true", help="the photos flagged as picks (the default)")
     which.add_argument("--top", type=int, metavar="N", help="the N best-scored photos")
     which.add_argument("--min-score", type=float, metavar="S", help="every photo scored S or more (0-1)")
+    which.add_argument("--best-of-groups", action="store_true",
+                       help="the best of each group of one moment (as 'groups' ranks it; a rejected best gives way "
+                            "to the next), and every photo in no group; rejects never")
     export.add_argument("--apply-crop", action="store_true",
                         help="crop to the accepted crops (photos without one are exported whole)")
     export.add_argument("--apply-proposed-crops", action="store_true",
@@ -50,6 +54,10 @@ def register(sub) -> None:
     export.add_argument("--skip-existing", action="store_true",
                         help="skip a photo whose name exists in DEST (default: add ' (2)' to the name)")
     export.add_argument("--strip-gps", action="store_true", help="leave the GPS position out of the copies")
+    export.add_argument("--raw-files", choices=("both", "raw", "jpeg"), default="both",
+                        help="for a camera raw: copy the raw as it is (with --xmp its decisions in NAME.xmp beside "
+                             "it), its JPEG (the one of the same NAME beside it, else one made from the raw; crop, "
+                             "resize and format apply to it), or both (the default)")
     add_model_option(export, help="whose scores (default: %(default)s)")
     export.set_defaults(handler=run)
 
@@ -63,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         selection = "top"
     elif args.min_score is not None:
         selection = "min_score"
+    elif args.best_of_groups:
+        selection = "best_of_groups"
     else:
         selection = "picks"
     options = export.ExportOptions(
@@ -70,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         apply_proposals=args.apply_proposed_crops,
         long_edge=args.long_edge, format=args.format, quality=args.quality, name_pattern=args.name,
         embed_xmp=args.xmp, list_only=args.list_only, skip_existing=args.skip_existing,
-        strip_gps=args.strip_gps, model=args.model,
+        strip_gps=args.strip_gps, model=args.model, raw_files=args.raw_files,
     )
     try:
         export.check_options(options)

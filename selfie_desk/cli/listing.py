@@ -23,7 +23,8 @@ def register(sub) -> None:
             'photo per line: {"path", "score", "decision": "keep"|"reject"|null, "rating": 0-5, '
             '"crop": [x0, y0, x1, y1]|null, "faces": [{"box", "confidence", "eyes": "open"|"closed"|"unknown", '
             '"sharpness": 0-1|null}], "width", "height", '
-            '"group": int|null (see \'selfie-desk groups\')}. '
+            '"group": int|null (see \'selfie-desk groups\'), "pair": the JPEG beside a raw (RAW+JPEG: one '
+            'photo, "path" the raw)|null}. '
             "Exit 2 for a usage error."
         ),
     )
@@ -46,6 +47,7 @@ def list_row(photo) -> dict:
         "height": photo.height,
         **photo.look_json(),
         "group": photo.group_id,
+        "pair": photo.pair,
     }
 
 

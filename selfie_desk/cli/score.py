@@ -32,7 +32,8 @@ def register(sub) -> None:
             "Only new or changed files are read again. Without --json: a ranked table, progress on stderr. "
             "With --json: one JSON object per photo per line on stdout: "
             '{"path", "score", "faces": [{"box": [x0, y0, x1, y1], "confidence", "eyes": "open"|"closed"|"unknown", '
-            '"sharpness": 0-1|null}], "width", "height", "error"}, in pixels of the upright full-resolution photo. '
+            '"sharpness": 0-1|null}], "width", "height", "error", "pair": the JPEG beside a raw|null}, in pixels of '
+            'the upright full-resolution photo. A raw and a JPEG of the same NAME in one folder are one photo. '
             "Exit 0 when every file scored, 1 when some failed, 2 for a usage error."
         ),
     )
@@ -145,13 +146,13 @@ def _score(args: argparse.Namespace, catalog, scorer, cluster):
 
 def _collect(args: argparse.Namespace, catalog, scorer, summary, then) -> Scored | int:
     """The catalog's photos of `args.paths` after the pass (and what `then` made of them)."""
-    from selfie_desk.core.indexing import canonical
+    from selfie_desk.core.indexing import canonical, photo_path
 
     if summary.cancelled:
         print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
         return ExitCode.INTERRUPTED
     photos: list[Any] = []
-    for target in map(canonical, args.paths):
+    for target in (photo_path(canonical(p)) for p in args.paths):  # a pair's JPEG names the pair
         if target.is_dir():
             photos += catalog.photos(scorer.model_name, folder=str(target))
         else:
@@ -168,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         return done
     ranked = sorted(done.photos.values(), key=best_first)
     not_listed = tell_skipped(done.summary.index.skipped, done.photos)
+    for path, message in done.summary.index.notes:  # told, not failed: the photo is scored
+        print(f"selfie-desk: note: {message}: {path}", file=sys.stderr)
     if args.json:
         print_json_lines(photo.to_json() for photo in ranked)
     else:

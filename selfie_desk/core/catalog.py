@@ -15,9 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from selfie_desk.core.map_layout import MapLayout
 
 Box = tuple[float, float, float, float]
 
@@ -110,6 +113,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE faces ADD COLUMN eyes TEXT CHECK (eyes IN ('open', 'closed', 'unknown'));
     ALTER TABLE faces ADD COLUMN sharpness REAL;
     """,
+    # 7: RAW+JPEG pairs (issue 17, core/raw.py): a raw's row names the JPEG of the same NAME beside it, which has
+    # no row of its own (one photo, one set of decisions). NULL: no JPEG beside it. Self-contained, for merge order.
+    """
+    ALTER TABLE photos ADD COLUMN pair TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
@@ -128,6 +136,16 @@ def create_undo_log(db: sqlite3.Connection) -> None:
         "changes TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0, made_at REAL NOT NULL)"
     )
     db.execute("CREATE INDEX IF NOT EXISTS undo_log_scope ON undo_log (scope, undone, id)")
+
+
+def create_map_cache(db: sqlite3.Connection) -> None:
+    """The folder maps (core/map_layout.py), one row per folder and embedding layout: a cache, rebuilt when lost,
+    so a table created when missing like the undo log, with no schema version (an older Selfie Desk ignores it)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS map_layouts (folder TEXT NOT NULL, embedding_id TEXT NOT NULL, "
+        "method TEXT NOT NULL, cols INTEGER NOT NULL, rows INTEGER NOT NULL, ids BLOB NOT NULL, "
+        "points BLOB NOT NULL, cells BLOB NOT NULL, made_at REAL NOT NULL, PRIMARY KEY (folder, embedding_id))"
+    )
 
 
 class LookRecord(TypedDict, total=False):
@@ -162,6 +180,7 @@ class FileState:
     error: str | None
     scored: bool
     missing: bool = False
+    pair: str | None = None  # the JPEG beside a raw (RAW+JPEG), as the catalog has it
 
 
 @dataclass(frozen=True)
@@ -198,6 +217,7 @@ class Photo:
         }
     crop_score: float | None = None  # the accepted crop's score, when known
     group_id: int | None = None  # the photo's group (core/groups.py), None before grouping
+    pair: str | None = None  # the JPEG of a RAW+JPEG pair (`path` is the raw), None for a photo on its own
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -208,6 +228,7 @@ class Photo:
             "height": self.height,
             "error": self.error,
             **self.look_json(),
+            "pair": self.pair,
         }
 
 
@@ -311,6 +332,7 @@ class Catalog:
             if not self.readonly:
                 self._migrate()
                 create_undo_log(self._db)
+                create_map_cache(self._db)
         except BaseException:
             self._db.close()
             raise
@@ -370,7 +392,7 @@ class Catalog:
         query = (
             "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, "
             f"s.score IS NOT NULL AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED}, "
-            "p.missing_since IS NOT NULL FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+            "p.missing_since IS NOT NULL, p.pair FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
         if folder is not None:
@@ -380,7 +402,7 @@ class Catalog:
         for path in paths:
             rows += self._db.execute(query + "WHERE p.path = CAST(? AS TEXT)",
                                      (head, head, model, db_path(path))).fetchall()
-        return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7])) for r in rows}
+        return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8]) for r in rows}
 
     def orphan_with_fingerprint(self, fingerprint: str, exists: Callable[[str], bool]) -> FileState | None:
         """A catalogued photo with this content whose file is gone: the same photo, renamed or moved."""
@@ -421,6 +443,22 @@ class Catalog:
             "UPDATE photos SET path = CAST(? AS TEXT), size = ?, mtime_ns = ?, missing_since = NULL WHERE id = ?",
             (db_path(new_path), size, mtime_ns, photo_id),
         )
+
+    def set_pair(self, photo_id: int, pair: str | None) -> None:
+        """The JPEG beside a raw (RAW+JPEG: one photo), or None when there is none (any more)."""
+        self._db.execute("UPDATE photos SET pair = CAST(? AS TEXT) WHERE id = ?",
+                         (None if pair is None else db_path(pair), photo_id))
+
+    def merge_pair(self, raw_id: int, jpeg_id: int) -> None:
+        """A JPEG catalogued on its own turned out to be a raw's pair: its decisions go to the raw's row where
+        that has none, and its own row goes (one photo, one set of decisions)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE photos SET decision = COALESCE(decision, (SELECT decision FROM photos WHERE id = ?)), "
+                "rating = CASE WHEN rating = 0 THEN (SELECT rating FROM photos WHERE id = ?) ELSE rating END, "
+                "crop = COALESCE(crop, (SELECT crop FROM photos WHERE id = ?)) WHERE id = ?",
+                (jpeg_id, jpeg_id, jpeg_id, raw_id))
+            db.execute("DELETE FROM photos WHERE id = ?", (jpeg_id,))
 
     def found_again(self, photo_id: int) -> None:
         self._db.execute("UPDATE photos SET missing_since = NULL WHERE id = ?", (photo_id,))
@@ -509,7 +547,7 @@ class Catalog:
             "SELECT p.id, p.path, p.width, p.height, p.captured_at, p.error, s.score, p.decision, p.rating, p.crop, "
             "p.fingerprint, (SELECT MAX(c.score) FROM crop_proposals c WHERE c.photo_id = p.id AND c.model = ? "
             f"AND c.aspect != '{ACCEPTED_CROP}'), "
-            "p.look, (SELECT g.group_id FROM group_members g WHERE g.photo_id = p.id) "
+            "p.look, (SELECT g.group_id FROM group_members g WHERE g.photo_id = p.id), p.pair "
             "FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
@@ -532,7 +570,7 @@ class Catalog:
                 decision=r[7], rating=r[8], crop=tuple(json.loads(r[9])) if r[9] else None,
                 fingerprint=r[10], faces=faces.get(r[0], []), best_crop_score=r[11],
                 look=json.loads(r[12]) if r[12] else None,
-                crop_score=_crop_score(r[9], accepted.get(r[0])), group_id=r[13],
+                crop_score=_crop_score(r[9], accepted.get(r[0])), group_id=r[13], pair=r[14],
             )
             for r in unique.values()
         ]
@@ -669,6 +707,16 @@ class Catalog:
                 out[pid] = (np.frombuffer(blob, dtype=np.float16).astype(np.float32), layout)
         return out
 
+    def embedding_layouts(self, photo_ids: Sequence[int]) -> dict[int, str | None]:
+        """Which of `photo_ids` have a stored embedding, and its layout (as `embeddings`), without reading them."""
+        out: dict[int, str | None] = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(self._db.execute(
+                f"SELECT id, embedding_id FROM photos WHERE embedding IS NOT NULL AND error IS NULL "
+                f"AND id IN ({marks})", chunk).fetchall())
+        return out
+
     def photos_missing_score(self, model: str, folder: str | None = None, head: str | None = None) -> list[int]:
         """Readable photos with an embedding but no score from `model` (all folders, or under `folder`);
         with `head`, a score another version of the head made counts as missing."""
@@ -697,6 +745,37 @@ class Catalog:
         with self.transaction() as db:
             db.execute("DELETE FROM scores WHERE model = ?", (model,))
             db.execute("DELETE FROM crop_proposals WHERE model = ?", (model,))
+
+    # ---- the folder as a map (issue 20) ----------------------------------------------------------
+    def map_layout(self, folder: str, embedding_id: str) -> MapLayout | None:
+        """The map last laid out for `folder` from embeddings of `embedding_id`, or None (never made; a
+        read-only catalog from before the maps)."""
+        try:
+            row = self._db.execute(
+                "SELECT method, cols, rows, ids, points, cells FROM map_layouts WHERE folder = CAST(? AS TEXT) "
+                "AND embedding_id = ?", (db_path(folder), embedding_id)).fetchone()
+        except sqlite3.OperationalError:  # no such table: read-only and never written by a version with maps
+            return None
+        if row is None:
+            return None
+        from selfie_desk.core.map_layout import MapLayout  # PIL comes with it: only when a map is asked for
+
+        method, cols, rows, ids, points, cells = row
+        ids_array = np.frombuffer(ids, dtype=np.int64)
+        return MapLayout(tuple(int(i) for i in ids_array), np.frombuffer(points, dtype=np.float32).reshape(-1, 2),
+                         np.frombuffer(cells, dtype=np.int32).reshape(-1, 2), int(cols), int(rows), embedding_id,
+                         method)
+
+    def save_map_layout(self, folder: str, layout: MapLayout) -> None:
+        """Keep `layout` as `folder`'s map for its embedding layout (replacing the one before)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO map_layouts (folder, embedding_id, method, cols, rows, ids, points, cells, "
+                "made_at) VALUES (CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?)",
+                (db_path(folder), layout.embedding_id, layout.method, layout.cols, layout.rows,
+                 np.asarray(layout.ids, dtype=np.int64).tobytes(),
+                 np.ascontiguousarray(layout.points, dtype=np.float32).tobytes(),
+                 np.ascontiguousarray(layout.cells, dtype=np.int32).tobytes(), time.time()))
 
     # ---- groups of one moment (issue 14) ---------------------------------------------------------
     def capture_info(self, photo_ids: Sequence[int]) -> dict[int, tuple[str | None, int, float | None]]:

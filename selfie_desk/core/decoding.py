@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from selfie_desk.core import raw
 from selfie_desk.core.files import NotRegularFile, open_regular
 
 try:  # HEIC/HEIF: optional at import time so the core still loads if the plug-in is broken
@@ -27,7 +28,7 @@ except Exception:  # pragma: no cover - depends on the platform's wheel
 
 SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".avif", ".heic", ".heif"}
-)
+) | raw.RAW_SUFFIXES  # camera raws: their embedded preview, through LibRaw (core/raw.py)
 
 # Real cameras reach ~200 MP (Hasselblad multi-shot is 400 MP); 50k x 50k (2.5 GP) is a bomb.
 # Pillow's own guard (89 MP warning, 179 MP error) would refuse real medium-format files, so we raise it
@@ -123,11 +124,15 @@ def _describe(exc: BaseException) -> str:
     return f"cannot read: {exc}"
 
 
-def decode(path: Path, long_edge: int) -> Decoded:
+def decode(path: Path, long_edge: int, *, full_resolution: bool = False) -> Decoded:
     """Decode `path` upright, reduced so its long edge is about `long_edge` (never a full decode of a JPEG).
+    A camera raw gives its embedded preview when that is large enough (core/raw.py); `full_resolution` asks
+    for its real pixels (the loupe at 100 %: a demosaic unless the preview is full size).
 
     Raises PhotoError with a user-facing message for anything that is not a readable photo.
     """
+    if raw.is_raw(path):
+        return _decode_raw(path, long_edge, full_resolution)
     try:
         with open_regular(path) as fh:  # a FIFO or device is refused, never waited on
             if os.fstat(fh.fileno()).st_size == 0:
@@ -140,6 +145,39 @@ def decode(path: Path, long_edge: int) -> Decoded:
         raise PhotoError(str(exc)) from None
     except (MemoryError, Exception) as exc:  # Pillow raises many types for bad data
         raise PhotoError(_describe(exc)) from None
+
+
+def _decode_raw(path: Path, long_edge: int, full_resolution: bool) -> Decoded:
+    try:
+        got = raw.decode(path, long_edge, full_resolution=full_resolution, max_pixels=FULL_DECODE_PIXELS)
+    except raw.RawError as exc:
+        raise PhotoError(str(exc)) from None
+    except (MemoryError, Exception) as exc:  # LibRaw and Pillow raise many types for bad data
+        raise PhotoError(f"damaged raw file: {exc}") from None
+    exposure_bias = None
+    captured_at = got.info.captured_at
+    fraction = _raw_exif(path)
+    if fraction is not None:
+        captured_at = fraction[0] or captured_at
+        exposure_bias = fraction[1]
+    return Decoded(image=got.image, width=got.info.width, height=got.info.height, captured_at=captured_at,
+                   exposure_bias=exposure_bias)
+
+
+def _raw_exif(path: Path) -> tuple[str | None, float | None] | None:
+    """The capture time with its fraction of a second and the exposure bias, from a TIFF-based raw's EXIF (DNG,
+    CR2, NEF, ARW, PEF, SRW...: Pillow reads their first IFD without decoding anything); None for the others
+    (CR3, CRW, RAF, ORF, RW2), which keep LibRaw's whole-second time. Bursts and brackets are told by these."""
+    try:
+        with open_regular(path) as fh:
+            if fh.read(4) not in (b"II*\0", b"MM\0*"):
+                return None
+            fh.seek(0)
+            with Image.open(fh) as im:
+                exif = im.getexif()
+                return _capture_time(exif), _exposure_bias(exif)
+    except Exception:
+        return None
 
 
 def _decode_open(im: Image.Image, long_edge: int) -> Decoded:

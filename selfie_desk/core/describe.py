@@ -31,7 +31,12 @@ def display_name(name: str) -> str:
 
 
 def name_of(p: Photo) -> str:
-    return display_name(os.path.basename(p.path))
+    """The file's name; a RAW+JPEG pair's as `IMG_1.CR3 + JPG` (one photo, two files)."""
+    return display_name(os.path.basename(p.path)) + _pair_suffix(p)
+
+
+def _pair_suffix(p: Photo) -> str:
+    return "" if p.pair is None else " + " + (os.path.splitext(p.pair)[1].lstrip(".") or "JPEG")
 
 
 def aspect_lines(p: Photo) -> list[str]:
@@ -72,7 +77,7 @@ def describe(p: Photo, form: Form, rank: int | None = None, scored: int = 0) -> 
     def cased(text: str) -> str:  # the caption is one sentence: its facts are lower case
         return text[:1].lower() + text[1:] if caption else text
 
-    parts = [f"<b>{html.escape(os.path.basename(p.path))}</b>" if rich else name_of(p)]
+    parts = [f"<b>{html.escape(os.path.basename(p.path) + _pair_suffix(p))}</b>" if rich else name_of(p)]
     if p.error:
         text = f"{cased('Cannot read')}: {html.escape(p.error) if rich else p.error}"
         parts.append(f"<span style='color:{RED}'>{text}</span>" if rich else text)

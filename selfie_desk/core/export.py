@@ -19,20 +19,23 @@ import string
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from selfie_desk.core import xmp
+from selfie_desk.core import raw, xmp
 from selfie_desk.core.catalog import Box, Catalog, Photo
-from selfie_desk.core.decoding import EXIF_IFD, FULL_DECODE_PIXELS, ORIENTATION, apply_orientation
+from selfie_desk.core.decoding import EXIF_IFD, FULL_DECODE_PIXELS, ORIENTATION, PhotoError, apply_orientation, decode
 from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, open_regular, write_new
+from selfie_desk.core.groups import best_of_groups
 from selfie_desk.core.ranking import best_first
 
-SELECTIONS = ("picks", "top", "min_score", "ids")
+SELECTIONS = ("picks", "top", "min_score", "ids", "best_of_groups")
 FORMATS = ("same", "jpeg", "png", "webp")
+# What a raw photo's export copies: the raw as it is, its JPEG (the pair's, else one made from the raw), or both.
+RAW_FILES = ("both", "raw", "jpeg")
 _EXT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 _PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 _FROM_PIL = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp"}
@@ -49,7 +52,7 @@ class ExportError(Exception):
 
 @dataclass(frozen=True)
 class ExportOptions:
-    selection: str = "picks"  # picks | top | min_score | ids
+    selection: str = "picks"  # picks | top | min_score | ids | best_of_groups
     top_n: int | None = None
     min_score: float | None = None
     photo_ids: tuple[int, ...] = ()
@@ -64,6 +67,7 @@ class ExportOptions:
     skip_existing: bool = False  # on a name clash: skip instead of adding " (2)"
     strip_gps: bool = False
     model: str = "default"
+    raw_files: str = "both"  # a raw photo (RAW+JPEG or alone): RAW_FILES
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class FileOutcome:
     target: str | None = None  # None when skipped or failed
     error: str | None = None
     skipped: str | None = None  # why it was skipped (a file of that name exists)
+    also: str | None = None  # the second file written for a raw photo exported as both raw and JPEG
 
 
 @dataclass
@@ -142,6 +147,8 @@ def select(photos: Sequence[Photo], options: ExportOptions) -> list[Photo]:
             raise ExportError("a minimum score is needed")
         return _by_score([p for p in usable if p.score is not None and p.decision != "reject"
                           and p.score >= options.min_score])
+    if rule == "best_of_groups":  # one photo per moment: each group's best not rejected, and the photos alone
+        return _by_score(best_of_groups(usable))
     if rule == "ids":
         wanted = set(options.photo_ids)
         return _by_score([p for p in usable if p.id in wanted])
@@ -250,6 +257,7 @@ def _encode(photo: Photo, options: ExportOptions, fmt: str, crop: Box | None, xm
             icc = None  # a CMYK (or other) profile does not describe the converted pixels
         out = apply_orientation(out, orientation)
         if crop is not None:
+            crop = _scaled(crop, photo, out.size)
             x0, y0, x1, y1 = (int(round(v)) for v in crop)
             x0, y0 = max(0, x0), max(0, y0)
             x1, y1 = min(out.width, x1), min(out.height, y1)
@@ -287,6 +295,39 @@ def _encode(photo: Photo, options: ExportOptions, fmt: str, crop: Box | None, xm
             params["pnginfo"] = info
     buf = io.BytesIO()
     out.save(buf, format=_PIL_FORMAT[fmt], **params)
+    return buf.getvalue()
+
+
+def _scaled(crop: Box, photo: Photo, size: tuple[int, int]) -> Box:
+    """A crop in the catalog's pixels (the photo's upright size) in those of `size`: the JPEG of a RAW+JPEG pair,
+    or a raw's rendering, may differ from the raw's size by a few pixels or be smaller."""
+    if not photo.width or not photo.height or (photo.width, photo.height) == size:
+        return crop
+    sx, sy = size[0] / photo.width, size[1] / photo.height
+    return crop[0] * sx, crop[1] * sy, crop[2] * sx, crop[3] * sy
+
+
+def _encode_raw(photo: Photo, options: ExportOptions, fmt: str, crop: Box | None, xmp_packet: bytes | None) -> bytes:
+    """A raw without a JPEG beside it, as a JPEG (PNG, WebP): its full-size preview, else a demosaic; upright,
+    cropped, resized. The raw's EXIF is not carried (LibRaw does not hand it over)."""
+    try:
+        im = decode(Path(photo.path), options.long_edge or 1 << 20, full_resolution=True).image
+    except PhotoError as exc:
+        raise ExportError(str(exc)) from None
+    if crop is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in _scaled(crop, photo, im.size))
+        if x1 > x0 and y1 > y0:
+            im = im.crop((max(0, x0), max(0, y0), min(im.width, x1), min(im.height, y1)))
+    if options.long_edge and max(im.size) > options.long_edge:
+        scale = options.long_edge / max(im.size)
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
+    params: dict[str, Any] = {}
+    if fmt in ("jpeg", "webp"):
+        params["quality"] = options.quality
+    if xmp_packet and fmt in ("jpeg", "webp"):
+        params["xmp"] = xmp_packet
+    buf = io.BytesIO()
+    im.save(buf, format=_PIL_FORMAT[fmt], **params)
     return buf.getvalue()
 
 
@@ -363,7 +404,50 @@ def _packet(photo: Photo, options: ExportOptions, geometry_changed: bool) -> byt
         return xmp.merge(update)
 
 
+def _export_raw(photo: Photo, dest: Path, stem: str, options: ExportOptions, catalog: Catalog | None) -> FileOutcome:
+    """A raw photo: the raw copied as it is (its decisions in a NAME.xmp beside it with `embed_xmp`, the way
+    Lightroom and darktable read a raw's), and/or its JPEG: the pair's, through the JPEG export (crop, resize,
+    format), else one made from the raw."""
+    raw_target = jpeg_target = None
+    try:
+        if options.raw_files in ("raw", "both"):
+            with open_regular(photo.path) as fh:
+                data = fh.read()
+            written = write_new(dest, stem, Path(photo.path).suffix, data, skip_existing=options.skip_existing)
+            if written is None:
+                return FileOutcome(photo.path, skipped=f"{stem}{Path(photo.path).suffix} exists")
+            raw_target = str(written)
+        if options.raw_files in ("jpeg", "both"):
+            if photo.pair is not None:
+                jpeg = export_one(replace(photo, path=photo.pair, pair=None), dest, stem, options, catalog)
+                if jpeg.error or jpeg.skipped:
+                    return FileOutcome(photo.path, target=raw_target, error=jpeg.error, skipped=jpeg.skipped)
+                jpeg_target = jpeg.target
+            else:
+                fmt = "jpeg" if options.format == "same" else options.format
+                crop = applied_crop(photo, options, catalog)
+                packet = xmp.merge(decisions_update(photo, None, photo.width, photo.height)) \
+                    if options.embed_xmp else None
+                written = write_new(dest, stem, _EXT[fmt], _encode_raw(photo, options, fmt, crop, packet),
+                                    skip_existing=options.skip_existing)
+                jpeg_target = None if written is None else str(written)
+        if raw_target is not None and options.embed_xmp:
+            orientation = raw.orientation(Path(photo.path))
+            update = decisions_update(photo, photo.crop, photo.width, photo.height, orientation)
+            if update.crop is not None:
+                update = xmp.XmpUpdate(update.rating, update.label, update.crop, orientation=orientation)
+            xmp.write_sidecar(Path(raw_target), update)
+    except Exception as exc:  # one file's failure is reported, never the end of the export
+        return FileOutcome(photo.path, target=raw_target, error=_describe(exc, photo, dest))
+    first = raw_target or jpeg_target
+    if first is None:
+        return FileOutcome(photo.path, skipped=f"{stem} exists")
+    return FileOutcome(photo.path, target=first, also=jpeg_target if raw_target else None)
+
+
 def export_one(photo: Photo, dest: Path, stem: str, options: ExportOptions, catalog: Catalog | None) -> FileOutcome:
+    if raw.is_raw(photo.path):
+        return _export_raw(photo, dest, stem, options, catalog)
     fmt = output_format(photo.path, options.format)
     crop = applied_crop(photo, options, catalog)
     try:
@@ -401,6 +485,7 @@ def list_rows(photos: Sequence[Photo], catalog: Catalog | None, model: str) -> l
             "crop_accepted": p.crop is not None,
             "width": p.width,
             "height": p.height,
+            "pair": p.pair,  # the JPEG of a RAW+JPEG pair (`path` is the raw)
         })
     return rows
 
@@ -410,7 +495,7 @@ def write_lists(rows: list[dict[str, Any]], dest: Path, skip_existing: bool = Fa
     text = io.StringIO()
     writer = csv.writer(text)
     keys = list(rows[0]) if rows else ["rank", "path", "score", "decision", "rating", "crop", "crop_accepted",
-                                       "width", "height"]
+                                       "width", "height", "pair"]
     writer.writerow(keys)
     for row in rows:
         writer.writerow(["" if row[k] is None else (" ".join(map(str, row[k])) if k == "crop" else row[k])
@@ -431,6 +516,8 @@ def write_lists(rows: list[dict[str, Any]], dest: Path, skip_existing: bool = Fa
 def check_options(options: ExportOptions) -> None:
     if options.format not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, not {options.format!r}")
+    if options.raw_files not in RAW_FILES:
+        raise ExportError(f"raw files must be one of {', '.join(RAW_FILES)}, not {options.raw_files!r}")
     if not 1 <= options.quality <= 100:
         raise ExportError("quality must be 1-100")
     if options.long_edge is not None and options.long_edge < 1:

@@ -21,7 +21,7 @@ records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1) wh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
+from selfie_desk.core.reasons import family_of
 
 KINDS = ("burst", "similar", "bracket", "panorama", "single")
 NEVER_AUTO_REJECTED = frozenset({"bracket", "panorama"})
@@ -205,6 +206,13 @@ class RankedGroup:
         return [m.photo for m in self.members[1:]]
 
 
+# A face "clearly" softer than its group's sharpest: sharpness is comparable across the frames of one group only,
+# and a frame a little softer than the best is neither worse nor a cause for a badge (the measure moves by ~0.05
+# between two equally sharp frames of one burst, tests/test_eyes_in_pass.py). So focus ranks as "in focus" (within
+# this of the group's sharpest) or "soft", and among frames in focus the score decides.
+SOFT_MARGIN = 0.15
+
+
 @dataclass(frozen=True)
 class _Key:
     closed: int  # faces with closed eyes
@@ -212,11 +220,12 @@ class _Key:
     eyes_known: bool
     sharpness: float | None  # the softest face's sharpness
     score: float | None
+    soft: bool = False  # the softest face is clearly softer than the group's sharpest (set by rank_group)
 
-    def sort_key(self) -> tuple[float, float, float, float]:
-        return (self.closed, 0.0 if self.all_open else 1.0,
-                -(self.sharpness if self.sharpness is not None else -1.0),
-                -(self.score if self.score is not None else -np.inf))
+    def sort_key(self) -> tuple[float, float, float, float, float]:
+        return (self.closed, 0.0 if self.all_open else 1.0, 1.0 if self.soft else 0.0,
+                -(self.score if self.score is not None else -np.inf),
+                -(self.sharpness if self.sharpness is not None else -1.0))
 
 
 def _key(photo: Any) -> _Key:
@@ -235,8 +244,13 @@ def _key(photo: Any) -> _Key:
 
 def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: frozenset[int] = frozenset()
                ) -> RankedGroup:
-    """Members best first, the best's reasons saying why it won and the others' why they lost."""
+    """Members best first (eyes open on every face, faces in focus, then the score), the best's reasons saying
+    why it won and the others' why they lost."""
     keys = {p.id: _key(p) for p in photos}
+    sharpest = max((k.sharpness for k in keys.values() if k.sharpness is not None), default=None)
+    if sharpest is not None:
+        keys = {pid: replace(k, soft=k.sharpness is not None and k.sharpness < sharpest - SOFT_MARGIN)
+                for pid, k in keys.items()}
     ordered = sorted(photos, key=lambda p: (*keys[p.id].sort_key(), p.path))
     members = []
     best = keys[ordered[0].id] if ordered else None
@@ -266,9 +280,9 @@ def _best_reasons(kind: str, best: _Key, others: list[_Key]) -> list[str]:
     elif best.eyes_known and any(o.closed > best.closed for o in others):
         reasons.append("fewest closed eyes")
     tied = [o for o in others if (o.closed, o.all_open) == (best.closed, best.all_open)]
-    if best.sharpness is not None and tied and all(o.sharpness is None or o.sharpness < best.sharpness
-                                                   for o in tied):
-        reasons.append("sharpest face")
+    if not best.soft and best.sharpness is not None and any(o.soft for o in tied):
+        reasons.append("sharpest face" if all(o.sharpness is None or o.sharpness <= best.sharpness for o in tied)
+                       else "face in focus")
     if not reasons or (best.score is not None and all(o.score is None or o.score <= best.score for o in others)):
         if best.score is not None:
             reasons.append(f"highest score {_IN_GROUP.get(kind, 'in the group')}")
@@ -281,7 +295,7 @@ def _loser_reasons(k: _Key, best: _Key) -> list[str]:
         reasons.append("closed eyes")
     elif best.all_open and not k.all_open and k.eyes_known:
         reasons.append("eyes not known open")
-    if k.sharpness is not None and best.sharpness is not None and k.sharpness < best.sharpness:
+    if k.soft and not best.soft:
         reasons.append("softer face than the best")
     if k.score is None:
         reasons.append("not scored")
@@ -345,3 +359,147 @@ def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
         return (not known, min(known) if known else 0.0, g.members[0].photo.path)
 
     return sorted(out, key=first_time)
+
+
+# ---- what the window and export read of the groups ----------------------------------------------------------------
+CLOSED_EYES = "closed eyes"
+SOFT_FOCUS = "soft focus"
+BADGES = (CLOSED_EYES, SOFT_FOCUS)
+
+
+def softest_face(photo: Any) -> float | None:
+    """The sharpness of the photo's softest measured face (None: no face measured)."""
+    sharp = [float(s) for s in (getattr(f, "sharpness", None) for f in getattr(photo, "faces", []) or [])
+             if s is not None]
+    return min(sharp) if sharp else None
+
+
+def has_closed_eyes(photo: Any) -> bool:
+    return any(getattr(f, "eyes", None) == "closed" for f in getattr(photo, "faces", []) or [])
+
+
+def _soft_reason(photo: Any) -> bool:
+    return any(family_of(r) == SOFT_FOCUS for r in getattr(photo, "reasons", []) or [])
+
+
+@dataclass(frozen=True)
+class CullPlan:
+    """What "keep the best, reject the rest" does to one group: the frame kept, those rejected (none in a
+    bracket or a panorama: those are left undecided) and the words the window shows."""
+
+    keep: Any
+    reject: list[Any]
+    left: list[Any]  # neither kept nor rejected (a bracket's or a panorama's other frames)
+    kind: str
+
+    def message(self, name: Any = lambda p: str(p.path).rsplit("/", 1)[-1]) -> str:
+        what = f"the {self.kind}" if self.kind in _IN_GROUP else "the group"
+        if self.left:
+            n = len(self.left)
+            return (f"Kept {name(self.keep)}; the {n} other frame{'s' if n != 1 else ''} of {what} left undecided "
+                    f"(a {self.kind} is never auto-rejected)")
+        n = len(self.reject)
+        return f"Kept {name(self.keep)}, rejected {n} other frame{'s' if n != 1 else ''} of {what}"
+
+
+class GroupIndex:
+    """The ranked groups of a folder by photo: what the grid stacks, the side panel lists and the badges read."""
+
+    def __init__(self, groups: Sequence[RankedGroup] = ()) -> None:
+        self.groups: dict[int, RankedGroup] = {g.id: g for g in groups}
+        self._of: dict[int, int] = {}
+        self._member: dict[int, RankedMember] = {}
+        self._badges: dict[int, frozenset[str]] = {}
+        for g in groups:
+            for m in g.members:
+                self._of[m.photo.id] = g.id
+                self._member[m.photo.id] = m
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def group_of(self, photo_id: int) -> RankedGroup | None:
+        gid = self._of.get(photo_id)
+        return None if gid is None else self.groups[gid]
+
+    def member(self, photo_id: int) -> RankedMember | None:
+        return self._member.get(photo_id)
+
+    def member_ids(self, group_id: int) -> list[int]:
+        """The group's photos, best first."""
+        g = self.groups.get(group_id)
+        return [] if g is None else [m.photo.id for m in g.members]
+
+    def stacks(self) -> list[RankedGroup]:
+        """The groups of more than one photo."""
+        return [g for g in self.groups.values() if len(g.members) > 1]
+
+    def badges(self, photo: Any) -> frozenset[str]:
+        """"closed eyes" (a face with its eyes closed) and "soft focus" (the score says so, or a face clearly
+        softer than its group's best). Kept per photo id: faces and reasons change only with a new scoring, and
+        a new scoring is a new index."""
+        known = self._badges.get(photo.id)
+        if known is not None:
+            return known
+        found = self._work_out_badges(photo)
+        self._badges[photo.id] = found
+        return found
+
+    def forget(self, photo_id: int) -> None:
+        """The photo was scored again (new faces, new reasons): its badges are worked out afresh when asked."""
+        self._badges.pop(photo_id, None)
+
+    def _work_out_badges(self, photo: Any) -> frozenset[str]:
+        out = set()
+        if has_closed_eyes(photo) or any(r == CLOSED_EYES for r in getattr(photo, "reasons", []) or []):
+            out.add(CLOSED_EYES)
+        soft = _soft_reason(photo)
+        if not soft:
+            group = self.group_of(photo.id)
+            mine = softest_face(photo)
+            if group is not None and mine is not None:  # against the group's sharpest frame (its best may not be)
+                sharpest = max((v for v in (softest_face(m.photo) for m in group.members) if v is not None),
+                               default=None)
+                soft = sharpest is not None and mine < sharpest - SOFT_MARGIN
+        if soft:
+            out.add(SOFT_FOCUS)
+        return frozenset(out)
+
+    def cull_plan(self, photo_id: int, chosen: int | None = None) -> CullPlan | None:
+        """"Keep the best, reject the rest" for the group of `photo_id`: `chosen` (a member) is kept instead of
+        the best when given. None when the photo is in no group of two or more."""
+        group = self.group_of(photo_id)
+        if group is None or len(group.members) < 2:
+            return None
+        photos = [m.photo for m in group.members]
+        keep = next((p for p in photos if p.id == chosen), photos[0])
+        rest = [p for p in photos if p.id != keep.id]
+        if group.kind in NEVER_AUTO_REJECTED:
+            return CullPlan(keep, [], rest, group.kind)
+        return CullPlan(keep, rest, [], group.kind)
+
+
+def best_of_groups(photos: Sequence[Any]) -> list[Any]:
+    """Each group's best among `photos` (by their group_id; a photo in no group stands for itself), ranked as
+    rank_group ranks, skipping rejected photos: the next best of a group is taken when its best was rejected."""
+    by_group: dict[int, list[Any]] = {}
+    alone = []
+    for p in photos:
+        gid = getattr(p, "group_id", None)
+        if gid is None:
+            alone.append(p)
+        else:
+            by_group.setdefault(gid, []).append(p)
+    out = [p for p in alone if getattr(p, "decision", None) != "reject"]
+    for gid, members in by_group.items():
+        ranked = rank_group(gid, "burst", members)
+        best = next((m.photo for m in ranked.members if getattr(m.photo, "decision", None) != "reject"), None)
+        if best is not None:
+            out.append(best)
+    return out
+
+
+def count_groups(groups: Sequence[AutoGroup]) -> tuple[int, int, int]:
+    """(groups of two or more photos, photos in them, bursts among them): the window's preview of a threshold."""
+    stacks = [g for g in groups if len(g.ids) > 1]
+    return len(stacks), sum(len(g.ids) for g in stacks), sum(g.kind == "burst" for g in stacks)

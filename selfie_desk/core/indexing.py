@@ -4,6 +4,11 @@ Unchanged files (same size and mtime) are not touched. A file that appears under
 content of a catalogued photo whose file is gone is that photo, moved: it keeps scores and decisions.
 Files that vanished from a scanned folder drop out of every listing at once; their records are kept for
 MISSING_GRACE_S in case the photo turns up in a folder scanned later, then forgotten.
+
+A camera raw and a JPEG of the same NAME in one folder (RAW+JPEG) are one photo: the raw's row, naming the
+JPEG as its `pair`; the JPEG has no row of its own. A JPEG catalogued on its own before its raw arrived hands
+its row (decisions, crop) to the raw; when the raw is deleted the JPEG takes the row back, and when the JPEG is
+deleted the raw keeps it: either way the decisions stay.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from selfie_desk.core import xmp
+from selfie_desk.core import raw, xmp
 from selfie_desk.core.catalog import Catalog, FileState, Result
 from selfie_desk.core.decoding import SUFFIXES
 from selfie_desk.core.files import open_regular, special_kind, with_timeout
@@ -66,6 +71,9 @@ class IndexReport:
     # What could not be indexed, (path, message for the user): special files, broken or looping links,
     # unreadable folders. Files among them are also in the catalog with that message as their error.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # What indexing noticed about photos it did index, (path, message for the user): a RAW+JPEG pair whose two
+    # files disagree on their orientation (the raw's is used).
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def walk(folder: Path, skipped: list[tuple[str, str]] | None = None) -> Iterator[Path]:
@@ -133,6 +141,33 @@ def gone(path: str) -> bool:
     return False
 
 
+def photo_path(target: Path) -> Path:
+    """The path a photo is catalogued under: a JPEG with a raw of the same NAME beside it is that raw's pair, so
+    the photo is the raw (`score IMG_1.JPG` scores the pair IMG_1.CR2 + IMG_1.JPG)."""
+    if target.suffix.lower() not in raw.PAIR_SUFFIXES:
+        return target
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return target
+    for raw_name, jpeg in raw.pair_up(names).items():
+        if jpeg == target.name:
+            return target.with_name(raw_name)
+    return target
+
+
+def pairs_of(files: list[Path]) -> dict[str, str]:
+    """{raw path: JPEG path} for the RAW+JPEG pairs among `files` (any folders)."""
+    by_folder: dict[str, list[str]] = {}
+    for path in files:
+        by_folder.setdefault(str(path.parent), []).append(path.name)
+    out = {}
+    for folder, names in by_folder.items():
+        for raw_name, jpeg in raw.pair_up(names).items():
+            out[os.path.join(folder, raw_name)] = os.path.join(folder, jpeg)
+    return out
+
+
 def index(targets: Iterable[Path], catalog: Catalog, model: str, head: str | None = None) -> IndexReport:
     """Bring the catalog in line with the files at `targets` (folders recursively, or single files). A photo
     is to do when it has no score from `model` (made by `head`, when given: a newer head scores again).
@@ -144,20 +179,26 @@ def index(targets: Iterable[Path], catalog: Catalog, model: str, head: str | Non
     seen_ids: set[int] = set()
     scanned: list[dict[str, FileState]] = []
     claimed: set[str] = set()  # orphans' old paths taken by a move in this pass
-    for target in map(canonical, targets):
+    for target in (photo_path(canonical(t)) for t in targets):
         if target.is_dir():
             files = list(walk(target, report.skipped))
             known = catalog.file_states(model, folder=str(target), head=head)
         else:
-            files = [target]
-            known = catalog.file_states(model, paths=[str(target)], head=head)
+            sibling = [target.with_name(j) for r, j in raw.pair_up(_names(target.parent)).items() if r == target.name]
+            files = [target, *sibling]
+            known = catalog.file_states(model, paths=[str(p) for p in files], head=head)
+        pairs = pairs_of(files)
+        paired = set(pairs.values())
+        files = [f for f in files if str(f) not in paired]  # a raw's JPEG is part of the raw's photo
         names = [str(path) for path in files]
         probes = _probe_all(names, known)
-        plans = [p for p in (_plan(name, probe, known, catalog, claimed, report)
+        heirs = {s.pair: s for s in known.values() if s.pair is not None}  # a pair's JPEG: its raw's row
+        plans = [p for p in (_plan(name, probe, known, catalog, claimed, report, pairs, heirs)
                              for name, probe in zip(names, probes, strict=True)) if p is not None]
+        report.notes += _pair_notes(plans, pairs)  # files read before the catalog's write lock is taken
         with catalog.transaction():
-            for plan in plans:
-                _apply(plan, catalog, model, report, seen_ids, head)
+            ids = {plan.path: _apply(plan, catalog, model, report, seen_ids, head) for plan in plans}
+            _apply_pairs(plans, ids, pairs, known, catalog)
         report.found += len(files)
         scanned.append(known)
     # Only after every target is indexed: a file moved from one target to another is a move, not a loss.
@@ -215,7 +256,7 @@ def _probe_all(paths: list[str], known: dict[str, FileState]) -> list[Probe | OS
 
 
 def _plan(path: str, probe: Probe | OSError | None, known: dict[str, FileState], catalog: Catalog, claimed: set[str],
-          report: IndexReport) -> _Plan | None:
+          report: IndexReport, pairs: dict[str, str], heirs: dict[str, FileState]) -> _Plan | None:
     state = known.get(path)
     if isinstance(probe, TimeoutError):
         report.skipped.append((path, f"skipped: {probe}"))
@@ -239,7 +280,88 @@ def _plan(path: str, probe: Probe | OSError | None, known: dict[str, FileState],
     if orphan is not None:
         claimed.add(orphan.path)
         return _Plan("moved", path, st.st_size, st.st_mtime_ns, fp, orphan=orphan)
+    heir = _pair_heir(path, known, pairs, heirs)
+    if heir is not None:
+        return _Plan("adopt", path, st.st_size, st.st_mtime_ns, fp, orphan=heir)
     return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path))
+
+
+def _pair_heir(path: str, known: dict[str, FileState], pairs: dict[str, str],
+               heirs: dict[str, FileState]) -> FileState | None:
+    """The row a new file of a RAW+JPEG pair takes over: a new raw takes its JPEG's own row (the JPEG was
+    catalogued alone before the raw came); a JPEG left alone takes its deleted raw's row (`heirs`: the rows
+    of raws by their pair's path)."""
+    jpeg = pairs.get(path)
+    if jpeg is not None:
+        state = known.get(jpeg)
+        return state if state is not None and not state.missing else None
+    state = heirs.get(path)
+    return state if state is not None and gone(state.path) else None
+
+
+def _pair_notes(plans: list[_Plan], pairs: dict[str, str]) -> list[tuple[str, str]]:
+    """What to tell of the pairs this pass forms: those whose two files disagree on orientation."""
+    out = []
+    for plan in plans:
+        wanted = pairs.get(plan.path)
+        before = plan.state or plan.orphan
+        if wanted is not None and (before is None or before.pair != wanted):
+            try:
+                disagreement = with_timeout(partial(_orientation_disagreement, plan.path, wanted),
+                                            what=f"reading {os.path.basename(plan.path)}")
+            except TimeoutError:
+                continue  # a hung disk: the scoring pass will say so for the file
+            if disagreement is not None:
+                out.append((plan.path, disagreement))
+    return out
+
+
+def _apply_pairs(plans: list[_Plan], ids: dict[str, int | None], pairs: dict[str, str], known: dict[str, FileState],
+                 catalog: Catalog) -> None:
+    """Each row's `pair` brought in line with the files: set for a raw with a JPEG beside it, cleared for one
+    whose JPEG went; a JPEG that still has its own row gives its decisions to the raw's and loses it."""
+    for plan in plans:
+        photo_id = ids.get(plan.path)
+        if photo_id is None:
+            continue
+        before = plan.state or plan.orphan
+        current = before.pair if before is not None and before.id == photo_id else None
+        wanted = pairs.get(plan.path)
+        if wanted is not None:
+            own = known.get(wanted)
+            if own is not None and own.id != photo_id and (plan.orphan is None or plan.orphan.id != own.id):
+                catalog.merge_pair(photo_id, own.id)
+        if wanted != current:
+            catalog.set_pair(photo_id, wanted)
+
+
+_TURNS = {1: "upright", 2: "mirrored", 3: "turned 180°", 4: "flipped", 5: "transposed", 6: "turned 90° clockwise",
+          7: "transversed", 8: "turned 90° anticlockwise"}
+
+
+def _orientation_disagreement(raw_path: str, jpeg_path: str) -> str | None:
+    """A message when a pair's raw and JPEG say different things about which way is up (the raw's is used)."""
+    from PIL import Image
+
+    from selfie_desk.core.decoding import ORIENTATION
+
+    raw_turn = raw.orientation(Path(raw_path))
+    try:
+        with open_regular(jpeg_path) as fh, Image.open(fh) as im:
+            jpeg_turn = int(im.getexif().get(ORIENTATION, 1))
+    except Exception:
+        return None
+    if jpeg_turn == raw_turn or jpeg_turn not in _TURNS:
+        return None
+    return (f"the raw and its JPEG {os.path.basename(jpeg_path)} disagree on orientation (raw: "
+            f"{_TURNS.get(raw_turn, raw_turn)}, JPEG: {_TURNS[jpeg_turn]}); the raw's is used")
+
+
+def _names(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
 
 
 def _probe(path: str, state: FileState | None) -> Probe | None:
@@ -265,7 +387,8 @@ def _probe(path: str, state: FileState | None) -> Probe | None:
 
 
 def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen: set[int],
-           head: str | None = None) -> None:
+           head: str | None = None) -> int | None:
+    """Write one plan; the id of the row now at its path."""
     state, path = plan.state, plan.path
     if state is not None:
         seen.add(state.id)
@@ -278,12 +401,13 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
             report.new += 1
         elif state.error == plan.problem:
             report.unchanged += 1
-            return
+            return state.id
         else:
             photo_id = state.id  # a photo that turned into a special file or a broken link: decisions kept
             report.changed += 1
         catalog.record([Result(photo_id=photo_id, error=plan.problem)], model)
-    elif plan.kind == "unchanged":
+        return photo_id
+    if plan.kind == "unchanged":
         report.unchanged += 1
     elif plan.kind == "todo":
         assert state is not None
@@ -302,6 +426,16 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         report.moved += 1
         if not catalog.is_scored(orphan.id, model, head):
             report.todo.append(Todo(orphan.id, path, plan.fingerprint))
+        return orphan.id
+    elif plan.kind == "adopt":  # the other file of a RAW+JPEG pair takes the row: decisions kept, scored again
+        orphan = plan.orphan
+        assert orphan is not None
+        catalog.move_file(orphan.id, path, plan.size, plan.mtime_ns)
+        catalog.file_changed(orphan.id, plan.size, plan.mtime_ns, plan.fingerprint, content_changed=True)
+        seen.add(orphan.id)
+        report.changed += 1
+        report.todo.append(Todo(orphan.id, path, plan.fingerprint))
+        return orphan.id
     else:
         photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, plan.fingerprint)
         seen.add(photo_id)
@@ -309,6 +443,8 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         if plan.xmp is not None:
             report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp)
         report.todo.append(Todo(photo_id, path, plan.fingerprint))
+        return photo_id
+    return state.id if state is not None else None
 
 
 def link_problem(path: str, exc: OSError) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from selfie_desk.core import paths
 from selfie_desk.core.crop_geometry import ASPECTS as CROP_ASPECTS
 from selfie_desk.core.files import clean_temp, write_atomic
+from selfie_desk.core.groups import GroupingParams
 
 FILE_NAME = "settings.json"
 DEVICES = ("auto", "cuda", "cpu")
@@ -24,6 +25,7 @@ SORTS = ("score", "date", "name", "crop", "uncertain")  # crop: best after crop 
 THEMES = ("dark", "light")  # as ui.theme.THEMES
 THUMBNAIL_SIZES = (120, 320)  # smallest and largest edge of a grid thumbnail, pixels
 MAX_RECENT = 10
+GROUPING_LIMITS = {"burst_similarity": (0.5, 0.99), "burst_gap_s": (0.1, 60.0)}  # what the window lets one choose
 _LEGACY_SETTINGS = re.compile(r"^\.settings-[A-Za-z0-9_]{8}\.tmp$")  # older versions' temporary name
 
 
@@ -49,6 +51,9 @@ class Settings:
     crop_aspect: str = "original"  # the crop's aspect preset (issue 4): original, free, 1:1, 4:5, 3:2, 16:9, 9:16
     theme: str = "dark"  # dark (neutral grey, the default) | light
     show_names: bool = False  # file names under the grid's thumbnails
+    stack_groups: bool = True  # the grid shows each group of one moment as one stack (its best on top)
+    burst_similarity: float = GroupingParams.burst_similarity  # grouping's thresholds (core/groups.py)
+    burst_gap_s: float = GroupingParams.burst_gap_s
     path: Path | None = field(default=None, repr=False, compare=False)  # where it is saved; None: not saved
     read_only: bool = field(default=False, repr=False, compare=False)
 
@@ -59,6 +64,9 @@ class Settings:
     def add_recent(self, folder: str) -> None:
         self.recent_folders = [folder] + [f for f in self.recent_folders if f != folder]
         del self.recent_folders[MAX_RECENT:]
+
+    def grouping_params(self) -> GroupingParams:
+        return GroupingParams(burst_similarity=self.burst_similarity, burst_gap_s=self.burst_gap_s)
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k not in ("path", "read_only")}
@@ -110,6 +118,12 @@ class Settings:
             s.show_names = raw["show_names"]
         if raw.get("theme") in THEMES:
             s.theme = raw["theme"]
+        if isinstance(raw.get("stack_groups"), bool):
+            s.stack_groups = raw["stack_groups"]
+        for key, (lo, hi) in GROUPING_LIMITS.items():
+            value = raw.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and lo <= value <= hi:
+                setattr(s, key, float(value))
         return s
 
     def save(self) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from selfie_desk.core import decoding, xmp
+from selfie_desk.core import decoding, raw, xmp
 from selfie_desk.core.catalog import Photo
 from selfie_desk.core.export import ExportProgress, decisions_update
 from selfie_desk.core.files import LEGACY_SIDECAR, clean_temp, open_regular
@@ -51,7 +51,10 @@ def has_decision(photo: Photo) -> bool:
 
 
 def stored_orientation(path: str) -> int:
-    """The photo's EXIF orientation (1 when it has none or cannot be read): the header only, no decoding."""
+    """The photo's EXIF orientation (1 when it has none or cannot be read): the header only, no decoding. A raw's
+    is LibRaw's (its pixels are stored as the sensor saw them, and Camera Raw's crop is measured on those)."""
+    if raw.is_raw(path):
+        return raw.orientation(Path(path))
     try:
         with open_regular(path) as fh, Image.open(fh) as im:
             value = im.getexif().get(decoding.ORIENTATION, 1)

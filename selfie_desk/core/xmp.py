@@ -11,8 +11,10 @@ The catalog keeps crops in pixels of the upright image, so `crop_to_xmp` / `crop
 two; on an exported file (orientation reset to 1) both frames are the same.
 
 Sidecars follow Lightroom: `NAME.xmp` next to `NAME.EXT`, except where two photos of a folder share a NAME
-(photo.heic and photo.avif): each then gets darktable's `NAME.EXT.xmp`. We read both conventions. Writing merges
-into an existing sidecar: every other field and namespace in it is kept, and the file is replaced atomically.
+(photo.heic and photo.avif): each then gets darktable's `NAME.EXT.xmp`. A RAW+JPEG pair is one photo: its raw
+gets `NAME.xmp` (what Lightroom reads for a raw, and darktable imports), and its JPEG none of its own. We read
+both conventions. Writing merges into an existing sidecar: every other field and namespace in it is kept, and the
+file is replaced atomically.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from selfie_desk.core import raw
 from selfie_desk.core.decoding import SUFFIXES
 from selfie_desk.core.files import open_regular, write_atomic
 
@@ -148,12 +151,15 @@ def crop_from_xmp(crop: XmpCrop, width: int, height: int, orientation: int = 1) 
 
 
 def photo_stems(folder: Path) -> Counter[str]:
-    """How many photo files of `folder` have each NAME (photo.heic and photo.avif: 2 for "photo")."""
+    """How many photos of `folder` have each NAME (photo.heic and photo.avif: 2 for "photo"). A RAW+JPEG pair is
+    one photo (IMG_1.CR2 and IMG_1.JPG: 1), so the raw gets Lightroom's IMG_1.xmp, as Lightroom and darktable
+    read it for a raw."""
     try:
-        names = os.listdir(folder)
+        names = [n for n in os.listdir(folder) if not n.startswith(".") and Path(n).suffix.lower() in SUFFIXES]
     except OSError:
         return Counter()
-    return Counter(Path(n).stem for n in names if not n.startswith(".") and Path(n).suffix.lower() in SUFFIXES)
+    paired = set(raw.pair_up(names).values())
+    return Counter(Path(n).stem for n in names if n not in paired)
 
 
 def shares_name(photo: Path, stems: Mapping[str, int] | None = None) -> bool:

@@ -40,6 +40,9 @@ class MainAction(StrEnum):
     GRID = "grid"
     LOUPE = "loupe"
     COMPARE = "compare"
+    MAP = "map"
+    MAP_SIZE = "map_size"
+    MAP_FLAGS = "map_flags"
     ZOOM = "zoom"
     FACES = "faces"
     LARGER = "larger"
@@ -47,6 +50,13 @@ class MainAction(StrEnum):
     NAMES = "names"
     RESORT = "resort"
     SHORTCUTS = "shortcuts"
+    GROUP_TOGGLE = "group_toggle"
+    STACK_GROUPS = "stack_groups"
+    COMPARE_GROUP = "compare_group"
+    KEEP_BEST = "keep_best"
+    MERGE_GROUPS = "merge_groups"
+    SPLIT_GROUP = "split_group"
+    GROUPING = "grouping"
     ABOUT = "about"
 
 
@@ -82,6 +92,12 @@ ACTIONS: dict[MainAction, ActionSpec] = {
     MainAction.GRID: ActionSpec("&Grid", ("Esc",)),
     MainAction.LOUPE: ActionSpec("&Loupe", ("Space", "Return", "Enter")),
     MainAction.COMPARE: ActionSpec("&Compare Selected", ("C",)),
+    MainAction.MAP: ActionSpec("&Map", ("M",), tip="The folder laid out by similarity: alike photos side by side "
+                               "(drag: select a region, then P / X; click: the loupe); M again: the grid"),
+    MainAction.MAP_SIZE: ActionSpec("Map: Size by Score", checkable=True,
+                                    tip="On the map, better photos larger (otherwise a frame in the score's colour)"),
+    MainAction.MAP_FLAGS: ActionSpec("Map: Show Picks and Rejects", checkable=True,
+                                     tip="On the map, a green corner on picks, rejects dimmed with a red one"),
     MainAction.ZOOM: ActionSpec("&Zoom 100 % / Fit", ("Z",)),
     MainAction.FACES: ActionSpec("Show &Face Boxes", ("F",), checkable=True),
     MainAction.LARGER: ActionSpec("&Larger Thumbnails", ("+", "=", "Ctrl++")),
@@ -89,6 +105,19 @@ ACTIONS: dict[MainAction, ActionSpec] = {
     MainAction.NAMES: ActionSpec("File &Names", ("Shift+N",), checkable=True),
     MainAction.RESORT: ActionSpec("&Re-sort Now", ("F5",),
                                   tip="Put the photos in the chosen order again (new scores, new flags)"),
+    MainAction.GROUP_TOGGLE: ActionSpec("&Expand / Collapse Group", ("G",),
+                                        tip="Show every frame of the group under the cursor, or fold it to its best"),
+    MainAction.STACK_GROUPS: ActionSpec("&Stack Groups", ("Shift+G",), checkable=True,
+                                        tip="Each group of one moment as one stack (off: every frame in the grid)"),
+    MainAction.COMPARE_GROUP: ActionSpec("&Compare Group", ("Shift+C",),
+                                         tip="The group's frames side by side, zoomed on the faces"),
+    MainAction.KEEP_BEST: ActionSpec("&Keep Best, Reject the Rest", ("B",),
+                                     tip="Pick the group's best (or the frame you chose in it) and reject its other "
+                                         "frames; a bracket or a panorama only gets its pick"),
+    MainAction.MERGE_GROUPS: ActionSpec("&Merge Selected into One Group", ("Ctrl+G",)),
+    MainAction.SPLIT_GROUP: ActionSpec("S&plit Selected off Their Group", ("Ctrl+Shift+G",)),
+    MainAction.GROUPING: ActionSpec("Grouping &Thresholds…",
+                                    tip="How alike and how close in time frames must be to make one burst"),
     MainAction.SHORTCUTS: ActionSpec("&Keyboard Shortcuts", ("F1", "?", "Ctrl+/")),
     MainAction.ABOUT: ActionSpec("&About Selfie Desk"),
 }
@@ -118,10 +147,14 @@ MENUS: list[tuple[str, Sequence[Item]] | Given] = [
     ("&Edit", [MainAction.UNDO, MainAction.REDO, SEPARATOR, MainAction.SELECT_ALL, MainAction.SELECT_NONE]),
     ("&Photo", [MainAction.PICK, MainAction.REJECT, MainAction.UNFLAG, SEPARATOR, *RATINGS, SEPARATOR,
                 MainAction.AUTO_ADVANCE]),
-    ("&View", [MainAction.GRID, MainAction.LOUPE, MainAction.COMPARE, MainAction.ZOOM, MainAction.FACES,
+    ("&View", [MainAction.GRID, MainAction.LOUPE, MainAction.COMPARE, MainAction.MAP, MainAction.MAP_SIZE,
+               MainAction.MAP_FLAGS, MainAction.ZOOM, MainAction.FACES,
                Given("attention"), SEPARATOR, MainAction.LARGER, MainAction.SMALLER, MainAction.NAMES, SEPARATOR,
                Given("scores_dock"), MainAction.RESORT, Submenu("sort", "&Sort By"), Given("models_dock")]),
     Given("crop"),
+    ("&Groups", [MainAction.GROUP_TOGGLE, MainAction.STACK_GROUPS, MainAction.COMPARE_GROUP, SEPARATOR,
+                 MainAction.KEEP_BEST, SEPARATOR, MainAction.MERGE_GROUPS, MainAction.SPLIT_GROUP, SEPARATOR,
+                 MainAction.GROUPING]),
     Given("models"),
     ("&Help", [MainAction.SHORTCUTS, MainAction.ABOUT]),
 ]

@@ -138,8 +138,12 @@ class ExportDialog(QDialog):
         self.min_score_value.setValue(0.5)
         self.selection = QRadioButton(f"The current selection ({len(self.selected)})", self)
         self.selection.setEnabled(bool(self.selected))
+        moments = len(export.select(self.photos, export.ExportOptions(selection="best_of_groups")))
+        self.best_of_groups = QRadioButton(f"The best of each group, and photos in no group ({moments})", self)
+        self.best_of_groups.setToolTip("One photo per moment: each burst's or bracket's best (a rejected best "
+                                       "gives way to the next), as the side panel ranks them")
         self.which = QButtonGroup(self)
-        for b in (self.picks, self.top, self.min_score, self.selection):
+        for b in (self.picks, self.top, self.min_score, self.selection, self.best_of_groups):
             self.which.addButton(b)
         (self.picks if picks or not self.selected else self.selection).setChecked(True)
         which_box = QGroupBox("Photos (rejects only when selected by hand)", self)
@@ -150,6 +154,7 @@ class ExportDialog(QDialog):
         grid.addWidget(self.min_score, 2, 0)
         grid.addWidget(self.min_score_value, 2, 1)
         grid.addWidget(self.selection, 3, 0, 1, 2)
+        grid.addWidget(self.best_of_groups, 4, 0, 1, 2)
 
         self.dest = QLineEdit(str(default_destination(folder)), self)
         browse = QPushButton("Choose…", self)
@@ -187,6 +192,11 @@ class ExportDialog(QDialog):
         self.embed_xmp.setChecked(True)
         self.strip_gps = QCheckBox("Leave the GPS position out", self)
         self.list_only = QCheckBox("Only write a list (CSV and JSON), copy nothing", self)
+        self.raw_files = QComboBox(self)  # a camera raw (RAW+JPEG, or a raw alone)
+        self.raw_files.addItem("The raw and its JPEG", "both")
+        self.raw_files.addItem("The raw only, as it is (its decisions in NAME.xmp with XMP on)", "raw")
+        self.raw_files.addItem("The JPEG only (the one beside the raw, else made from it)", "jpeg")
+        self.raw_files.setToolTip("What to copy for a camera raw photo; crop, size and format apply to its JPEG")
         self.on_clash = QComboBox(self)
         self.on_clash.addItem("Add a new name, e.g. “photo (2).jpg”", False)
         self.on_clash.addItem("Skip the photo", True)
@@ -197,6 +207,7 @@ class ExportDialog(QDialog):
         form.addRow("Quality:", self.quality)
         form.addRow("Size:", resize_row)
         form.addRow("File name:", self.name_pattern)
+        form.addRow("Raw photos:", self.raw_files)
         form.addRow("If the name exists:", self.on_clash)
         form.addRow("", self.apply_crop)
         form.addRow("", self.apply_proposals)
@@ -229,10 +240,10 @@ class ExportDialog(QDialog):
         layout.addWidget(self.buttons)
         self._inputs = [which_box, self.dest, browse, self.apply_crop, self.apply_proposals, self.resize,
                         self.long_edge, self.format, self.quality, self.name_pattern, self.embed_xmp,
-                        self.strip_gps, self.list_only, self.on_clash]
+                        self.strip_gps, self.list_only, self.on_clash, self.raw_files]
 
         self.apply_proposals.toggled.connect(self._proposals_toggled)
-        for b in (self.picks, self.top, self.min_score, self.selection):
+        for b in (self.picks, self.top, self.min_score, self.selection, self.best_of_groups):
             b.toggled.connect(self._update_counts)
         self.top_n.valueChanged.connect(self._update_counts)
         self.min_score_value.valueChanged.connect(self._update_counts)
@@ -301,6 +312,8 @@ class ExportDialog(QDialog):
             rule = dict(selection="min_score", min_score=self.min_score_value.value())
         elif self.selection.isChecked():
             rule = dict(selection="ids", photo_ids=tuple(p.id for p in self.selected))
+        elif self.best_of_groups.isChecked():
+            rule = dict(selection="best_of_groups")
         else:
             rule = dict(selection="picks")
         return export.ExportOptions(
@@ -316,6 +329,7 @@ class ExportDialog(QDialog):
             skip_existing=bool(self.on_clash.currentData()),
             strip_gps=self.strip_gps.isChecked(),
             model=self.model,
+            raw_files=self.raw_files.currentData(),
         )
 
     # ---- running -------------------------------------------------------------------------------------------------

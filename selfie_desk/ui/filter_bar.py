@@ -40,6 +40,12 @@ class FilterBar(QToolBar):
         for family in FAMILIES:
             self.reason_box.addItem(family, family)
         self.reason_box.setToolTip("Only photos whose score gives this reason")
+        # what a group's frames are checked for (issue 14): a blink, a face that missed focus
+        self.closed_box = QCheckBox("Closed eyes", self)
+        self.closed_box.setToolTip("Only photos with a face whose eyes are closed")
+        self.soft_box = QCheckBox("Soft focus", self)
+        self.soft_box.setToolTip("Only photos whose face (or whole photo) is soft, or whose face is clearly softer "
+                                 "than its group's best")
 
         self.addWidget(QLabel(" Sort: ", self))
         self.addWidget(self.sort_box)
@@ -54,9 +60,13 @@ class FilterBar(QToolBar):
         self.addWidget(self.stars_box)
         self.addWidget(QLabel("   Why: ", self))
         self.addWidget(self.reason_box)
+        self.addWidget(QLabel("  ", self))
+        self.addWidget(self.closed_box)
+        self.addWidget(self.soft_box)
 
         # Culling keys (P, X, digits) must reach the photos, not a combo box left focused by a click.
-        for w in (self.sort_box, self.decision_box, self.faces_box, self.stars_box, self.reason_box):
+        for w in (self.sort_box, self.decision_box, self.faces_box, self.stars_box, self.reason_box,
+                  self.closed_box, self.soft_box):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.score_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.sort_box.currentIndexChanged.connect(self.changed)
@@ -65,6 +75,8 @@ class FilterBar(QToolBar):
         self.score_box.valueChanged.connect(self.changed)
         self.stars_box.currentIndexChanged.connect(self.changed)
         self.reason_box.currentIndexChanged.connect(self.changed)
+        self.closed_box.toggled.connect(self.changed)
+        self.soft_box.toggled.connect(self.changed)
 
     @property
     def sort(self) -> str:
@@ -80,19 +92,25 @@ class FilterBar(QToolBar):
             min_score=round(self.score_box.value(), 2),
             min_stars=self.stars_box.currentData(),
             reason=self.reason_box.currentData(),
+            closed_eyes=self.closed_box.isChecked(),
+            soft_focus=self.soft_box.isChecked(),
         )
 
     def set_filter(self, f: PhotoFilter) -> None:
         """Set every control at once, announcing the change once."""
         self.blockSignals(True)
-        for w in (self.decision_box, self.faces_box, self.score_box, self.stars_box, self.reason_box):
+        boxes = (self.decision_box, self.faces_box, self.score_box, self.stars_box, self.reason_box, self.closed_box,
+                 self.soft_box)
+        for w in boxes:
             w.blockSignals(True)
         self.decision_box.setCurrentIndex(max(0, self.decision_box.findData(f.decision)))
         self.faces_box.setChecked(f.faces_only)
         self.score_box.setValue(f.min_score)
         self.stars_box.setCurrentIndex(max(0, self.stars_box.findData(f.min_stars)))
         self.reason_box.setCurrentIndex(max(0, self.reason_box.findData(f.reason)))
-        for w in (self.decision_box, self.faces_box, self.score_box, self.stars_box, self.reason_box):
+        self.closed_box.setChecked(f.closed_eyes)
+        self.soft_box.setChecked(f.soft_focus)
+        for w in boxes:
             w.blockSignals(False)
         self.blockSignals(False)
         self.changed.emit()

@@ -28,7 +28,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from selfie_desk.core.catalog import Photo
-from selfie_desk.ui.grid_model import PhotoGridModel, PhotoRole
+from selfie_desk.core.groups import CLOSED_EYES, SOFT_FOCUS
+from selfie_desk.ui.grid_model import PhotoGridModel, PhotoRole, Stack
 from selfie_desk.ui.theme import PICK, REJECT, STAR
 from selfie_desk.workers.images import ImageLoader, ImageRequest
 
@@ -39,6 +40,22 @@ GAP = 5  # between two fields of the strip
 STAR_SCALE = 1.3
 CROP_DIM = QColor(0, 0, 0, 150)  # the part of a thumbnail an accepted crop cuts away
 CROP_FRAME = QColor(255, 255, 255, 220)
+STACK_HIT = (60, 30)  # the count badge's clickable corner (top right of the thumbnail), px
+STACK_FILL = QColor(20, 20, 20, 200)
+BEST = QColor(240, 190, 60)
+WARN = QColor(200, 70, 50, 225)  # closed eyes, soft focus
+BADGES_ORDER = (CLOSED_EYES, SOFT_FOCUS)
+BADGE_WORDS = {CLOSED_EYES: ("closed eyes", "eyes"), SOFT_FOCUS: ("soft focus", "soft")}
+
+
+def frame_rect(cell: QRect, edge: int) -> QRect:
+    """Where a cell's thumbnail frame lies (the same in a cell's pixmap and in the view, offset by the cell)."""
+    return QRect(cell.left() + PAD, cell.top() + PAD, edge, edge)
+
+
+def stack_hit_rect(cell: QRect, edge: int) -> QRect:
+    frame = frame_rect(cell, edge)
+    return QRect(frame.right() - STACK_HIT[0], frame.top(), STACK_HIT[0] + 1, STACK_HIT[1])
 
 
 def score_color(score: float) -> QColor:
@@ -132,6 +149,7 @@ class PhotoDelegate(QStyledItemDelegate):
         p = model.photo(index.row()) if isinstance(model, PhotoGridModel) else index.data(PhotoRole)
         if p is None:
             return
+        stack = model.stack(p.id) if isinstance(model, PhotoGridModel) else Stack()
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         thumb = self.cache.get(p)
         failure = thumb is None and bool(p.error or self.cache.failure(p))
@@ -141,7 +159,7 @@ class PhotoDelegate(QStyledItemDelegate):
         # p.error too: a photo whose thumbnail failed first and whose scan error came later must get its "!"
         key = (None if thumb is None else thumb.cacheKey(), failure, p.error, p.score, p.decision, p.rating,
                len(p.faces), selected, width, height, p.crop, p.best_crop_score, p.crop_score,
-               p.path if self.show_names else None)
+               p.path if self.show_names else None, stack)
         cell = self._cells.get(key)
         if cell is None:
             previous = self._cells.get(self._last_key.get(p.id, ()))
@@ -151,7 +169,7 @@ class PhotoDelegate(QStyledItemDelegate):
                 self._more.start()
                 return
             ratio = option.widget.devicePixelRatioF() if option.widget is not None else 1.0
-            cell = self._render(p, thumb, failure, selected, QSize(width, height), ratio, option.palette)
+            cell = self._render(p, thumb, failure, selected, QSize(width, height), ratio, option.palette, stack)
             self._cells[key] = cell
             while len(self._cells) > 800:
                 self._cells.popitem(last=False)
@@ -170,7 +188,8 @@ class PhotoDelegate(QStyledItemDelegate):
         return self._rendered <= self.RENDER_BUDGET
 
     def _render(self, p: Photo, pixmap: QPixmap | None, failure: bool, selected: bool, size: QSize,
-                ratio: float, palette) -> QPixmap:
+                ratio: float, palette, stack: Stack | None = None) -> QPixmap:
+        stack = stack or Stack()
         cell_pixmap = QPixmap(size * ratio)
         cell_pixmap.setDevicePixelRatio(ratio)
         cell_pixmap.fill(Qt.GlobalColor.transparent)
@@ -195,17 +214,25 @@ class PhotoDelegate(QStyledItemDelegate):
                 fitted = pixmap.size().scaled(frame.size(), Qt.AspectRatioMode.KeepAspectRatio)
                 target = QRect(0, 0, fitted.width(), fitted.height())
                 target.moveCenter(frame.center())
+                if stack.collapsed:  # the frames folded under it, as the edges of a stack of prints
+                    painter.setPen(QPen(palette.placeholderText().color(), 1.2))
+                    painter.setBrush(palette.alternateBase())
+                    for step in (4, 2):
+                        painter.drawRect(QRectF(target).translated(step, -step).adjusted(0, 0, 0, 0))
                 if p.decision == "reject":
                     painter.setOpacity(0.35)
                 painter.drawPixmap(target, pixmap)
                 painter.setOpacity(1.0)
                 if p.crop is not None:
                     draw_crop(painter, p, QRectF(target))
+                self._draw_badges(painter, stack.badges, QRectF(target))
             elif failure:
                 painter.setPen(palette.placeholderText().color())
                 painter.drawText(frame, Qt.AlignmentFlag.AlignCenter, "Cannot read")
 
             self._draw_flag(painter, p, frame, failure)
+            if stack.count > 1:
+                self._draw_stack(painter, stack, frame)
             strip = QRect(cell.left() + PAD, frame.bottom() + 4, cell.width() - 2 * PAD, STRIP - 4)
             self._draw_strip(painter, p, strip, palette.text().color(), failure)
             if self.show_names:
@@ -218,6 +245,49 @@ class PhotoDelegate(QStyledItemDelegate):
         finally:
             painter.end()
         return cell_pixmap
+
+    @staticmethod
+    def _draw_stack(painter: QPainter, stack: Stack, frame: QRect) -> None:
+        """The group's count (collapsed: G or a click here expands it) or where the frame stands in it."""
+        text = f"▣ {stack.count}" if stack.collapsed else f"{stack.position}/{stack.count}"
+        if stack.best and not stack.collapsed:
+            text = "★ " + text
+        font = QFont(painter.font())
+        font.setBold(True)
+        painter.setFont(font)
+        w = QFontMetricsF(font).horizontalAdvance(text) + 12
+        badge = QRectF(frame.right() - 3 - w, frame.top() + 4, w, 20)
+        painter.setPen(QPen(BEST if stack.best else QColor(255, 255, 255, 160), 1.4))
+        painter.setBrush(STACK_FILL)
+        painter.drawRoundedRect(badge, 6, 6)
+        painter.setPen(BEST if stack.best else QColor(255, 255, 255))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+
+    @staticmethod
+    def _draw_badges(painter: QPainter, badges: frozenset[str], target: QRectF) -> None:
+        """"closed eyes" and "soft focus" over the thumbnail's lower left, shortened (then left out) to fit."""
+        if not badges:
+            return
+        font = QFont(painter.font())
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+        font.setBold(True)
+        painter.setFont(font)
+        fm = QFontMetricsF(font)
+        x, bottom = target.left() + 4, target.bottom() - 4
+        for badge in BADGES_ORDER:
+            if badge not in badges:
+                continue
+            for text in BADGE_WORDS[badge]:
+                w = fm.horizontalAdvance(text) + 10
+                if x + w <= target.right() - 4:
+                    rect = QRectF(x, bottom - 17, w, 17)
+                    painter.setPen(Qt.PenStyle.NoPen)
+                    painter.setBrush(WARN)
+                    painter.drawRoundedRect(rect, 5, 5)
+                    painter.setPen(QColor(255, 255, 255))
+                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+                    x += w + 4
+                    break
 
     @staticmethod
     def _draw_flag(painter: QPainter, p: Photo, frame: QRect, broken: bool = False) -> None:
@@ -367,6 +437,7 @@ class PhotoGrid(QListView):
     """The grid of thumbnails. Enter/Space are left to the window's actions (loupe)."""
 
     opened = Signal(int)  # photo id (double-click)
+    stack_clicked = Signal(int)  # photo id whose group's count badge was clicked
     zoom_requested = Signal(int)  # +1 larger thumbnails, -1 smaller (Ctrl+wheel)
 
     def __init__(self, cache: ThumbnailCache, parent=None) -> None:
@@ -385,6 +456,19 @@ class PhotoGrid(QListView):
         self.delegate = PhotoDelegate(cache, self)
         self.setItemDelegate(self.delegate)
         self.doubleClicked.connect(self._double_clicked)
+
+    def mousePressEvent(self, event) -> None:
+        index = self.indexAt(event.position().toPoint())
+        model = self.model()
+        if index.isValid() and isinstance(model, PhotoGridModel) \
+                and event.button() == Qt.MouseButton.LeftButton:
+            p = model.photo(index.row())
+            if model.stack(p.id).count > 1 and stack_hit_rect(self.visualRect(index), self.delegate.cache.edge) \
+                    .contains(event.position().toPoint()):
+                self.stack_clicked.emit(p.id)
+                event.accept()
+                return
+        super().mousePressEvent(event)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         p = index.data(PhotoRole)

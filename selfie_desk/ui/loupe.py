@@ -6,6 +6,8 @@ Left/Right step through the grid's order; the window's actions flag and rate wha
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -15,6 +17,13 @@ from selfie_desk.core.describe import Form, describe
 from selfie_desk.ui.grid import ThumbnailCache
 from selfie_desk.ui.photo_pane import PhotoPane
 from selfie_desk.workers.images import ImageLoader
+
+
+def caption(p: Photo, rank: int | None, scored: int, extra: Callable[[Photo], str] | None = None) -> str:
+    """The photo's caption, and what the window adds to it (closed eyes, soft focus, its place in its group)."""
+    text = describe(p, Form.CAPTION, rank, scored)
+    more = extra(p) if extra is not None else ""
+    return f"{text} &nbsp;·&nbsp; {more}" if more else text
 
 
 class Loupe(QWidget):
@@ -30,6 +39,7 @@ class Loupe(QWidget):
         layout.addWidget(self.pane)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.pane.canvas.setFocusProxy(self)
+        self.caption_extra: Callable[[Photo], str] | None = None  # the window's badges and group, after the caption
 
     @property
     def photo(self) -> Photo | None:
@@ -41,14 +51,14 @@ class Loupe(QWidget):
 
     def show_photo(self, p: Photo, rank: int | None, scored: int, next_photo: Photo | None = None) -> None:
         self.pane.show_photo(p)
-        self.pane.caption.setText(describe(p, Form.CAPTION, rank, scored))
+        self.pane.caption.setText(caption(p, rank, scored, self.caption_extra))
         if next_photo is not None:
             self.pane.prefetch(next_photo)
 
     def update_photo(self, p: Photo, rank: int | None, scored: int) -> None:
         if self.photo is not None and self.photo.id == p.id:
             self.pane.update_photo(p)
-            self.pane.caption.setText(describe(p, Form.CAPTION, rank, scored))
+            self.pane.caption.setText(caption(p, rank, scored, self.caption_extra))
 
     def set_show_faces(self, show: bool) -> None:
         self.canvas.show_faces = show

@@ -18,9 +18,11 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, Q
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSlider,
     QStackedWidget,
     QVBoxLayout,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 from selfie_desk import __version__
 from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.describe import name_of
+from selfie_desk.core.groups import GroupIndex
 from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
@@ -42,7 +45,9 @@ from selfie_desk.ui.export_dialog import ExportDialog
 from selfie_desk.ui.filter_bar import FilterBar
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 from selfie_desk.ui.grid_model import PhotoGridModel
+from selfie_desk.ui.grouping_dialog import GroupingDialog
 from selfie_desk.ui.loupe import Loupe
+from selfie_desk.ui.map_view import MapView
 from selfie_desk.ui.message_bar import MessageBar
 from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
@@ -52,7 +57,9 @@ from selfie_desk.ui.shortcuts import ShortcutOverlay
 from selfie_desk.ui.side_panel import SidePanel
 from selfie_desk.workers.cropping import CropJob, CropOutcome, CropService
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
+from selfie_desk.workers.grouping import GroupingOutcome, GroupingService
 from selfie_desk.workers.images import ImageLoader
+from selfie_desk.workers.mapping import MapOutcome, MapService
 from selfie_desk.workers.scoring import ScanOutcome, ScorerFactory, ScoringService
 from selfie_desk.workers.service import Job
 
@@ -63,6 +70,7 @@ APP_TITLE = "Selfie Desk"
 # limit only covers a quit while the model is still loading, which cannot be interrupted.
 STOP_TIMEOUT_S = 30.0
 SIZE_STEP = 20  # px per + / − or Ctrl+wheel notch
+KEEP_BEST_LABEL = "Keep best of"  # B's edit in the undo history ("Keep best of burst, reject 3")
 
 
 def stars_label(n: int) -> str:
@@ -72,7 +80,9 @@ def stars_label(n: int) -> str:
 class MainWindow(QMainWindow):
     folder_opened = Signal(str)
     scan_finished = Signal(object)  # ScanOutcome of the current folder's scan
-    mode_changed = Signal(str)  # grid | loupe | compare
+    mode_changed = Signal(str)  # grid | loupe | compare | map
+    grouped = Signal(object)  # GroupingOutcome: the folder was grouped again (after a scan, new thresholds)
+    map_ready = Signal(object)  # MapOutcome: the map of the folder is laid out (or could not be)
 
     def __init__(self, catalog: Catalog, settings: Settings, scorer_factory: ScorerFactory | None = None,
                  batch_size: int = 16, parent: QWidget | None = None) -> None:
@@ -91,6 +101,9 @@ class MainWindow(QMainWindow):
 
         self.scoring = ScoringService(catalog.path, scorer_factory, parent=self)
         self.exports = ExportService(catalog.path, parent=self)
+        self.grouping = GroupingService(catalog.path, parent=self)  # groups of one moment (issue 14)
+        self._grouping_job: Job | None = None
+        self.grouping_dialog: GroupingDialog | None = None
         self.export_dialog: ExportDialog | None = None
         self.thumbnail_loader = ImageLoader(threads=2, name="thumbnails", parent=self)
         self.preview_loader = ImageLoader(threads=1, max_pending=8, name="previews", parent=self)
@@ -98,13 +111,20 @@ class MainWindow(QMainWindow):
 
         self.model = PhotoGridModel(self)
         self.model.sort = settings.sort
+        self.model.stacked = settings.stack_groups
         self.grid = PhotoGrid(self.thumbs, self)
         self.grid.setModel(self.model)
         self.grid.set_show_names(settings.show_names)
         self.loupe = Loupe(self.preview_loader, self.thumbs, self)
         self.compare = CompareView(self.preview_loader, self.thumbs, self)
+        self.loupe.caption_extra = self.compare.caption_extra = self._caption_extra
+        self.map = MapView(self.thumbs, self)  # the folder laid out by similarity (issue 20)
+        self.mapping = MapService(catalog.path, parent=self)
+        self._map_job: Job | None = None
+        self._map_folder: str | None = None  # the folder whose map the view shows (or is being laid out)
+        self._from_map = False  # the loupe or compare was opened from the map: Esc goes back there
         self.stack = QStackedWidget(self)
-        for w in (self.grid, self.loupe, self.compare):
+        for w in (self.grid, self.loupe, self.compare, self.map):
             self.stack.addWidget(w)
         self.messages = MessageBar(self)
         central = QWidget(self)
@@ -120,7 +140,12 @@ class MainWindow(QMainWindow):
         self.side = SidePanel(self)
         self.side_dock = QDockWidget("Scores", self)
         self.side_dock.setObjectName("scores_dock")
-        self.side_dock.setWidget(self.side)
+        side_scroll = QScrollArea(self)  # a long group list scrolls; it never squeezes the photo's details
+        side_scroll.setWidget(self.side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_dock.setWidget(side_scroll)
         self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                                    | QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
@@ -180,14 +205,18 @@ class MainWindow(QMainWindow):
             A.PICK: lambda: self.set_decision("keep"), A.REJECT: lambda: self.set_decision("reject"),
             A.UNFLAG: lambda: self.set_decision(None),
             **{a: (lambda n=n: self.set_rating(n)) for n, a in enumerate(RATINGS)},
-            A.AUTO_ADVANCE: self._set_auto_advance, A.GRID: self.show_grid, A.LOUPE: self.toggle_loupe,
+            A.AUTO_ADVANCE: self._set_auto_advance, A.GRID: self.back, A.LOUPE: self.toggle_loupe,
             A.COMPARE: self.show_compare, A.ZOOM: self.toggle_zoom, A.FACES: self._set_show_faces,
             A.LARGER: lambda: self.zoom_thumbnails(+1), A.SMALLER: lambda: self.zoom_thumbnails(-1),
             A.NAMES: self._set_show_names, A.RESORT: self.resort, A.SHORTCUTS: self.show_shortcuts,
-            A.ABOUT: self.show_about,
+            A.ABOUT: self.show_about, A.GROUP_TOGGLE: self.toggle_group, A.STACK_GROUPS: self.set_stacked,
+            A.COMPARE_GROUP: self.compare_group, A.KEEP_BEST: self.keep_best, A.MERGE_GROUPS: self.merge_selected,
+            A.SPLIT_GROUP: self.split_selected, A.GROUPING: self.show_grouping,
+            A.MAP: self.toggle_map, A.MAP_SIZE: self._set_map_size, A.MAP_FLAGS: self._set_map_flags,
         }
         checked = {A.AUTO_ADVANCE: self.settings.auto_advance, A.FACES: self.settings.show_faces,
-                   A.NAMES: self.settings.show_names}
+                   A.NAMES: self.settings.show_names, A.STACK_GROUPS: self.settings.stack_groups,
+                   A.MAP_SIZE: self.map.size_by_score, A.MAP_FLAGS: self.map.show_flags}
         self.main_actions = actions = build_actions(self, handlers, checked)
         self.addAction(self.attention.action)  # H: its key works whichever view has the focus
         self.open_action, self.export_action = actions[A.OPEN], actions[A.EXPORT]
@@ -196,6 +225,11 @@ class MainWindow(QMainWindow):
         self.auto_advance_action, self.faces_action = actions[A.AUTO_ADVANCE], actions[A.FACES]
         self.names_action, self.resort_action = actions[A.NAMES], actions[A.RESORT]
         self.shortcuts_action = actions[A.SHORTCUTS]
+        self.stack_action, self.keep_best_action = actions[A.STACK_GROUPS], actions[A.KEEP_BEST]
+        self.map_action = actions[A.MAP]
+        self.filters.addSeparator()  # the Map button and its two toggles, beside the grid's sort and filters
+        for a in (A.MAP, A.MAP_SIZE, A.MAP_FLAGS):
+            self.filters.addAction(actions[a])
         self.rating_actions = [actions[a] for a in RATINGS]
 
         bar = self.menuBar()
@@ -234,6 +268,11 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().currentChanged.connect(self._on_current_changed)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_counts())
         self.grid.opened.connect(lambda _id: self.show_loupe())
+        self.grid.stack_clicked.connect(self._on_stack_clicked)
+        self.grouped.connect(self._outline_map_again)
+        self.map.opened.connect(self._open_from_map)
+        self.map.current_changed.connect(self._on_map_current)
+        self.map.region_selected.connect(self._on_map_region)
         self.grid.zoom_requested.connect(self.zoom_thumbnails)
         self.loupe.step.connect(self.step_loupe)
         self.compare.active_changed.connect(lambda _id: self._update_side_panel())
@@ -269,13 +308,17 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{target.name or target} — {APP_TITLE}")
         self._reported_errors.clear()
         self.thumbs.clear()
+        self._forget_map()
         try:
             photos = self.catalog.photos(self.settings.model, folder=str(target))
         except sqlite3.Error as exc:
             self.show_message(f"Cannot read the catalog: {exc}")
             photos = []
         self.show_grid()
+        self.model.expanded.clear()
         self.model.set_photos(photos)
+        self.model.set_groups(GroupIndex())  # the stored groups come ranked from the grouping thread
+        self._rank_stored_groups()
         self._select_first()
         self._report_errors(photos)
         self._update_side_panel()
@@ -343,6 +386,13 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_finished(self, outcome: ScanOutcome) -> None:
         self._resort_when_safe("All scored")
+        if outcome.summary is not None and not outcome.error:
+            self.regroup()  # new scores and features: the groups of one moment again (the user's edits kept)
+        if self._map_folder is not None:  # photos scored since the map was made join it (from the cache: quick)
+            if self.mode == "map":
+                self._lay_out_map()
+            else:
+                self._map_folder = None  # laid out again (added to) when the map is next shown
         self.scan_finished.emit(outcome)
 
     def _user_is_looking(self) -> bool:
@@ -378,6 +428,8 @@ class MainWindow(QMainWindow):
                 self.compare.update_photo(p, self.model.rank(p), scored)
         self._update_side_panel()
         self._update_counts()
+        if self._map_folder is not None:
+            self.map.update_photos([self.model.get(p.id) or p for p in photos])
 
     def _report_errors(self, photos: list[Photo]) -> None:
         new = [p for p in photos if p.error and p.id not in self._reported_errors]
@@ -396,6 +448,8 @@ class MainWindow(QMainWindow):
     @Slot(str, QImage)
     def _on_thumbnail(self, key: str, image: QImage) -> None:
         self.thumbs.store(key, image)
+        if self.mode == "map":
+            self.map.thumbnail_arrived(key)
         if not self._repaint_timer.isActive():
             self._repaint_timer.start()
 
@@ -416,8 +470,12 @@ class MainWindow(QMainWindow):
             self._save_settings()
         if sort != "uncertain":
             self._before_review = None
+        if self._map_folder is not None:
+            self.map.set_photos(self.model.filtered_photos())  # the grid's filters apply to the map
         if self.mode == "grid":
             self.grid.setFocus()
+        elif self.mode == "map":
+            self.map.setFocus()
 
     def set_sort(self, sort: str) -> None:
         self.filters.set_sort(sort)
@@ -427,6 +485,8 @@ class MainWindow(QMainWindow):
             return self.loupe.photo
         if self.mode == "compare":
             return self.compare.active_photo()
+        if self.mode == "map":
+            return self.model.get(self.map.current) if self.map.current is not None else None
         index = self.grid.currentIndex()
         return self.model.photo(index.row()) if index.isValid() else None
 
@@ -468,6 +528,10 @@ class MainWindow(QMainWindow):
             if row is not None:
                 selection.select(self.model.index(row), self.model.index(row))
         row = self.model.row_of(current_id) if current_id is not None else None
+        group = self.model.groups.group_of(current_id) if row is None and current_id is not None else None
+        if group is not None:  # folded into its stack: the cursor on the stack
+            rows = self.model.group_rows(group.id)
+            row = rows[0] if rows else None
         if row is None:
             rows = [self.model.row_of(pid) for pid in selected]
             rows = [r for r in rows if r is not None]
@@ -492,6 +556,10 @@ class MainWindow(QMainWindow):
         if p is not None:
             p = self.model.get(p.id) or p
         self.side.set_photo(p, None if p is None else self.model.rank(p), len(self.model.scores()))
+        group = None if p is None else self.model.groups.group_of(p.id)
+        self.side.set_group(group, None if p is None else p.id,
+                            None if group is None else {m.photo.id: self.model.badges(m.photo.id)
+                                                        for m in group.members})
 
     def _update_counts(self) -> None:
         photos = self.model.all_photos()
@@ -499,7 +567,10 @@ class MainWindow(QMainWindow):
         rejects = sum(p.decision == "reject" for p in photos)
         text = f"{len(photos)} photos · {picks} pick{'s' if picks != 1 else ''} · {rejects} reject" + (
             "s" if rejects != 1 else "")
-        if self.model.filter.active:
+        stacks = len(self.model.groups.stacks())
+        if stacks:
+            text += f" · {stacks} group{'s' if stacks != 1 else ''}"
+        if self.model.filter.active or (stacks and self.model.stacked):
             text += f" · showing {self.model.rowCount()}"
         selected = len(self.grid.selectionModel().selectedRows())
         if selected > 1:
@@ -509,7 +580,9 @@ class MainWindow(QMainWindow):
     # ---- culling -----------------------------------------------------------------------------------
     def _targets(self) -> list[Photo]:
         """What a flag or rating key applies to: the grid's selection, or the photo shown large."""
-        if self.mode == "grid":
+        if self.mode == "map" and self.map.selected:  # a region dragged on the map: every frame in it, stacked or not
+            return [p for p in (self.model.get(pid) for pid in sorted(self.map.selected)) if p is not None]
+        if self.mode in ("grid", "map"):
             selected = self.selected_photos()
             if selected:
                 return selected
@@ -564,6 +637,9 @@ class MainWindow(QMainWindow):
             return None
         self._reread(edit.photo_ids)
         self.statusBar().showMessage(f"{'Undone' if undo else 'Redone'}: {edit.description}", 8000)
+        if edit.label.startswith(KEEP_BEST_LABEL):  # the message bar said what B did: it says this too
+            self.messages.clear()
+            self.show_message(f"{'Undone' if undo else 'Redone'}: {edit.description}", "info")
         return edit
 
     def _reread(self, photo_ids) -> None:
@@ -620,7 +696,15 @@ class MainWindow(QMainWindow):
         self._update_side_panel()
         self.mode_changed.emit(mode)
 
+    def back(self) -> None:
+        """Esc: from the loupe or compare back where they were opened (the grid or the map); else the grid."""
+        if self.mode in ("loupe", "compare") and self._from_map:
+            self.show_map()
+        else:
+            self.show_grid()
+
     def show_grid(self) -> None:
+        self._from_map = False
         if self.mode == "loupe" and self.loupe.photo is not None:
             row = self.model.row_of(self.loupe.photo.id)
             if row is not None:
@@ -639,6 +723,9 @@ class MainWindow(QMainWindow):
             self.show_loupe()
 
     def show_loupe(self, photo: Photo | None = None) -> None:
+        if self.mode == "map":
+            self._from_map = True
+            photo = photo or self.current_photo()
         if photo is None:
             photo = self.compare.active_photo() if self.mode == "compare" else None
         if photo is None:
@@ -671,7 +758,14 @@ class MainWindow(QMainWindow):
             self._update_side_panel()
 
     def show_compare(self) -> None:
-        photos = self.selected_photos() if self.mode == "grid" else self.compare.photos()
+        photos = self.selected_photos() if self.mode in ("grid", "map") else self.compare.photos()
+        current = self.current_photo()
+        if len(photos) < 2 and current is not None and len(self.model.groups.member_ids(
+                getattr(self.model.groups.group_of(current.id), "id", -1))) > 1:
+            self.compare_group()  # one photo of a group: its frames are what there is to compare
+            return
+        if self.mode == "map" and len(photos) >= 2:
+            self._from_map = True
         if len(photos) < 2:
             self.statusBar().showMessage("Select 2 to 4 photos (Ctrl+click or Shift+click) to compare them", 5000)
             return
@@ -683,7 +777,9 @@ class MainWindow(QMainWindow):
         self._set_mode("compare", self.compare)
 
     def toggle_zoom(self) -> None:
-        if self.mode == "loupe":
+        if self.mode == "map":
+            self.map.toggle_zoom()
+        elif self.mode == "loupe":
             self.loupe.canvas.toggle_zoom()
         elif self.mode == "compare":
             self.compare.toggle_zoom()
@@ -718,6 +814,347 @@ class MainWindow(QMainWindow):
         self.compare.set_show_faces(show)
         self.settings.show_faces = show
         self._save_settings()
+
+    # ---- groups of one moment (issue 14; core/groups.py ranks, workers/grouping.py groups) -----------------
+    def _set_groups(self, groups: GroupIndex) -> None:
+        self._keeping_selection(lambda: self.model.set_groups(groups))
+        self._update_side_panel()
+
+    def regroup(self) -> Job | None:
+        """Group the folder afresh with the settings' thresholds, in the background; groups the user edited stay."""
+        return self._grouping(lambda folder: self.grouping.start(folder, self.settings.model,
+                                                                 self.settings.grouping_params()))
+
+    def _rank_stored_groups(self) -> Job | None:
+        """The folder's groups as stored (on opening it, after the user's edit), ranked in the background."""
+        return self._grouping(lambda folder: self.grouping.rank(folder, self.settings.model))
+
+    def _grouping(self, start: Callable[[Path], Job]) -> Job | None:
+        if self.folder is None or self._shut_down:  # a scan's last report may come after the quit
+            return None
+        if self._grouping_job is not None:
+            self._grouping_job.ignore()
+        job = self._grouping_job = start(self.folder)
+        job.finished.connect(self._on_grouped)
+        return job
+
+    @Slot(object)
+    def _on_grouped(self, outcome: GroupingOutcome) -> None:
+        self._grouping_job = None
+        if outcome.error:
+            self.show_message(outcome.error, "warning")
+            return
+        if outcome.photos is None or outcome.ranked is None:
+            return
+        self.model.merge(outcome.photos)  # their group ids
+        self._set_groups(outcome.index or GroupIndex(outcome.ranked))
+        if not outcome.regrouped:
+            self.grouped.emit(outcome)
+            return
+        self.statusBar().showMessage(
+            f"{outcome.groups} group{'s' if outcome.groups != 1 else ''} of one moment ({outcome.grouped} photos)"
+            + (": G expands one, B keeps its best and rejects the rest" if outcome.groups else ""), 8000)
+        self.grouped.emit(outcome)
+
+
+    def _current_group(self):
+        p = self.current_photo()
+        group = None if p is None else self.model.groups.group_of(p.id)
+        if group is None or len(group.members) < 2:
+            self.statusBar().showMessage("This photo is in no group of one moment (Ctrl+G merges selected photos "
+                                         "into one)", 5000)
+            return None
+        return group
+
+    def toggle_group(self) -> None:
+        """G: expand the group under the cursor, or fold it to its best (the cursor goes with it)."""
+        if self.mode != "grid":
+            self.show_grid()
+        group = self._current_group()
+        if group is None:
+            return
+        if not self.model.stacked:
+            self.statusBar().showMessage("Groups are not stacked (Groups > Stack Groups, Shift+G)", 5000)
+            return
+        self._toggle(group.id)
+
+    def _toggle(self, group_id: int) -> None:
+        best = self.model.groups.member_ids(group_id)[0]
+        current = self.current_photo()
+        expanded = group_id in self.model.expanded
+        self._keeping_selection(lambda: self.model.toggle_expanded(group_id))
+        if expanded or current is None or self.model.row_of(current.id) is None:
+            self._select_row(self.model.row_of(best) or 0)  # folded: the cursor on the stack
+        n = len(self.model.groups.member_ids(group_id))
+        self.statusBar().showMessage(f"{'Folded' if expanded else 'Showing'} the {n} frames of the group"
+                                     + ("" if expanded else " (G folds them again)"), 4000)
+
+    @Slot(int)
+    def _on_stack_clicked(self, photo_id: int) -> None:
+        group = self.model.groups.group_of(photo_id)
+        if group is not None:
+            row = self.model.row_of(photo_id)
+            if row is not None:
+                self._select_row(row)
+            self._toggle(group.id)
+
+    def set_stacked(self, on: bool) -> None:
+        """Shift+G: groups as stacks, or every frame in the grid's plain order."""
+        self.settings.stack_groups = on
+        self._save_settings()
+        if self.stack_action.isChecked() != on:
+            self.stack_action.setChecked(on)
+        self._keeping_selection(lambda: self.model.set_stacked(on))
+
+    def compare_group(self) -> None:
+        """Shift+C: the group's frames (best first, up to four) side by side at one zoom, on the faces."""
+        group = self._current_group()
+        if group is None:
+            return
+        photos = [self.model.get(m.photo.id) or m.photo for m in group.members]
+        if len(photos) > MAX_PHOTOS:
+            self.statusBar().showMessage(f"Comparing the best {MAX_PHOTOS} of the group's {len(photos)} frames", 5000)
+        ranks = {p.id: self.model.rank(p) for p in photos}
+        self.compare.set_show_faces(self.faces_action.isChecked())
+        self.compare.show_photos(photos, ranks, len(self.model.scores()))
+        self._set_mode("compare", self.compare)
+        self.compare.layout().activate()  # the panes' sizes, which the face zoom is measured on
+        self.compare.zoom_on_faces()
+        QTimer.singleShot(0, lambda: self.compare.zoom_on_faces() if self.mode == "compare" else None)
+
+    def keep_best(self) -> Edit | None:
+        """B: pick the group's best and reject its other frames, as one undoable edit, said in the message bar.
+        The frame kept is the one chosen when there is a choice: the compare's active pane, the loupe's photo,
+        the cursor in an expanded group; else the best. A bracket or a panorama only gets its pick."""
+        group = self._current_group()
+        if group is None:
+            return None
+        current = self.current_photo()
+        chosen = current.id if current is not None and (
+            self.mode in ("loupe", "compare") or group.id in self.model.expanded or not self.model.stacked) else None
+        plan = self.model.groups.cull_plan(group.members[0].photo.id, chosen)
+        if plan is None:
+            return None
+        changes = [(plan.keep.id, "decision", "keep")] + [(p.id, "decision", "reject") for p in plan.reject]
+        label = f"{KEEP_BEST_LABEL} {group.kind}" + (f", reject {len(plan.reject)}" if plan.reject else "")
+        try:
+            edit = self.history.apply(label, changes)
+        except sqlite3.Error as exc:
+            self.show_message(f"Could not save to the catalog: {exc}")
+            return None
+        updated = [self.model.update(plan.keep.id, decision="keep")]
+        updated += [self.model.update(p.id, decision="reject") for p in plan.reject]
+        self._after_photos_changed([p for p in updated if p is not None])
+        self._update_undo_actions()
+        text = plan.message(name_of) + ("" if edit is None else " · Ctrl+Z undoes")
+        if edit is None:
+            text += " (nothing changed: they were already so)"
+        self.messages.clear()
+        self.show_message(text, "info")
+        if self.settings.auto_advance and self.mode == "grid":  # on to the next moment
+            rows = self.model.group_rows(group.id)
+            if rows and max(rows) + 1 < self.model.rowCount():
+                self._select_row(max(rows) + 1)
+        return edit
+
+    def _group_edit(self, what: str, change: Callable[[], None]) -> bool:
+        try:
+            change()
+        except ValueError as exc:
+            self.statusBar().showMessage(f"Cannot {what}: {exc}", 6000)
+            return False
+        except sqlite3.Error as exc:
+            self.show_message(f"Could not save to the catalog: {exc}")
+            return False
+        self._rank_stored_groups()  # the folder's groups as they are now, ranked, from the grouping thread
+        return True
+
+    def split_selected(self) -> None:
+        """Ctrl+Shift+G: the selected frames leave their group for one of their own (kept through every re-scan)."""
+        selected = self.selected_photos() if self.mode == "grid" else self._targets()
+        by_group: dict[int, list[int]] = {}
+        for p in selected:
+            group = self.model.groups.group_of(p.id)
+            if group is not None and len(group.members) > 1 and p.id in self.model.groups.member_ids(group.id):
+                by_group.setdefault(group.id, []).append(p.id)
+        if not by_group:
+            self.statusBar().showMessage("Select frames of a group (G shows them) to split them off it", 5000)
+            return
+        whole = [gid for gid, ids in by_group.items() if len(ids) == len(self.model.groups.member_ids(gid))]
+        if whole:
+            self.statusBar().showMessage("Select some of the group's frames, not all (G shows them)", 5000)
+            return
+        n = sum(len(ids) for ids in by_group.values())
+
+        def split() -> None:
+            for gid, ids in by_group.items():
+                self.catalog.split_group(gid, ids)
+
+        if self._group_edit("split", split):
+            whose = "their groups" if len(by_group) > 1 else "the group"
+            self.show_message(f"Split {n} photo{'s' if n != 1 else ''} off {whose} into a group of their own; "
+                              "kept through every re-scan (Ctrl+G merges again)", "info")
+
+    def merge_selected(self) -> None:
+        """Ctrl+G: the selected photos (a folded stack: its whole group) become one group, kept through re-scans."""
+        selected = self.selected_photos() if self.mode == "grid" else self.compare.photos()
+        if len(selected) < 2:
+            self.statusBar().showMessage("Select two or more photos (or stacks) to merge them into one group", 5000)
+            return
+
+        def merge() -> None:
+            target: int | None = None
+            for p in selected:
+                p = self.model.get(p.id) or p
+                group = self.model.groups.group_of(p.id)
+                gid = group.id if group is not None and group.id > 0 else None
+                whole = self.model.stack(p.id).collapsed or (group is not None and len(group.members) == 1)
+                if target is None:
+                    target = gid if whole and gid is not None else self.catalog.move_to_group(p.id, None)
+                elif gid == target:
+                    continue
+                elif whole and gid is not None:
+                    target = self.catalog.merge_groups([target, gid])
+                else:
+                    self.catalog.move_to_group(p.id, target)
+
+        if self._group_edit("merge", merge):
+            self.show_message("Merged the selection into one group; kept through every re-scan "
+                              "(Ctrl+Shift+G splits frames off again)", "info")
+
+    def show_grouping(self) -> GroupingDialog:
+        dialog = GroupingDialog(self.settings, self.grouping, self.folder, self.settings.model,
+                                len(self.model.groups.stacks()), self)
+        dialog.accepted.connect(lambda: self._apply_grouping(dialog))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self.grouping_dialog = dialog
+        return dialog
+
+    def _apply_grouping(self, dialog: GroupingDialog) -> None:
+        dialog.apply_to(self.settings)
+        self._save_settings()
+        self.regroup()
+
+    def _caption_extra(self, p: Photo) -> str:
+        """The loupe's and compare's badges and place in the group, after the caption."""
+        parts = [f"<span style='color:#e0664a'><b>{b}</b></span>" for b in sorted(self.model.badges(p.id))]
+        group = self.model.groups.group_of(p.id)
+        if group is not None and len(group.members) > 1:
+            ids = self.model.groups.member_ids(group.id)
+            parts.append(("★ best of " if ids[0] == p.id else f"{ids.index(p.id) + 1} of ")
+                         + f"{len(ids)} in the {group.kind}")
+        return " &nbsp;·&nbsp; ".join(parts)
+
+    # ---- the map (issue 20) ------------------------------------------------------------------------
+    def toggle_map(self) -> None:
+        if self.mode == "map":
+            self.show_grid()
+        else:
+            self.show_map()
+
+    def show_map(self) -> None:
+        """The folder laid out by similarity; laid out in the background the first time (then from the cache)."""
+        if self.folder is None:
+            self.statusBar().showMessage("Open a folder first", 5000)
+            return
+        current = self.current_photo()
+        self._from_map = False
+        self._set_mode("map", self.map)
+        if self._map_folder != str(self.folder):
+            self._lay_out_map()
+        else:
+            self.map.set_photos(self.model.filtered_photos())
+        if current is not None:
+            self.map.set_current(current.id)
+
+    def _lay_out_map(self) -> None:
+        assert self.folder is not None
+        if self._map_job is not None:
+            self._map_job.ignore()
+        ids = tuple(p.id for p in self.model.all_photos())
+        if self.map.layout_ is None:
+            self.map.set_message(f"Laying out the map of {len(ids)} photos…")
+        self._map_folder = str(self.folder)
+        self._map_job = job = self.mapping.start(str(self.folder), ids)
+        job.finished.connect(self._on_map_ready)
+
+    @Slot(object)
+    def _on_map_ready(self, outcome: MapOutcome) -> None:
+        self._map_job = None
+        if outcome.error or outcome.report is None:
+            self.map.set_message(outcome.error or "No map")
+            if outcome.error:
+                self.show_message(outcome.error)
+        else:
+            report = outcome.report
+            if not len(report.layout):
+                self.map.clear("No photo of this folder is scored yet: the map appears once they are")
+            else:
+                current = self.map.current
+                self.map.set_layout(report.layout, list(outcome.groups), self.model.filtered_photos(), outcome.cells,
+                                    list(outcome.outline), outcome.mosaics)
+                self.map.set_current(current)
+                unplaced = len(self.model.all_photos()) - len(report.layout)
+                words = {"cache": "from the catalog", "added": f"{report.added} added", "tsne": "laid out",
+                         "relayout": f"laid out again with {report.added} new"}[report.how]
+                self.statusBar().showMessage(
+                    f"Map of {len(report.layout)} photos ({words}, {report.seconds:.1f} s)"
+                    + (f"; {unplaced} not scored yet" if unplaced > 0 else ""), 8000)
+        self.map_ready.emit(outcome)
+
+    def _outline_map_again(self, _outcome: object = None) -> None:
+        """The folder was grouped (again): the map's outlines follow, from the cached layout (quick)."""
+        if self._map_folder is None or self._map_job is not None:
+            return  # not laid out yet, or being laid out (that job reads the groups as they are now)
+        if self.mode == "map":
+            self._lay_out_map()
+        else:
+            self._map_folder = None
+
+    def _forget_map(self) -> None:
+        if self._map_job is not None:
+            self._map_job.ignore()
+            self._map_job = None
+        self._map_folder = None
+        self.map.clear()
+
+    def _open_from_map(self, photo_id: int) -> None:
+        self._on_map_current(photo_id)
+        p = self.model.get(photo_id)
+        if p is not None:
+            self.show_loupe(p)
+
+    def _on_map_current(self, photo_id: int) -> None:
+        row = self.model.row_of(photo_id)
+        if row is not None:
+            self._auto_selected = None
+            self.grid.selectionModel().setCurrentIndex(self.model.index(row),
+                                                       QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self._update_side_panel()
+
+    def _on_map_region(self, photo_ids: list[int]) -> None:
+        """A region dragged on the map becomes the selection: P, X, U and the stars apply to it (Ctrl+Z undoes)."""
+        selection = QItemSelection()
+        rows = [r for r in (self.model.row_of(pid) for pid in photo_ids) if r is not None]
+        for r in rows:
+            selection.select(self.model.index(r), self.model.index(r))
+        sm = self.grid.selectionModel()
+        if rows:
+            sm.setCurrentIndex(self.model.index(rows[0]), QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.map.set_current(photo_ids[0])
+        sm.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if rows:
+            self.statusBar().showMessage(f"{len(rows)} photo{'s' if len(rows) != 1 else ''} selected on the map: "
+                                         "P pick, X reject, U unflag, 0-5 stars (Ctrl+Z undoes)", 8000)
+
+    def _set_map_size(self, on: bool) -> None:
+        self.map.size_by_score = on
+        self.map.redraw_all()
+
+    def _set_map_flags(self, on: bool) -> None:
+        self.map.show_flags = on
+        self.map.redraw_all()
 
     # ---- help --------------------------------------------------------------------------------------
     def show_shortcuts(self) -> None:
@@ -857,8 +1294,12 @@ class MainWindow(QMainWindow):
             log.warning("the export thread did not stop within %.0f s", STOP_TIMEOUT_S)
         if not self.personal.stop(STOP_TIMEOUT_S):
             log.warning("the training thread did not stop within %.0f s", STOP_TIMEOUT_S)
+        if not self.grouping.stop(STOP_TIMEOUT_S):
+            log.warning("the grouping thread did not stop within %.0f s", STOP_TIMEOUT_S)
         if not self.cropping.stop(STOP_TIMEOUT_S):
             log.warning("the crop thread did not stop within %.0f s", STOP_TIMEOUT_S)
+        if not self.mapping.stop(STOP_TIMEOUT_S):
+            log.warning("the map thread did not stop within %.0f s", STOP_TIMEOUT_S)
         self.thumbnail_loader.stop()
         self.preview_loader.stop()
 

@@ -96,12 +96,14 @@ class PhotoPane(QFrame):
     def _key(photo: Photo, edge: int) -> str:
         return f"{photo.path}@{edge}"
 
-    def _image_request(self, photo: Photo, edge: int) -> ImageRequest:
-        return ImageRequest(self._key(photo, edge), photo.path, photo.fingerprint, edge, thumbnail=False)
+    def _image_request(self, photo: Photo, edge: int, full: bool = False) -> ImageRequest:
+        """`full`: the zoom wants the real pixels (a raw is then demosaiced, where its preview is smaller)."""
+        return ImageRequest(self._key(photo, edge), photo.path, photo.fingerprint, edge, thumbnail=False,
+                            full_resolution=full)
 
-    def _request(self, edge: int) -> None:
+    def _request(self, edge: int, full: bool = False) -> None:
         assert self.photo is not None
-        req = self._image_request(self.photo, edge)
+        req = self._image_request(self.photo, edge, full)
         self._wanted.add(req.key)
         self.loader.request(req)
 
@@ -113,7 +115,7 @@ class PhotoPane(QFrame):
         # more than the preview: go straight to full resolution, so panning at 100 % never blurs
         target = full if full else edge
         if target > self._shown_edge and self._key(self.photo, target) not in self._wanted:
-            self._request(target)
+            self._request(target, full=bool(full))
 
     @Slot(str, QImage)
     def _loaded(self, key: str, image: QImage) -> None:

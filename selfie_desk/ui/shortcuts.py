@@ -19,6 +19,8 @@ GESTURES: list[Section] = [
                        ("Ctrl+wheel", "thumbnail size (grid)"), ("wheel, drag", "zoom, pan (loupe, compare)"),
                        ("double-click", "loupe (grid); 100 % / fit (loupe)")]),
     ("While cropping", [("arrows (Shift: ×10)", "nudge the crop"), ("drag a handle", "resize the crop")]),
+    ("On the map", [("wheel, right-drag", "zoom, pan"), ("drag", "select a region (then P / X)"),
+                    ("click, Enter", "the loupe")]),
 ]
 
 

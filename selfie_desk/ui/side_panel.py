@@ -1,12 +1,16 @@
-"""The side panel: the folder's score histogram and where the current photo sits in it."""
+"""The side panel: the folder's score histogram and where the current photo sits in it, and the current photo's
+group of one moment: its frames best first, each with why it won or lost (core/groups.py rank_group)."""
 
 from __future__ import annotations
+
+from html import escape
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from selfie_desk.core.catalog import Photo
-from selfie_desk.core.describe import Form, describe
+from selfie_desk.core.describe import Form, describe, name_of
+from selfie_desk.core.groups import RankedGroup
 from selfie_desk.ui.histogram import ScoreHistogram
 
 WIDTH = 260  # the panel's width, whatever the photo: the grid beside it never shifts
@@ -16,7 +20,9 @@ class SidePanel(QWidget):
         self.histogram = ScoreHistogram(self)
         self.summary = QLabel(self)
         self.details = QLabel(self)
-        for label in (self.summary, self.details):
+        self.group = QLabel(self)
+        self.group.setObjectName("group_list")
+        for label in (self.summary, self.details, self.group):
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -28,6 +34,8 @@ class SidePanel(QWidget):
         layout.addWidget(self.summary)
         layout.addSpacing(8)
         layout.addWidget(self.details)
+        layout.addSpacing(8)
+        layout.addWidget(self.group)
         layout.addStretch(1)
         self.setMinimumWidth(220)
 
@@ -54,3 +62,23 @@ class SidePanel(QWidget):
             self.details.setText("")
             return
         self.details.setText(describe(p, Form.PANEL, rank, scored))
+
+    def set_group(self, group: RankedGroup | None, current: int | None,
+                  badges: dict[int, frozenset[str]] | None = None) -> None:
+        """The frames of the current photo's group, best first (★), each with its reasons; the current one bold."""
+        if group is None or len(group.members) < 2:
+            self.group.setText("")
+            return
+        lines = [f"<b>{escape(group.kind.capitalize())} of {len(group.members)}</b> "
+                 "<span style='color:gray'>(G: expand · B: keep best, reject the rest)</span>"]
+        for m in group.members:
+            p = m.photo
+            name = escape(name_of(p))
+            if p.id == current:
+                name = f"<b>{name}</b>"
+            score = "–" if p.score is None else f"{p.score:.2f}"
+            words = list(m.reasons) + sorted((badges or {}).get(p.id, frozenset()))
+            why = escape("; ".join(dict.fromkeys(words)))
+            lines.append(f"{'★ ' if m.best else '&nbsp;&nbsp;&nbsp;'}{name} {score}"
+                         f"<br>&nbsp;&nbsp;&nbsp;<span style='color:gray'>{why}</span>")
+        self.group.setText("<br>".join(lines))
