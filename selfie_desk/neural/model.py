@@ -37,6 +37,7 @@ from selfie_desk.core.embedding import (
     face_input,
     model_input,
 )
+from selfie_desk.core.eyes import MIN_EYE_WIDTH_PX
 from selfie_desk.core.face import Face
 from selfie_desk.core.face_check import FaceCheck, check_face
 from selfie_desk.core.model_cards import (
@@ -48,7 +49,7 @@ from selfie_desk.core.model_cards import (
     head_backbone,
     retrain_command,
 )
-from selfie_desk.neural.eyes import IRIS_SIZE, EyeLandmarker, eye_crop_side
+from selfie_desk.neural.eyes import EYE_SPAN_PER_DISTANCE, IRIS_SIZE, EyeLandmarker, eye_crop_side
 from selfie_desk.neural.faces import FaceDetector
 
 CALIB_POINTS = 101
@@ -408,6 +409,12 @@ class Scored:
     checks: list[FaceCheck] = field(default_factory=list)  # each face's eyes and sharpness, as `faces`
 
 
+# A face whose eyes the detector's points make narrower than this (in detail pixels) is unknown ("too small")
+# without running the eye network: the rule says so of any eye under MIN_EYE_WIDTH_PX, and no eye of the 2,125
+# evaluation faces had a lid contour wider than 1.04x the calibrated span (tools/eyes_eval.py, models/README.md).
+TOO_SMALL_EYE_PX = 0.8 * MIN_EYE_WIDTH_PX
+
+
 class Scorer:
     """Scores batches of photos: one backbone pass for score, stage statistics and embedding, one detector
     pass for faces, one pass of the eye networks over the batch's faces, the looks (numpy) in between. Owns
@@ -486,6 +493,7 @@ class Scorer:
         images: list[Image.Image | np.ndarray] = []
         local: list[list[Face]] = []
         placed: list[tuple[int, int, int]] = []  # (reduction, x0, y0) of each face's crop
+        measured: set[int] = set()  # the faces (by id) sent to the eye network
         in_detail: list[list[Face]] = []
         for lk, found, (fw, fh) in zip(looks, faces, face_sizes, strict=True):
             h, w = lk.detail_gray.shape
@@ -493,6 +501,8 @@ class Scorer:
             in_detail.append(scaled)
             for f in scaled:
                 eyes_xy = np.array(f.landmarks[:2], dtype=np.float64)
+                if EYE_SPAN_PER_DISTANCE * float(np.linalg.norm(eyes_xy[1] - eyes_xy[0])) < TOO_SMALL_EYE_PX:
+                    continue  # unknown (too small) without the network's cost: group shots have many such faces
                 side = eye_crop_side(f)
                 reach = 0.75 * side  # an eye crop's half-diagonal, turned up to 45 degrees, and its offset
                 x0, y0 = eyes_xy.min(axis=0) - reach
@@ -502,12 +512,16 @@ class Scorer:
                 images.append(image)
                 local.append([f.shifted(-ox, -oy).scaled(1 / k, 1 / k)])
                 placed.append((k, ox, oy))
+                measured.add(id(f))
         marks = [m[0] for m in self.eyes.landmarks_of_photos(images, local, iris_points=False)] if images else []
         out: list[list[FaceCheck]] = []
         n = 0
         for lk, found in zip(looks, in_detail, strict=True):
             row = []
             for f in found:
+                if id(f) not in measured:
+                    row.append(check_face(lk.detail_gray, f.box, None))
+                    continue
                 k, ox, oy = placed[n]
                 row.append(check_face(lk.detail_gray, f.box, marks[n].mapped(k, ox, oy)))
                 n += 1
