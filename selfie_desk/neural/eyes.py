@@ -6,11 +6,13 @@ and ``models/iris_landmark.pth``. Both networks are written below as a list of o
 TFLite tensors, so the conversion is a rename checked shape by shape, and the converted networks match
 the TFLite runtime to ~1e-4 px (``tools/mediapipe_eyes_check.py``).
 
-The pipeline follows MediaPipe's face mesh with refined eyes: a square, eye-line-levelled crop of 1.5x the
-detector's box at 192 px feeds the mesh (468 points); for each eye a 2.3x-the-eye-width crop at 64 px feeds
-the iris network (71 eye and brow contour points, 5 iris points), the subject's left eye mirrored (the
-network knows one eye). Every face of a photo goes through each network in one batch. What the points
-mean for open or closed eyes is decided in ``selfie_desk.core.eyes``, without torch.
+The scoring pass cuts each eye's iris crop (64 px, 2.3x the eye's corner span) straight from the detector's
+two eye points, with the span and centre the face mesh gives on average (calibrated by
+``tools/eyes_eval.py --calibrate``), and runs only the iris network's lid head: the subject's left eye
+mirrored (the network knows one eye), every eye of a batch in one batch. MediaPipe's own pipeline (a 1.5x,
+eye-line-levelled 192 px face crop through the mesh for 468 points, the eye crops from its corners) is kept as
+``mesh=True``: 3x the cost, the same verdicts on the evaluation set (models/README.md). What the points mean
+for open or closed eyes is decided in ``selfie_desk.core.eyes``, without torch.
 """
 
 from __future__ import annotations
