@@ -140,7 +140,8 @@ def test_the_pass_runs_the_eyes_beside_the_next_batch_with_the_same_figures(app_
     folder = tmp_path / "shoot"
     folder.mkdir()
     sharp = Image.open(DEMO / "astronaut.png").convert("RGB")
-    photos = [sharp, sharp.transpose(Image.Transpose.FLIP_LEFT_RIGHT), sharp.filter(ImageFilter.GaussianBlur(2))]
+    flipped = sharp.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    photos = [sharp, flipped, sharp.filter(ImageFilter.GaussianBlur(2))] * 2
     for i, im in enumerate(photos):
         im.save(folder / f"p{i}.png")
     threads = []
@@ -152,9 +153,11 @@ def test_the_pass_runs_the_eyes_beside_the_next_batch_with_the_same_figures(app_
 
     monkeypatch.setattr(scorer, "check_faces", recorded)
     with Catalog(paths.catalog_path()) as cat:
-        summary = pipeline.score([folder], cat, scorer, batch_size=1)
+        summary = pipeline.score([folder], cat, scorer, batch_size=1, workers=1)
         stored = {Path(p.path).name: p.faces for p in cat.photos(scorer.model_name, folder=str(folder))}
-    assert summary.scored == 3 and len(threads) == 3 and all(t.startswith("eyes") for t in threads)
+    assert summary.scored == 6 and len(threads) == 6
+    # beside the next batch while photos are being decoded; the last batch (nothing left to decode) here
+    assert threads[0].startswith("eyes") and threads[-1] == threading.current_thread().name
     expected = [s.checks for s in scorer.score_images(photos)]
     for i, checks in enumerate(expected):
         (face,) = stored[f"p{i}.png"]

@@ -116,9 +116,9 @@ def _start(items: list[Prepared], scorer: Scorer, eyes: ThreadPoolExecutor | Non
     """Score one batch on this thread and start its faces' eyes and focus on ``eyes`` (or here when None);
     the returned call waits for them and makes the catalog's results.
 
-    The pass records a batch after the next one's backbone has run, so the eye networks of one batch run on
-    their own thread while this thread scores the next (a core the pass left idle while it waited on decoding
-    does the eyes: docs/benchmarks.md)."""
+    While photos are still being decoded the pass records a batch after the next one's backbone has run, so
+    the eye network of one batch runs on its own thread while this thread scores the next (a core the pass
+    left idle while it waited on decoding does the eyes: docs/benchmarks.md)."""
     model_in, face_in, sizes = _batch_tensors(items)
     scored = scorer.score_batch(model_in, face_in, sizes, [p.look for p in items], checks=False)
     looks, faces = [p.look for p in items], [s.faces for s in scored]
@@ -242,8 +242,12 @@ def score(
         done += len(results)
         tell(todo[done - 1].path if done else None)
 
+    decoded = threading.Event()  # every photo decoded: nothing left to overlap the eyes with
+
     def flush() -> None:
-        made = _start(list(batch), scorer, eyes) if batch else list
+        # Once decoding is done the backbone has every core: a batch's eyes then run here, on every core too,
+        # rather than on one core beside it (the last batch's eyes on one thread were the pass's tail).
+        made = _start(list(batch), scorer, None if decoded.is_set() else eyes) if batch else list
         finish()  # the previous batch: its eyes ran beside this one's backbone
         started.append((made, list(errors)))
         batch.clear()
@@ -251,6 +255,7 @@ def score(
 
     def all_cores() -> None:
         # decoding has finished: the batches still queued (up to two) get every core instead of half
+        decoded.set()
         if scorer.device.type == "cpu":
             torch.set_num_threads(os.cpu_count() or 1)
 
