@@ -275,7 +275,8 @@ def score(
                     flush()
             if not cancel.is_set() and (batch or errors):
                 flush()
-            finish()  # scored before any cancel: kept
+            if not cancel.is_set():
+                finish()  # a cancel keeps what was recorded before it, as when batches were recorded at once
         finally:
             stream.close()
     return Summary(report, len(reused) + done - failed, failed, cancel.is_set(), time.perf_counter() - start)
