@@ -247,7 +247,11 @@ def score(
     def flush() -> None:
         # Once decoding is done the backbone has every core: a batch's eyes then run here, on every core too,
         # rather than on one core beside it (the last batch's eyes on one thread were the pass's tail).
-        made = _start(list(batch), scorer, None if decoded.is_set() else eyes) if batch else list
+        try:
+            made = _start(list(batch), scorer, None if decoded.is_set() else eyes) if batch else list
+        except BaseException:
+            finish()  # a failing batch loses only itself, as when batches were recorded at once
+            raise
         finish()  # the previous batch: its eyes ran beside this one's backbone
         started.append((made, list(errors)))
         batch.clear()
