@@ -11,7 +11,7 @@ two eye points, with the span and centre the face mesh gives on average (calibra
 ``tools/eyes_eval.py --calibrate``), and runs only the iris network's lid head: the subject's left eye
 mirrored (the network knows one eye), every eye of a batch in one batch. MediaPipe's own pipeline (a 1.5x,
 eye-line-levelled 192 px face crop through the mesh for 468 points, the eye crops from its corners) is kept as
-``mesh=True``: 3x the cost, the same verdicts on the evaluation set (models/README.md). What the points mean
+``mesh=True``: ~2.5x the time, the same verdicts on the evaluation set (models/README.md). What the points mean
 for open or closed eyes is decided in ``selfie_desk.core.eyes``, without torch.
 """
 
@@ -159,7 +159,7 @@ class TfliteGraph(nn.Module):
 
     def needed(self, outputs: tuple[str, ...]) -> list[Op]:
         """The operations ``outputs`` depend on, in order (the iris network's iris head is not needed for eye
-        state: leaving it out saves ~8 % of the network)."""
+        state: leaving it out saves ~8 % of the network's multiply-adds)."""
         made_by: dict[str, Op] = {}
         for op in self.ops:
             made_by[op[1]] = op
@@ -355,7 +355,7 @@ class EyeLandmarker:
 
         By default the eye crops are cut from the detector's eye points and ``presence`` is the detector's
         confidence; ``mesh`` runs MediaPipe's face mesh first and cuts them from its eye corners, as MediaPipe
-        does (the first version: 3x the cost, the same verdicts, models/README.md). Without ``iris_points``
+        does (the first version: ~2.5x the time, the same verdicts, models/README.md). Without ``iris_points``
         the iris network's iris head is skipped (eye state needs only the lids) and the iris points are empty."""
         owners = [(pil, face) for image, found in zip(images, faces, strict=True) if found
                   for pil in [_rgb(image)] for face in found]
