@@ -133,8 +133,8 @@ def test_a_face_too_small_for_eyes_skips_the_network(scorer, monkeypatch):
 
 def test_the_pass_runs_the_eyes_beside_the_next_batch_with_the_same_figures(app_home, tmp_path, scorer,
                                                                             monkeypatch):
-    """The pass measures a batch's eyes on its own thread while it scores the next batch; what it stores is
-    what scoring the photos in one call gives."""
+    """Asked to, the pass measures a batch's eyes on their own thread while it scores the next batch; what it
+    stores is what scoring the photos in one call gives."""
     import threading
 
     folder = tmp_path / "shoot"
@@ -153,7 +153,7 @@ def test_the_pass_runs_the_eyes_beside_the_next_batch_with_the_same_figures(app_
 
     monkeypatch.setattr(scorer, "check_faces", recorded)
     with Catalog(paths.catalog_path()) as cat:
-        summary = pipeline.score([folder], cat, scorer, batch_size=1, workers=1)
+        summary = pipeline.score([folder], cat, scorer, batch_size=1, workers=1, eyes_beside=True)
         stored = {Path(p.path).name: p.faces for p in cat.photos(scorer.model_name, folder=str(folder))}
     assert summary.scored == 6 and len(threads) == 6
     # beside the next batch while photos are being decoded; the last batch (nothing left to decode) here

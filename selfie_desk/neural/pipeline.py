@@ -116,9 +116,8 @@ def _start(items: list[Prepared], scorer: Scorer, eyes: ThreadPoolExecutor | Non
     """Score one batch on this thread and start its faces' eyes and focus on ``eyes`` (or here when None);
     the returned call waits for them and makes the catalog's results.
 
-    While photos are still being decoded the pass records a batch after the next one's backbone has run, so
-    the eye network of one batch runs on its own thread while this thread scores the next (a core the pass
-    left idle while it waited on decoding does the eyes: docs/benchmarks.md)."""
+    With ``eyes`` (``score(eyes_beside=True)``) the pass records a batch after the next one's backbone has
+    run, so the eye network of one batch runs on its own thread while this thread scores the next."""
     model_in, face_in, sizes = _batch_tensors(items)
     scored = scorer.score_batch(model_in, face_in, sizes, [p.look for p in items], checks=False)
     looks, faces = [p.look for p in items], [s.faces for s in scored]
@@ -206,8 +205,13 @@ def score(
     batch_size: int = 16,
     workers: int | None = None,
     thumbnail_root: Path | None = None,
+    eyes_beside: bool = False,
 ) -> Summary:
-    """Index `targets` and score every photo that needs it. Returns when done or cancelled."""
+    """Index `targets` and score every photo that needs it. Returns when done or cancelled.
+
+    ``eyes_beside`` measures a batch's eyes on a thread of their own while the next batch is scored (while
+    photos are still being decoded); off by default: on the loaded 2-core VM it did not beat measuring them
+    on the scoring thread (docs/benchmarks.md, "Eyes and focus")."""
     start = time.perf_counter()
     report = index(targets, catalog, scorer.model_name, scorer.info.id)
     cancel = cancel or threading.Event()
@@ -248,7 +252,8 @@ def score(
         # Once decoding is done the backbone has every core: a batch's eyes then run here, on every core too,
         # rather than on one core beside it (the last batch's eyes on one thread were the pass's tail).
         try:
-            made = _start(list(batch), scorer, None if decoded.is_set() else eyes) if batch else list
+            beside = eyes if eyes_beside and not decoded.is_set() else None
+            made = _start(list(batch), scorer, beside) if batch else list
         except BaseException:
             finish()  # a failing batch loses only itself, as when batches were recorded at once
             raise
