@@ -156,19 +156,19 @@ def test_the_last_batches_get_every_core_once_decoding_is_done(tmp_path, catalog
 
     folder = folder_of(tmp_path, 10)
     decoded, threads_per_batch = [], []
-    real_prepare, real_results = pipeline.prepare, pipeline._results
+    real_prepare, real_start = pipeline.prepare, pipeline._start
 
     def prepare(*args):
         out = real_prepare(*args)
         decoded.append(out)
         return out
 
-    def results(batch, scorer):
+    def start(batch, scorer, eyes):
         threads_per_batch.append((len(decoded), torch.get_num_threads()))
-        return real_results(batch, scorer)
+        return real_start(batch, scorer, eyes)
 
     monkeypatch.setattr(pipeline, "prepare", prepare)
-    monkeypatch.setattr(pipeline, "_results", results)
+    monkeypatch.setattr(pipeline, "_start", start)
     monkeypatch.setattr(os, "cpu_count", lambda: 4)  # half: 2 threads while decoding, 4 after
     before = torch.get_num_threads()
     summary = pipeline.score([folder], catalog, scorer, batch_size=2, workers=1)

@@ -168,3 +168,28 @@ def test_eye_sharpness_uses_the_eyes():
     assert sharp is not None and soft is not None and sharp > soft + 0.1
     assert sharpness(np.zeros((8, 8))) is None
     assert sharpness(np.full((40, 40), 100.0)) == 0.0
+
+
+@pytest.mark.slow
+def test_eye_crops_from_the_detectors_points_match_the_mesh(landmarker, astronaut, astronaut_face):
+    """The pass cuts the iris crops from RetinaFace's eye points (no face mesh): the lids land where the mesh's
+    crops put them, to a small fraction of the eye's width, with the same verdict."""
+    (direct,) = landmarker.landmarks(astronaut, [astronaut_face])
+    (meshed,) = landmarker.landmarks(astronaut, [astronaut_face], mesh=True)
+    for a, b in ((direct.right_eye, meshed.right_eye), (direct.left_eye, meshed.left_eye)):
+        width = float(np.linalg.norm(b[0] - b[8]))
+        assert np.abs(a[:16] - b[:16]).max() < 0.1 * width
+    assert eye_state(direct).state == eye_state(meshed).state == EyeState.OPEN
+    assert direct.presence == pytest.approx(astronaut_face.confidence) and meshed.mesh.shape == (468, 2)
+
+
+@pytest.mark.slow
+def test_the_lid_head_alone_gives_the_same_contours(landmarker, astronaut, astronaut_face):
+    """Without iris points only the iris network's lid head runs; the contours are the same numbers."""
+    with_iris = landmarker.landmarks_of_photos([astronaut], [[astronaut_face]])[0][0]
+    lids_only = landmarker.landmarks_of_photos([astronaut], [[astronaut_face]], iris_points=False)[0][0]
+    np.testing.assert_allclose(lids_only.right_eye, with_iris.right_eye, atol=1e-4)
+    np.testing.assert_allclose(lids_only.left_eye, with_iris.left_eye, atol=1e-4)
+    assert lids_only.right_iris.shape == (0, 2) and with_iris.right_iris.shape == (5, 2)
+    ops = landmarker.iris.needed(landmarker.iris.outputs[:1])
+    assert 0 < len(ops) < len(landmarker.iris.ops) and not any(op[1].endswith("conv_iris") for op in ops)

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image, ImageFilter
 
 from selfie_desk.core import paths, reasons
@@ -111,3 +112,55 @@ def test_a_catalog_before_eyes_migrates_and_measures_its_faces_on_the_next_scan(
         assert after["coffee.png"].score == 0.5  # untouched
         again = pipeline.score([folder], cat, scorer)
         assert again.index.unchanged == 2 and again.scored == 0
+
+
+def test_a_face_too_small_for_eyes_skips_the_network(scorer, monkeypatch):
+    """A face whose eyes would be a few pixels wide is unknown without the eye network (group shots)."""
+    sharp = Image.open(DEMO / "astronaut.png").convert("RGB")
+    small = sharp.resize((sharp.width // 4, sharp.height // 4), Image.Resampling.BOX)
+    calls = []
+    real = scorer.eyes.landmarks_of_photos
+
+    def counted(images, faces, **kw):
+        calls.append(len(images))
+        return real(images, faces, **kw)
+
+    monkeypatch.setattr(scorer.eyes, "landmarks_of_photos", counted)
+    big, tiny = scorer.score_images([sharp, small])
+    assert len(tiny.faces) == 1 and tiny.checks[0].eyes == "unknown"
+    assert big.checks[0].eyes == "open" and calls == [1]  # only the big face went through the network
+
+
+def test_the_pass_runs_the_eyes_beside_the_next_batch_with_the_same_figures(app_home, tmp_path, scorer,
+                                                                            monkeypatch):
+    """Asked to, the pass measures a batch's eyes on their own thread while it scores the next batch; what it
+    stores is what scoring the photos in one call gives."""
+    import threading
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    sharp = Image.open(DEMO / "astronaut.png").convert("RGB")
+    flipped = sharp.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    photos = [sharp, flipped, sharp.filter(ImageFilter.GaussianBlur(2))] * 2
+    for i, im in enumerate(photos):
+        im.save(folder / f"p{i}.png")
+    threads = []
+    real = scorer.check_faces
+
+    def recorded(*args):
+        threads.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(scorer, "check_faces", recorded)
+    with Catalog(paths.catalog_path()) as cat:
+        summary = pipeline.score([folder], cat, scorer, batch_size=1, workers=1, eyes_beside=True)
+        stored = {Path(p.path).name: p.faces for p in cat.photos(scorer.model_name, folder=str(folder))}
+    assert summary.scored == 6 and len(threads) == 6
+    # beside the next batch while photos are being decoded; the last batch (nothing left to decode) here
+    assert threads[0].startswith("eyes") and threads[-1] == threading.current_thread().name
+    expected = [s.checks for s in scorer.score_images(photos)]
+    for i, checks in enumerate(expected):
+        (face,) = stored[f"p{i}.png"]
+        assert face.eyes == checks[0].eyes.value
+        assert face.sharpness == pytest.approx(checks[0].sharpness, abs=1e-3)
+    assert stored["p0.png"][0].eyes == "open" and stored["p2.png"][0].sharpness < stored["p0.png"][0].sharpness

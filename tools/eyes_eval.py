@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from selfie_desk.core import eyes as rule  # noqa: E402
 from selfie_desk.core import weights  # noqa: E402
-from selfie_desk.neural.eyes import EyeLandmarker  # noqa: E402
+from selfie_desk.core.face import Face  # noqa: E402
+from selfie_desk.neural.eyes import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, EyeLandmarker  # noqa: E402
 from selfie_desk.neural.faces import FaceDetector  # noqa: E402
 
 PAD = 0.3
@@ -61,28 +62,83 @@ def split(name: str) -> str:
     return "tune" if hashlib.blake2b(name.encode()).digest()[0] % 2 == 0 else "test"
 
 
-def measure(paths: list[Path], label: str, detector: FaceDetector, landmarker: EyeLandmarker) -> list[dict]:
+def _padded(path: Path) -> Image.Image:
+    image = Image.open(path).convert("RGB")
+    return ImageOps.expand(image, border=round(PAD * max(image.size)), fill=(128, 128, 128))
+
+
+def detect(paths: list[Path], label: str, detector: FaceDetector, edge: int | None = None) -> list[dict]:
+    """The largest face RetinaFace finds in each padded photo (box, confidence, five points), or none; with
+    ``edge``, found on the photo reduced to that long edge as the scoring pass does (coarser points)."""
     rows = []
     for path in paths:
-        image = Image.open(path).convert("RGB")
-        pad = round(PAD * max(image.size))
-        image = ImageOps.expand(image, border=pad, fill=(128, 128, 128))
-        t = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None]
-        faces = detector.detect(t, [image.size], threshold=0.5)[0]
-        row = {"name": path.name, "label": label, "split": split(path.name), "found": bool(faces)}
+        image = _padded(path)
+        small = image.copy()
+        if edge:
+            small.thumbnail((edge, edge), Image.Resampling.BILINEAR)
+        t = torch.from_numpy(np.array(small)).permute(2, 0, 1)[None]
+        found = detector.detect(t, [small.size], threshold=0.5)[0]
+        faces = [f.scaled(image.width / small.width, image.height / small.height) for f in found]
+        row = {"name": path.name, "path": str(path), "label": label, "split": split(path.name), "found": bool(faces)}
         if faces:
             face = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-            t0 = time.perf_counter()
-            lm = landmarker.landmarks(image, [face])[0]
-            row["seconds"] = time.perf_counter() - t0
+            row["face"] = {"box": list(face.box), "confidence": face.confidence,
+                           "landmarks": [list(p) for p in face.landmarks]}
             row["face_px"] = max(face.box[2] - face.box[0], face.box[3] - face.box[1])
+        rows.append(row)
+    return rows
+
+
+def _face(row: dict) -> Face:
+    f = row["face"]
+    return Face(tuple(f["box"]), f["confidence"], tuple(tuple(p) for p in f["landmarks"]))  # type: ignore[arg-type]
+
+
+def measure(rows: list[dict], landmarker: EyeLandmarker, mesh: bool) -> list[dict]:
+    """Each found face's lid contours, by the pass's direct path or (``mesh``) through the face mesh first."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        if row["found"]:
+            image = _padded(Path(row["path"]))
+            t0 = time.perf_counter()
+            lm = landmarker.landmarks_of_photos([image], [[_face(row)]], mesh=mesh)[0][0]
+            row["seconds"] = time.perf_counter() - t0
             row["landmarks"] = {
                 "presence": lm.presence,
                 "right_eye": lm.right_eye[:16].tolist(),
                 "left_eye": lm.left_eye[:16].tolist(),
             }
-        rows.append(row)
-    return rows
+        out.append(row)
+    return out
+
+
+def calibrate(rows: list[dict], landmarker: EyeLandmarker) -> None:
+    """Where the face mesh puts each eye's corners, relative to RetinaFace's eye points (tuning half only):
+    the medians are the direct path's EYE_SPAN_PER_DISTANCE, EYE_CENTRE_OUT and EYE_CENTRE_DOWN."""
+    span, out, down = [], [], []
+    for row in rows:
+        if not row["found"] or row["split"] != "tune":
+            continue
+        face = _face(row)
+        lm = landmarker.landmarks_of_photos([_padded(Path(row["path"]))], [[face]], mesh=True)[0][0]
+        if lm.presence < rule.MIN_PRESENCE:
+            continue
+        r, left = np.array(face.landmarks[0]), np.array(face.landmarks[1])
+        d = float(np.linalg.norm(left - r))
+        e = (left - r) / d
+        n = np.array([-e[1], e[0]])
+        for point, corners, outward in ((r, RIGHT_EYE_CORNERS, -e), (left, LEFT_EYE_CORNERS, e)):
+            a, b = lm.mesh[corners[0]], lm.mesh[corners[1]]
+            off = (a + b) / 2 - point
+            span.append(float(np.linalg.norm(a - b)) / d)
+            out.append(float(off @ outward) / d)
+            down.append(float(off @ n) / d)
+    q = [25, 50, 75]
+    print(f"calibrated on {len(span) // 2} tuning-half faces (quartiles):")
+    print("  EYE_SPAN_PER_DISTANCE", np.round(np.percentile(span, q), 3).tolist())
+    print("  EYE_CENTRE_OUT", np.round(np.percentile(out, q), 3).tolist())
+    print("  EYE_CENTRE_DOWN", np.round(np.percentile(down, q), 3).tolist())
 
 
 def landmarks_of(row: dict) -> rule.EyeLandmarks:
@@ -192,19 +248,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--portraits", type=Path, required=True)
     parser.add_argument("--closed", type=Path, required=True)
+    parser.add_argument("--faces", type=Path, help="JSON file of the detected faces, reused when present")
+    parser.add_argument("--detect-edge", type=int, help="find the faces at this long edge (the pass: 384)")
     parser.add_argument("--cache", type=Path, help="JSON file of measurements, reused when present")
+    parser.add_argument("--mesh", action="store_true",
+                        help="cut the eye crops from the face mesh (the first version) instead of RetinaFace's points")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="print where the mesh puts the eye corners relative to RetinaFace's points (tuning half)")
     parser.add_argument("--fit", action="store_true", help="fit the model and sweep its cut-offs on the tuning half")
     parser.add_argument("--write-test-landmarks", nargs=2, metavar=("CEW_NAME", "PATH"))
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # the machine is shared: one thread gives steadier timings
 
     if args.cache and args.cache.is_file():
         rows = json.loads(args.cache.read_text())
     else:
-        detector = FaceDetector.from_file(weights.bundled_file("retinaface_mobilenet0.25.pth"))
+        if args.faces and args.faces.is_file():
+            found = json.loads(args.faces.read_text())
+        else:
+            detector = FaceDetector.from_file(weights.bundled_file("retinaface_mobilenet0.25.pth"))
+            found = detect(sorted(args.portraits.glob("*.jpg")), "open", detector, args.detect_edge)
+            found += detect(sorted(args.closed.glob("*.jpg")), "closed", detector, args.detect_edge)
+            if args.faces:
+                args.faces.write_text(json.dumps(found))
         landmarker = EyeLandmarker.from_files()
-        rows = measure(sorted(args.portraits.glob("*.jpg")), "open", detector, landmarker)
-        rows += measure(sorted(args.closed.glob("*.jpg")), "closed", detector, landmarker)
+        if args.calibrate:
+            calibrate(found, landmarker)
+            return 0
+        rows = measure(found, landmarker, args.mesh)
         if args.cache:
             args.cache.write_text(json.dumps(rows))
     rows = [replace_label(r) for r in rows]
@@ -217,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seconds = [r["seconds"] for r in rows if "seconds" in r]
     if seconds:
-        print(f"landmarks: median {1000 * np.median(seconds):.1f} ms per face (one face per call, 2 threads, "
+        print(f"landmarks: median {1000 * np.median(seconds):.1f} ms per face (one face per call, 1 thread, "
               f"{len(seconds)} faces; includes the crops)")
     tune_rows = [r for r in rows if r["split"] == "tune"]
     if args.fit:

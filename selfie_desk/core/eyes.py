@@ -5,7 +5,7 @@ inner corner at 1, "up" the same for both eyes) and the heights of its 14 lid po
 "closed" (14 weights and a bias, fitted by ``tools/eyes_eval.py --fit``). The plain eye aspect ratio (lid gap
 over width) is reported beside it; alone (cut-offs 0.12 / 0.20) it left ~60 % of closed faces undecided,
 against ~35 % with the lid model. Both eyes must agree
-for a verdict; a face too small in pixels, turned far away, not looking like a face to the mesh, or whose
+for a verdict; a face too small in pixels, turned far away, not looking like a face (detector or mesh), or whose
 eyes disagree or sit between the two thresholds is ``unknown``: a blink flagged on an open-eyed face costs a
 user a good frame, so this says unknown rather than guess. Not handled yet: a face looking down with lowered
 lids is called closed, and so may be sunglasses (models/README.md has the measured cases).
@@ -37,7 +37,7 @@ CLOSED_BIAS = 4.574
 CLOSED_LOGIT = 1.0
 OPEN_LOGIT = -0.5
 MIN_EYE_WIDTH_PX = 10.0  # narrower eyes (in the photo's pixels) carry too few pixels to tell
-MIN_PRESENCE = 0.5  # the mesh network's own face score
+MIN_PRESENCE = 0.5  # the face score: the detector's confidence (or, via the face mesh, the mesh's own)
 MAX_TURN = 0.45  # 1 - (narrower eye / wider eye): beyond this the face is turned too far
 # Contour points (the iris network's first 16: 0 outer corner, 1-7 lower lid, 8 inner corner, 9-15 upper lid).
 _OUTER, _INNER = 0, 8
@@ -49,8 +49,8 @@ class EyeLandmarks:
     """One face's landmarks in photo pixels; eyes are the subject's (right eye on the image's left)."""
 
     face_box: tuple[float, float, float, float]
-    presence: float  # the mesh network's face score in [0, 1]
-    mesh: np.ndarray  # (468, 2) face mesh
+    presence: float  # the face score in [0, 1] (the detector's confidence, or the face mesh's)
+    mesh: np.ndarray  # (468, 2) face mesh, or (0, 2) when the eyes were cut from the detector's points
     right_eye: np.ndarray  # (71, 2) eye and brow contour, the first 16 the lids
     left_eye: np.ndarray
     right_iris: np.ndarray  # (5, 2) centre then four edge points

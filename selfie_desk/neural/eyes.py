@@ -6,11 +6,13 @@ and ``models/iris_landmark.pth``. Both networks are written below as a list of o
 TFLite tensors, so the conversion is a rename checked shape by shape, and the converted networks match
 the TFLite runtime to ~1e-4 px (``tools/mediapipe_eyes_check.py``).
 
-The pipeline follows MediaPipe's face mesh with refined eyes: a square, eye-line-levelled crop of 1.5x the
-detector's box at 192 px feeds the mesh (468 points); for each eye a 2.3x-the-eye-width crop at 64 px feeds
-the iris network (71 eye and brow contour points, 5 iris points), the subject's left eye mirrored (the
-network knows one eye). Every face of a photo goes through each network in one batch. What the points
-mean for open or closed eyes is decided in ``selfie_desk.core.eyes``, without torch.
+The scoring pass cuts each eye's iris crop (64 px, 2.3x the eye's corner span) straight from the detector's
+two eye points, with the span and centre the face mesh gives on average (calibrated by
+``tools/eyes_eval.py --calibrate``), and runs only the iris network's lid head: the subject's left eye
+mirrored (the network knows one eye), every eye of a batch in one batch. MediaPipe's own pipeline (a 1.5x,
+eye-line-levelled 192 px face crop through the mesh for 468 points, the eye crops from its corners) is kept as
+``mesh=True``: ~2.5x the time, the same verdicts on the evaluation set (models/README.md). What the points mean
+for open or closed eyes is decided in ``selfie_desk.core.eyes``, without torch.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ IRIS_SCALE = 2.3  # MediaPipe's eye ROI: 2.3x the eye-corner span, square
 # Face mesh indices of each eye's corners (outer, inner): the subject's right eye is on the image's left.
 RIGHT_EYE_CORNERS = (33, 133)
 LEFT_EYE_CORNERS = (263, 362)
+# The direct path's eye crops, cut from RetinaFace's two eye points with no face mesh: the eye's corner span
+# and its corners' midpoint (outward along the eye line, down across it) in units of the distance between the
+# two eye points, the medians of the mesh's own corners on the tuning half (tools/eyes_eval.py --calibrate).
+EYE_SPAN_PER_DISTANCE = 0.453
+EYE_CENTRE_OUT = 0.016
+EYE_CENTRE_DOWN = 0.017
 
 # One operation per entry, named after the TFLite tensor it produces:
 #   ("conv", name, src, cin, cout, kernel, stride, padding, prelu name or None)
@@ -127,32 +135,68 @@ class TfliteGraph(nn.Module):
         self.outputs = outputs
         self.conv = nn.ModuleDict()
         self.prelu = nn.ModuleDict()
+        # SAME padding of a 3x3 stride-1 convolution is symmetric: done inside the convolution (no pad copy);
+        # 1x1 convolutions and 2x2 stride-2 ones on even sizes need none; only stride-2 3x3 ones pad unevenly.
+        self.padded_inside: set[str] = set()
+        self._needed: dict[tuple[str, ...], list[Op]] = {}
         for op in ops:
             if op[0] == "conv":
-                _, name, _, cin, cout, kernel, stride, _, act = op
-                self.conv[name] = nn.Conv2d(cin, cout, kernel, stride=stride, bias=True)
+                _, name, _, cin, cout, kernel, stride, padding, act = op
+                inside = padding == "same" and kernel == 3 and stride == 1
+                self.conv[name] = nn.Conv2d(cin, cout, kernel, stride=stride, padding=int(inside), bias=True)
+                if inside:
+                    self.padded_inside.add(name)
                 if act:
                     self.prelu[act] = nn.PReLU(cout)
             elif op[0] == "dw":
                 _, name, _, chans, stride = op
-                self.conv[name] = nn.Conv2d(chans, chans, 3, stride=stride, groups=chans, bias=True)
+                self.conv[name] = nn.Conv2d(chans, chans, 3, stride=stride, padding=int(stride == 1), groups=chans,
+                                            bias=True)
+                if stride == 1:
+                    self.padded_inside.add(name)
             else:
                 self.prelu[op[1]] = nn.PReLU(op[5])
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Float RGB in [0, 1], (N, 3, H, W) -> each output flattened to (N, C)."""
-        values = {"input": x}
+    def needed(self, outputs: tuple[str, ...]) -> list[Op]:
+        """The operations ``outputs`` depend on, in order (the iris network's iris head is not needed for eye
+        state: leaving it out saves ~8 % of the network's multiply-adds)."""
+        made_by: dict[str, Op] = {}
         for op in self.ops:
+            made_by[op[1]] = op
+            if op[0] == "conv" and op[8]:
+                made_by[op[8]] = op
+        keep: set[str] = set()
+        todo = list(outputs)
+        while todo:
+            name = todo.pop()
+            maker = made_by.get(name)
+            if maker is None or maker[1] in keep:
+                continue
+            keep.add(maker[1])
+            todo.extend([maker[2], maker[3]] if maker[0] == "res" else [maker[2]])
+        return [op for op in self.ops if op[1] in keep]
+
+    def forward(self, x: torch.Tensor, outputs: tuple[str, ...] | None = None) -> tuple[torch.Tensor, ...]:
+        """Float RGB in [0, 1], (N, 3, H, W) -> each output flattened to (N, C); all outputs unless named."""
+        values = {"input": x}
+        inside = self.padded_inside
+        if outputs is None:
+            ops = self.ops
+        else:
+            ops = self._needed.get(outputs) or self._needed.setdefault(outputs, self.needed(outputs))
+        for op in ops:
             if op[0] == "conv":
                 _, name, src, _, _, kernel, stride, padding, act = op
-                inp = _tf_same_pad(values[src], kernel, stride) if padding == "same" else values[src]
+                same = padding == "same" and name not in inside
+                inp = _tf_same_pad(values[src], kernel, stride) if same else values[src]
                 out = self.conv[name](inp)
                 values[name] = out
                 if act:
                     values[act] = self.prelu[act](out)
             elif op[0] == "dw":
                 _, name, src, _, stride = op
-                values[name] = self.conv[name](_tf_same_pad(values[src], 3, stride))
+                inp = values[src] if name in inside else _tf_same_pad(values[src], 3, stride)
+                values[name] = self.conv[name](inp)
             else:
                 _, act, src, branch, cin, cout, stride = op
                 skip = values[src]
@@ -161,7 +205,7 @@ class TfliteGraph(nn.Module):
                 if cout > cin:
                     skip = F.pad(skip, (0, 0, 0, 0, 0, cout - cin))
                 values[act] = self.prelu[act](skip + values[branch])
-        return tuple(values[name].flatten(1) for name in self.outputs)
+        return tuple(values[name].flatten(1) for name in (self.outputs if outputs is None else outputs))
 
 
 def face_mesh_net() -> TfliteGraph:
@@ -215,9 +259,17 @@ def crop(image: Image.Image, m: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(out, dtype=np.uint8)
 
 
+def eye_crop_side(face: Face) -> float:
+    """The side of the direct path's iris crops for ``face``, in its own pixels."""
+    (rx, ry), (lx, ly) = face.landmarks[0], face.landmarks[1]
+    return IRIS_SCALE * EYE_SPAN_PER_DISTANCE * max(math.hypot(lx - rx, ly - ry), 1.0)
+
+
 def _to_batch(crops: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """HxWx3 uint8 crops -> float (N, 3, H, W) in [0, 1], channels_last (the networks' layout: 1.2-1.5x faster
+    on this CPU than NCHW, outputs within 1e-4 of it)."""
     arr = np.stack(crops).astype(np.float32) / 255.0
-    return torch.from_numpy(arr).permute(0, 3, 1, 2).to(device)
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).to(device)  # the permuted NHWC array is channels_last
 
 
 def _apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -229,8 +281,9 @@ class EyeLandmarker:
 
     def __init__(self, mesh: TfliteGraph, iris: TfliteGraph, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
-        self.mesh = mesh.to(self.device)
-        self.iris = iris.to(self.device)
+        # Module.to takes a device with memory_format (torch._C._nn._parse_to); torch's overloads omit the pair
+        self.mesh = mesh.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.iris = iris.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     @classmethod
     def from_files(
@@ -270,36 +323,68 @@ class EyeLandmarker:
             rois.append(_roi_matrix((a + b) / 2, IRIS_SCALE * max(span, 1.0), angle, IRIS_SIZE, mirror))
         return rois
 
-    def landmarks(self, image: Image.Image | np.ndarray, faces: list[Face]) -> list[EyeLandmarks]:
+    @staticmethod
+    def direct_eye_rois(face: Face) -> list[np.ndarray]:
+        """The two iris inputs cut straight from the detector's eye points (no face mesh): centred where the
+        mesh puts the eye corners' midpoint on average, 2.3x the average corner span, turned with the eye line."""
+        r, left = np.asarray(face.landmarks[0], np.float64), np.asarray(face.landmarks[1], np.float64)
+        d = max(float(np.linalg.norm(left - r)), 1.0)
+        e = (left - r) / d
+        down = np.array([-e[1], e[0]])
+        angle = math.atan2(e[1], e[0])
+        side = eye_crop_side(face)
+        rois = []
+        for point, outward, mirror in ((r, -e, False), (left, e, True)):
+            centre = point + d * (EYE_CENTRE_OUT * outward + EYE_CENTRE_DOWN * down)
+            rois.append(_roi_matrix(centre, side, angle, IRIS_SIZE, mirror))
+        return rois
+
+    def landmarks(self, image: Image.Image | np.ndarray, faces: list[Face], mesh: bool = False) -> list[EyeLandmarks]:
         """Eye landmarks of each face (in the order given), in pixels of ``image`` (RGB, PIL or HxWx3 uint8).
 
-        One batch through the mesh network for all faces, then one through the iris network for all eyes.
-        """
-        return self.landmarks_of_photos([image], [faces])[0]
+        All the faces' eyes go through the iris network in one batch (``landmarks_of_photos``)."""
+        return self.landmarks_of_photos([image], [faces], mesh=mesh)[0]
 
     @torch.inference_mode()
     def landmarks_of_photos(
-        self, images: list[Image.Image | np.ndarray], faces: list[list[Face]]
+        self, images: list[Image.Image | np.ndarray], faces: list[list[Face]], mesh: bool = False,
+        iris_points: bool = True,
     ) -> list[list[EyeLandmarks]]:
-        """``landmarks`` for several photos at once (each face in its own photo's pixels): every face of every
-        photo in one mesh batch, every eye in one iris batch (the scoring pass's batch of photos)."""
+        """``landmarks`` for several photos at once (each face in its own photo's pixels), every eye of every
+        photo in one iris batch (the scoring pass's batch of photos).
+
+        By default the eye crops are cut from the detector's eye points and ``presence`` is the detector's
+        confidence; ``mesh`` runs MediaPipe's face mesh first and cuts them from its eye corners, as MediaPipe
+        does (the first version: ~2.5x the time, the same verdicts, models/README.md). Without ``iris_points``
+        the iris network's iris head is skipped (eye state needs only the lids) and the iris points are empty."""
         owners = [(pil, face) for image, found in zip(images, faces, strict=True) if found
                   for pil in [_rgb(image)] for face in found]
         if not owners:
             return [[] for _ in images]
         all_faces = [face for _, face in owners]
-        face_m = self.face_rois(all_faces)
-        batch = _to_batch([crop(pil, m, MESH_SIZE) for (pil, _), m in zip(owners, face_m, strict=True)], self.device)
-        mesh_raw, flag = self.mesh(batch)
-        mesh_px = mesh_raw.float().cpu().numpy().reshape(len(all_faces), 468, 3)[..., :2]
-        presence = torch.sigmoid(flag.float()).cpu().numpy()[:, 0]
-        meshes = [_apply(m, pts) for m, pts in zip(face_m, mesh_px, strict=True)]
+        if mesh:
+            face_m = self.face_rois(all_faces)
+            batch = _to_batch([crop(pil, m, MESH_SIZE) for (pil, _), m in zip(owners, face_m, strict=True)],
+                              self.device)
+            mesh_raw, flag = self.mesh(batch)
+            mesh_px = mesh_raw.float().cpu().numpy().reshape(len(all_faces), 468, 3)[..., :2]
+            presence = [float(p) for p in torch.sigmoid(flag.float()).cpu().numpy()[:, 0]]
+            meshes = [_apply(m, pts).astype(np.float32) for m, pts in zip(face_m, mesh_px, strict=True)]
+            eye_m = [m for points in meshes for m in self.eye_rois(points)]
+        else:
+            presence = [face.confidence for face in all_faces]
+            meshes = [np.zeros((0, 2), np.float32) for _ in all_faces]
+            eye_m = [m for face in all_faces for m in self.direct_eye_rois(face)]
 
-        eye_m = [m for mesh in meshes for m in self.eye_rois(mesh)]
         eye_crops = [crop(owners[k // 2][0], m, IRIS_SIZE) for k, m in enumerate(eye_m)]
-        contours, iris = self.iris(_to_batch(eye_crops, self.device))
+        eyes_in = _to_batch(eye_crops, self.device)
+        if iris_points:
+            contours, iris_raw = self.iris(eyes_in)
+            iris = iris_raw.float().cpu().numpy().reshape(-1, 5, 3)[..., :2]
+        else:
+            (contours,) = self.iris(eyes_in, self.iris.outputs[:1])
+            iris = np.zeros((len(eye_crops), 0, 2), np.float32)
         contours = contours.float().cpu().numpy().reshape(-1, 71, 3)[..., :2]
-        iris = iris.float().cpu().numpy().reshape(-1, 5, 3)[..., :2]
 
         flat = []
         for i, face in enumerate(all_faces):
@@ -307,8 +392,8 @@ class EyeLandmarker:
             flat.append(
                 EyeLandmarks(
                     face_box=as_box(face.box),
-                    presence=float(presence[i]),
-                    mesh=meshes[i].astype(np.float32),
+                    presence=presence[i],
+                    mesh=meshes[i],
                     right_eye=_apply(eye_m[r], contours[r]).astype(np.float32),
                     left_eye=_apply(eye_m[left], contours[left]).astype(np.float32),
                     right_iris=_apply(eye_m[r], iris[r]).astype(np.float32),

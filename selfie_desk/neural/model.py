@@ -37,6 +37,7 @@ from selfie_desk.core.embedding import (
     face_input,
     model_input,
 )
+from selfie_desk.core.eyes import MIN_EYE_WIDTH_PX
 from selfie_desk.core.face import Face
 from selfie_desk.core.face_check import FaceCheck, check_face
 from selfie_desk.core.model_cards import (
@@ -48,7 +49,7 @@ from selfie_desk.core.model_cards import (
     head_backbone,
     retrain_command,
 )
-from selfie_desk.neural.eyes import IRIS_SCALE, IRIS_SIZE, MESH_SCALE, EyeLandmarker
+from selfie_desk.neural.eyes import EYE_SPAN_PER_DISTANCE, IRIS_SIZE, EyeLandmarker, eye_crop_side
 from selfie_desk.neural.faces import FaceDetector
 
 CALIB_POINTS = 101
@@ -408,9 +409,10 @@ class Scored:
     checks: list[FaceCheck] = field(default_factory=list)  # each face's eyes and sharpness, as `faces`
 
 
-# An iris crop's side over its face's box: IRIS_SCALE x the eye's width (~1/5 of the box), kept low (0.3 < 0.46)
-# so that the reduced crop still holds at least IRIS_SIZE pixels across each eye.
-EYE_SPAN = 0.3 * IRIS_SCALE / 2.3
+# A face whose eyes the detector's points make narrower than this (in detail pixels) is unknown ("too small")
+# without running the eye network: the rule says so of any eye under MIN_EYE_WIDTH_PX, and no eye of the 2,125
+# evaluation faces had a lid contour wider than 1.04x the calibrated span (tools/eyes_eval.py, models/README.md).
+TOO_SMALL_EYE_PX = 0.8 * MIN_EYE_WIDTH_PX
 
 
 class Scorer:
@@ -462,8 +464,10 @@ class Scorer:
     @torch.inference_mode()
     def score_batch(
         self, model_inputs: torch.Tensor, face_inputs: torch.Tensor, face_sizes: list[tuple[int, int]],
-        looks: Sequence[look.Look],
+        looks: Sequence[look.Look], checks: bool = True,
     ) -> list[Scored]:
+        """Score, embed and find faces; with ``checks`` also each face's eyes and focus (``check_faces``; the
+        pass runs those itself, on another thread)."""
         network = self.embed(model_inputs)
         faces = self.detector.detect(face_inputs.to(self.device, non_blocking=True), face_sizes)
         extras = [lk.values([f.box for f in found], size) for lk, found, size in zip(looks, faces, face_sizes,
@@ -472,43 +476,52 @@ class Scorer:
         scores = self.score_embeddings(features).cpu().numpy()
         aspects = self.aspect_heads.aspects(features)
         feats = features.cpu().numpy()
-        checks = self.check_faces(looks, faces, face_sizes)
+        found = self.check_faces(looks, faces, face_sizes) if checks else [[] for _ in faces]
         return [Scored(float(s), e, f, a, c)
-                for s, e, f, a, c in zip(scores, feats, faces, aspects, checks, strict=True)]
+                for s, e, f, a, c in zip(scores, feats, faces, aspects, found, strict=True)]
 
+    @torch.inference_mode()
     def check_faces(self, looks: Sequence[look.Look], faces: list[list[Face]],
                     face_sizes: list[tuple[int, int]]) -> list[list[FaceCheck]]:
         """Each face's eyes and sharpness, on the detail decode the looks hold (native resolution up to
         look.DETAIL_EDGE: no second decode), all faces of the batch through the eye networks at once.
 
-        Each face's neighbourhood is cut out reduced as far as its iris crops stay at their networks' input
-        size (a 500 px face needs no 500 px crop to make 64 px eyes: rebuilding the full-resolution colour of
-        the whole face cost 180 ms a photo); the sharpness is measured on the full-resolution luma."""
+        Each face's eyes are cut out (one region around both) reduced as far as their iris crops stay at the
+        network's input size (a 500 px face needs no 500 px crop to make 64 px eyes: rebuilding the
+        full-resolution colour of the whole face cost 180 ms a photo); the sharpness is measured on the
+        full-resolution luma."""
         images: list[Image.Image | np.ndarray] = []
         local: list[list[Face]] = []
         placed: list[tuple[int, int, int]] = []  # (reduction, x0, y0) of each face's crop
+        measured: set[int] = set()  # the faces (by id) sent to the eye network
         in_detail: list[list[Face]] = []
         for lk, found, (fw, fh) in zip(looks, faces, face_sizes, strict=True):
             h, w = lk.detail_gray.shape
             scaled = [f.scaled(w / fw, h / fh) for f in found]
             in_detail.append(scaled)
             for f in scaled:
-                x0, y0, x1, y1 = f.box
-                side = max(x1 - x0, y1 - y0)
-                # what the mesh crop can reach: 1.5x the box, square, turned up to 45 degrees
-                reach = MESH_SCALE * 0.75 * side
-                cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-                k = max(1, int(EYE_SPAN * side / IRIS_SIZE))
-                image, (ox, oy) = lk.detail_rgb((cx - reach, cy - reach, cx + reach, cy + reach), k)
+                eyes_xy = np.array(f.landmarks[:2], dtype=np.float64)
+                if EYE_SPAN_PER_DISTANCE * float(np.linalg.norm(eyes_xy[1] - eyes_xy[0])) < TOO_SMALL_EYE_PX:
+                    continue  # unknown (too small) without the network's cost: group shots have many such faces
+                side = eye_crop_side(f)
+                reach = 0.75 * side  # an eye crop's half-diagonal, turned up to 45 degrees, and its offset
+                x0, y0 = eyes_xy.min(axis=0) - reach
+                x1, y1 = eyes_xy.max(axis=0) + reach
+                k = max(1, int(side / IRIS_SIZE))
+                image, (ox, oy) = lk.detail_rgb((x0, y0, x1, y1), k)
                 images.append(image)
                 local.append([f.shifted(-ox, -oy).scaled(1 / k, 1 / k)])
                 placed.append((k, ox, oy))
-        marks = [m[0] for m in self.eyes.landmarks_of_photos(images, local)] if images else []
+                measured.add(id(f))
+        marks = [m[0] for m in self.eyes.landmarks_of_photos(images, local, iris_points=False)] if images else []
         out: list[list[FaceCheck]] = []
         n = 0
         for lk, found in zip(looks, in_detail, strict=True):
             row = []
             for f in found:
+                if id(f) not in measured:
+                    row.append(check_face(lk.detail_gray, f.box, None))
+                    continue
                 k, ox, oy = placed[n]
                 row.append(check_face(lk.detail_gray, f.box, marks[n].mapped(k, ox, oy)))
                 n += 1

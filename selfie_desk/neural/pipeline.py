@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from PIL import Image
 from selfie_desk.core import decoding, look, reasons, thumbnails
 from selfie_desk.core.catalog import Catalog, LookRecord, Result
 from selfie_desk.core.embedding import EMBEDDING_ID, FEATURE_DIM, face_input, model_input
+from selfie_desk.core.face_check import FaceCheck
 from selfie_desk.core.indexing import IndexReport, Todo, index
 from selfie_desk.core.reasons import ASPECTS
 from selfie_desk.neural import rescore
@@ -114,10 +115,39 @@ def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, l
 
 
 def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
+    """The catalog's results for one batch, computed here and now (tools and tests; the pass uses `_start`)."""
+    return _start(items, scorer, None)()
+
+
+def _start(items: list[Prepared], scorer: Scorer, eyes: ThreadPoolExecutor | None) -> Callable[[], list[Result]]:
+    """Score one batch on this thread and start its faces' eyes and focus on ``eyes`` (or here when None);
+    the returned call waits for them and makes the catalog's results.
+
+    With ``eyes`` (``score(eyes_beside=True)``) the pass records a batch after the next one's backbone has
+    run, so the eye network of one batch runs on its own thread while this thread scores the next."""
     model_in, face_in, sizes = _batch_tensors(items)
+    scored = scorer.score_batch(model_in, face_in, sizes, [p.look for p in items], checks=False)
+    looks, faces = [p.look for p in items], [s.faces for s in scored]
+    if eyes is None:
+        checks = scorer.check_faces(looks, faces, sizes)
+        return lambda: _made(items, scored, checks)
+    # half this thread's share of the cores (one on two cores): the two threads' OpenMP pools overlap in time
+    threads = max(1, torch.get_num_threads() // 2)
+
+    def check() -> list[list[FaceCheck]]:
+        if scorer.device.type == "cpu":
+            torch.set_num_threads(threads)
+        return scorer.check_faces(looks, faces, sizes)
+
+    future = eyes.submit(check)
+    return lambda: _made(items, scored, future.result())
+
+
+def _made(items: list[Prepared], scored: list[Scored], checks: list[list[FaceCheck]]) -> list[Result]:
     out = []
-    scored = scorer.score_batch(model_in, face_in, sizes, [p.look for p in items])
-    for p, s, (fw, fh) in zip(items, scored, sizes, strict=True):
+    for p, s0, c, (fw, fh) in zip(items, scored, checks, [(q.face_input.shape[1], q.face_input.shape[0])
+                                                           for q in items], strict=True):
+        s = replace(s0, checks=c)
         sx, sy = p.width / fw, p.height / fh
         faces = [f.scaled(sx, sy) for f in s.faces]
         out.append(
@@ -182,8 +212,13 @@ def score(
     batch_size: int = 16,
     workers: int | None = None,
     thumbnail_root: Path | None = None,
+    eyes_beside: bool = False,
 ) -> Summary:
-    """Index `targets` and score every photo that needs it. Returns when done or cancelled."""
+    """Index `targets` and score every photo that needs it. Returns when done or cancelled.
+
+    ``eyes_beside`` measures a batch's eyes on a thread of their own while the next batch is scored (while
+    photos are still being decoded); off by default: on the loaded 2-core VM it did not beat measuring them
+    on the scoring thread (docs/benchmarks.md, "Eyes and focus")."""
     start = time.perf_counter()
     cancel = cancel or threading.Event()
     report, reused, todo = plan(targets, catalog, scorer, cancel)
@@ -197,24 +232,44 @@ def score(
     tell(None)
     batch: list[Prepared] = []
     errors: list[Result] = []
+    started: list[tuple[Callable[[], list[Result]], list[Result]]] = []  # a batch scored, its eyes under way
 
-    def flush() -> None:
+    def finish() -> None:
+        """Record the batch started last (waiting for its eyes)."""
         nonlocal done
-        results = (_results(batch, scorer) if batch else []) + errors
+        if not started:
+            return
+        made, errs = started.pop()
+        results = made() + errs
         catalog.record(results, scorer.model_name, scorer.info.id)
         done += len(results)
-        last = todo[done - 1].path if done else None
+        tell(todo[done - 1].path if done else None)
+
+    decoded = threading.Event()  # every photo decoded: nothing left to overlap the eyes with
+
+    def flush() -> None:
+        # Once decoding is done the backbone has every core: a batch's eyes then run here, on every core too,
+        # rather than on one core beside it (the last batch's eyes on one thread were the pass's tail).
+        try:
+            beside = eyes if eyes_beside and not decoded.is_set() else None
+            made = _start(list(batch), scorer, beside) if batch else list
+        except BaseException:
+            finish()  # a failing batch loses only itself, as when batches were recorded at once
+            raise
+        finish()  # the previous batch: its eyes ran beside this one's backbone
+        started.append((made, list(errors)))
         batch.clear()
         errors.clear()
-        tell(last)
 
     def all_cores() -> None:
         # decoding has finished: the batches still queued (up to two) get every core instead of half
+        decoded.set()
         if scorer.device.type == "cpu":
             torch.set_num_threads(os.cpu_count() or 1)
 
     n_workers = workers or default_workers()
-    with _cpu_share(scorer), ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="decode") as pool:
+    with (_cpu_share(scorer), ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="decode") as pool,
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix="eyes") as eyes):
         stream = _decoded_in_order(pool, todo, window=2 * batch_size + n_workers, cancel=cancel,
                                    thumbnail_root=thumbnail_root, decoded_all=all_cores)
         try:
@@ -228,6 +283,8 @@ def score(
                     flush()
             if not cancel.is_set() and (batch or errors):
                 flush()
+            if not cancel.is_set():
+                finish()  # a cancel keeps what was recorded before it, as when batches were recorded at once
         finally:
             stream.close()
     return Summary(report, len(reused) + done - failed, failed, cancel.is_set(), time.perf_counter() - start)
