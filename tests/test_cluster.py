@@ -42,9 +42,17 @@ def test_path_map_parses_and_rewrites_whole_components():
 @pytest.fixture(scope="module")
 def cluster():
     pytest.importorskip("ray", reason="the cluster extra: pip install -e '.[cluster]'")
+    import psutil  # Ray's own dependency
+
     connection = cluster_run.connect("auto", cpus=2)
     yield connection
+    ours = psutil.Process().children(recursive=True)  # the local cluster's raylet, GCS and workers
     connection.close()
+    # ray.shutdown() returns before its processes are gone: wait for them, so that the window tests after this
+    # module (UI-stall limits on 2 cores) do not share the CPU with a cluster on its way out
+    _gone, alive = psutil.wait_procs(ours, timeout=20)
+    for proc in alive:
+        proc.kill()
 
 
 def rows(catalog: Catalog, model: str, folder: Path, root: Path | None = None) -> dict[str, dict]:
