@@ -221,19 +221,13 @@ def score(
     import ray
     from ray.exceptions import RayActorError, WorkerCrashedError
 
-    from selfie_desk.neural.pipeline import Progress, Summary, plan
+    from selfie_desk.neural.pipeline import Tally, plan
 
     start = time.perf_counter()
     cancel = cancel or threading.Event()
     report, reused, todo = plan(targets, catalog, scorer, cancel)
-    done = failed = 0
-
-    def tell(path: str | None) -> None:
-        if progress is not None:
-            progress(Progress(len(reused) + done, len(reused) + len(todo), failed, time.perf_counter() - start,
-                              path))
-
-    tell(None)
+    tally = Tally(report, len(reused), len(todo), progress, start)
+    tally.tell()
     queue: list[tuple[list[Todo], int]] = [(todo[i:i + batch_size], 0) for i in range(0, len(todo), batch_size)]
     queue.reverse()  # popped from the end: in order
     actors = connection.start_workers(model or scorer.model_name, device, path_map, workers) if queue else []
@@ -260,15 +254,14 @@ def score(
         pings[actors[a].pid.remote()] = (a, since)
 
     def commit(results: list[Result], thumbs: list[tuple[str, Any]]) -> None:
-        nonlocal done, failed
         for fingerprint, image in thumbs:
             try:
                 thumbnails.save(fingerprint, image, thumbnail_root)
             except OSError:
                 pass  # as in the local pass: a full or read-only cache must not stop scoring
         catalog.record(results, scorer.model_name, scorer.info.id)
-        done += len(results)
-        failed += sum(r.error is not None for r in results)
+        tally.done += len(results)
+        tally.failed += sum(r.error is not None for r in results)
 
     def lost(batch: list[Todo], tries: int, exc: Exception) -> None:
         if tries + 1 < TRIES:
@@ -305,7 +298,7 @@ def score(
                         ping(a, time.monotonic())
                     continue
                 commit(results, thumbs)
-                tell(batch[-1].path)
+                tally.tell(batch[-1].path)
             feed()
         if queue and not cancel.is_set():
             raise ClusterError(f"every worker died; {sum(len(b) for b, _ in queue)} photos not scored (run again)")
@@ -313,4 +306,4 @@ def score(
     finally:
         if not finished:  # interrupted: they may still be working on batches nobody will commit
             connection.drop_workers()
-    return Summary(report, len(reused) + done - failed, failed, cancel.is_set(), time.perf_counter() - start)
+    return tally.summary(cancel.is_set())

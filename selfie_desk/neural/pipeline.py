@@ -66,6 +66,25 @@ class Summary:
     elapsed: float
 
 
+class Tally:
+    """A pass's counts as it goes, its progress reports and its summary: the local pass and the cluster's driver
+    (selfie_desk/cluster/run.py) each keep one, so both report and sum up the same way."""
+
+    def __init__(self, report: IndexReport, reused: int, todo: int, progress: Callable[[Progress], None] | None,
+                 start: float) -> None:
+        self.report, self.reused, self.todo, self.progress, self.start = report, reused, todo, progress, start
+        self.done = self.failed = 0  # of `todo`: recorded, and of those (or still to be recorded) failed
+
+    def tell(self, path: str | None = None) -> None:
+        if self.progress is not None:
+            self.progress(Progress(self.reused + self.done, self.reused + self.todo, self.failed,
+                                   time.perf_counter() - self.start, path))
+
+    def summary(self, cancelled: bool) -> Summary:
+        return Summary(self.report, self.reused + self.done - self.failed, self.failed, cancelled,
+                       time.perf_counter() - self.start)
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A decoded photo, reduced to what the models need."""
@@ -222,28 +241,21 @@ def score(
     start = time.perf_counter()
     cancel = cancel or threading.Event()
     report, reused, todo = plan(targets, catalog, scorer, cancel)
-    done = failed = 0
-
-    def tell(path: str | None) -> None:
-        if progress is not None:
-            progress(Progress(len(reused) + done, len(reused) + len(todo), failed, time.perf_counter() - start,
-                              path))
-
-    tell(None)
+    tally = Tally(report, len(reused), len(todo), progress, start)
+    tally.tell()
     batch: list[Prepared] = []
     errors: list[Result] = []
     started: list[tuple[Callable[[], list[Result]], list[Result]]] = []  # a batch scored, its eyes under way
 
     def finish() -> None:
         """Record the batch started last (waiting for its eyes)."""
-        nonlocal done
         if not started:
             return
         made, errs = started.pop()
         results = made() + errs
         catalog.record(results, scorer.model_name, scorer.info.id)
-        done += len(results)
-        tell(todo[done - 1].path if done else None)
+        tally.done += len(results)
+        tally.tell(todo[tally.done - 1].path if tally.done else None)
 
     decoded = threading.Event()  # every photo decoded: nothing left to overlap the eyes with
 
@@ -278,7 +290,7 @@ def score(
                     batch.append(outcome)
                 else:
                     errors.append(Result(photo_id=item.photo_id, error=outcome))
-                    failed += 1
+                    tally.failed += 1
                 if len(batch) >= batch_size or len(errors) >= batch_size:
                     flush()
             if not cancel.is_set() and (batch or errors):
@@ -287,7 +299,7 @@ def score(
                 finish()  # a cancel keeps what was recorded before it, as when batches were recorded at once
         finally:
             stream.close()
-    return Summary(report, len(reused) + done - failed, failed, cancel.is_set(), time.perf_counter() - start)
+    return tally.summary(cancel.is_set())
 
 
 def plan(targets: Iterable[Path], catalog: Catalog, scorer: Scorer,
