@@ -118,6 +118,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE photos ADD COLUMN pair TEXT;
     """,
+    # 8: each photo's signature (issue 14, core/registration.py): its luma at 64 px on the long side, uint8 rows of
+    # `signature_width`, what grouping registers frames by (panoramas, the finer check). NULL: scored before this
+    # (the photo is read again on the next scan: `_UNSIGNED`). Self-contained, for merge order.
+    """
+    ALTER TABLE photos ADD COLUMN signature BLOB;
+    ALTER TABLE photos ADD COLUMN signature_width INTEGER;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
@@ -126,6 +133,8 @@ ACCEPTED_CROP = "accepted"
 # A photo with a face whose eyes were never measured (found by a version before schema 6) needs scoring again;
 # photos without faces, and faces measured as unknown, do not.
 _UNMEASURED = "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.eyes IS NULL)"
+# A photo scored before signatures were kept (schema 8) needs reading again too (its embedding alone cannot give one).
+_UNSIGNED = "(p.embedding IS NOT NULL AND p.signature IS NULL)"
 
 
 def create_undo_log(db: sqlite3.Connection) -> None:
@@ -262,6 +271,7 @@ class Result:
     embedding_id: str | None = None  # the layout of `embedding` (model.EMBEDDING_ID)
     look: LookRecord | None = None  # aspects and reasons
     exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV)
+    signature: np.ndarray | None = None  # h x w uint8 (core/registration.py)
 
 
 @dataclass(frozen=True)
@@ -391,7 +401,7 @@ class Catalog:
         counts as there only if that version of the model's head made it."""
         query = (
             "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, "
-            f"s.score IS NOT NULL AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED}, "
+            f"s.score IS NOT NULL AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED} AND NOT {_UNSIGNED}, "
             "p.missing_since IS NOT NULL, p.pair FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
@@ -416,7 +426,8 @@ class Catalog:
 
     def is_scored(self, photo_id: int, model: str, head: str | None = None) -> bool:
         row = self._db.execute("SELECT 1 FROM scores s JOIN photos p ON p.id = s.photo_id WHERE s.photo_id = ? "
-                               f"AND s.model = ? AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED}",
+                               f"AND s.model = ? AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED} "
+                               f"AND NOT {_UNSIGNED}",
                                (photo_id, model, head, head)).fetchone()
         return row is not None
 
@@ -428,6 +439,15 @@ class Catalog:
             marks = ",".join("?" * len(chunk))
             out.update(r[0] for r in self._db.execute(
                 f"SELECT DISTINCT photo_id FROM faces WHERE eyes IS NULL AND photo_id IN ({marks})", chunk))
+        return out
+
+    def unsigned(self, photo_ids: Iterable[int]) -> set[int]:
+        """Those of `photo_ids` scored before signatures were kept: only the scoring pass makes one."""
+        out: set[int] = set()
+        for chunk in _chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self._db.execute(
+                f"SELECT id FROM photos p WHERE {_UNSIGNED} AND id IN ({marks})", chunk))
         return out
 
     def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str) -> int:
@@ -494,8 +514,8 @@ class Catalog:
                 self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
                 self._db.execute("DELETE FROM crop_proposals WHERE photo_id = ?", (photo_id,))
                 self._db.execute(
-                    "UPDATE photos SET embedding = NULL, embedding_model = NULL, embedding_id = NULL, look = NULL "
-                    "WHERE id = ?", (photo_id,)
+                    "UPDATE photos SET embedding = NULL, embedding_model = NULL, embedding_id = NULL, look = NULL, "
+                    "signature = NULL, signature_width = NULL WHERE id = ?", (photo_id,)
                 )
 
     def record(self, results: Sequence[Result], model: str, head: str = "") -> None:
@@ -509,7 +529,8 @@ class Catalog:
                 assert r.score is not None, "a result without an error has a score (pipeline._results)"
                 db.execute(
                     "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, "
-                    "embedding = ?, embedding_model = ?, embedding_id = ?, look = ?, exposure_bias = ? WHERE id = ?",
+                    "embedding = ?, embedding_model = ?, embedding_id = ?, look = ?, exposure_bias = ?, signature = ?, "
+                    "signature_width = ? WHERE id = ?",
                     (
                         r.width,
                         r.height,
@@ -519,6 +540,7 @@ class Catalog:
                         r.embedding_id,
                         None if r.look is None else json.dumps(r.look),
                         r.exposure_bias,
+                        *((None, None) if r.signature is None else _signature_blob(r.signature)),
                         r.photo_id,
                     ),
                 )
@@ -789,6 +811,19 @@ class Catalog:
                 out[pid] = (when, int(mtime_ns), bias)
         return out
 
+    def signatures(self, photo_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored signatures (h x w uint8, core/registration.py); photos without one are left out."""
+        out: dict[int, np.ndarray] = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for pid, blob, width in self._db.execute(
+                f"SELECT id, signature, signature_width FROM photos WHERE signature IS NOT NULL AND id IN ({marks})",
+                chunk,
+            ):
+                if width and len(blob) % width == 0:
+                    out[pid] = np.frombuffer(blob, np.uint8).reshape(-1, width)
+        return out
+
     def groups(self, photo_ids: Sequence[int]) -> list[StoredGroup]:
         """The stored groups that hold any of `photo_ids`, with all their members (in id order)."""
         group_ids: set[int] = set()
@@ -940,6 +975,11 @@ def _crop_score(crop_json: str | None, accepted: tuple[Box, float] | None) -> fl
         return None
     crop = json.loads(crop_json)
     return accepted[1] if all(abs(a - b) <= 0.5 for a, b in zip(crop, accepted[0], strict=True)) else None
+
+
+def _signature_blob(sig: np.ndarray) -> tuple[bytes, int]:
+    a = np.ascontiguousarray(sig, np.uint8)
+    return a.tobytes(), int(a.shape[1])
 
 
 def _chunks(items: list[int], n: int) -> Iterator[list[int]]:

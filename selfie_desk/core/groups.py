@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
 from selfie_desk.core.reasons import family_of
+from selfie_desk.core.registration import Signatures
 
 KINDS = ("burst", "similar", "bracket", "panorama", "single")
 NEVER_AUTO_REJECTED = frozenset({"bracket", "panorama"})
@@ -53,6 +54,18 @@ class GroupingParams:
     similar_gap_s: float = 30.0  # the same scene taken again within this is `similar`; minutes apart: not
     similar_similarity: float = 0.90
     look_back: int = 8
+    # A panorama: frames taken one after another, the same exposure, whose signatures register with a large shift
+    # mostly along one axis (the overlap 15-80 % of the frame) and agree there (core/registration.py).
+    panorama_gap_s: float = 5.0
+    panorama_shift: float = 0.2  # along the pan, at least this of the frame (a burst's shake is ~1 %)
+    panorama_across: float = 0.1  # across it, at most this
+    panorama_agreement: float = 0.6  # NCC of the overlap's gradients (the same scene shifted: 0.75-0.99)
+    panorama_ev: float = 0.3  # the same exposure: EXIF bias within this, or without it the mean luma within
+    panorama_brightness: float = 0.5  # this in log2
+    # The finer check: a burst or similar link whose embedding is within `check_margin` of its threshold stands only
+    # if the aligned signatures agree at least `check_agreement` (0: no check).
+    check_margin: float = 0.0
+    check_agreement: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,7 @@ class Shot:
     content: npt.NDArray[np.float32] | None = None  # the pooled last layer (EMBEDDING_DIM values)
     brightness: float | None = None  # mean luma in [0, 1]
     exposure_bias: float | None = None  # EV
+    signature: npt.NDArray[np.uint8] | None = None  # the grey thumbnail registration reads (core/registration.py)
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,8 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
     bias = np.array([np.nan if s.exposure_bias is None else s.exposure_bias for s in ss])
     lum = np.array([np.nan if s.brightness is None else max(s.brightness, 1e-3) for s in ss])
     log_lum = np.log2(lum)
+    sigs = Signatures([s.signature for s in ss])
+    has_sig = np.array([s.signature is not None for s in ss])
 
     parent = list(range(n))
 
@@ -137,9 +153,19 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
             step = np.where(np.isnan(ev), np.abs(log_lum[a] - log_lum[b]) >= p.bracket_brightness,
                             ev >= p.bracket_ev)
             bracket = both & timed & (dt <= p.bracket_gap_s) & step & (sim >= p.bracket_similarity)
-            burst = both & timed & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket
-            similar = both & (sim >= p.similar_similarity) & ~bracket & ~burst & (~timed | (dt <= p.similar_gap_s))
-        for mask, kind in ((bracket, "bracket"), (burst, "burst"), (similar, "similar")):
+            same_exposure = np.where(np.isnan(ev), np.abs(log_lum[a] - log_lum[b]) < p.panorama_brightness,
+                                     ev < p.panorama_ev)
+            panorama = _panoramas(sigs, a, b, has_sig[a] & has_sig[b] & timed & (dt <= p.panorama_gap_s)
+                                  & same_exposure & ~bracket, p)
+            burst = both & timed & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket & ~panorama
+            similar = (both & (sim >= p.similar_similarity) & ~bracket & ~burst & ~panorama
+                       & (~timed | (dt <= p.similar_gap_s)))
+        if p.check_margin > 0:
+            burst &= _aligned(sigs, a, b, burst & has_sig[a] & has_sig[b] & (sim < p.burst_similarity + p.check_margin),
+                              p)
+            similar &= _aligned(sigs, a, b, similar & has_sig[a] & has_sig[b]
+                                & (sim < p.similar_similarity + p.check_margin), p)
+        for mask, kind in ((bracket, "bracket"), (panorama, "panorama"), (burst, "burst"), (similar, "similar")):
             for j in np.flatnonzero(mask):
                 x, y = int(a[j]), int(b[j])
                 link_kind[(x, y)] = kind
@@ -162,9 +188,38 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
         # A burst's first and last frames may be further apart than burst_gap_s (and so linked as "similar"):
         # the group is a burst when its burst links alone connect every frame.
         one_chain = len({burst_find(i) for i in idx}) == 1
+        # A pan's frames are never a burst (whose frames "keep the best" rejects), even where two of them were
+        # also linked as a burst.
         kind = ("single" if len(idx) == 1 else "bracket" if "bracket" in found
-                else "burst" if one_chain else "similar")
+                else "panorama" if "panorama" in found else "burst" if one_chain else "similar")
         out.append(AutoGroup(kind, tuple(ss[i].id for i in idx)))
+    return out
+
+
+def _panoramas(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], candidate: npt.NDArray[np.bool_],
+               p: GroupingParams) -> npt.NDArray[np.bool_]:
+    """Which candidate pairs (a[j], b[j]) register as neighbouring frames of a pan."""
+    out = np.zeros(len(a), bool)
+    picked = np.flatnonzero(candidate)
+    if picked.size == 0:
+        return out
+    shifts = sigs.register(a[picked].tolist(), b[picked].tolist(), p.panorama_shift, 1.0)
+    for j, shift in zip(picked, shifts, strict=True):
+        out[j] = (shift.along >= p.panorama_shift and shift.across <= p.panorama_across
+                  and shift.agreement >= p.panorama_agreement)
+    return out
+
+
+def _aligned(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], borderline: npt.NDArray[np.bool_],
+             p: GroupingParams) -> npt.NDArray[np.bool_]:
+    """False for the borderline pairs whose signatures, aligned (a little shake allowed), disagree; True elsewhere."""
+    out = np.ones(len(a), bool)
+    picked = np.flatnonzero(borderline)
+    if picked.size == 0:
+        return out
+    shifts = sigs.register(a[picked].tolist(), b[picked].tolist(), 0.0, 0.06)
+    for j, shift in zip(picked, shifts, strict=True):
+        out[j] = shift.agreement >= p.check_agreement
     return out
 
 
@@ -309,6 +364,7 @@ def shots_from_catalog(catalog: Any, photo_ids: Sequence[int]) -> list[Shot]:
     """The shots of `photo_ids` from stored data only: embeddings, capture times, mtimes, exposure bias."""
     embeddings = catalog.embeddings(photo_ids)
     info = catalog.capture_info(photo_ids)
+    signatures = catalog.signatures(photo_ids)
     shots = []
     for pid in photo_ids:
         captured_at, mtime_ns, bias = info.get(pid, (None, 0, None))
@@ -322,6 +378,7 @@ def shots_from_catalog(catalog: Any, photo_ids: Sequence[int]) -> list[Shot]:
             content=None if vec is None else vec[:EMBEDDING_DIM],
             brightness=brightness,
             exposure_bias=bias,
+            signature=signatures.get(pid),
         ))
     return shots
 

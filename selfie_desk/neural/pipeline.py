@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from selfie_desk.core import decoding, look, reasons, thumbnails
+from selfie_desk.core import decoding, look, reasons, registration, thumbnails
 from selfie_desk.core.catalog import Catalog, LookRecord, Result
 from selfie_desk.core.embedding import EMBEDDING_ID, FEATURE_DIM, face_input, model_input
 from selfie_desk.core.face_check import FaceCheck
@@ -98,6 +98,7 @@ class Prepared:
     look: look.Look  # view statistics and the detail luma (the view itself is let go)
     exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV): brackets are grouped by it
     thumbnail: Image.Image | None = None  # the view reduced for the cache, when not saved here (cluster workers)
+    signature: np.ndarray | None = None  # the view's luma at 64 px (core/registration.py): grouping registers by it
 
 
 def prepare(todo: Todo, thumbnail_root: Path | None = None, *, save_thumbnail: bool = True) -> Prepared:
@@ -117,9 +118,10 @@ def prepare(todo: Todo, thumbnail_root: Path | None = None, *, save_thumbnail: b
         thumb = thumbnails.reduced(view)
     model_in = model_input(view)
     face = face_input(view, FACE_EDGE)
+    sig = registration.signature(view)
     lk.view = None  # only its statistics are needed from here on: keeps the decodes in flight small
     return Prepared(todo, decoded.width, decoded.height, decoded.captured_at, model_in, face, lk,
-                    decoded.exposure_bias, thumb)
+                    decoded.exposure_bias, thumb, sig)
 
 
 def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
@@ -182,6 +184,7 @@ def _made(items: list[Prepared], scored: list[Scored], checks: list[list[FaceChe
                 embedding_id=EMBEDDING_ID,
                 look=describe(s, faces, p.width, p.height, p.look),
                 exposure_bias=p.exposure_bias,
+                signature=p.signature,
             )
         )
     return out
@@ -311,7 +314,9 @@ def plan(targets: Iterable[Path], catalog: Catalog, scorer: Scorer,
     # Photos whose stored embedding this model's head can read are scored from it (switching models);
     # only the others are decoded. An embedding of an older layout is made again by decoding the photo.
     # Photos with a face found before eyes and focus were measured are decoded again for them (catalog 5).
+    # Photos scored before signatures were kept (catalog 8) are decoded again for one.
     unmeasured = catalog.unmeasured_faces(t.photo_id for t in report.todo)
+    unmeasured |= catalog.unsigned(t.photo_id for t in report.todo)
     reused = rescore.from_embeddings(catalog, scorer.head, scorer.model_name,
                                      [t.photo_id for t in report.todo if t.photo_id not in unmeasured],
                                      cancel=cancel, head_id=scorer.info.id)
