@@ -21,6 +21,7 @@ from selfie_desk.core.embedding import EMBEDDING_DIM, FEATURE_DIM, STATS_DIM
 from selfie_desk.core.groups import (
     FILE_TIME_REASON,
     KINDS,
+    GroupIndex,
     GroupingParams,
     Shot,
     group_shots,
@@ -28,6 +29,7 @@ from selfie_desk.core.groups import (
     ranked_groups,
     regroup,
 )
+from selfie_desk.core.registration import SIGNATURE_EDGE, Signatures, signature
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 T0 = 1_750_000_000.0
@@ -116,6 +118,103 @@ def test_ten_thousand_photos_in_one_minute_are_grouped_within_the_budget():
     assert_partition(groups, range(10_000))
     assert elapsed < 2.0, f"{elapsed:.2f} s"
     assert len(groups) == 400
+
+
+# ---- panoramas: registration of the stored signatures ---------------------------------------------------------------
+def view(im: Image.Image) -> Image.Image:
+    """`im` as the scoring pass's view holds it (long edge 480), JPEG noise included."""
+    im = im.resize((480, round(480 * im.size[1] / im.size[0])), Image.Resampling.BICUBIC)
+    a = np.asarray(im, np.float32) + np.random.default_rng(im.size[1]).normal(0, 2.0, (im.size[1], 480, 3))
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+def pan_frames(n: int = 3, overlap: float = 0.4) -> list[Image.Image]:
+    """n windows of the demo's widest photo (china.jpg, 640 x 427) panned left to right, 1 px of drift across."""
+    wide = Image.open(DEMO / "china.jpg").convert("RGB")
+    w = round(wide.width / (n - (n - 1) * overlap))
+    step = round(w * (1 - overlap))
+    h = round(w * 0.75)
+    return [view(wide.crop((i * step, 20 + i, i * step + w, 20 + i + h))) for i in range(n)]
+
+
+def shaken_frames(n: int = 3) -> list[Image.Image]:
+    """n frames of one window with the camera shaken a few pixels and a little rotation: a burst."""
+    wide = Image.open(DEMO / "china.jpg").convert("RGB")
+    return [view(wide.rotate(0.4 * i, translate=(3 * i, -2 * i)).crop((100, 30, 420, 270))) for i in range(n)]
+
+
+def test_signatures_are_small_grey_and_register_a_pan_but_not_a_burst():
+    frames = pan_frames()
+    sigs = [signature(f) for f in frames]
+    assert sigs[0].dtype == np.uint8 and max(sigs[0].shape) == SIGNATURE_EDGE and sigs[0].nbytes < 4096
+    pan = Signatures(sigs).register([0, 1], [1, 2], 0.2, 1.0)
+    assert all(0.5 < s.dx < 0.7 and abs(s.dy) < 0.1 and s.agreement > 0.6 for s in pan), pan
+    burst = Signatures([signature(f) for f in shaken_frames()])
+    assert all(s.agreement < 0.6 for s in burst.register([0, 1], [1, 2], 0.2, 1.0))  # no large shift fits
+    assert all(s.along < 0.05 and s.agreement > 0.8 for s in burst.register([0, 1], [1, 2], 0.0, 0.06))
+
+
+def test_a_pan_of_three_overlapping_frames_is_a_panorama_and_never_a_burst():
+    """The frames' embeddings are as alike as a burst's (a pan's frames show one scene): registration decides."""
+    sigs = [signature(f) for f in pan_frames()]
+    shots = [Shot(i, T0 + i, content=content(i, 0.1, base=1), signature=sigs[i]) for i in range(3)]
+    assert kinds_of(group_shots(shots)) == {frozenset(range(3)): "panorama"}
+    unsigned = [Shot(s.id, s.taken, content=s.content) for s in shots]  # scored before catalog 8: as before
+    assert kinds_of(group_shots(unsigned)) == {frozenset(range(3)): "burst"}
+    later = [Shot(s.id, T0 + 60 * s.id, content=content(s.id), signature=s.signature) for s in shots]
+    assert all(g.kind == "single" for g in group_shots(later))  # minutes apart: no pan, whatever the overlap
+    bracket = [Shot(s.id, s.taken, content=s.content, signature=s.signature, exposure_bias=ev)
+               for s, ev in zip(shots, (0.0, -2.0, 2.0), strict=True)]
+    assert kinds_of(group_shots(bracket)) == {frozenset(range(3)): "bracket"}  # exposure steps: not a pan
+
+
+def test_a_burst_with_camera_shake_stays_a_burst():
+    sigs = [signature(f) for f in shaken_frames(4)]
+    shots = [Shot(i, T0 + 0.3 * i, content=content(i, 0.1, base=1), signature=sigs[i]) for i in range(4)]
+    assert kinds_of(group_shots(shots)) == {frozenset(range(4)): "burst"}
+
+
+def test_a_panorama_is_stored_and_keep_the_best_rejects_none_of_its_frames(tmp_path):
+    frames = pan_frames()
+    start = datetime(2026, 5, 1, 10, 0, 0)
+    catalog = Catalog(tmp_path / "catalog.db")
+    ids = []
+    for i, frame in enumerate(frames):
+        path = tmp_path / f"pan{i}.jpg"
+        frame.save(path, quality=90)
+        pid = catalog.add_file(str(path), path.stat().st_size, path.stat().st_mtime_ns, f"pan{i}")
+        catalog.record([Result(pid, *frame.size, (start + timedelta(seconds=i)).isoformat(), 0.5 + 0.1 * i,
+                               feature(content(i, 0.1, base=1)), embedding_id="x", signature=signature(frame))],
+                       "default")
+        ids.append(pid)
+    stored = catalog.signatures(ids)
+    assert all(np.array_equal(stored[pid], signature(f)) for pid, f in zip(ids, frames, strict=True))
+    regroup(catalog, ids)
+    assert groups_by_name(catalog, tmp_path) == {frozenset({"pan0.jpg", "pan1.jpg", "pan2.jpg"}): "panorama"}
+    index = GroupIndex(ranked_groups(catalog, catalog.photos("default", folder=str(tmp_path))))
+    plan = index.cull_plan(ids[0])
+    assert plan is not None and plan.reject == [] and len(plan.left) == 2
+    assert "never auto-rejected" in plan.message()
+
+
+def test_a_catalog_before_signatures_migrates_and_its_photos_are_read_again_for_one(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:7]:
+        db.executescript(script)
+    db.execute("INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at, embedding, rating) "
+               "VALUES ('/x.jpg', 1, 1, 'f', 0, ?, 2)", (np.zeros(FEATURE_DIM, np.float16).tobytes(),))
+    db.execute("INSERT INTO scores (photo_id, model, score, scored_at) VALUES (1, 'default', 0.5, 0)")
+    db.execute("PRAGMA user_version = 7")
+    db.commit()
+    db.close()
+    with Catalog(path) as catalog:
+        assert catalog.schema_version == SCHEMA_VERSION
+        assert catalog.unsigned([1]) == {1} and not catalog.is_scored(1, "default")
+        assert catalog.signatures([1]) == {} and catalog.photos("default", paths=["/x.jpg"])[0].rating == 2
+        catalog.record([Result(1, 32, 24, None, 0.5, np.zeros(FEATURE_DIM, np.float32),
+                               signature=np.zeros((48, 64), np.uint8))], "default")
+        assert catalog.unsigned([1]) == set() and catalog.is_scored(1, "default")
 
 
 # ---- ranking ------------------------------------------------------------------------------------------------------

@@ -3,9 +3,12 @@ embeddings, times and exposure biases, grouping, storing the groups, and reading
 the window does with them on its UI thread (the group index, the badges, the grid's stacked rows).
 
 The photos are synthetic records (400 scenes of 25 frames, all within one minute: the worst case for a
-time window), not decoded files: only stored data is read.
+time window, since every neighbour is then a candidate for a panorama's registration), not decoded files: only
+stored data is read. Each has a signature (catalog 8): a window of its scene's random picture, shaken by a pixel,
+and one scene in ten is a pan (its frames a third of the frame apart), so the registration runs as it would.
+--no-signatures stores none (photos scored before catalog 8).
 
-    .venv/bin/python tools/groups_bench.py [--photos 10000]
+    .venv/bin/python tools/groups_bench.py [--photos 10000] [--no-signatures]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,21 +33,36 @@ from selfie_desk.core.groups import GroupIndex, group_shots, ranked_groups, regr
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", type=int, default=10_000)
-    n = ap.parse_args().photos
+    ap.add_argument("--no-signatures", action="store_true")
+    args = ap.parse_args()
+    n = args.photos
     rng = np.random.default_rng(0)
     scenes = np.abs(rng.normal(size=(n // 25 + 1, FEATURE_DIM))).astype(np.float32)
     start = datetime(2026, 6, 1, 9, 0, 0)
+    pictures: dict[int, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
         catalog = Catalog(Path(tmp) / "catalog.db")
         with catalog.transaction():
             ids = [catalog.add_file(f"/shoot/{i:05d}.jpg", 1, 1, f"fp{i}") for i in range(n)]
         results = []
+        h, w = 48, 64
         for i, pid in enumerate(ids):
+            sig = None
+            if not args.no_signatures and hasattr(Result, "signature"):
+                scene = i // 25
+                if scene not in pictures:  # smooth random structure, three frames wide
+                    coarse = np.random.default_rng(scene).uniform(0, 255, (h // 4, 3 * w // 4)).astype(np.uint8)
+                    pictures[scene] = np.asarray(Image.fromarray(coarse).resize((3 * w, h), Image.Resampling.BICUBIC),
+                                                 np.float32)
+                pan = scene % 10 == 0
+                x = (i % 25 % 6) * w // 3 if pan else w + int(rng.integers(-1, 2))
+                sig = np.clip(pictures[scene][:, x:x + w] + rng.normal(0, 3, (h, w)), 0, 255).astype(np.uint8)
             vec = scenes[i // 25].copy()
             vec[EMBEDDING_DIM:] = 0.5  # one brightness: the looks are not what is measured here
             vec[:EMBEDDING_DIM] += 0.1 * np.abs(rng.normal(size=EMBEDDING_DIM)).astype(np.float32)
             when = (start + timedelta(seconds=60 * i / n)).isoformat()
-            results.append(Result(pid, 4000, 3000, when, 0.5, vec, embedding_id="x"))
+            extra = {} if sig is None else {"signature": sig}
+            results.append(Result(pid, 4000, 3000, when, 0.5, vec, embedding_id="x", **extra))
         catalog.record(results, "default")
         t = {}
         t0 = time.perf_counter()
@@ -73,7 +92,8 @@ def main() -> None:
         model.set_groups(index)
         t["UI thread: the grid's rows, stacked"] = time.perf_counter() - t0
         assert badged == 0 and model.rowCount() == len(index.stacks()) + sum(len(g.members) == 1 for g in ranked)
-        print(f"{n} photos, {len(groups)} groups")
+        kinds = {k: sum(g.kind == k for g in groups) for k in sorted({g.kind for g in groups})}
+        print(f"{n} photos, {len(groups)} groups {kinds}")
         for name, s in t.items():
             print(f"  {name:<45} {s:6.3f} s")
         catalog.close()

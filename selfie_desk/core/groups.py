@@ -57,11 +57,12 @@ class GroupingParams:
     # A panorama: frames taken one after another, the same exposure, whose signatures register with a large shift
     # mostly along one axis (the overlap 15-80 % of the frame) and agree there (core/registration.py).
     panorama_gap_s: float = 5.0
+    panorama_look_back: int = 1  # a pan's frames are taken one after another: only each photo and the one before
     panorama_shift: float = 0.2  # along the pan, at least this of the frame (a burst's shake is ~1 %)
     panorama_across: float = 0.1  # across it, at most this
     panorama_agreement: float = 0.6  # NCC of the overlap's gradients (the same scene shifted: 0.75-0.99)
-    panorama_ev: float = 0.3  # the same exposure: EXIF bias within this, or without it the mean luma within
-    panorama_brightness: float = 0.5  # this in log2
+    panorama_ev: float = 0.3  # the same exposure: EXIF bias within this, and the overlap's mean luma within
+    panorama_brightness: float = 0.3  # this in log2 (a bracket's step of 1 EV: ~0.45)
     # The finer check: a burst or similar link whose embedding is within `check_margin` of its threshold stands only
     # if the aligned signatures agree at least `check_agreement` (0: no check).
     check_margin: float = 0.0
@@ -153,10 +154,10 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
             step = np.where(np.isnan(ev), np.abs(log_lum[a] - log_lum[b]) >= p.bracket_brightness,
                             ev >= p.bracket_ev)
             bracket = both & timed & (dt <= p.bracket_gap_s) & step & (sim >= p.bracket_similarity)
-            same_exposure = np.where(np.isnan(ev), np.abs(log_lum[a] - log_lum[b]) < p.panorama_brightness,
-                                     ev < p.panorama_ev)
+            # a pan's frames see different things: their exposure is compared on the overlap, after registration
             panorama = _panoramas(sigs, a, b, has_sig[a] & has_sig[b] & timed & (dt <= p.panorama_gap_s)
-                                  & same_exposure & ~bracket, p)
+                                  & ~(ev >= p.panorama_ev), p) if k <= p.panorama_look_back else np.zeros(n - k, bool)
+            bracket &= ~panorama
             burst = both & timed & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket & ~panorama
             similar = (both & (sim >= p.similar_similarity) & ~bracket & ~burst & ~panorama
                        & (~timed | (dt <= p.similar_gap_s)))
@@ -206,7 +207,7 @@ def _panoramas(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int
     shifts = sigs.register(a[picked].tolist(), b[picked].tolist(), p.panorama_shift, 1.0)
     for j, shift in zip(picked, shifts, strict=True):
         out[j] = (shift.along >= p.panorama_shift and shift.across <= p.panorama_across
-                  and shift.agreement >= p.panorama_agreement)
+                  and shift.agreement >= p.panorama_agreement and abs(shift.exposure) < p.panorama_brightness)
     return out
 
 

@@ -12,7 +12,7 @@ pairs at once, then the best shifts are checked in 2-D on the overlap. Linear in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,8 +21,11 @@ from PIL import Image
 
 SIGNATURE_EDGE = 64
 MIN_OVERLAP = 0.15  # of the frame along the shift: less than this is too little to tell a pan by
-PEAKS = 2  # the best 1-D shifts checked in 2-D per direction
 PERPENDICULAR = 3  # pixels of drift across the pan searched in 2-D (a hand-held pan wanders)
+# A 1-D peak is a pan's candidate when its correlation is this many standard errors above chance (Fisher's z times
+# the square root of the overlap): a short overlap correlates highly by chance (0.87 over 11 columns of a burst
+# frame against itself), so the raw correlation alone would send most unrelated pairs to the 2-D check.
+MIN_Z = 3.0
 Float = npt.NDArray[np.float32]
 
 
@@ -43,6 +46,7 @@ class Shift:
     dx: float
     dy: float
     agreement: float
+    exposure: float = 0.0  # log2 of b's mean luma over a's on the overlap: 0 at one exposure, +-1 an EV apart
 
     @property
     def along(self) -> float:
@@ -58,14 +62,15 @@ NO_SHIFT = Shift(0.0, 0.0, -1.0)
 
 
 def _smooth(g: Float) -> Float:
-    """A [1 2 1] / 4 binomial blur along both axes, twice (about a 1 px Gaussian): gradients of a frame shaken by a
-    fraction of a signature pixel then still agree (0.96 against 0.70 unblurred on a demo photo shaken 3 px)."""
-    for _ in range(2):
-        p = np.pad(g, 1, mode="edge")
-        g = 0.25 * p[:-2, 1:-1] + 0.5 * p[1:-1, 1:-1] + 0.25 * p[2:, 1:-1]
-        p = np.pad(g, 1, mode="edge")
-        g = 0.25 * p[1:-1, :-2] + 0.5 * p[1:-1, 1:-1] + 0.25 * p[1:-1, 2:]
-    return g.astype(np.float32)
+    """A [1 4 6 4 1] / 16 binomial blur along the last two axes (about a 1 px Gaussian), edges repeated: gradients of
+    a frame shaken by a fraction of a signature pixel then still agree (0.96 against 0.70 unblurred on a demo photo
+    shaken 3 px). One image (h x w) or a stack of them (n x h x w)."""
+    for axis in (-2, -1):
+        g = np.moveaxis(g, axis, 0)
+        e = np.concatenate([g[:1], g[:1], g, g[-1:], g[-1:]])
+        g = (e[:-4] + 4 * e[1:-3] + 6 * e[2:-2] + 4 * e[3:-1] + e[4:]) * (1 / 16)
+        g = np.moveaxis(g, 0, axis)
+    return np.ascontiguousarray(g, np.float32)
 
 
 def _ncc_all_shifts(x: Float, y: Float, min_len: int) -> tuple[Float, npt.NDArray[np.int64]]:
@@ -91,6 +96,22 @@ def _ncc_all_shifts(x: Float, y: Float, min_len: int) -> tuple[Float, npt.NDArra
     return np.nan_to_num(ncc, nan=-1.0, posinf=-1.0, neginf=-1.0).astype(np.float32), shifts
 
 
+def _z(ncc: Float, shifts: npt.NDArray[np.int64], n: int) -> Float:
+    """How many standard errors above chance each correlation is: Fisher's z times sqrt(overlap - 3)."""
+    length = np.maximum(n - np.abs(shifts) - 3, 1).astype(np.float32)
+    z: Float = np.arctanh(np.clip(ncc, -0.999, 0.999)) * np.sqrt(length)
+    return z
+
+
+def _exposure(la: Float, lb: Float, dx: int, dy: int) -> float:
+    """log2 of b's mean luma over a's where they overlap (as `_agreement` aligns them)."""
+    h, w = la.shape
+    hh, ww = h - abs(dy), w - abs(dx)
+    ma = float(la[max(0, dy):max(0, dy) + hh, max(0, dx):max(0, dx) + ww].mean())
+    mb = float(lb[max(0, -dy):max(0, -dy) + hh, max(0, -dx):max(0, -dx) + ww].mean())
+    return float(np.log2(max(mb, 1.0) / max(ma, 1.0)))
+
+
 def _agreement(ga: tuple[Float, Float], gb: tuple[Float, Float], dx: int, dy: int) -> float:
     """NCC of both gradient images of a and b where they overlap with b's content at a's (x + dx, y + dy)."""
     num = va = vb = 0.0
@@ -111,13 +132,22 @@ def _agreement(ga: tuple[Float, Float], gb: tuple[Float, Float], dx: int, dy: in
     return num / float(np.sqrt(va * vb))
 
 
-def _drift(pa: Float, pb: Float, reach: int) -> int:
-    """The shift (within +-reach) at which two 1-D profiles of one overlap agree best."""
-    reach = min(reach, len(pa) - 3)
+def _drifts(pa: Float, pb: Float, reach: int) -> npt.NDArray[np.int64]:
+    """For each row of two stacks of 1-D profiles of one overlap, the shift (within +-reach) at which they agree
+    best (normalised cross-correlation)."""
+    n = pa.shape[1]
+    reach = min(reach, n - 3)
     if reach < 1:
-        return 0
-    ncc, shifts = _ncc_all_shifts(pa[None].astype(np.float32), pb[None].astype(np.float32), len(pa) - reach)
-    return int(shifts[int(np.argmax(ncc[0]))])
+        return np.zeros(len(pa), np.int64)
+    scores = []
+    for d in range(-reach, reach + 1):
+        x, y = pa[:, max(0, d):n + min(0, d)], pb[:, max(0, -d):n + min(0, -d)]
+        x = x - x.mean(axis=1, keepdims=True)
+        y = y - y.mean(axis=1, keepdims=True)
+        den = np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
+        scores.append(np.where(den > 0, (x * y).sum(axis=1) / np.maximum(den, 1e-12), -1.0))
+    best: npt.NDArray[np.int64] = np.argmax(np.stack(scores, axis=1), axis=1) - reach
+    return best
 
 
 class Signatures:
@@ -139,10 +169,17 @@ class Signatures:
     def smooth(self, i: int) -> Float:
         g = self._smooth.get(i)
         if g is None:
-            sig = self.sigs[i]
-            assert sig is not None
-            g = self._smooth[i] = _smooth(sig.astype(np.float32))
+            self._smooth_all([i])
+            g = self._smooth[i]
         return g
+
+    def _smooth_all(self, ids: Sequence[int]) -> None:
+        """Smooth the signatures of `ids` (one shape) together: one call instead of one per photo."""
+        todo = [i for i in dict.fromkeys(ids) if i not in self._smooth]
+        if todo:
+            made = _smooth(np.stack([self.sigs[i] for i in todo]).astype(np.float32))  # type: ignore[misc]
+            for i, g in zip(todo, made, strict=True):
+                self._smooth[i] = g
 
     def grad(self, i: int) -> tuple[Float, Float]:
         g = self._grad.get(i)
@@ -151,37 +188,50 @@ class Signatures:
             g = self._grad[i] = (np.diff(s, axis=1), np.diff(s, axis=0))
         return g
 
-    def profile(self, i: int, axis: int) -> Float:
-        """The derivative of the column (axis 1) or row (axis 0) means: what the 1-D search correlates."""
-        got = self._profiles.get((i, axis))
-        if got is None:
-            sig = self.sigs[i]
-            assert sig is not None
-            got = self._profiles[(i, axis)] = np.diff(sig.astype(np.float32).mean(axis=1 - axis)).astype(np.float32)
-        return got
-
-    def _across(self, i: int, j: int, s: int, axis: int) -> tuple[int, int]:
-        """(dx, dy) for a pan of s pixels along `axis` (0: x, 1: y), the drift across it found by correlating the
-        overlap's profiles across."""
-        la, lb = self.smooth(i), self.smooth(j)
+    def _across(self, ia: Sequence[int], ib: Sequence[int], shifts: Sequence[int], axis: int) -> list[tuple[int, int]]:
+        """(dx, dy) for pans of `shifts` pixels along `axis` (0: x, 1: y), all of one signature shape, the drift
+        across each found by correlating its overlap's profiles across (means of the smoothed signatures over the
+        overlap, from running sums: all pairs at once)."""
+        if not ia:
+            return []
+        self._smooth_all([*ia, *ib])
+        la = np.stack([self._smooth[i] for i in ia])
+        lb = np.stack([self._smooth[i] for i in ib])
+        if axis == 1:  # a pan along y: the same as along x on the transposed signatures
+            la, lb = la.transpose(0, 2, 1), lb.transpose(0, 2, 1)
+        t, _h, w = la.shape
+        s = np.asarray(shifts)
+        ca = np.concatenate([np.zeros((t, la.shape[1], 1), np.float32), np.cumsum(la, axis=2)], axis=2)
+        cb = np.concatenate([np.zeros((t, lb.shape[1], 1), np.float32), np.cumsum(lb, axis=2)], axis=2)
+        rows = np.arange(t)
+        a0, a1 = np.maximum(0, s), w + np.minimum(0, s)
+        b0, b1 = np.maximum(0, -s), w + np.minimum(0, -s)
+        pa = (ca[rows, :, a1] - ca[rows, :, a0]) / np.maximum(a1 - a0, 1)[:, None]
+        pb = (cb[rows, :, b1] - cb[rows, :, b0]) / np.maximum(b1 - b0, 1)[:, None]
+        drift = _drifts(np.diff(pa, axis=1), np.diff(pb, axis=1), PERPENDICULAR)
         if axis == 0:
-            w = la.shape[1]
-            pa = la[:, max(0, s):w + min(0, s)].mean(axis=1)
-            pb = lb[:, max(0, -s):w + min(0, -s)].mean(axis=1)
-            return s, _drift(np.diff(pa), np.diff(pb), PERPENDICULAR)
-        h = la.shape[0]
-        pa = la[max(0, s):h + min(0, s)].mean(axis=0)
-        pb = lb[max(0, -s):h + min(0, -s)].mean(axis=0)
-        return _drift(np.diff(pa), np.diff(pb), PERPENDICULAR), s
+            return [(int(x), int(d)) for x, d in zip(s, drift, strict=True)]
+        return [(int(d), int(y)) for y, d in zip(s, drift, strict=True)]
+
+    def _profiles_of(self, ids: Sequence[int], axis: int) -> Float:
+        """What the 1-D search correlates, for `ids` (one signature shape), made together and kept: the derivative
+        of the column means (axis 0: shifts along x) or of the row means (axis 1: along y)."""
+        todo = [i for i in dict.fromkeys(ids) if (i, axis) not in self._profiles]
+        if todo:
+            stack = np.stack([self.sigs[i] for i in todo])  # type: ignore[misc]
+            made = np.diff(stack.mean(axis=1 + axis, dtype=np.float32), axis=1).astype(np.float32)
+            for i, row in zip(todo, made, strict=True):
+                self._profiles[(i, axis)] = row
+        return np.stack([self._profiles[(i, axis)] for i in ids])
 
     def register(self, a: Sequence[int], b: Sequence[int], lo: float, hi: float,
-                 min_profile: float = 0.3) -> list[Shift]:
+                 min_z: float = MIN_Z) -> list[Shift]:
         """Where each b[k] sits against a[k], searched among shifts from `lo` to `hi` of the frame along either
-        axis (the overlap kept >= MIN_OVERLAP). With lo > 0 (a pan): the PEAKS best 1-D shifts per direction whose
-        profiles correlate at least `min_profile` are checked in 2-D with a little drift across; with lo == 0 (a
-        still frame, a little shake): the best 1-D shift of each axis together, and its neighbours, in 2-D. A pan's
-        candidate must also beat every shift below `lo` on the profiles, so a burst's frames are never checked.
-        NO_SHIFT for a pair of different shapes, without a signature, or with no candidate."""
+        axis (the overlap kept >= MIN_OVERLAP). With lo > 0 (a pan): the strongest 1-D peak of either axis, if its
+        profiles correlate `min_z` standard errors above chance, is checked in 2-D with the drift across found on the
+        overlap (it must also beat every shift below `lo` on its axis's profiles, so a burst's frames are not
+        checked); with lo == 0 (a still frame, a little shake): the best 1-D shift of each axis together, and its
+        neighbours, in 2-D. NO_SHIFT for a pair of different shapes, without a signature, or with no candidate."""
         out: list[Shift] = [NO_SHIFT] * len(a)
         by_shape: dict[Any, list[int]] = {}
         for k, (i, j) in enumerate(zip(a, b, strict=True)):
@@ -189,40 +239,49 @@ class Signatures:
                 by_shape.setdefault(self.shape[i], []).append(k)
         for shape, ks in by_shape.items():
             h, w = shape
-            per_axis: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]] = []
-            still = np.full(len(ks), -1.0, np.float32)  # the profiles' best agreement at a shift below `lo`
-            for axis, n in ((1, w), (0, h)):
+            ia, ib = [a[k] for k in ks], [b[k] for k in ks]
+            tries: list[list[tuple[int, int]]] = [[] for _ in ks]
+            best_z = np.full(len(ks), -np.inf)  # a pan: the strongest 1-D peak of either axis, checked in 2-D
+            best_at: dict[int, tuple[int, int]] = {}
+            for axis, n in ((0, w), (1, h)):  # 0: along x (the column profiles), 1: along y
                 n1 = n - 1  # profiles are derivatives
                 reach = min(n1 - max(2, int(np.ceil(MIN_OVERLAP * n1))), int(np.floor(hi * n1)))
                 if reach < 1:
-                    per_axis.append((np.full((len(ks), 1), -1.0, np.float32), np.zeros(1, np.int64)))
                     continue
-                x = np.stack([self.profile(a[k], axis) for k in ks])
-                y = np.stack([self.profile(b[k], axis) for k in ks])
-                ncc, shifts = _ncc_all_shifts(x, y, n1 - reach)
+                ncc, shifts = _ncc_all_shifts(self._profiles_of(ia, axis), self._profiles_of(ib, axis), n1 - reach)
+                if lo <= 0:
+                    for row, sft in enumerate(shifts[np.argmax(ncc, axis=1)]):
+                        tries[row].append((int(sft), axis))
+                    continue
+                z = _z(ncc, shifts, n1)
                 near = np.abs(shifts) < lo * n1
-                if near.any():
-                    still = np.maximum(still, ncc[:, near].max(axis=1))
-                    ncc[:, near] = -1.0
-                per_axis.append((ncc, shifts))
-            for row, k in enumerate(ks):
-                ga, gb = self.grad(a[k]), self.grad(b[k])
-                tries: list[tuple[int, int]] = []
-                if lo > 0:
-                    for axis, (ncc, shifts) in enumerate(per_axis):
-                        for pick in np.argsort(-ncc[row])[:PEAKS]:
-                            if ncc[row, pick] < max(min_profile, still[row]):
-                                break  # too weak, or the frames agree better unshifted: not a pan
-                            s = int(shifts[pick])
-                            tries.append(self._across(a[k], b[k], s, axis))
-                else:
-                    sx = int(per_axis[0][1][np.argmax(per_axis[0][0][row])])
-                    sy = int(per_axis[1][1][np.argmax(per_axis[1][0][row])])
-                    tries = [(sx + i, sy + j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
-                best = NO_SHIFT
-                for dx, dy in dict.fromkeys(tries):
+                still = z[:, near].max(axis=1) if near.any() else np.full(len(ks), -np.inf, np.float32)
+                z[:, near] = -np.inf
+                pick = np.argmax(z, axis=1)
+                peak = z[np.arange(len(ks)), pick]
+                for r in np.flatnonzero(peak >= np.maximum(min_z, still)):
+                    row = int(r)
+                    if peak[row] > best_z[row]:
+                        best_z[row], best_at[row] = peak[row], (int(shifts[pick[row]]), axis)
+            for axis in (0, 1):
+                rows = [row for row, (_s, ax) in best_at.items() if ax == axis]
+                found = self._across([ia[r] for r in rows], [ib[r] for r in rows], [best_at[r][0] for r in rows], axis)
+                for row, at in zip(rows, found, strict=True):
+                    tries[row].append(at)
+            for row, found in enumerate(tries):
+                if lo <= 0:  # the best shift of each axis together, and its neighbours
+                    sx = next((s for s, ax in found if ax == 0), 0)
+                    sy = next((s for s, ax in found if ax == 1), 0)
+                    found = [(sx + i, sy + j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
+                if not found:
+                    continue
+                ga, gb = self.grad(ia[row]), self.grad(ib[row])
+                best, at = NO_SHIFT, (0, 0)
+                for dx, dy in dict.fromkeys(found):
                     agree = _agreement(ga, gb, dx, dy)
                     if agree > best.agreement:
-                        best = Shift(dx / w, dy / h, agree)
-                out[k] = best
+                        best, at = Shift(dx / w, dy / h, agree), (dx, dy)
+                if best is not NO_SHIFT:
+                    best = replace(best, exposure=_exposure(self.smooth(ia[row]), self.smooth(ib[row]), *at))
+                out[ks[row]] = best
         return out
