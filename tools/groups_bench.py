@@ -34,12 +34,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", type=int, default=10_000)
     ap.add_argument("--no-signatures", action="store_true")
+    ap.add_argument("--borderline", action="store_true",
+                    help="frames as alike as a soft frame of a burst (cosine ~0.9): every link gets the finer check")
     args = ap.parse_args()
     n = args.photos
     rng = np.random.default_rng(0)
     scenes = np.abs(rng.normal(size=(n // 25 + 1, FEATURE_DIM))).astype(np.float32)
     start = datetime(2026, 6, 1, 9, 0, 0)
     pictures: dict[int, np.ndarray] = {}
+    noise = 0.75 if args.borderline else 0.1
     with tempfile.TemporaryDirectory() as tmp:
         catalog = Catalog(Path(tmp) / "catalog.db")
         with catalog.transaction():
@@ -59,10 +62,13 @@ def main() -> None:
                 sig = np.clip(pictures[scene][:, x:x + w] + rng.normal(0, 3, (h, w)), 0, 255).astype(np.uint8)
             vec = scenes[i // 25].copy()
             vec[EMBEDDING_DIM:] = 0.5  # one brightness: the looks are not what is measured here
-            vec[:EMBEDDING_DIM] += 0.1 * np.abs(rng.normal(size=EMBEDDING_DIM)).astype(np.float32)
+            vec[:EMBEDDING_DIM] += noise * np.abs(rng.normal(size=EMBEDDING_DIM)).astype(np.float32)
             when = (start + timedelta(seconds=60 * i / n)).isoformat()
             extra = {} if sig is None else {"signature": sig}
             results.append(Result(pid, 4000, 3000, when, 0.5, vec, embedding_id="x", **extra))
+        if args.borderline:
+            a, b = results[0].embedding[:EMBEDDING_DIM], results[1].embedding[:EMBEDDING_DIM]
+            print(f"neighbours' cosine {float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)):.3f}")
         catalog.record(results, "default")
         t = {}
         t0 = time.perf_counter()

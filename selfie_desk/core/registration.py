@@ -158,6 +158,7 @@ class Signatures:
         self.shape = [None if s is None else s.shape for s in self.sigs]
         self._grad: dict[int, tuple[Float, Float]] = {}
         self._smooth: dict[int, Float] = {}
+        self._still: dict[int, Float] = {}
         self._profiles: dict[tuple[int, int], Float] = {}
 
     def __len__(self) -> int:
@@ -224,14 +225,50 @@ class Signatures:
                 self._profiles[(i, axis)] = row
         return np.stack([self._profiles[(i, axis)] for i in ids])
 
+    def _still_vectors(self, ids: Sequence[int]) -> None:
+        """For `ids` (one shape), made together and kept: the signature at half its size (2 x 2 means), blurred by
+        [1 2 1] / 4, its gradients with zero mean and unit norm. Two frames' dot product is their agreement unshifted
+        (a shake of a pixel or two of the signature is within the blur); a quarter of the pixels keeps it cheap."""
+        todo = [i for i in dict.fromkeys(ids) if i not in self._still]
+        if not todo:
+            return
+        g = np.stack([self.sigs[i] for i in todo]).astype(np.float32)  # type: ignore[misc]
+        g = g[:, : g.shape[1] // 2 * 2, : g.shape[2] // 2 * 2]
+        half = 0.25 * (g[:, 0::2, 0::2] + g[:, 1::2, 0::2] + g[:, 0::2, 1::2] + g[:, 1::2, 1::2])
+        e = np.concatenate([half[:, :1], half, half[:, -1:]], axis=1)
+        half = 0.25 * e[:, :-2] + 0.5 * e[:, 1:-1] + 0.25 * e[:, 2:]
+        e = np.concatenate([half[:, :, :1], half, half[:, :, -1:]], axis=2)
+        half = 0.25 * e[:, :, :-2] + 0.5 * e[:, :, 1:-1] + 0.25 * e[:, :, 2:]
+        v = np.concatenate([np.diff(half, axis=2).reshape(len(todo), -1), np.diff(half, axis=1).reshape(len(todo), -1)],
+                           axis=1)
+        v -= v.mean(axis=1, keepdims=True)
+        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
+        for i, row in zip(todo, v.astype(np.float32), strict=True):
+            self._still[i] = row
+
+    def still_agreement(self, a: Sequence[int], b: Sequence[int]) -> Float:
+        """How well each pair agrees unshifted (normalised cross-correlation of the half-size blurred gradients, -1 to
+        1): the finer check of frames a burst or similar link would join. -1 for a pair of different shapes or
+        without a signature."""
+        out = np.full(len(a), -1.0, np.float32)
+        by_shape: dict[Any, list[int]] = {}
+        for k, (i, j) in enumerate(zip(a, b, strict=True)):
+            if self.shape[i] is not None and self.shape[i] == self.shape[j]:
+                by_shape.setdefault(self.shape[i], []).append(k)
+        for ks in by_shape.values():
+            self._still_vectors([a[k] for k in ks] + [b[k] for k in ks])
+            va = np.stack([self._still[a[k]] for k in ks])
+            vb = np.stack([self._still[b[k]] for k in ks])
+            out[ks] = np.einsum("ij,ij->i", va, vb)
+        return out
+
     def register(self, a: Sequence[int], b: Sequence[int], lo: float, hi: float,
                  min_z: float = MIN_Z) -> list[Shift]:
-        """Where each b[k] sits against a[k], searched among shifts from `lo` to `hi` of the frame along either
-        axis (the overlap kept >= MIN_OVERLAP). With lo > 0 (a pan): the strongest 1-D peak of either axis, if its
-        profiles correlate `min_z` standard errors above chance, is checked in 2-D with the drift across found on the
-        overlap (it must also beat every shift below `lo` on its axis's profiles, so a burst's frames are not
-        checked); with lo == 0 (a still frame, a little shake): the best 1-D shift of each axis together, and its
-        neighbours, in 2-D. NO_SHIFT for a pair of different shapes, without a signature, or with no candidate."""
+        """Where each b[k] sits against a[k], a pan: searched among shifts from `lo` (> 0) to `hi` of the frame along
+        either axis (the overlap kept >= MIN_OVERLAP). The strongest 1-D peak of either axis, if its profiles
+        correlate `min_z` standard errors above chance and better than at any shift below `lo` on that axis (so a
+        burst's frames are not checked), is checked in 2-D with the drift across found on the overlap. NO_SHIFT for a
+        pair of different shapes, without a signature, or with no candidate."""
         out: list[Shift] = [NO_SHIFT] * len(a)
         by_shape: dict[Any, list[int]] = {}
         for k, (i, j) in enumerate(zip(a, b, strict=True)):
@@ -249,10 +286,6 @@ class Signatures:
                 if reach < 1:
                     continue
                 ncc, shifts = _ncc_all_shifts(self._profiles_of(ia, axis), self._profiles_of(ib, axis), n1 - reach)
-                if lo <= 0:
-                    for row, sft in enumerate(shifts[np.argmax(ncc, axis=1)]):
-                        tries[row].append((int(sft), axis))
-                    continue
                 z = _z(ncc, shifts, n1)
                 near = np.abs(shifts) < lo * n1
                 still = z[:, near].max(axis=1) if near.any() else np.full(len(ks), -np.inf, np.float32)
@@ -268,11 +301,9 @@ class Signatures:
                 found = self._across([ia[r] for r in rows], [ib[r] for r in rows], [best_at[r][0] for r in rows], axis)
                 for row, at in zip(rows, found, strict=True):
                     tries[row].append(at)
+            self._smooth_all([i for row, i in enumerate(ia) if tries[row]]
+                             + [i for row, i in enumerate(ib) if tries[row]])
             for row, found in enumerate(tries):
-                if lo <= 0:  # the best shift of each axis together, and its neighbours
-                    sx = next((s for s, ax in found if ax == 0), 0)
-                    sy = next((s for s, ax in found if ax == 1), 0)
-                    found = [(sx + i, sy + j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
                 if not found:
                     continue
                 ga, gb = self.grad(ia[row]), self.grad(ib[row])
