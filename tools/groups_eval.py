@@ -225,9 +225,14 @@ def per_kind(shots, names, truth, params) -> None:
     groups = [([names[i] for i in g.ids], g.kind) for g in group_shots(shots, params)]
     found = {p: kind for members, kind in groups for p in members}
     lists = [members for members, _ in groups]
-    for kind in ("burst", "shaken", "bracket", "pano", "later", "other"):
+    size = {m: sum(m2 == m for m2 in truth.values()) for m in set(truth.values())}
+    for kind in ("later", "other"):  # moments of one photo: is it alone?
+        files = [path for path in truth if kind_of(path) == kind]
+        merged = sum(any(other != path for other in group) for group in lists for path in group if path in files)
+        print(f"  {kind:<8} photos of a moment of their own merged into another group: {merged}/{len(files)}")
+    for kind in ("burst", "shaken", "bracket", "pano"):
         p, r, f1 = pairwise(lists, truth, kind)
-        moments = {m for path, m in truth.items() if kind_of(path) == kind}
+        moments = {m for path, m in truth.items() if kind_of(path) == kind and size[m] > 1}
         right = ""
         if kind in TRUE_KIND:
             ok = sum(all(found[path] == TRUE_KIND[kind] for path, m2 in truth.items() if m2 == m) for m in moments)

@@ -4,15 +4,24 @@ each such member says so), the content (the pooled last layer of the stored embe
 the mean brightness (the stored view look) and EXIF ExposureBiasValue.
 
 Kinds: `burst` (frames at most `burst_gap_s` apart, same content), `bracket` (the same frame within
-`bracket_gap_s` at exposure steps: EXIF bias or a clear brightness step), `similar` (the same scene, not one
-moment: up to `similar_gap_s` apart, or without comparable times), `single`. `panorama` is a kind the catalog
-and the command accept (a user's edit) but grouping never finds one: overlapping pans need a registration
-between thumbnails that this module does not do, and a guess would cull a panorama's frames as duplicates.
+`bracket_gap_s` at exposure steps: EXIF bias or a clear brightness step), `panorama` (frames taken one after another
+within `panorama_gap_s` at one exposure, whose signatures register with a large shift mostly along one axis, the
+overlap 15-75 % of the frame, and agree on the overlap: core/registration.py), `similar` (the same scene, not one
+moment: up to `similar_gap_s` apart, or without comparable times), `single`. A pan's frames are never a burst, so
+"keep the best, reject the rest" never culls them (NEVER_AUTO_REJECTED); a burst shaken by the camera registers with
+a shift of a few per cent at most and stays a burst.
+
+The signature (a 64 px grey thumbnail the scoring pass keeps in the catalog, schema 8) also makes the finer check:
+a burst or similar link whose embedding is borderline (within `check_margin` of its threshold) stands only if the two
+signatures agree unshifted, which keeps apart the same scene at another moment (people moved, reframed). Photos
+scored before schema 8 have no signature: they are grouped as before (no panorama, no finer check) until a scan
+reads them again.
 
 Each photo is compared with the `look_back` photos before it in time order only, so grouping is linear in the
-number of photos (10,000 in well under 2 s, docs/benchmarks.md) even when they were all taken in one minute;
-a long burst still chains frame to frame. Defaults were chosen on a set built from the demo photos and the
-scikit-image samples (tools/groups_eval.py --tune), never on the evaluation portraits.
+number of photos (10,000 in about a second, docs/benchmarks.md) even when they were all taken in one minute;
+a long burst still chains frame to frame. Only each photo and the one before it are registered as a pan, and the
+finer check is asked only where a link would join frames not joined yet. Defaults were chosen on a set built from
+the demo photos and the scikit-image samples (tools/groups_eval.py --tune), never on the evaluation portraits.
 
 The best of a group is ranked within it: eyes open on every face, faces in focus, then the score. Face
 records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1) when they carry them.
@@ -194,9 +203,10 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
         # the group is a burst when its burst links alone connect every frame.
         one_chain = len({burst_find(i) for i in idx}) == 1
         # A pan's frames are never a burst (whose frames "keep the best" rejects), even where two of them were
-        # also linked as a burst.
-        kind = ("single" if len(idx) == 1 else "bracket" if "bracket" in found
-                else "panorama" if "panorama" in found else "burst" if one_chain else "similar")
+        # also linked as a burst, nor a bracket where two frames not side by side differ in brightness (the tuning
+        # set's pans, 1 s apart, had their first and last frames linked so); neither kind is ever auto-rejected.
+        kind = ("single" if len(idx) == 1 else "panorama" if "panorama" in found
+                else "bracket" if "bracket" in found else "burst" if one_chain else "similar")
         out.append(AutoGroup(kind, tuple(ss[i].id for i in idx)))
     return out
 
