@@ -198,7 +198,8 @@ def shots_for(truth: dict[str, int], folder: Path):
     scorer = load_scorer("default", "cpu")
     catalog = Catalog(folder / "catalog.db")
     t0 = time.perf_counter()
-    pipeline.score([folder], catalog, scorer, thumbnail_root=folder / "thumbs")
+    thumbs = Path(tempfile.mkdtemp(prefix="groups-eval-thumbs-"))  # outside the set: a kept set never scores them
+    pipeline.score([folder], catalog, scorer, thumbnail_root=thumbs)
     print(f"scored {len(truth)} photos in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     ids = catalog.photo_ids_by_path(truth)
     shots = shots_from_catalog(catalog, list(ids.values()))
