@@ -218,11 +218,12 @@ class Signatures:
         """What the 1-D search correlates, for `ids` (one signature shape), made together and kept: the derivative
         of the column means (axis 0: shifts along x) or of the row means (axis 1: along y)."""
         todo = [i for i in dict.fromkeys(ids) if (i, axis) not in self._profiles]
-        if todo:
+        if todo:  # both axes at once: the stack is the costly part
             stack = np.stack([self.sigs[i] for i in todo])  # type: ignore[misc]
-            made = np.diff(stack.mean(axis=1 + axis, dtype=np.float32), axis=1).astype(np.float32)
-            for i, row in zip(todo, made, strict=True):
-                self._profiles[(i, axis)] = row
+            for ax in (0, 1):
+                made = np.diff(stack.mean(axis=1 + ax, dtype=np.float32), axis=1).astype(np.float32)
+                for i, row in zip(todo, made, strict=True):
+                    self._profiles[(i, ax)] = row
         return np.stack([self._profiles[(i, axis)] for i in ids])
 
     def _still_vectors(self, ids: Sequence[int]) -> None:
