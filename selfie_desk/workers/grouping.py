@@ -1,10 +1,10 @@
 """Grouping a folder's photos of one moment in the background (core/groups.py), after a scan or with other
 thresholds, and previewing how many groups a threshold would make.
 
-Grouping reads every photo's stored embedding: well under a second for 10,000 photos, but a read of the whole
-folder's features that the window must not wait on; reading the stored groups back ranked (on opening a folder,
-after the user splits or merges) costs about half a second for 10,000 photos (docs/benchmarks.md), so it runs
-here too. The thread keeps the folder's shots (what grouping reads)
+Grouping reads every photo's stored embedding and signature (catalog 8): one to two seconds for 10,000 photos
+taken within one minute, a read of the whole folder's features that the window must not wait on; reading the
+stored groups back ranked (on opening a folder, after the user splits or merges) costs about half a second for
+10,000 photos (docs/benchmarks.md), so it runs here too. The thread keeps the folder's shots (what grouping reads)
 between previews, so dragging a threshold regroups from memory; a regrouping reads them afresh (a scan may
 have changed them). The ranked groups come back with the photos, so the window shows them as they are stored.
 """
