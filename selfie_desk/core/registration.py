@@ -6,7 +6,8 @@ to check frames whose embeddings are borderline alike (the same scene, people mo
 The scoring pass makes the signature from the view it already holds (no extra decode): SIGNATURE_EDGE pixels on the
 long side, uint8, ~3 KB. Registration works on the signatures' gradients (a brightness ramp or a smooth sky agrees
 with anything): first each frame's column (row) profile is correlated with the other's at every shift by FFT, all
-pairs at once, then the best shifts are checked in 2-D on the overlap. Linear in the number of pairs given.
+pairs at once, then the strongest shift of each pair is checked in 2-D on the overlap. The finer check compares two
+frames unshifted on their half-size gradients: one dot product per pair. Both linear in the number of pairs given.
 """
 
 from __future__ import annotations
