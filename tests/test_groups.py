@@ -317,7 +317,8 @@ def test_groups_json_contract_and_exit_codes(tmp_path):
         assert isinstance(row["group"], int) and row["kind"] in KINDS
         assert sum(m["best"] for m in row["members"]) == 1 and row["members"][0]["best"]
         for m in row["members"]:
-            assert list(m) == ["path", "score", "best", "reasons"]
+            assert list(m) == ["path", "score", "best", "reasons", "pair"]
+            assert m["pair"] is None  # no raws here (tests/test_raw.py has the pairs)
             assert isinstance(m["path"], str) and isinstance(m["score"], float)
             assert all(isinstance(r, str) for r in m["reasons"])
     paths = sorted(Path(m["path"]).name for row in rows for m in row["members"])

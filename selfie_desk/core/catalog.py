@@ -262,6 +262,7 @@ class Result:
     embedding_id: str | None = None  # the layout of `embedding` (model.EMBEDDING_ID)
     look: LookRecord | None = None  # aspects and reasons
     exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV)
+    note: str | None = None  # told to the user, not stored (a pair read from its JPEG: decoding.Decoded.note)
 
 
 @dataclass(frozen=True)
