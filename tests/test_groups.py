@@ -246,6 +246,54 @@ def test_the_users_split_merge_and_move_survive_a_rescan_and_a_regrouping(tmp_pa
     assert catalog.group(merged).manual
 
 
+def test_split_and_merge_are_undone_and_redone_as_one_edit_each(tmp_path):
+    from selfie_desk.core.history import EditHistory
+
+    catalog, ids, shoot = burst_shoot(tmp_path)
+    regroup(catalog, list(ids.values()))
+    history = EditHistory(catalog, scope=str(tmp_path))
+    auto = groups_by_name(catalog, tmp_path)
+    assert auto == {frozenset({"burst0.jpg", "burst1.jpg", "burst2.jpg", "burst3.jpg"}): "burst",
+                    frozenset({"later.jpg"}): "single"}
+    burst = catalog.photos("default", paths=[str(tmp_path / "burst0.jpg")])[0].group_id
+    off = [ids["burst2.jpg"], ids["burst3.jpg"]]
+    edit = history.apply_groups("Split group", off, lambda: catalog.split_group(burst, off))
+    assert edit is not None and edit.regrouped and set(edit.photo_ids) == set(ids.values()) - {ids["later.jpg"]}
+    split = groups_by_name(catalog, tmp_path)
+    assert split == {frozenset({"burst0.jpg", "burst1.jpg"}): "burst", frozenset({"burst2.jpg", "burst3.jpg"}): "burst",
+                     frozenset({"later.jpg"}): "single"}
+    # a merge of the split-off pair with the single, then both undone in turn, then redone
+    pair = catalog.photos("default", paths=[str(tmp_path / "burst2.jpg")])[0].group_id
+    single = catalog.photos("default", paths=[str(tmp_path / "later.jpg")])[0].group_id
+    history.apply_groups("Merge groups", [*off, ids["later.jpg"]], lambda: catalog.merge_groups([pair, single]))
+    merged = groups_by_name(catalog, tmp_path)
+    assert frozenset({"burst2.jpg", "burst3.jpg", "later.jpg"}) in merged
+    assert history.undo().label == "Merge groups" and groups_by_name(catalog, tmp_path) == split
+    assert history.undo().label == "Split group" and groups_by_name(catalog, tmp_path) == auto
+    assert catalog.group(burst) is not None and not catalog.group(burst).manual  # as grouping made it: its id too
+    assert history.undo() is None
+    assert history.redo().label == "Split group" and groups_by_name(catalog, tmp_path) == split
+    assert history.redo().label == "Merge groups" and groups_by_name(catalog, tmp_path) == merged
+    assert all(g.manual for g in catalog.groups(off))
+    # a split that fails half way changes nothing and logs nothing
+    whole = catalog.photos("default", paths=[str(tmp_path / "burst0.jpg")])[0].group_id
+    before = groups_by_name(catalog, tmp_path)
+
+    def bad() -> None:
+        catalog.split_group(whole, [ids["burst0.jpg"]])
+        catalog.split_group(whole, [ids["burst1.jpg"]])  # the group's last frame: refused
+
+    with pytest.raises(ValueError):
+        history.apply_groups("Split group", [ids["burst0.jpg"], ids["burst1.jpg"]], bad)
+    assert groups_by_name(catalog, tmp_path) == before and history.next_undo().label == "Merge groups"
+    # undo after a photo left the catalog: the rest is put back
+    history.undo()
+    catalog.mark_missing([ids["later.jpg"]])
+    catalog.purge_missing(older_than_s=-1)
+    history.redo()
+    assert groups_by_name(catalog, tmp_path)[frozenset({"burst2.jpg", "burst3.jpg"})] == "burst"
+
+
 def test_a_renamed_photo_keeps_its_group_and_a_deleted_one_leaves_it(tmp_path):
     catalog, ids, _ = burst_shoot(tmp_path)
     regroup(catalog, list(ids.values()))
