@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -103,6 +103,17 @@ def test_photos_without_any_data_are_singles_and_file_times_are_not_mixed_with_e
     assert_partition(groups, [1, 2, 3, 4])
     assert kinds_of(groups)[frozenset({3, 4})] == "similar"  # same content, clocks not comparable
     assert sum(g.kind == "single" for g in groups) == 2
+
+
+def test_file_times_seconds_apart_never_make_a_burst_or_a_bracket():
+    # a copied folder: the files' dates are the copy's, all seconds apart; content alike enough for a burst
+    copied = [Shot(i, T0 + 0.2 * i, time_from_file=True, content=content(7, 0.05 * (i % 2), base=7),
+                   brightness=(0.3, 0.8)[i % 2]) for i in range(4)]
+    groups = group_shots(copied)
+    assert {g.kind for g in groups} <= {"similar", "single"}
+    # the same frames with a camera's clock are a bracket (brightness steps) or a burst
+    camera = [replace(s, time_from_file=False) for s in copied]
+    assert {g.kind for g in group_shots(camera)} & {"burst", "bracket"}
 
 
 def test_ten_thousand_photos_in_one_minute_are_grouped_within_the_budget():
