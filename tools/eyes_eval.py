@@ -226,6 +226,12 @@ def report(rows: list[dict], title: str) -> dict:
         old = figures["previous"][key]
         cells = [v if isinstance(v, str) else f"{v:.3f}" for v in (value, old)]
         print(f"  {key:38s} {cells[0]:>12s} {cells[1]:>34s}")
+    for label in ("open", "closed"):
+        why = [rule.eye_state(landmarks_of(r)).reason for r in rows if r["label"] == label and r["found"]]
+        why = [w for w in why if not w.startswith("both eyes")]
+        n = sum(r["label"] == label for r in rows)
+        print(f"  why unknown, {label} faces (openness rule): "
+              + ", ".join(f"{w} {why.count(w) / max(n, 1):.3f}" for w in sorted(set(why), key=why.count, reverse=True)))
     return figures
 
 
