@@ -12,7 +12,8 @@ the held-out test set, never looked at for a choice). Sources, labelled by where
   partly on CEW) is reported beside the current one in every run, on the same measurements.
 
 Each photo is padded by 30 % of its size (CEW crops are cut at the face), RetinaFace finds the faces, the
-largest is measured. Measurements are cached (``--cache``) so that ``--tune`` can sweep thresholds quickly::
+largest is measured. Measurements are cached (``--cache``) so that both rules and ``--fit-open`` rerun
+without the networks::
 
     .venv/bin/python tools/eyes_eval.py --portraits ../shared/photos/portraits \\
         --closed PATH/closed_eyes_dataset --cache /tmp/eyes_cache.json [--fit-open]
