@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -105,6 +105,17 @@ def test_photos_without_any_data_are_singles_and_file_times_are_not_mixed_with_e
     assert_partition(groups, [1, 2, 3, 4])
     assert kinds_of(groups)[frozenset({3, 4})] == "similar"  # same content, clocks not comparable
     assert sum(g.kind == "single" for g in groups) == 2
+
+
+def test_file_times_seconds_apart_never_make_a_burst_or_a_bracket():
+    # a copied folder: the files' dates are the copy's, all seconds apart; content alike enough for a burst
+    copied = [Shot(i, T0 + 0.2 * i, time_from_file=True, content=content(7, 0.05 * (i % 2), base=7),
+                   brightness=(0.3, 0.8)[i % 2]) for i in range(4)]
+    groups = group_shots(copied)
+    assert {g.kind for g in groups} <= {"similar", "single"}
+    # the same frames with a camera's clock are a bracket (brightness steps) or a burst
+    camera = [replace(s, time_from_file=False) for s in copied]
+    assert {g.kind for g in group_shots(camera)} & {"burst", "bracket"}
 
 
 def test_ten_thousand_photos_in_one_minute_are_grouped_within_the_budget():
@@ -347,6 +358,54 @@ def test_the_users_split_merge_and_move_survive_a_rescan_and_a_regrouping(tmp_pa
     assert catalog.group(merged).manual
 
 
+def test_split_and_merge_are_undone_and_redone_as_one_edit_each(tmp_path):
+    from selfie_desk.core.history import EditHistory
+
+    catalog, ids, shoot = burst_shoot(tmp_path)
+    regroup(catalog, list(ids.values()))
+    history = EditHistory(catalog, scope=str(tmp_path))
+    auto = groups_by_name(catalog, tmp_path)
+    assert auto == {frozenset({"burst0.jpg", "burst1.jpg", "burst2.jpg", "burst3.jpg"}): "burst",
+                    frozenset({"later.jpg"}): "single"}
+    burst = catalog.photos("default", paths=[str(tmp_path / "burst0.jpg")])[0].group_id
+    off = [ids["burst2.jpg"], ids["burst3.jpg"]]
+    edit = history.apply_groups("Split group", off, lambda: catalog.split_group(burst, off))
+    assert edit is not None and edit.regrouped and set(edit.photo_ids) == set(ids.values()) - {ids["later.jpg"]}
+    split = groups_by_name(catalog, tmp_path)
+    assert split == {frozenset({"burst0.jpg", "burst1.jpg"}): "burst", frozenset({"burst2.jpg", "burst3.jpg"}): "burst",
+                     frozenset({"later.jpg"}): "single"}
+    # a merge of the split-off pair with the single, then both undone in turn, then redone
+    pair = catalog.photos("default", paths=[str(tmp_path / "burst2.jpg")])[0].group_id
+    single = catalog.photos("default", paths=[str(tmp_path / "later.jpg")])[0].group_id
+    history.apply_groups("Merge groups", [*off, ids["later.jpg"]], lambda: catalog.merge_groups([pair, single]))
+    merged = groups_by_name(catalog, tmp_path)
+    assert frozenset({"burst2.jpg", "burst3.jpg", "later.jpg"}) in merged
+    assert history.undo().label == "Merge groups" and groups_by_name(catalog, tmp_path) == split
+    assert history.undo().label == "Split group" and groups_by_name(catalog, tmp_path) == auto
+    assert catalog.group(burst) is not None and not catalog.group(burst).manual  # as grouping made it: its id too
+    assert history.undo() is None
+    assert history.redo().label == "Split group" and groups_by_name(catalog, tmp_path) == split
+    assert history.redo().label == "Merge groups" and groups_by_name(catalog, tmp_path) == merged
+    assert all(g.manual for g in catalog.groups(off))
+    # a split that fails half way changes nothing and logs nothing
+    whole = catalog.photos("default", paths=[str(tmp_path / "burst0.jpg")])[0].group_id
+    before = groups_by_name(catalog, tmp_path)
+
+    def bad() -> None:
+        catalog.split_group(whole, [ids["burst0.jpg"]])
+        catalog.split_group(whole, [ids["burst1.jpg"]])  # the group's last frame: refused
+
+    with pytest.raises(ValueError):
+        history.apply_groups("Split group", [ids["burst0.jpg"], ids["burst1.jpg"]], bad)
+    assert groups_by_name(catalog, tmp_path) == before and history.next_undo().label == "Merge groups"
+    # undo after a photo left the catalog: the rest is put back
+    history.undo()
+    catalog.mark_missing([ids["later.jpg"]])
+    catalog.purge_missing(older_than_s=-1)
+    history.redo()
+    assert groups_by_name(catalog, tmp_path)[frozenset({"burst2.jpg", "burst3.jpg"})] == "burst"
+
+
 def test_a_renamed_photo_keeps_its_group_and_a_deleted_one_leaves_it(tmp_path):
     catalog, ids, _ = burst_shoot(tmp_path)
     regroup(catalog, list(ids.values()))
@@ -418,7 +477,8 @@ def test_groups_json_contract_and_exit_codes(tmp_path):
         assert isinstance(row["group"], int) and row["kind"] in KINDS
         assert sum(m["best"] for m in row["members"]) == 1 and row["members"][0]["best"]
         for m in row["members"]:
-            assert list(m) == ["path", "score", "best", "reasons"]
+            assert list(m) == ["path", "score", "best", "reasons", "pair"]
+            assert m["pair"] is None  # no raws here (tests/test_raw.py has the pairs)
             assert isinstance(m["path"], str) and isinstance(m["score"], float)
             assert all(isinstance(r, str) for r in m["reasons"])
     paths = sorted(Path(m["path"]).name for row in rows for m in row["members"])

@@ -99,6 +99,37 @@ def test_bad_raws_say_why(tmp_path, case, message):
         decoding.decode(path, 500)
 
 
+@pytest.mark.parametrize("case", ["truncated", "unknown"])
+def test_a_pairs_unreadable_raw_is_read_from_its_jpeg_and_says_so(tmp_path, case):
+    raw_path = tmp_path / "IMG_7.NEF"
+    if case == "truncated":
+        write_dng(raw_path, 640, 480)
+        truncate(raw_path, 0.3)
+    else:
+        raw_path.write_bytes(b"FUJIFILMCCD-RAW " + os.urandom(4000))
+    jpeg = save_jpeg(tmp_path / "IMG_7.JPG", photo((640, 480), seed=3))
+    with pytest.raises(decoding.PhotoError):
+        decoding.decode(raw_path, 500)  # alone, the raw is an error
+    got = decoding.decode(raw_path, 500, pair=jpeg)
+    assert (got.width, got.height) == (640, 480)
+    assert colour_at(got.image, 0.3, 0.6) == colour_at(Image.open(jpeg), 0.3, 0.6)
+    assert got.note.startswith("read from its JPEG IMG_7.JPG, the raw itself cannot be: ")
+    assert decoding.decode(jpeg, 500).note is None
+    # the JPEG as bad as the raw: the raw's own reason, not the JPEG's
+    jpeg.write_bytes(b"not a jpeg")
+    with pytest.raises(decoding.PhotoError, match="truncated or damaged raw|unknown camera"):
+        decoding.decode(raw_path, 500, pair=jpeg)
+
+
+def test_indexing_hands_the_pass_each_raws_jpeg(tmp_path, catalog):
+    folder = tmp_path / "shoot"
+    shoot(folder, 2)
+    save_jpeg(folder / "solo.jpg", photo((320, 240)))
+    report = index([folder], catalog, "m")
+    pairs = {Path(t.path).name: t.pair and Path(t.pair).name for t in report.todo}
+    assert pairs == {"IMG_0.DNG": "IMG_0.JPG", "IMG_1.DNG": "IMG_1.JPG", "solo.jpg": None}
+
+
 def test_pair_up_names_one_jpeg_per_raw():
     names = ["IMG_1.CR2", "IMG_1.JPG", "IMG_2.NEF", "IMG_2.jpg", "IMG_3.jpg", "img_4.arw", "IMG_4.JPG", "IMG_5.dng"]
     assert raw.pair_up(names) == {"IMG_1.CR2": "IMG_1.JPG", "IMG_2.NEF": "IMG_2.jpg"}
@@ -316,6 +347,37 @@ def test_a_raw_jpeg_folder_scores_one_photo_per_pair_from_the_previews(tmp_path,
     assert summary.failed == 1
 
 
+@pytest.mark.slow
+def test_a_pair_whose_raw_cannot_be_read_is_scored_from_its_jpeg(tmp_path, catalog, scorer):
+    from conftest import DEMO
+
+    from selfie_desk.core.indexing import pair_of
+    from selfie_desk.neural import pipeline
+    from selfie_desk.neural.crop_search import CropSearch
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    jpeg = folder / "IMG_0009.JPG"
+    Image.open(DEMO / "astronaut.png").convert("RGB").save(jpeg, quality=92)
+    broken = folder / "IMG_0009.CR3"
+    broken.write_bytes(b"ftypcrx " + os.urandom(6000))  # a camera LibRaw does not know (to it)
+    (folder / "IMG_0010.CR3").write_bytes(b"ftypcrx " + os.urandom(6000))  # no JPEG: an error, as before
+    summary = pipeline.score([folder], catalog, scorer)
+    by_name = {Path(p.path).name: p for p in catalog.photos(scorer.model_name, folder=str(folder))}
+    pair = by_name["IMG_0009.CR3"]
+    assert pair.error is None and pair.score is not None and pair.pair == str(jpeg)
+    assert (pair.width, pair.height) == (512, 512) and any(f.confidence > 0.8 for f in pair.faces)
+    assert by_name["IMG_0010.CR3"].error and by_name["IMG_0010.CR3"].score is None
+    assert summary.failed == 1 and summary.scored == 1
+    told = [(Path(p).name, m) for p, m in summary.index.notes]
+    assert told == [("IMG_0009.CR3", told[0][1])] and "read from its JPEG IMG_0009.JPG" in told[0][1]
+    # the crop search reads the pair the same way, and gives the whole photo the pass's score
+    assert pair_of(broken) == jpeg and pair_of(jpeg) is None
+    result = CropSearch(scorer).search_path(broken, "1:1", 1, pair_of(broken))
+    assert (result.width, result.height) == (512, 512)
+    assert result.whole_score == pytest.approx(pair.score, abs=0.02)
+
+
 def test_a_pair_is_named_as_both_files_in_the_window(tmp_path, catalog):
     from selfie_desk.core.describe import Form, describe, name_of
 
@@ -345,6 +407,23 @@ def test_the_window_shows_a_pair_as_one_photo_and_the_loupe_its_preview(qtbot, m
     loupe = window.loupe
     qtbot.waitUntil(lambda: loupe.canvas.image is not None and loupe.canvas.image.width() == 2000, timeout=20_000)
     assert "IMG_0.DNG + JPG" in loupe.pane.caption.text()
+
+
+@pytest.mark.slow
+def test_the_window_shows_a_pair_whose_raw_cannot_be_read_from_its_jpeg_and_says_so(qtbot, make_window, tmp_path):
+    folder = tmp_path / "shoot"
+    save_jpeg(folder / "IMG_5.JPG", photo((1200, 800), seed=5))
+    (folder / "IMG_5.CR3").write_bytes(b"ftypcrx " + os.urandom(6000))  # to this LibRaw, an unknown camera
+    window = make_window()
+    with qtbot.waitSignal(window.scan_finished, timeout=90_000):
+        assert window.open_folder(folder)
+    (pair,) = window.model.photos()
+    assert pair.error is None and pair.score is not None and pair.pair is not None
+    qtbot.waitUntil(lambda: "IMG_5.CR3: read from its JPEG IMG_5.JPG" in window.messages.text(), timeout=5_000)
+    window._select_row(window.model.row_of(pair.id))
+    window.show_loupe()
+    qtbot.waitUntil(lambda: window.loupe.canvas.image is not None and window.loupe.canvas.image.width() == 1200,
+                    timeout=20_000)
 
 
 @pytest.mark.slow

@@ -195,6 +195,17 @@ def test_a_split_survives_a_rescan_and_merge_joins_again(qtbot, make_window, tmp
     assert [len(g.members) for g in window.model.groups.stacks()] == [4]
     open_and_group(qtbot, window, folder)
     assert [len(g.members) for g in window.model.groups.stacks()] == [4]
+    # both edits are in the undo history: Ctrl+Z takes the merge back, then the split; Ctrl+Shift+Z redoes
+    assert window.undo_action.text().startswith("&Undo Merge groups")
+    with qtbot.waitSignal(window.grouped, timeout=10_000):
+        assert window.undo().label == "Merge groups"
+    assert sorted(len(g.members) for g in window.model.groups.stacks()) == [2, 2]
+    with qtbot.waitSignal(window.grouped, timeout=10_000):
+        assert window.undo().label == "Split group"
+    assert [len(g.members) for g in window.model.groups.stacks()] == [4]
+    with qtbot.waitSignal(window.grouped, timeout=10_000):
+        assert window.redo().label == "Split group"
+    assert sorted(len(g.members) for g in window.model.groups.stacks()) == [2, 2]
 
 
 def test_the_thresholds_preview_the_count_and_are_kept(qtbot, make_window, tmp_path):

@@ -7,12 +7,16 @@ the held-out test set, never looked at for a choice). Sources, labelled by where
   ones of the tuning half that the rule called closed were looked at by eye: see ``OPEN_LABEL_FIXES``);
 - closed eyes: ``--closed``, the 1,192 face crops of Closed Eyes in the Wild (CEW, Song et al. 2014) as
   stored in the public repository jesusmartinoza/Open-eyes-using-Pix2Pix (folder closed_eyes_dataset/).
+  Its terms (research use) were not established, so it measures the rule and sets nothing: ``--fit-open``
+  reads open portraits of the tuning half only. The rule before this one (``PREVIOUS_LID_MODEL``, fitted
+  partly on CEW) is reported beside the current one in every run, on the same measurements.
 
 Each photo is padded by 30 % of its size (CEW crops are cut at the face), RetinaFace finds the faces, the
-largest is measured. Measurements are cached (``--cache``) so that ``--tune`` can sweep thresholds quickly::
+largest is measured. Measurements are cached (``--cache``) so that both rules and ``--fit-open`` rerun
+without the networks::
 
     .venv/bin/python tools/eyes_eval.py --portraits ../shared/photos/portraits \\
-        --closed PATH/closed_eyes_dataset --cache /tmp/eyes_cache.json [--fit]
+        --closed PATH/closed_eyes_dataset --cache /tmp/eyes_cache.json [--fit-open]
 """
 
 from __future__ import annotations
@@ -38,6 +42,14 @@ from selfie_desk.neural.eyes import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, EyeLand
 from selfie_desk.neural.faces import FaceDetector  # noqa: E402
 
 PAD = 0.3
+# The rule before the open-eyes-only one (a3ca8d2..this branch): a logistic model of "closed" on the 14 lid
+# heights, fitted on the tuning half's portraits AND Closed Eyes in the Wild faces; kept here only to be
+# compared with, never shipped again (CEW's terms).
+PREVIOUS_LID_MODEL = {
+    "weights": [1.644, 2.746, 3.188, 2.56, 1.429, 0.459, 0.233, -1.593, -3.364, -5.714, -7.483, -7.51, -4.913,
+                -1.605],
+    "bias": 4.574, "closed_logit": 1.0, "open_logit": -0.5, "min_eye_width_px": 10.0,
+}
 # Tuning-half portraits that a first fit called closed, looked at by eye: 3 have their eyes closed, 8 look
 # down with lowered lids, 1 wears mirrored sunglasses. "down" and "hidden" leave the open/closed figures (the
 # issue wants those unknown; they are counted apart). The test half is NOT corrected this way: its figures
@@ -150,35 +162,82 @@ def landmarks_of(row: dict) -> rule.EyeLandmarks:
     return rule.EyeLandmarks((0, 0, 0, 0), lm["presence"], np.zeros((468, 2)), right, left, empty, empty)
 
 
-def verdicts(rows: list[dict]) -> list[str]:
-    return [rule.eye_state(landmarks_of(r)).state.value if r["found"] else "unknown" for r in rows]
+def lid_heights(contour: np.ndarray, mirrored: bool) -> np.ndarray:
+    """The 14 lid points' heights above the corner-to-corner line, in eye widths, "up" positive (the previous
+    rule's input; ``mirrored`` for the subject's left eye, so both eyes share one frame)."""
+    c = np.asarray(contour, dtype=np.float64)[:16]
+    outer, inner = c[0], c[8]
+    width = float(np.linalg.norm(inner - outer))
+    if width <= 0:
+        return np.zeros(14)
+    e = (inner - outer) / width
+    up = np.array([-e[1], e[0]]) if mirrored else np.array([e[1], -e[0]])
+    v = (c - outer) @ up / width
+    return np.concatenate([v[1:8], v[9:16]])
+
+
+def previous_state(lm: rule.EyeLandmarks) -> str:
+    """The previous rule's verdict: the same unknown conditions (its 10 px floor), then the lid model."""
+    m = PREVIOUS_LID_MODEL
+    wr, wl = rule.eye_width(lm.right_eye), rule.eye_width(lm.left_eye)
+    if lm.presence < rule.MIN_PRESENCE or max(wr, wl) < m["min_eye_width_px"]:
+        return "unknown"
+    if 1.0 - min(wr, wl) / max(wr, wl, 1e-6) > rule.MAX_TURN:
+        return "unknown"
+    logits = [float(lid_heights(c, mirrored) @ np.array(m["weights"]) + m["bias"])
+              for c, mirrored in ((lm.right_eye, False), (lm.left_eye, True))]
+    if min(logits) >= m["closed_logit"]:
+        return "closed"
+    if max(logits) <= m["open_logit"]:
+        return "open"
+    return "unknown"
+
+
+def verdicts(rows: list[dict], previous: bool = False) -> list[str]:
+    def one(r: dict) -> str:
+        if not r["found"]:
+            return "unknown"
+        return previous_state(landmarks_of(r)) if previous else rule.eye_state(landmarks_of(r)).state.value
+
+    return [one(r) for r in rows]
 
 
 def report(rows: list[dict], title: str) -> dict:
-    states = verdicts(rows)
-    opened = [s for r, s in zip(rows, states, strict=True) if r["label"] == "open"]
-    closed = [s for r, s in zip(rows, states, strict=True) if r["label"] == "closed"]
-    decided_ok = sum(s == "open" for s in opened) + sum(s == "closed" for s in closed)
-    decided = sum(s != "unknown" for s in opened + closed)
-    n = len(opened) + len(closed)
-    out = {
-        "faces open / closed": f"{len(opened)} / {len(closed)}",
-        "accuracy on decided faces": decided_ok / max(decided, 1),
-        "accuracy, unknown counted wrong": decided_ok / max(n, 1),
-        "false alarms (open called closed)": sum(s == "closed" for s in opened) / max(len(opened), 1),
-        "missed blinks (closed called open)": sum(s == "open" for s in closed) / max(len(closed), 1),
-        "unknown, open faces": sum(s == "unknown" for s in opened) / max(len(opened), 1),
-        "unknown, closed faces": sum(s == "unknown" for s in closed) / max(len(closed), 1),
-        "no face found": sum(not r["found"] for r in rows) / max(len(rows), 1),
-    }
-    print(f"== {title}")
-    for key, value in out.items():
-        print(f"  {key:38s} {value if isinstance(value, str) else f'{value:.3f}'}")
-    return out
+    """The current rule's figures and, beside them, the previous rule's on the same faces."""
+    figures = {}
+    for name, previous in (("current", False), ("previous", True)):
+        states = verdicts(rows, previous)
+        opened = [s for r, s in zip(rows, states, strict=True) if r["label"] == "open"]
+        closed = [s for r, s in zip(rows, states, strict=True) if r["label"] == "closed"]
+        decided_ok = sum(s == "open" for s in opened) + sum(s == "closed" for s in closed)
+        decided = sum(s != "unknown" for s in opened + closed)
+        n = len(opened) + len(closed)
+        figures[name] = {
+            "faces open / closed": f"{len(opened)} / {len(closed)}",
+            "accuracy on decided faces": decided_ok / max(decided, 1),
+            "accuracy, unknown counted wrong": decided_ok / max(n, 1),
+            "false alarms (open called closed)": sum(s == "closed" for s in opened) / max(len(opened), 1),
+            "missed blinks (closed called open)": sum(s == "open" for s in closed) / max(len(closed), 1),
+            "unknown, open faces": sum(s == "unknown" for s in opened) / max(len(opened), 1),
+            "unknown, closed faces": sum(s == "unknown" for s in closed) / max(len(closed), 1),
+            "no face found": sum(not r["found"] for r in rows) / max(len(rows), 1),
+        }
+    print(f"== {title}: {'openness rule (open eyes only)':>32s} {'previous (lid model, CEW-fitted)':>34s}")
+    for key, value in figures["current"].items():
+        old = figures["previous"][key]
+        cells = [v if isinstance(v, str) else f"{v:.3f}" for v in (value, old)]
+        print(f"  {key:38s} {cells[0]:>12s} {cells[1]:>34s}")
+    for label in ("open", "closed"):
+        why = [rule.eye_state(landmarks_of(r)).reason for r in rows if r["label"] == label and r["found"]]
+        why = [w for w in why if not w.startswith("both eyes")]
+        n = sum(r["label"] == label for r in rows)
+        print(f"  why unknown, {label} faces (openness rule): "
+              + ", ".join(f"{w} {why.count(w) / max(n, 1):.3f}" for w in sorted(set(why), key=why.count, reverse=True)))
+    return figures
 
 
 def _usable(r: dict) -> bool:
-    """Faces the rule would judge at all (size, turn, face score), whatever the logit says."""
+    """Faces the rule would judge at all (size, turn, face score), whatever their eyes' openness."""
     lm = landmarks_of(r)
     wr, wl = rule.eye_width(lm.right_eye), rule.eye_width(lm.left_eye)
     return (
@@ -188,58 +247,61 @@ def _usable(r: dict) -> bool:
     )
 
 
-def fit(rows: list[dict], lam: float = 1.0) -> None:
-    """Fit the closed-eye logistic model on the tuning half and sweep its two cut-offs there.
-
-    One sample per eye (the face's label for both), ridge penalty ``lam`` on the weights, Newton steps.
-    Prints the constants that selfie_desk/core/eyes.py holds.
-    """
-    usable = [r for r in rows if r["found"] and _usable(r)]
-    x = np.array(
-        [rule.lid_heights(landmarks_of(r).right_eye, False) for r in usable]
-        + [rule.lid_heights(landmarks_of(r).left_eye, True) for r in usable]
-    )
-    y = np.array([r["label"] == "closed" for r in usable] * 2, dtype=np.float64)
-    x1 = np.c_[x, np.ones(len(x))]
-    w = np.zeros(x1.shape[1])
-    penalty = lam * np.diag(np.r_[np.ones(x.shape[1]), 0.0])
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-x1 @ w))
-        w -= np.linalg.solve((x1 * (p * (1 - p))[:, None]).T @ x1 + penalty, x1.T @ (p - y) + penalty @ w)
-    print(f"fitted on {len(usable)} usable faces of the tuning half")
-    print("CLOSED_WEIGHTS =", np.round(w[:-1], 3).tolist())
-    print("CLOSED_BIAS =", round(float(w[-1]), 3))
-    print("open_logit closed_logit  false_alarms missed unknown_open unknown_closed (tuning half, usable faces)")
-    for lo in (-2.0, -1.0, -0.5, 0.0):
-        for hi in (0.0, 0.5, 1.0, 2.0):
-            st = []
-            for r in usable:
-                lm = landmarks_of(r)
-                la = float(rule.lid_heights(lm.right_eye, False) @ w[:-1] + w[-1])
-                lb = float(rule.lid_heights(lm.left_eye, True) @ w[:-1] + w[-1])
-                st.append((r["label"], "closed" if min(la, lb) >= hi else "open" if max(la, lb) <= lo else "?"))
-            no = sum(lab == "open" for lab, _ in st)
-            nc = len(st) - no
-            print(
-                f"  {lo:5.1f} {hi:5.1f}   {sum(a == 'open' and b == 'closed' for a, b in st) / no:.3f}"
-                f"  {sum(a == 'closed' and b == 'open' for a, b in st) / nc:.3f}"
-                f"  {sum(a == 'open' and b == '?' for a, b in st) / no:.3f}"
-                f"  {sum(a == 'closed' and b == '?' for a, b in st) / nc:.3f}"
-            )
+def open_tuning_faces(rows: list[dict]) -> list[dict]:
+    """The faces the cut-offs are set from: open-eyed portraits of the tuning half the rule would judge.
+    Nothing labelled closed, nothing of the test half, nothing of Closed Eyes in the Wild."""
+    return [r for r in rows if r["label"] == "open" and r["split"] == "tune" and r["found"] and _usable(r)
+            and not r["name"].startswith("closed_eye")]
 
 
-def write_test_landmarks(rows: list[dict], closed_name: str, path: Path) -> None:
-    """The astronaut's and one CEW face's lid contours, for tests/test_eyes.py (numbers only, no photo)."""
-    detector = FaceDetector.from_file(weights.bundled_file("retinaface_mobilenet0.25.pth"))
-    image = Image.open(ROOT / "resources" / "demo" / "astronaut.png").convert("RGB")
-    t = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None]
-    lm = EyeLandmarker.from_files().landmarks(image, detector.detect(t, [image.size])[0][:1])[0]
-    (closed,) = [r for r in rows if r["name"] == closed_name]
-    out = {
-        "astronaut": {"presence": lm.presence, "right_eye": lm.right_eye[:16].round(3).tolist(),
-                      "left_eye": lm.left_eye[:16].round(3).tolist()},
-        "cew_closed": {"source": f"CEW {closed_name}", **closed["landmarks"]},
-    }
+def openness(rows: list[dict]) -> np.ndarray:
+    """(n, 2): each face's right and left eye openness (lid gap / width)."""
+    return np.array([[rule.aspect_ratio(landmarks_of(r).right_eye), rule.aspect_ratio(landmarks_of(r).left_eye)]
+                     for r in rows])
+
+
+def fit_open(rows: list[dict], out: Path | None = None) -> None:
+    """Set the rule's two cut-offs from open eyes alone and print them (selfie_desk/core/eyes.py holds them);
+    with ``out``, store those faces' openness figures (numbers only) for tests/test_eyes.py."""
+    faces = open_tuning_faces(rows)
+    values = openness(faces)
+    closed_below, open_from = rule.openness_cutoffs(values)
+    q = [0.5, 1, 2, 5, 10, 25, 50]
+    print(f"open faces of the tuning half, judged by the rule: {len(faces)}")
+    print(f"  wider eye's openness, percentiles {q}: {np.round(np.percentile(values.max(1), q), 4).tolist()}")
+    print(f"  narrower eye's: {np.round(np.percentile(values.min(1), q), 4).tolist()}")
+    print(f"CLOSED_BELOW = {closed_below}\nOPEN_FROM = {open_from}"
+          f"  (now in the rule: {rule.CLOSED_BELOW}, {rule.OPEN_FROM})")
+    if out:
+        out.write_text(json.dumps({
+            "source": "tools/eyes_eval.py --fit-open: the tuning half's open-eyed Pixabay portraits "
+                      "(../shared/photos/portraits), [right, left] eye openness per face",
+            "openness": values.round(5).tolist(),
+        }, indent=0))
+        print(f"wrote {out}")
+
+
+def write_test_landmarks(rows: list[dict], names: list[str], path: Path) -> None:
+    """Lid contours for tests/test_eyes.py (numbers only, no photo): the astronaut's (kept from ``path`` when
+    there, else measured) and those of the named portraits; Closed Eyes in the Wild faces are refused."""
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    if "astronaut" not in old:
+        detector = FaceDetector.from_file(weights.bundled_file("retinaface_mobilenet0.25.pth"))
+        image = Image.open(ROOT / "resources" / "demo" / "astronaut.png").convert("RGB")
+        t = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None]
+        lm = EyeLandmarker.from_files().landmarks(image, detector.detect(t, [image.size])[0][:1])[0]
+        old["astronaut"] = {"presence": lm.presence, "right_eye": lm.right_eye[:16].round(3).tolist(),
+                            "left_eye": lm.left_eye[:16].round(3).tolist()}
+    out = {"astronaut": old["astronaut"]}
+    for name in names:
+        if name.startswith("closed_eye"):
+            raise SystemExit(f"{name}: a Closed Eyes in the Wild face; only licensed portraits are stored")
+        (row,) = [r for r in rows if r["name"] == name]
+        lm = row["landmarks"]
+        out[name] = {"source": f"Pixabay portrait {name} ({row['split']} half), labelled {row['label']} by eye",
+                     "label": row["label"], "presence": lm["presence"],
+                     "right_eye": np.round(lm["right_eye"], 3).tolist(),
+                     "left_eye": np.round(lm["left_eye"], 3).tolist()}
     path.write_text(json.dumps(out, indent=1))
     print(f"wrote {path}")
 
@@ -255,8 +317,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="cut the eye crops from the face mesh (the first version) instead of RetinaFace's points")
     parser.add_argument("--calibrate", action="store_true",
                         help="print where the mesh puts the eye corners relative to RetinaFace's points (tuning half)")
-    parser.add_argument("--fit", action="store_true", help="fit the model and sweep its cut-offs on the tuning half")
-    parser.add_argument("--write-test-landmarks", nargs=2, metavar=("CEW_NAME", "PATH"))
+    parser.add_argument("--fit-open", nargs="?", const="", metavar="OUT",
+                        help="set the cut-offs from the tuning half's open faces alone; with OUT, store their "
+                             "openness figures (tests/data/eyes_open_tuning.json)")
+    parser.add_argument("--write-test-landmarks", nargs="+", metavar=("PATH", "PORTRAIT"),
+                        help="store the lid contours of the astronaut and the named portraits in PATH")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # the machine is shared: one thread gives steadier timings
 
@@ -291,12 +356,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"landmarks: median {1000 * np.median(seconds):.1f} ms per face (one face per call, 1 thread, "
               f"{len(seconds)} faces; includes the crops)")
     tune_rows = [r for r in rows if r["split"] == "tune"]
-    if args.fit:
-        fit(tune_rows)
+    if args.fit_open is not None:
+        fit_open(tune_rows, Path(args.fit_open) if args.fit_open else None)
     if args.write_test_landmarks:
-        write_test_landmarks(rows, args.write_test_landmarks[0], Path(args.write_test_landmarks[1]))
-    report(tune_rows, "tuning half (thresholds chosen here)")
-    report([r for r in rows if r["split"] == "test"], "held-out test half")
+        write_test_landmarks(rows, args.write_test_landmarks[1:], Path(args.write_test_landmarks[0]))
+    report(tune_rows, "tuning half (cut-offs set on its open faces)")
+    report([r for r in rows if r["split"] == "test"], "held-out test half (used for no choice)")
     return 0
 
 

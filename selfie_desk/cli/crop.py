@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     # The catalog and torch (the crop search) load only once the command line is known to be right.
     from selfie_desk.core.catalog_access import open_catalog
     from selfie_desk.core.decoding import PhotoError
-    from selfie_desk.core.indexing import canonical, fingerprint, photo_path
+    from selfie_desk.core.indexing import canonical, fingerprint, pair_of, photo_path
     from selfie_desk.neural.crop_search import CropSearch
 
     scorer = load_scorer(args.model, args.device)
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         for image in args.images:
             path = photo_path(canonical(image))  # a RAW+JPEG pair's JPEG names the pair: its raw
             try:
-                result = search.search_path(path, args.aspect, args.top)
+                result = search.search_path(path, args.aspect, args.top, pair_of(path))
             except (PhotoError, OSError) as exc:
                 failed += 1
                 row = {"path": str(path), "width": None, "height": None, "aspect": args.aspect, "crop": None,

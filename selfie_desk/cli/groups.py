@@ -22,7 +22,8 @@ def register(sub) -> None:
             "from their capture times and content, and rank each group: eyes open on every face, faces in focus, "
             "then the score. Groups you edited in the window are kept as they are. Without --json: a table. With "
             '--json: one JSON object per group per line: {"group": int, "kind": "burst"|"similar"|"bracket"|'
-            '"panorama"|"single", "members": [{"path", "score": float|null, "best": bool, "reasons": [str]}]}, '
+            '"panorama"|"single", "members": [{"path", "score": float|null, "best": bool, "reasons": [str], '
+            '"pair": str|null}]}, '
             "members best first; every photo in exactly one group. Exit 0 when every file scored, 1 when some "
             "failed, 2 for a usage error."
         ),
@@ -46,6 +47,7 @@ def group_row(group) -> dict:
                 "score": None if m.photo.score is None else round(float(m.photo.score), 6),
                 "best": m.best,
                 "reasons": list(m.reasons),
+                "pair": m.photo.pair,  # a RAW+JPEG pair's JPEG (`path` is the raw), as in score and list
             }
             for m in group.members
         ],

@@ -177,7 +177,8 @@ class Worker:
 
         prepared, errors = [], []
         for todo in todos:
-            here = replace(todo, path=remap(todo.path, self.path_map))
+            here = replace(todo, path=remap(todo.path, self.path_map),
+                           pair=None if todo.pair is None else remap(todo.pair, self.path_map))
             try:
                 p = pipeline.prepare(here, save_thumbnail=False)
             except decoding.PhotoError as exc:
@@ -228,6 +229,7 @@ def score(
     report, reused, todo = plan(targets, catalog, scorer, cancel)
     tally = Tally(report, len(reused), len(todo), progress, start)
     tally.tell()
+    paths = {t.photo_id: t.path for t in todo}
     queue: list[tuple[list[Todo], int]] = [(todo[i:i + batch_size], 0) for i in range(0, len(todo), batch_size)]
     queue.reverse()  # popped from the end: in order
     actors = connection.start_workers(model or scorer.model_name, device, path_map, workers) if queue else []
@@ -260,7 +262,7 @@ def score(
             except OSError:
                 pass  # as in the local pass: a full or read-only cache must not stop scoring
         catalog.record(results, scorer.model_name, scorer.info.id)
-        tally.done += len(results)
+        tally.recorded(results, paths)
         tally.failed += sum(r.error is not None for r in results)
 
     def lost(batch: list[Todo], tries: int, exc: Exception) -> None:

@@ -272,6 +272,7 @@ class Result:
     look: LookRecord | None = None  # aspects and reasons
     exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV)
     signature: np.ndarray | None = None  # h x w uint8 (core/registration.py)
+    note: str | None = None  # told to the user, not stored (a pair read from its JPEG: decoding.Decoded.note)
 
 
 @dataclass(frozen=True)
@@ -964,6 +965,36 @@ class Catalog:
                 self._settle_kind(source)
             self._drop_empty_groups()
         return group_id
+
+    def restore_groups(self, photo_ids: Iterable[int], groups: Sequence[StoredGroup]) -> None:
+        """Put `photo_ids` back into exactly `groups` (each with its kind, whether the user made it, its members;
+        a photo of `photo_ids` in none of them is left in no group): the undo and redo of a split or a merge
+        (core/history.py). A group keeps its id unless that id now belongs to photos outside `photo_ids`."""
+        touched = set(photo_ids) | {pid for g in groups for pid in g.photo_ids}
+        with self.transaction() as db:
+            ids = sorted(touched)
+            present: set[int] = set()  # a photo deleted from the catalog since is left out
+            for chunk in _chunks(ids, 500):
+                marks = ",".join("?" * len(chunk))
+                db.execute(f"DELETE FROM group_members WHERE photo_id IN ({marks})", chunk)
+                present.update(r[0] for r in db.execute(f"SELECT id FROM photos WHERE id IN ({marks})", chunk))
+            for g in groups:
+                members = [pid for pid in g.photo_ids if pid in present]
+                if not members:
+                    continue
+                taken = db.execute("SELECT 1 FROM group_members WHERE group_id = ? LIMIT 1", (g.id,)).fetchone()
+                if taken is None:
+                    db.execute("INSERT OR REPLACE INTO photo_groups (id, kind, manual, made_at) VALUES (?, ?, ?, ?)",
+                               (g.id, g.kind, int(g.manual), time.time()))
+                    gid = g.id
+                else:
+                    cur = db.execute("INSERT INTO photo_groups (kind, manual, made_at) VALUES (?, ?, ?)",
+                                     (g.kind, int(g.manual), time.time()))
+                    assert cur.lastrowid is not None
+                    gid = int(cur.lastrowid)
+                db.executemany("INSERT INTO group_members (photo_id, group_id) VALUES (?, ?)",
+                               [(pid, gid) for pid in members])
+            self._drop_empty_groups()
 
     def _kind(self, group_id: int) -> str:
         return str(self._db.execute("SELECT kind FROM photo_groups WHERE id = ?", (group_id,)).fetchone()[0])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -67,6 +67,9 @@ class Decoded:
     height: int
     captured_at: str | None  # ISO 8601 from EXIF, when present (with the fraction of a second when known)
     exposure_bias: float | None = None  # EV, from EXIF ExposureBiasValue
+    # said to the user, when the photo was read from another file than the one asked for: a RAW+JPEG pair's
+    # JPEG, because the raw itself could not be read (a camera LibRaw does not know, a truncated file)
+    note: str | None = None
 
 
 def is_photo(path: Path) -> bool:
@@ -124,15 +127,25 @@ def _describe(exc: BaseException) -> str:
     return f"cannot read: {exc}"
 
 
-def decode(path: Path, long_edge: int, *, full_resolution: bool = False) -> Decoded:
+def decode(path: Path, long_edge: int, *, full_resolution: bool = False, pair: str | Path | None = None) -> Decoded:
     """Decode `path` upright, reduced so its long edge is about `long_edge` (never a full decode of a JPEG).
     A camera raw gives its embedded preview when that is large enough (core/raw.py); `full_resolution` asks
-    for its real pixels (the loupe at 100 %: a demosaic unless the preview is full size).
+    for its real pixels (the loupe at 100 %: a demosaic unless the preview is full size). `pair` is a raw's
+    JPEG of a RAW+JPEG pair: when the raw cannot be read, the photo is read from the JPEG, and `note` says so.
 
     Raises PhotoError with a user-facing message for anything that is not a readable photo.
     """
     if raw.is_raw(path):
-        return _decode_raw(path, long_edge, full_resolution)
+        try:
+            return _decode_raw(path, long_edge, full_resolution)
+        except PhotoError as exc:
+            if not pair:
+                raise
+            try:
+                got = decode(Path(pair), long_edge, full_resolution=full_resolution)
+            except PhotoError:
+                raise exc from None  # neither file reads: the raw's own reason
+            return replace(got, note=f"read from its JPEG {Path(pair).name}, the raw itself cannot be: {exc}")
     try:
         with open_regular(path) as fh:  # a FIFO or device is refused, never waited on
             if os.fstat(fh.fileno()).st_size == 0:

@@ -1,17 +1,16 @@
 """Open, closed or unknown eyes per face, from eye landmarks (numpy only: no torch here).
 
-Each eye's lid contour (the iris network's 16 tight points) is put in the eye's own frame (outer corner at 0,
-inner corner at 1, "up" the same for both eyes) and the heights of its 14 lid points feed a logistic model of
-"closed" (14 weights and a bias, fitted by ``tools/eyes_eval.py --fit``). The plain eye aspect ratio (lid gap
-over width) is reported beside it; alone (cut-offs 0.12 / 0.20) it left ~60 % of closed faces undecided,
-against ~35 % with the lid model. Both eyes must agree
-for a verdict; a face too small in pixels, turned far away, not looking like a face (detector or mesh), or whose
-eyes disagree or sit between the two thresholds is ``unknown``: a blink flagged on an open-eyed face costs a
-user a good frame, so this says unknown rather than guess. Not handled yet: a face looking down with lowered
-lids is called closed, and so may be sunglasses (models/README.md has the measured cases).
+Each eye's openness is its lid gap over its width (the eye aspect ratio of Soukupova & Cech 2016, here the
+mean of five upper-to-lower lid distances of the iris network's 16-point lid contour over the corner-to-corner
+span): rotation and scale invariant, and a closed eye's lids meet. Both eyes below ``CLOSED_BELOW`` is closed,
+both at or above ``OPEN_FROM`` is open, anything else unknown (a half-open eye, or eyes that disagree); a face
+too small in pixels, turned far away or not looking like a face (detector or mesh) is unknown too: a blink
+flagged on an open-eyed face costs a user a good frame, so this says unknown rather than guess. Not handled yet:
+a face looking down with lowered lids is called closed, and so may be sunglasses (models/README.md).
 
-The weights and cut-offs were chosen on the tuning half of the evaluation data only (``tools/eyes_eval.py``,
-models/README.md): open eyes from Pixabay portraits, closed eyes from Closed Eyes in the Wild.
+The two cut-offs were set from open eyes only, those of the Pixabay portraits of the tuning half
+(``tools/eyes_eval.py --fit-open``): no closed-eye data set was used to fit or to choose anything. Closed Eyes
+in the Wild (research terms) only measures the rule afterwards, on the held-out half (models/README.md).
 """
 
 from __future__ import annotations
@@ -28,15 +27,13 @@ class EyeState(StrEnum):
     UNKNOWN = "unknown"
 
 
-# The closed-eye logit of one eye: CLOSED_WEIGHTS . lid heights (lower lid points 1-7, upper lid 9-15, in eye
-# widths, up positive) + CLOSED_BIAS. At or above CLOSED_LOGIT closed, at or below OPEN_LOGIT open.
-CLOSED_WEIGHTS = np.array(
-    [1.644, 2.746, 3.188, 2.56, 1.429, 0.459, 0.233, -1.593, -3.364, -5.714, -7.483, -7.51, -4.913, -1.605]
-)
-CLOSED_BIAS = 4.574
-CLOSED_LOGIT = 1.0
-OPEN_LOGIT = -0.5
-MIN_EYE_WIDTH_PX = 10.0  # narrower eyes (in the photo's pixels) carry too few pixels to tell
+# Openness (lid gap / eye width) cut-offs, from the tuning half's open faces alone (tools/eyes_eval.py
+# --fit-open): CLOSED_BELOW is the 1st percentile of an open face's wider eye, rounded down (so about 1 open face
+# in 200 there has both eyes below it); OPEN_FROM sits two standard deviations of one eye's measurement noise
+# above it (the noise read from the spread between the two eyes of open faces), so a closed eye rarely reaches it.
+CLOSED_BELOW = 0.16
+OPEN_FROM = 0.21
+MIN_EYE_WIDTH_PX = 12.0  # narrower eyes (in the photo's pixels) carry too few pixels to tell (set before any data)
 MIN_PRESENCE = 0.5  # the face score: the detector's confidence (or, via the face mesh, the mesh's own)
 MAX_TURN = 0.45  # 1 - (narrower eye / wider eye): beyond this the face is turned too far
 # Contour points (the iris network's first 16: 0 outer corner, 1-7 lower lid, 8 inner corner, 9-15 upper lid).
@@ -69,10 +66,8 @@ class EyeLandmarks:
 @dataclass(frozen=True)
 class EyeVerdict:
     state: EyeState
-    right_ear: float  # eye aspect ratios, for display and tuning
+    right_ear: float  # each eye's openness (lid gap / width): what the verdict comes from
     left_ear: float
-    right_logit: float  # the closed-eye logits the verdict comes from
-    left_logit: float
     reason: str  # why, in a few words (for "unknown" especially)
 
 
@@ -89,42 +84,37 @@ def aspect_ratio(contour: np.ndarray) -> float:
     return float(np.mean(gaps) / width)
 
 
-def lid_heights(contour: np.ndarray, mirrored: bool) -> np.ndarray:
-    """The 14 lid points' heights above the corner-to-corner line, in eye widths, "up" positive.
-
-    ``mirrored`` for the subject's left eye (outer corner on the image's right), so both eyes share one frame.
-    """
-    c = np.asarray(contour, dtype=np.float64)[:16]
-    outer, inner = c[_OUTER], c[_INNER]
-    width = float(np.linalg.norm(inner - outer))
-    if width <= 0:
-        return np.zeros(14)
-    e = (inner - outer) / width
-    up = np.array([-e[1], e[0]]) if mirrored else np.array([e[1], -e[0]])
-    v = (c - outer) @ up / width
-    return np.concatenate([v[1:8], v[9:16]])
-
-
-def closed_logit(contour: np.ndarray, mirrored: bool) -> float:
-    return float(lid_heights(contour, mirrored) @ CLOSED_WEIGHTS + CLOSED_BIAS)
-
-
-def _one(logit: float) -> EyeState:
-    if logit >= CLOSED_LOGIT:
+def _one(openness: float) -> EyeState:
+    if openness < CLOSED_BELOW:
         return EyeState.CLOSED
-    if logit <= OPEN_LOGIT:
+    if openness >= OPEN_FROM:
         return EyeState.OPEN
     return EyeState.UNKNOWN
+
+
+def openness_cutoffs(open_faces: np.ndarray) -> tuple[float, float]:
+    """(CLOSED_BELOW, OPEN_FROM) from open-eyed faces alone: ``open_faces`` is (n, 2), each face's two eyes'
+    openness, for faces the rule would judge (tools/eyes_eval.py --fit-open; tests/data/eyes_open_tuning.json).
+
+    The closed cut is the 1st percentile of each face's wider eye, rounded down to 0.01; the open cut adds two
+    standard deviations of one eye's measurement noise (the two eyes' difference: its MAD, scaled to a normal
+    standard deviation, over sqrt 2), rounded up to 0.01.
+    """
+    faces = np.asarray(open_faces, dtype=np.float64)
+    closed_below = float(np.floor(np.percentile(faces.max(axis=1), 1) * 100 + 1e-9) / 100)
+    d = faces[:, 0] - faces[:, 1]
+    noise = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2)
+    open_from = float(np.ceil((closed_below + 2 * noise) * 100 - 1e-9) / 100)
+    return closed_below, open_from
 
 
 def eye_state(lm: EyeLandmarks) -> EyeVerdict:
     """The face's eyes: open, closed or unknown, with the measured ratios and the reason."""
     right, left = aspect_ratio(lm.right_eye), aspect_ratio(lm.left_eye)
-    lr, ll = closed_logit(lm.right_eye, False), closed_logit(lm.left_eye, True)
     wr, wl = eye_width(lm.right_eye), eye_width(lm.left_eye)
 
     def unknown(reason: str) -> EyeVerdict:
-        return EyeVerdict(EyeState.UNKNOWN, right, left, lr, ll, reason)
+        return EyeVerdict(EyeState.UNKNOWN, right, left, reason)
 
     if lm.presence < MIN_PRESENCE:
         return unknown("not clearly a face")
@@ -132,9 +122,9 @@ def eye_state(lm: EyeLandmarks) -> EyeVerdict:
         return unknown("face too small")
     if 1.0 - min(wr, wl) / max(wr, wl, 1e-6) > MAX_TURN:
         return unknown("face turned away")
-    sr, sl = _one(lr), _one(ll)
+    sr, sl = _one(right), _one(left)
     if sr == sl and sr != EyeState.UNKNOWN:
-        return EyeVerdict(sr, right, left, lr, ll, f"both eyes {sr.value}")
+        return EyeVerdict(sr, right, left, f"both eyes {sr.value}")
     if EyeState.UNKNOWN in (sr, sl):
         return unknown("eyes half open")
     return unknown("eyes disagree")

@@ -1,7 +1,8 @@
 """Photos of one moment as one group, from what the catalog already stores (no photo is opened): the capture
 time (EXIF DateTimeOriginal with SubSecTimeOriginal; the file's date only when a photo has no EXIF time, and
-each such member says so), the content (the pooled last layer of the stored embedding, cosine similarity),
-the mean brightness (the stored view look) and EXIF ExposureBiasValue.
+each such member says so: a file's date never makes a burst or a bracket, only `similar`), the content (the
+pooled last layer of the stored embedding, cosine similarity), the mean brightness (the stored view look) and
+EXIF ExposureBiasValue.
 
 Kinds: `burst` (frames at most `burst_gap_s` apart, same content), `bracket` (the same frame within
 `bracket_gap_s` at exposure steps: EXIF bias or a clear brightness step), `panorama` (frames taken one after another
@@ -163,15 +164,19 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
         with np.errstate(invalid="ignore"):
             dt = np.abs(t[a] - t[b])
             timed = ~np.isnan(dt) & (src[a] == src[b])  # EXIF and file dates are not one clock
+            # Only a camera's clock tells frames taken together: a file's date is when it was copied or saved (a
+            # folder of downloads, a messenger's export, a card copied without its dates has them all seconds
+            # apart), so file-timed photos are never a burst or a bracket, at most similar (tools/groups_real.py).
+            captured = timed & ~src[a]
             ev = np.abs(bias[a] - bias[b])
             step = np.where(np.isnan(ev), np.abs(log_lum[a] - log_lum[b]) >= p.bracket_brightness,
                             ev >= p.bracket_ev)
-            bracket = both & timed & (dt <= p.bracket_gap_s) & step & (sim >= p.bracket_similarity)
+            bracket = both & captured & (dt <= p.bracket_gap_s) & step & (sim >= p.bracket_similarity)
             # a pan's frames see different things: their exposure is compared on the overlap, after registration
-            panorama = _panoramas(sigs, a, b, has_sig[a] & has_sig[b] & timed & (dt <= p.panorama_gap_s)
+            panorama = _panoramas(sigs, a, b, has_sig[a] & has_sig[b] & captured & (dt <= p.panorama_gap_s)
                                   & ~(ev >= p.panorama_ev), p) if k <= p.panorama_look_back else np.zeros(n - k, bool)
             bracket &= ~panorama
-            burst = both & timed & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket & ~panorama
+            burst = both & captured & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket & ~panorama
             similar = (both & (sim >= p.similar_similarity) & ~bracket & ~burst & ~panorama
                        & (~timed | (dt <= p.similar_gap_s)))
         if p.check_margin > 0:  # the finer check, only where the link would join what is not joined yet

@@ -1,11 +1,13 @@
-"""Undo and redo of the user's decisions (flags, stars, crops), kept in the catalog so that they survive a
-restart: a stray Ctrl+A then "1" must never cost a photographer the ratings it overwrote.
+"""Undo and redo of the user's decisions (flags, stars, crops) and of their group edits (a split, a merge), kept
+in the catalog so that they survive a restart: a stray Ctrl+A then "1" must never cost a photographer the ratings
+it overwrote.
 
 Every edit goes through `EditHistory.apply`, which writes the new values and logs what each photo had before,
-in one transaction. The log lives in the catalog's `undo_log` table (see `catalog.create_undo_log`), one
-history per scope (the folder the edit was made in), so undoing in one folder never changes another's photos
-behind the user's back. A new edit after an undo drops the edits that could have been redone, as every
-editor does.
+in one transaction; a group edit goes through `EditHistory.apply_groups`, which logs the groups of the photos it
+touched as they were and as they became. The log lives in the catalog's `undo_log` table (see
+`catalog.create_undo_log`), one history per scope (the folder the edit was made in), so undoing in one folder
+never changes another's photos behind the user's back. A new edit after an undo drops the edits that could have
+been redone, as every editor does.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.catalog import Catalog, StoredGroup
 
 # The photo fields an edit can change, and how each is checked before it is written.
 FIELDS = ("decision", "rating", "crop")
+GROUPS = "groups"  # a logged group edit: [photo ids, "groups", groups before, groups after]
 LIMIT = 2000  # edits kept per scope: a long culling session, many times over
 
 
@@ -31,6 +34,7 @@ class Edit:
     id: int
     label: str
     photo_ids: tuple[int, ...]
+    regrouped: bool = False  # a group edit: undoing or redoing it changes groups, not fields
 
     @property
     def description(self) -> str:
@@ -74,13 +78,31 @@ class EditHistory:
                 rows.append([photo_id, field, found[0], new])
             if not rows:
                 return None
-            db.execute("DELETE FROM undo_log WHERE scope = ? AND undone = 1", (self.scope,))
-            cur = db.execute("INSERT INTO undo_log (scope, label, changes, made_at) VALUES (?, ?, ?, ?)",
-                             (self.scope, label, json.dumps(rows), time.time()))
-            assert cur.lastrowid is not None  # set by every INSERT into a rowid table
-            db.execute("DELETE FROM undo_log WHERE scope = ? AND id <= ?",
-                       (self.scope, int(cur.lastrowid) - self.limit))
-            return Edit(int(cur.lastrowid), label, tuple(dict.fromkeys(r[0] for r in rows)))
+            return self._log(db, label, rows)
+
+    def _log(self, db: sqlite3.Connection, label: str, rows: list[list[Any]]) -> Edit:
+        db.execute("DELETE FROM undo_log WHERE scope = ? AND undone = 1", (self.scope,))
+        cur = db.execute("INSERT INTO undo_log (scope, label, changes, made_at) VALUES (?, ?, ?, ?)",
+                         (self.scope, label, json.dumps(rows), time.time()))
+        assert cur.lastrowid is not None  # set by every INSERT into a rowid table
+        db.execute("DELETE FROM undo_log WHERE scope = ? AND id <= ?",
+                   (self.scope, int(cur.lastrowid) - self.limit))
+        return Edit(int(cur.lastrowid), label, _photo_ids(rows), any(r[1] == GROUPS for r in rows))
+
+    def apply_groups(self, label: str, photo_ids: Iterable[int], change: Callable[[], object]) -> Edit | None:
+        """Run `change` (a split or merge through the catalog) on `photo_ids` and log it as one edit: every group
+        that held one of them, before and after. Atomic: a change that raises leaves the groups as they were.
+        A change that left the groups as they were is not logged (None)."""
+        wanted = set(photo_ids)
+        with self.catalog.transaction() as db:
+            before = self.catalog.groups(sorted(wanted))
+            touched = sorted(wanted | {pid for g in before for pid in g.photo_ids})
+            change()
+            after = self.catalog.groups(touched)
+            if _layout(before) == _layout(after):
+                return None
+            rows = [[touched, GROUPS, [_group_json(g) for g in before], [_group_json(g) for g in after]]]
+            return self._log(db, label, rows)
 
     def undo(self) -> Edit | None:
         """Put back what the latest edit not yet undone replaced; None when there is nothing to undo."""
@@ -107,8 +129,8 @@ class EditHistory:
         row = db.execute(query, (self.scope,)).fetchone()
         if row is None:
             return None
-        changes = json.loads(row[2])
-        return Edit(row[0], row[1], tuple(dict.fromkeys(c[0] for c in changes)))
+        rows = json.loads(row[2])
+        return Edit(row[0], row[1], _photo_ids(rows), any(r[1] == GROUPS for r in rows))
 
     def _step(self, undo: bool) -> Edit | None:
         with self.catalog.transaction() as db:
@@ -117,8 +139,31 @@ class EditHistory:
                 return None
             changes = json.loads(db.execute("SELECT changes FROM undo_log WHERE id = ?", (edit.id,)).fetchone()[0])
             for photo_id, field, before, after in (reversed(changes) if undo else changes):
+                if field == GROUPS:
+                    self.catalog.restore_groups(photo_id, [_group_of_json(g) for g in (before if undo else after)])
+                    continue
                 if field not in FIELDS:
                     raise ValueError(f"not an editable field: {field!r}")
                 db.execute(f"UPDATE photos SET {field} = ? WHERE id = ?", (before if undo else after, photo_id))
             db.execute("UPDATE undo_log SET undone = ? WHERE id = ?", (1 if undo else 0, edit.id))
             return edit
+
+
+def _photo_ids(rows: list[list[Any]]) -> tuple[int, ...]:
+    """The photos a logged edit touched, in order: a field change names one, a group edit a list."""
+    ids: list[int] = []
+    for row in rows:
+        ids.extend(row[0] if row[1] == GROUPS else [row[0]])
+    return tuple(dict.fromkeys(ids))
+
+
+def _group_json(g: StoredGroup) -> list[Any]:
+    return [g.id, g.kind, g.manual, list(g.photo_ids)]
+
+
+def _group_of_json(row: list[Any]) -> StoredGroup:
+    return StoredGroup(int(row[0]), str(row[1]), bool(row[2]), tuple(int(p) for p in row[3]))
+
+
+def _layout(groups: Sequence[StoredGroup]) -> set[tuple[str, bool, frozenset[int]]]:
+    return {(g.kind, g.manual, frozenset(g.photo_ids)) for g in groups}

@@ -17,7 +17,7 @@ import errno
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -56,6 +56,7 @@ class Todo:
     photo_id: int
     path: str
     fingerprint: str
+    pair: str | None = None  # a raw's JPEG (RAW+JPEG): read instead when the raw itself cannot be read
 
 
 @dataclass
@@ -156,6 +157,18 @@ def photo_path(target: Path) -> Path:
     return target
 
 
+def pair_of(path: Path) -> Path | None:
+    """The JPEG beside a raw that makes a RAW+JPEG pair with it (None for anything else)."""
+    if not raw.is_raw(path):
+        return None
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return None
+    jpeg = raw.pair_up(names).get(path.name)
+    return None if jpeg is None else path.with_name(jpeg)
+
+
 def pairs_of(files: list[Path]) -> dict[str, str]:
     """{raw path: JPEG path} for the RAW+JPEG pairs among `files` (any folders)."""
     by_folder: dict[str, list[str]] = {}
@@ -196,9 +209,11 @@ def index(targets: Iterable[Path], catalog: Catalog, model: str, head: str | Non
         plans = [p for p in (_plan(name, probe, known, catalog, claimed, report, pairs, heirs)
                              for name, probe in zip(names, probes, strict=True)) if p is not None]
         report.notes += _pair_notes(plans, pairs)  # files read before the catalog's write lock is taken
+        first_todo = len(report.todo)
         with catalog.transaction():
             ids = {plan.path: _apply(plan, catalog, model, report, seen_ids, head) for plan in plans}
             _apply_pairs(plans, ids, pairs, known, catalog)
+        report.todo[first_todo:] = [replace(t, pair=pairs.get(t.path)) for t in report.todo[first_todo:]]
         report.found += len(files)
         scanned.append(known)
     # Only after every target is indexed: a file moved from one target to another is a move, not a loss.

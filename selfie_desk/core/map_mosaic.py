@@ -23,7 +23,8 @@ def thumbnail_of(photo: Any) -> Image.Image | None:
     if im is not None:
         return im
     try:
-        im = decoding.decode(Path(photo.path), thumbnails.THUMBNAIL_EDGE).image
+        im = decoding.decode(Path(photo.path), thumbnails.THUMBNAIL_EDGE,
+                             pair=getattr(photo, "pair", None)).image
     except (decoding.PhotoError, OSError):
         return None
     if photo.fingerprint:

@@ -118,11 +118,13 @@ class CropSearch:
         self.fine_seeds = fine_seeds
 
     # ---- inputs ---------------------------------------------------------------------------------------
-    def prepare(self, path: Path, timings: dict[str, float] | None = None) -> Prepared:
+    def prepare(self, path: Path, timings: dict[str, float] | None = None, pair: str | Path | None = None
+                ) -> Prepared:
         """Decode and look at the photo exactly as the scoring pass does (so that the whole photo gets the
-        same score here as in the grid), and find the faces on that same view. Raises PhotoError."""
+        same score here as in the grid), and find the faces on that same view; a raw that cannot be read from
+        its RAW+JPEG `pair`, as the pass does. Raises PhotoError."""
         t0 = time.perf_counter()
-        decoded = decoding.decode(Path(path), look.DETAIL_EDGE)
+        decoded = decoding.decode(Path(path), look.DETAIL_EDGE, pair=pair)
         if timings is not None:
             timings["decode"] = time.perf_counter() - t0
         return self.prepare_image(decoded.image, decoded.width, decoded.height, timings=timings)
@@ -204,12 +206,14 @@ class CropSearch:
         return torch.cat(out).numpy()
 
     # ---- the search -----------------------------------------------------------------------------------
-    def search_path(self, path: Path, aspect: str = DEFAULT_ASPECT, top: int = 3) -> CropResult:
-        """Decode `path`, find its faces, search. Raises PhotoError for a file that is not a readable photo."""
+    def search_path(self, path: Path, aspect: str = DEFAULT_ASPECT, top: int = 3,
+                    pair: str | Path | None = None) -> CropResult:
+        """Decode `path` (or its RAW+JPEG `pair`, when the raw cannot be read), find its faces, search. Raises
+        PhotoError for a file that is not a readable photo."""
         timings: dict[str, float] = {}
         # torch's spinning OpenMP threads on a busy 2-core CPU: 4.5 s per 12 MP photo with 2, 0.6 s with 1
         with _cpu_share(self.scorer):
-            prepared = self.prepare(path, timings)
+            prepared = self.prepare(path, timings, pair)
             return self.search(prepared, aspect, top, timings)
 
     def candidates(self, width: int, height: int, aspect: str, faces: Sequence[Face] = ()) -> np.ndarray:

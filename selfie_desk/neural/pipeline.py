@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -80,6 +80,12 @@ class Tally:
             self.progress(Progress(self.reused + self.done, self.reused + self.todo, self.failed,
                                    time.perf_counter() - self.start, path))
 
+    def recorded(self, results: Sequence[Result], paths: Mapping[int, str]) -> None:
+        """`results` are in the catalog: count them, and keep what they tell the user (`paths`: photo id to
+        path) in the summary's notes, beside indexing's."""
+        self.done += len(results)
+        self.report.notes += [(paths.get(r.photo_id, ""), r.note) for r in results if r.note]
+
     def summary(self, cancelled: bool) -> Summary:
         return Summary(self.report, self.reused + self.done - self.failed, self.failed, cancelled,
                        time.perf_counter() - self.start)
@@ -99,13 +105,14 @@ class Prepared:
     exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV): brackets are grouped by it
     thumbnail: Image.Image | None = None  # the view reduced for the cache, when not saved here (cluster workers)
     signature: np.ndarray | None = None  # the view's luma at 64 px (core/registration.py): grouping registers by it
+    note: str | None = None  # for the user: read from another file (decoding.Decoded.note)
 
 
 def prepare(todo: Todo, thumbnail_root: Path | None = None, *, save_thumbnail: bool = True) -> Prepared:
     """Decode one photo (reduced), cache its thumbnail, and make the model, face-detector and look inputs.
     With `save_thumbnail` False the thumbnail is handed back in `Prepared.thumbnail` instead (a cluster
     worker: the driver, not the node, writes the user's cache)."""
-    decoded = decoding.decode(Path(todo.path), DECODE_EDGE)
+    decoded = decoding.decode(Path(todo.path), DECODE_EDGE, pair=todo.pair)
     lk = look.Look(decoded.image)
     view = lk.held_view()
     thumb = None
@@ -121,7 +128,7 @@ def prepare(todo: Todo, thumbnail_root: Path | None = None, *, save_thumbnail: b
     sig = registration.signature(view)
     lk.view = None  # only its statistics are needed from here on: keeps the decodes in flight small
     return Prepared(todo, decoded.width, decoded.height, decoded.captured_at, model_in, face, lk,
-                    decoded.exposure_bias, thumb, sig)
+                    decoded.exposure_bias, thumb, sig, decoded.note)
 
 
 def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
@@ -185,6 +192,7 @@ def _made(items: list[Prepared], scored: list[Scored], checks: list[list[FaceChe
                 look=describe(s, faces, p.width, p.height, p.look),
                 exposure_bias=p.exposure_bias,
                 signature=p.signature,
+                note=p.note,
             )
         )
     return out
@@ -246,6 +254,7 @@ def score(
     report, reused, todo = plan(targets, catalog, scorer, cancel)
     tally = Tally(report, len(reused), len(todo), progress, start)
     tally.tell()
+    paths = {t.photo_id: t.path for t in todo}
     batch: list[Prepared] = []
     errors: list[Result] = []
     started: list[tuple[Callable[[], list[Result]], list[Result]]] = []  # a batch scored, its eyes under way
@@ -257,7 +266,7 @@ def score(
         made, errs = started.pop()
         results = made() + errs
         catalog.record(results, scorer.model_name, scorer.info.id)
-        tally.done += len(results)
+        tally.recorded(results, paths)
         tally.tell(todo[tally.done - 1].path if tally.done else None)
 
     decoded = threading.Event()  # every photo decoded: nothing left to overlap the eyes with

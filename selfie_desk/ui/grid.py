@@ -94,7 +94,7 @@ class ThumbnailCache:
             self._pixmaps.move_to_end(key)
             return pixmap
         if key not in self._failed and not self.loader.is_wanted(key):
-            self.loader.request(ImageRequest(key, p.path, p.fingerprint, self.edge))
+            self.loader.request(ImageRequest(key, p.path, p.fingerprint, self.edge, pair=p.pair))
         return None
 
     def failure(self, p: Photo) -> str | None:

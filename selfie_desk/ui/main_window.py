@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal, Slot
@@ -636,6 +636,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Nothing to {'undo' if undo else 'redo'}", 4000)
             return None
         self._reread(edit.photo_ids)
+        if edit.regrouped:
+            self._rank_stored_groups()
         self.statusBar().showMessage(f"{'Undone' if undo else 'Redone'}: {edit.description}", 8000)
         if edit.label.startswith(KEEP_BEST_LABEL):  # the message bar said what B did: it says this too
             self.messages.clear()
@@ -957,9 +959,10 @@ class MainWindow(QMainWindow):
                 self._select_row(max(rows) + 1)
         return edit
 
-    def _group_edit(self, what: str, change: Callable[[], None]) -> bool:
+    def _group_edit(self, what: str, label: str, photo_ids: Iterable[int], change: Callable[[], None]) -> bool:
+        """A split or a merge, logged for undo (one edit, atomic: it all happens or none of it)."""
         try:
-            change()
+            self.history.apply_groups(label, photo_ids, change)
         except ValueError as exc:
             self.statusBar().showMessage(f"Cannot {what}: {exc}", 6000)
             return False
@@ -967,6 +970,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Could not save to the catalog: {exc}")
             return False
         self._rank_stored_groups()  # the folder's groups as they are now, ranked, from the grouping thread
+        self._update_undo_actions()
         return True
 
     def split_selected(self) -> None:
@@ -990,10 +994,11 @@ class MainWindow(QMainWindow):
             for gid, ids in by_group.items():
                 self.catalog.split_group(gid, ids)
 
-        if self._group_edit("split", split):
+        ids = [pid for group_ids in by_group.values() for pid in group_ids]
+        if self._group_edit("split", "Split group", ids, split):
             whose = "their groups" if len(by_group) > 1 else "the group"
             self.show_message(f"Split {n} photo{'s' if n != 1 else ''} off {whose} into a group of their own; "
-                              "kept through every re-scan (Ctrl+G merges again)", "info")
+                              "kept through every re-scan (Ctrl+Z undoes, Ctrl+G merges again)", "info")
 
     def merge_selected(self) -> None:
         """Ctrl+G: the selected photos (a folded stack: its whole group) become one group, kept through re-scans."""
@@ -1018,9 +1023,9 @@ class MainWindow(QMainWindow):
                 else:
                     self.catalog.move_to_group(p.id, target)
 
-        if self._group_edit("merge", merge):
+        if self._group_edit("merge", "Merge groups", [p.id for p in selected], merge):
             self.show_message("Merged the selection into one group; kept through every re-scan "
-                              "(Ctrl+Shift+G splits frames off again)", "info")
+                              "(Ctrl+Z undoes, Ctrl+Shift+G splits frames off again)", "info")
 
     def show_grouping(self) -> GroupingDialog:
         dialog = GroupingDialog(self.settings, self.grouping, self.folder, self.settings.model,

@@ -99,7 +99,7 @@ class PhotoPane(QFrame):
     def _image_request(self, photo: Photo, edge: int, full: bool = False) -> ImageRequest:
         """`full`: the zoom wants the real pixels (a raw is then demosaiced, where its preview is smaller)."""
         return ImageRequest(self._key(photo, edge), photo.path, photo.fingerprint, edge, thumbnail=False,
-                            full_resolution=full)
+                            full_resolution=full, pair=photo.pair)
 
     def _request(self, edge: int, full: bool = False) -> None:
         assert self.photo is not None

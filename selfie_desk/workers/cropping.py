@@ -41,10 +41,11 @@ class CropTarget:
     path: str
     width: int | None = None  # upright full resolution, when the catalog knows it
     height: int | None = None
+    pair: str | None = None  # a raw's JPEG (RAW+JPEG): read when the raw cannot be
 
     @classmethod
     def of(cls, p: Photo) -> CropTarget:
-        return cls(p.id, p.path, p.width, p.height)
+        return cls(p.id, p.path, p.width, p.height, p.pair)
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ class CropService(Service):
                     return search
                 t = time.monotonic()
                 try:
-                    result = search.search_path(Path(target.path), req.aspect, req.top)
+                    result = search.search_path(Path(target.path), req.aspect, req.top, target.pair)
                 except Exception as exc:
                     failed += 1
                     job.post("failed", CropFailed(target.photo_id, target.path, _message(exc)))
@@ -262,7 +263,7 @@ class CropService(Service):
         target = job.request.targets[0]
         try:
             if self._prepared is None or self._prepared[0] != target.path:
-                self._prepared = (target.path, search.prepare(Path(target.path)), None)
+                self._prepared = (target.path, search.prepare(Path(target.path), pair=target.pair), None)
             work(search, self._prepared[1])
         except Exception as exc:
             job.post("failed", CropFailed(target.photo_id, target.path, _message(exc)))

@@ -33,6 +33,7 @@ class ImageRequest:
     edge: int  # long edge wanted, pixels (the image is never enlarged)
     thumbnail: bool = True  # True: through the thumbnail cache (edge <= THUMBNAIL_EDGE)
     full_resolution: bool = False  # the real pixels (the loupe at 100 %): a raw demosaiced, not its preview
+    pair: str | None = None  # a raw's JPEG (RAW+JPEG): shown when the raw itself cannot be read
 
 
 def to_qimage(im: Image.Image) -> QImage:
@@ -49,7 +50,7 @@ def load_image(req: ImageRequest, thumbnail_root: Path | None = None) -> Image.I
         im = thumbnails.load(req.fingerprint, thumbnail_root)
     if im is None:
         decoded = decoding.decode(Path(req.path), thumbnails.THUMBNAIL_EDGE if req.thumbnail else req.edge,
-                                  full_resolution=req.full_resolution)
+                                  full_resolution=req.full_resolution, pair=req.pair)
         im = decoded.image
         if req.thumbnail and req.fingerprint:
             try:

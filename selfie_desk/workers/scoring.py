@@ -174,7 +174,7 @@ class ScoringService(Service):
         for path, message in summary.index.skipped:
             if os.path.isdir(path):
                 job.post("notice", f"{message[:1].upper()}{message[1:]}: {path}")
-        for path, message in summary.index.notes:  # a RAW+JPEG pair whose files disagree on orientation
+        for path, message in summary.index.notes:  # a RAW+JPEG pair: files disagree on orientation, raw unreadable
             job.post("notice", f"{os.path.basename(path)}: {message}")
         return ScanOutcome(summary=summary, cancelled=summary.cancelled)
 
