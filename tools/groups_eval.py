@@ -293,6 +293,9 @@ def main() -> None:
             for f1, margin, agree in sorted(rows, reverse=True)[:6]:
                 print(f"  F1 {f1:.3f}  finer check: check_margin {margin}  check_agreement {agree}")
             print(f"  the finer check off: F1 {rows[0][0]:.3f}")
+            for on in (False, True):
+                print(f"  the finer check on every bracket link {on}: "
+                      f"F1 {evaluate(shots, names, truth, replace(defaults, check_brackets=on))[2]:.3f}")
             rows = []
             for bs, br, bb, ss in itertools.product((0.6, 0.7, 0.8, 0.85, 0.9), (0.4, 0.5, 0.6, 0.7),
                                                     (0.2, 0.35, 0.5), (0.85, 0.9, 0.95)):

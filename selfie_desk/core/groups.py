@@ -81,6 +81,7 @@ class GroupingParams:
     # margin of 0.1 (any agreement from 0.3 to 0.7), 0.979 with 0.05.
     check_margin: float = 0.1
     check_agreement: float = 0.5
+    check_brackets: bool = True  # every bracket link too (tuning F1 0.994 -> 0.995)
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,12 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
             similar = (both & (sim >= p.similar_similarity) & ~bracket & ~burst & ~panorama
                        & (~timed | (dt <= p.similar_gap_s)))
         if p.check_margin > 0:  # the finer check, only where the link would join what is not joined yet
-            for mask, floor, joined in ((burst, p.burst_similarity, burst_find), (similar, p.similar_similarity, find)):
-                border = np.flatnonzero(mask & has_sig[a] & has_sig[b] & (sim < floor + p.check_margin))
+            checks = [(burst, p.burst_similarity + p.check_margin, burst_find),
+                      (similar, p.similar_similarity + p.check_margin, find)]
+            if p.check_brackets:  # a bracket is one frame at other exposures: its gradients agree, whatever the cosine
+                checks.append((bracket, np.inf, find))
+            for mask, below, joined in checks:
+                border = np.flatnonzero(mask & has_sig[a] & has_sig[b] & (sim < below))
                 need = np.array([j for j in border if joined(int(a[j])) != joined(int(b[j]))], np.int64)
                 mask[need] = _aligned(sigs, a[need], b[need], p)
         for mask, kind in ((bracket, "bracket"), (panorama, "panorama"), (burst, "burst"), (similar, "similar")):
