@@ -176,9 +176,14 @@ def test_a_pan_of_three_overlapping_frames_is_a_panorama_and_never_a_burst():
     assert kinds_of(group_shots(unsigned)) == {frozenset(range(3)): "burst"}
     later = [Shot(s.id, T0 + 60 * s.id, content=content(s.id), signature=s.signature) for s in shots]
     assert all(g.kind == "single" for g in group_shots(later))  # minutes apart: no pan, whatever the overlap
-    bracket = [Shot(s.id, s.taken, content=s.content, signature=s.signature, exposure_bias=ev)
-               for s, ev in zip(shots, (0.0, -2.0, 2.0), strict=True)]
-    assert kinds_of(group_shots(bracket)) == {frozenset(range(3)): "bracket"}  # exposure steps: not a pan
+    steps = [Shot(s.id, s.taken, content=s.content, signature=s.signature, exposure_bias=ev)
+             for s, ev in zip(shots, (0.0, -2.0, 2.0), strict=True)]
+    assert all(g.kind == "single" for g in group_shots(steps))  # exposure steps: not a pan, and moved: no bracket
+    one = pan_frames()[0]
+    bracket = [Shot(i, T0, content=content(i, 0.1, base=1), exposure_bias=ev,
+                    signature=signature(Image.eval(one, lambda v, f=2.0 ** (ev / 2.2): min(255, int(v * f)))))
+               for i, ev in enumerate((0.0, -1.0, 1.0))]
+    assert kinds_of(group_shots(bracket)) == {frozenset(range(3)): "bracket"}  # one frame at three exposures
 
 
 def test_a_burst_with_camera_shake_stays_a_burst():
