@@ -2,8 +2,10 @@
 
 No real shoot with bursts could be had here, but real photos that are NOT of one moment can: the portraits in
 /work/shared/photos/portraits (Pixabay, tightly framed head-and-shoulders, no EXIF). Every one of them is its
-own moment, except the few that are the same picture twice (found here by their pixels, not their names), so
-any other link grouping makes is a false merge, and "keep the best, reject the rest" would reject a good photo.
+own moment, except the few that are the same picture twice (found here by their pixels, not their names) and
+the frames of one shoot that the set holds more than one of (the same person, the same light, Pixabay ids a
+few apart: uploaded together; looked at, they are what a burst 1 s apart would be), so any other link grouping
+makes is a false merge, and "keep the best, reject the rest" would reject a good photo of someone else.
 
 The folder is built the way such folders come to be: the photos copied (downloads, a messenger's export, a
 card copied without keeping dates), no EXIF, their file times seconds apart in name order (`--gap` s). It is
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -33,7 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PORTRAITS = Path("/work/shared/photos/portraits")
+SHOOT = 20  # Pixabay ids at most this far apart: one upload, one shoot
 SAME_PICTURE = 6.0  # mean absolute difference of 32 x 32 grey thumbnails (0-255) below which two files are one picture
+
+
+def pixabay_id(name: str) -> int | None:
+    found = re.search(r"-(\d{5,})_1280", name)
+    return int(found.group(1)) if found else None
 
 
 def half_of(name: str) -> str:
@@ -109,9 +118,15 @@ def main() -> None:
     def same_picture(a: int, b: int) -> bool:
         return float(np.abs(thumbs[a] - thumbs[b]).mean()) < SAME_PICTURE
 
+    def same_shoot(a: int, b: int) -> bool:
+        ia, ib = pixabay_id(by_id[a]), pixabay_id(by_id[b])
+        return ia is not None and ib is not None and abs(ia - ib) <= SHOOT
+
     true_pairs = {(a, b) for a, b in combinations(sorted(ids), 2) if same_picture(a, b)}
+    shoot_pairs = {(a, b) for a, b in combinations(sorted(ids), 2) if same_shoot(a, b)} - true_pairs
     linked = {(a, b) for g in groups for a, b in combinations(sorted(g.ids), 2)}
-    false = linked - true_pairs
+    shoot_linked = linked & shoot_pairs
+    false = linked - true_pairs - shoot_pairs
     found = linked & true_pairs
     multi = [g for g in groups if len(g.ids) > 1]
     in_wrong = {pid for a, b in false for pid in (a, b)}
@@ -122,7 +137,8 @@ def main() -> None:
           f"(kinds: {sorted({g.kind for g in multi})}); the largest {max((len(g.ids) for g in groups), default=0)}")
     print(f"false merges: {len(false)} pairs, {len(in_wrong)} photos ({len(in_wrong) / len(names):.1%}) "
           f"grouped with a different picture")
-    print(f"the same picture twice: {len(true_pairs)} pairs, {len(found)} grouped")
+    print(f"the same picture twice: {len(true_pairs)} pairs, {len(found)} grouped; frames of one shoot: "
+          f"{len(shoot_pairs)} pairs, {len(shoot_linked)} grouped (not counted either way)")
     for g in multi[:12]:
         print(f"  {g.kind}: {', '.join(by_id[i] for i in g.ids[:6])}{' ...' if len(g.ids) > 6 else ''}")
     if args.keep is None:
