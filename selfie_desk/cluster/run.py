@@ -32,6 +32,7 @@ CLIENT_PORT = 10001  # Ray Client's (ray://host)
 CONNECT_TIMEOUT_S = 5.0
 BATCHES_PER_WORKER = 2  # in flight per actor: one scoring, one queued, so a worker never waits for the driver
 RESTART_WAIT_S = 180.0  # a worker that has not come back (model loaded) by then is given up on
+SHUTDOWN_WAIT_S = 15.0  # for a local cluster's processes to exit after ray.shutdown, before they are killed
 TRIES = 3  # a batch whose worker died is sent again; after that its photos go one by one, then are failures
 
 
@@ -113,11 +114,35 @@ class Connection:
         self._pool = None
 
     def close(self) -> None:
+        """Leave the cluster; a local one started here is stopped, and waited for: ray.shutdown returns before
+        its processes have exited (a worker ~1 s later here), and a command that has ended leaves none running."""
         import ray
 
         self._pool = None  # the actors go with the driver's connection
-        if ray.is_initialized():
-            ray.shutdown()
+        if not ray.is_initialized():
+            return
+        ours = _local_cluster_processes() if self.started_here else []
+        ray.shutdown()
+        if ours:
+            import psutil  # Ray's own (it puts its copy on the path)
+
+            _gone, alive = psutil.wait_procs(ours, timeout=SHUTDOWN_WAIT_S)
+            for proc in alive:
+                try:
+                    proc.kill()
+                except psutil.Error:
+                    pass
+
+
+def _local_cluster_processes() -> list[Any]:
+    """This process's descendants: a local cluster's GCS, raylet, agents and workers (the workers are the
+    raylet's children)."""
+    import psutil
+
+    try:
+        return list(psutil.Process().children(recursive=True))
+    except psutil.Error:
+        return []
 
 
 def connect(address: str, cpus: int | None = None, timeout_s: float = CONNECT_TIMEOUT_S) -> Connection:
