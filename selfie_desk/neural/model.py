@@ -568,7 +568,7 @@ class HeadOnly:
     """A Scorer's head without its networks, for a process that scores nothing itself: a cluster's driver,
     whose workers hold the convnets. It names the model and its version and scores stored embeddings (what
     `pipeline.plan` reads of a scorer), and loads without torchvision, the backbone, the face detector or the eye
-    networks: 3.4 s of CPU against 7.8 for a Scorer here, taken from the workers loading theirs beside it."""
+    networks: 2.9 s of CPU against 6.2-7.4 for a Scorer here, taken from the workers loading theirs beside it."""
 
     def __init__(self, model: str = DEFAULT_MODEL) -> None:
         self.device = torch.device("cpu")
