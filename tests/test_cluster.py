@@ -39,6 +39,16 @@ def test_path_map_parses_and_rewrites_whole_components():
         cluster_run.parse_path_map(["/mnt"])
 
 
+def test_batches_shrink_toward_the_end_so_the_workers_finish_together():
+    todo = list(range(160))
+    sizes = [len(b) for b in cluster_run.batches(todo, 16, workers=2)]
+    assert [x for b in cluster_run.batches(todo, 16, 2) for x in b] == todo  # every photo once, in order
+    assert sizes[:7] == [16] * 7 and sizes == sorted(sizes, reverse=True)
+    assert min(sizes[:-1]) == cluster_run.MIN_TAIL_BATCH and sizes[-1] <= cluster_run.MIN_TAIL_BATCH
+    assert [len(b) for b in cluster_run.batches(todo[:5], 2, workers=2)] == [2, 2, 1]  # never over `size`
+    assert cluster_run.batches([], 16, 2) == []
+
+
 @pytest.fixture(scope="module")
 def cluster():
     pytest.importorskip("ray", reason="the cluster extra: pip install -e '.[cluster]'")

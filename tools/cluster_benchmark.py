@@ -3,12 +3,19 @@ local, Ray with 2 worker processes, Ray with 1, local, ... (the machine is share
 side by side compare). Each pass gets a fresh catalog and thumbnail cache over the same synthetic 12 MP JPEGs.
 
     .venv/bin/python tools/cluster_benchmark.py [--photos 40] [--pairs 3] [--batch 16] [--json]
+    .venv/bin/python tools/cluster_benchmark.py --commands [--folder DIR] [--base CHECKOUT] [--pairs 3]
 
 The local Ray cluster (every core) is started once before the timing, as a real cluster is (its start is
 reported on its own). ray2 and ray1 start fresh worker actors at the pass's start (what one
 `score --cluster` pays: each loads the convnet); ray2warm reuses ray2's (a long-lived driver, or the hours of an
 archive where that start is nothing). Two rates per pass: end to end (index + everything) and steady (first
 commit to last).
+
+`--commands` times what a user runs, each time a new process: `selfie-desk score FOLDER --json` (local) and
+`selfie-desk score FOLDER --cluster auto --json` (ray), interleaved, each with a fresh SELFIE_DESK_HOME and
+RAY_TMPDIR, from the command's start to its exit (Python's start, imports, Ray's start and stop, the models
+loading, indexing, scoring). `--base CHECKOUT` adds the cluster command of another checkout run with this venv
+(PYTHONPATH=CHECKOUT; e.g. `git worktree add --detach /tmp/base main`) after each pair.
 """
 
 from __future__ import annotations
@@ -59,6 +66,68 @@ def one_pass(kind: str, folder: Path, scorer, connection, batch: int, work: Path
             "steady_rate": round(steady, 2), "first_commit_s": round(done[0][0] - start, 2)}
 
 
+def one_command(kind: str, folder: Path, work: Path, base: Path | None) -> dict:
+    """One fresh `score` command of `kind` (local, ray, base-ray) over `folder`, timed from start to exit."""
+    stamp = f"{kind}-{time.monotonic_ns()}"
+    home = work / stamp
+    ray_tmp = Path(tempfile.mkdtemp(prefix="cb-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
+    env = {**os.environ, "SELFIE_DESK_HOME": str(home), "RAY_TMPDIR": str(ray_tmp)}
+    if kind == "base-ray":
+        env["PYTHONPATH"] = str(base)
+    cmd = [sys.executable, "-m", "selfie_desk", "score", str(folder), "--json"]
+    if kind != "local":
+        cmd += ["--cluster", "auto"]
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=base if kind == "base-ray" else ROOT)
+    seconds = time.perf_counter() - start
+    import shutil
+
+    shutil.rmtree(ray_tmp, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    n = sum(r["score"] is not None for r in rows)
+    assert done.returncode == 0 and n == len(rows) > 0, (kind, done.returncode, done.stderr[-2000:])
+    return {"kind": kind, "photos": n, "seconds": round(seconds, 2), "rate": round(n / seconds, 2),
+            "load_before": round(load, 1), "load_after": round(os.getloadavg()[0], 1)}
+
+
+def commands(args: argparse.Namespace) -> int:
+    work = Path(tempfile.mkdtemp(prefix="cluster-cmds-"))
+    folder = args.folder
+    if folder is None:
+        from benchmark import make_photos
+
+        folder = (args.work or work) / "photos"
+        make_photos(folder, args.photos)
+    kinds = ["local", "ray"] + (["base-ray"] if args.base else [])
+    runs = []
+    for _ in range(args.pairs):
+        for kind in kinds:
+            runs.append(one_command(kind, folder, work, args.base))
+            print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+    rounds = [{r["kind"]: r for r in runs[i * len(kinds):(i + 1) * len(kinds)]} for i in range(args.pairs)]
+    ratios = {f"{k}_vs_local": [round(p[k]["rate"] / p["local"]["rate"], 3) for p in rounds] for k in kinds[1:]}
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    base_commit = subprocess.run(["git", "-C", str(args.base), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                 text=True).stdout.strip() if args.base else None
+    report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "commit": commit, "base": base_commit,
+              "folder": str(folder), "photos": runs[0]["photos"], "runs": runs, "ratios": ratios,
+              "median_rate": {k: statistics.median(r["rate"] for r in runs if r["kind"] == k) for k in kinds}}
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"{report['photos']} photos, fresh commands, {report['machine']}, commit {commit}"
+              + (f", base {base_commit}" if base_commit else ""))
+        for r in runs:
+            print(f"{r['kind']:>9}  {r['seconds']:7.1f} s  {r['rate']:6.2f} photos/s  load {r['load_before']}"
+                  f"-{r['load_after']}")
+        for name, values in ratios.items():
+            print(f"{name}: {values}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--photos", type=int, default=40)
@@ -66,7 +135,12 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--work", type=Path, default=None, help="a folder to keep the photos in between runs")
+    ap.add_argument("--commands", action="store_true", help="time fresh `score` commands, local against --cluster")
+    ap.add_argument("--folder", type=Path, default=None, help="with --commands: these photos, not --photos made ones")
+    ap.add_argument("--base", type=Path, default=None, help="with --commands: another checkout's cluster command too")
     args = ap.parse_args()
+    if args.commands:
+        return commands(args)
 
     work = Path(tempfile.mkdtemp(prefix="cluster-bench-", dir=args.work))
     os.environ["SELFIE_DESK_HOME"] = str(work / "home")  # nothing of the user's is touched

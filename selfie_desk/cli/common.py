@@ -35,17 +35,18 @@ def print_json_lines(rows: Iterable[dict]) -> None:
     out.flush()
 
 
-def load_scorer(model: str, device: str):
+def load_scorer(model: str, device: str, *, head_only: bool = False):
     """The convnet for `--model`/`--device`, or None after saying why on stderr (missing weights, no such
     device). An unknown model name is a usage error. No fallback to another device: `--device cuda` means
-    the GPU, and what went wrong is said as it is, once."""
+    the GPU, and what went wrong is said as it is, once. `head_only`: the model's head alone (`HeadOnly`: a
+    cluster's driver, whose workers load the networks)."""
     # torch loads here (seconds), only for the commands that run the convnet
     from selfie_desk.core.model_cards import UnknownModelError
     from selfie_desk.core.weights import ModelMissingError
-    from selfie_desk.neural.model import Scorer
+    from selfie_desk.neural.model import HeadOnly, Scorer
 
     try:
-        return Scorer(model=model, device=device)
+        return HeadOnly(model) if head_only else Scorer(model=model, device=device)
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
     except (ModelMissingError, RuntimeError) as exc:

@@ -20,7 +20,6 @@ from typing import cast
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import batched_nms
 
 from selfie_desk.core.face import Face
 
@@ -270,6 +269,8 @@ class FaceDetector(nn.Module):
         inside = (centre < limits).all(dim=1)
         img, conf, centre, size, points, limits = (t[inside] for t in (img, conf, centre, size, points, limits))
         boxes = torch.cat([centre - size / 2, centre + size / 2], dim=1)
+        from torchvision.ops import batched_nms  # not at the top: see model.Backbone
+
         keep = batched_nms(boxes, conf, img, nms_iou)  # sorted by confidence, descending
         boxes = torch.minimum(boxes[keep].clamp(min=0.0), limits[keep].repeat(1, 2))
 

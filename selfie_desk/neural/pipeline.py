@@ -29,7 +29,7 @@ from selfie_desk.core.face_check import FaceCheck
 from selfie_desk.core.indexing import IndexReport, Todo, index
 from selfie_desk.core.reasons import ASPECTS
 from selfie_desk.neural import rescore
-from selfie_desk.neural.model import Scored, Scorer
+from selfie_desk.neural.model import HeadOnly, Scored, Scorer
 
 # JPEG DCT scaling lands a 12 MP photo at 1/2 (2000 x 1500) for the detail look (look.DETAIL_EDGE); the
 # view (500 x 375, an integer box-filter reduction of it) makes the 224 px model input, the faces and the
@@ -314,7 +314,7 @@ def score(
     return tally.summary(cancel.is_set())
 
 
-def plan(targets: Iterable[Path], catalog: Catalog, scorer: Scorer,
+def plan(targets: Iterable[Path], catalog: Catalog, scorer: Scorer | HeadOnly,
          cancel: threading.Event) -> tuple[IndexReport, set[int], list[Todo]]:
     """Index `targets`, score from stored embeddings what can be, and say what must still be decoded:
     (the index report, the photo ids scored from embeddings, the photos to decode). The local pass and the
