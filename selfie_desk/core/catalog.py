@@ -716,9 +716,10 @@ class Catalog:
                 out[path] = int(row[0])
         return out
 
-    def embeddings(self, photo_ids: Sequence[int]) -> dict[int, tuple[np.ndarray, str | None]]:
-        """Stored embeddings (float32) with their layout (embedding.EMBEDDING_ID, or the first layout's id for
-        embeddings stored before layouts were recorded); photos without one are left out."""
+    def embeddings(self, photo_ids: Sequence[int], stored: bool = False) -> dict[int, tuple[np.ndarray, str | None]]:
+        """Stored embeddings (float32; `stored`: float16 as kept, read-only, not converted) with their layout
+        (embedding.EMBEDDING_ID, or the first layout's id for embeddings stored before layouts were recorded);
+        photos without one are left out."""
         out: dict[int, tuple[np.ndarray, str | None]] = {}
         for chunk in _chunks(list(photo_ids), 500):
             marks = ",".join("?" * len(chunk))
@@ -727,7 +728,8 @@ class Catalog:
                 f"AND id IN ({marks})",
                 chunk,
             ):
-                out[pid] = (np.frombuffer(blob, dtype=np.float16).astype(np.float32), layout)
+                vec = np.frombuffer(blob, dtype=np.float16)
+                out[pid] = (vec if stored else vec.astype(np.float32), layout)
         return out
 
     def embedding_layouts(self, photo_ids: Sequence[int]) -> dict[int, str | None]:

@@ -39,6 +39,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
 from selfie_desk.core.reasons import family_of
@@ -93,7 +95,7 @@ class Shot:
     id: int
     taken: float | None = None  # seconds (EXIF: local time as written; file: since the epoch)
     time_from_file: bool = False
-    content: npt.NDArray[np.float32] | None = None  # the pooled last layer (EMBEDDING_DIM values)
+    content: npt.NDArray[np.floating[Any]] | None = None  # the pooled last layer (EMBEDDING_DIM values)
     brightness: float | None = None  # mean luma in [0, 1]
     exposure_bias: float | None = None  # EV
     signature: npt.NDArray[np.uint8] | None = None  # the grey thumbnail registration reads (core/registration.py)
@@ -127,14 +129,12 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
     order = sorted(range(n), key=lambda i: (shots[i].taken is None, shots[i].taken or 0.0, shots[i].id))
     ss = [shots[i] for i in order]
     feats = np.zeros((n, EMBEDDING_DIM), np.float32)
-    has = np.zeros(n, bool)
-    for i, s in enumerate(ss):
-        if s.content is not None and s.content.size >= EMBEDDING_DIM:
-            v = np.asarray(s.content[:EMBEDDING_DIM], np.float32)
-            norm = float(np.linalg.norm(v))
-            if norm > 0:
-                feats[i] = v / norm
-                has[i] = True
+    rows = [i for i, s in enumerate(ss) if s.content is not None and s.content.size >= EMBEDDING_DIM]
+    if rows:  # one conversion and one normalisation for all (the catalog keeps float16)
+        feats[rows] = np.stack([ss[i].content[:EMBEDDING_DIM] for i in rows])  # type: ignore[index]
+    norms = np.sqrt(np.einsum("ij,ij->i", feats, feats))
+    has = norms > 0
+    feats[has] /= norms[has, None]
     t = np.array([np.nan if s.taken is None else s.taken for s in ss])
     src = np.array([s.time_from_file for s in ss])
     bias = np.array([np.nan if s.exposure_bias is None else s.exposure_bias for s in ss])
@@ -143,23 +143,8 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
     sigs = Signatures([s.signature for s in ss])
     has_sig = np.array([s.signature is not None for s in ss])
 
-    parent = list(range(n))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    link_kind: dict[tuple[int, int], str] = {}
-    burst_parent = list(range(n))  # the same, over burst links only: a burst is one chain of frames
-
-    def burst_find(a: int) -> int:
-        while burst_parent[a] != a:
-            burst_parent[a] = burst_parent[burst_parent[a]]
-            a = burst_parent[a]
-        return a
-
+    links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]]] = {
+        kind: ([], []) for kind in _LINK_KINDS}
     for k in range(1, min(p.look_back, n - 1) + 1):
         a, b = np.arange(k, n), np.arange(0, n - k)
         sim = np.einsum("ij,ij->i", feats[k:], feats[: n - k])  # slices: no copies of the features
@@ -183,44 +168,58 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
             similar = (both & (sim >= p.similar_similarity) & ~bracket & ~burst & ~panorama
                        & (~timed | (dt <= p.similar_gap_s)))
         if p.check_margin > 0:  # the finer check, only where the link would join what is not joined yet
-            checks = [(burst, p.burst_similarity + p.check_margin, burst_find),
-                      (similar, p.similar_similarity + p.check_margin, find)]
+            joined = _components(n, links, _LINK_KINDS)  # the links of the nearer neighbours, found before these
+            burst_joined = _components(n, links, ("burst",))
+            checks = [(burst, p.burst_similarity + p.check_margin, burst_joined),
+                      (similar, p.similar_similarity + p.check_margin, joined)]
             if p.check_brackets:  # a bracket is one frame at other exposures: its gradients agree, whatever the cosine
-                checks.append((bracket, np.inf, find))
-            for mask, below, joined in checks:
+                checks.append((bracket, np.inf, joined))
+            for mask, below, label in checks:
                 border = np.flatnonzero(mask & has_sig[a] & has_sig[b] & (sim < below))
-                need = np.array([j for j in border if joined(int(a[j])) != joined(int(b[j]))], np.int64)
+                need = border[label[a[border]] != label[b[border]]]
                 mask[need] = _aligned(sigs, a[need], b[need], p)
         for mask, kind in ((bracket, "bracket"), (panorama, "panorama"), (burst, "burst"), (similar, "similar")):
-            for j in np.flatnonzero(mask):
-                x, y = int(a[j]), int(b[j])
-                link_kind[(x, y)] = kind
-                rx, ry = find(x), find(y)
-                if rx != ry:
-                    parent[rx] = ry
-                if kind == "burst":
-                    bx, by = burst_find(x), burst_find(y)
-                    if bx != by:
-                        burst_parent[bx] = by
-    members: dict[int, list[int]] = {}
-    for i in range(n):
-        members.setdefault(find(i), []).append(i)
-    kinds: dict[int, set[str]] = {}
-    for (x, _y), kind in link_kind.items():
-        kinds.setdefault(find(x), set()).add(kind)
+            links[kind][0].append(a[mask])
+            links[kind][1].append(b[mask])
+    label = _components(n, links, _LINK_KINDS)
+    # A burst's first and last frames may be further apart than burst_gap_s (and so linked as "similar"):
+    # the group is a burst when its burst links alone connect every frame.
+    chains = np.unique(np.stack([label, _components(n, links, ("burst",))]), axis=1)[0]
+    one_chain = np.bincount(chains, minlength=n) == 1
+    found = {kind: np.zeros(n, bool) for kind in _LINK_KINDS}
+    for kind, (xs, _ys) in links.items():
+        if xs:
+            found[kind][label[np.concatenate(xs)]] = True
+    order_in = np.argsort(label, kind="stable")  # members of each group in time order, groups by their first
+    cuts = np.flatnonzero(np.diff(label[order_in])) + 1
     out = []
-    for root, idx in sorted(members.items(), key=lambda kv: kv[1][0]):
-        found = kinds.get(root, set())
-        # A burst's first and last frames may be further apart than burst_gap_s (and so linked as "similar"):
-        # the group is a burst when its burst links alone connect every frame.
-        one_chain = len({burst_find(i) for i in idx}) == 1
+    for idx in sorted(np.split(order_in, cuts), key=lambda m: int(m[0])):
+        root = int(label[idx[0]])
         # A pan's frames are never a burst (whose frames "keep the best" rejects), even where two of them were
         # also linked as a burst, nor a bracket where two frames not side by side differ in brightness (the tuning
         # set's pans, 1 s apart, had their first and last frames linked so); neither kind is ever auto-rejected.
-        kind = ("single" if len(idx) == 1 else "panorama" if "panorama" in found
-                else "bracket" if "bracket" in found else "burst" if one_chain else "similar")
-        out.append(AutoGroup(kind, tuple(ss[i].id for i in idx)))
+        kind = ("single" if len(idx) == 1 else "panorama" if found["panorama"][root]
+                else "bracket" if found["bracket"][root] else "burst" if one_chain[root] else "similar")
+        out.append(AutoGroup(kind, tuple(ss[int(i)].id for i in idx)))
     return out
+
+
+_LINK_KINDS = ("bracket", "panorama", "burst", "similar")
+
+
+def _components(n: int, links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]]],
+                kinds: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Each photo's connected component over the links of `kinds` (a label per photo): a union-find for all the
+    links at once, in C (scipy), where a Python one cost ~0.3 s at 10,000 photos."""
+    xs = [x for kind in kinds for x in links[kind][0]]
+    ys = [y for kind in kinds for y in links[kind][1]]
+    x = np.concatenate(xs) if xs else np.zeros(0, np.int64)
+    y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
+    if x.size == 0:
+        return np.arange(n)
+    graph = coo_matrix((np.ones(x.size, np.int8), (x, y)), shape=(n, n))
+    labels: npt.NDArray[np.int64] = connected_components(graph, directed=False)[1].astype(np.int64)
+    return labels
 
 
 def _panoramas(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], candidate: npt.NDArray[np.bool_],
@@ -385,7 +384,7 @@ def _loser_reasons(k: _Key, best: _Key) -> list[str]:
 # ---- with the catalog ----------------------------------------------------------------------------------------------
 def shots_from_catalog(catalog: Any, photo_ids: Sequence[int]) -> list[Shot]:
     """The shots of `photo_ids` from stored data only: embeddings, capture times, mtimes, exposure bias."""
-    embeddings = catalog.embeddings(photo_ids)
+    embeddings = catalog.embeddings(photo_ids, stored=True)  # float16 as kept: group_shots converts them at once
     info = catalog.capture_info(photo_ids)
     signatures = catalog.signatures(photo_ids)
     shots = []
