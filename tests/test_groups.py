@@ -215,11 +215,17 @@ def test_a_panorama_is_stored_and_keep_the_best_rejects_none_of_its_frames(tmp_p
     assert "never auto-rejected" in plan.message()
 
 
+def catalog_at_version(path: Path, version: int) -> sqlite3.Connection:
+    """A catalog file as a Selfie Desk of schema `version` left it (its first migrations only)."""
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:version]:
+        db.executescript(script)
+    return db
+
+
 def test_a_catalog_before_signatures_migrates_and_its_photos_are_read_again_for_one(tmp_path):
     path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    for script in MIGRATIONS[:7]:
-        db.executescript(script)
+    db = catalog_at_version(path, 7)
     db.execute("INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at, embedding, rating) "
                "VALUES ('/x.jpg', 1, 1, 'f', 0, ?, 2)", (np.zeros(FEATURE_DIM, np.float16).tobytes(),))
     db.execute("INSERT INTO scores (photo_id, model, score, scored_at) VALUES (1, 'default', 0.5, 0)")
@@ -428,9 +434,7 @@ def test_a_renamed_photo_keeps_its_group_and_a_deleted_one_leaves_it(tmp_path):
 
 def test_the_migration_keeps_the_users_data(tmp_path):
     path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    for script in MIGRATIONS[:4]:
-        db.executescript(script)
+    db = catalog_at_version(path, 4)
     db.execute("INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at, decision, rating) "
                "VALUES ('/x.jpg', 1, 1, 'f', 0, 'keep', 4)")
     db.execute("PRAGMA user_version = 4")

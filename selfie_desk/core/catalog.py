@@ -435,21 +435,19 @@ class Catalog:
     def unmeasured_faces(self, photo_ids: Iterable[int]) -> set[int]:
         """Those of `photo_ids` with a face whose eyes and focus were never measured: their stored embedding
         can give a score, but only the scoring pass measures the faces."""
-        out: set[int] = set()
-        for chunk in _chunks(list(photo_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            out.update(r[0] for r in self._db.execute(
-                f"SELECT DISTINCT photo_id FROM faces WHERE eyes IS NULL AND photo_id IN ({marks})", chunk))
-        return out
+        return {r[0] for r in self._rows_in(
+            "SELECT DISTINCT photo_id FROM faces WHERE eyes IS NULL AND photo_id IN ({marks})", photo_ids)}
 
     def unsigned(self, photo_ids: Iterable[int]) -> set[int]:
         """Those of `photo_ids` scored before signatures were kept: only the scoring pass makes one."""
-        out: set[int] = set()
-        for chunk in _chunks(list(photo_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            out.update(r[0] for r in self._db.execute(
-                f"SELECT id FROM photos p WHERE {_UNSIGNED} AND id IN ({marks})", chunk))
-        return out
+        return {r[0] for r in self._rows_in(
+            f"SELECT id FROM photos p WHERE {_UNSIGNED} AND id IN ({{marks}})", photo_ids)}
+
+    def _rows_in(self, query: str, ids: Iterable[int]) -> Iterator[tuple[Any, ...]]:
+        """The rows of `query` whose `IN ({marks})` takes `ids`, asked 500 at a time (SQLite's bound on
+        parameters)."""
+        for chunk in _chunks(list(ids), 500):
+            yield from self._db.execute(query.format(marks=",".join("?" * len(chunk))), chunk)
 
     def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str) -> int:
         cur = self._db.execute(
@@ -829,11 +827,8 @@ class Catalog:
 
     def groups(self, photo_ids: Sequence[int]) -> list[StoredGroup]:
         """The stored groups that hold any of `photo_ids`, with all their members (in id order)."""
-        group_ids: set[int] = set()
-        for chunk in _chunks(list(photo_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            group_ids.update(r[0] for r in self._db.execute(
-                f"SELECT group_id FROM group_members WHERE photo_id IN ({marks})", chunk))
+        group_ids = {r[0] for r in self._rows_in(
+            "SELECT group_id FROM group_members WHERE photo_id IN ({marks})", photo_ids)}
         return self._stored_groups(sorted(group_ids))
 
     def group(self, group_id: int) -> StoredGroup | None:
