@@ -264,14 +264,10 @@ def score(
     import ray
     from ray.exceptions import RayActorError, WorkerCrashedError
 
-    from selfie_desk.neural.pipeline import Tally, plan
+    from selfie_desk.neural.pipeline import Tally
 
-    start = time.perf_counter()
     cancel = cancel or threading.Event()
-    report, reused, todo = plan(targets, catalog, scorer, cancel)
-    tally = Tally(report, len(reused), len(todo), progress, start)
-    tally.tell()
-    paths = {t.photo_id: t.path for t in todo}
+    todo, tally = Tally.begin(targets, catalog, scorer, cancel, progress)
     actors = connection.start_workers(model or scorer.model_name, device, path_map, workers) if todo else []
     queue: list[tuple[list[Todo], int]] = [(b, 0) for b in batches(todo, batch_size, len(actors))]
     queue.reverse()  # popped from the end: in order
@@ -304,7 +300,7 @@ def score(
             except OSError:
                 pass  # as in the local pass: a full or read-only cache must not stop scoring
         catalog.record(results, scorer.model_name, scorer.info.id)
-        tally.recorded(results, paths)
+        tally.recorded(results)
         tally.failed += sum(r.error is not None for r in results)
 
     def lost(batch: list[Todo], tries: int, exc: Exception) -> None:

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -70,21 +70,33 @@ class Tally:
     """A pass's counts as it goes, its progress reports and its summary: the local pass and the cluster's driver
     (selfie_desk/cluster/run.py) each keep one, so both report and sum up the same way."""
 
-    def __init__(self, report: IndexReport, reused: int, todo: int, progress: Callable[[Progress], None] | None,
-                 start: float) -> None:
-        self.report, self.reused, self.todo, self.progress, self.start = report, reused, todo, progress, start
+    def __init__(self, report: IndexReport, reused: int, todo: Sequence[Todo],
+                 progress: Callable[[Progress], None] | None, start: float) -> None:
+        self.report, self.reused, self.progress, self.start = report, reused, progress, start
+        self.todo = len(todo)
+        self.paths = {t.photo_id: t.path for t in todo}  # what a result's note is told of
         self.done = self.failed = 0  # of `todo`: recorded, and of those (or still to be recorded) failed
+
+    @classmethod
+    def begin(cls, targets: Iterable[Path], catalog: Catalog, scorer: Scorer | HeadOnly, cancel: threading.Event,
+              progress: Callable[[Progress], None] | None) -> tuple[list[Todo], Tally]:
+        """Start a pass: `plan` it, and report its first progress; (the photos to decode, the pass's tally)."""
+        start = time.perf_counter()
+        report, reused, todo = plan(targets, catalog, scorer, cancel)
+        tally = cls(report, len(reused), todo, progress, start)
+        tally.tell()
+        return todo, tally
 
     def tell(self, path: str | None = None) -> None:
         if self.progress is not None:
             self.progress(Progress(self.reused + self.done, self.reused + self.todo, self.failed,
                                    time.perf_counter() - self.start, path))
 
-    def recorded(self, results: Sequence[Result], paths: Mapping[int, str]) -> None:
-        """`results` are in the catalog: count them, and keep what they tell the user (`paths`: photo id to
-        path) in the summary's notes, beside indexing's."""
+    def recorded(self, results: Sequence[Result]) -> None:
+        """`results` are in the catalog: count them, and keep what they tell the user in the summary's notes,
+        beside indexing's."""
         self.done += len(results)
-        self.report.notes += [(paths.get(r.photo_id, ""), r.note) for r in results if r.note]
+        self.report.notes += [(self.paths.get(r.photo_id, ""), r.note) for r in results if r.note]
 
     def summary(self, cancelled: bool) -> Summary:
         return Summary(self.report, self.reused + self.done - self.failed, self.failed, cancelled,
@@ -249,12 +261,8 @@ def score(
     ``eyes_beside`` measures a batch's eyes on a thread of their own while the next batch is scored (while
     photos are still being decoded); off by default: on the loaded 2-core VM it did not beat measuring them
     on the scoring thread (docs/benchmarks.md, "Eyes and focus")."""
-    start = time.perf_counter()
     cancel = cancel or threading.Event()
-    report, reused, todo = plan(targets, catalog, scorer, cancel)
-    tally = Tally(report, len(reused), len(todo), progress, start)
-    tally.tell()
-    paths = {t.photo_id: t.path for t in todo}
+    todo, tally = Tally.begin(targets, catalog, scorer, cancel, progress)
     batch: list[Prepared] = []
     errors: list[Result] = []
     started: list[tuple[Callable[[], list[Result]], list[Result]]] = []  # a batch scored, its eyes under way
@@ -266,7 +274,7 @@ def score(
         made, errs = started.pop()
         results = made() + errs
         catalog.record(results, scorer.model_name, scorer.info.id)
-        tally.recorded(results, paths)
+        tally.recorded(results)
         tally.tell(todo[tally.done - 1].path if tally.done else None)
 
     decoded = threading.Event()  # every photo decoded: nothing left to overlap the eyes with
