@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,26 +67,10 @@ def main() -> int:
 
 
 def take(folder: Path, out: Path) -> int:
-    from PySide6.QtCore import QEventLoop, QPointF
-    from screenshots import SIZE, shoot
+    from PySide6.QtCore import QPointF
+    from screenshots import open_window, shoot
 
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.settings import Settings
-    from selfie_desk.ui.app import create_application
-    from selfie_desk.ui.main_window import MainWindow
-
-    app = create_application()
-    window = MainWindow(Catalog(paths.catalog_path()), Settings.load())
-    window.resize(*SIZE)
-    window.move(0, 0)
-    window.show()
-
-    def wait(seconds: float, until=None) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end and not (until and until()):
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            time.sleep(0.01)
+    window, _catalog, wait = open_window()
 
     scanned, laid = [], []
     window.scan_finished.connect(scanned.append)

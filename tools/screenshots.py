@@ -59,8 +59,10 @@ def main() -> int:
             xvfb.wait(10)
 
 
-def take(folder: Path | None, out: Path) -> int:
-    from PySide6.QtCore import QEventLoop, QItemSelection, QItemSelectionModel, QTimer
+def open_window():
+    """The real main window at SIZE on the app's catalog, shown; with `wait(seconds, until)`, which runs Qt's
+    events until `until()` holds or the time is up. (window, catalog, wait)"""
+    from PySide6.QtCore import QEventLoop
 
     from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
@@ -68,7 +70,6 @@ def take(folder: Path | None, out: Path) -> int:
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
 
-    folder = folder or paths.demo_photos_dir()
     app = create_application()
     catalog = Catalog(paths.catalog_path())
     window = MainWindow(catalog, Settings.load())
@@ -81,6 +82,17 @@ def take(folder: Path | None, out: Path) -> int:
         while time.monotonic() < end and not (until and until()):
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
             time.sleep(0.01)
+
+    return window, catalog, wait
+
+
+def take(folder: Path | None, out: Path) -> int:
+    from PySide6.QtCore import QItemSelection, QItemSelectionModel, QTimer
+
+    from selfie_desk.core import paths
+
+    folder = folder or paths.demo_photos_dir()
+    window, catalog, wait = open_window()
 
     outcome = []
     window.scan_finished.connect(outcome.append)
