@@ -56,7 +56,20 @@ def _ids(catalog: Catalog, folder: Path, scorer) -> dict[str, int]:
     return {p.path: p.id for p in catalog.photos(scorer.model_name, folder=str(folder))}
 
 
+def _ranks(where: dict[int, np.ndarray], me: int, others: list[int]) -> dict[int, int]:
+    """Each of `others` by its place among `me`'s neighbours in `where` (1 = nearest; ties share the better place:
+    on a grid many cells are equally far)."""
+    dist = {o: float(np.linalg.norm(where[me] - where[o])) for o in others}
+    return {o: 1 + sum(d < dist[o] - 1e-9 for d in dist.values()) for o in others}
+
+
 def test_near_duplicates_land_closer_than_unrelated_photos_and_the_map_is_cached(scored_duplicates, scorer):
+    """Properties of the layout, never one layout: t-SNE's result moves with the BLAS kernel, the CPU and the thread
+    count (rocket.jpg's shifted copy is its 1st-2nd neighbour on the map under OpenBLAS's Haswell, Zen and
+    Sandybridge kernels, its 8th under SkylakeX). The bounds below sit ~0.1 under the worst of those four kernels
+    (OPENBLAS_CORETYPE) and far above a shuffled map (trustworthiness ~0.51, a copy's mean place ~10 of 20)."""
+    from sklearn.manifold import trustworthiness
+
     folder, pairs, catalog = scored_duplicates
     ids = _ids(catalog, folder, scorer)
     report = layout_for(catalog, str(folder), list(ids.values()))
@@ -64,15 +77,29 @@ def test_near_duplicates_land_closer_than_unrelated_photos_and_the_map_is_cached
     layout = report.layout
     cells = layout.cell_of()
     assert len(set(cells.values())) == len(cells)  # no two thumbnails in one cell
-    where = {pid: np.array(c, dtype=float) for pid, c in cells.items()}
-    points = {pid: p for pid, p in zip(layout.ids, layout.points, strict=True)}
+    order = list(layout.ids)
+    embedded = map_layout.features(map_layout._vectors(catalog, order))
+    grid = np.array([cells[pid] for pid in order], dtype=float)
+    # the map keeps the embedding's neighbours (t-SNE's points: 0.95-1.00 over four kernels), and the snap to the
+    # grid keeps the points' (0.92-0.93 at two neighbours, 0.87-0.92 here at three)
+    assert trustworthiness(embedded, layout.points, n_neighbors=2) >= 0.85
+    assert trustworthiness(layout.points, grid, n_neighbors=3) >= 0.78
+
+    where_points = {pid: p for pid, p in zip(order, layout.points, strict=True)}
+    where_cells = {pid: np.array(c, dtype=float) for pid, c in cells.items()}
+    places: dict[str, list[int]] = {"points": [], "cells": []}
     for original, copies in pairs.items():
         me = ids[original]
-        unrelated = [ids[o] for o in pairs if o != original]
-        for grid, space in ((where, "cells"), (points, "points")):
-            near = max(np.linalg.norm(grid[me] - grid[ids[c]]) for c in copies)
-            far = np.median([np.linalg.norm(grid[me] - grid[u]) for u in unrelated])
-            assert near < far, f"{Path(original).name}: copies {near:.2f} away in {space}, the others {far:.2f}"
+        others = [pid for pid in order if pid != me]
+        for space, where in (("points", where_points), ("cells", where_cells)):
+            ranks = _ranks(where, me, others)
+            mine = [ranks[ids[c]] for c in copies]
+            places[space] += mine
+            if space == "points":  # every photo has one of its own copies beside it
+                assert min(mine) <= 2, f"{Path(original).name}: its copies are neighbours {mine} on the map"
+    # on average a copy is among a photo's nearest few (observed: 1.5-1.9 on the points, 3.4-3.9 in cells)
+    assert np.mean(places["points"]) <= 3, places
+    assert np.mean(places["cells"]) <= 6, places
 
     again = layout_for(catalog, str(folder), list(ids.values()))
     assert again.how == "cache" and again.layout.cell_of() == cells
