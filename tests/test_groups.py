@@ -174,8 +174,9 @@ def test_a_pan_of_three_overlapping_frames_is_a_panorama_and_never_a_burst():
     assert kinds_of(group_shots(shots)) == {frozenset(range(3)): "panorama"}
     unsigned = [Shot(s.id, s.taken, content=s.content) for s in shots]  # scored before catalog 8: as before
     assert kinds_of(group_shots(unsigned)) == {frozenset(range(3)): "burst"}
-    later = [Shot(s.id, T0 + 60 * s.id, content=content(s.id), signature=s.signature) for s in shots]
+    later = [Shot(s.id, T0 + 150 * s.id, content=content(s.id), signature=s.signature) for s in shots]
     assert all(g.kind == "single" for g in group_shots(later))  # minutes apart: no pan, whatever the overlap
+    # (a real hand-held pan had 57 s between two frames: GroupingParams.panorama_gap_s)
     steps = [Shot(s.id, s.taken, content=s.content, signature=s.signature, exposure_bias=ev)
              for s, ev in zip(shots, (0.0, -2.0, 2.0), strict=True)]
     assert all(g.kind == "single" for g in group_shots(steps))  # exposure steps: not a pan, and moved: no bracket

@@ -57,35 +57,57 @@ _IN_GROUP = {"burst": "in the burst", "similar": "of these similar photos", "bra
 
 @dataclass(frozen=True)
 class GroupingParams:
-    """The thresholds; every one a parameter so the window can preview another choice."""
+    """The thresholds; every one a parameter so the window can preview another choice. Chosen on real series
+    (tools/groups_real_series.py --split tune) with the unrelated real portraits kept apart (tools/groups_real.py
+    --half tune), then measured once on the validation series (docs/benchmarks.md)."""
 
     burst_gap_s: float = 2.0  # frames of one moment: at most this far apart (consecutive)
     burst_similarity: float = 0.85  # cosine of the pooled last layer, between neighbours (a soft frame: ~0.87)
-    bracket_gap_s: float = 2.0  # a bracket's frames are taken together
+    # A camera's burst mode: frames at most `rapid_gap_s` apart on the camera's clock are one moment when their
+    # content is at least this alike, with no finer check (real sports bursts and video moments at 3-25 fps:
+    # neighbours 0.84-0.98 while the subject and a panning camera move, so that their signatures no longer agree
+    # unshifted; unrelated real photos taken after one another: <= 0.61). No person takes two different pictures
+    # within a fraction of a second; the portraits one second apart (tools/groups_real.py --exif --gap 1) stay out.
+    rapid_gap_s: float = 0.6
+    rapid_similarity: float = 0.80
+    bracket_gap_s: float = 2.0  # a camera's bracket (EXIF bias steps) is taken at once
     bracket_similarity: float = 0.70  # exposure steps change the features: a looser content match
     bracket_ev: float = 0.6  # EXIF bias step (EV) that makes a bracket
-    bracket_brightness: float = 0.5  # or, without EXIF bias, a step in log2 of the mean luma
+    bracket_brightness: float = 0.5  # or, without EXIF bias, a step in log2 of the mean luma (EXIF clock, gap above)
+    # A tripod bracket told by its content alone (EXIF silent: exported PNG/JPEG, or manual exposures with no bias):
+    # neighbours up to `tripod_gap_s` apart on either clock, the content brighter or darker by at least
+    # `bracket_step` (log2), the pixels moving that way consistently (core/registration.py exposure_steps) and the
+    # signatures agreeing unshifted. Real tripod brackets: consistency 0.95-1.0, agreement 0.76-0.99; unrelated
+    # real portraits with such a step: consistency <= 0.76, agreement <= 0.42.
+    tripod_gap_s: float = 300.0
+    bracket_step: float = 0.3
+    bracket_consistency: float = 0.85
+    bracket_agreement: float = 0.6
     similar_gap_s: float = 30.0  # the same scene taken again within this is `similar`; minutes apart: not
     similar_similarity: float = 0.90
     look_back: int = 8
-    # A panorama: frames taken one after another, the same exposure, whose signatures register with a large shift
-    # mostly along one axis (the overlap 15-80 % of the frame) and agree there (core/registration.py).
-    panorama_gap_s: float = 5.0
+    # A panorama: frames taken one after another (on either clock: a pan's registration is evidence enough), the
+    # same exposure, whose signatures register with a large shift mostly along one axis (the overlap 15-80 % of the
+    # frame) and agree there (core/registration.py). A hand-held pan is slow: 5-57 s between frames of a real one.
+    panorama_gap_s: float = 90.0
     panorama_look_back: int = 1  # a pan's frames are taken one after another: only each photo and the one before
-    # Chosen on the tuning set (tools/groups_eval.py --tune): F1 0.994 at a shift of 0.25 and an agreement of 0.7,
-    # 0.990-0.992 elsewhere in the sweep (shift 0.15-0.25, agreement 0.4-0.8, across 0.05-0.15).
+    panorama_bridge_similarity: float = 0.75  # two pieces of one pan whose joint did not register (_bridge_pans)
+    # Chosen on the synthetic tuning set (tools/groups_eval.py --tune): F1 0.994 at a shift of 0.25 and an agreement
+    # of 0.7, 0.990-0.992 elsewhere in the sweep (shift 0.15-0.25, agreement 0.4-0.8, across 0.05-0.15).
     panorama_shift: float = 0.25  # along the pan, at least this of the frame (a burst's shake is ~1 %): overlap <= 75 %
     panorama_across: float = 0.1  # across it, at most this
     panorama_agreement: float = 0.7  # NCC of the overlap's gradients (a pan's neighbours: 0.75-0.99)
-    panorama_ev: float = 0.3  # the same exposure: EXIF bias within this, and the overlap's mean luma within
-    panorama_brightness: float = 0.3  # this in log2 (a bracket's step of 1 EV: ~0.45)
-    # The finer check: a burst or similar link whose embedding is within `check_margin` of its threshold stands only
-    # if the aligned signatures agree at least `check_agreement` (0: no check).
+    panorama_ev: float = 0.3  # the same exposure: EXIF bias within this,
+    # and the overlap's mean luma within this in log2: a hand-held pan's auto exposure follows the scene (a real
+    # 3-frame pan of a weir in shade and sun: 0.5 between neighbours); a bracket does not register as a pan at all
+    panorama_brightness: float = 0.8
+    # The finer check: a burst (other than a rapid one) or similar link whose embedding is within `check_margin` of
+    # its threshold stands only if the aligned signatures agree at least `check_agreement` (0: no check).
     # Chosen on the tuning set (tools/groups_eval.py --tune): pairwise F1 0.966 without the check, 0.991 with a
     # margin of 0.1 (any agreement from 0.3 to 0.7), 0.979 with 0.05.
     check_margin: float = 0.1
     check_agreement: float = 0.5
-    check_brackets: bool = True  # every bracket link too (tuning F1 0.994 -> 0.995)
+    check_brackets: bool = True  # an EXIF bracket link too (tuning F1 0.994 -> 0.995)
 
 
 @dataclass(frozen=True)
@@ -154,18 +176,28 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
             timed = ~np.isnan(dt) & (src[a] == src[b])  # EXIF and file dates are not one clock
             # Only a camera's clock tells frames taken together: a file's date is when it was copied or saved (a
             # folder of downloads, a messenger's export, a card copied without its dates has them all seconds
-            # apart), so file-timed photos are never a burst or a bracket, at most similar (tools/groups_real.py).
+            # apart), so file-timed photos are never a burst, and a bracket or a panorama only by their content.
             captured = timed & ~src[a]
             ev = np.abs(bias[a] - bias[b])
-            step = np.where(np.isnan(ev), np.abs(log_lum[a] - log_lum[b]) >= p.bracket_brightness,
-                            ev >= p.bracket_ev)
-            bracket = both & captured & (dt <= p.bracket_gap_s) & step & (sim >= p.bracket_similarity)
+            lum_step = np.abs(log_lum[a] - log_lum[b])
+            step = np.where(np.isnan(ev), lum_step >= p.bracket_brightness, ev >= p.bracket_ev)
+            exif_bracket = both & captured & (dt <= p.bracket_gap_s) & step & (sim >= p.bracket_similarity)
+            tripod = (both & has_sig[a] & has_sig[b] & timed & (dt <= p.tripod_gap_s) & (lum_step >= p.bracket_step)
+                      & (sim >= p.bracket_similarity) & ~exif_bracket)
+            bracket = exif_bracket.copy()
+            bracket[tripod] = _tripod_brackets(sigs, a[tripod], b[tripod], p)
+            # frames of a camera's burst mode: a video's pan or a tracking shot moves as far as a panorama's frames,
+            # but a panorama is not taken at several frames a second
+            rapid = both & captured & (dt <= p.rapid_gap_s) & (sim >= p.rapid_similarity)
             # a pan's frames see different things: their exposure is compared on the overlap, after registration
-            panorama = _panoramas(sigs, a, b, has_sig[a] & has_sig[b] & captured & (dt <= p.panorama_gap_s)
-                                  & ~(ev >= p.panorama_ev), p) if k <= p.panorama_look_back else np.zeros(n - k, bool)
+            pan_candidate = has_sig[a] & has_sig[b] & timed & (dt <= p.panorama_gap_s) & ~(ev >= p.panorama_ev) & ~rapid
+            panorama = (_panoramas(sigs, a, b, pan_candidate, p) if k <= p.panorama_look_back
+                        else np.zeros(n - k, bool))
             bracket &= ~panorama
-            burst = both & captured & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket & ~panorama
-            similar = (both & (sim >= p.similar_similarity) & ~bracket & ~burst & ~panorama
+            rapid &= ~bracket & ~panorama
+            burst = (both & captured & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket & ~panorama
+                     & ~rapid)
+            similar = (both & (sim >= p.similar_similarity) & ~bracket & ~burst & ~rapid & ~panorama
                        & (~timed | (dt <= p.similar_gap_s)))
         if p.check_margin > 0:  # the finer check, only where the link would join what is not joined yet
             joined = _components(n, links, _LINK_KINDS)  # the links of the nearer neighbours, found before these
@@ -173,14 +205,16 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
             checks = [(burst, p.burst_similarity + p.check_margin, burst_joined),
                       (similar, p.similar_similarity + p.check_margin, joined)]
             if p.check_brackets:  # a bracket is one frame at other exposures: its gradients agree, whatever the cosine
-                checks.append((bracket, np.inf, joined))
+                checks.append((bracket, np.inf, joined))  # (a tripod bracket agrees already)
             for mask, below, label in checks:
                 border = np.flatnonzero(mask & has_sig[a] & has_sig[b] & (sim < below))
                 need = border[label[a[border]] != label[b[border]]]
                 mask[need] = _aligned(sigs, a[need], b[need], p)
+        burst |= rapid
         for mask, kind in ((bracket, "bracket"), (panorama, "panorama"), (burst, "burst"), (similar, "similar")):
             links[kind][0].append(a[mask])
             links[kind][1].append(b[mask])
+    _bridge_pans(links, feats, has, t, src, n, p)
     label = _components(n, links, _LINK_KINDS)
     # A burst's first and last frames may be further apart than burst_gap_s (and so linked as "similar"):
     # the group is a burst when its burst links alone connect every frame.
@@ -205,6 +239,28 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
 
 
 _LINK_KINDS = ("bracket", "panorama", "burst", "similar")
+
+
+def _bridge_pans(links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]]],
+                 feats: npt.NDArray[np.float32], has: npt.NDArray[np.bool_], t: npt.NDArray[np.float64],
+                 src: npt.NDArray[np.bool_], n: int, p: GroupingParams) -> None:
+    """Two pieces of one pan, one after the other: a neighbour pair whose registration failed (a real 12-frame
+    hand-held pan of 456 px-wide frames: two of its eleven pairs overlap by under 30 %, some 10 pixels of the
+    signature, too few to register) joins when both frames are in pans, taken within `panorama_gap_s` on one
+    clock, and their content is at least `panorama_bridge_similarity` alike."""
+    if n < 2 or not links["panorama"][0]:
+        return
+    pans = _components(n, links, ("panorama",))
+    in_pan = np.bincount(pans, minlength=n)[pans] > 1
+    a, b = np.arange(1, n), np.arange(0, n - 1)
+    with np.errstate(invalid="ignore"):
+        dt = np.abs(t[a] - t[b])
+        near = ~np.isnan(dt) & (src[a] == src[b]) & (dt <= p.panorama_gap_s)
+    sim = np.einsum("ij,ij->i", feats[1:], feats[:-1])
+    bridge = (in_pan[a] & in_pan[b] & (pans[a] != pans[b]) & near & has[a] & has[b]
+              & (sim >= p.panorama_bridge_similarity))
+    links["panorama"][0].append(a[bridge])
+    links["panorama"][1].append(b[bridge])
 
 
 def _components(n: int, links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]]],
@@ -233,6 +289,19 @@ def _panoramas(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int
     for j, shift in zip(picked, shifts, strict=True):
         out[j] = (shift.along >= p.panorama_shift and shift.across <= p.panorama_across
                   and shift.agreement >= p.panorama_agreement and abs(shift.exposure) < p.panorama_brightness)
+    return out
+
+
+def _tripod_brackets(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], p: GroupingParams
+                     ) -> npt.NDArray[np.bool_]:
+    """Whether each pair is one frame at two exposures by its content alone: a step in brightness that moves the
+    pixels one way, and the signatures agreeing unshifted (a tripod)."""
+    if a.size == 0:
+        return np.zeros(0, bool)
+    step, consistency = sigs.exposure_steps(a.tolist(), b.tolist())
+    agree = sigs.still_agreement(a.tolist(), b.tolist())
+    out: npt.NDArray[np.bool_] = ((np.abs(step) >= p.bracket_step) & (consistency >= p.bracket_consistency)
+                                  & (agree >= p.bracket_agreement))
     return out
 
 
