@@ -63,13 +63,14 @@ class GroupingParams:
 
     burst_gap_s: float = 2.0  # frames of one moment: at most this far apart (consecutive)
     burst_similarity: float = 0.85  # cosine of the pooled last layer, between neighbours (a soft frame: ~0.87)
-    # A camera's burst mode: frames at most `rapid_gap_s` apart on the camera's clock are one moment when their
-    # content is at least this alike, with no finer check (real sports bursts and video moments at 3-25 fps:
-    # neighbours 0.84-0.98 while the subject and a panning camera move, so that their signatures no longer agree
-    # unshifted; unrelated real photos taken after one another: <= 0.61). No person takes two different pictures
-    # within a fraction of a second; the portraits one second apart (tools/groups_real.py --exif --gap 1) stay out.
+    # A camera's burst mode: frames at most `rapid_gap_s` apart on the camera's clock (and within `burst_gap_s`)
+    # are one moment when their content is at least `burst_similarity - rapid_margin` alike (0.80 by default), with
+    # no finer check (real sports bursts and video moments at 3-25 fps: neighbours 0.84-0.98 while the subject and
+    # a panning camera move, so that their signatures no longer agree unshifted; unrelated real photos taken after
+    # one another: <= 0.61). No one takes two different pictures with one camera within a fraction of a second; the
+    # portraits one second apart (tools/groups_real.py --exif --gap 1) stay apart.
     rapid_gap_s: float = 0.6
-    rapid_similarity: float = 0.80
+    rapid_margin: float = 0.05
     bracket_gap_s: float = 2.0  # a camera's bracket (EXIF bias steps) is taken at once
     bracket_similarity: float = 0.70  # exposure steps change the features: a looser content match
     bracket_ev: float = 0.6  # EXIF bias step (EV) that makes a bracket
@@ -188,7 +189,8 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
             bracket[tripod] = _tripod_brackets(sigs, a[tripod], b[tripod], p)
             # frames of a camera's burst mode: a video's pan or a tracking shot moves as far as a panorama's frames,
             # but a panorama is not taken at several frames a second
-            rapid = both & captured & (dt <= p.rapid_gap_s) & (sim >= p.rapid_similarity)
+            rapid = (both & captured & (dt <= min(p.rapid_gap_s, p.burst_gap_s))
+                     & (sim >= p.burst_similarity - p.rapid_margin))
             # a pan's frames see different things: their exposure is compared on the overlap, after registration
             pan_candidate = has_sig[a] & has_sig[b] & timed & (dt <= p.panorama_gap_s) & ~(ev >= p.panorama_ev) & ~rapid
             panorama = (_panoramas(sigs, a, b, pan_candidate, p) if k <= p.panorama_look_back
@@ -474,10 +476,21 @@ def shots_from_catalog(catalog: Any, photo_ids: Sequence[int]) -> list[Shot]:
     return shots
 
 
+# The thresholds a person sets (Groups > Grouping Thresholds, kept in the settings for the window and the command
+# line alike): what `selfie-desk groups --json` shows and the catalog keeps with its grouping stamp.
+SETTABLE = ("burst_similarity", "burst_gap_s")
+
+
+def thresholds_of(params: GroupingParams | None) -> dict[str, float]:
+    p = params or GroupingParams()
+    return {key: float(getattr(p, key)) for key in SETTABLE}
+
+
 def regroup(catalog: Any, photo_ids: Sequence[int], params: GroupingParams | None = None) -> list[AutoGroup]:
-    """Group `photo_ids` afresh and store it; groups the user edited are left as they are."""
+    """Group `photo_ids` afresh and store it, with the thresholds used; groups the user edited are left as they
+    are."""
     groups = group_shots(shots_from_catalog(catalog, photo_ids), params)
-    catalog.replace_auto_groups(photo_ids, [(g.kind, g.ids) for g in groups])
+    catalog.replace_auto_groups(photo_ids, [(g.kind, g.ids) for g in groups], thresholds=thresholds_of(params))
     return groups
 
 

@@ -46,6 +46,7 @@ from selfie_desk.ui.filter_bar import FilterBar
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 from selfie_desk.ui.grid_model import PhotoGridModel
 from selfie_desk.ui.grouping_dialog import GroupingDialog
+from selfie_desk.ui.grouping_watch import GroupingWatch
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.map_view import MapView
 from selfie_desk.ui.message_bar import MessageBar
@@ -104,6 +105,9 @@ class MainWindow(QMainWindow):
         self.grouping = GroupingService(catalog.path, parent=self)  # groups of one moment (issue 14)
         self._grouping_job: Job | None = None
         self.grouping_dialog: GroupingDialog | None = None
+        self.grouping_watch = GroupingWatch(catalog, self)  # a regrouping made elsewhere shows here (issue 28)
+        self.grouping_watch.changed.connect(self._groups_changed_elsewhere)
+        self.grouping_watch.start()
         self.export_dialog: ExportDialog | None = None
         self.thumbnail_loader = ImageLoader(threads=2, name="thumbnails", parent=self)
         self.preview_loader = ImageLoader(threads=1, max_pending=8, name="previews", parent=self)
@@ -843,6 +847,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_grouped(self, outcome: GroupingOutcome) -> None:
         self._grouping_job = None
+        self.grouping_watch.seen(outcome.generation)
         if outcome.error:
             self.show_message(outcome.error, "warning")
             return
@@ -858,6 +863,15 @@ class MainWindow(QMainWindow):
             + (": G expands one, B keeps its best and rejects the rest" if outcome.groups else ""), 8000)
         self.grouped.emit(outcome)
 
+
+    def _groups_changed_elsewhere(self, _generation: int) -> None:
+        """The catalog's groups changed outside this window (`selfie-desk groups`, another window): read them again,
+        unless this window's own grouping is under way (its outcome brings them)."""
+        if self.folder is None or self._grouping_job is not None:
+            return
+        self._rank_stored_groups()
+        self.statusBar().showMessage("The groups were changed outside this window: showing them as they are now",
+                                     5000)
 
     def _current_group(self):
         p = self.current_photo()
@@ -1292,6 +1306,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.grouping_watch.stop()
         self._save_settings()
         if not self.scoring.stop(STOP_TIMEOUT_S):
             log.warning("the scoring thread did not stop within %.0f s", STOP_TIMEOUT_S)
