@@ -32,7 +32,7 @@ records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1) wh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -43,6 +43,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
+from selfie_desk.core.people import KeyPeople, key_reasons
 from selfie_desk.core.reasons import family_of
 from selfie_desk.core.registration import Signatures
 
@@ -376,8 +377,8 @@ class _Key:
                 -(self.sharpness if self.sharpness is not None else -1.0))
 
 
-def _key(photo: Any) -> _Key:
-    faces = list(getattr(photo, "faces", []) or [])
+def _key(photo: Any, faces_of: Callable[[Any], Sequence[Any]] | None = None) -> _Key:
+    faces = list(getattr(photo, "faces", []) or []) if faces_of is None else list(faces_of(photo))
     eyes = [getattr(f, "eyes", None) for f in faces]
     known = [e for e in eyes if e in ("open", "closed")]  # "unknown" (or None) tells nothing
     sharp = [float(s) for s in (getattr(f, "sharpness", None) for f in faces) if s is not None]
@@ -390,11 +391,12 @@ def _key(photo: Any) -> _Key:
     )
 
 
-def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: frozenset[int] = frozenset()
-               ) -> RankedGroup:
+def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: frozenset[int] = frozenset(),
+               faces_of: Callable[[Any], Sequence[Any]] | None = None) -> RankedGroup:
     """Members best first (eyes open on every face, faces in focus, then the score), the best's reasons saying
-    why it won and the others' why they lost."""
-    keys = {p.id: _key(p) for p in photos}
+    why it won and the others' why they lost. `faces_of` (core/people.py: the key people's faces) says which of a
+    photo's faces count; all of them when None."""
+    keys = {p.id: _key(p, faces_of) for p in photos}
     sharpest = max((k.sharpness for k in keys.values() if k.sharpness is not None), default=None)
     if sharpest is not None:
         keys = {pid: replace(k, soft=k.sharpness is not None and k.sharpness < sharpest - SOFT_MARGIN)
@@ -500,6 +502,7 @@ def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
     by_id = {p.id: p for p in photos}
     info = catalog.capture_info(list(by_id))
     file_time = frozenset(pid for pid, (when, _m, _b) in info.items() if parse_time(when) is None)
+    key = KeyPeople(photos)  # the key people: whose eyes and focus rank a group's frames (core/people.py)
     seen: set[int] = set()
     out = []
     for g in catalog.groups(list(by_id)):
@@ -508,10 +511,10 @@ def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
             continue
         seen.update(p.id for p in here)
         kind = "single" if len(here) == 1 and g.kind != "panorama" else g.kind
-        out.append(rank_group(g.id, kind, here, file_time))
+        out.append(_with_key_people(rank_group(g.id, kind, here, file_time, key.key_faces), key))
     for p in photos:
-        if p.id not in seen:
-            out.append(rank_group(-p.id, "single", [p], file_time))  # not grouped yet: negative, never stored
+        if p.id not in seen:  # not grouped yet: negative, never stored
+            out.append(_with_key_people(rank_group(-p.id, "single", [p], file_time, key.key_faces), key))
     times = {pid: parse_time(when) for pid, (when, _m, _b) in info.items()}
 
     def first_time(g: RankedGroup) -> tuple[bool, float, str]:
@@ -520,6 +523,17 @@ def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
         return (not known, min(known) if known else 0.0, g.members[0].photo.path)
 
     return sorted(out, key=first_time)
+
+
+def _with_key_people(group: RankedGroup, key: KeyPeople) -> RankedGroup:
+    """The best frame's reasons with what the key people add (core/people.py key_reasons)."""
+    if not group.members or getattr(group.best.photo, "error", None):
+        return group
+    extra = key_reasons([m.photo for m in group.members], group.best.photo, key)
+    if not extra:
+        return group
+    first = replace(group.members[0], reasons=[*group.members[0].reasons, *extra])
+    return replace(group, members=[first, *group.members[1:]])
 
 
 # ---- what the window and export read of the groups ----------------------------------------------------------------
@@ -652,8 +666,9 @@ def best_of_groups(photos: Sequence[Any]) -> list[Any]:
         else:
             by_group.setdefault(gid, []).append(p)
     out = [p for p in alone if getattr(p, "decision", None) != "reject"]
+    key = KeyPeople(photos)
     for gid, members in by_group.items():
-        ranked = rank_group(gid, "burst", members)
+        ranked = rank_group(gid, "burst", members, faces_of=key.key_faces)
         best = next((m.photo for m in ranked.members if getattr(m.photo, "decision", None) != "reject"), None)
         if best is not None:
             out.append(best)

@@ -1,0 +1,211 @@
+"""Same-person matching measured on real photos of recurring people: pairwise precision and recall of "these two
+faces are one person", as the app decides it (core/people.py find_people over the faces' dlib descriptors, in the
+folder's order) and by the plain distance, with a sweep of the distance on the tuning split.
+
+The photos (the app's own pass on the CPU: RetinaFace, then dlib's descriptor of each face large enough; each
+photo's largest described face is its person):
+- /work/shared/photos/portraits: 941 Pixabay portraits, split in halves by a hash of the name as tools/groups_real.py
+  does (`tune`, `test`). Every portrait is a different person except the frames of one shoot (Pixabay ids at most
+  20 apart): those 135 pairs were looked at side by side and labelled one person (S), two people (D) or cannot
+  tell (U, left out of both figures); the labels are below, by the pairs' place in name order.
+- `validate` adds real photos of recurring people from elsewhere: the MIT-licensed face_recognition repository's
+  examples (GitHub ageitgey/face_recognition @2e2dcce: Obama 8 photos, Biden 2, Alex Lacamoire 3, Kit Harington 3,
+  Rose Leslie 2, Lin-Manuel Miranda 1; multi-person pictures left out), extracted under /work/cache/shoot/src; and
+  /work/shared/real/eyes_blink_clip (one woman, 12 frames: a blink, a wink, laughter).
+
+Choose the distance on `--split tune` only; report `--split validate` once.
+
+    .venv/bin/python tools/people_eval.py --split tune|validate [--sweep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import sys
+import time
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PORTRAITS = Path("/work/shared/photos/portraits")
+BLINK = Path("/work/shared/real/eyes_blink_clip/images")
+FR = Path("/work/cache/shoot/src/face_recognition")
+WORK = Path("/work/cache/shoot/people")
+SHOOT = 20
+FR_PEOPLE = {
+    "obama": ["examples/knn_examples/train/obama/obama.jpg", "examples/knn_examples/train/obama/obama2.jpg",
+              "examples/knn_examples/test/obama1.jpg", "examples/obama-720p.jpg", "examples/obama_small.jpg",
+              "tests/test_images/obama3.jpg", "tests/test_images/obama_partial_face.jpg",
+              "tests/test_images/obama_partial_face2.jpg"],
+    "biden": ["examples/biden.jpg", "examples/knn_examples/train/biden/biden2.jpg"],
+    "alex_lacamoire": ["examples/alex-lacamoire.png", "examples/knn_examples/train/alex_lacamoire/img1.jpg",
+                       "examples/knn_examples/test/alex_lacamoire1.jpg"],
+    "kit_harington": ["examples/knn_examples/train/kit_harington/john1.jpeg",
+                      "examples/knn_examples/train/kit_harington/john2.jpeg",
+                      "examples/knn_examples/test/johnsnow_test1.jpg"],
+    "rose_leslie": ["examples/knn_examples/train/rose_leslie/img1.jpg",
+                    "examples/knn_examples/train/rose_leslie/img2.jpg"],
+    "lin_manuel_miranda": ["examples/lin-manuel-miranda.png"],
+}
+# The 135 pairs of portraits of one shoot, in name order (combinations of the sorted names), looked at: one person,
+# two people, cannot tell.
+LABELS = {
+    "S": "6 7 9 10 11 12 13 14 15 24 27 30 31 32 36 39 40 41 44 45 46 49 51 53 54 55 56 57 58 59 62 63 64 68 69 70 "
+         "71 72 75-102 106 111 113-119 120 123-133",
+    "D": "0 1 3 5 8 16 17 18 19 20 21 22 25 26 28 29 33 35 37 48 52 67 105 108 134",
+    "U": "2 4 23 34 38 42 43 47 50 60 61 65 66 73 74 103 104 107 109 110 112 121 122",
+}
+
+
+def _ids(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split():
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def half_of(name: str) -> str:
+    return "tune" if hashlib.blake2b(name.encode()).digest()[0] % 2 == 0 else "test"
+
+
+def portrait_truth() -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """Each portrait's person (a name standing for it) and the pairs left out (cannot tell)."""
+    names = sorted(n for n in os.listdir(PORTRAITS) if n.lower().endswith((".jpg", ".jpeg", ".png")))
+
+    def pid(n: str) -> int | None:
+        m = re.search(r"-(\d{5,})_1280", n)
+        return int(m.group(1)) if m else None
+
+    pairs = [(a, b) for a, b in combinations(names, 2)
+             if pid(a) is not None and pid(b) is not None and abs(pid(a) - pid(b)) <= SHOOT]  # type: ignore[operator]
+    label = {i: k for k, v in LABELS.items() for i in _ids(v)}
+    assert len(label) == len(pairs) == 135, (len(label), len(pairs))
+    person = {n: n for n in names}
+    for i, (a, b) in enumerate(pairs):  # one person: the later name takes the earlier's person (transitively)
+        if label[i] == "S":
+            old, new = person[b], person[a]
+            for n, v in person.items():
+                if v == old:
+                    person[n] = new
+    unsure = {(a, b) for i, (a, b) in enumerate(pairs) if label[i] == "U"}
+    return person, unsure
+
+
+def build(split: str) -> tuple[Path, dict[str, str], set[tuple[str, str]]]:
+    folder = WORK / split
+    person, unsure = portrait_truth()
+    truth: dict[str, str] = {}
+    names = [n for n in sorted(person) if half_of(n) == ("tune" if split == "tune" else "test")]
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        for n in names:
+            shutil.copyfile(PORTRAITS / n, folder / n)
+        if split == "validate":
+            for who, files in FR_PEOPLE.items():
+                for f in files:
+                    shutil.copyfile(FR / f, folder / f"fr-{who}-{Path(f).name}")
+            for f in sorted(BLINK.iterdir()):
+                shutil.copyfile(f, folder / f"blink-{f.name}")
+    for n in names:
+        truth[n] = "portrait:" + person[n]
+    if split == "validate":
+        for who, files in FR_PEOPLE.items():
+            for f in files:
+                truth[f"fr-{who}-{Path(f).name}"] = "fr:" + who
+        for f in sorted(BLINK.iterdir()):
+            truth[f"blink-{f.name}"] = "blink"
+    return folder, truth, unsure
+
+
+def described(folder: Path):
+    """Score the folder (kept) and each photo's largest described face: {name: descriptor}, and the photos."""
+    os.environ["SELFIE_DESK_HOME"] = str(folder.parent / (folder.name + "-home"))
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    from selfie_desk.core import paths
+    from selfie_desk.core.catalog import Catalog
+
+    catalog = Catalog(paths.catalog_path())
+    if not catalog.photos("default", folder=str(folder)) or catalog.photos_missing_score("default", str(folder)):
+        from selfie_desk.cli.common import load_scorer
+        from selfie_desk.neural import pipeline
+
+        t0 = time.perf_counter()
+        pipeline.score([folder], catalog, load_scorer("default", "cpu"))
+        print(f"scored in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    photos = catalog.photos("default", folder=str(folder))
+    out = {}
+    for p in photos:
+        faces = [f for f in p.faces if f.identity is not None]
+        if faces:
+            f = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+            out[Path(p.path).name] = np.asarray(f.identity, np.float32)
+    return out, photos
+
+
+def scores(same_pred: dict[tuple[str, str], bool], truth: dict[str, str], unsure: set[tuple[str, str]]
+           ) -> tuple[float, float, int, int, int]:
+    tp = fp = fn = 0
+    for (a, b), same in same_pred.items():
+        if (a, b) in unsure or (b, a) in unsure:
+            continue
+        real = truth[a] == truth[b]
+        tp += same and real
+        fp += same and not real
+        fn += real and not same
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return p, r, tp, fp, fn
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", choices=("tune", "validate"), required=True)
+    ap.add_argument("--sweep", action="store_true", help="precision and recall over a range of distances")
+    ap.add_argument("--threshold", type=float, default=None, help="the distance (default: core/people.py's)")
+    args = ap.parse_args()
+    from selfie_desk.core.people import SAME_PERSON, find_people
+
+    folder, truth, unsure = build(args.split)
+    vec, photos = described(folder)
+    names = sorted(n for n in truth if n in vec)
+    print(f"{args.split}: {len(truth)} photos, {len(names)} with a face described "
+          f"({len(truth) - len(names)} without: no face found, or too small)")
+    people = {truth[n] for n in names}
+    recurring = [who for who in people if sum(truth[n] == who for n in names) > 1]
+    print(f"{len(people)} people, {len(recurring)} of them in more than one photo; "
+          f"{sum(truth[a] == truth[b] for a, b in combinations(names, 2))} same-person pairs")
+    x = np.stack([vec[n] for n in names])
+    d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    idx = {n: i for i, n in enumerate(names)}
+    thresholds = np.arange(0.40, 0.66, 0.025) if args.sweep else [args.threshold or SAME_PERSON]
+    order = sorted(names)  # the folder's order (name order here)
+    for t in thresholds:
+        pairwise = {(a, b): bool(d[idx[a], idx[b]] < t) for a, b in combinations(names, 2)}
+        labels = dict(zip(order, find_people([vec[n] for n in order], float(t)), strict=True))
+        clustered = {(a, b): labels[a] == labels[b] for a, b in combinations(names, 2)}
+        p1, r1, *_ = scores(pairwise, truth, unsure)
+        p2, r2, tp, fp, fn = scores(clustered, truth, unsure)
+        print(f"distance {t:.3f}: pairwise precision {p1:.3f} recall {r1:.3f} | as the app matches (find_people): "
+              f"precision {p2:.3f} recall {r2:.3f} (tp {tp}, fp {fp}, fn {fn})")
+    if not args.sweep:
+        t = args.threshold or SAME_PERSON
+        labels = dict(zip(order, find_people([vec[n] for n in order], t), strict=True))
+        wrong = [(a, b) for a, b in combinations(names, 2) if (labels[a] == labels[b]) != (truth[a] == truth[b])
+                 and (a, b) not in unsure and (b, a) not in unsure]
+        for a, b in wrong[:20]:
+            print(f"  {'merged' if labels[a] == labels[b] else 'split'}: {a} / {b}  distance {d[idx[a], idx[b]]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
