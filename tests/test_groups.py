@@ -279,7 +279,7 @@ def test_a_camera_burst_mode_holds_a_fast_moving_subject_and_photos_a_second_apa
     moving = content(30)
     burst = [Shot(i, T0 + 0.125 * i, content=moving + 0.9 * content(40 + i), signature=sigs[i]) for i in range(4)]
     sims = [float(np.dot(a.content, b.content) / np.linalg.norm(a.content) / np.linalg.norm(b.content))
-            for a, b in zip(burst, burst[1:])]
+            for a, b in zip(burst, burst[1:], strict=False)]
     assert all(0.80 < v < 0.95 for v in sims), sims  # as alike as a real sports burst's frames, not more
     assert kinds_of(group_shots(burst)) == {frozenset(range(4)): "burst"}
     # the same frames a second apart: no longer a camera's burst mode, and their signatures do not agree unshifted

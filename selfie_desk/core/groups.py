@@ -496,13 +496,14 @@ def regroup(catalog: Any, photo_ids: Sequence[int], params: GroupingParams | Non
     return groups
 
 
-def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
+def ranked_groups(catalog: Any, photos: Sequence[Any], key: KeyPeople | None = None) -> list[RankedGroup]:
     """The stored groups of `photos` (catalog.Photo), each ranked, restricted to those photos: every photo
-    in exactly one group (one not grouped yet is a single of its own). Groups in time order of their best."""
+    in exactly one group (one not grouped yet is a single of its own). Groups in time order of their best.
+    `key`: the photos' key people (core/people.py), found here when not given."""
     by_id = {p.id: p for p in photos}
     info = catalog.capture_info(list(by_id))
     file_time = frozenset(pid for pid, (when, _m, _b) in info.items() if parse_time(when) is None)
-    key = KeyPeople(photos)  # the key people: whose eyes and focus rank a group's frames (core/people.py)
+    key = key or KeyPeople(photos)  # the key people: whose eyes and focus rank a group's frames
     seen: set[int] = set()
     out = []
     for g in catalog.groups(list(by_id)):
@@ -580,8 +581,9 @@ class CullPlan:
 class GroupIndex:
     """The ranked groups of a folder by photo: what the grid stacks, the side panel lists and the badges read."""
 
-    def __init__(self, groups: Sequence[RankedGroup] = ()) -> None:
+    def __init__(self, groups: Sequence[RankedGroup] = (), people: KeyPeople | None = None) -> None:
         self.groups: dict[int, RankedGroup] = {g.id: g for g in groups}
+        self.people = people  # the folder's key people (core/people.py), when known: the People panel reads it
         self._of: dict[int, int] = {}
         self._member: dict[int, RankedMember] = {}
         self._badges: dict[int, frozenset[str]] = {}

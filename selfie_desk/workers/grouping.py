@@ -24,6 +24,7 @@ from selfie_desk.core.groups import (
     regroup,
     shots_from_catalog,
 )
+from selfie_desk.core.people import KeyPeople
 from selfie_desk.workers.service import Job, Service
 
 
@@ -91,8 +92,9 @@ class GroupingService(Service):
                 return GroupingOutcome(cancelled=True)
             generation = catalog.grouping_stamp()[0]
             photos = catalog.photos(req.model, folder=folder)
-        ranked = ranked_groups(catalog, photos)
-        index = GroupIndex(ranked)
+        people = KeyPeople(photos)  # who recurs, which faces matter: ranks the groups, fills the People panel
+        ranked = ranked_groups(catalog, photos, people)
+        index = GroupIndex(ranked, people)
         for p in photos:
             index.badges(p)  # kept by the index: the window's grid reads them at once
         stacks = [g for g in ranked if len(g.members) > 1]
