@@ -1,33 +1,37 @@
 """Photos of one moment as one group, from what the catalog already stores (no photo is opened): the capture
 time (EXIF DateTimeOriginal with SubSecTimeOriginal; the file's date only when a photo has no EXIF time, and
-each such member says so: a file's date never makes a burst or a bracket, only `similar`), the content (the
-pooled last layer of the stored embedding, cosine similarity), the mean brightness (the stored view look) and
-EXIF ExposureBiasValue.
+each such member says so: a file's date never makes a burst, only content makes a bracket or a panorama then), the
+content (the pooled last layer of the stored embedding, cosine similarity), the mean brightness (the stored view
+look), EXIF ExposureBiasValue and the stored signature (a 64 px grey thumbnail, core/registration.py).
 
-Kinds: `burst` (frames at most `burst_gap_s` apart, same content), `bracket` (the same frame within
-`bracket_gap_s` at exposure steps: EXIF bias or a clear brightness step), `panorama` (frames taken one after another
-within `panorama_gap_s` at one exposure, whose signatures register with a large shift mostly along one axis, the
-overlap 15-75 % of the frame, and agree on the overlap: core/registration.py), `similar` (the same scene, not one
-moment: up to `similar_gap_s` apart, or without comparable times), `single`. A pan's frames are never a burst, so
-"keep the best, reject the rest" never culls them (NEVER_AUTO_REJECTED); a burst shaken by the camera registers with
-a shift of a few per cent at most and stays a burst.
+Kinds: `burst` (frames at most `burst_gap_s` apart on the camera's clock, same content; frames of a camera's burst
+mode, at most `rapid_gap_s` apart, need less alike content and no finer check: a real sports burst or video moment
+moves too much for its signatures to agree unshifted), `bracket` (the same frame at exposure steps: EXIF bias steps
+within `bracket_gap_s`, or, EXIF silent, a step in brightness that moves the pixels one way with the signatures
+agreeing: a tripod bracket exported as PNG/JPEG or taken by hand seconds apart, on either clock), `panorama` (frames
+taken one after another within `panorama_gap_s` on either clock, whose signatures register with a large shift mostly
+along one axis and agree on the overlap), `similar` (the same scene, not one moment: up to `similar_gap_s` apart, or
+without comparable times), `single`. A pan's frames are never a burst, so "keep the best, reject the rest" never
+culls them (NEVER_AUTO_REJECTED); a burst shaken by the camera registers with a shift of a few per cent at most and
+stays a burst.
 
-The signature (a 64 px grey thumbnail the scoring pass keeps in the catalog, schema 8) also makes the finer check:
-a burst or similar link whose embedding is borderline (within `check_margin` of its threshold), and every bracket
-link, stands only if the two signatures agree unshifted, which keeps apart the same scene at another moment (people
-moved, reframed) and two people one second apart (real portraits with EXIF times 1 s apart: 114 of 200 falsely
-grouped before, 2 with the check: docs/benchmarks.md). Photos
-scored before schema 8 have no signature: they are grouped as before (no panorama, no finer check) until a scan
-reads them again.
+The finer check: a (slow) burst or similar link whose embedding is borderline (within `check_margin` of its
+threshold), and every EXIF bracket link, stands only if the two signatures agree unshifted, which keeps apart the
+same scene at another moment and two people one second apart (real portraits with EXIF times 1 s apart: 114 of 200
+falsely grouped before, none now: docs/benchmarks.md). Photos scored before schema 8 have no signature: they are
+grouped without panoramas, content brackets or the finer check until a scan reads them again.
 
 Each photo is compared with the `look_back` photos before it in time order only, so grouping is linear in the
 number of photos (10,000 in about a second, docs/benchmarks.md) even when they were all taken in one minute;
 a long burst still chains frame to frame. Only each photo and the one before it are registered as a pan, and the
-finer check is asked only where a link would join frames not joined yet. Defaults were chosen on a set built from
-the demo photos and the scikit-image samples (tools/groups_eval.py --tune), never on the evaluation portraits.
+finer check is asked only where a link would join frames not joined yet. The thresholds were chosen on real series
+(tools/groups_real_series.py --split tune: real sports bursts, video moments, tripod brackets, hand-held pans and
+unrelated real photos) with unrelated real portraits kept apart (tools/groups_real.py --half tune), and measured
+once on the validation series; the earlier synthetic set (tools/groups_eval.py) still runs.
 
-The best of a group is ranked within it: eyes open on every face, faces in focus, then the score. Face
-records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1) when they carry them.
+The best of a group is ranked within it: eyes open on every key face, key faces in focus, then the score. The key
+faces are those of the key people (core/people.py: size, place, focus, how often the person appears), handed to
+rank_group as `faces_of`; face records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1).
 """
 
 from __future__ import annotations

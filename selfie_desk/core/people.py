@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-SAME_PERSON = 0.55  # Euclidean distance of two descriptors of one person (dlib's own guidance: 0.6)
+SAME_PERSON = 0.40  # Euclidean distance of two descriptors of one person (tools/people_eval.py; dlib says 0.6)
 KEY_SHARE = 0.45  # a face is key when its importance is at least this share of the photo's most important face's
 MIN_KEY_HEIGHT = 0.04  # and at least this share of the photo's height: a tiny face is nobody's subject
+CANDIDATES = 512  # people a face is compared with at most (find_people)
 
 
 @dataclass
@@ -53,28 +54,62 @@ class FaceRole:
 
 def find_people(vectors: Sequence[npt.NDArray[Any] | None], threshold: float = SAME_PERSON) -> list[int]:
     """A person number per vector (1, 2, ... in order of first appearance; 0 for None), matching each against the
-    running means of the people found before it."""
-    means = np.zeros((0, 128), np.float32)
-    counts: list[int] = []
+    running means of the people found before it: one product of the vector with the means (their squared norms
+    kept). Past CANDIDATES people (a crowd: a marathon's runners), a face is matched against the people seen most
+    recently and those seen most often only, so the cost stays linear: 13,000 faces of 13,000 strangers in about a
+    second, not minutes (docs/benchmarks.md); someone seen twice hours apart in a crowd may then count as two."""
+    dim = next((len(v) for v in vectors if v is not None and len(v)), 0)
+    means = np.zeros((64, dim), np.float32)
+    norms = np.zeros(64, np.float32)  # each mean's squared norm
+    counts = np.zeros(64, np.int64)
+    seen = np.zeros(64, np.int64)  # when each person was last matched (the face's index)
+    found = 0
+    pool = np.zeros(0, np.int64)  # the people compared with, once there are more than CANDIDATES (sorted)
+    pool_means = np.zeros((0, dim), np.float32)
+    pool_norms = np.zeros(0, np.float32)
     out = []
-    for v in vectors:
-        if v is None or len(v) == 0:
+    limit = threshold * threshold
+    for k, v in enumerate(vectors):
+        if v is None or len(v) != dim or dim == 0:
             out.append(0)
             continue
         x = np.asarray(v, np.float32)
-        if means.shape[1] != x.shape[0]:
-            means = np.zeros((0, x.shape[0]), np.float32)
-        if len(counts):
-            d = np.sqrt(((means - x) ** 2).sum(axis=1))
-            j = int(np.argmin(d))
-            if d[j] < threshold:
+        if found:
+            if found <= CANDIDATES:
+                d2 = norms[:found] - 2.0 * (means[:found] @ x)
+                best = j = int(np.argmin(d2))
+            else:
+                if k % 64 == 0 or pool.size == 0:  # refreshed now and then: the recent and the frequent
+                    half = CANDIDATES // 2
+                    recent = np.argpartition(-seen[:found], half)[:half]
+                    often = np.argpartition(-counts[:found], half)[:half]
+                    pool = np.unique(np.concatenate([recent, often]))
+                    pool_means, pool_norms = means[pool], norms[pool]
+                newest = slice(max(0, found - 64), found)  # those found since the pool was made
+                d_pool = pool_norms - 2.0 * (pool_means @ x)
+                d_new = norms[newest] - 2.0 * (means[newest] @ x)
+                i, i_new = int(np.argmin(d_pool)), int(np.argmin(d_new))
+                if d_new[i_new] < d_pool[i]:
+                    d2, best, j = d_new, i_new, newest.start + i_new
+                else:
+                    d2, best, j = d_pool, i, int(pool[i])
+            if d2[best] + float(x @ x) < limit:
                 counts[j] += 1
                 means[j] += (x - means[j]) / counts[j]
+                norms[j] = float(means[j] @ means[j])
+                seen[j] = k
+                if pool.size and found > CANDIDATES:  # the pool's copy of this person follows too
+                    where = np.searchsorted(pool, j)
+                    if where < pool.size and pool[where] == j:
+                        pool_means[where], pool_norms[where] = means[j], norms[j]
                 out.append(j + 1)
                 continue
-        means = np.vstack([means, x[None]])
-        counts.append(1)
-        out.append(len(counts))
+        if found == len(means):  # room for more people: double it
+            means = np.vstack([means, np.zeros_like(means)])
+            norms, counts, seen = (np.concatenate([a, np.zeros_like(a)]) for a in (norms, counts, seen))
+        means[found], norms[found], counts[found], seen[found] = x, float(x @ x), 1, k
+        found += 1
+        out.append(found)
     return out
 
 
@@ -94,15 +129,13 @@ class KeyPeople:
                 if not person.photo_ids or person.photo_ids[-1] != p.id:
                     person.photo_ids.append(p.id)
                 person.faces += 1
-        with_faces = max(1, sum(1 for p in ordered if getattr(p, "faces", None)))
         most = max((len(person.photo_ids) for person in self.people.values()), default=1)
+        recurrence = {n: len(pe.photo_ids) / most for n, pe in self.people.items()}
         self.roles: dict[int, list[FaceRole]] = {}
         for p in ordered:
             faces = list(getattr(p, "faces", []) or [])
             if faces:
-                self.roles[p.id] = _roles(p, faces, [whose[(p.id, i)] for i in range(len(faces))],
-                                          {n: len(pe.photo_ids) / most for n, pe in self.people.items()},
-                                          with_faces)
+                self.roles[p.id] = _roles(p, faces, [whose[(p.id, i)] for i in range(len(faces))], recurrence)
 
     def key_faces(self, photo: Any) -> list[Any]:
         """The faces that matter in `photo` (all of them when it is not one of these photos)."""
@@ -127,8 +160,7 @@ class KeyPeople:
         return 0
 
 
-def _roles(photo: Any, faces: list[Any], people: list[int], recurrence: dict[int, float], with_faces: int
-           ) -> list[FaceRole]:
+def _roles(photo: Any, faces: list[Any], people: list[int], recurrence: dict[int, float]) -> list[FaceRole]:
     """Each face's importance: size against the largest face x place x focus x how often its person appears."""
     heights = [max(1.0, f.box[3] - f.box[1]) for f in faces]
     tallest = max(heights)
