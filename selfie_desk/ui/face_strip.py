@@ -18,7 +18,9 @@ from selfie_desk.core.catalog import FaceBox, Photo
 from selfie_desk.core.people import KeyPeople
 from selfie_desk.ui.people_panel import face_words, person_name
 
-CELL = 132  # a cell's face area, pixels
+CELL = 132  # a cell's face area, pixels, for one or two people
+STRIP = 360  # the strip's face rows together at most (a group of five: five rows of 72 px), so the panes keep room
+MIN_CELL = 72
 LABEL = 30  # the words under it
 MARGIN = 0.35  # of the face's size, around it
 
@@ -55,7 +57,8 @@ class FaceStrip(QWidget):
         self.image_of = image_of  # a frame's preview as its compare pane holds it (None while loading)
         self.frames: list[Photo] = []
         self.rows: list[Row] = []
-        self.scale = 1.0  # the one zoom: preview-free, in full-resolution pixels per cell pixel
+        self.scale = 1.0  # the one zoom: cell pixels per full-resolution pixel
+        self.cell = CELL
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._repaints = QTimer(self)  # the previews arrive after the strip is shown: paint again as they do
         self._repaints.setInterval(250)
@@ -67,8 +70,9 @@ class FaceStrip(QWidget):
         self.frames = list(frames)
         self.rows = rows_of(self.frames, people)
         sizes = [max(f.box[2] - f.box[0], f.box[3] - f.box[1]) for row in self.rows for f in row.faces.values()]
-        self.scale = CELL / ((1 + 2 * MARGIN) * max(sizes)) if sizes else 1.0
-        self.setFixedHeight(len(self.rows) * (CELL + LABEL) + 4 if self.rows else 0)
+        self.cell = max(MIN_CELL, min(CELL, STRIP // max(1, len(self.rows))))
+        self.scale = self.cell / ((1 + 2 * MARGIN) * max(sizes)) if sizes else 1.0
+        self.setFixedHeight(len(self.rows) * (self.cell + LABEL) + 4 if self.rows else 0)
         self.setVisible(bool(self.rows))
         self._ticks = 0
         if self.rows:
@@ -98,9 +102,9 @@ class FaceStrip(QWidget):
                 return
             width = max(1, self.width() // max(1, len(self.frames)))
             for r, row in enumerate(self.rows):
-                top = r * (CELL + LABEL) + 2
+                top = r * (self.cell + LABEL) + 2
                 for c, photo in enumerate(self.frames):
-                    cell = QRectF(c * width + 2, top, width - 4, CELL)
+                    cell = QRectF(c * width + 2, top, width - 4, self.cell)
                     face = row.faces.get(photo.id)
                     painter.setPen(QColor(200, 200, 200))
                     if face is None:
@@ -111,7 +115,7 @@ class FaceStrip(QWidget):
                             f"{face_words(face.eyes, face.sharpness)}"
                     colour = QColor(230, 90, 80) if face.eyes == "closed" else QColor(200, 200, 200)
                     painter.setPen(colour)
-                    painter.drawText(QRectF(cell.left(), top + CELL, cell.width(), LABEL),
+                    painter.drawText(QRectF(cell.left(), top + self.cell, cell.width(), LABEL),
                                      Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, words)
         finally:
             painter.end()
