@@ -46,9 +46,11 @@ from selfie_desk.ui.filter_bar import FilterBar
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 from selfie_desk.ui.grid_model import PhotoGridModel
 from selfie_desk.ui.grouping_dialog import GroupingDialog
+from selfie_desk.ui.grouping_watch import GroupingWatch
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.map_view import MapView
 from selfie_desk.ui.message_bar import MessageBar
+from selfie_desk.ui.people_panel import PeoplePanel
 from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
 from selfie_desk.ui.scan_controller import ScanController
@@ -104,6 +106,9 @@ class MainWindow(QMainWindow):
         self.grouping = GroupingService(catalog.path, parent=self)  # groups of one moment (issue 14)
         self._grouping_job: Job | None = None
         self.grouping_dialog: GroupingDialog | None = None
+        self.grouping_watch = GroupingWatch(catalog, self)  # a regrouping made elsewhere shows here (issue 28)
+        self.grouping_watch.changed.connect(self._groups_changed_elsewhere)
+        self.grouping_watch.start()
         self.export_dialog: ExportDialog | None = None
         self.thumbnail_loader = ImageLoader(threads=2, name="thumbnails", parent=self)
         self.preview_loader = ImageLoader(threads=1, max_pending=8, name="previews", parent=self)
@@ -155,6 +160,13 @@ class MainWindow(QMainWindow):
         self.models_dock.setWidget(self.personal.panel)
         self.models_dock.setFeatures(self.side_dock.features())
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.models_dock)
+        self.people_panel = PeoplePanel(self)  # who is in the photo, the shoot's people (issue 28)
+        self.people_dock = QDockWidget("People", self)
+        self.people_dock.setObjectName("people_dock")
+        self.people_dock.setWidget(self.people_panel)
+        self.people_dock.setFeatures(self.side_dock.features())
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.people_dock)
+        self.people_panel.person_chosen.connect(lambda n: self.filters.people_box.choose(n))
 
         self.count_label = QLabel(self)
         self.scan_status = ScanStatus(self)
@@ -235,7 +247,8 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         menus = build_menus(bar, actions, {
             "attention": self.attention.action, "scores_dock": self.side_dock.toggleViewAction(),
-            "models_dock": self.models_dock.toggleViewAction(), "crop": self.crop.menu,
+            "models_dock": self.models_dock.toggleViewAction(), "people_dock": self.people_dock.toggleViewAction(),
+            "crop": self.crop.menu,
             "models": self.personal.menu(self)})
         self.recent_menu = menus["recent"]
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -560,6 +573,7 @@ class MainWindow(QMainWindow):
         self.side.set_group(group, None if p is None else p.id,
                             None if group is None else {m.photo.id: self.model.badges(m.photo.id)
                                                         for m in group.members})
+        self.people_panel.show_photo(p)
 
     def _update_counts(self) -> None:
         photos = self.model.all_photos()
@@ -820,6 +834,10 @@ class MainWindow(QMainWindow):
     # ---- groups of one moment (issue 14; core/groups.py ranks, workers/grouping.py groups) -----------------
     def _set_groups(self, groups: GroupIndex) -> None:
         self._keeping_selection(lambda: self.model.set_groups(groups))
+        self.people_panel.set_people(groups.people)
+        self.filters.people_box.set_people(groups.people)
+        if self.filters.people_box.person:  # the chosen person's photos as the people are now
+            self._on_filters_changed()
         self._update_side_panel()
 
     def regroup(self) -> Job | None:
@@ -843,6 +861,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_grouped(self, outcome: GroupingOutcome) -> None:
         self._grouping_job = None
+        self.grouping_watch.seen(outcome.generation)
         if outcome.error:
             self.show_message(outcome.error, "warning")
             return
@@ -858,6 +877,15 @@ class MainWindow(QMainWindow):
             + (": G expands one, B keeps its best and rejects the rest" if outcome.groups else ""), 8000)
         self.grouped.emit(outcome)
 
+
+    def _groups_changed_elsewhere(self, _generation: int) -> None:
+        """The catalog's groups changed outside this window (`selfie-desk groups`, another window): read them again,
+        unless this window's own grouping is under way (its outcome brings them)."""
+        if self.folder is None or self._grouping_job is not None:
+            return
+        self._rank_stored_groups()
+        self.statusBar().showMessage("The groups were changed outside this window: showing them as they are now",
+                                     5000)
 
     def _current_group(self):
         p = self.current_photo()
@@ -919,6 +947,7 @@ class MainWindow(QMainWindow):
         ranks = {p.id: self.model.rank(p) for p in photos}
         self.compare.set_show_faces(self.faces_action.isChecked())
         self.compare.show_photos(photos, ranks, len(self.model.scores()))
+        self.compare.show_key_faces(self.model.groups.people)  # every key person's face, side by side (issue 28)
         self._set_mode("compare", self.compare)
         self.compare.layout().activate()  # the panes' sizes, which the face zoom is measured on
         self.compare.zoom_on_faces()
@@ -1292,6 +1321,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.grouping_watch.stop()
         self._save_settings()
         if not self.scoring.stop(STOP_TIMEOUT_S):
             log.warning("the scoring thread did not stop within %.0f s", STOP_TIMEOUT_S)
