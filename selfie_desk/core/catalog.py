@@ -9,6 +9,7 @@ process loses at most the batch in flight.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -318,6 +319,27 @@ class NewerCatalogError(RuntimeError):
     """The catalog was written by a newer Selfie Desk: refused, and never modified."""
 
 
+class CatalogNotAFile(OSError):
+    """The catalog's path (or its WAL beside it) is a FIFO, a folder, a device...: SQLite would block on it for ever
+    (a FIFO) or fail obscurely, so it is refused before SQLite ever opens it, and left as it is."""
+
+
+def _check_regular(path: Path) -> None:
+    import stat
+
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = os.stat(candidate).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue  # unreadable: SQLite says why, in its own words
+        if not stat.S_ISREG(mode):
+            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "a device")
+            raise CatalogNotAFile(f"{candidate} is {kind}, not a regular file")
+
+
 class Catalog:
     """The photo catalog. One instance per thread: sqlite connections are not shared across threads."""
 
@@ -326,6 +348,7 @@ class Catalog:
         as well: a read-only folder where SQLite cannot even create the WAL's shared-memory file."""
         self.path = Path(path)
         self.readonly = readonly or immutable
+        _check_regular(self.path)  # before SQLite opens it: a FIFO would block the open for ever
         if self.readonly:
             mode = "ro&immutable=1" if immutable else "ro"
             uri = f"{self.path.resolve().as_uri()}?mode={mode}"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from selfie_desk.core.catalog import Catalog, NewerCatalogError
+from selfie_desk.core.catalog import Catalog, CatalogNotAFile, NewerCatalogError
 
 try:
     import fcntl
@@ -42,6 +42,9 @@ def explain(exc: BaseException, path: Path) -> CatalogError:
         return exc
     text = str(exc)
     low = text.lower()
+    if isinstance(exc, CatalogNotAFile):
+        return CatalogError(f"cannot use the catalog: {text}; move it away (it was left as it is), or "
+                            f"{_home_hint()}")
     if isinstance(exc, NewerCatalogError):
         return CatalogError(f"{text}; it was left untouched: use that version of Selfie Desk, or "
                             f"{_home_hint()}")
