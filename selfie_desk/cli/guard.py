@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError
+from selfie_desk.cli.common import UsageError, printable
 from selfie_desk.core.exit_codes import ExitCode
 
 
@@ -126,6 +126,6 @@ def tell_skipped(skipped, listed) -> int:
     n = 0
     for path, message in skipped:
         if path not in listed:
-            print(f"selfie-desk: {message}: {path}", file=sys.stderr)
+            print(f"selfie-desk: {printable(message)}: {printable(path)}", file=sys.stderr)
             n += 1
     return n

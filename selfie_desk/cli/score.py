@@ -16,6 +16,7 @@ from selfie_desk.cli.common import (
     add_model_option,
     load_scorer,
     print_json_lines,
+    printable,
     score_with_progress,
 )
 from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_skipped
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     ranked = sorted(done.photos.values(), key=best_first)
     not_listed = tell_skipped(done.summary.index.skipped, done.photos)
     for path, message in done.summary.index.notes:  # told, not failed: the photo is scored
-        print(f"selfie-desk: note: {message}: {path}", file=sys.stderr)
+        print(f"selfie-desk: note: {printable(message)}: {printable(path)}", file=sys.stderr)
     if args.json:
         print_json_lines(photo.to_json() for photo in ranked)
     else:
@@ -191,10 +192,10 @@ def print_table(photos, summary, device: str) -> None:
     def show(path: str) -> str:
         if cwd is not None:
             try:
-                return os.path.relpath(path, cwd) if path.startswith(str(cwd)) else path
+                return printable(os.path.relpath(path, cwd) if path.startswith(str(cwd)) else path)
             except ValueError:
                 pass
-        return path
+        return printable(path)
 
     print(f"{'rank':>4}  {'score':>5}  {'faces':>5}  {'size':>11}  photo")
     for rank, p in enumerate(good, 1):
@@ -204,7 +205,7 @@ def print_table(photos, summary, device: str) -> None:
     if bad:
         print(f"\n{len(bad)} could not be read:")
         for p in bad:
-            print(f"  {show(p.path)}: {p.error}")
+            print(f"  {show(p.path)}: {printable(p.error)}")
     idx = summary.index
     print(
         f"\n{len(photos)} photos: {summary.scored} scored now, {idx.unchanged} unchanged, {idx.moved} moved, "

@@ -7,16 +7,21 @@ libjpeg's DCT scaling (draft mode), other formats through the cheapest reduction
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import warnings
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from PIL import Image, UnidentifiedImageError
 
 from selfie_desk.core import raw
 from selfie_desk.core.files import NotRegularFile, open_regular
+
+log = logging.getLogger(__name__)
 
 try:  # HEIC/HEIF: optional at import time so the core still loads if the plug-in is broken
     import pillow_heif
@@ -36,6 +41,29 @@ SUFFIXES = frozenset(
 MAX_PIXELS = 400_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+# Pillow warns (on stderr, through `warnings`) about one file's damaged metadata: "Corrupt EXIF data", "Tag data
+# larger than file". Those are per-file facts, so they never reach the terminal: while `decode` reads a file on a
+# thread, what Pillow says is collected and told as that photo's note; anywhere else it goes to the log.
+_PIL_DIR = os.path.dirname(Image.__file__)
+_collecting = threading.local()
+_show_warning = warnings.showwarning
+
+
+def _pil_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:  # warnings.showwarning's signature
+    if not str(filename).startswith(_PIL_DIR):
+        return _show_warning(message, category, filename, lineno, file, line)
+    notes = getattr(_collecting, "notes", None)
+    if notes is not None:
+        notes.append(" ".join(str(message).split()))
+    else:
+        log.debug("Pillow: %s", message)
+
+
+warnings.filterwarnings("always", module=r"PIL\.")  # each file's warnings, not only the first of their kind
+warnings.showwarning = _pil_warning
 # The pixel budget: memory per photo stays bounded whatever its header or file size says. A baseline JPEG
 # is decoded reduced (1/8 at most, libjpeg's DCT scaling), so it may have up to MAX_PIXELS; every other
 # format (PNG, TIFF, WebP, GIF, BMP, HEIC, AVIF) and progressive JPEG (whose coefficients libjpeg keeps at
@@ -146,18 +174,26 @@ def decode(path: Path, long_edge: int, *, full_resolution: bool = False, pair: s
             except PhotoError:
                 raise exc from None  # neither file reads: the raw's own reason
             return replace(got, note=f"read from its JPEG {Path(pair).name}, the raw itself cannot be: {exc}")
+    notes: list[str] = []
+    _collecting.notes = notes
     try:
         with open_regular(path) as fh:  # a FIFO or device is refused, never waited on
             if os.fstat(fh.fileno()).st_size == 0:
                 raise PhotoError("empty file (0 bytes)")
             with Image.open(fh) as im:
-                return _decode_open(im, long_edge)
+                got = _decode_open(im, long_edge)
+        if notes:
+            said = "; ".join(dict.fromkeys(notes))
+            got = replace(got, note=f"damaged EXIF or metadata ({said[:200]}); the pixels were read")
+        return got
     except PhotoError:
         raise
     except NotRegularFile as exc:
         raise PhotoError(str(exc)) from None
     except (MemoryError, Exception) as exc:  # Pillow raises many types for bad data
         raise PhotoError(_describe(exc)) from None
+    finally:
+        _collecting.notes = None
 
 
 def _decode_raw(path: Path, long_edge: int, full_resolution: bool) -> Decoded:
