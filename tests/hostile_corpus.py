@@ -227,6 +227,8 @@ def build(root: Path, privileged_cases: bool = True) -> Corpus:
     (root / "huge-rating.xmp").write_text(_xmp_rating("99999999999999999999"))
     good(SIDECAR, "rated.jpg")
     (root / "rated.xmp").write_text(_xmp_rating("4"))
+    good(SIDECAR, "deep-sidecar.jpg")  # issue 31: writing into it raised RecursionError and stopped `sidecars`
+    (root / "deep-sidecar.xmp").write_text(deep_xmp(1000))
 
     # ---- duplicates -------------------------------------------------------------------------------------------------
     data = jpeg_bytes(next(seed))
@@ -267,6 +269,13 @@ def _jpeg_with_orientation(seed: int, orientation: int) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     return jpeg_bytes(seed, exif=exif.tobytes())
+
+
+def deep_xmp(levels: int) -> str:
+    """A well-formed packet with its rating, and `levels` empty elements nested inside it."""
+    return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="2">' + "<a>" * levels
+            + "</a>" * levels + "</rdf:Description></rdf:RDF></x:xmpmeta>")
 
 
 def _xmp_rating(value: str) -> str:

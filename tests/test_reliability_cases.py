@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from hostile_corpus import jpeg_bytes
+from hostile_corpus import deep_xmp, jpeg_bytes
 
 EXIT_USAGE, EXIT_CATALOG = 2, 3
 
@@ -132,3 +133,28 @@ def test_tables_print_terminal_escapes_escaped_and_pillow_warnings_stay_off_stde
             assert "EXIF" in done.stderr and "bad-exif.jpg" in done.stderr, done.stderr  # a per-file note
     rows = [json.loads(line) for line in run("list", str(folder), "--json").stdout.splitlines()]
     assert str(folder / ESCAPED_NAME) in {r["path"] for r in rows}  # JSON unchanged: the real name
+
+
+# ---- 6: a sidecar nested a thousand levels deep -------------------------------------------------------------------
+
+
+def test_a_sidecar_nested_a_thousand_levels_deep_is_one_message_and_the_folder_carries_on(tmp_path):
+    from selfie_desk.core import sidecars, xmp
+    from selfie_desk.core.catalog import Catalog
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for name in ("a.jpg", "deep.jpg", "z.jpg"):
+        (folder / name).write_bytes(jpeg_bytes(len(name) + ord(name[0])))
+    (folder / "deep.xmp").write_text(deep_xmp(1000))
+    before = (folder / "deep.xmp").read_bytes()
+    assert xmp.read(folder / "deep.jpg").empty  # reading it is no crash either: another app's odd file
+    with Catalog(tmp_path / "catalog.sqlite3") as catalog:
+        for name in ("a.jpg", "deep.jpg", "z.jpg"):
+            pid = catalog.add_file(str(folder / name), 1, 1, name)
+            catalog.set_rating(pid, 3)
+        report = sidecars.write_sidecars(catalog.photos("default", folder=str(folder)))
+    assert sorted(Path(p).name for p in report.written) == ["a.xmp", "z.xmp"]  # the rest carried on
+    [(path, message)] = report.failed
+    assert path == str(folder / "deep.jpg") and "deep" in message and "left as it is" in message, message
+    assert (folder / "deep.xmp").read_bytes() == before

@@ -56,6 +56,7 @@ REJECTED = -1
 _PACKET_ID = "W5M0MpCehiHzreSzNTczkc9d"  # the fixed id every XMP packet wrapper carries
 _JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 _HEAD_SCAN = 256 * 1024  # formats we do not walk: the packet is looked for in the file's first 256 KiB
+MAX_DEPTH = 100  # elements nested in a packet; darktable's history, the deepest we know, is under ten
 
 
 class XmpError(Exception):
@@ -314,10 +315,27 @@ def _scan(data: bytes) -> bytes | None:
 
 
 def _parse_root(data: bytes) -> ET.Element:
+    """The packet's root element. A packet nested deeper than MAX_DEPTH is refused while it is parsed: writing
+    one back (ElementTree serialises recursively) raised RecursionError at ~1,000 levels, and no editor nests
+    XMP more than a dozen deep."""
+    parser = ET.XMLPullParser(events=("start", "end"))
+    root: ET.Element | None = None
+    depth = 0
     try:
-        root = ET.fromstring(data.strip(b"\x00 \t\r\n"))
+        parser.feed(data.strip(b"\x00 \t\r\n"))
+        parser.close()
+        for event, element in parser.read_events():
+            if event == "start":
+                root = element if root is None else root
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise XmpError(f"nested more than {MAX_DEPTH} levels deep: not an XMP packet any editor writes")
+            else:
+                depth -= 1
     except ET.ParseError as exc:
         raise XmpError(f"malformed XMP: {exc}") from None
+    if root is None:
+        raise XmpError("not an XMP packet (empty)")
     if root.tag == RDF + "RDF":  # a bare rdf:RDF (allowed): wrap it as x:xmpmeta
         meta = ET.Element(f"{{{NS['x']}}}xmpmeta")
         meta.append(root)
