@@ -25,10 +25,10 @@ import struct
 import xml.etree.ElementTree as ET
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from selfie_desk.core import raw
 from selfie_desk.core.decoding import SUFFIXES
@@ -318,13 +318,13 @@ def _parse_root(data: bytes) -> ET.Element:
     """The packet's root element. A packet nested deeper than MAX_DEPTH is refused while it is parsed: writing
     one back (ElementTree serialises recursively) raised RecursionError at ~1,000 levels, and no editor nests
     XMP more than a dozen deep."""
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser = ET.XMLPullParser(events=("start", "end"))
     root: ET.Element | None = None
     depth = 0
     try:
         parser.feed(data.strip(b"\x00 \t\r\n"))
         parser.close()
-        for event, element in parser.read_events():
+        for event, element in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):
             if event == "start":
                 root = element if root is None else root
                 depth += 1
