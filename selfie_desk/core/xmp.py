@@ -318,7 +318,7 @@ def _parse_root(data: bytes) -> ET.Element:
     """The packet's root element. A packet nested deeper than MAX_DEPTH is refused while it is parsed: writing
     one back (ElementTree serialises recursively) raised RecursionError at ~1,000 levels, and no editor nests
     XMP more than a dozen deep."""
-    parser: ET.XMLPullParser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     root: ET.Element | None = None
     depth = 0
     try:
