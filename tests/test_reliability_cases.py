@@ -158,3 +158,27 @@ def test_a_sidecar_nested_a_thousand_levels_deep_is_one_message_and_the_folder_c
     [(path, message)] = report.failed
     assert path == str(folder / "deep.jpg") and "deep" in message and "left as it is" in message, message
     assert (folder / "deep.xmp").read_bytes() == before
+
+
+# ---- 2: a JPEG whose header claims far more pixels than its data holds ---------------------------------------------
+
+
+def test_a_jpeg_that_lies_about_its_size_is_told_per_file_not_scored_as_that_size(tmp_path):
+    import io
+
+    from hostile_corpus import lying_jpeg
+    from PIL import Image
+
+    from selfie_desk.core import decoding
+
+    liar = tmp_path / "liar.jpg"
+    liar.write_bytes(lying_jpeg(19000, 19000))
+    with pytest.raises(decoding.PhotoError, match="header claims 19000 x 19000 pixels"):
+        decoding.decode(liar, 224)
+    # an honest photo of that size whose data is tiny (one flat colour, as small as a JPEG gets) still reads
+    flat = tmp_path / "flat.jpg"
+    buf = io.BytesIO()
+    Image.new("L", (6000, 4000), 128).save(buf, format="JPEG", quality=5)
+    flat.write_bytes(buf.getvalue())
+    got = decoding.decode(flat, 224)
+    assert (got.width, got.height) == (6000, 4000)

@@ -181,6 +181,7 @@ def decode(path: Path, long_edge: int, *, full_resolution: bool = False, pair: s
             if os.fstat(fh.fileno()).st_size == 0:
                 raise PhotoError("empty file (0 bytes)")
             with Image.open(fh) as im:
+                _check_jpeg_data(im, os.fstat(fh.fileno()).st_size)
                 got = _decode_open(im, long_edge)
         if notes:
             said = "; ".join(dict.fromkeys(notes))
@@ -227,6 +228,21 @@ def _raw_exif(path: Path) -> tuple[str | None, float | None] | None:
                 return _capture_time(exif), _exposure_bias(exif)
     except Exception:
         return None
+
+
+def _check_jpeg_data(im: Image.Image, file_size: int) -> None:
+    """PhotoError when a JPEG's header claims more pixels than its data can hold. Each 8 x 8 block of the image is
+    coded with at least one bit (its DC difference, whatever the Huffman table, in a baseline or a progressive
+    file), so a file of N bytes holds at most 8 N blocks: a 45 KB file claiming 19000 x 19000 (5.6 million blocks)
+    lies, and libjpeg would fill what is missing with grey and hand over a "photo" of that size. Honest files are
+    far above the bound: a flat grey 6000 x 4000 at quality 5 takes 6 bits a block."""
+    if im.format != "JPEG":
+        return
+    width, height = im.size
+    blocks = -(-width // 8) * -(-height // 8)
+    if blocks > 8 * file_size:
+        raise PhotoError(f"its header claims {width} x {height} pixels, but the file's {file_size:,} bytes cannot "
+                         f"hold more than {8 * file_size * 64 / 1e6:.1f} MP: damaged or forged, not read")
 
 
 def _decode_open(im: Image.Image, long_edge: int) -> Decoded:
