@@ -182,3 +182,131 @@ def test_a_jpeg_that_lies_about_its_size_is_told_per_file_not_scored_as_that_siz
     flat.write_bytes(buf.getvalue())
     got = decoding.decode(flat, 224)
     assert (got.width, got.height) == (6000, 4000)
+
+
+# ---- 4: an unplugged drive never loses a decision -----------------------------------------------------------------
+
+
+def _shoot(folder: Path, n: int, sub: str | None = None) -> list[Path]:
+    where = folder / sub if sub else folder
+    where.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        out.append(where / f"IMG_{i:04d}.jpg")
+        out[-1].write_bytes(jpeg_bytes(i + (100 if sub else 0)))
+    return out
+
+
+def _unplug(folder: Path, aside: Path) -> None:
+    """What unplugging a drive leaves: its mount point, an empty folder (its photos elsewhere, to plug back)."""
+    folder.rename(aside)
+    folder.mkdir()
+
+
+def _plug(folder: Path, aside: Path) -> None:
+    folder.rmdir()
+    aside.rename(folder)
+
+
+def test_an_unplugged_drive_is_offline_not_removed_and_comes_back_with_every_decision(tmp_path):
+    import time
+
+    from selfie_desk.core import indexing
+    from selfie_desk.core.catalog import Catalog
+
+    drive, aside = tmp_path / "drive", tmp_path / "in-a-drawer"
+    _shoot(drive, 30)
+    with Catalog(tmp_path / "catalog.sqlite3") as catalog:
+        indexing.index([drive], catalog, "default")
+        photos = catalog.photos("default", folder=str(drive))
+        for i, p in enumerate(photos):
+            catalog.set_decision(p.id, ("keep", "reject", None)[i % 3])
+            catalog.set_rating(p.id, i % 6)
+        decided = {p.path: (p.decision, p.rating) for p in catalog.photos("default", folder=str(drive))}
+
+        _unplug(drive, aside)
+        report = indexing.index([drive], catalog, "default")
+        assert report.removed == 0 and report.offline == [(str(drive), 30)], (report.removed, report.offline)
+        assert len(catalog.photos("default", folder=str(drive))) == 30  # still listed, decisions and all
+
+        # weeks later, a scan of another folder purges nothing (it purged rows missing for 30 days)
+        other = tmp_path / "other"
+        _shoot(tmp_path, 2, sub="other")  # other photos (the same content would be taken as the drive's, moved)
+        catalog._db.execute("UPDATE photos SET missing_since = ? WHERE path LIKE ?",
+                            (time.time() - 90 * 86400, f"{drive}/%"))
+        indexing.index([other], catalog, "default")
+        catalog._db.execute("UPDATE photos SET missing_since = NULL WHERE path LIKE ?", (f"{drive}/%",))
+
+        _plug(drive, aside)
+        back = indexing.index([drive], catalog, "default")
+        assert back.offline == [] and back.new == 0
+        assert {p.path: (p.decision, p.rating) for p in catalog.photos("default", folder=str(drive))} == decided
+
+
+def test_a_drive_mounted_inside_a_folder_is_offline_while_photos_deleted_beside_it_are_missing(tmp_path):
+    from selfie_desk.core import indexing
+    from selfie_desk.core.catalog import Catalog
+
+    folder = tmp_path / "photos"
+    here = _shoot(folder, 4)
+    _shoot(folder, 6, sub="card")
+    with Catalog(tmp_path / "catalog.sqlite3") as catalog:
+        indexing.index([folder], catalog, "default")
+        _unplug(folder / "card", tmp_path / "card-aside")  # the card's mount point, empty
+        here[0].unlink()  # and one photo deleted by the user, in a folder that still has others
+        report = indexing.index([folder], catalog, "default")
+        assert report.offline == [(str(folder / "card"), 6)] and report.removed == 1
+        assert len(catalog.photos("default", folder=str(folder))) == 9
+
+
+@pytest.mark.slow
+def test_score_says_offline_and_exits_1_instead_of_removing_every_photo(app_home, tmp_path):
+    drive = tmp_path / "drive"
+    _shoot(drive, 5)
+    assert run("score", str(drive), "--device", "cpu").returncode == 0
+    _unplug(drive, tmp_path / "aside")
+    done = run("score", str(drive), "--device", "cpu")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "offline" in done.stderr and "5 photos" in done.stderr and "0 removed" in done.stderr, done.stderr
+    listed = run("list", str(drive), "--json")
+    assert len(listed.stdout.splitlines()) == 5  # the catalog still has them
+
+
+def test_the_window_reopening_an_unplugged_folder_shows_its_photos_and_says_offline(qtbot, make_window, tmp_path):
+    drive, aside = tmp_path / "drive", tmp_path / "aside"
+    _shoot(drive, 6)
+    window = make_window()
+    with qtbot.waitSignal(window.scan_finished, timeout=120_000):
+        window.open_folder(drive)
+    first = window.model.photos()[0]
+    window.set_decision("keep")
+    _unplug(drive, aside)
+    with qtbot.waitSignal(window.scan_finished, timeout=120_000):
+        window.open_folder(drive)  # as the window does at start: the last folder, its mount point still there
+    assert len(window.model.all_photos()) == 6, "an offline folder opened as empty"
+    assert "offline" in window.messages.text(), window.messages.text()
+    assert window.catalog.photos("default", paths=[first.path])[0].decision == "keep"
+
+
+def test_forget_missing_is_the_only_way_photos_leave_and_spares_an_offline_drive(app_home, tmp_path):
+    from selfie_desk.core import indexing, paths
+    from selfie_desk.core.catalog import Catalog
+
+    folder = tmp_path / "photos"
+    shots = _shoot(folder, 4)
+    with Catalog(paths.catalog_path()) as catalog:
+        indexing.index([folder], catalog, "default")
+    shots[0].unlink()
+    with Catalog(paths.catalog_path()) as catalog:
+        indexing.index([folder], catalog, "default")  # marked missing, kept
+    listed = run("forget-missing", str(folder), timeout=120)
+    assert listed.returncode == 0 and listed.stdout.split() == [str(shots[0])], listed.stderr
+    assert "--yes" in listed.stderr
+    assert run("forget-missing", str(folder), "--yes", timeout=120).returncode == 0
+    with Catalog(paths.catalog_path()) as catalog:
+        assert [p for _, p, _ in catalog.known_under(str(folder))] == [str(s) for s in shots[1:]]
+    _unplug(folder, tmp_path / "aside")
+    refused = run("forget-missing", str(folder), "--yes", timeout=120)
+    assert refused.returncode == EXIT_USAGE and "offline" in one_line(refused.stderr)
+    with Catalog(paths.catalog_path()) as catalog:
+        assert len(catalog.known_under(str(folder))) == 3

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from selfie_desk.cli.common import add_device_option, add_model_option, print_json_lines, printable
-from selfie_desk.cli.guard import tell_skipped
+from selfie_desk.cli.guard import tell_offline, tell_skipped
 from selfie_desk.cli.score import Scored, scan
 from selfie_desk.core.exit_codes import ExitCode
 
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     done = scan(args, then=group)  # scored as `score` does, grouped under the same scan lock
     if not isinstance(done, Scored):
         return done
-    not_listed = tell_skipped(done.summary.index.skipped, done.photos)
+    not_listed = tell_skipped(done.summary.index.skipped, done.photos) + tell_offline(done.summary.index)
     if args.json:
         print_json_lines(group_row(g) for g in done.then)
     else:

@@ -19,7 +19,7 @@ from selfie_desk.cli.common import (
     printable,
     score_with_progress,
 )
-from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_skipped
+from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_offline, tell_skipped
 from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.ranking import best_first
 
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(done, Scored):
         return done
     ranked = sorted(done.photos.values(), key=best_first)
-    not_listed = tell_skipped(done.summary.index.skipped, done.photos)
+    not_listed = tell_skipped(done.summary.index.skipped, done.photos) + tell_offline(done.summary.index)
     for path, message in done.summary.index.notes:  # told, not failed: the photo is scored
         print(f"selfie-desk: note: {printable(message)}: {printable(path)}", file=sys.stderr)
     if args.json:

@@ -507,13 +507,29 @@ class Catalog:
 
     def mark_missing(self, photo_ids: Iterable[int]) -> None:
         """Files gone from disk leave every listing at once, but their records (scores, the user's decisions)
-        wait in case the same photo turns up elsewhere later; `purge_missing` forgets them eventually."""
+        wait in case the same photo turns up again; only the user's word forgets them (`purge_missing`)."""
         now = time.time()
         with self.transaction():
             self._db.executemany(
                 "UPDATE photos SET missing_since = ? WHERE id = ? AND missing_since IS NULL",
                 [(now, i) for i in photo_ids],
             )
+
+    def known_under(self, folder: str) -> list[tuple[int, str, bool]]:
+        """(id, path, marked missing) of every photo the catalog has under `folder`, listed or not."""
+        lo, hi = _prefix_bounds(folder)
+        return [(int(r[0]), r[1], bool(r[2])) for r in self._db.execute(
+            "SELECT id, path, missing_since IS NOT NULL FROM photos WHERE path > CAST(? AS TEXT) "
+            "AND path < CAST(? AS TEXT) ORDER BY path", (lo, hi))]
+
+    def forget(self, photo_ids: Iterable[int]) -> int:
+        """Drop these photos from the catalog, scores and decisions with them: only ever on the user's word."""
+        ids = list(photo_ids)
+        with self.transaction() as db:
+            for chunk in _chunks(ids, 500):
+                db.execute(f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            self._drop_empty_groups()
+        return len(ids)
 
     def purge_missing(self, older_than_s: float) -> int:
         with self.transaction():

@@ -2,8 +2,10 @@
 
 Unchanged files (same size and mtime) are not touched. A file that appears under a new name with the
 content of a catalogued photo whose file is gone is that photo, moved: it keeps scores and decisions.
-Files that vanished from a scanned folder drop out of every listing at once; their records are kept for
-MISSING_GRACE_S in case the photo turns up in a folder scanned later, then forgotten.
+Files that vanished from a scanned folder drop out of every listing at once; their records (scores, decisions) are
+kept in case the photo turns up again, and only ever forgotten on the user's word (`Catalog.forget_missing`).
+A folder whose photos all vanished at once, leaving it empty (the mount point of an unplugged drive or card), is
+offline: its photos stay listed with their decisions, nothing is marked missing, and the report says so.
 
 A camera raw and a JPEG of the same NAME in one folder (RAW+JPEG) are one photo: the raw's row, naming the
 JPEG as its `pair`; the JPEG has no row of its own. A JPEG catalogued on its own before its raw arrived hands
@@ -27,7 +29,6 @@ from selfie_desk.core.decoding import SUFFIXES
 from selfie_desk.core.files import open_regular, special_kind, with_timeout
 
 _CHUNK = 64 * 1024
-MISSING_GRACE_S = 30 * 24 * 3600
 # What reading one file found (see _probe): its stat, why it cannot be a photo (or None), its fingerprint.
 Probe = tuple[os.stat_result, str | None, str]
 
@@ -68,6 +69,9 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     xmp_ratings: int = 0  # new photos that arrived with stars or a reject from another app's XMP
+    # Folders that are offline, (folder, photos the catalog keeps there): emptied all at once, as the mount point
+    # of an unplugged drive is. Their photos were not marked missing: they are listed, decisions and all.
+    offline: list[tuple[str, int]] = field(default_factory=list)
     todo: list[Todo] = field(default_factory=list)
     # What could not be indexed, (path, message for the user): special files, broken or looping links,
     # unreadable folders. Files among them are also in the catalog with that message as their error.
@@ -217,13 +221,48 @@ def index(targets: Iterable[Path], catalog: Catalog, model: str, head: str | Non
         report.found += len(files)
         scanned.append(known)
     # Only after every target is indexed: a file moved from one target to another is a move, not a loss.
-    lost = {s.id for known in scanned for p, s in known.items()
-            if not s.missing and s.id not in seen_ids and gone(p)}
+    vanished = {p: s.id for known in scanned for p, s in known.items()
+                if not s.missing and s.id not in seen_ids and gone(p)}
+    offline = _offline(vanished, [canonical(t) for t in targets])
+    lost = {pid for p, pid in vanished.items() if p not in offline}
     catalog.mark_missing(lost)
     report.removed += len(lost)
-    catalog.purge_missing(MISSING_GRACE_S)
+    counts: dict[str, int] = {}
+    for folder in offline.values():
+        counts[folder] = counts.get(folder, 0) + 1
+    report.offline += sorted(counts.items())
     report.todo.sort(key=lambda t: t.path)
     return report
+
+
+def _offline(vanished: dict[str, int], targets: list[Path]) -> dict[str, str]:
+    """{path: the offline folder it is in} for those vanished files whose nearest folder still there (up to the
+    target scanned) is empty: the mount point an unplugged drive or card leaves. A photo deleted from a folder
+    that still holds other files is not offline: it is missing (kept, out of the listings)."""
+    roots = [str(t) for t in targets]
+    verdict: dict[str, str | None] = {}  # folder -> the empty folder it hangs from, or None
+
+    def offline_root(folder: str) -> str | None:
+        if folder in verdict:
+            return verdict[folder]
+        found: str | None = None
+        try:
+            found = None if os.listdir(folder) else folder  # an empty folder: offline at it
+        except FileNotFoundError:  # gone as well: look at the folder above, up to the target scanned
+            parent = os.path.dirname(folder)
+            if parent != folder and any(parent == r or parent.startswith(r.rstrip("/") + "/") for r in roots):
+                found = offline_root(parent)
+        except OSError:
+            found = None  # unreadable: its photos were never marked (`gone` says not gone), nothing to say
+        verdict[folder] = found
+        return found
+
+    out: dict[str, str] = {}
+    for path in vanished:
+        root = offline_root(os.path.dirname(path))
+        if root is not None:
+            out[path] = root
+    return out
 
 
 @dataclass(frozen=True)
