@@ -310,3 +310,36 @@ def test_forget_missing_is_the_only_way_photos_leave_and_spares_an_offline_drive
     assert refused.returncode == EXIT_USAGE and "offline" in one_line(refused.stderr)
     with Catalog(paths.catalog_path()) as catalog:
         assert len(catalog.known_under(str(folder))) == 3
+
+
+# ---- 8: the folder renamed while `score` runs --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_folder_renamed_while_it_scores_is_told_and_exits_1_not_0_photos(app_home, tmp_path):
+    import sqlite3
+    import time
+
+    from conftest import photo, save_jpeg
+
+    folder = tmp_path / "shoot"
+    for i in range(160):
+        save_jpeg(folder / f"IMG_{i:04d}.jpg", photo(size=(800, 600), seed=i))
+    catalog = app_home / "data" / "catalog.sqlite3"
+    proc = subprocess.Popen([sys.executable, "-m", "selfie_desk", "score", str(folder), "--device", "cpu",
+                             "--batch-size", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    scored = 0
+    while time.monotonic() < deadline and proc.poll() is None and scored == 0:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=5) as db:
+                scored = db.execute("SELECT count(*) FROM scores").fetchone()[0]
+        except sqlite3.Error:
+            pass
+    assert proc.poll() is None and scored, "the scan ended (or never scored) before the folder could be renamed"
+    folder.rename(tmp_path / "renamed")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "Traceback" not in err and "renamed" in err and "not scored" in err, err
+    assert "\n0 photos:" not in "\n" + err and "of its 160 photos not scored" in err, err

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print_json_lines(group_row(g) for g in done.then)
     else:
         print_table(done.then)
-    failed = not_listed or any(p.error for p in done.photos.values())
+    failed = not_listed or done.vanished or any(p.error for p in done.photos.values())
     return ExitCode.SOME_FAILED if failed else ExitCode.OK
 
 
