@@ -157,17 +157,47 @@ def window(args: argparse.Namespace) -> int:
     win.resize(1440, 900)
     win.show()
     figures: dict[str, float] = {}
+    import gc
+
+    collections: list[tuple[int, float]] = []  # (generation, seconds) of the cyclic collector's passes
+    started_gc: list[float] = []
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            started_gc.append(time.perf_counter())
+        elif started_gc:
+            collections.append((info["generation"], time.perf_counter() - started_gc.pop()))
+
+    gc.callbacks.append(on_gc)
 
     def settle() -> None:
         for _ in range(3):
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         win.grid.viewport().repaint()
 
+    cpu: dict[str, float] = {}
+    in_gc: dict[str, float] = {}
+    profile = os.environ.get("BIG_CATALOG_PROFILE")  # an action's name: print where its time goes
+
     def timed(name: str, action) -> None:
-        t = time.perf_counter()
+        if profile == name:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
+        if os.environ.get("BIG_CATALOG_GC"):
+            print(f"{name}: {len(gc.get_objects())} objects in the collector's sight, {gc.get_freeze_count()} frozen",
+                  flush=True)
+        t, c, k = time.perf_counter(), time.thread_time(), len(collections)
         action()
         settle()
         figures[name] = time.perf_counter() - t
+        cpu[name] = time.thread_time() - c
+        in_gc[name] = sum(sec for _, sec in collections[k:])
+        if profile == name:
+            prof.disable()
+            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
 
     def grouped_wait() -> None:
         got: list[object] = []
@@ -223,11 +253,15 @@ def window(args: argparse.Namespace) -> int:
     catalog.close()
     print(f"{n} photos, {selected} selected ({still} after the edits); load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores; convnet loaded: {'yes' if args.model else 'no'}")
+    print(f"  {'action (key to repaint)':<42} {'wall':>7} {'UI thread CPU':>14} {'in gc':>8}")
     for name, seconds in figures.items():
-        print(f"  {name:<42} {seconds:7.2f} s")
+        print(f"  {name:<42} {seconds:7.2f} s" + (f" {cpu[name]:12.2f} s {in_gc[name]:6.2f} s" if name in cpu else ""))
     print(f"  ratings after undo/redo/undo: {sorted(ratings)}")
+    slow = sorted(collections, key=lambda c: -c[1])[:5]
+    print(f"  garbage collections: {len(collections)}, of the oldest generation {sum(g == 2 for g, _ in collections)}; "
+          "longest " + ", ".join(f"{sec:.2f} s (gen {g})" for g, sec in slow))
     print(f"  peak memory (VmHWM) {peak_mb():.0f} MB, now {current_mb():.0f} MB")
-    print(json.dumps({"figures": figures, "peak_mb": peak_mb()}))
+    print(json.dumps({"figures": figures, "cpu": cpu, "peak_mb": peak_mb()}))
     return 0
 
 
