@@ -158,6 +158,18 @@ def window(args: argparse.Namespace) -> int:
     win.show()
     figures: dict[str, float] = {}
     import gc
+    import threading
+
+    phase = ["start"]
+    rss_peaks: dict[str, float] = {}
+
+    def sample() -> None:  # the resident memory every 0.1 s, its peak per phase (open, actions, regroup)
+        while phase[0] != "done":
+            now = current_mb()
+            rss_peaks[phase[0]] = max(rss_peaks.get(phase[0], 0.0), now)
+            time.sleep(0.1)
+
+    threading.Thread(target=sample, daemon=True).start()
 
     collections: list[tuple[int, float]] = []  # (generation, seconds) of the cyclic collector's passes
     started_gc: list[float] = []
@@ -208,6 +220,7 @@ def window(args: argparse.Namespace) -> int:
         win.grouped.disconnect(got.append)
 
     # open_folder without its scan (the files need not exist): the catalog's photos, the stored groups ranked
+    phase[0] = "open"
     win.folder = folder
     win.history = EditHistory(catalog, str(folder))
     t = time.perf_counter()
@@ -221,6 +234,7 @@ def window(args: argparse.Namespace) -> int:
     del photos
     grid = win.grid
     grid.setFocus()
+    phase[0] = "actions"
     timed("Ctrl+A", lambda: QTest.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier))
     selected = len(grid.selectionModel().selectedRows())
     for sort in ("date", "name", "score"):
@@ -240,6 +254,7 @@ def window(args: argparse.Namespace) -> int:
     ticker.setInterval(5)
     ticker.timeout.connect(lambda: gaps.append(clock.restart()))
     ticker.start()
+    phase[0] = "regroup"
     t = time.perf_counter()
     win.regroup()
     grouped_wait()
@@ -247,6 +262,7 @@ def window(args: argparse.Namespace) -> int:
     ticker.stop()
     figures["regroup (wall, on its thread)"] = time.perf_counter() - t
     figures["regroup: longest window freeze"] = max(gaps, default=0) / 1000
+    phase[0] = "done"
     ratings = {p.rating for p in win.model.all_photos()}
     n = len(win.model.all_photos())
     win.shut_down()
@@ -260,7 +276,8 @@ def window(args: argparse.Namespace) -> int:
     slow = sorted(collections, key=lambda c: -c[1])[:5]
     print(f"  garbage collections: {len(collections)}, of the oldest generation {sum(g == 2 for g, _ in collections)}; "
           "longest " + ", ".join(f"{sec:.2f} s (gen {g})" for g, sec in slow))
-    print(f"  peak memory (VmHWM) {peak_mb():.0f} MB, now {current_mb():.0f} MB")
+    print(f"  peak memory (VmHWM) {peak_mb():.0f} MB, now {current_mb():.0f} MB; resident peaks: "
+          + ", ".join(f"{k} {v:.0f} MB" for k, v in rss_peaks.items()))
     print(json.dumps({"figures": figures, "cpu": cpu, "peak_mb": peak_mb()}))
     return 0
 
