@@ -343,3 +343,52 @@ def test_a_folder_renamed_while_it_scores_is_told_and_exits_1_not_0_photos(app_h
     assert proc.returncode == 1, (proc.returncode, err)
     assert "Traceback" not in err and "renamed" in err and "not scored" in err, err
     assert "\n0 photos:" not in "\n" + err and "of its 160 photos not scored" in err, err
+
+
+# ---- 5: two windows on one catalog ---------------------------------------------------------------------------------
+
+
+def _hold_window_lock(catalog_path: Path) -> subprocess.Popen:
+    """Another Selfie Desk window, as far as the catalog can tell: a process holding its window lock."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from selfie_desk.core.catalog_access import window_lock\n"
+        f"lock = window_lock({str(catalog_path)!r})\n"
+        "print('held', flush=True); sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_one_window_per_catalog_a_second_is_refused_naming_the_first(tmp_path):
+    from selfie_desk.core.catalog_access import CatalogInUse, window_lock
+
+    path = tmp_path / "catalog.sqlite3"
+    holder = _hold_window_lock(path)
+    try:
+        with pytest.raises(CatalogInUse) as info:
+            window_lock(path)
+        assert f"process {holder.pid}" in str(info.value) and "already open" in str(info.value)
+    finally:
+        holder.communicate("")
+    window_lock(path).release()  # the first window closed (or was killed): the next one opens
+    lock = window_lock(path)
+    with pytest.raises(CatalogInUse):
+        window_lock(path)  # within one process too
+    lock.release()
+
+
+def test_a_second_window_on_the_catalog_says_so_in_a_dialog_and_opens_nothing(qapp, monkeypatch, tmp_path):
+    from selfie_desk.core import paths
+    from selfie_desk.ui import app
+
+    holder = _hold_window_lock(paths.catalog_path())
+    shown: list = []
+    monkeypatch.setattr(app.QMessageBox, "critical", lambda parent, title, text: shown.append((title, text)))
+    monkeypatch.setattr(app.QMessageBox, "information", lambda parent, title, text: shown.append((title, text)))
+    made: list = []
+    monkeypatch.setattr(app, "MainWindow", lambda *a, **k: made.append(1))
+    try:
+        assert app.run(tmp_path) == EXIT_CATALOG
+    finally:
+        holder.communicate("")
+    assert made == [] and len(shown) == 1 and "already open" in shown[0][1], shown
