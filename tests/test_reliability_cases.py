@@ -392,3 +392,72 @@ def test_a_second_window_on_the_catalog_says_so_in_a_dialog_and_opens_nothing(qa
     finally:
         holder.communicate("")
     assert made == [] and len(shown) == 1 and "already open" in shown[0][1], shown
+
+
+# ---- 9: a photo replaced by another of the same name, size and time -----------------------------------------------
+
+
+def _same_size(data: bytes, size: int) -> bytes:
+    """`data` (a JPEG) padded after its end to exactly `size` bytes: decoders stop at the end marker."""
+    assert len(data) <= size
+    return data + b"\x00" * (size - len(data))
+
+
+def test_a_photo_replaced_by_another_with_the_same_name_size_and_time_is_a_new_photo(tmp_path):
+    from selfie_desk.core import indexing
+    from selfie_desk.core.catalog import Catalog, Result
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    first, second = jpeg_bytes(1, size=(160, 120)), jpeg_bytes(2, size=(160, 120))
+    size = max(len(first), len(second)) + 16
+    photo = folder / "IMG_0001.jpg"
+    photo.write_bytes(_same_size(first, size))
+    (folder / "other.jpg").write_bytes(jpeg_bytes(3))
+    with Catalog(tmp_path / "catalog.sqlite3") as catalog:
+        report = indexing.index([folder], catalog, "default")
+        old = catalog.photos("default", paths=[str(photo)])[0]
+        catalog.record([Result(t.photo_id, 160, 120, score=0.9) for t in report.todo], "default")
+        catalog.set_decision(old.id, "keep")
+        catalog.set_rating(old.id, 5)
+        st = photo.stat()
+
+        photo.write_bytes(_same_size(second, size))  # another photo, its size and time made the same
+        os.utime(photo, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert (photo.stat().st_size, photo.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+        again = indexing.index([folder], catalog, "default")
+        now = catalog.photos("default", paths=[str(photo)])[0]
+        assert (now.score, now.decision, now.rating) == (None, None, 0), now  # not the old one's
+        assert now.fingerprint != old.fingerprint  # so its thumbnail (keyed by it) is made afresh
+        assert [t.path for t in again.todo] == [str(photo)] and again.unchanged == 1
+
+        # the old photo's decisions are not lost: where its content turns up again, they follow it
+        (folder / "moved-back.jpg").write_bytes(_same_size(first, size))
+        indexing.index([folder], catalog, "default")
+        back = catalog.photos("default", paths=[str(folder / "moved-back.jpg")])[0]
+        assert (back.id, back.decision, back.rating) == (old.id, "keep", 5)
+
+
+def test_an_unchanged_folder_is_read_again_without_reading_a_photo(tmp_path, monkeypatch):
+    """The check that catches a replaced photo costs a stat, never a read, on a folder where nothing changed;
+    a file whose inode or change time moved (a chmod, a backup tool) is fingerprinted again, and kept."""
+    from selfie_desk.core import indexing
+    from selfie_desk.core.catalog import Catalog
+
+    folder = tmp_path / "shoot"
+    shots = _shoot(folder, 20)
+    reads: list[str] = []
+    real = indexing.fingerprint
+    monkeypatch.setattr(indexing, "fingerprint", lambda path, size: reads.append(str(path)) or real(path, size))
+    with Catalog(tmp_path / "catalog.sqlite3") as catalog:
+        indexing.index([folder], catalog, "default")
+        assert len(reads) == 20
+        reads.clear()
+        indexing.index([folder], catalog, "default")
+        assert reads == []
+        os.chmod(shots[3], 0o600)  # its change time moves, its content does not
+        report = indexing.index([folder], catalog, "default")
+        assert reads == [str(shots[3])] and report.new == 0 and report.changed == 0
+        reads.clear()
+        indexing.index([folder], catalog, "default")
+        assert reads == []  # its new stamp was kept

@@ -126,6 +126,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE photos ADD COLUMN signature BLOB;
     ALTER TABLE photos ADD COLUMN signature_width INTEGER;
     """,
+    # 9: each file's inode and change time (issue 31): a photo replaced by another of the same name, size and mtime
+    # (a copy that kept its times) shows in them, so indexing reads its fingerprint again; unchanged files still
+    # cost a stat. NULL: catalogued before this (filled in by the next scan without reading the file). User data
+    # untouched. Self-contained, for merge order.
+    """
+    ALTER TABLE photos ADD COLUMN inode INTEGER;
+    ALTER TABLE photos ADD COLUMN ctime_ns INTEGER;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
@@ -191,6 +199,7 @@ class FileState:
     scored: bool
     missing: bool = False
     pair: str | None = None  # the JPEG beside a raw (RAW+JPEG), as the catalog has it
+    stamp: tuple[int, int] | None = None  # (inode, ctime_ns) when last read; None: not known (schema 8 or older)
 
 
 @dataclass(frozen=True)
@@ -426,7 +435,8 @@ class Catalog:
         query = (
             "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, "
             f"s.score IS NOT NULL AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED} AND NOT {_UNSIGNED}, "
-            "p.missing_since IS NOT NULL, p.pair FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+            "p.missing_since IS NOT NULL, p.pair, p.inode, p.ctime_ns FROM photos p "
+            "LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
         if folder is not None:
@@ -436,7 +446,8 @@ class Catalog:
         for path in paths:
             rows += self._db.execute(query + "WHERE p.path = CAST(? AS TEXT)",
                                      (head, head, model, db_path(path))).fetchall()
-        return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8]) for r in rows}
+        return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8],
+                                None if r[9] is None or r[10] is None else (int(r[9]), int(r[10]))) for r in rows}
 
     def orphan_with_fingerprint(self, fingerprint: str, exists: Callable[[str], bool]) -> FileState | None:
         """A catalogued photo with this content whose file is gone: the same photo, renamed or moved."""
@@ -472,13 +483,30 @@ class Catalog:
         for chunk in _chunks(list(ids), 500):
             yield from self._db.execute(query.format(marks=",".join("?" * len(chunk))), chunk)
 
-    def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str) -> int:
+    def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str,
+                 stamp: tuple[int, int] | None = None) -> int:
         cur = self._db.execute(
-            "INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at) VALUES (CAST(? AS TEXT), ?, ?, ?, ?)",
-            (db_path(path), size, mtime_ns, fingerprint, time.time()),
+            "INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at, inode, ctime_ns) "
+            "VALUES (CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)",
+            (db_path(path), size, mtime_ns, fingerprint, time.time(), *(stamp or (None, None))),
         )
         assert cur.lastrowid is not None  # set by every INSERT into a rowid table
         return int(cur.lastrowid)
+
+    def set_stamp(self, photo_id: int, stamp: tuple[int, int] | None) -> None:
+        """The file's (inode, ctime_ns) as just read: its content was checked (or is new) at that stamp."""
+        self._db.execute("UPDATE photos SET inode = ?, ctime_ns = ? WHERE id = ?", (*(stamp or (None, None)), photo_id))
+
+    def set_aside(self, photo_id: int) -> None:
+        """Another photo took this one's path (a file replaced by another of the same name): this row, with its
+        scores and decisions, moves to a path no file can have and waits as missing photos do, for its content
+        to turn up again (found by its fingerprint) or for the user's word (forget-missing)."""
+        row = self._db.execute("SELECT path FROM photos WHERE id = ?", (photo_id,)).fetchone()
+        if row is None:
+            return
+        self._db.execute(
+            "UPDATE photos SET path = CAST(? AS TEXT), missing_since = ?, inode = NULL, ctime_ns = NULL WHERE id = ?",
+            (db_path(f"{row[0]}/.replaced-{photo_id}-{time.time_ns()}"), time.time(), photo_id))
 
     def move_file(self, photo_id: int, new_path: str, size: int, mtime_ns: int) -> None:
         self._db.execute(

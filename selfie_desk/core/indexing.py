@@ -1,7 +1,12 @@
 """Finding the photos in a folder and deciding which need reading: new, changed, or not yet scored.
 
-Unchanged files (same size and mtime) are not touched. A file that appears under a new name with the
-content of a catalogued photo whose file is gone is that photo, moved: it keeps scores and decisions.
+Unchanged files (same size, mtime, inode and change time) are not read. A file whose size and mtime are the same
+but whose inode or change time moved (a chmod, a restore, a copy that kept its times) has its fingerprint read
+again: the same content is the same photo; other content is another photo that took this one's place, so it is
+indexed as new (its own XMP, no score, no decisions) and the old photo's row waits aside, as a missing photo's does.
+The check costs nothing on a folder where nothing changed (a stat, which indexing makes anyway; measured in
+docs/reliability.md). A file that appears under a new name with the content of a catalogued photo whose file is
+gone is that photo, moved: it keeps scores and decisions.
 Files that vanished from a scanned folder drop out of every listing at once; their records (scores, decisions) are
 kept in case the photo turns up again, and only ever forgotten on the user's word (`Catalog.forget_missing`).
 A folder whose photos all vanished at once, leaving it empty (the mount point of an unplugged drive or card), is
@@ -278,6 +283,7 @@ class _Plan:
     orphan: FileState | None = None
     xmp: xmp.XmpInfo | None = None
     problem: str | None = None
+    stamp: tuple[int, int] | None = None  # the file's (inode, ctime_ns) as read now
 
 
 _PROBE_CHUNK = 128  # files read per timed call; a chunk that times out is read again one file at a time
@@ -324,20 +330,24 @@ def _plan(path: str, probe: Probe | OSError | None, known: dict[str, FileState],
     if problem is not None:
         report.skipped.append((path, problem))
         return _Plan("problem", path, st.st_size, st.st_mtime_ns, state=state, problem=problem)
+    stamp = (st.st_ino, st.st_ctime_ns)
     if state is not None:
         if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
+            if fp and state.fingerprint and fp != state.fingerprint:  # read again (_probe): another photo
+                return _Plan("replaced", path, st.st_size, st.st_mtime_ns, fp, state=state, xmp=_xmp_info(path),
+                             stamp=stamp)
             if state.scored and state.error is None:
-                return _Plan("unchanged", path, state=state)
-            return _Plan("todo", path, fingerprint=state.fingerprint, state=state)
-        return _Plan("changed", path, st.st_size, st.st_mtime_ns, fp, state=state)
+                return _Plan("unchanged", path, state=state, stamp=stamp)
+            return _Plan("todo", path, fingerprint=state.fingerprint, state=state, stamp=stamp)
+        return _Plan("changed", path, st.st_size, st.st_mtime_ns, fp, state=state, stamp=stamp)
     orphan = catalog.orphan_with_fingerprint(fp, exists=lambda p: p in claimed or not gone(p)) if fp else None
     if orphan is not None:
         claimed.add(orphan.path)
-        return _Plan("moved", path, st.st_size, st.st_mtime_ns, fp, orphan=orphan)
+        return _Plan("moved", path, st.st_size, st.st_mtime_ns, fp, orphan=orphan, stamp=stamp)
     heir = _pair_heir(path, known, pairs, heirs)
     if heir is not None:
-        return _Plan("adopt", path, st.st_size, st.st_mtime_ns, fp, orphan=heir)
-    return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path))
+        return _Plan("adopt", path, st.st_size, st.st_mtime_ns, fp, orphan=heir, stamp=stamp)
+    return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path), stamp=stamp)
 
 
 def _pair_heir(path: str, known: dict[str, FileState], pairs: dict[str, str],
@@ -432,8 +442,9 @@ def _probe(path: str, state: FileState | None) -> Probe | None:
     kind = special_kind(st.st_mode)
     if kind is not None:
         return st, f"skipped: {kind}, not a photo file", ""
-    if state is not None and state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
-        return st, None, state.fingerprint
+    if state is not None and state.size == st.st_size and state.mtime_ns == st.st_mtime_ns \
+            and state.stamp in (None, (st.st_ino, st.st_ctime_ns)):
+        return st, None, state.fingerprint  # unchanged (or catalogued before stamps were kept): nothing read
     try:
         return st, None, fingerprint(path, st.st_size)
     except OSError:
@@ -448,6 +459,18 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         seen.add(state.id)
         if state.missing:
             catalog.found_again(state.id)
+        if plan.stamp is not None and plan.stamp != state.stamp and plan.kind != "replaced":
+            catalog.set_stamp(state.id, plan.stamp)
+    if plan.kind == "replaced":  # another photo in this one's place: a new photo; the old one's row waits aside
+        assert state is not None
+        catalog.set_aside(state.id)
+        photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, plan.fingerprint, plan.stamp)
+        seen.add(photo_id)
+        report.new += 1
+        if plan.xmp is not None:
+            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp)
+        report.todo.append(Todo(photo_id, path, plan.fingerprint))
+        return photo_id
     if plan.kind == "problem":
         if state is None:
             photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, "")
@@ -476,6 +499,7 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         orphan = plan.orphan
         assert orphan is not None
         catalog.move_file(orphan.id, path, plan.size, plan.mtime_ns)
+        catalog.set_stamp(orphan.id, plan.stamp)
         seen.add(orphan.id)
         report.moved += 1
         if not catalog.is_scored(orphan.id, model, head):
@@ -485,13 +509,14 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         orphan = plan.orphan
         assert orphan is not None
         catalog.move_file(orphan.id, path, plan.size, plan.mtime_ns)
+        catalog.set_stamp(orphan.id, plan.stamp)
         catalog.file_changed(orphan.id, plan.size, plan.mtime_ns, plan.fingerprint, content_changed=True)
         seen.add(orphan.id)
         report.changed += 1
         report.todo.append(Todo(orphan.id, path, plan.fingerprint))
         return orphan.id
     else:
-        photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, plan.fingerprint)
+        photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, plan.fingerprint, plan.stamp)
         seen.add(photo_id)
         report.new += 1
         if plan.xmp is not None:
