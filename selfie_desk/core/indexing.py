@@ -284,6 +284,7 @@ class _Plan:
     xmp: xmp.XmpInfo | None = None
     problem: str | None = None
     stamp: tuple[int, int] | None = None  # the file's (inode, ctime_ns) as read now
+    crop: tuple[float, float, float, float] | None = None  # an XMP crop, in pixels of the upright photo
 
 
 _PROBE_CHUNK = 128  # files read per timed call; a chunk that times out is read again one file at a time
@@ -334,8 +335,9 @@ def _plan(path: str, probe: Probe | OSError | None, known: dict[str, FileState],
     if state is not None:
         if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
             if fp and state.fingerprint and fp != state.fingerprint:  # read again (_probe): another photo
-                return _Plan("replaced", path, st.st_size, st.st_mtime_ns, fp, state=state, xmp=_xmp_info(path),
-                             stamp=stamp)
+                info = _xmp_info(path)
+                return _Plan("replaced", path, st.st_size, st.st_mtime_ns, fp, state=state, xmp=info,
+                             stamp=stamp, crop=_xmp_crop(path, info))
             if state.scored and state.error is None:
                 return _Plan("unchanged", path, state=state, stamp=stamp)
             return _Plan("todo", path, fingerprint=state.fingerprint, state=state, stamp=stamp)
@@ -347,7 +349,8 @@ def _plan(path: str, probe: Probe | OSError | None, known: dict[str, FileState],
     heir = _pair_heir(path, known, pairs, heirs)
     if heir is not None:
         return _Plan("adopt", path, st.st_size, st.st_mtime_ns, fp, orphan=heir, stamp=stamp)
-    return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path), stamp=stamp)
+    info = _xmp_info(path)
+    return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=info, stamp=stamp, crop=_xmp_crop(path, info))
 
 
 def _pair_heir(path: str, known: dict[str, FileState], pairs: dict[str, str],
@@ -468,7 +471,7 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         seen.add(photo_id)
         report.new += 1
         if plan.xmp is not None:
-            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp)
+            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp, plan.crop)
         report.todo.append(Todo(photo_id, path, plan.fingerprint))
         return photo_id
     if plan.kind == "problem":
@@ -520,7 +523,7 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         seen.add(photo_id)
         report.new += 1
         if plan.xmp is not None:
-            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp)
+            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp, plan.crop)
         report.todo.append(Todo(photo_id, path, plan.fingerprint))
         return photo_id
     return state.id if state is not None else None
@@ -546,18 +549,64 @@ def _xmp_info(path: str) -> xmp.XmpInfo | None:
         return None
 
 
-def apply_xmp_rating(catalog: Catalog, photo_id: int, info: xmp.XmpInfo) -> int:
-    """Take stars (1-5), a pick (a Green label) or a reject (-1) from XMP already read (another app's, or File >
-    Write XMP Sidecars'); 1 if something was taken."""
+def apply_xmp_rating(catalog: Catalog, photo_id: int, info: xmp.XmpInfo,
+                     crop: tuple[float, float, float, float] | None = None) -> int:
+    """Take stars (1-5), a pick (a Green label), a reject (-1) and the crop (`crop`: `_xmp_crop`'s box) from XMP
+    already read (another app's, or File > Write XMP Sidecars'); 1 if something was taken."""
     if info.decision is not None:
         catalog.set_decision(photo_id, info.decision)
     if info.rating is not None and 1 <= info.rating <= 5:
         catalog.set_rating(photo_id, info.rating)
-    return int(info.decision is not None or (info.rating is not None and 1 <= info.rating <= 5))
+    if crop is not None:
+        catalog.set_crop(photo_id, crop)
+    return int(info.decision is not None or (info.rating is not None and 1 <= info.rating <= 5) or crop is not None)
+
+
+def _xmp_crop(path: str, info: xmp.XmpInfo | None) -> tuple[float, float, float, float] | None:
+    """The XMP's crop as the catalog keeps crops: whole pixels of the upright full-size photo. Camera Raw's is on
+    the image as stored, so the file's own orientation turns it (darktable's is upright already). The header only
+    is read, and only for a photo whose XMP has a crop. Whole pixels: what we wrote comes back as the same box,
+    so a 4:5 crop is still exactly 4:5 (six decimals are 0.05 px on a 100,000 px side)."""
+    if info is None or (info.crop is None and info.upright_crop is None):
+        return None
+    try:
+        size = with_timeout(lambda: _upright_size(path), what=f"reading {os.path.basename(path)}")
+    except Exception:  # unreadable here: the scoring pass says why; the stars and flags are still taken
+        return None
+    if size is None:
+        return None
+    width, height, orientation = size
+    if info.crop is not None:
+        box = xmp.crop_from_xmp(info.crop, width, height, orientation)
+    else:
+        assert info.upright_crop is not None
+        left, top, right, bottom = info.upright_crop
+        box = (left * width, top * height, right * width, bottom * height)
+    x0, y0, x1, y1 = (float(round(v)) for v in box)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _upright_size(path: str) -> tuple[int, int, int] | None:
+    """(width, height) of the upright photo and its stored orientation, from the header alone."""
+    if raw.is_raw(path):
+        try:
+            info = raw.read_info(Path(path))
+        except raw.RawError:
+            return None
+        return info.width, info.height, info.orientation
+    from PIL import Image
+
+    from selfie_desk.core.decoding import ORIENTATION
+
+    with open_regular(path) as fh, Image.open(fh) as im:
+        width, height = im.size
+        orientation = int(im.getexif().get(ORIENTATION, 1))
+    orientation = orientation if orientation in range(1, 9) else 1
+    return (height, width, orientation) if orientation in (5, 6, 7, 8) else (width, height, orientation)
 
 
 def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
     """Stars (1-5) or a reject (-1) another app left in the photo's sidecar or embedded XMP, for a photo new to
     the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
     info = _xmp_info(path)
-    return 0 if info is None else apply_xmp_rating(catalog, photo_id, info)
+    return 0 if info is None else apply_xmp_rating(catalog, photo_id, info, _xmp_crop(path, info))
