@@ -7,7 +7,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError, add_device_option, add_model_option, load_scorer, print_json_lines
+from selfie_desk.cli.common import (
+    UsageError,
+    add_device_option,
+    add_model_option,
+    load_scorer,
+    print_json_lines,
+    printable,
+)
 from selfie_desk.cli.guard import catalog_file
 from selfie_desk.core import crop_geometry
 from selfie_desk.core.exit_codes import ExitCode
@@ -76,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                 if args.json:
                     print_json_lines([row])
                 else:
-                    print(f"{image}: could not be read: {row['error']}")
+                    print(f"{printable(image)}: could not be read: {printable(row['error'])}")
                 continue
             if catalog is not None:
                 stored += _store_proposal(catalog, scorer.model_name, path, result, fingerprint)
@@ -114,7 +121,7 @@ def print_crop(shown: Path, result) -> None:
         return f"{x1 - x0}x{y1 - y0} at ({x0}, {y0})"
 
     gain = result.best.score - result.whole_score
-    print(f"{shown}  ({result.width}x{result.height}, aspect {result.aspect}, {len(result.faces)} face(s))")
+    print(f"{printable(shown)}  ({result.width}x{result.height}, aspect {result.aspect}, {len(result.faces)} face(s))")
     if result.keep_whole:
         print(f"  keep as is    {box(result.best.box):<28} score {result.best.score:.3f} "
               "(no crop scores clearly higher)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -339,7 +340,24 @@ def save_head(head: ScoreHead, path: Path, card: dict, aspects: AspectHeads | No
 
 
 def read_head_file(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return _load_head_blob(Path(path).read_bytes(), path)
+
+
+def _load_head_blob(data: bytes, path: Path) -> dict:
+    """A head file's contents, loaded weights-only (no code in it ever runs). A file that is something else (a
+    pickle with code in it, junk) is a RuntimeError saying so, never torch's own message: that one advises
+    loading the file again with the unsafe option, which would run whatever the file holds."""
+    try:
+        with warnings.catch_warnings():  # torch's warnings about a foreign pickle name the unsafe option too
+            warnings.simplefilter("ignore")
+            blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle.UnpicklingError, RuntimeError, EOFError...: any file that is not weights
+        raise RuntimeError(f"{path} is not a model Selfie Desk can load safely (it holds something other than "
+                           f"weights, {type(exc).__name__}; nothing in it was run): delete it, or train that "
+                           "model again") from None
+    if not isinstance(blob, dict):
+        raise RuntimeError(f"{path} is not a model Selfie Desk can load (no model card and weights in it)")
+    return blob
 
 
 def load_head(name: str = DEFAULT_MODEL) -> tuple[ScoreHead, HeadInfo]:
@@ -350,7 +368,7 @@ def load_head(name: str = DEFAULT_MODEL) -> tuple[ScoreHead, HeadInfo]:
         raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(models)}")
     path = weights.bundled_file(DEFAULT_HEAD_FILE) if name == DEFAULT_MODEL else models[name]
     data = path.read_bytes()
-    blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    blob = _load_head_blob(data, path)
     card = blob.get("card", {})
     if blob.get("format", 1) != HEAD_FORMAT or head_backbone(card) != EMBEDDING_ID:
         raise StaleModelError(f"model {name!r} was trained on an older embedding of the photos than this "
