@@ -182,6 +182,49 @@ def face_candidates(
     return dedupe(np.concatenate(out)) if out else np.zeros((0, 4))
 
 
+def candidate_boxes(width: int, height: int, aspect: str, faces: Sequence[Box] = ()) -> np.ndarray:
+    """The crop search's coarse stage for `aspect`, each row x0, y0, x1, y1, ratio: per ratio the grid, plus
+    crops around all the faces (or, when no crop of a ratio holds them all with their margins, around the bare
+    face boxes, and failing that around each face)."""
+    margins = [face_margin_box(f, width, height) for f in faces]
+    rows = []
+    for ratio in ratios_for(aspect, width, height):
+        parts = [coarse_candidates(width, height, ratio)]
+        if margins:
+            around_all = face_candidates(union_box(margins), width, height, ratio)
+            if not len(around_all):  # too big with the margins: around the faces themselves
+                around_all = face_candidates(union_box(list(faces)), width, height, ratio)
+            parts += [around_all] if len(around_all) else [
+                face_candidates(m, width, height, ratio, scales=4, steps=4) for m in margins]
+        boxes = dedupe(np.concatenate(parts))
+        rows.append(np.concatenate([boxes, np.full((len(boxes), 1), ratio)], axis=1))
+    return np.concatenate(rows)
+
+
+def refined_candidates(coarse: np.ndarray, scores: np.ndarray, rule: FaceRule, width: int, height: int,
+                       fine_seeds: int) -> np.ndarray:
+    """The fine stage's boxes (rows x0, y0, x1, y1, ratio): around each ratio's best distinct coarse boxes,
+    `fine_seeds` of them (one per ratio in a free search), and more until the ratio has MIN_CANDIDATES
+    (if it cannot reach it, all its coarse boxes have been searched around)."""
+    ratios = np.unique(coarse[:, 4])
+    least = fine_seeds if len(ratios) == 1 else 1
+    out = []
+    for ratio in ratios:
+        mine = np.flatnonzero(coarse[:, 4] == ratio)
+        seen = {box_key(b) for b in coarse[mine, :4]}
+        order = mine[np.argsort(-scores[mine], kind="stable")]
+        for n, i in enumerate(coarse_seeds(coarse[:, :4], order)):
+            if n >= least and len(seen) >= MIN_CANDIDATES:
+                break
+            boxes = fine_candidates(coarse[i, :4], width, height, ratio)
+            boxes = boxes[rule.allows(boxes, width, height)]
+            new = [b for b in boxes if box_key(b) not in seen]
+            seen.update(box_key(b) for b in new)
+            if new:
+                out.append(np.concatenate([np.array(new), np.full((len(new), 1), ratio)], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 5))
+
+
 def inside(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     """Boxes shifted (never resized) to lie within the photo; none is larger than the photo."""
     boxes = boxes.copy()

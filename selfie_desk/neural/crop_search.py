@@ -30,24 +30,16 @@ from selfie_desk.core.crop_geometry import (
     ALTERNATIVE_IOU_STEPS,
     DEFAULT_ASPECT,
     KEEP_MARGIN,
-    MIN_CANDIDATES,
     Crop,
     CropResult,
     FaceRule,
     Prepared,
     as_box,
-    box_key,
-    coarse_candidates,
-    coarse_seeds,
-    dedupe,
+    candidate_boxes,
     distinct,
-    face_candidates,
-    face_margin_box,
     face_rule,
-    fine_candidates,
     iou,
-    ratios_for,
-    union_box,
+    refined_candidates,
     whole_allowed,
     whole_pixels_all,
 )
@@ -217,43 +209,12 @@ class CropSearch:
             return self.search(prepared, aspect, top, timings)
 
     def candidates(self, width: int, height: int, aspect: str, faces: Sequence[Face] = ()) -> np.ndarray:
-        """The coarse stage's boxes for `aspect`, each row x0, y0, x1, y1, ratio: the grid, plus crops
-        around all the faces (or, when no crop of a ratio holds them all, around each face)."""
-        margins = [face_margin_box(f.box, width, height) for f in faces]
-        rows = []
-        for ratio in ratios_for(aspect, width, height):
-            parts = [coarse_candidates(width, height, ratio)]
-            if margins:
-                around_all = face_candidates(union_box(margins), width, height, ratio)
-                if not len(around_all):  # too big with the margins: around the faces themselves
-                    around_all = face_candidates(union_box([f.box for f in faces]), width, height, ratio)
-                parts += [around_all] if len(around_all) else [
-                    face_candidates(m, width, height, ratio, scales=4, steps=4) for m in margins]
-            boxes = dedupe(np.concatenate(parts))
-            rows.append(np.concatenate([boxes, np.full((len(boxes), 1), ratio)], axis=1))
-        return np.concatenate(rows)
+        """The coarse stage's boxes for `aspect` (`crop_geometry.candidate_boxes`), rows x0, y0, x1, y1, ratio."""
+        return candidate_boxes(width, height, aspect, [f.box for f in faces])
 
     def refine(self, coarse: np.ndarray, scores: np.ndarray, rule: FaceRule, width: int, height: int) -> np.ndarray:
-        """The fine stage's boxes (rows x0, y0, x1, y1, ratio): around each ratio's best distinct coarse boxes,
-        `fine_seeds` of them (one per ratio in a free search), and more until the ratio has MIN_CANDIDATES
-        (if it cannot reach it, all its coarse boxes have been searched around)."""
-        ratios = np.unique(coarse[:, 4])
-        least = self.fine_seeds if len(ratios) == 1 else 1
-        out = []
-        for ratio in ratios:
-            mine = np.flatnonzero(coarse[:, 4] == ratio)
-            seen = {box_key(b) for b in coarse[mine, :4]}
-            order = mine[np.argsort(-scores[mine], kind="stable")]
-            for n, i in enumerate(coarse_seeds(coarse[:, :4], order)):
-                if n >= least and len(seen) >= MIN_CANDIDATES:
-                    break
-                boxes = fine_candidates(coarse[i, :4], width, height, ratio)
-                boxes = boxes[rule.allows(boxes, width, height)]
-                new = [b for b in boxes if box_key(b) not in seen]
-                seen.update(box_key(b) for b in new)
-                if new:
-                    out.append(np.concatenate([np.array(new), np.full((len(new), 1), ratio)], axis=1))
-        return np.concatenate(out) if out else np.zeros((0, 5))
+        """The fine stage's boxes (`crop_geometry.refined_candidates` with this search's seeds)."""
+        return refined_candidates(coarse, scores, rule, width, height, self.fine_seeds)
 
     def scored_candidates(
         self, photo: Prepared, aspect: str = DEFAULT_ASPECT, timings: dict[str, float] | None = None
