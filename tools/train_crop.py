@@ -216,29 +216,33 @@ def search_like(head, ex: Example, aspect: str = "free", fine_seeds: int = 3) ->
     return {"box": boxes[k], "score": float(scores[k]), "whole": whole, "boxes": boxes, "scores": scores}
 
 
-def evaluate(head, examples: list[Example], margins=(0.0,)) -> dict:
-    """Mean IoU and boundary displacement of the proposal with the target frame; per keep-whole margin m (the
-    whole frame is proposed unless the best box scores m above it), the same and the share kept whole."""
+def evaluate(head, examples: list[Example], margins=(0.0,), temperatures=(0.0,), runs: list | None = None) -> dict:
+    """Mean IoU and boundary displacement of the proposal with the target frame, per consensus temperature
+    (0: the head's argmax) and keep-whole margin m (the whole frame is proposed unless the chosen box scores m
+    above it, in the head's units); the share kept whole."""
     from crop_data import boundary_displacement
 
-    from selfie_desk.core.crop_geometry import iou
+    from selfie_desk.core.crop_geometry import consensus, iou
 
-    rows = []
-    for ex in examples:
-        r = search_like(head, ex)
-        rows.append((ex, r))
-    out: dict = {"photos": len(rows)}
-    for m in (None, *margins):
-        ious, bdes, kept = [], [], []
-        for ex, r in rows:
-            keep = m is not None and r["score"] < r["whole"] + m
-            box = np.array([0, 0, ex.width, ex.height], np.float64) if keep else r["box"]
-            ious.append(float(iou(box[None], ex.truth_px[None])[0, 0]))
-            bdes.append(boundary_displacement(box, ex.truth_px, ex.width, ex.height))
-            kept.append(keep)
-        label = "crop always" if m is None else f"keep whole below {m:g}"
-        out[label] = {"iou": round(float(np.mean(ious)), 4), "bde": round(float(np.mean(bdes)), 4),
-                      "kept_whole": round(float(np.mean(kept)), 3)}
+    runs = runs if runs is not None else [search_like(head, ex) for ex in examples]
+    out: dict = {"photos": len(runs)}
+    for t in temperatures:
+        chosen = []
+        for r in runs:
+            k = consensus(r["boxes"], r["scores"], t)
+            chosen.append((r["boxes"][k], float(r["scores"][k]) - r["whole"]))
+        for m in (None, *margins):
+            ious, bdes, kept = [], [], []
+            for ex, (box, gain) in zip(examples, chosen, strict=True):
+                keep = m is not None and gain < m
+                box = np.array([0, 0, ex.width, ex.height], np.float64) if keep else box
+                ious.append(float(iou(box[None], ex.truth_px[None])[0, 0]))
+                bdes.append(boundary_displacement(box, ex.truth_px, ex.width, ex.height))
+                kept.append(keep)
+            label = f"T={t:g} " + ("crop always" if m is None else f"keep whole below {m:g}")
+            out[label] = {"iou": round(float(np.mean(ious)), 4), "bde": round(float(np.mean(bdes)), 4),
+                          "found>=0.5": round(float(np.mean(np.array(ious) >= 0.5)), 3),
+                          "kept_whole": round(float(np.mean(kept)), 3)}
     return out
 
 

@@ -49,6 +49,7 @@ COARSE_STEPS = 8  # positions per axis at each scale, where the crop can move al
 # that a photo with faces still gets 500+ candidates after those that would cut a face are dropped.
 FACE_SCALES = 8
 FACE_STEPS = 8
+CONSENSUS_TOP = 400  # best-scored boxes the consensus choice weighs (`consensus`)
 MIN_CANDIDATES = 500  # per ratio: the fine stage searches around more winners until there are this many
 FINE_SCALES = (0.93, 1.0, 1.07)
 FINE_STEPS = 5  # positions per axis, spanning one coarse step
@@ -211,17 +212,18 @@ def refined_candidates(coarse: np.ndarray, scores: np.ndarray, rule: FaceRule, w
     out = []
     for ratio in ratios:
         mine = np.flatnonzero(coarse[:, 4] == ratio)
-        seen = {box_key(b) for b in coarse[mine, :4]}
+        seen = set(box_keys(coarse[mine, :4]))
         order = mine[np.argsort(-scores[mine], kind="stable")]
         for n, i in enumerate(coarse_seeds(coarse[:, :4], order)):
             if n >= least and len(seen) >= MIN_CANDIDATES:
                 break
             boxes = fine_candidates(coarse[i, :4], width, height, ratio)
             boxes = boxes[rule.allows(boxes, width, height)]
-            new = [b for b in boxes if box_key(b) not in seen]
-            seen.update(box_key(b) for b in new)
-            if new:
-                out.append(np.concatenate([np.array(new), np.full((len(new), 1), ratio)], axis=1))
+            keys = box_keys(boxes)
+            fresh = [k for k, key in enumerate(keys) if key not in seen]
+            seen.update(keys)
+            if fresh:
+                out.append(np.concatenate([boxes[fresh], np.full((len(fresh), 1), ratio)], axis=1))
     return np.concatenate(out) if out else np.zeros((0, 5))
 
 
@@ -235,8 +237,9 @@ def inside(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     return boxes
 
 
-def box_key(box: np.ndarray) -> tuple[int, ...]:
-    return tuple(np.round(np.asarray(box[:4]) * 10).astype(np.int64).tolist())
+def box_keys(boxes: np.ndarray) -> list[tuple[int, ...]]:
+    """One key per box, equal for boxes equal to within a tenth of a pixel."""
+    return [tuple(r) for r in np.round(np.asarray(boxes, np.float64)[:, :4] * 10).astype(np.int64).tolist()]
 
 
 def dedupe(boxes: np.ndarray) -> np.ndarray:
@@ -257,6 +260,23 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     overlap: np.ndarray = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
     return overlap
+
+
+def consensus(boxes: np.ndarray, scores: np.ndarray, temperature: float, top: int = CONSENSUS_TOP) -> int:
+    """The index of the box people would most likely agree with: among the `top` best-scored boxes, the one whose
+    expected overlap (IoU) with the others is highest when each is weighted by softmax(score / temperature).
+
+    The head's single best box is a noisy pick among thousands of near-equal ones; the box that overlaps the
+    likely frames most is the minimum-risk choice for IoU (docs/cropping.md measures the gain). A temperature of
+    0 is the plain argmax."""
+    if temperature <= 0 or len(boxes) < 2:
+        return int(np.argmax(scores))
+    order = np.argsort(-scores, kind="stable")[:top]
+    s = scores[order].astype(np.float64) / temperature
+    p = np.exp(s - s.max())
+    p /= p.sum()
+    expected = iou(boxes[order, :4], boxes[order, :4]) @ p
+    return int(order[int(np.argmax(expected))])
 
 
 def coarse_seeds(boxes: np.ndarray, order: np.ndarray) -> list[int]:
@@ -402,8 +422,10 @@ def cuts_a_face(box: Box, faces: Sequence[Box]) -> bool:
 @dataclass(frozen=True)
 class Crop:
     box: Box  # whole pixels of the upright full-resolution photo
-    score: float  # the convnet's score of the crop on its own when verified, else the pooled estimate
-    estimate: float  # the pooled (shared-feature) score the search ranked it by
+    score: float  # on the photo score's scale: exact (one pass on the crop) when verified, else the estimate
+    estimate: float  # the score from the shared features the search ranked it by
+    composition: float = 0.0  # the composition head's score above the whole frame's (> 0: framed better)
+    gain: float = 0.0  # the ranking's logit above the whole frame's: a crop is proposed when >= KEEP_MARGIN
 
 
 @dataclass(frozen=True)
@@ -444,9 +466,12 @@ class CropResult:
             "aspect": self.aspect,
             "crop": [int(v) for v in self.best.box],
             "score": round(self.best.score, 6),
-            "alternatives": [{"crop": [int(v) for v in a.box], "score": round(a.score, 6)} for a in self.alternatives],
+            "alternatives": [{"crop": [int(v) for v in a.box], "score": round(a.score, 6),
+                              "composition": round(a.composition, 4)} for a in self.alternatives],
             "error": None,
             "keep_whole": self.keep_whole,
+            "whole_score": round(self.whole_score, 6),
+            "composition": round(self.best.composition, 4),
         }
 
 

@@ -1,22 +1,30 @@
-"""The crop search: many candidate crops of one photo, scored by the convnet, the best few returned.
+"""The crop search: many candidate crops of one photo, ranked by how people frame a photo and how good it is.
 
 Candidates span scale, translation and aspect ratio: a coarse grid over the whole photo (plus crops built
-around the faces), then a finer grid around the best. All of them are scored from shared features: the
-reduced photo squashed to three squares (a small pyramid, one backbone pass each), and each box's mean of
-the feature map of the level where it is about 224 px (`model.pool_boxes`) fed to the score head, which
-was trained on mean-pooled features of photos squashed to 224: a pooled box is the analogue of that crop.
+around the faces), then a finer grid around the best. All of them are scored from shared features, one backbone
+pass per pyramid level on the reduced photo squashed to a square:
 
-Pooled boxes only approximate what the net says when it sees a crop on its own (the crop's own frame
-edges, and the zoom, are missing; docs/cropping.md gives the measured agreement), so the few finalists,
-already made distinct by overlap suppression, are scored again exactly, one pass each on the crop itself.
-Their scores are then on the same scale as the photo's own score. Faces are never cut by a crop.
+- **composition** (`composition.CompositionHead`, learned from the crops people drew on FCDB's training photos):
+  RoIAlign + RoDAlign of the 448-px level's stride-16 and stride-32 maps per box, one number per box;
+- **content** (the score head's content part on each box's mean of the level where it is about 224 px,
+  `model.pool_boxes`), and the photo's **quality** part, which a crop does not change.
+
+One ranking: logit(box) = logit(photo) + COMPOSITION_WEIGHT x (composition(box) - composition(whole frame))
++ CONTENT_WEIGHT x (content(box) - content(whole frame)), mapped to [0, 1] as the score head maps a photo's logit;
+so the whole frame scores exactly the photo's own score, and a crop scores above it only by framing the photo
+better. Ranked by content alone (before issue 26) the search proposed tight details: mean IoU 0.24 with the
+people's crops on FCDB's test split against 0.64 for keeping the photo whole (docs/cropping.md has the figures
+now). The whole frame is always a candidate: a crop is proposed only when it beats the whole by KEEP_MARGIN.
+Faces are never cut by a crop.
 
 Every box is (x0, y0, x1, y1) in pixels of the upright full-resolution photo.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +36,7 @@ from PIL import Image
 from selfie_desk.core import decoding, look
 from selfie_desk.core.crop_geometry import (
     ALTERNATIVE_IOU_STEPS,
+    CONSENSUS_TOP,
     DEFAULT_ASPECT,
     KEEP_MARGIN,
     Crop,
@@ -36,6 +45,7 @@ from selfie_desk.core.crop_geometry import (
     Prepared,
     as_box,
     candidate_boxes,
+    consensus,
     distinct,
     face_rule,
     iou,
@@ -45,6 +55,8 @@ from selfie_desk.core.crop_geometry import (
 )
 from selfie_desk.core.embedding import EMBEDDING_DIM, INPUT_SIZE, face_input, model_input
 from selfie_desk.core.face import Face
+from selfie_desk.neural import composition
+from selfie_desk.neural.composition import CompositionModel, tapped_forward
 from selfie_desk.neural.model import Backbone, Scorer, autocast, pool_boxes
 from selfie_desk.neural.pipeline import FACE_EDGE, _cpu_share
 
@@ -65,6 +77,13 @@ FINE_SEEDS = 3  # distinct coarse winners searched around
 # six network passes. `verify` stays an option of CropSearch (crop_eval compares both).
 VERIFY = 0
 EXACT_FINALISTS = 6  # what `verify` was: crop_eval's comparison row
+# The ranking's two parts, in the score head's logit units per unit of each head (chosen on the validation
+# photos of FCDB's training split, the validation portraits and composites: docs/cropping.md).
+COMPOSITION_WEIGHT = 1.0
+CONTENT_WEIGHT = 0.0
+# The best crop is the candidate with the highest expected overlap with the likely frames (crop_geometry.consensus),
+# each of the CONSENSUS_TOP best weighted by softmax(ranking logit gain / this); 0: the highest-ranked candidate.
+CONSENSUS_TEMPERATURE = 0.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,9 @@ class FeaturePyramid:
     levels: list[tuple[float, int, torch.Tensor]]
     quality: float = 0.0  # the photo's quality logit (score head), the same for every box
     whole: float | None = None  # the photo's own score, when its looks were given
+    composition: torch.Tensor | None = None  # the composition head's reduced map (CompositionHead.feature_map)
+    content_whole: float = 0.0  # the score head's content logit of the whole frame (pooled as every box is)
+    composition_whole: float = 0.0  # the composition head's score of the whole frame
 
     def pool(self, boxes: np.ndarray, width: int, height: int) -> torch.Tensor:
         """Each box's (full-resolution pixels) mean features, from the level nearest its size: N x C."""
@@ -94,7 +116,7 @@ class FeaturePyramid:
 
 
 class CropSearch:
-    """Finds the crops the convnet likes best. Runs on the scorer's device and thread."""
+    """Finds the crops that frame a photo best. Runs on the scorer's device and thread."""
 
     def __init__(
         self,
@@ -103,11 +125,22 @@ class CropSearch:
         verify: int = VERIFY,
         fine_seeds: int = FINE_SEEDS,
         pyramid: Sequence[float] = PYRAMID,
+        composer: CompositionModel | None = None,
+        composition_weight: float = COMPOSITION_WEIGHT,
+        content_weight: float = CONTENT_WEIGHT,
+        consensus: float = CONSENSUS_TEMPERATURE,
     ) -> None:
         self.scorer = scorer
         self.pyramid = tuple(pyramid)
         self.verify = verify
         self.fine_seeds = fine_seeds
+        self.composer = composer if composer is not None else composition.load()
+        self.composer.head.to(scorer.device)
+        self.composition_weight = composition_weight
+        self.content_weight = content_weight
+        self.consensus = consensus
+        # (a weak reference to the image, its FeaturePyramid): `features`' last photo, reused by crop_scores
+        self._last_features: tuple[weakref.ref | None, FeaturePyramid | None] = (None, None)
 
     # ---- inputs ---------------------------------------------------------------------------------------
     def prepare(self, path: Path, timings: dict[str, float] | None = None, pair: str | Path | None = None
@@ -147,55 +180,128 @@ class CropSearch:
     # ---- scoring --------------------------------------------------------------------------------------
     @torch.inference_mode()
     def features(self, image: Image.Image, looks: np.ndarray | None = None) -> FeaturePyramid:
-        """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each). The
-        224-px level is the scoring pass's model input: its stage statistics and `looks` give the photo's
-        quality logit and its own score, the same as in the grid."""
+        """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each), and the
+        composition head's map from the 448-px level's pass. The 224-px level is the scoring pass's model input:
+        its stage statistics and `looks` give the photo's quality logit and its own score, the same as in the
+        grid."""
         levels = []
-        quality, whole = 0.0, None
+        quality, whole, comp_map = 0.0, None, None
+        content_whole = 0.0
         for share in self.pyramid:
             side = max(32, round(INPUT_SIZE / share))
             square = image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
             x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
             with autocast(self.scorer.device):
-                fmap, stats = self.scorer.backbone.forward_with_stats(x)
-            if side == INPUT_SIZE and looks is not None:
-                full = self.scorer.complete(torch.cat([Backbone.pool(fmap), stats.float()], dim=1), [looks])
-                quality = float(self.scorer.head.quality_logit(full)[0])
-                whole = float(self.scorer.head.probability(full)[0])
+                if side == composition.SIDE:
+                    fmap, fine, coarse = tapped_forward(self.scorer.backbone, x)
+                    comp_map = self.composer.head.feature_map(fine.float(), coarse.float())
+                else:
+                    fmap, stats = self.scorer.backbone.forward_with_stats(x)
+            if side == INPUT_SIZE:
+                pooled = Backbone.pool(fmap)
+                content_whole = float(self.scorer.head.content_logit(pooled)[0])
+                if looks is not None:
+                    full = self.scorer.complete(torch.cat([pooled, stats.float()], dim=1), [looks])
+                    quality = float(self.scorer.head.quality_logit(full)[0])
+                    whole = float(self.scorer.head.probability(full)[0])
             levels.append((share, side, fmap.float().contiguous()))
-        return FeaturePyramid(levels, quality, whole)
+        if comp_map is None:  # a pyramid without the head's level (an option of crop_eval): one more pass
+            square = image.resize((composition.SIDE,) * 2, Image.Resampling.BILINEAR, reducing_gap=2.0)
+            x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
+            with autocast(self.scorer.device):
+                _, fine, coarse = tapped_forward(self.scorer.backbone, x)
+            comp_map = self.composer.head.feature_map(fine.float(), coarse.float())
+        pyramid = FeaturePyramid(levels, quality, whole, comp_map, content_whole)
+        comp_whole = float(self._composition(pyramid, np.array([[0.0, 0.0, 1.0, 1.0]]), 1, 1, image.size)[0])
+        pyramid = dataclasses.replace(pyramid, composition_whole=comp_whole)
+        self._last_features = (weakref.ref(image), pyramid)
+        return pyramid
+
+    def _logits(self, pyramid: FeaturePyramid, content: np.ndarray, comp: np.ndarray) -> torch.Tensor:
+        """The ranking's logit: the photo's own, plus each head's gain over the whole frame, weighted."""
+        base = pyramid.quality + pyramid.content_whole
+        gain = (self.composition_weight * (comp - pyramid.composition_whole)
+                + self.content_weight * (content - pyramid.content_whole))
+        return torch.as_tensor(base + gain, dtype=torch.float32, device=self.scorer.device)
 
     @torch.inference_mode()
     def pooled_scores(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
-        """Score every box (full-resolution pixels) from the shared features: the mean of its level's map over
-        the box, then the score head's content part, plus the photo's quality part."""
+        """Score every box (full-resolution pixels) from the shared features: the composition head on the
+        448-px level's maps, the score head's content part on the box's mean of its level, and the photo's
+        quality part, on the photo score's scale (the whole frame scores the photo's own score)."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
         out = []
         for start in range(0, len(boxes), POOL_CHUNK):
-            pooled = pyramid.pool(boxes[start : start + POOL_CHUNK], width, height)
-            out.append(self.scorer.head.probability_of_boxes(pooled, pyramid.quality).float().cpu())
+            chunk = boxes[start : start + POOL_CHUNK]
+            if self.content_weight:
+                pooled = pyramid.pool(chunk, width, height)
+                content = self.scorer.head.content_logit(pooled).float().cpu().numpy()
+            else:
+                content = np.full(len(chunk), pyramid.content_whole)
+            comp = self._composition(pyramid, chunk, width, height, (width, height))
+            out.append(self.scorer.head.calibrate(self._logits(pyramid, content, comp)).float().cpu())
         return torch.cat(out).numpy()
+
+    def _composition(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int,
+                     photo_size: tuple[int, int]) -> np.ndarray:
+        """The composition head's score of each box (pixels of a width x height frame) of a photo of this size."""
+        assert pyramid.composition is not None
+        unit = torch.as_tensor(np.asarray(boxes, np.float64)[:, :4] / [width, height, width, height],
+                               dtype=torch.float32, device=pyramid.composition.device)
+        aspect = torch.tensor([photo_size[0] / photo_size[1]], dtype=torch.float32, device=unit.device)
+        return self.composer.head.score(pyramid.composition, unit, aspect).float().cpu().numpy()
+
+    @torch.inference_mode()
+    def gains(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+        """Each box's ranking logit above the whole frame's (what KEEP_MARGIN is measured in)."""
+        gain = self.composition_weight * self.composition_gain(pyramid, boxes, width, height)
+        if self.content_weight:
+            content = self.scorer.head.content_logit(pyramid.pool(boxes[:, :4], width, height)).float().cpu().numpy()
+            gain = gain + self.content_weight * (content - pyramid.content_whole)
+        return gain
+
+    @torch.inference_mode()
+    def composition_gain(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+        """How much better each box frames the photo than the whole frame, in the composition head's units
+        (> 0: better framed)."""
+        comp = self._composition(pyramid, boxes, width, height, (width, height))
+        return comp - pyramid.composition_whole
 
     @torch.inference_mode()
     def crop_scores(self, image: Image.Image, boxes: np.ndarray, width: int, height: int,
                     batch: int = 32, quality: float = 0.0) -> np.ndarray:
-        """Score every box the slow, exact way: crop the reduced photo, squash to 224, one pass each (the
-        content part; `quality` is the photo's quality logit)."""
+        """Score every box the slow, exact way (a crop adjusted by hand, `verify`): the content part from one
+        pass each on the crop of the reduced photo squashed to 224, the composition part from the photo's
+        shared maps (one pyramid per photo, kept for the next call on the same image), `quality` the photo's
+        quality logit; the same ranking as `pooled_scores`, on the same scale."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
-        sx, sy = image.width / width, image.height / height
-        out = []
-        for start in range(0, len(boxes), batch):
-            inputs = []
-            for x0, y0, x1, y1 in boxes[start : start + batch]:
-                region = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
-                region = (region[0], region[1], max(region[2], region[0] + 1), max(region[3], region[1] + 1))
-                inputs.append(model_input(image.crop(region)))
-            x = torch.from_numpy(np.stack(inputs)).permute(0, 3, 1, 2)
-            pooled = self.scorer.embed(x)[:, :EMBEDDING_DIM]
-            out.append(self.scorer.head.probability_of_boxes(pooled, quality).float().cpu())
-        return torch.cat(out).numpy()
+        pyramid = self._pyramid_of(image)
+        boxes = np.asarray(boxes, np.float64)[:, :4]
+        comp = self._composition(pyramid, boxes, width, height, (width, height))
+        content = np.full(len(boxes), pyramid.content_whole)
+        if self.content_weight:
+            sx, sy = image.width / width, image.height / height
+            parts = []
+            for start in range(0, len(boxes), batch):
+                inputs = []
+                for x0, y0, x1, y1 in boxes[start : start + batch]:
+                    region = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
+                    region = (region[0], region[1], max(region[2], region[0] + 1), max(region[3], region[1] + 1))
+                    inputs.append(model_input(image.crop(region)))
+                x = torch.from_numpy(np.stack(inputs)).permute(0, 3, 1, 2)
+                parts.append(self.scorer.head.content_logit(self.scorer.embed(x)[:, :EMBEDDING_DIM]).float().cpu())
+            content = torch.cat(parts).numpy()
+        shifted = dataclasses.replace(pyramid, quality=quality)
+        return self.scorer.head.calibrate(self._logits(shifted, content, comp)).float().cpu().numpy()
+
+    def _pyramid_of(self, image: Image.Image) -> FeaturePyramid:
+        """The shared features of this image: `features`' last result when it was this image, else anew."""
+        ref, pyramid = self._last_features
+        if ref is None or ref() is not image:
+            pyramid = self.features(image)
+        return pyramid
 
     # ---- the search -----------------------------------------------------------------------------------
     def search_path(self, path: Path, aspect: str = DEFAULT_ASPECT, top: int = 3,
@@ -260,6 +366,10 @@ class CropSearch:
         # overlap is judged on the boxes as returned (whole pixels, rounded outward), not before rounding
         rounded = whole_pixels_all(boxes[:, :4], width, height)
         by_estimate = np.argsort(-estimates, kind="stable")
+        if self.consensus > 0 and len(boxes) > 1:  # the box the likely frames overlap most goes first
+            top = by_estimate[:CONSENSUS_TOP]
+            chosen = top[consensus(rounded[top], self.gains(features, rounded[top], width, height), self.consensus)]
+            by_estimate = np.concatenate([[chosen], by_estimate[by_estimate != chosen]])
         finalists = distinct(rounded, by_estimate, max(self.verify, top + 1))
         strict = len(finalists)
         if strict < top + 1:  # the first `strict` of these are `finalists` again (same greedy pass)
@@ -283,9 +393,13 @@ class CropSearch:
             whole = float(self.crop_scores(image, whole_box, width, height, quality=features.quality)[0])
         timings["verify"] = time.perf_counter() - t
 
-        crops = [Crop(as_box(final_boxes[k]), float(final_scores[k]), float(estimates[finalists[k]])) for k in order]
+        gains = self.gains(features, final_boxes, width, height)
+        comps = self.composition_gain(features, final_boxes, width, height)
+        crops = [Crop(as_box(final_boxes[k]), float(final_scores[k]), float(estimates[finalists[k]]),
+                      float(comps[k]), float(gains[k])) for k in order]
         whole_crop = Crop(as_box(whole_box[0]), whole, whole)
-        keep_whole = crops[0].score < whole + KEEP_MARGIN and whole_allowed(aspect, width, height)
+        # the whole frame wins unless the best crop's ranking logit beats it by KEEP_MARGIN
+        keep_whole = crops[0].gain < KEEP_MARGIN and whole_allowed(aspect, width, height)
         if keep_whole:  # the whole frame is the proposal; the crops searched that differ from it, alternatives
             boxes_of = np.array([c.box for c in crops], np.float64)
             apart = iou(boxes_of, whole_box)[:, 0] < ALTERNATIVE_IOU_STEPS[-1]
