@@ -113,7 +113,10 @@ def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict,
             "as shipped (pooled ranking)": pooled.finish(photo, "original", 3, boxes, estimates, rule, features,
                                                          dict(timings)),
         }
-        truth_score = float(exact.crop_scores(photo.image, np.array([truth], np.float64), *scene.size)[0])
+        truth_score = float(exact.crop_scores(photo.image, np.array([truth], np.float64), *scene.size,
+                                              quality=features.quality)[0])
+        original = pooled.search(prepared(pooled, im), "original", 3)  # the portrait as shot: well framed
+        kept = float(iou(np.array([original.best.box]), np.array([[0, 0, *im.size]]))[0, 0])
         row = {
             "photo": path.name,
             "subject_share": (truth[2] - truth[0]) / scene.width,
@@ -122,6 +125,8 @@ def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict,
             "iou_whole": float(iou(np.array([[0, 0, *scene.size]]), np.array([truth]))[0, 0]),
             "iou_random": float(iou(boxes[:, :4], np.array([truth]))[:, 0].mean()),
             "truth_score": truth_score,
+            "original_kept_whole": original.keep_whole,
+            "original_iou_whole": kept,
         }
         for label, r in results.items():
             found = [r.best, *r.alternatives]
@@ -160,6 +165,8 @@ def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict,
         "baseline_median_iou_whole": round(float(np.median([r["iou_whole"] for r in rows])), 3),
         "baseline_median_iou_random_candidate": round(float(np.median([r["iou_random"] for r in rows])), 3),
         "with_faces_all_kept": round(float(np.mean([r["rule"] == "all faces" for r in rows if r["faces"]] or [0])), 3),
+        "originals_kept_whole": round(float(np.mean([r["original_kept_whole"] for r in rows])), 3),
+        "originals_proposal_iou_whole>=0.8": round(float(np.mean([r["original_iou_whole"] >= 0.8 for r in rows])), 3),
     }
     return out, made
 

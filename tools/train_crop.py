@@ -108,7 +108,8 @@ class Example:
     """One photo to learn from: its maps (and mirror image's), candidate boxes, and each box's target (IoU
     with the frame people chose, or with the whole frame for a well-composed photo)."""
 
-    def __init__(self, key: str, rec: dict, truth_px: np.ndarray, kind: str, weight: float = 1.0) -> None:
+    def __init__(self, key: str, rec: dict, truth_px: np.ndarray, kind: str, weight: float = 1.0,
+                 cache: Path | None = None) -> None:
         self.key, self.kind, self.weight = key, kind, weight
         w, h = (int(v) for v in rec["size"])
         self.width, self.height = w, h
@@ -117,8 +118,15 @@ class Example:
         self.faces = rec["faces"]
         self.truth_px = truth_px
         self.truth = (truth_px / [w, h, w, h]).astype(np.float32)
-        self.boxes = candidates_for(w, h, self.faces, truth_px)
-        self.targets = unit_iou(self.boxes, self.truth)
+        cached = None if cache is None else cache.with_name(cache.stem + ".boxes.npz")
+        if cached is not None and cached.exists():
+            with np.load(cached) as z:
+                self.boxes, self.targets = z["boxes"], z["targets"]
+        else:
+            self.boxes = candidates_for(w, h, self.faces, truth_px)
+            self.targets = unit_iou(self.boxes, self.truth)
+            if cached is not None:
+                np.savez(cached, boxes=self.boxes, targets=self.targets)
         self.aspect = torch.tensor([w / h], dtype=torch.float32)
         self.pairs: list = []  # FCDB's voted crop pairs on this photo (unit boxes), when any
 
@@ -144,6 +152,8 @@ def listwise_loss(scores: torch.Tensor, targets: torch.Tensor, tau: float) -> to
 
 
 def train_head(examples: list[Example], cfg: dict, log=print) -> composition.CompositionHead:
+    """The head trained on the examples (sampled by weight, mirrored half the time): a listwise loss on each
+    photo's sampled boxes, and a logistic loss on FCDB's voted crop pairs where the photo has them."""
     torch.manual_seed(cfg["seed"])
     rng = np.random.default_rng(cfg["seed"])
     head = composition.CompositionHead(channels=cfg["channels"], roi=cfg["roi"], rod=cfg["rod"],
@@ -157,26 +167,45 @@ def train_head(examples: list[Example], cfg: dict, log=print) -> composition.Com
     t0, running = time.time(), []
     for step in range(steps):
         batch = rng.choice(len(examples), cfg["batch"], replace=True, p=weights)
-        loss = torch.zeros(())
-        for i in batch:
+        fines, coarses, boxes, targets, index, aspects, segments = [], [], [], [], [], [], []
+        pair_rows = []  # (example's place in the batch, boxes a, boxes b, share of votes for a)
+        for k, i in enumerate(batch):
             ex = examples[i]
             flip = bool(rng.random() < 0.5)
-            boxes, targets, f = sample(ex, rng, cfg["boxes"], flip)
-            fmap = head.feature_map(ex.fine[f : f + 1], ex.coarse[f : f + 1])
-            scores = head.score(fmap, boxes, ex.aspect)
-            loss = loss + listwise_loss(scores, targets, cfg["tau"])
+            b, t, f = sample(ex, rng, cfg["boxes"], flip)
+            fines.append(ex.fine[f])
+            coarses.append(ex.coarse[f])
+            aspects.append(ex.aspect)
+            start = sum(len(x) for x in boxes)
+            boxes.append(b)
+            targets.append(t)
+            index.append(torch.full((len(b),), k, dtype=torch.long))
+            segments.append((start, start + len(b)))
             if ex.pairs and cfg["pair_weight"] > 0:
                 a = torch.from_numpy(np.stack([p[0] for p in ex.pairs]))
-                b = torch.from_numpy(np.stack([p[1] for p in ex.pairs]))
+                c = torch.from_numpy(np.stack([p[1] for p in ex.pairs]))
                 if flip:
                     a[:, [0, 2]] = 1 - a[:, [2, 0]]
-                    b[:, [0, 2]] = 1 - b[:, [2, 0]]
-                prefer = torch.tensor([p[2] for p in ex.pairs], dtype=torch.float32)  # share of votes for a
-                s = head.score(fmap, torch.cat([a, b]), ex.aspect)
-                margin = s[: len(a)] - s[len(a):]
-                loss = loss + cfg["pair_weight"] * torch.nn.functional.binary_cross_entropy_with_logits(
-                    margin, prefer, reduction="mean")
+                    c[:, [0, 2]] = 1 - c[:, [2, 0]]
+                pair_rows.append((k, a, c, torch.tensor([p[2] for p in ex.pairs], dtype=torch.float32)))
+        n_sampled = sum(len(x) for x in boxes)
+        for k, a, c, _ in pair_rows:
+            boxes += [a, c]
+            index += [torch.full((len(a) + len(c),), k, dtype=torch.long)]
+        fmap = head.feature_map(torch.stack(fines).float(), torch.stack(coarses).float())
+        scores = head.score(fmap, torch.cat(boxes), torch.cat(aspects), torch.cat(index))
+        if cfg["loss"] == "mse":  # the head learns each box's expected IoU: its argmax maximises the expected IoU
+            loss = sum(((scores[s:e] - tt) ** 2).mean() for (s, e), tt in zip(segments, targets, strict=True))
+        else:
+            loss = sum(listwise_loss(scores[s:e], tt, cfg["tau"])
+                       for (s, e), tt in zip(segments, targets, strict=True))
         loss = loss / len(batch)
+        pos = n_sampled
+        for _, a, c, prefer in pair_rows:
+            sa, sc = scores[pos : pos + len(a)], scores[pos + len(a) : pos + len(a) + len(c)]
+            pos += len(a) + len(c)
+            loss = loss + cfg["pair_weight"] / len(batch) * torch.nn.functional.binary_cross_entropy_with_logits(
+                sa - sc, prefer)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -254,8 +283,9 @@ def fcdb_examples(search, annotations: Path, photos: Path, split: str, cache: Pa
     log(f"FCDB {split}: {len(crops)} photos ({len(skipped)} placeholders or missing skipped)")
     out = []
     for n, c in enumerate(crops):
-        rec = extract(search, "fcdb/" + c.name.rsplit(".", 1)[0], cache, lambda c=c: c.path)
-        out.append(Example(c.name, rec, np.array(c.box, np.float64), "fcdb"))
+        key = "fcdb/" + c.name.rsplit(".", 1)[0]
+        rec = extract(search, key, cache, lambda c=c: c.path)
+        out.append(Example(c.name, rec, np.array(c.box, np.float64), "fcdb", cache=cache / f"{key}.npz"))
         if (n + 1) % 200 == 0:
             log(f"  {n + 1}/{len(crops)}")
     return out
@@ -269,9 +299,10 @@ def whole_examples(search, files: list[Path], cache: Path, prefix: str) -> list[
     """Well-composed photos: the whole frame is the best view of each (the View Finding Network's pairs)."""
     out = []
     for p in files:
-        rec = extract(search, f"{prefix}/{p.stem}", cache, lambda p=p: Image.open(p).convert("RGB"))
+        key = f"{prefix}/{p.stem}"
+        rec = extract(search, key, cache, lambda p=p: Image.open(p).convert("RGB"))
         w, h = (int(v) for v in rec["size"])
-        out.append(Example(p.name, rec, np.array([0, 0, w, h], np.float64), "whole"))
+        out.append(Example(p.name, rec, np.array([0, 0, w, h], np.float64), "whole", cache=cache / f"{key}.npz"))
     return out
 
 
@@ -298,7 +329,7 @@ def composite_examples(search, portraits: list[Path], scenes: list[Path], cache:
 
         rec = extract(search, key, cache, make)
         truth = np.array(json.loads(truth_file.read_text()), np.float64)
-        out.append(Example(p.name, rec, truth, "composite"))
+        out.append(Example(p.name, rec, truth, "composite", cache=cache / f"{key}.npz"))
     return out
 
 
@@ -306,7 +337,7 @@ def composite_examples(search, portraits: list[Path], scenes: list[Path], cache:
 
 # The shipped settings, every one chosen on the validation photos (docs/cropping.md lists the variants tried).
 CONFIG = dict(seed=0, channels=8, roi=5, rod=7, hidden=128, dropout=0.3, lr=2e-3, weight_decay=1e-3, epochs=30,
-              batch=8, boxes=128, tau=0.05, pair_weight=0.0, whole_weight=0.3, composite_weight=0.3,
+              batch=8, boxes=128, loss="mse", tau=0.05, pair_weight=0.0, whole_weight=0.3, composite_weight=0.3,
               portraits=600, composites=600)
 
 

@@ -36,11 +36,11 @@ GEOMETRY = 11  # numbers describing a box's place and shape (`geometry`)
 
 
 def geometry(boxes: torch.Tensor, aspect: torch.Tensor) -> torch.Tensor:
-    """Per box (N x 4, x0 y0 x1 y1 as shares of the photo's width and height) and the photo's width/height:
+    """Per box (N x 4, x0 y0 x1 y1 as shares of the photo's width and height) and its photo's width/height:
     its edges, centre, size, log area, log aspect ratio and the photo's (N x GEOMETRY)."""
     x0, y0, x1, y1 = boxes.unbind(-1)
     w, h = (x1 - x0).clamp(min=1e-4), (y1 - y0).clamp(min=1e-4)
-    log_photo = torch.log(aspect).expand_as(w)
+    log_photo = torch.log(aspect).expand_as(w)  # one value for all boxes, or one per box
     return torch.stack([x0, y0, 1 - x1, 1 - y1, (x0 + x1) / 2 - 0.5, (y0 + y1) / 2 - 0.5, w, h,
                         torch.log(w * h), torch.log(w / h) + log_photo, log_photo], dim=-1)
 
@@ -68,23 +68,28 @@ class CompositionHead(nn.Module):
         up = F.interpolate(self.coarse(coarse.float()), size=fine.shape[-2:], mode="bilinear", align_corners=False)
         return F.relu(self.fine(fine.float()) + up)
 
-    def score(self, fmap: torch.Tensor, boxes: torch.Tensor, aspect: torch.Tensor) -> torch.Tensor:
-        """Scores of boxes (N x 4, shares of the photo) on a photo's reduced map.
+    def score(self, fmap: torch.Tensor, boxes: torch.Tensor, aspect: torch.Tensor,
+              index: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores of boxes (N x 4, shares of the photo) on reduced maps (B x channels x h x w, B photos of
+        width/height `aspect`, B values); `index` (N) says whose photo each box is (default: the first).
 
         The first layer reads the box's RoIAlign grid, the whole map's grid with the cells inside the box zeroed
         (RoDAlign) and the geometry. The RoD part is computed without building each box's masked grid: the
-        layer's weights times the whole grid are one (rod^2 x hidden) matrix per photo, and each box only picks
+        layer's weights times the whole grid are one (rod^2 x hidden) matrix per photo, and each box only adds
         the rows of the cells it cuts away (exact; 5,000 boxes' masked grids cost more than the RoIAlign)."""
         from torchvision.ops import roi_align
 
-        h, w = fmap.shape[-2:]
-        n, c = boxes.shape[0], fmap.shape[1]
+        b, c, h, w = fmap.shape
+        n = boxes.shape[0]
         boxes = boxes.to(fmap.dtype)
+        if index is None:
+            index = torch.zeros(n, dtype=torch.long, device=fmap.device)
         scale = torch.tensor([w, h, w, h], dtype=fmap.dtype, device=fmap.device)
-        rois = torch.cat([torch.zeros(n, 1, dtype=fmap.dtype, device=fmap.device), boxes * scale], 1)
+        rois = torch.cat([index[:, None].to(fmap.dtype), boxes * scale], 1)
         inner = roi_align(fmap, rois, (self.roi, self.roi), spatial_scale=1.0, sampling_ratio=2, aligned=True)
-        whole_roi = torch.tensor([[0.0, 0.0, 0.0, float(w), float(h)]], dtype=fmap.dtype, device=fmap.device)
-        whole = roi_align(fmap, whole_roi, (self.rod, self.rod), spatial_scale=1.0, sampling_ratio=2, aligned=True)
+        whole_rois = torch.tensor([[float(k), 0.0, 0.0, float(w), float(h)] for k in range(b)], dtype=fmap.dtype,
+                                  device=fmap.device)
+        whole = roi_align(fmap, whole_rois, (self.rod, self.rod), spatial_scale=1.0, sampling_ratio=2, aligned=True)
         centres = (torch.arange(self.rod, dtype=fmap.dtype, device=fmap.device) + 0.5) / self.rod
         out_x = (centres[None, :] < boxes[:, 0:1]) | (centres[None, :] > boxes[:, 2:3])  # N x rod
         out_y = (centres[None, :] < boxes[:, 1:2]) | (centres[None, :] > boxes[:, 3:4])
@@ -92,8 +97,14 @@ class CompositionHead(nn.Module):
         first = self.fc[0]
         n_roi, n_rod = c * self.roi * self.roi, c * self.rod * self.rod
         w_roi, w_rod, w_geo = first.weight.split([n_roi, n_rod, GEOMETRY], dim=1)
-        cells = (w_rod.reshape(-1, c, self.rod * self.rod) * whole.reshape(1, c, -1)).sum(1).T  # rod^2 x hidden
-        hidden = inner.flatten(1) @ w_roi.T + outside @ cells + geometry(boxes, aspect) @ w_geo.T + first.bias
+        # per photo, each cell's contribution to the hidden layer when it is cut away: B x rod^2 x hidden
+        cells = torch.einsum("hcr,bcr->brh", w_rod.reshape(-1, c, self.rod * self.rod),
+                             whole.reshape(b, c, self.rod * self.rod))
+        if b == 1:
+            cut = outside @ cells[0]
+        else:
+            cut = torch.einsum("nr,nrh->nh", outside, cells[index])
+        hidden = inner.flatten(1) @ w_roi.T + cut + geometry(boxes, aspect.reshape(-1)[index]) @ w_geo.T + first.bias
         return self.fc[1:](hidden).squeeze(-1)
 
     def forward(self, fine: torch.Tensor, coarse: torch.Tensor, boxes: torch.Tensor,
