@@ -324,6 +324,7 @@ def main() -> int:
     parser.add_argument("--fcdb-limit", type=int, help="only the first N photos of the split")
     parser.add_argument("--gaicd-scores", type=Path, help="GAICD's image_crop.json (bcmi/Human-Centric-Image-Cropping)")
     parser.add_argument("--gaicd-photos", type=Path, help="a folder of GAICD photos (any that can be had)")
+    parser.add_argument("--content-weight", type=float, help="the ranking's content weight instead of the shipped one")
     parser.add_argument("--skip", nargs="*", default=[], choices=["found", "faces", "agreement"],
                         help="measurements to skip")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a busy 2-core CPU)")
@@ -333,6 +334,8 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     if args.pyramid:
         SEARCH["pyramid"] = args.pyramid
+    if args.content_weight is not None:
+        SEARCH["content_weight"] = args.content_weight
 
     start = time.perf_counter()
     scorer = Scorer(device="cpu")

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crop_data import bucket, fcdb  # noqa: E402
+from crop_data import bucket, fcdb, ranking_pairs  # noqa: E402
 
 from selfie_desk.neural import composition  # noqa: E402
 from selfie_desk.neural.composition import SIDE, tapped_forward  # noqa: E402
@@ -205,7 +205,7 @@ def train_head(examples: list[Example], cfg: dict, log=print) -> composition.Com
             sa, sc = scores[pos : pos + len(a)], scores[pos + len(a) : pos + len(a) + len(c)]
             pos += len(a) + len(c)
             loss = loss + cfg["pair_weight"] / len(batch) * torch.nn.functional.binary_cross_entropy_with_logits(
-                sa - sc, prefer)
+                cfg["pair_scale"] * (sa - sc), prefer)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -220,13 +220,20 @@ def train_head(examples: list[Example], cfg: dict, log=print) -> composition.Com
 
 
 @torch.inference_mode()
-def head_scores(head, ex: Example, boxes_px: np.ndarray) -> np.ndarray:
-    fmap = head.feature_map(ex.fine[:1], ex.coarse[:1])
+def head_scores(head, ex: Example, boxes_px: np.ndarray, mirror: bool = False) -> np.ndarray:
+    """The head's scores of boxes (pixels); with `mirror`, averaged with the mirror image's of the mirrored boxes."""
+    fmap = head.feature_map(ex.fine[:1].float(), ex.coarse[:1].float())
     unit = torch.from_numpy((boxes_px[:, :4] / [ex.width, ex.height, ex.width, ex.height]).astype(np.float32))
-    return head.score(fmap, unit, ex.aspect).numpy()
+    scores = head.score(fmap, unit, ex.aspect).numpy()
+    if mirror:
+        flipped = unit.clone()
+        flipped[:, [0, 2]] = 1 - unit[:, [2, 0]]
+        other = head.score(head.feature_map(ex.fine[1:].float(), ex.coarse[1:].float()), flipped, ex.aspect).numpy()
+        scores = (scores + other) / 2
+    return scores
 
 
-def search_like(head, ex: Example, aspect: str = "free", fine_seeds: int = 3) -> dict:
+def search_like(head, ex: Example, aspect: str = "free", fine_seeds: int = 3, mirror: bool = False) -> dict:
     """What the crop search proposes when the head alone ranks its candidates: the coarse stage, the face
     rule, the fine stage around the winners, the best; and the whole frame's score beside it."""
     from selfie_desk.core.crop_geometry import candidate_boxes, face_rule, refined_candidates
@@ -236,42 +243,37 @@ def search_like(head, ex: Example, aspect: str = "free", fine_seeds: int = 3) ->
     coarse = candidate_boxes(w, h, aspect, faces)
     rule = face_rule(coarse[:, :4], faces, w, h)
     coarse = coarse[rule.allows(coarse[:, :4], w, h)]
-    scores = head_scores(head, ex, coarse)
+    scores = head_scores(head, ex, coarse, mirror)
     fine = refined_candidates(coarse, scores, rule, w, h, fine_seeds)
     boxes = np.concatenate([coarse, fine])[:, :4]
-    scores = np.concatenate([scores, head_scores(head, ex, fine)])
-    whole = float(head_scores(head, ex, np.array([[0, 0, w, h]], np.float64))[0])
+    scores = np.concatenate([scores, head_scores(head, ex, fine, mirror)])
+    whole = float(head_scores(head, ex, np.array([[0, 0, w, h]], np.float64), mirror)[0])
     k = int(np.argmax(scores))
     return {"box": boxes[k], "score": float(scores[k]), "whole": whole, "boxes": boxes, "scores": scores}
 
 
-def evaluate(head, examples: list[Example], margins=(0.0,), temperatures=(0.0,), runs: list | None = None) -> dict:
-    """Mean IoU and boundary displacement of the proposal with the target frame, per consensus temperature
-    (0: the head's argmax) and keep-whole margin m (the whole frame is proposed unless the chosen box scores m
-    above it, in the head's units); the share kept whole."""
+def evaluate(head, examples: list[Example], margins=(0.0,), runs: list | None = None) -> dict:
+    """Mean IoU and boundary displacement of the proposal with the target frame, per keep-whole margin m (the
+    whole frame is proposed unless the best box scores m above it, in the head's units); the share kept whole."""
     from crop_data import boundary_displacement
 
-    from selfie_desk.core.crop_geometry import consensus, iou
+    from selfie_desk.core.crop_geometry import iou
 
     runs = runs if runs is not None else [search_like(head, ex) for ex in examples]
     out: dict = {"photos": len(runs)}
-    for t in temperatures:
-        chosen = []
-        for r in runs:
-            k = consensus(r["boxes"], r["scores"], t)
-            chosen.append((r["boxes"][k], float(r["scores"][k]) - r["whole"]))
-        for m in (None, *margins):
-            ious, bdes, kept = [], [], []
-            for ex, (box, gain) in zip(examples, chosen, strict=True):
-                keep = m is not None and gain < m
-                box = np.array([0, 0, ex.width, ex.height], np.float64) if keep else box
-                ious.append(float(iou(box[None], ex.truth_px[None])[0, 0]))
-                bdes.append(boundary_displacement(box, ex.truth_px, ex.width, ex.height))
-                kept.append(keep)
-            label = f"T={t:g} " + ("crop always" if m is None else f"keep whole below {m:g}")
-            out[label] = {"iou": round(float(np.mean(ious)), 4), "bde": round(float(np.mean(bdes)), 4),
-                          "found>=0.5": round(float(np.mean(np.array(ious) >= 0.5)), 3),
-                          "kept_whole": round(float(np.mean(kept)), 3)}
+    chosen = [(r["box"], r["score"] - r["whole"]) for r in runs]
+    for m in (None, *margins):
+        ious, bdes, kept = [], [], []
+        for ex, (box, gain) in zip(examples, chosen, strict=True):
+            keep = m is not None and gain < m
+            box = np.array([0, 0, ex.width, ex.height], np.float64) if keep else box
+            ious.append(float(iou(box[None], ex.truth_px[None])[0, 0]))
+            bdes.append(boundary_displacement(box, ex.truth_px, ex.width, ex.height))
+            kept.append(keep)
+        label = "crop always" if m is None else f"keep whole below {m:g}"
+        out[label] = {"iou": round(float(np.mean(ious)), 4), "bde": round(float(np.mean(bdes)), 4),
+                      "found>=0.5": round(float(np.mean(np.array(ious) >= 0.5)), 3),
+                      "kept_whole": round(float(np.mean(kept)), 3)}
     return out
 
 
@@ -336,9 +338,9 @@ def composite_examples(search, portraits: list[Path], scenes: list[Path], cache:
 # ---- the command ----------------------------------------------------------------------------------------------
 
 # The shipped settings, every one chosen on the validation photos (docs/cropping.md lists the variants tried).
-CONFIG = dict(seed=0, channels=8, roi=5, rod=7, hidden=128, dropout=0.3, lr=2e-3, weight_decay=1e-3, epochs=30,
-              batch=8, boxes=128, loss="mse", tau=0.05, pair_weight=0.0, whole_weight=0.3, composite_weight=0.3,
-              portraits=600, composites=600)
+CONFIG = dict(seed=0, channels=8, roi=5, rod=7, hidden=128, dropout=0.3, lr=2e-3, weight_decay=1e-3, epochs=8,
+              batch=8, boxes=128, loss="mse", tau=0.05, pair_weight=0.0, pair_scale=10.0, whole_weight=0.3,
+              composite_weight=0.3, portraits=600, composites=600)
 
 
 def validation_report(head, sets: dict[str, list[Example]]) -> dict:
@@ -355,6 +357,12 @@ def build_sources(args, search, cfg: dict, log=print) -> tuple[list[Example], di
     val = {"fcdb": fcdb_examples(search, args.fcdb_annotations, args.fcdb_photos, "validation", cache, log)}
     for ex in train:
         ex.weight = 1.0
+    if cfg["pair_weight"] > 0:  # FCDB's voted crop pairs on the training photos (ties left out)
+        pairs = ranking_pairs(args.fcdb_annotations, {ex.key for ex in train})
+        for ex in train:
+            scale = np.array([ex.width, ex.height, ex.width, ex.height], np.float64)
+            ex.pairs = [((a / scale).astype(np.float32), (b / scale).astype(np.float32), va / (va + vb))
+                        for a, b, va, vb in pairs.get(ex.key, []) if va != vb]
     if args.portraits is not None and args.portraits.is_dir():
         train_p = portrait_files(args.portraits, "train")
         val_p = portrait_files(args.portraits, "validation")
@@ -393,7 +401,9 @@ def main() -> int:
     from selfie_desk.neural.model import Scorer
 
     start = time.time()
-    search = CropSearch(Scorer(device="cpu"))
+    # the search's decode, faces and backbone, without the shipped head (which this command may be replacing)
+    untrained = composition.CompositionModel(composition.CompositionHead(), {}, "")
+    search = CropSearch(Scorer(device="cpu"), composer=untrained)
     train, val = build_sources(args, search, cfg)
     print(f"features ready ({time.time() - start:.0f} s); training on {len(train)} photos", flush=True)
     head = train_head(train, cfg)
@@ -401,6 +411,8 @@ def main() -> int:
     print(json.dumps(report, indent=2))
     card = {
         "name": "crop composition head",
+        "what": "each candidate crop's expected IoU with the crop people would draw (FCDB), from the crop "
+                "search's 448-px backbone pass; the whole frame of a well-composed photo scores highest",
         "backbone": composition.BACKBONE_FILE,
         "trained": time.strftime("%Y-%m-%d"),
         "command": "tools/train_crop.py " + " ".join(a for a in sys.argv[1:] if not a.startswith("/")),

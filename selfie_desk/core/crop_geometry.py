@@ -34,12 +34,12 @@ DEFAULT_ASPECT = "original"
 FREE_RATIOS = (1.0, 4 / 5, 5 / 4, 2 / 3, 3 / 2, 3 / 4, 4 / 3, 16 / 9, 9 / 16)
 # Stored with each proposal in the catalog: a proposal made by another version is made again when asked for.
 # Change it whenever the search would propose differently for the same photo.
-SEARCH_VERSION = "2026-12-01 pooled ranking, margin 0.01"
-# The whole frame is always a candidate: a crop is proposed only when it scores this much above the
-# uncropped photo (score units); otherwise the proposal is "keep as is". Chosen on the validation composites
-# above (training portraits only) as the largest found-again rate that still keeps every well-framed original
-# with room to crop as it is: 0.01 found 90 % and kept 32 of 32 originals; 0.02 84 %, 0.03 (before) 78 %;
-# 0 found 93 % but proposed a crop for one original.
+SEARCH_VERSION = "2026-12-07 composition head (crop_head.pt), keep-whole margin 0.01"
+# The whole frame is always a candidate: a crop is proposed only when its ranking logit beats the uncropped
+# photo's by this much (the score head's logit units: with COMPOSITION_WEIGHT 0.5, a composition gain of 0.02,
+# i.e. a frame 0.02 closer in expected IoU to the crop people would draw). Chosen on the validation portraits
+# (well framed as shot): the smallest margin that keeps >= 95 % of them whole (97 % here; 12 % with no margin),
+# at a cost of 0.002 in mean IoU on FCDB's validation photos (docs/cropping.md).
 KEEP_MARGIN = 0.01
 
 MIN_SCALE = 0.35  # smallest crop, as a share of the largest crop of its ratio (keeps ~12 % of the pixels)
@@ -49,7 +49,6 @@ COARSE_STEPS = 8  # positions per axis at each scale, where the crop can move al
 # that a photo with faces still gets 500+ candidates after those that would cut a face are dropped.
 FACE_SCALES = 8
 FACE_STEPS = 8
-CONSENSUS_TOP = 400  # best-scored boxes the consensus choice weighs (`consensus`)
 MIN_CANDIDATES = 500  # per ratio: the fine stage searches around more winners until there are this many
 FINE_SCALES = (0.93, 1.0, 1.07)
 FINE_STEPS = 5  # positions per axis, spanning one coarse step
@@ -260,23 +259,6 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     overlap: np.ndarray = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
     return overlap
-
-
-def consensus(boxes: np.ndarray, scores: np.ndarray, temperature: float, top: int = CONSENSUS_TOP) -> int:
-    """The index of the box people would most likely agree with: among the `top` best-scored boxes, the one whose
-    expected overlap (IoU) with the others is highest when each is weighted by softmax(score / temperature).
-
-    The head's single best box is a noisy pick among thousands of near-equal ones; the box that overlaps the
-    likely frames most is the minimum-risk choice for IoU (docs/cropping.md measures the gain). A temperature of
-    0 is the plain argmax."""
-    if temperature <= 0 or len(boxes) < 2:
-        return int(np.argmax(scores))
-    order = np.argsort(-scores, kind="stable")[:top]
-    s = scores[order].astype(np.float64) / temperature
-    p = np.exp(s - s.max())
-    p /= p.sum()
-    expected = iou(boxes[order, :4], boxes[order, :4]) @ p
-    return int(order[int(np.argmax(expected))])
 
 
 def coarse_seeds(boxes: np.ndarray, order: np.ndarray) -> list[int]:

@@ -36,7 +36,6 @@ from PIL import Image
 from selfie_desk.core import decoding, look
 from selfie_desk.core.crop_geometry import (
     ALTERNATIVE_IOU_STEPS,
-    CONSENSUS_TOP,
     DEFAULT_ASPECT,
     KEEP_MARGIN,
     Crop,
@@ -45,7 +44,6 @@ from selfie_desk.core.crop_geometry import (
     Prepared,
     as_box,
     candidate_boxes,
-    consensus,
     distinct,
     face_rule,
     iou,
@@ -77,13 +75,13 @@ FINE_SEEDS = 3  # distinct coarse winners searched around
 # six network passes. `verify` stays an option of CropSearch (crop_eval compares both).
 VERIFY = 0
 EXACT_FINALISTS = 6  # what `verify` was: crop_eval's comparison row
-# The ranking's two parts, in the score head's logit units per unit of each head (chosen on the validation
-# photos of FCDB's training split, the validation portraits and composites: docs/cropping.md).
-COMPOSITION_WEIGHT = 1.0
+# The ranking's two parts, in the score head's logit units per unit of each head. The composition head predicts
+# each box's expected IoU with the crop people would draw; 0.5 turns a frame 0.1 closer to it into +0.05 of
+# logit, about the distance between the median photo's score and the 75th percentile's (a choice of scale, not
+# measured: no ratings of photos before and after cropping could be had). The content part of the score head
+# adds nothing on FCDB's validation photos (docs/cropping.md) and pulled crops toward detail: 0.
+COMPOSITION_WEIGHT = 0.5
 CONTENT_WEIGHT = 0.0
-# The best crop is the candidate with the highest expected overlap with the likely frames (crop_geometry.consensus),
-# each of the CONSENSUS_TOP best weighted by softmax(ranking logit gain / this); 0: the highest-ranked candidate.
-CONSENSUS_TEMPERATURE = 0.0
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,6 @@ class CropSearch:
         composer: CompositionModel | None = None,
         composition_weight: float = COMPOSITION_WEIGHT,
         content_weight: float = CONTENT_WEIGHT,
-        consensus: float = CONSENSUS_TEMPERATURE,
     ) -> None:
         self.scorer = scorer
         self.pyramid = tuple(pyramid)
@@ -138,7 +135,6 @@ class CropSearch:
         self.composer.head.to(scorer.device)
         self.composition_weight = composition_weight
         self.content_weight = content_weight
-        self.consensus = consensus
         # (a weak reference to the image, its FeaturePyramid): `features`' last photo, reused by crop_scores
         self._last_features: tuple[weakref.ref | None, FeaturePyramid | None] = (None, None)
 
@@ -366,10 +362,6 @@ class CropSearch:
         # overlap is judged on the boxes as returned (whole pixels, rounded outward), not before rounding
         rounded = whole_pixels_all(boxes[:, :4], width, height)
         by_estimate = np.argsort(-estimates, kind="stable")
-        if self.consensus > 0 and len(boxes) > 1:  # the box the likely frames overlap most goes first
-            top = by_estimate[:CONSENSUS_TOP]
-            chosen = top[consensus(rounded[top], self.gains(features, rounded[top], width, height), self.consensus)]
-            by_estimate = np.concatenate([[chosen], by_estimate[by_estimate != chosen]])
         finalists = distinct(rounded, by_estimate, max(self.verify, top + 1))
         strict = len(finalists)
         if strict < top + 1:  # the first `strict` of these are `finalists` again (same greedy pass)
