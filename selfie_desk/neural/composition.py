@@ -26,6 +26,7 @@ from torch import nn
 
 from selfie_desk.core import weights
 from selfie_desk.core.embedding import BACKBONE_FILE
+from selfie_desk.neural.model import Backbone
 
 CROP_HEAD_FILE = "crop_head.pt"
 CROP_HEAD_FORMAT = 1
@@ -95,6 +96,7 @@ class CompositionHead(nn.Module):
         out_y = (centres[None, :] < boxes[:, 1:2]) | (centres[None, :] > boxes[:, 3:4])
         outside = (out_y[:, :, None] | out_x[:, None, :]).to(fmap.dtype).flatten(1)  # N x rod^2: cut away
         first = self.fc[0]
+        assert isinstance(first, nn.Linear)
         n_roi, n_rod = c * self.roi * self.roi, c * self.rod * self.rod
         w_roi, w_rod, w_geo = first.weight.split([n_roi, n_rod, GEOMETRY], dim=1)
         # per photo, each cell's contribution to the hidden layer when it is cut away: B x rod^2 x hidden
@@ -112,7 +114,7 @@ class CompositionHead(nn.Module):
         return self.score(self.feature_map(fine, coarse), boxes, aspect)
 
 
-def tapped_forward(backbone: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def tapped_forward(backbone: Backbone, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One pass of the crop search's backbone (`model.Backbone`: its `features`, `mean`, `std`) on uint8
     N x 3 x H x W: the last feature map (1280 channels, what the score head pools) and the two maps this head
     reads (FINE_TAP, COARSE_TAP), from the same pass."""

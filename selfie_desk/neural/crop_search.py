@@ -295,8 +295,8 @@ class CropSearch:
     def _pyramid_of(self, image: Image.Image) -> FeaturePyramid:
         """The shared features of this image: `features`' last result when it was this image, else anew."""
         ref, pyramid = self._last_features
-        if ref is None or ref() is not image:
-            pyramid = self.features(image)
+        if ref is None or ref() is not image or pyramid is None:
+            return self.features(image)
         return pyramid
 
     # ---- the search -----------------------------------------------------------------------------------
