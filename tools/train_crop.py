@@ -347,7 +347,7 @@ def validation_report(head, sets: dict[str, list[Example]]) -> dict:
     out = {}
     for name, examples in sets.items():
         if examples:
-            out[name] = evaluate(head, examples, margins=(0.0, 0.25, 0.5))
+            out[name] = evaluate(head, examples, margins=(0.0, 0.02, 0.05, 0.1))
     return out
 
 
@@ -393,6 +393,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "models" / composition.CROP_HEAD_FILE)
     parser.add_argument("--config", type=json.loads, default={}, help="JSON: settings to change (CONFIG)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true",
+                        help="no training: evaluate the head already at --out and rewrite its card")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = CONFIG | args.config
@@ -406,7 +408,11 @@ def main() -> int:
     search = CropSearch(Scorer(device="cpu"), composer=untrained)
     train, val = build_sources(args, search, cfg)
     print(f"features ready ({time.time() - start:.0f} s); training on {len(train)} photos", flush=True)
-    head = train_head(train, cfg)
+    if args.reuse:
+        model = composition.load(args.out)
+        head, cfg = model.head, model.card["config"]
+    else:
+        head = train_head(train, cfg)
     report = validation_report(head, val)
     print(json.dumps(report, indent=2))
     card = {
@@ -415,7 +421,8 @@ def main() -> int:
                 "search's 448-px backbone pass; the whole frame of a well-composed photo scores highest",
         "backbone": composition.BACKBONE_FILE,
         "trained": time.strftime("%Y-%m-%d"),
-        "command": "tools/train_crop.py " + " ".join(a for a in sys.argv[1:] if not a.startswith("/")),
+        "command": "tools/train_crop.py " + " ".join("PATH" if "/" in a else a for a in sys.argv[1:]
+                                                     if a != "--reuse"),
         "config": cfg,
         "examples": {k: sum(e.kind == k for e in train) for k in ("fcdb", "whole", "composite")},
         "validation": report,

@@ -15,6 +15,7 @@ BUNDLED = {
     "face_mesh.pth": "960319f0f3802f74c5f5d80694c220be51e55e0ab31987db4e11bce04d323a32",
     "iris_landmark.pth": "ae130240540b21e93212b3bdecb94ee28e702680a06dfb04717967c88d245694",
     "score_head.pt": "279d9be82f17cf5e5c6f97df11ea736743fc7b5fb405979034c9077c55332bc4",
+    "crop_head.pt": "ed0b99ef132db82bc6adef8290cbe60c9baac6e352ae9ed5132d688162a56ab4",
 }
 
 
