@@ -37,7 +37,9 @@ def as_jpeg(png: Path, jpeg: Path, width: int = 1100, budget: int = 150_000) -> 
 
 
 def take(folder: Path, out: Path, aspect: str, n: int, truth: dict) -> int:
-    window, _catalog, wait = open_window()
+    from PySide6.QtCore import QTimer
+
+    window, catalog, wait = open_window()
     done = []
     window.scan_finished.connect(done.append)
     window.open_folder(folder)
@@ -74,6 +76,10 @@ def take(folder: Path, out: Path, aspect: str, n: int, truth: dict) -> int:
             compare(Path(p.path), prop.crop, truth[Path(p.path).name], folder.parent / "compare" / f"{k:02d}.jpg")
     (out / "crops.json").write_text(json.dumps(rows, indent=1) + "\n")
     shutil.rmtree(tmp, ignore_errors=True)
+    QTimer.singleShot(0, window.close)
+    wait(1)
+    window.shut_down()
+    catalog.close()
     return 0
 
 
