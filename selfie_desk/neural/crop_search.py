@@ -189,18 +189,21 @@ class CropSearch:
             x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
             with autocast(self.scorer.device):
                 if side == composition.SIDE:
-                    fmap, fine, coarse = tapped_forward(self.scorer.backbone, x)
+                    # the score head's content is pooled from this level only when the ranking uses it
+                    fmap, fine, coarse = tapped_forward(self.scorer.backbone, x, last=bool(self.content_weight))
                     comp_map = self.composer.head.feature_map(fine.float(), coarse.float())
                 else:
                     fmap, stats = self.scorer.backbone.forward_with_stats(x)
             if side == INPUT_SIZE:
+                assert fmap is not None
                 pooled = Backbone.pool(fmap)
                 content_whole = float(self.scorer.head.content_logit(pooled)[0])
                 if looks is not None:
                     full = self.scorer.complete(torch.cat([pooled, stats.float()], dim=1), [looks])
                     quality = float(self.scorer.head.quality_logit(full)[0])
                     whole = float(self.scorer.head.probability(full)[0])
-            levels.append((share, side, fmap.float().contiguous()))
+            if fmap is not None:
+                levels.append((share, side, fmap.float().contiguous()))
         if comp_map is None:  # a pyramid without the head's level (an option of crop_eval): one more pass
             square = image.resize((composition.SIDE,) * 2, Image.Resampling.BILINEAR, reducing_gap=2.0)
             x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
