@@ -17,6 +17,7 @@ BUNDLED = {
     "score_head.pt": "279d9be82f17cf5e5c6f97df11ea736743fc7b5fb405979034c9077c55332bc4",
     "dlib_face_recognition_resnet_model_v1.dat": "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
     "shape_predictor_5_face_landmarks.dat": "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+    "crop_head.pt": "ed0b99ef132db82bc6adef8290cbe60c9baac6e352ae9ed5132d688162a56ab4",
 }
 
 
