@@ -12,7 +12,7 @@ import copy
 import hashlib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 
@@ -25,6 +25,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from selfie_desk.core import look, weights
 from selfie_desk.core.embedding import (
     BACKBONE_FILE,
+    CHECK_AT,
+    CHECK_NAMES,
     EMBEDDING_DIM,
     EMBEDDING_ID,
     FACES_FILE,
@@ -35,10 +37,11 @@ from selfie_desk.core.embedding import (
     STAT_STAGES,
     face_input,
     model_input,
+    with_checks,
 )
 from selfie_desk.core.eyes import MIN_EYE_WIDTH_PX
 from selfie_desk.core.face import Face
-from selfie_desk.core.face_check import FaceCheck, check_face
+from selfie_desk.core.face_check import FaceCheck, check_face, face_check_values
 from selfie_desk.core.model_cards import (
     DEFAULT_HEAD_FILE,
     DEFAULT_MODEL,
@@ -157,6 +160,8 @@ class ScoreHead(nn.Module):
     calib_y: torch.Tensor
     center: torch.Tensor
     spread: torch.Tensor
+    check_mask: torch.Tensor
+    closed_penalty: torch.Tensor
 
     def __init__(self, hidden: int = 256, qhidden: int = 128, dropout: float = 0.2) -> None:
         super().__init__()
@@ -183,14 +188,24 @@ class ScoreHead(nn.Module):
         self.register_buffer("calib_y", torch.linspace(0, 1, CALIB_POINTS))
         self.register_buffer("center", torch.zeros(()))
         self.register_buffer("spread", torch.ones(()))
+        # The face checks (CHECK_NAMES) are not read by the MLP: no opinion score was given with them. A subject's
+        # closed eyes lower the logit by a fixed amount instead, so a blink ranks below its open-eyed twin in the
+        # sort (set by tools/train_score.py so that a middling photo loses CLOSED_EYES_DROP of its score).
+        mask = torch.ones(LOOK_DIM)
+        at = CHECK_AT - EMBEDDING_DIM
+        mask[at : at + len(CHECK_NAMES)] = 0
+        self.register_buffer("check_mask", mask)
+        self.register_buffer("closed_penalty", torch.tensor(-2.0))
 
     # ---- parts ------------------------------------------------------------------------------------------
     def content_logit(self, embeddings: torch.Tensor) -> torch.Tensor:
         return self.content(embeddings[..., :EMBEDDING_DIM].float()).squeeze(-1)
 
     def quality_logit(self, features: torch.Tensor) -> torch.Tensor:
-        look = (features[..., EMBEDDING_DIM:].float() - self.look_mean) / self.look_std
-        return self.quality(look).squeeze(-1)
+        raw = features[..., EMBEDDING_DIM:].float()
+        look = (raw - self.look_mean) / self.look_std * self.check_mask
+        closed = raw[..., CHECK_AT - EMBEDDING_DIM + CHECK_NAMES.index("eyes_closed")]
+        return self.quality(look).squeeze(-1) + self.closed_penalty * closed
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.content_logit(features) + self.quality_logit(features)
@@ -248,6 +263,7 @@ class ScoreHead(nn.Module):
                 getattr(out, part)[-1].bias.copy_(sum(m.bias for m in last) / n)
             out.look_mean.copy_(heads[0].look_mean)
             out.look_std.copy_(heads[0].look_std)
+            out.closed_penalty.copy_(heads[0].closed_penalty)
         return out.eval()
 
 
@@ -456,9 +472,30 @@ class Scorer:
 
     @staticmethod
     def complete(network: torch.Tensor, looks: Sequence[np.ndarray]) -> torch.Tensor:
-        """Network features (N x (1280 + STATS_DIM)) and each photo's view + detail statistics -> features."""
-        extra = torch.from_numpy(np.stack(looks).astype(np.float32)).to(network.device)
+        """Network features (N x (1280 + STATS_DIM)) and each photo's look values (``look.Look.values``) ->
+        features, the face checks zero until ``finish`` knows them."""
+        extra = torch.from_numpy(np.stack([with_checks(v) for v in looks])).to(network.device)
         return torch.cat([network, extra], dim=1)
+
+    @torch.inference_mode()
+    def finish(self, scored: Sequence[Scored], checks: Sequence[Sequence[FaceCheck]]) -> list[Scored]:
+        """Each photo with its faces' checks: written into its embedding (``embedding.CHECK_NAMES``) and its
+        score made again from it, so that closed eyes count in the score (and in every sort by it)."""
+        out = []
+        rows, embs = [], []
+        for i, (s, c) in enumerate(zip(scored, checks, strict=True)):
+            values = face_check_values(s.faces, c)
+            if values.any():
+                emb = s.embedding.copy()
+                emb[CHECK_AT : CHECK_AT + len(values)] = values
+                rows.append(i)
+                embs.append(emb)
+            out.append(replace(s, checks=list(c)))
+        if rows:
+            new = self.score_embeddings(torch.from_numpy(np.stack(embs))).cpu().numpy()
+            for i, emb, score in zip(rows, embs, new, strict=True):
+                out[i] = replace(out[i], embedding=emb, score=float(score))
+        return out
 
     @torch.inference_mode()
     def score_embeddings(self, features: torch.Tensor) -> torch.Tensor:
@@ -479,9 +516,8 @@ class Scorer:
         scores = self.score_embeddings(features).cpu().numpy()
         aspects = self.aspect_heads.aspects(features)
         feats = features.cpu().numpy()
-        found = self.check_faces(looks, faces, face_sizes) if checks else [[] for _ in faces]
-        return [Scored(float(s), e, f, a, c)
-                for s, e, f, a, c in zip(scores, feats, faces, aspects, found, strict=True)]
+        out = [Scored(float(s), e, f, a) for s, e, f, a in zip(scores, feats, faces, aspects, strict=True)]
+        return self.finish(out, self.check_faces(looks, faces, face_sizes)) if checks else out
 
     @torch.inference_mode()
     def check_faces(self, looks: Sequence[look.Look], faces: list[list[Face]],
