@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +32,7 @@ from selfie_desk.core.embedding import (
     EMBEDDING_ID,
     FACES_FILE,
     FEATURE_DIM,
+    FOCUS_AT,
     HEAD_FORMAT,
     INPUT_SIZE,
     LOOK_DIM,
@@ -42,6 +44,7 @@ from selfie_desk.core.embedding import (
 from selfie_desk.core.eyes import MIN_EYE_WIDTH_PX
 from selfie_desk.core.face import Face
 from selfie_desk.core.face_check import FaceCheck, check_face, face_check_values
+from selfie_desk.core.focus import FOCUS_NAMES
 from selfie_desk.core.model_cards import (
     DEFAULT_HEAD_FILE,
     DEFAULT_MODEL,
@@ -51,6 +54,7 @@ from selfie_desk.core.model_cards import (
     head_backbone,
     retrain_command,
 )
+from selfie_desk.core.reasons import BAD, FACE_SOFT
 from selfie_desk.neural.eyes import EYE_SPAN_PER_DISTANCE, IRIS_SIZE, EyeLandmarker, eye_crop_side
 from selfie_desk.neural.faces import FaceDetector
 
@@ -326,12 +330,28 @@ class AspectHeads(nn.Module):
         for k, name in enumerate(ASPECT_KINDS):
             raw = self.layers[name](x * self.masks[k]).squeeze(-1)
             cols[name] = torch.sigmoid((raw - self.centers[k]) / self.spreads[k]).cpu()
+        raw = features.float().cpu().numpy()
         out = []
         for i in range(len(x)):
             row = {name: float(v[i]) for name, v in cols.items()}
             row["exposure"] = min(row["dark"], row["bright"])
+            focus_values = dict(zip(FOCUS_NAMES, raw[i, FOCUS_AT : FOCUS_AT + len(FOCUS_NAMES)].tolist(), strict=True))
+            row.update({k: focus_values[k] for k in FOCUS_IN_ASPECTS})
+            if row["focus_has_face"] > 0.5:  # a soft face makes the photo soft, however sharp the rest
+                row["sharpness"] = min(row["sharpness"], face_sharpness(row["focus_face"]))
             out.append(row)
         return out
+
+
+# The focus looks the reasons read to say how a soft photo is soft (core/reasons.py soft_words)
+FOCUS_IN_ASPECTS = ("focus_face", "focus_face_aniso", "focus_has_face", "focus_aniso", "focus_dir_agree")
+FACE_FOCUS_SPREAD = 0.05  # focus_face units per unit of logit of the face's sharpness
+
+
+def face_sharpness(focus_face: float) -> float:
+    """A face's focus (at a common size) on the sharpness aspect's scale: reasons.BAD exactly at FACE_SOFT."""
+    z = (focus_face - FACE_SOFT) / FACE_FOCUS_SPREAD + math.log(BAD / (1 - BAD))
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
 
 @dataclass(frozen=True)
