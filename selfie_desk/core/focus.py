@@ -146,6 +146,26 @@ def directional_sharpness(blocks: np.ndarray) -> np.ndarray:
     return out
 
 
+def anisotropy(d: np.ndarray) -> np.ndarray:
+    """(K, 4) directional sharpness -> (K,) how evenly sharp across directions, in (0, 1]: the lower ratio of the
+    two pairs of equal step length (x against y, one diagonal against the other; a diagonal step is 1.4 px, so
+    an even blur reads differently along the diagonals than along the axes). 1 for an even blur or none, low for
+    blur along one direction."""
+    axes = np.minimum(d[:, 0], d[:, 1]) / np.maximum(np.maximum(d[:, 0], d[:, 1]), 1e-6)
+    diagonals = np.minimum(d[:, 2], d[:, 3]) / np.maximum(np.maximum(d[:, 2], d[:, 3]), 1e-6)
+    out: np.ndarray = np.minimum(axes, diagonals)
+    return out
+
+
+def weakest_direction(d: np.ndarray) -> np.ndarray:
+    """(K, 4) -> (K,) the direction blur removed most detail along, within the more uneven pair (so that the
+    diagonals' longer step does not make them the weakest for every even blur)."""
+    axes = np.minimum(d[:, 0], d[:, 1]) / np.maximum(np.maximum(d[:, 0], d[:, 1]), 1e-6)
+    diagonals = np.minimum(d[:, 2], d[:, 3]) / np.maximum(np.maximum(d[:, 2], d[:, 3]), 1e-6)
+    out: np.ndarray = np.where(axes <= diagonals, np.argmin(d[:, :2], axis=1), 2 + np.argmin(d[:, 2:], axis=1))
+    return out
+
+
 def judging_factor(size: tuple[int, int]) -> int:
     """Source pixels per judged pixel for a photo (or decode) of ``size``: the integer that brings its long
     edge to at most JUDGE_EDGE."""
@@ -214,8 +234,8 @@ def block_stats(gray: np.ndarray, energy: np.ndarray | None = None, per_cell: fl
     mean = d.mean(axis=1)
     ranked = np.sort(mean)
     top = np.argsort(-mean)[: max(1, len(mean) // 8)]
-    ratio = np.sort(d.min(axis=1) / np.maximum(d.max(axis=1), 1e-6))
-    weakest = np.argmin(d, axis=1)
+    ratio = np.sort(anisotropy(d))
+    weakest = weakest_direction(d)
     n, bh, bw = blocks.shape
     half = _halve(blocks)
     dh = np.sort(directional_sharpness(half).mean(axis=1)) if half is not None else ranked
@@ -245,7 +265,7 @@ def face_focus_stats(gray: np.ndarray, faces: Sequence[Box] = ()) -> np.ndarray:
         region = _face_region(gray, max(faces, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])))
         if region is not None:
             fd = directional_sharpness(region[None])[0]
-            return np.array([fd.mean(), fd.min() / max(float(fd.max()), 1e-6), 1.0], np.float32)
+            return np.array([fd.mean(), float(anisotropy(fd[None])[0]), 1.0], np.float32)
     return np.array([0.0, 1.0, 0.0], np.float32)
 
 

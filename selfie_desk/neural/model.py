@@ -221,8 +221,10 @@ class ScoreHead(nn.Module):
         inner = _interp(logits, x, y)
         low_s = torch.clamp((x[5] - x[0]) / 2, min=1e-3)
         high_s = torch.clamp((x[-1] - x[-6]) / 2, min=1e-3)
-        low = y[0] * torch.exp(torch.clamp((logits - x[0]) / low_s, max=0.0))
-        high = 1 - (1 - y[-1]) * torch.exp(-torch.clamp((logits - x[-1]) / high_s, min=0.0))
+        # beyond the map's ends the score keeps moving towards 0 and 1 without reaching them (a rational tail:
+        # an exponential one rounded the best photos of a folder to exactly 1.0, a tie at the top of the sort)
+        low = y[0] / (1 + torch.clamp((x[0] - logits) / low_s, min=0.0))
+        high = 1 - (1 - y[-1]) / (1 + torch.clamp((logits - x[-1]) / high_s, min=0.0))
         return torch.where(logits < x[0], low, torch.where(logits > x[-1], high, inner))
 
     def probability(self, features: torch.Tensor) -> torch.Tensor:
