@@ -163,7 +163,8 @@ def test_the_look_keeps_the_focus_between_the_view_and_the_detail(astronaut):
 def test_soft_photos_are_said_in_a_photographers_words():
     soft = {**GOOD, "sharpness": 0.1, "focus_aniso": 0.9, "focus_dir_agree": 0.3}
     assert reasons.soft_words(soft, False) == "soft focus"
-    assert reasons.soft_words({**soft, "focus_aniso": 0.3, "focus_dir_agree": 0.9}, False) == "camera shake"
+    assert reasons.soft_words(soft, True) == "soft focus on the face"
+    assert reasons.soft_words({**soft, "focus_dir_agree": 0.9}, False) == "camera shake"  # one way everywhere
     assert reasons.soft_words({**soft, "focus_aniso": 0.3, "focus_dir_agree": 0.4}, False) == "motion blur"
     face = {**GOOD, "focus_has_face": 1.0, "focus_face": 0.1, "focus_face_aniso": 0.9}
     assert reasons.soft_words(face, True) == "missed focus on the face"  # the rest of the photo sharp

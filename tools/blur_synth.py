@@ -93,9 +93,12 @@ def blur(im: Image.Image, kind: str, extent: float, rng: Rng) -> Image.Image:
     raise ValueError(kind)
 
 
-def shallow_focus(im: Image.Image, subject: tuple[float, float, float, float], extent: float) -> Image.Image:
-    """A sharp subject (the box, feathered) in front of a background defocused by ``extent`` judged pixels."""
-    soft = blur(im, "defocus", extent, np.random.default_rng(0))
+def shallow_focus(im: Image.Image, subject: tuple[float, float, float, float], extent: float,
+                  kind: str = "defocus", rng: Rng | None = None) -> Image.Image:
+    """A sharp subject (the box, feathered) in front of a background blurred by ``extent`` judged pixels:
+    defocused (a shallow depth of field) or smeared along a line (``kind="motion"``: a pan that followed the
+    subject)."""
+    soft = blur(im, kind, extent, rng if rng is not None else np.random.default_rng(0))
     w, h = im.size
     mask = Image.new("L", (w, h), 0)
     x0, y0, x1, y1 = subject

@@ -45,7 +45,7 @@ from selfie_desk.core.embedding import (  # noqa: E402
     VIEW_AT,
     with_checks,
 )
-from selfie_desk.core.reasons import BAD  # noqa: E402
+from selfie_desk.core.reasons import BAD, DIRECTIONAL, FACE_SOFT  # noqa: E402
 from selfie_desk.neural.model import AspectHeads, ScoreHead, read_head_file, save_head  # noqa: E402
 
 log = sd.log
@@ -117,19 +117,21 @@ def content_of(old: dict) -> ScoreHead:
 
 def train_quality(base: ScoreHead, x: np.ndarray, y: np.ndarray, w: np.ndarray, *, seed: int, epochs: int,
                   qhidden: int, dropout: float, wd: float, lr: float, women=None, fairness: float = 0.0,
-                  **_: object) -> ScoreHead:
-    """A head with ``base``'s content part (frozen) and a quality part fitted to ``y`` (weighted MSE)."""
+                  train_content: bool = False, **_: object) -> ScoreHead:
+    """A head with ``base``'s content part (frozen, unless ``train_content``: then fine-tuned from it) and a
+    quality part fitted to ``y`` (weighted MSE)."""
     torch.manual_seed(seed)
     head = ScoreHead(hidden=base.hidden, qhidden=qhidden, dropout=dropout)
     head.content.load_state_dict(base.content.state_dict())
     for p in head.content.parameters():
-        p.requires_grad_(False)
+        p.requires_grad_(train_content)
     looks = x[:, EMBEDDING_DIM:]
     head.set_standardisation(looks.mean(0), looks.std(0) + 1e-6)
     xt, yt, wt = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w / w.mean())
     with torch.inference_mode():
         content = head.content_logit(xt)
-    opt = torch.optim.AdamW(head.quality.parameters(), lr=lr, weight_decay=wd)
+    params = list(head.quality.parameters()) + (list(head.content.parameters()) if train_content else [])
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     steps = (len(xt) + 255) // 256
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
     if women is not None:
@@ -141,10 +143,10 @@ def train_quality(base: ScoreHead, x: np.ndarray, y: np.ndarray, w: np.ndarray, 
         perm = torch.randperm(len(xt))
         for s in range(steps):
             idx = perm[s * 256 : (s + 1) * 256]
-            pred = content[idx] + head.quality_logit(xt[idx])
+            pred = (head.content_logit(xt[idx]) if train_content else content[idx]) + head.quality_logit(xt[idx])
             loss = (wt[idx] * (pred - yt[idx]) ** 2).mean()
             if fairness > 0 and women is not None:
-                lg = content_w + head.quality_logit(xw)
+                lg = (head.content_logit(xw) if train_content else content_w) + head.quality_logit(xw)
                 loss = loss + fairness * (lg[is_w].mean() - lg[~is_w].mean()) ** 2
             opt.zero_grad()
             loss.backward()
@@ -168,6 +170,21 @@ def report(lg: np.ndarray, mos: np.ndarray, names: np.ndarray | None = None) -> 
                 out[sub] = {"n": int(m.sum()), "srocc": round(spearman(lg[m], mos[m]), 4),
                             "plcc": round(pearson(lg[m], mos[m]), 4)}
     return out
+
+
+def group_gap(scores: np.ndarray, women: np.ndarray, seed: int = 0) -> dict:
+    """Women's mean score minus men's on the held-out portraits, with a bootstrap 95 % interval and the AUC."""
+    w, m = scores[women], scores[~women]
+    rng = np.random.default_rng(seed)
+    boots = [rng.choice(w, len(w)).mean() - rng.choice(m, len(m)).mean() for _ in range(2000)]
+    auc = float((w[:, None] > m[None, :]).mean() + 0.5 * (w[:, None] == m[None, :]).mean())
+    return {
+        "women": {"n": int(len(w)), "mean_score": round(float(w.mean()), 4)},
+        "men": {"n": int(len(m)), "mean_score": round(float(m.mean()), 4)},
+        "gap_women_minus_men": round(float(w.mean() - m.mean()), 4),
+        "gap_95ci": [round(float(np.percentile(boots, 2.5)), 4), round(float(np.percentile(boots, 97.5)), 4)],
+        "auc_women_above_men": round(auc, 4),
+    }
 
 
 def women_of(d: Data) -> tuple[torch.Tensor, torch.Tensor]:
@@ -257,7 +274,7 @@ def real_blur(cache: Path, real: Path) -> dict[str, np.ndarray]:
             "name": np.array(names)}
 
 
-def fit_sharpness(synth: dict, real: dict, *, real_weight: float = 20.0, c: float = 1.0, seed: int = 0
+def fit_sharpness(synth: dict, real: dict, *, real_weight: float = 1.0, c: float = 0.1, seed: int = 0
                   ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """Logistic regression of "sharp" on the looks: synthetic blur (sharpness_set.py) and the real tuning photos
     (weighted ``real_weight`` each). Returns (weights on the standardised columns, bias, mean, std)."""
@@ -332,11 +349,10 @@ def add_fit_args(parser: argparse.ArgumentParser) -> None:
 def explore(d: Data, base: ScoreHead) -> None:
     variants = [
         ("defaults", {}),
+        ("content fine-tuned too", dict(train_content=True)),
         ("livec weight 1", dict(livec_weight=1.0)),
-        ("livec weight 8", dict(livec_weight=8.0)),
-        ("dropout 0.3", dict(dropout=0.3)),
-        ("hidden 256", dict(qhidden=256)),
-        ("80 epochs", dict(epochs=80)),
+        ("livec weight 10", dict(livec_weight=10.0)),
+        ("dropout 0.3, hidden 256", dict(dropout=0.3, qhidden=256)),
     ]
     for label, over in variants:
         t0 = time.perf_counter()
@@ -368,7 +384,13 @@ def fit_and_write(args) -> int:
     test = report(logits_of([head], d.test_x), d.test_y, d.test_names)
     log(f"BIQ2021 TEST (reported once): {test}")
     aspects, sharp_card = fit_aspects(args, old, d)
+    held = np.array([sd.bucket(n, 5) == 0 for n in d.portraits_names])
+    with torch.inference_mode():
+        held_scores = head.probability(torch.from_numpy(d.portraits_x[held])).numpy()
+    gap = group_gap(held_scores, np.char.startswith(d.portraits_names[held].astype(str), "woman-"))
+    log(f"held-out portraits, women and men: {gap}")
     card = make_card(args, cfg, cv, test, d, head, sharp_card)
+    card["heldout_group_gap"] = gap
     save_head(head, args.out, card, aspects=aspects)
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     print(json.dumps({k: card[k] for k in ("validation", "test", "sharpness")}, indent=2))
@@ -434,7 +456,10 @@ def fit_aspects(args, old: dict, d: Data) -> tuple[AspectHeads, dict]:
         aspects.centers[k] = threshold - spread * float(np.log(BAD / (1 - BAD)))
         aspects.spreads[k] = spread
     aspects.eval()
+    words = soft_word_cuts(synth, real)
+    log(f"soft words: {words} (core/reasons.py holds FACE_SOFT={FACE_SOFT}, DIRECTIONAL={DIRECTIONAL})")
     card = {"threshold_raw": round(threshold, 4), "real": blur_report(raw_real, real, threshold),
+            "soft_words": words,
             "synthetic_sharp_badged": round(float((raw_syn[synth["soft"] == 0] < threshold).mean()), 4),
             "synthetic_soft_caught": round(float((raw_syn[synth["soft"] == 1] < threshold).mean()), 4),
             "synthetic_images": int(len(raw_syn)),
@@ -442,6 +467,29 @@ def fit_aspects(args, old: dict, d: Data) -> tuple[AspectHeads, dict]:
             "focus_names": list(focus.FOCUS_NAMES)}
     log(f"sharpness: {json.dumps(card)}")
     return aspects, card
+
+
+def soft_word_cuts(synth: dict, real: dict) -> dict:
+    """The reasons' cut-offs (core/reasons.py), from the synthetic set and the real tuning photos: FACE_SOFT the
+    1st percentile of sharp faces' focus (rounded down to 0.05); DIRECTIONAL the cut of the blocks' anisotropy
+    that best tells motion and shake from a missed focus among the synthetic soft copies."""
+    names = list(focus.FOCUS_NAMES)
+    f = synth["looks"][:, look.N_VIEW : look.N_VIEW + look.N_FOCUS]
+    kind = synth["kind"].astype(str)
+    has = f[:, names.index("focus_has_face")] > 0.5
+    soft = np.char.startswith(kind, "soft-")
+    rf = real["x"][:, FOCUS_AT : FOCUS_AT + len(names)]
+    tune_sharp = (real["split"] == "tune") & (real["soft"] == 0) & (rf[:, names.index("focus_has_face")] > 0.5)
+    sharp_faces = np.concatenate([f[has & ~soft, names.index("focus_face")], rf[tune_sharp, names.index("focus_face")]])
+    directional = np.isin(kind, ["soft-motion", "soft-shake"])
+    aniso = f[:, names.index("focus_aniso")]
+    cuts = np.arange(0.3, 0.95, 0.01)
+    acc = [float(np.mean((aniso[soft] < t) == directional[soft])) for t in cuts]
+    best = int(np.argmax(acc))
+    first = float(np.floor(np.percentile(sharp_faces, 1) * 20) / 20)  # rounded down to 0.05
+    return {"face_soft_1st_percentile_of_sharp_faces": round(first, 2),
+            "sharp_faces": int(len(sharp_faces)),
+            "directional_cut": round(float(cuts[best]), 2), "directional_accuracy": round(acc[best], 3)}
 
 
 def make_card(args, cfg: dict, cv: dict, test: dict, d: Data, head: ScoreHead, sharp: dict) -> dict:

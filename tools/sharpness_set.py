@@ -1,15 +1,17 @@
-"""The synthetic half of what teaches the sharpness aspect: photos people rated well (or the portraits), each with
-copies blurred as cameras blur (tools/blur_synth.py): soft ones (a missed focus, motion, camera shake, a Gaussian
-of 4-16 judged px), copies blurred too little to see (under 1.5 px: still sharp), the subject kept sharp in front
-of a defocused background (still sharp: what a photographer wants), and noise added to a sharp photo (still
-sharp: noise is not focus). Only the looks are computed (the aspect reads the looks, not the convnet).
+"""The synthetic half of what teaches the sharpness aspect: photos people rated well (or the portraits), each
+with copies blurred as cameras blur (tools/blur_synth.py): soft ones (a missed focus, motion, camera shake, a
+Gaussian of 4-16 judged px), copies blurred too little to see (under 1.5 px: still sharp), the subject kept sharp
+in front of a defocused background (still sharp: what a photographer wants) or of a background smeared by a pan
+that followed the subject (still sharp), and noise added to a sharp photo (still sharp: noise is not focus).
+Only the looks are computed (the aspect reads the looks, not the convnet).
 
-    nice -n 10 .venv/bin/python tools/sharpness_set.py --cache /work/cache/judge/features
+    nice -n 10 .venv/bin/python tools/sharpness_set.py --cache /work/cache/judge/features --livec LIVEC
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,14 +19,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 import blur_synth  # noqa: E402
 import score_data as sd  # noqa: E402
 from score_features import open_photo  # noqa: E402
 
 from selfie_desk.core import look  # noqa: E402
 
-VARIANTS = ("original", "soft", "light", "shallow", "noisy")
+VARIANTS = ("original", "soft", "light", "shallow", "pan", "noisy")
 
 
 def _subject(im: Image.Image, faces: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float, float]:
@@ -58,7 +61,9 @@ def variants(job: tuple[Path, np.ndarray, int]) -> list[tuple[np.ndarray, int, s
     blurred, kind, extent = blur_synth.random_blur(im, rng, soft=False)
     add(blurred, 0, f"light-{kind}", extent)
     extent = float(rng.uniform(6, 20))
-    add(blur_synth.shallow_focus(im, _subject(im, faces, rng), extent), 0, "shallow", extent)
+    background = "motion" if rng.random() < 0.5 else "defocus"  # a pan, or a shallow depth of field
+    add(blur_synth.shallow_focus(im, _subject(im, faces, rng), extent, background, rng), 0,
+        "pan" if background == "motion" else "shallow", extent)
     if rng.random() < 0.4:
         a = np.asarray(im, np.float32)
         noisy = np.clip(a + rng.normal(0, rng.uniform(4, 14), a.shape[:2] + (1,)), 0, 255).astype(np.uint8)
@@ -68,7 +73,8 @@ def variants(job: tuple[Path, np.ndarray, int]) -> list[tuple[np.ndarray, int, s
 
 def build(cache: Path, sources: dict[str, list[int]], seed: int = 0, threads: int = 2) -> dict[str, np.ndarray]:
     """``sources``: cached source name -> indices of its photos to use (sharp originals)."""
-    out_path = cache / f"sharpness_set_{sd.look_version()}.npz"
+    code = hashlib.sha256(b"".join((HERE / f).read_bytes() for f in ("sharpness_set.py", "blur_synth.py")))
+    out_path = cache / f"sharpness_set_{sd.look_version()}_{code.hexdigest()[:8]}.npz"
     if out_path.exists():
         return dict(np.load(out_path))
     jobs, owners = [], []
