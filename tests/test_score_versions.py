@@ -92,3 +92,30 @@ def test_the_command_line_says_how_to_retrain_a_stale_model(app_home, tmp_path):
                            "--device", "cpu"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "retrain it: selfie-desk train" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_photos_scored_by_version_2_are_scored_again_with_the_focus_and_the_eyes(app_home, tmp_path, scorer):
+    """Issue 27 changed what is stored per photo (looks-2: the focus and the face checks) and the head: a catalog
+    scored by version 2 (a looks-1 embedding, its head's score) is decoded and scored again on the next scan,
+    never fed to the new head as it was."""
+    from selfie_desk.core.catalog import Result
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    image = folder / "a.jpg"
+    save_jpeg(image, photo(seed=4))
+    old_layout = "mobilenet_v2-b0353104.pth+looks-1"
+    assert EMBEDDING_ID != old_layout
+    with Catalog(paths.catalog_path()) as cat:
+        st = image.stat()
+        from selfie_desk.core.indexing import fingerprint
+
+        pid = cat.add_file(str(image), st.st_size, st.st_mtime_ns, fingerprint(str(image), st.st_size))
+        cat.record([Result(pid, 640, 480, score=0.99, embedding=np.ones(2060, np.float32),
+                           embedding_id=old_layout)], "default", "default:version2")
+        assert rescore.from_embeddings(cat, scorer.head, "default", [pid], EMBEDDING_ID) == set()
+        summary = pipeline.score([folder], cat, scorer)
+        assert summary.scored == 1
+        (p,) = cat.photos("default", folder=str(folder))
+        assert p.score != 0.99 and cat.embeddings([pid])[pid][1] == EMBEDDING_ID
+        assert len(cat.embeddings([pid])[pid][0]) == scorer.head.look_mean.shape[0] + 1280

@@ -59,6 +59,10 @@ from selfie_desk.neural.eyes import EYE_SPAN_PER_DISTANCE, IRIS_SIZE, EyeLandmar
 from selfie_desk.neural.faces import FaceDetector
 
 CALIB_POINTS = 101
+# Standardised looks are clipped to this many standard deviations: a photo unlike every training photo in one
+# statistic (a 200-px portrait has fewer focus blocks than any 500-px training photo: 800,000 standard deviations)
+# must not swing its score; no training photo of BIQ2021 or LIVE-C reaches it in more than a handful of values.
+STANDARD_CLIP = 8.0
 # Aspects and the self-supervised pairs that teach each (degrade.py's kinds)
 ASPECT_KINDS = {
     "sharpness": ("blur",),
@@ -207,7 +211,7 @@ class ScoreHead(nn.Module):
 
     def quality_logit(self, features: torch.Tensor) -> torch.Tensor:
         raw = features[..., EMBEDDING_DIM:].float()
-        look = (raw - self.look_mean) / self.look_std * self.check_mask
+        look = torch.clamp((raw - self.look_mean) / self.look_std, -STANDARD_CLIP, STANDARD_CLIP) * self.check_mask
         closed = raw[..., CHECK_AT - EMBEDDING_DIM + CHECK_NAMES.index("eyes_closed")]
         return self.quality(look).squeeze(-1) + self.closed_penalty * closed
 
@@ -239,6 +243,9 @@ class ScoreHead(nn.Module):
         return list(self.content.parameters()) + list(self.quality.parameters())
 
     def set_standardisation(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """The looks' mean and standard deviation on the training photos; a look that did not vary there (std
+        under 1e-4: it taught nothing) gets 1, so that a photo where it does vary is not read as an outlier."""
+        std = np.where(np.asarray(std) < 1e-4, 1.0, std)
         self.look_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.look_std.copy_(torch.as_tensor(std, dtype=torch.float32))
 
@@ -311,23 +318,27 @@ class AspectHeads(nn.Module):
         return cast(nn.Linear, self.layers[name])  # every entry is an nn.Linear (__init__)
 
     def set_standardisation(self, look_mean: np.ndarray, look_std: np.ndarray) -> None:
-        # the pooled last layer is on one scale already; the looks are standardised
+        # the pooled last layer is on one scale already; the looks are standardised (a look that did not vary: 1)
         self.mean[EMBEDDING_DIM:] = torch.as_tensor(look_mean, dtype=torch.float32)
-        self.std[EMBEDDING_DIM:] = torch.as_tensor(look_std, dtype=torch.float32)
+        self.std[EMBEDDING_DIM:] = torch.as_tensor(np.where(np.asarray(look_std) < 1e-4, 1.0, look_std),
+                                                   dtype=torch.float32)
 
     def set_calibration(self, name: str, center: float, spread: float) -> None:
         k = list(ASPECT_KINDS).index(name)
         self.centers[k] = center
         self.spreads[k] = spread
 
+    def standardised(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.clamp((features.float() - self.mean) / self.std, -STANDARD_CLIP, STANDARD_CLIP)
+
     def raw(self, name: str, features: torch.Tensor) -> torch.Tensor:
         mask = self.masks[list(ASPECT_KINDS).index(name)]
-        return self.layers[name]((features.float() - self.mean) / self.std * mask).squeeze(-1)
+        return self.layers[name](self.standardised(features) * mask).squeeze(-1)
 
     @torch.inference_mode()
     def aspects(self, features: torch.Tensor) -> list[dict[str, float]]:
         """Per row: every ASPECT_KINDS entry, and exposure (the worse of dark and bright)."""
-        x = (features.float() - self.mean) / self.std
+        x = self.standardised(features)
         cols = {}
         for k, name in enumerate(ASPECT_KINDS):
             raw = self.layers[name](x * self.masks[k]).squeeze(-1)
