@@ -242,16 +242,15 @@ def cross_validate(d: Data, base: ScoreHead, cfg: dict, ensemble: int = 1, fairn
 
 
 # ---- calibration ---------------------------------------------------------------------------------------------------
-CALIB_LOW, CALIB_HIGH = 0.02, 0.98  # the score's range at the quantile map's ends (its tails stay strictly inside)
+CALIB_TAIL = 0.005  # the map covers the 0.5th to 99.5th percentiles of the logits; beyond them, the rational tails
 
 
 def calibrate(head: ScoreHead, lg: np.ndarray, targets: np.ndarray) -> None:
     """The logit's quantiles mapped onto people's opinions (``targets``, on [0, 1]): a score spreads over [0, 1]
-    as their opinions do. The ends are pulled in to CALIB_LOW / CALIB_HIGH so that the exponential tails beyond
-    them keep every photo apart: no two photos share a score unless their logits are equal."""
-    qs = np.linspace(0, 1, 101)
+    as their opinions do. Past the map's ends (the 0.5th and 99.5th percentiles) the head's rational tails keep
+    every photo apart: no two photos share a score unless their logits are equal."""
+    qs = np.linspace(CALIB_TAIL, 1 - CALIB_TAIL, 101)  # the extreme opinions are left to the tails
     ys = np.quantile(targets, qs)
-    ys = CALIB_LOW + (ys - ys[0]) / max(ys[-1] - ys[0], 1e-6) * (CALIB_HIGH - CALIB_LOW)
     head.set_quantile_map(np.quantile(lg, qs), ys)
 
 
@@ -541,7 +540,7 @@ def make_card(args, cfg: dict, cv: dict, test: dict, d: Data, head: ScoreHead, s
         "head": (f"logit = content(pooled last layer, 1280; version 2's, kept) + quality(stage statistics, view, "
                  f"focus, detail; an ensemble of {args.ensemble}) + {float(head.closed_penalty):.3f} x a subject's "
                  f"eyes closed; score = the logit's quantile mapped onto people's opinions (BIQ2021 train fit + "
-                 f"LIVE-C half), ends at {CALIB_LOW}/{CALIB_HIGH} with exponential tails"),
+                 f"LIVE-C half) from their 0.5th to 99.5th percentiles, rational tails beyond"),
         "input": "whole photo squashed to 224x224 (ImageNet mean/std); view, focus and detail looks from core/look.py",
         "training": {
             "command": ("python tools/train_score.py --biq BIQ2021 --livec ../shared/real/livec_half "

@@ -14,7 +14,7 @@ BUNDLED = {
     "retinaface_mobilenet0.25.pth": "1060628e94989788f9c68d6f8560f9d69ced6dc614c36a7202a5bf1d4ed89b43",
     "face_mesh.pth": "960319f0f3802f74c5f5d80694c220be51e55e0ab31987db4e11bce04d323a32",
     "iris_landmark.pth": "ae130240540b21e93212b3bdecb94ee28e702680a06dfb04717967c88d245694",
-    "score_head.pt": "7a87c2275be38fb522c6ceda0dc9a29877493481da2909c09ba8f88ade497db7",
+    "score_head.pt": "95fa36ad9175dec8a321bb5ab56f35aa6c2099383498f56c20c30781da4fc242",
 }
 
 

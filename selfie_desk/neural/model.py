@@ -223,8 +223,10 @@ class ScoreHead(nn.Module):
             return torch.sigmoid((logits - self.center) / self.spread)
         x, y = self.calib_x, self.calib_y
         inner = _interp(logits, x, y)
-        low_s = torch.clamp((x[5] - x[0]) / 2, min=1e-3)
-        high_s = torch.clamp((x[-1] - x[-6]) / 2, min=1e-3)
+        # the tails' scale: the logit span of the map's last tenth at each end (a twentieth was so short that a
+        # folder of good portraits, past the map's top, crowded into 0.99)
+        low_s = torch.clamp(x[10] - x[0], min=1e-3)
+        high_s = torch.clamp(x[-1] - x[-11], min=1e-3)
         # beyond the map's ends the score keeps moving towards 0 and 1 without reaching them (a rational tail:
         # an exponential one rounded the best photos of a folder to exactly 1.0, a tie at the top of the sort)
         low = y[0] / (1 + torch.clamp((x[0] - logits) / low_s, min=0.0))
