@@ -384,9 +384,14 @@ class _Key:
     sharpness: float | None  # the softest face's sharpness
     score: float | None
     soft: bool = False  # the softest face is clearly softer than the group's sharpest (set by rank_group)
+    blurred: str | None = None  # the score's own soft-focus reason ("motion blur", "camera shake"...), if any
+
+    @property
+    def out_of_focus(self) -> bool:
+        return self.soft or self.blurred is not None
 
     def sort_key(self) -> tuple[float, float, float, float, float]:
-        return (self.closed, 0.0 if self.all_open else 1.0, 1.0 if self.soft else 0.0,
+        return (self.closed, 0.0 if self.all_open else 1.0, 1.0 if self.out_of_focus else 0.0,
                 -(self.score if self.score is not None else -np.inf),
                 -(self.sharpness if self.sharpness is not None else -1.0))
 
@@ -402,14 +407,16 @@ def _key(photo: Any, faces_of: Callable[[Any], Sequence[Any]] | None = None) -> 
         eyes_known=bool(known),
         sharpness=min(sharp) if sharp else None,
         score=None if photo.score is None else float(photo.score),
+        blurred=next((r for r in getattr(photo, "reasons", []) or [] if family_of(r) == SOFT_FOCUS), None),
     )
 
 
 def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: frozenset[int] = frozenset(),
                faces_of: Callable[[Any], Sequence[Any]] | None = None) -> RankedGroup:
-    """Members best first (eyes open on every face, faces in focus, then the score), the best's reasons saying
-    why it won and the others' why they lost. `faces_of` (core/people.py: the key people's faces) says which of a
-    photo's faces count; all of them when None."""
+    """Members best first (eyes open on every face, in focus: no face clearly softer than the group's sharpest and
+    no soft-focus reason of the score's, then the score), the best's reasons saying why it won and the others' why
+    they lost. `faces_of` (core/people.py: the key people's faces) says which of a photo's faces count; all of
+    them when None."""
     keys = {p.id: _key(p, faces_of) for p in photos}
     sharpest = max((k.sharpness for k in keys.values() if k.sharpness is not None), default=None)
     if sharpest is not None:
@@ -447,6 +454,8 @@ def _best_reasons(kind: str, best: _Key, others: list[_Key]) -> list[str]:
     if not best.soft and best.sharpness is not None and any(o.soft for o in tied):
         reasons.append("sharpest face" if all(o.sharpness is None or o.sharpness <= best.sharpness for o in tied)
                        else "face in focus")
+    elif not best.out_of_focus and any(o.blurred for o in tied):
+        reasons.append("in focus")
     if not reasons or (best.score is not None and all(o.score is None or o.score <= best.score for o in others)):
         if best.score is not None:
             reasons.append(f"highest score {_IN_GROUP.get(kind, 'in the group')}")
@@ -461,6 +470,8 @@ def _loser_reasons(k: _Key, best: _Key) -> list[str]:
         reasons.append("eyes not known open")
     if k.soft and not best.soft:
         reasons.append("softer face than the best")
+    elif k.blurred and not best.blurred:
+        reasons.append(k.blurred)
     if k.score is None:
         reasons.append("not scored")
     elif best.score is not None and k.score < best.score:
