@@ -18,7 +18,7 @@ from selfie_desk.core import crop_geometry, paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.ranking import crop_rank_score
-from selfie_desk.core.settings import CROP_ASPECTS, Settings
+from selfie_desk.core.settings import CROP_RATIOS, Settings
 from selfie_desk.ui import crop_box
 
 SCAN_TIMEOUT_MS = 90_000
@@ -69,8 +69,8 @@ def screen_point(overlay, x: float, y: float) -> QPoint:
 
 
 def test_presets_are_the_crop_searchs():
-    assert CROP_ASPECTS is crop_geometry.ASPECTS  # one list: the settings, the window and the CLI use it
-    for aspect in crop_geometry.ASPECTS:
+    assert CROP_RATIOS is crop_geometry.RATIOS  # one list: the settings, the window and the CLI use it
+    for aspect in crop_geometry.RATIOS:
         fixed = crop_geometry.parse_aspect(aspect)
         if fixed is not None:
             assert crop_geometry.aspect_ratio(aspect, 640, 480) == pytest.approx(fixed)

@@ -11,7 +11,9 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-DEVICES = ("auto", "cpu", "cuda")  # --device's choices, in the order --help lists them
+from selfie_desk.core.vocabulary import Device
+
+DEVICES = tuple(d.value for d in Device)  # --device's choices, in the order --help lists them
 
 
 def add_device_option(parser: Any, help: str = "where the convnet runs") -> None:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
+from selfie_desk.core.vocabulary import GroupKind
+
 if TYPE_CHECKING:
     from selfie_desk.core.map_layout import MapLayout
 
@@ -285,7 +287,7 @@ class StoredGroup:
     photo_ids: tuple[int, ...]
 
 
-GROUP_KINDS = ("burst", "similar", "bracket", "panorama", "single")
+GROUP_KINDS = tuple(k.value for k in GroupKind)
 
 
 def _prefix_bounds(folder: str) -> tuple[str | bytes, str | bytes]:
@@ -648,18 +650,6 @@ class Catalog:
             (model, lo, hi, since),
         ).fetchall()
         return self.photos(model, paths=[r[0] for r in rows])
-
-    def set_decisions(self, photo_ids: Iterable[int], decision: str | None) -> None:
-        """Flag several photos at once, atomically (a culling keystroke on a multi-selection)."""
-        with self.transaction():
-            for photo_id in photo_ids:
-                self.set_decision(photo_id, decision)
-
-    def set_ratings(self, photo_ids: Iterable[int], rating: int) -> None:
-        """Rate several photos at once, atomically."""
-        with self.transaction():
-            for photo_id in photo_ids:
-                self.set_rating(photo_id, rating)
 
 
     # ---- crop proposals --------------------------------------------------------------------------

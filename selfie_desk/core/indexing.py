@@ -491,9 +491,3 @@ def apply_xmp_rating(catalog: Catalog, photo_id: int, info: xmp.XmpInfo) -> int:
         catalog.set_rating(photo_id, info.rating)
     return int(info.decision is not None or (info.rating is not None and 1 <= info.rating <= 5))
 
-
-def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
-    """Stars (1-5) or a reject (-1) another app left in the photo's sidecar or embedded XMP, for a photo new to
-    the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
-    info = _xmp_info(path)
-    return 0 if info is None else apply_xmp_rating(catalog, photo_id, info)

@@ -36,6 +36,7 @@ from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.embedding import EMBEDDING_DIM, EMBEDDING_ID
 from selfie_desk.core.model_cards import DEFAULT_MODEL, name_problem
+from selfie_desk.core.vocabulary import Decision
 from selfie_desk.neural.model import ScoreHead, load_head, save_head
 
 GOOD_STARS = 4  # >= 4 stars: good
@@ -67,9 +68,9 @@ class Label:
 # ---- labels from the catalog ---------------------------------------------------------------------------
 def label_of(decision: str | None, rating: int) -> tuple[bool, str] | None:
     """(good, source) for one photo's decision and stars, or None when they say nothing."""
-    if decision == "keep":
+    if decision == Decision.KEEP:
         return True, "pick"
-    if decision == "reject":
+    if decision == Decision.REJECT:
         return False, "reject"
     if rating >= GOOD_STARS:
         return True, "stars"

@@ -23,10 +23,10 @@ from PySide6.QtGui import QAction, QActionGroup, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
 from selfie_desk.core.catalog import ACCEPTED_CROP, Catalog, CropProposal, Photo
-from selfie_desk.core.crop_geometry import ASPECTS, Box, aspect_ratio, whole_pixels
+from selfie_desk.core.crop_geometry import RATIOS, Box, aspect_ratio, whole_pixels
 from selfie_desk.core.history import EditHistory
 from selfie_desk.core.settings import Settings
-from selfie_desk.ui.crop_box import ASPECT_LABELS, clamp_move, fit_ratio
+from selfie_desk.ui.crop_box import RATIO_LABELS, clamp_move, fit_ratio
 from selfie_desk.ui.crop_overlay import CropOverlay
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.scan_status import ScanStatus
@@ -72,7 +72,7 @@ class CropController(QObject):
         self.history = history or EditHistory(catalog)  # accepting and clearing crops can be undone
         self.targets = targets  # what Clear Accepted Crop applies to outside the loupe (the grid's selection)
         self.overlay = CropOverlay(loupe.canvas)
-        self.aspect = settings.crop_aspect if settings.crop_aspect in ASPECTS else "original"
+        self.aspect = settings.crop_aspect if settings.crop_aspect in RATIOS else "original"
         self.active = False  # the overlay is open for editing
         self.photo: Photo | None = None  # the loupe's photo while active
         self.candidates: list[Candidate] = []
@@ -123,8 +123,8 @@ class CropController(QObject):
         self.menu.addSeparator()
         self.aspect_menu = self.menu.addMenu("Aspect &Ratio")
         self.aspect_group = QActionGroup(self)
-        for aspect in ASPECTS:
-            a = QAction(ASPECT_LABELS[aspect], self, checkable=True)
+        for aspect in RATIOS:
+            a = QAction(RATIO_LABELS[aspect], self, checkable=True)
             a.setData(aspect)
             a.setChecked(aspect == self.aspect)
             a.triggered.connect(lambda checked=False, aspect=aspect: self.set_aspect(aspect))
@@ -142,8 +142,8 @@ class CropController(QObject):
         self.crop_action.setIconText("✂ Crop")
         self.toolbar.addWidget(QLabel(" Aspect: ", self.toolbar))
         self.aspect_box = QComboBox(self.toolbar)
-        for aspect in ASPECTS:
-            self.aspect_box.addItem(ASPECT_LABELS[aspect], aspect)
+        for aspect in RATIOS:
+            self.aspect_box.addItem(RATIO_LABELS[aspect], aspect)
         self.aspect_box.setCurrentIndex(self.aspect_box.findData(self.aspect))
         self.aspect_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the photos
         self.aspect_box.setToolTip("The crop's aspect ratio; changing it proposes again")
@@ -229,7 +229,7 @@ class CropController(QObject):
 
     def set_aspect(self, aspect: str) -> None:
         """Another preset: the menu and the combo box follow; an open overlay proposes again for it."""
-        if aspect not in ASPECTS:
+        if aspect not in RATIOS:
             raise ValueError(f"unknown aspect {aspect!r}")
         self.aspect_box.blockSignals(True)
         self.aspect_box.setCurrentIndex(self.aspect_box.findData(aspect))

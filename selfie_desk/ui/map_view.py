@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from selfie_desk.core.catalog import Photo
 from selfie_desk.core.describe import name_of
 from selfie_desk.core.map_layout import MapLayout, outline
+from selfie_desk.core.vocabulary import Decision
 from selfie_desk.ui.grid import ThumbnailCache, score_color, thumbnail_key
 from selfie_desk.ui.theme import PICK, REJECT
 from selfie_desk.workers.mapping import BACKGROUND, SMALL, TILE, blank_mosaics
@@ -269,9 +270,10 @@ class MapView(QWidget):
             painter.drawRect(target)
         if self.show_flags and p.decision is not None:
             mark = max(3.0, min(14.0, rect.width() / 6))
-            if p.decision == "reject":
+            if p.decision == Decision.REJECT:
                 painter.fillRect(target, QColor(0, 0, 0, 140))
-            painter.fillRect(QRectF(target.left(), target.top(), mark, mark), PICK if p.decision == "keep" else REJECT)
+            painter.fillRect(QRectF(target.left(), target.top(), mark, mark),
+                             PICK if p.decision == Decision.KEEP else REJECT)
 
     def _paint_close(self, painter: QPainter, origin: QPointF, s: float, still: bool) -> None:
         """Close up: the thumbnails of the cells on screen, one drawPixmap each; their frames and flag marks
@@ -283,7 +285,7 @@ class MapView(QWidget):
         r1 = min(rows, int((self.height() - origin.y()) // s) + 1)
         frames: dict[int, list[QRectF]] = {}
         rejects: list[QRectF] = []
-        marks: dict[str, list[QRectF]] = {"keep": [], "reject": []}
+        marks: dict[str, list[QRectF]] = {Decision.KEEP: [], Decision.REJECT: []}
         mark = max(3.0, min(14.0, s / 6))
         for r in range(r0, r1):
             for c in range(c0, c1):
@@ -308,7 +310,7 @@ class MapView(QWidget):
                     frames.setdefault(int(max(0.0, min(1.0, p.score)) * 20), []).append(target)
                 if self.show_flags and p.decision in marks:
                     marks[p.decision].append(QRectF(target.left(), target.top(), mark, mark))
-                    if p.decision == "reject":
+                    if p.decision == Decision.REJECT:
                         rejects.append(target)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for bucket, rects in frames.items():
@@ -318,7 +320,7 @@ class MapView(QWidget):
         if rejects:
             painter.setBrush(QColor(0, 0, 0, 140))
             painter.drawRects(rejects)
-        for decision, colour in (("keep", PICK), ("reject", REJECT)):
+        for decision, colour in ((Decision.KEEP, PICK), (Decision.REJECT, REJECT)):
             if marks[decision]:
                 painter.setBrush(colour)
                 painter.drawRects(marks[decision])
@@ -495,7 +497,7 @@ class MapView(QWidget):
         painter.setFont(font)
         painter.setPen(QColor(235, 235, 235))
         score = "not scored" if p.score is None else f"score {p.score:.2f}"
-        flag = {"keep": " · pick", "reject": " · reject"}.get(p.decision or "", "")
+        flag = {Decision.KEEP: " · pick", Decision.REJECT: " · reject"}.get(p.decision or "", "")
         painter.drawText(QRectF(box.left() + 2, box.bottom() - 20, box.width() - 4, 18),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                          painter.fontMetrics().elidedText(f"{name_of(p)} · {score}{flag}", Qt.TextElideMode.ElideMiddle,
