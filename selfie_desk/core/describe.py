@@ -17,6 +17,7 @@ from selfie_desk.core.reasons import ASPECTS
 from selfie_desk.core.vocabulary import Decision
 
 ASPECT_LABELS = {name: name.capitalize() for name in ASPECTS}  # the score's aspects, as the side panel names them
+FLAG_WORDS: dict[str, str] = {Decision.KEEP: "Pick", Decision.REJECT: "Reject"}
 RED, AMBER, GREEN, GOLD = "#e5534b", "#d29922", "#2ea043", "#f0b428"
 
 
@@ -121,7 +122,7 @@ def describe(p: Photo, form: Form, rank: int | None = None, scored: int = 0) -> 
     if form is Form.PANEL:
         if p.captured_at:
             parts.append(f"Taken {p.captured_at.replace('T', ' ')}")
-        flag = {Decision.KEEP: "Pick", Decision.REJECT: "Reject"}.get(p.decision or "", "Unflagged")
+        flag = FLAG_WORDS.get(p.decision or "", "Unflagged")
         stars = "★" * p.rating + "☆" * (5 - p.rating)
         parts.append(f"{flag} &nbsp; <span style='color:{GOLD}'>{stars}</span>")
     if caption:

@@ -35,6 +35,7 @@ from selfie_desk.core.vocabulary import Decision
 
 SELECTIONS = ("picks", "top", "min_score", "ids", "best_of_groups")
 FORMATS = ("same", "jpeg", "png", "webp")
+_DECISION_WORDS: dict[str, str] = {Decision.KEEP: "pick", Decision.REJECT: "reject"}  # {decision} in a file name
 # What a raw photo's export copies: the raw as it is, its JPEG (the pair's, else one made from the raw), or both.
 RAW_FILES = ("both", "raw", "jpeg")
 _EXT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
@@ -212,7 +213,7 @@ def file_stem(pattern: str, photo: Photo, rank: int, total: int) -> str:
         "name": src.stem,
         "score": "none" if photo.score is None else f"{photo.score:.3f}",
         "rating": str(photo.rating),
-        "decision": {Decision.KEEP: "pick", Decision.REJECT: "reject"}.get(photo.decision or "", "none"),
+        "decision": _DECISION_WORDS.get(photo.decision or "", "none"),
         "date": (photo.captured_at or "")[:10] or "nodate",
         "ext": src.suffix.lstrip(".").lower(),
     }

@@ -52,7 +52,7 @@ GEOMETRY_FIELDS = (ORIENTATION, TIFF_NS + "ImageWidth", TIFF_NS + "ImageLength",
                    f"{{{NS['exif']}}}PixelYDimension", HAS_CROP, *CROP_FIELDS, CROP_ANGLE)
 
 # Lightroom's default label set: Red, Yellow, Green, Blue, Purple
-LABELS = {Decision.KEEP: "Green", Decision.REJECT: "Red"}
+LABELS: dict[str, str] = {Decision.KEEP: "Green", Decision.REJECT: "Red"}
 REJECTED = -1
 
 _PACKET_ID = "W5M0MpCehiHzreSzNTczkc9d"  # the fixed id every XMP packet wrapper carries
