@@ -1,4 +1,4 @@
-"""Undo and redo of decisions in the catalog (core/history.py): every edit comes back, across restarts."""
+"""Undo and redo of decisions in the catalog (core/culling/history.py): every edit comes back, across restarts."""
 
 import sqlite3
 
@@ -6,7 +6,7 @@ import pytest
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import SCHEMA_VERSION, Catalog
-from selfie_desk.core.history import EditHistory
+from selfie_desk.core.culling.history import EditHistory
 
 
 def _add(cat: Catalog, n: int, folder: str = "/shoot") -> list[int]:

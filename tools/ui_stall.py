@@ -102,7 +102,7 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
 
     from selfie_desk.core import paths, thumbnails
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.history import EditHistory
+    from selfie_desk.core.culling.history import EditHistory
     from selfie_desk.core.settings import Settings
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow

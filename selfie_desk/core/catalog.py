@@ -140,7 +140,7 @@ _UNSIGNED = "(p.embedding IS NOT NULL AND p.signature IS NULL)"
 
 
 def create_undo_log(db: sqlite3.Connection) -> None:
-    """The undo history (core/history.py): a table of its own, created when missing rather than by a migration,
+    """The undo history (core/culling/history.py): a table of its own, created when missing rather than by a migration,
     so that it needs no schema version (a catalog of any version gains it; an older Selfie Desk ignores it)."""
     db.execute(
         "CREATE TABLE IF NOT EXISTS undo_log (id INTEGER PRIMARY KEY, scope TEXT NOT NULL, label TEXT NOT NULL, "
@@ -956,7 +956,7 @@ class Catalog:
     def restore_groups(self, photo_ids: Iterable[int], groups: Sequence[StoredGroup]) -> None:
         """Put `photo_ids` back into exactly `groups` (each with its kind, whether the user made it, its members;
         a photo of `photo_ids` in none of them is left in no group): the undo and redo of a split or a merge
-        (core/history.py). A group keeps its id unless that id now belongs to photos outside `photo_ids`."""
+        (core/culling/history.py). A group keeps its id unless that id now belongs to photos outside `photo_ids`."""
         touched = set(photo_ids) | {pid for g in groups for pid in g.photo_ids}
         with self.transaction() as db:
             ids = sorted(touched)

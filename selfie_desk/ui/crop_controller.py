@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
 from selfie_desk.core.catalog import ACCEPTED_CROP, Catalog, CropProposal, Photo
 from selfie_desk.core.crop_geometry import RATIOS, Box, aspect_ratio, whole_pixels
-from selfie_desk.core.history import EditHistory
+from selfie_desk.core.culling.history import EditHistory
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.crop_box import RATIO_LABELS, clamp_move, fit_ratio
 from selfie_desk.ui.crop_overlay import CropOverlay

@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 
 from selfie_desk import __version__
 from selfie_desk.core.catalog import Catalog, Photo
+from selfie_desk.core.culling.history import Edit, EditHistory
 from selfie_desk.core.describe import name_of
 from selfie_desk.core.groups import GroupIndex
-from selfie_desk.core.history import Edit, EditHistory
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
 from selfie_desk.ui import theme
