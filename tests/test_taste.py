@@ -19,6 +19,7 @@ from taste_data import copy_catalog, make_taste_folder
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.model_cards import available_models
 from selfie_desk.neural import pipeline, rescore, taste
 from selfie_desk.neural.model import Scorer
@@ -124,7 +125,7 @@ def pick_bw(catalog: Catalog, folder: Path, truth: dict[str, bool]) -> dict[int,
     decisions = {}
     for p in catalog.photos("default", folder=str(folder)):
         decisions[p.id] = "keep" if truth[Path(p.path).name] else "reject"
-        catalog.set_decision(p.id, decisions[p.id])
+        CullingSession(catalog).adopt([(p.id, "decision", decisions[p.id])])
     return decisions
 
 
@@ -221,13 +222,13 @@ def test_too_few_labels_warn_and_one_class_refuses(catalog_copy):
     bw = [p for p in photos if truth[Path(p.path).name]]
     colour = [p for p in photos if not truth[Path(p.path).name]]
     for p in bw[:6]:
-        catalog.set_decision(p.id, "keep")
+        CullingSession(catalog).adopt([(p.id, "decision", "keep")])
     labels, _ = taste.labels_from_catalog(catalog)
     with pytest.raises(taste.TasteError, match="both"):
         taste.train(catalog, labels, "x")
     for p in colour[:3]:
-        catalog.set_rating(p.id, 1)  # 1 star: bad
-    catalog.set_rating(colour[4].id, 3)  # neutral: not a label
+        CullingSession(catalog).adopt([(p.id, "rating", 1)])  # 1 star: bad
+    CullingSession(catalog).adopt([(colour[4].id, "rating", 3)])  # neutral: not a label
     labels, _ = taste.labels_from_catalog(catalog)
     assert len(labels) == 9
     result = taste.train(catalog, labels, "x", holdout=0.2)
@@ -297,7 +298,7 @@ def test_cli_train_from_a_likes_csv(catalog_copy, tmp_path):
 def test_cli_one_class_is_a_clear_error(catalog_copy):
     catalog, folder, truth = catalog_copy
     for p in catalog.photos("default", folder=str(folder))[:5]:
-        catalog.set_decision(p.id, "keep")
+        CullingSession(catalog).adopt([(p.id, "decision", "keep")])
     catalog.close()
     done = run_cli("train", "--name", "x")
     assert done.returncode == 1 and "both" in done.stderr and "Traceback" not in done.stderr

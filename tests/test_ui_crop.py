@@ -16,6 +16,7 @@ from PySide6.QtCore import QElapsedTimer, QPoint, QSize, Qt, QTimer
 
 from selfie_desk.core import crop_geometry, paths
 from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.ranking import crop_rank_score
 from selfie_desk.core.settings import CROP_RATIOS, Settings
@@ -241,7 +242,7 @@ def test_accepted_crops_show_on_thumbnails(qtbot, make_window, demo_folder):
     open_and_wait(qtbot, window, demo_folder)
     p = next(p for p in window.model.photos() if p.path.endswith("coffee.png"))
     box = (p.width // 4, p.height // 4, p.width * 3 // 4, p.height * 3 // 4)
-    window.catalog.set_crop(p.id, box)
+    CullingSession(window.catalog).adopt([(p.id, "crop", box)])
     window.crop.photos_changed.emit(window.catalog.photos("default", paths=[p.path]))
     cropped = window.model.get(p.id)
     assert cropped.crop == box

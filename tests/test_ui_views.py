@@ -11,6 +11,7 @@ from conftest import photo, photo_folder, save_jpeg
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.canvas import ViewState
 
@@ -227,7 +228,7 @@ def test_compare_shows_accepted_crops_as_the_loupe_does(qtbot, make_window, tmp_
     window = make_window()
     open_and_wait(qtbot, window, folder)
     first = window.model.photos()[0]
-    window.catalog.set_crop(first.id, (300.0, 200.0, 900.0, 600.0))
+    CullingSession(window.catalog).adopt([(first.id, "crop", (300.0, 200.0, 900.0, 600.0))])
     window.crop._reread([first])  # what accepting a crop in the loupe does
     window._select_row(0)
     qtbot.keyClick(window.grid, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
@@ -252,6 +253,7 @@ def test_compare_shows_accepted_crops_as_the_loupe_does(qtbot, make_window, tmp_
     assert abs(lightness(0.5, 0.5) - inside) <= 2  # ...and what it keeps is not
     overlay.show()
 
-    window.catalog.set_crop(first.id, None)  # cleared elsewhere (Delete in the loupe): the pane follows
+    # cleared elsewhere (Delete in the loupe): the pane follows
+    CullingSession(window.catalog).adopt([(first.id, "crop", None)])
     window.crop._reread([first])
     assert not overlay.isVisible()

@@ -28,6 +28,7 @@ def main() -> None:
 
     from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.culling.session import CullingSession
     from selfie_desk.core.settings import Settings
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.model import Scorer
@@ -41,7 +42,7 @@ def main() -> None:
         for i, p in enumerate(catalog.photos("default", folder=str(folder))):
             if i % 6 in (0, 3):  # one picture in three left unflagged, in both versions, across all sources
                 continue
-            catalog.set_decision(p.id, "keep" if truth[Path(p.path).name] else "reject")
+            CullingSession(catalog).adopt([(p.id, "decision", "keep" if truth[Path(p.path).name] else "reject")])
 
     app = QApplication.instance() or QApplication([])
 

@@ -23,6 +23,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from taste_data import make_taste_folder  # noqa: E402
 
+from selfie_desk.core.culling.session import CullingSession  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -44,7 +46,7 @@ def main() -> None:
     print(f"{len(truth)} photos scored in {time.perf_counter() - t0:.1f} s")
     photos = catalog.photos("default", folder=str(folder))
     for p in photos:
-        catalog.set_decision(p.id, "keep" if truth[Path(p.path).name] else "reject")
+        CullingSession(catalog).adopt([(p.id, "decision", "keep" if truth[Path(p.path).name] else "reject")])
     labels, _ = taste.labels_from_catalog(catalog)
 
     print("\nPicks (B&W) vs rejects (colour), held out 20 % stratified:")

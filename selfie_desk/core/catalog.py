@@ -471,15 +471,9 @@ class Catalog:
                          (None if pair is None else db_path(pair), photo_id))
 
     def merge_pair(self, raw_id: int, jpeg_id: int) -> None:
-        """A JPEG catalogued on its own turned out to be a raw's pair: its decisions go to the raw's row where
-        that has none, and its own row goes (one photo, one set of decisions)."""
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE photos SET decision = COALESCE(decision, (SELECT decision FROM photos WHERE id = ?)), "
-                "rating = CASE WHEN rating = 0 THEN (SELECT rating FROM photos WHERE id = ?) ELSE rating END, "
-                "crop = COALESCE(crop, (SELECT crop FROM photos WHERE id = ?)) WHERE id = ?",
-                (jpeg_id, jpeg_id, jpeg_id, raw_id))
-            db.execute("DELETE FROM photos WHERE id = ?", (jpeg_id,))
+        """A JPEG catalogued on its own turned out to be a raw's pair: its own row goes (one photo, one set of
+        decisions: the culling session's `hand_over` gives the raw's row the JPEG's first)."""
+        self._db.execute("DELETE FROM photos WHERE id = ?", (jpeg_id,))
 
     def found_again(self, photo_id: int) -> None:
         self._db.execute("UPDATE photos SET missing_since = NULL WHERE id = ?", (photo_id,))
@@ -623,21 +617,8 @@ class Catalog:
                 out[pid] = ((x0, y0, x1, y1), score)
         return out
 
-    # ---- the user's decisions --------------------------------------------------------------------
-    def set_decision(self, photo_id: int, decision: str | None) -> None:
-        if decision not in (None, "keep", "reject"):
-            raise ValueError(f"decision must be keep, reject or None, not {decision!r}")
-        self._db.execute("UPDATE photos SET decision = ? WHERE id = ?", (decision, photo_id))
-
-    def set_rating(self, photo_id: int, rating: int) -> None:
-        if not 0 <= rating <= 5:
-            raise ValueError("rating must be 0-5")
-        self._db.execute("UPDATE photos SET rating = ? WHERE id = ?", (rating, photo_id))
-
-    def set_crop(self, photo_id: int, crop: Box | None) -> None:
-        self._db.execute(
-            "UPDATE photos SET crop = ? WHERE id = ?", (None if crop is None else json.dumps(list(crop)), photo_id)
-        )
+    # The user's decisions (photos.decision, rating, crop) are written by the culling session alone
+    # (core/culling/session.py, through core/culling/history.py): one writer, checked once, undoable.
 
     # ---- for the desktop app ---------------------------------------------------------------------
     def photos_changed_since(self, model: str, folder: str, since: float) -> list[Photo]:
