@@ -236,7 +236,7 @@ def test_the_window_opens_the_map_flags_a_dragged_region_and_enter_opens_the_lou
     astronaut = next(p for p in window.model.all_photos() if p.path == next(iter(pairs)))
     window.history.apply("Pick", [(astronaut.id, "decision", "keep")])
     window.model.update(astronaut.id, decision="keep")
-    from selfie_desk.ui.grid_model import PhotoFilter
+    from selfie_desk.core.culling.view import PhotoFilter
 
     window.filters.set_filter(PhotoFilter(decision="picks"))
     assert view.shown_ids == [astronaut.id]

@@ -14,8 +14,8 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.culling.view import PhotoFilter
 from selfie_desk.core.indexing import canonical
-from selfie_desk.ui.grid_model import PhotoFilter
 
 SCAN_TIMEOUT_MS = 90_000
 

@@ -12,9 +12,9 @@ from PIL import Image, ImageFilter
 from PySide6.QtCore import QPoint, Qt
 
 from selfie_desk.core import paths
+from selfie_desk.core.culling.view import PhotoFilter
 from selfie_desk.core.groups import CLOSED_EYES, SOFT_FOCUS
 from selfie_desk.ui.grid import stack_hit_rect
-from selfie_desk.ui.grid_model import PhotoFilter
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 SCAN_TIMEOUT_MS = 90_000

@@ -109,9 +109,9 @@ class MainWindow(QMainWindow):
         self.preview_loader = ImageLoader(threads=1, max_pending=8, name="previews", parent=self)
         self.thumbs = ThumbnailCache(self.thumbnail_loader, settings.thumbnail_size)
 
-        self.model = PhotoGridModel(self)
-        self.model.sort = settings.sort
-        self.model.stacked = settings.stack_groups
+        self.model = PhotoGridModel(parent=self)
+        self.model.view.sort = settings.sort
+        self.model.view.stacked = settings.stack_groups
         self.grid = PhotoGrid(self.thumbs, self)
         self.grid.setModel(self.model)
         self.grid.set_show_names(settings.show_names)
