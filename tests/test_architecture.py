@@ -62,3 +62,17 @@ def test_only_the_culling_history_writes_a_flag_stars_or_a_crop():
                     writers.setdefault(file.relative_to(PACKAGE).as_posix(), []).append(m["columns"])
     assert set(writers) == {WRITER.relative_to(PACKAGE).as_posix()}, writers
     assert len(writers["core/culling/history.py"]) >= 2  # the edits (a column at run time) and a pair's hand-over
+
+
+GROUP_EDITS = {"split_group", "merge_groups", "move_to_group", "restore_groups"}
+
+
+def test_only_the_culling_package_edits_the_users_groups():
+    """A split, a merge and their undo change the groups the user made: the catalog's calls for them are made from
+    core/culling/ alone (the session, and the history that undoes them), never from the window or a command."""
+    callers = set()
+    for file in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text(), str(file))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in GROUP_EDITS:
+                callers.add(file.relative_to(PACKAGE).as_posix())
+    assert callers == {"core/culling/session.py", "core/culling/history.py"}, callers

@@ -234,8 +234,7 @@ def test_the_window_opens_the_map_flags_a_dragged_region_and_enter_opens_the_lou
 
     # the grid's filters apply: only picks shown
     astronaut = next(p for p in window.model.all_photos() if p.path == next(iter(pairs)))
-    window.history.apply("Pick", [(astronaut.id, "decision", "keep")])
-    window.model.update(astronaut.id, decision="keep")
+    window.session.decide("keep", [astronaut.id])
     from selfie_desk.core.culling.view import PhotoFilter
 
     window.filters.set_filter(PhotoFilter(decision="picks"))

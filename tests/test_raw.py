@@ -403,7 +403,7 @@ def test_the_window_shows_a_pair_as_one_photo_and_the_loupe_its_preview(qtbot, m
     photos = window.model.photos()
     assert sorted(os.path.basename(p.path) for p in photos) == ["IMG_0.DNG", "solo.jpg"]  # one cell per pair
     pair = next(p for p in photos if p.pair is not None)
-    window._select_row(window.model.row_of(pair.id))
+    window.selection.select_row(window.model.row_of(pair.id))
     window.show_loupe()
     loupe = window.loupe
     qtbot.waitUntil(lambda: loupe.canvas.image is not None and loupe.canvas.image.width() == 2000, timeout=20_000)
@@ -421,7 +421,7 @@ def test_the_window_shows_a_pair_whose_raw_cannot_be_read_from_its_jpeg_and_says
     (pair,) = window.model.photos()
     assert pair.error is None and pair.score is not None and pair.pair is not None
     qtbot.waitUntil(lambda: "IMG_5.CR3: read from its JPEG IMG_5.JPG" in window.messages.text(), timeout=5_000)
-    window._select_row(window.model.row_of(pair.id))
+    window.selection.select_row(window.model.row_of(pair.id))
     window.show_loupe()
     qtbot.waitUntil(lambda: window.loupe.canvas.image is not None and window.loupe.canvas.image.width() == 1200,
                     timeout=20_000)

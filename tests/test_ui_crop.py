@@ -41,7 +41,7 @@ def saved(folder: Path) -> dict:
 def open_loupe_on(qtbot, window, name: str):
     window.set_sort("name")
     row = next(i for i, p in enumerate(window.model.photos()) if p.path.endswith(name))
-    window._select_row(row)
+    window.selection.select_row(row)
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     assert window.mode == "loupe" and window.loupe.photo.path.endswith(name)
     qtbot.waitUntil(lambda: window.loupe.canvas.image is not None, timeout=20_000)
@@ -218,7 +218,7 @@ def test_escape_discards_and_stores_nothing(qtbot, make_window, demo_folder):
 def test_the_toolbar_button_crops_from_the_grid(qtbot, make_window, demo_folder):
     window = make_window()
     open_and_wait(qtbot, window, demo_folder)
-    window._select_row(2)
+    window.selection.select_row(2)
     chosen = window.model.photo(2)
     qtbot.keyClick(window.grid, Qt.Key.Key_C)  # in the grid, C still compares (one photo: a hint)
     assert window.mode == "grid" and not window.crop.active
@@ -290,7 +290,7 @@ def test_propose_for_the_folder_then_sort_by_best_after_crop(qtbot, make_window,
         {n: p.best_crop_score for n, p in stored.items()})
 
     # again, for the selection: the stored proposals are reused, nothing is searched
-    window._select_row(0)
+    window.selection.select_row(0)
     with qtbot.waitSignal(window.crop.batch_finished, timeout=CROP_TIMEOUT_MS) as finished:
         window.crop.selection_action.trigger()
     assert finished.args[0].reused == 1 and finished.args[0].proposed == 0

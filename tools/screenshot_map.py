@@ -87,8 +87,8 @@ def take(folder: Path, out: Path) -> int:
     best = max(window.model.all_photos(), key=lambda p: p.score or 0)
     worst = min(window.model.all_photos(), key=lambda p: p.score if p.score is not None else 1)
     for photo, decision in ((best, "keep"), (worst, "reject")):
-        window._on_map_current(photo.id)
-        window.map.set_current(photo.id)
+        window.selection.select_row(window.model.row_of(photo.id), scroll=False)  # what a click on the map does
+        window.map_control.set_current(photo.id)
         window.set_decision(decision)
     wait(1.0)
     hover = view.shown_ids[len(view.shown_ids) // 3]

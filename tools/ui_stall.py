@@ -102,7 +102,6 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
 
     from selfie_desk.core import paths, thumbnails
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.culling.history import EditHistory
     from selfie_desk.core.settings import Settings
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
@@ -120,8 +119,7 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
     window.resize(1440, 900)
     window.show()
     window.folder = folder  # what open_folder does, without its scan: these photos have no files
-    window.history = EditHistory(catalog, str(folder))
-    window.model.set_photos(photos)
+    window.session.open(str(folder))
     clock, gaps, phase = QElapsedTimer(), {"layout": [], "pan and zoom": []}, ["layout"]
     clock.start()
     t0 = time.perf_counter()

@@ -35,6 +35,9 @@ from selfie_desk.core.groups import GroupIndex, RankedGroup
 from selfie_desk.core.model_cards import DEFAULT_MODEL
 from selfie_desk.core.vocabulary import Decision, ViewMode
 
+__all__ = ["DECISION_LABELS", "KEEP_BEST_LABEL", "MERGE_WHAT", "NO_GROUP", "SPLIT_ALL", "SPLIT_WHAT", "Changes",
+           "CullingSession", "Edit", "stars_label"]
+
 KEEP_BEST_LABEL = "Keep best of"  # B's edit in the undo history ("Keep best of burst, reject 3")
 DECISION_LABELS: dict[Decision | None, str] = {Decision.KEEP: "Pick", Decision.REJECT: "Reject", None: "Unflag"}
 NO_GROUP = "This photo is in no group of one moment (Ctrl+G merges selected photos into one)"
@@ -130,6 +133,26 @@ class CullingSession:
                 return selected
         p = self.current()
         return [p] if p is not None else []
+
+    def kept_rows(self, current: int | None, selected: Sequence[int]) -> tuple[int, list[int]] | None:
+        """Where the grid's cursor and selection go once the rows were rebuilt (a new sort, a filter, a stack
+        folded or unfolded, a scan's new photos): each selected photo where it went (left out if hidden now); the
+        cursor with its photo, onto its stack when folded into one, else onto the first selected photo still
+        shown, else the first row. (cursor row, selected rows); None when there is no row, or when the cursor
+        was on nothing (the first row is chosen afresh, as on opening)."""
+        view = self.view
+        if current is None or not len(view):
+            return None
+        rows = [r for r in (view.row_of(pid) for pid in selected) if r is not None]
+        row = view.row_of(current)
+        if row is None:
+            group = view.groups.group_of(current)
+            if group is not None:  # folded into its stack: the cursor on the stack
+                on_stack = view.group_rows(group.id)
+                row = on_stack[0] if on_stack else None
+        if row is None:
+            row = rows[0] if rows else 0
+        return row, rows or [row]
 
     def current_group(self) -> RankedGroup | None:
         """The group of two or more frames of the photo being looked at, or None."""
