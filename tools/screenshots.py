@@ -94,10 +94,14 @@ def take(folder: Path | None, out: Path) -> int:
     folder = folder or paths.demo_photos_dir()
     window, catalog, wait = open_window()
 
-    outcome = []
+    outcome, grouped = [], []
     window.scan_finished.connect(outcome.append)
+    window.grouped.connect(lambda o: grouped.append(o) if o.regrouped else None)
     window.open_folder(folder)
     wait(300, lambda: bool(outcome))
+    # the grouping after the scan brings the photos as it read them: flag them once it is in, or it shows them
+    # unflagged again (the catalog keeps the flags either way)
+    wait(60, lambda: bool(grouped))
     if not outcome or outcome[0].error:
         print(f"screenshots: scoring did not finish: {outcome[0].error if outcome else 'timed out'}", file=sys.stderr)
         return 1
