@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from taste_data import copy_catalog, make_taste_folder
+from taste_data import copy_catalog
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.model_cards import available_models
+from selfie_desk.demo import make_taste_folder
 from selfie_desk.neural import pipeline, rescore, taste
 from selfie_desk.neural.model import Scorer
 

@@ -24,12 +24,12 @@ def main() -> None:
     os.environ["SELFIE_DESK_HOME"] = str(tmp / "home")
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
-    from taste_data import make_taste_folder
 
     from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
     from selfie_desk.core.culling.session import CullingSession
     from selfie_desk.core.settings import Settings
+    from selfie_desk.demo import make_taste_folder
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.model import Scorer
     from selfie_desk.ui.main_window import MainWindow

@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from taste_data import make_taste_folder  # noqa: E402
-
-from selfie_desk.core.culling.session import CullingSession  # noqa: E402
+from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.demo import make_taste_folder
 
 
 def main() -> None:
