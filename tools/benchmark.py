@@ -32,7 +32,6 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def make_photos(folder: Path, n: int, size=(4000, 3000)) -> list[Path]:

@@ -25,18 +25,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+from fit_score import bucket
 from PIL import Image, ImageFilter
 
+from selfie_desk.core import degrade
+from selfie_desk.core.crop_geometry import RATIOS, Prepared, cuts_a_face, face_relations, iou
+from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch
+from selfie_desk.neural.model import Scorer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from selfie_desk.core import degrade  # noqa: E402
-from selfie_desk.core.crop_geometry import RATIOS, Prepared, cuts_a_face, face_relations, iou  # noqa: E402
-from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch  # noqa: E402
-from selfie_desk.neural.model import Scorer  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_score import bucket  # noqa: E402
 
 
 def is_heldout_portrait(name: str) -> bool:

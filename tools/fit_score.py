@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from selfie_desk.core import look
+from selfie_desk.core.embedding import EMBEDDING_DIM, EMBEDDING_ID
+from selfie_desk.neural.model import ASPECT_KINDS, AspectHeads, ScoreHead, save_head
 
-from selfie_desk.core import look  # noqa: E402
-from selfie_desk.core.embedding import EMBEDDING_DIM, EMBEDDING_ID  # noqa: E402
-from selfie_desk.neural.model import ASPECT_KINDS, AspectHeads, ScoreHead, save_head  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 
 def log(msg: str) -> None:

@@ -18,19 +18,18 @@ outputs for ``tests/test_eyes.py``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from selfie_desk.core import weights
+from selfie_desk.neural import eyes
+from selfie_desk.neural.faces import FaceDetector
 
-from selfie_desk.core import weights  # noqa: E402
-from selfie_desk.neural import eyes  # noqa: E402
-from selfie_desk.neural.faces import FaceDetector  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 TOLERANCE = 1e-2  # crop pixels (of 192 or 64) / logits; float32 summation order differs between runtimes
 

@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 OUT = ROOT / "docs" / "screenshots" / "map.png"
 
 
@@ -50,7 +49,6 @@ def main() -> int:
     parser.add_argument("folder", nargs="?", type=Path)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "tools"))
     from screenshots import start_xvfb
 
     xvfb = start_xvfb(":97") if not os.environ.get("DISPLAY") else None

@@ -26,18 +26,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fit_score import add_fit_args, bucket, fit_and_write, is_val, log  # the fitting half
 from PIL import Image
 
+from selfie_desk.core import degrade, look, weights
+from selfie_desk.core.embedding import FACES_FILE, model_input
+from selfie_desk.neural.faces import FaceDetector
+from selfie_desk.neural.model import Backbone
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from selfie_desk.core import degrade, look, weights  # noqa: E402
-from selfie_desk.core.embedding import FACES_FILE, model_input  # noqa: E402
-from selfie_desk.neural.faces import FaceDetector  # noqa: E402
-from selfie_desk.neural.model import Backbone  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_score import add_fit_args, bucket, fit_and_write, is_val, log  # noqa: E402 - the fitting half
 
 FACE_EDGE = 384
 
