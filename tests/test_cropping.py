@@ -41,7 +41,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def search(scorer):
-    """The search on the CPU, with one torch thread as the app runs it there (pipeline._cpu_share)."""
+    """The search on the CPU, with one torch thread as the app runs it there (pipeline.cpu_share)."""
     import torch
 
     before = torch.get_num_threads()

@@ -217,7 +217,7 @@ def test_the_window_opens_the_map_flags_a_dragged_region_and_enter_opens_the_lou
     assert window.mode == "map" and window.stack.currentWidget() is window.map
     assert ready.args[0].report.how == "tsne" and len(window.map.shown_ids) == 21
     view = window.map
-    qtbot.waitUntil(lambda: len(view._tiles) == 21, timeout=30_000)  # every thumbnail drawn into the mosaic
+    qtbot.waitUntil(lambda: len(view.tiles) == 21, timeout=30_000)  # every thumbnail drawn into the mosaic
     shot = view.grab().toImage()
     assert len({shot.pixel(x, y) for x in range(0, shot.width(), 7) for y in range(0, shot.height(), 7)}) > 200
 

@@ -81,7 +81,7 @@ def take(folder: Path, out: Path) -> int:
     window.show_map()
     wait(300, lambda: bool(laid))
     view = window.map
-    wait(60, lambda: len(view._tiles) >= len(view.shown_ids))
+    wait(60, lambda: len(view.tiles) >= len(view.shown_ids))
     best = max(window.model.all_photos(), key=lambda p: p.score or 0)
     worst = min(window.model.all_photos(), key=lambda p: p.score if p.score is not None else 1)
     for photo, decision in ((best, "keep"), (worst, "reject")):
@@ -91,7 +91,7 @@ def take(folder: Path, out: Path) -> int:
     wait(1.0)
     hover = view.shown_ids[len(view.shown_ids) // 3]
     rect = view.cell_rect(hover)
-    view.hovered, view._last = hover, QPointF(rect.center())
+    view.hovered, view.pointer = hover, QPointF(rect.center())
     view.update()
     wait(1.0)
     out.parent.mkdir(parents=True, exist_ok=True)

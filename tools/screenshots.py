@@ -129,7 +129,7 @@ def take(folder: Path | None, out: Path) -> int:
     window.selection.select_row(window.model.row_of(with_faces.id))
     window.faces_action.setChecked(True)
     window.show_loupe()
-    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+    wait(20, lambda: window.loupe.pane.shown_edge > 0)
     wait(0.5)
     shoot(window, out / "loupe.png", wait)
 
@@ -139,7 +139,7 @@ def take(folder: Path | None, out: Path) -> int:
     window.show_grid()
     window.selection.select_row(window.model.row_of(worst.id))
     window.show_loupe()
-    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+    wait(20, lambda: window.loupe.pane.shown_edge > 0)
     window.attention.action.setChecked(True)
     wait(60, lambda: window.loupe.canvas.attention is not None)
     wait(0.5)
@@ -157,7 +157,7 @@ def take(folder: Path | None, out: Path) -> int:
     keeper = max([p for p in photos if p.faces] or photos, key=lambda p: (p.best_crop_score or 0.0) - (p.score or 0.0))
     window.selection.select_row(window.model.row_of(keeper.id))
     window.show_loupe()
-    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+    wait(20, lambda: window.loupe.pane.shown_edge > 0)
 
     # the crop overlay (C in the loupe): the proposal, the outside darkened, thirds, handles and its score
     shown = []
@@ -206,7 +206,7 @@ def take(folder: Path | None, out: Path) -> int:
         selection.select(index, index)
     window.grid.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
     window.show_compare()
-    wait(20, lambda: all(p._shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
+    wait(20, lambda: all(p.shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
     wait(0.5)
     shoot(window, out / "compare.png", wait)
 
@@ -286,7 +286,7 @@ def shoot_groups(window, shoot_dir: Path, demo: Path, out: Path, wait) -> None:
     wait(0.5)
     shoot(window, out / "groups-expanded.png", wait)
     window.compare_group()
-    wait(20, lambda: all(p._shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
+    wait(20, lambda: all(p.shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
     wait(1.0)
     shoot(window, out / "group-compare.png", wait)
     window.show_grid()

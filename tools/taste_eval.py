@@ -73,7 +73,7 @@ def main() -> None:
             emb = catalog.embeddings([lab.photo_id for lab in test])
             x = np.stack([emb[lab.photo_id][0] for lab in test])
             good = np.array([lab.good for lab in test])
-            s = taste._scores(r.head, x)
+            s = taste.head_scores(r.head, x)
             accs.append(np.mean((s > 0.5) == good))
             aucs.append(taste.pairwise_auc(s, good))
         print(f"{init:<8} acc {np.mean(accs):.3f} (min {np.min(accs):.3f})  auc {np.mean(aucs):.3f} "
@@ -91,10 +91,10 @@ def main() -> None:
             emb = catalog.embeddings([lab.photo_id for lab in test])
             x = np.stack([emb[lab.photo_id][0] for lab in test])
             good = np.array([lab.good for lab in test])
-            s = taste._scores(r.head, x)
+            s = taste.head_scores(r.head, x)
             from selfie_desk.neural.model import load_head
 
-            d = taste._scores(load_head("default")[0], x)
+            d = taste.head_scores(load_head("default")[0], x)
             accs.append(np.mean((s > 0.5) == good))
             aucs.append(taste.pairwise_auc(s, good))
             daucs.append(taste.pairwise_auc(d, good))
@@ -120,7 +120,7 @@ def main() -> None:
         emb = catalog.embeddings([p.id for p in photos])
         x = np.stack([emb[p.id][0] for p in photos])
         truth_v = np.array([truth[Path(p.path).name] for p in photos])
-        s = taste._scores(r.head, x)
+        s = taste.head_scores(r.head, x)
         print(f"group {group:>4}: {len(labelled)} labels, {good_bw:.0%} of 'good' are B&W; model's pairwise "
               f"agreement with the B&W taste on all photos {taste.pairwise_auc(s, truth_v):.3f}")
     catalog.close()

@@ -145,7 +145,7 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
         elif kind < 0.8:
             view.pan_by(rng.uniform(-80, 80), rng.uniform(-80, 80))
         else:
-            view.hovered, view._last = view.photo_at(at), at
+            view.hovered, view.pointer = view.photo_at(at), at
             view.update()
         steps.append(time.perf_counter())
 
@@ -176,7 +176,7 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
         print(f"{name}: {len(found)} ticks; longest UI gaps (ms @ s): "
               + ", ".join(f"{g} @ {t:.1f}" for g, t in reversed(worst)))
     what = "grid scroll" if grid else "pan and zoom"
-    print(f"{what}: {len(steps) - 1} steps" + ("" if grid else f", {len(view._tiles)} tiles in the mosaic at the end"))
+    print(f"{what}: {len(steps) - 1} steps" + ("" if grid else f", {len(view.tiles)} tiles in the mosaic at the end"))
     return 0
 
 

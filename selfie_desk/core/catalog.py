@@ -521,7 +521,7 @@ class Catalog:
                 if r.error is not None:
                     db.execute("UPDATE photos SET error = ? WHERE id = ?", (r.error, r.photo_id))
                     continue
-                assert r.score is not None, "a result without an error has a score (pipeline._results)"
+                assert r.score is not None, "a result without an error has a score (pipeline.batch_results)"
                 db.execute(
                     "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, "
                     "embedding = ?, embedding_model = ?, embedding_id = ?, look = ?, exposure_bias = ?, signature = ?, "
@@ -759,6 +759,11 @@ class Catalog:
         return MapLayout(tuple(int(i) for i in ids_array), np.frombuffer(points, dtype=np.float32).reshape(-1, 2),
                          np.frombuffer(cells, dtype=np.int32).reshape(-1, 2), int(cols), int(rows), embedding_id,
                          method)
+
+    def forget_map_layouts(self) -> None:
+        """Drop every cached map (a cache: the next map of each folder is laid out afresh)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM map_layouts")
 
     def save_map_layout(self, folder: str, layout: MapLayout) -> None:
         """Keep `layout` as `folder`'s map for its embedding layout (replacing the one before)."""

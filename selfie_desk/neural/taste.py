@@ -339,7 +339,7 @@ def _epochs(head, opt, xt, yt, weights, batch, epochs, cancel, progress) -> None
 
 
 @torch.inference_mode()
-def _scores(head: ScoreHead, x: np.ndarray) -> np.ndarray:
+def head_scores(head: ScoreHead, x: np.ndarray) -> np.ndarray:
     return head.probability(torch.from_numpy(np.asarray(x, np.float32))).numpy()
 
 
@@ -400,9 +400,9 @@ def train(
     heldout = None
     test_good = good[test_idx]
     if len(test_idx) and test_good.any() and (~test_good).any():
-        mine = _scores(head, x[test_idx])
-        base_train = _scores(default_head, x[train_idx])
-        base = _scores(default_head, x[test_idx])
+        mine = head_scores(head, x[test_idx])
+        base_train = head_scores(default_head, x[train_idx])
+        base = head_scores(default_head, x[test_idx])
         cut = best_threshold(base_train, good[train_idx])
         heldout = Agreement(
             n=len(test_idx), good=int(test_good.sum()), bad=int((~test_good).sum()),
@@ -412,7 +412,7 @@ def train(
     else:
         warnings.append("too few labels of each kind to hold some out: held-out agreement was not measured "
                         "(label more photos, or use --holdout 0.2 or more)")
-    train_scores = _scores(head, x[train_idx])
+    train_scores = head_scores(head, x[train_idx])
     sources = Counter(lab.source for lab in usable)
     card = {
         "name": name,
