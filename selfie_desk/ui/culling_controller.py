@@ -19,7 +19,7 @@ from selfie_desk.core.vocabulary import Decision
 
 
 class CullingController(QObject):
-    changed = Signal(object)  # Changes: every edit, undo and redo; each view refreshes from it
+    changed = Signal(object)  # Changes: every edit, undo and redo, and what others `report`; each view refreshes
     advanced = Signal(object)  # Changes of a flag, stars or B: where auto-advance moves on (the window's)
     stepping = Signal()  # an undo or redo is about to change the photos (an open crop overlay closes)
     message = Signal(str, str)  # text, level (error | warning | info): the message bar
@@ -29,6 +29,10 @@ class CullingController(QObject):
     def __init__(self, session: CullingSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
+
+    def report(self, changes: Changes) -> None:
+        """Photos changed outside an edit (a scan's scores, a crop proposal stored): told on the same signal."""
+        self.changed.emit(changes)
 
     # ---- flags, stars, crops -----------------------------------------------------------------------
     def decide(self, decision: Decision | None) -> None:

@@ -260,12 +260,12 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         status = lambda text, ms: self.statusBar().showMessage(text, ms)  # noqa: E731
-        self.scan.changed.connect(self._after_photos_changed)
+        self.scan.changed.connect(lambda photos: self.culling.report(Changes(tuple(photos))))
         self.scan.finished.connect(self._on_finished)
         self.scan.message.connect(self.show_message)
         self.scan.announced.connect(self._announce)
         self.scan.status_text.connect(status)
-        self.culling.changed.connect(self._on_edited)
+        self.culling.changed.connect(self._on_changed)  # every change of the photos: an edit, a scan, a crop
         self.culling.advanced.connect(self._auto_advance)
         self.culling.stepping.connect(self.crop.discard)  # an open crop overlay would show a box the undo changed
         self.culling.message.connect(self.show_message)
@@ -393,18 +393,6 @@ class MainWindow(QMainWindow):
         self.selection.keeping(self.session.view.refresh)
         self.statusBar().showMessage("Sorted again", 3000)
 
-    def _after_photos_changed(self, photos: list[Photo]) -> None:
-        view = self.session.view
-        scored = len(view.scores())
-        for p in photos:
-            if self.mode == ViewMode.LOUPE:
-                self.loupe.update_photo(p, view.rank(p), scored)
-            elif self.mode == ViewMode.COMPARE:
-                self.compare.update_photo(p, view.rank(p), scored)
-        self._update_side_panel()
-        self._update_counts()
-        self.map_control.photos_changed(photos)
-
     # ---- thumbnails --------------------------------------------------------------------------------
     @Slot(str, QImage)
     def _on_thumbnail(self, key: str, image: QImage) -> None:
@@ -475,16 +463,24 @@ class MainWindow(QMainWindow):
         return self.culling.redo()
 
     @Slot(object)
-    def _on_edited(self, changes: Changes) -> None:
-        """An edit, an undo or a redo: every view shows what changed."""
+    def _on_changed(self, changes: Changes) -> None:
+        """What changed in the session (an edit, an undo, a scan's scores, a crop): every view shows it."""
         if changes.photos:
-            self._after_photos_changed(list(changes.photos))
+            view, scored = self.session.view, len(self.session.view.scores())
+            for p in changes.photos:
+                if self.mode == ViewMode.LOUPE:
+                    self.loupe.update_photo(p, view.rank(p), scored)
+                elif self.mode == ViewMode.COMPARE:
+                    self.compare.update_photo(p, view.rank(p), scored)
+            self._update_side_panel()
+            self._update_counts()
+            self.map_control.photos_changed(list(changes.photos))
         if changes.history:
             self._update_undo_actions()
+            if self.mode == ViewMode.LOUPE and self.loupe.photo is not None:
+                self.crop.show_photo(self.session.get(self.loupe.photo.id) or self.loupe.photo)
         if changes.groups:
             self.groups.rank_stored()  # the folder's groups as they are now, ranked, from the grouping thread
-        if self.mode == ViewMode.LOUPE and self.loupe.photo is not None:
-            self.crop.show_photo(self.session.get(self.loupe.photo.id) or self.loupe.photo)
 
     @Slot(object)
     def _auto_advance(self, changes: Changes) -> None:
@@ -711,7 +707,7 @@ class MainWindow(QMainWindow):
     def _on_crop_photos_changed(self, photos: list[Photo]) -> None:
         """A proposal stored, or an accepted crop's score known: what the catalog now says of these photos."""
         self.session.view.merge(photos)
-        self._on_edited(Changes(tuple(photos), history=True))
+        self.culling.report(Changes(tuple(photos), history=True))
 
     @Slot(str, str)
     def _on_crop_message(self, text: str, level: str) -> None:

@@ -40,6 +40,7 @@ def describe_outcome(outcome: ScanOutcome) -> str:
 
 
 class ScanController(QObject):
+    listed = Signal(object)  # list[Photo]: the folder as indexed, before scoring starts (in the rows now)
     changed = Signal(object)  # list[Photo] indexed, scored (or failed) since the last report, now in the rows
     finished = Signal(object)  # ScanOutcome of the current scan
     message = Signal(str, str)  # text, level (error | warning)
@@ -92,6 +93,7 @@ class ScanController(QObject):
         else:
             view.merge(photos)
         self._told(photos)
+        self.listed.emit(photos)
 
     @Slot(object)
     def _on_changed(self, photos: list[Photo]) -> None:
