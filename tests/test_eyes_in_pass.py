@@ -34,7 +34,7 @@ def test_faces_keep_their_eyes_and_sharpness_and_old_faces_read_as_not_measured(
         a, b = cat.add_file("/p/a.jpg", 1, 1, "fa"), cat.add_file("/p/b.jpg", 1, 1, "fb")
         box = (1.0, 2.0, 30.0, 40.0)
         cat.record([Result(a, 100, 100, score=0.5, faces=[(box, 0.9, ()), (box, 0.95, ())],
-                           face_checks=[("closed", 0.25), ("open", None)]),
+                           face_checks=[("closed", 0.25), ("open", None)], face_identities=[None, None]),
                     Result(b, 100, 100, score=0.5, faces=[(box, 0.9, ())])], "default")
         by = {p.path: p for p in cat.photos("default", folder="/p")}
         assert by["/p/a.jpg"].faces == [FaceBox(box, 0.95, "open", None), FaceBox(box, 0.9, "closed", 0.25)]

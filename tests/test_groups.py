@@ -174,8 +174,9 @@ def test_a_pan_of_three_overlapping_frames_is_a_panorama_and_never_a_burst():
     assert kinds_of(group_shots(shots)) == {frozenset(range(3)): "panorama"}
     unsigned = [Shot(s.id, s.taken, content=s.content) for s in shots]  # scored before catalog 8: as before
     assert kinds_of(group_shots(unsigned)) == {frozenset(range(3)): "burst"}
-    later = [Shot(s.id, T0 + 60 * s.id, content=content(s.id), signature=s.signature) for s in shots]
+    later = [Shot(s.id, T0 + 150 * s.id, content=content(s.id), signature=s.signature) for s in shots]
     assert all(g.kind == "single" for g in group_shots(later))  # minutes apart: no pan, whatever the overlap
+    # (a real hand-held pan had 57 s between two frames: GroupingParams.panorama_gap_s)
     steps = [Shot(s.id, s.taken, content=s.content, signature=s.signature, exposure_bias=ev)
              for s, ev in zip(shots, (0.0, -2.0, 2.0), strict=True)]
     assert all(g.kind == "single" for g in group_shots(steps))  # exposure steps: not a pan, and moved: no bracket
@@ -239,6 +240,53 @@ def test_a_catalog_before_signatures_migrates_and_its_photos_are_read_again_for_
         catalog.record([Result(1, 32, 24, None, 0.5, np.zeros(FEATURE_DIM, np.float32),
                                signature=np.zeros((48, 64), np.uint8))], "default")
         assert catalog.unsigned([1]) == set() and catalog.is_scored(1, "default")
+
+
+# ---- real-shoot rules (issue 28): brackets by their content, a camera's burst mode ----------------------------------
+def exposed(im: Image.Image, ev: float) -> Image.Image:
+    """`im` as the camera would have taken it `ev` stops brighter or darker (clipped), sRGB-ish."""
+    a = (np.asarray(im, np.float32) / 255.0) ** 2.2 * (2.0 ** ev)
+    return Image.fromarray(np.clip(a ** (1 / 2.2) * 255.0, 0, 255).astype(np.uint8))
+
+
+def bracket_shots(name: str = "coffee.png", first: int = 0, **kw) -> list[Shot]:
+    base = view(Image.open(DEMO / name).convert("RGB"))
+    frames = [exposed(base, ev) for ev in (-1.3, 0.0, 1.3)]
+    return [Shot(first + i, T0 + 1 + i, content=content(first + i, 0.3, base=first + 9),
+                 brightness=float(np.asarray(f.convert("L"), np.float32).mean() / 255), signature=signature(f), **kw)
+            for i, f in enumerate(frames)]
+
+
+def test_a_tripod_bracket_without_exif_is_named_by_its_exposure_steps_and_never_auto_rejected(tmp_path):
+    exported = bracket_shots(time_from_file=True)  # exported PNG/JPEG: no EXIF time, no exposure fields
+    assert kinds_of(group_shots(exported)) == {frozenset({0, 1, 2}): "bracket"}
+    manual = [replace(s, time_from_file=False, taken=T0 + 20 * s.id) for s in exported]  # manual exposures, 20 s
+    assert kinds_of(group_shots(manual)) == {frozenset({0, 1, 2}): "bracket"}
+    step, consistency = Signatures([s.signature for s in exported]).exposure_steps([0, 1], [1, 2])
+    assert np.all(step > 0.3) and np.all(consistency > 0.95)  # brighter everywhere
+    # two different pictures a step apart in brightness, exported one after the other: no bracket
+    other = [replace(bracket_shots("astronaut.png", first=10, time_from_file=True)[2], taken=T0 + 2)]
+    mixed = [exported[0], *other]
+    assert all(g.kind != "bracket" for g in group_shots(mixed))
+    index = GroupIndex([rank_group(1, "bracket", [P(s.id, f"{s.id}.png", 0.5 + 0.1 * s.id) for s in exported])])
+    plan = index.cull_plan(0)
+    assert plan is not None and plan.reject == [] and len(plan.left) == 2
+
+
+def test_a_camera_burst_mode_holds_a_fast_moving_subject_and_photos_a_second_apart_stay_apart():
+    frames = pan_frames(4, overlap=0.8)  # a tracking shot: the scene slides by a fifth of the frame per frame
+    sigs = [signature(f) for f in frames]
+    moving = content(30)
+    burst = [Shot(i, T0 + 0.125 * i, content=moving + 0.9 * content(40 + i), signature=sigs[i]) for i in range(4)]
+    sims = [float(np.dot(a.content, b.content) / np.linalg.norm(a.content) / np.linalg.norm(b.content))
+            for a, b in zip(burst, burst[1:], strict=False)]
+    assert all(0.80 < v < 0.95 for v in sims), sims  # as alike as a real sports burst's frames, not more
+    assert kinds_of(group_shots(burst)) == {frozenset(range(4)): "burst"}
+    # the same frames a second apart: no longer a camera's burst mode, and their signatures do not agree unshifted
+    slow = [replace(s, taken=T0 + 1.0 * s.id) for s in burst]
+    assert all(g.kind != "burst" for g in group_shots(slow))
+    # the user's time gap below the frames' interval: no burst, whatever the burst mode
+    assert all(g.kind != "burst" for g in group_shots(burst, GroupingParams(burst_gap_s=0.1)))
 
 
 # ---- ranking ------------------------------------------------------------------------------------------------------
@@ -482,7 +530,8 @@ def test_groups_json_contract_and_exit_codes(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     for row in rows:
-        assert list(row) == ["group", "kind", "members"]
+        assert list(row) == ["group", "kind", "members", "thresholds"]  # thresholds: added in issue 28
+        assert row["thresholds"] == {"burst_similarity": 0.85, "burst_gap_s": 2.0}  # nobody chose: the defaults
         assert isinstance(row["group"], int) and row["kind"] in KINDS
         assert sum(m["best"] for m in row["members"]) == 1 and row["members"][0]["best"]
         for m in row["members"]:
@@ -501,3 +550,50 @@ def test_groups_json_contract_and_exit_codes(tmp_path):
     table = run("groups", str(tmp_path / "shoot"), "--device", "cpu")
     assert table.returncode == 0 and "burst" in table.stdout
     assert run("groups", str(tmp_path / "nowhere")).returncode == 2
+
+
+def test_the_grouping_stamp_moves_with_every_change_of_the_groups_and_keeps_the_thresholds(tmp_path):
+    catalog = Catalog(tmp_path / "catalog.db")
+    start = datetime(2026, 5, 1, 10, 0, 0)
+    ids = scan(catalog, tmp_path, {f"b{i}.jpg": (content(i, 0.05, base=1), (start + timedelta(seconds=0.2 * i))
+                                                 .isoformat()) for i in range(3)})
+    generation, thresholds = catalog.grouping_stamp()
+    assert (generation, thresholds) == (0, None)
+    regroup(catalog, list(ids.values()), GroupingParams(burst_gap_s=1.0))
+    generation, thresholds = catalog.grouping_stamp()
+    assert generation == 1 and thresholds == {"burst_similarity": 0.85, "burst_gap_s": 1.0}
+    (group,) = catalog.groups(list(ids.values()))
+    catalog.split_group(group.id, [ids["b2.jpg"]])
+    assert catalog.grouping_stamp()[0] == 2
+    catalog.merge_groups([g.id for g in catalog.groups(list(ids.values()))])
+    assert catalog.grouping_stamp() == (3, {"burst_similarity": 0.85, "burst_gap_s": 1.0})  # an edit keeps them
+
+
+def test_a_catalog_before_identities_migrates_keeping_faces_and_groups_and_reads_those_photos_again(tmp_path):
+    path = tmp_path / "old.db"
+    db = catalog_at_version(path, 8)
+    db.execute("INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at, embedding, signature, "
+               "signature_width, rating) VALUES ('/x.jpg', 1, 1, 'f', 0, ?, ?, 8, 3)",
+               (np.zeros(FEATURE_DIM, np.float16).tobytes(), bytes(48)))
+    db.execute("INSERT INTO scores (photo_id, model, score, scored_at) VALUES (1, 'default', 0.5, 0)")
+    db.execute("INSERT INTO faces (photo_id, x0, y0, x1, y1, confidence, eyes, sharpness) "
+               "VALUES (1, 0, 0, 10, 10, 0.9, 'open', 0.5)")
+    db.execute("INSERT INTO photo_groups (id, kind, manual, made_at) VALUES (7, 'single', 1, 0)")
+    db.execute("INSERT INTO group_members (photo_id, group_id) VALUES (1, 7)")
+    db.execute("PRAGMA user_version = 8")
+    db.commit()
+    db.close()
+    with Catalog(path) as catalog:
+        assert catalog.schema_version == SCHEMA_VERSION
+        photo = catalog.photos("default", paths=["/x.jpg"])[0]
+        assert (photo.rating, photo.group_id, photo.faces[0].eyes, photo.faces[0].identity) == (3, 7, "open", None)
+        assert catalog.unidentified_faces([1]) == {1} and not catalog.is_scored(1, "default")
+        assert catalog.grouping_stamp() == (0, None)
+        who = np.linspace(-0.2, 0.2, 128).astype(np.float32)
+        catalog.record([Result(1, 32, 24, None, 0.5, np.zeros(FEATURE_DIM, np.float32),
+                               faces=[((0, 0, 10, 10), 0.9, ()), ((0, 0, 2, 2), 0.5, ())],
+                               face_checks=[("open", 0.5), ("unknown", None)], face_identities=[who, None],
+                               signature=np.zeros((48, 64), np.uint8))], "default")
+        assert catalog.unidentified_faces([1]) == set() and catalog.is_scored(1, "default")
+        faces = catalog.photos("default", paths=["/x.jpg"])[0].faces
+        assert np.allclose(faces[0].identity, who, atol=1e-3) and faces[1].identity is None  # too small: empty

@@ -57,3 +57,22 @@ def test_a_newer_file_is_read_but_never_overwritten():
     s.device = "cuda"
     s.save()
     assert settings_file().read_text() == text
+
+
+def test_grouping_thresholds_keep_only_what_the_user_chose_and_version_1_defaults_are_dropped():
+    from selfie_desk.core.groups import GroupingParams
+
+    # version 1 wrote the thresholds whether or not anyone chose them: its defaults mean "not chosen"
+    settings_file().write_text(json.dumps({"version": 1, "burst_similarity": 0.85, "burst_gap_s": 2.0}))
+    s = Settings.load()
+    assert (s.burst_similarity, s.burst_gap_s) == (None, None)
+    assert s.grouping_params() == GroupingParams()  # the app's defaults, whatever they are now
+    settings_file().write_text(json.dumps({"version": 1, "burst_similarity": 0.7, "burst_gap_s": 2.0}))
+    s = Settings.load()
+    assert (s.burst_similarity, s.burst_gap_s) == (0.7, None)  # the user's choice survives the upgrade
+    assert s.grouping_params().burst_similarity == 0.7
+    s.choose_grouping(GroupingParams(burst_similarity=0.85, burst_gap_s=0.5))  # back to the default, a new gap
+    s.save()
+    again = Settings.load()
+    assert (again.burst_similarity, again.burst_gap_s) == (None, 0.5)
+    assert again.grouping_params() == GroupingParams(burst_gap_s=0.5)

@@ -222,6 +222,62 @@ def test_the_thresholds_preview_the_count_and_are_kept(qtbot, make_window, tmp_p
     assert window.settings.burst_gap_s == 0.1
     assert json.loads(window.settings.path.read_text())["burst_gap_s"] == 0.1
     assert [g.kind for g in window.model.groups.stacks()] == ["similar"]
+    # the command line groups with the thresholds set in the window, and says which (issue 28)
+    done = subprocess.run([sys.executable, "-m", "selfie_desk", "groups", str(folder), "--json", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert all(row["thresholds"] == {"burst_similarity": 0.85, "burst_gap_s": 0.1} for row in rows)
+    assert sorted(row["kind"] for row in rows) == ["similar", "single"]  # as in the window: no burst
+
+
+def test_the_window_follows_a_regrouping_made_elsewhere(qtbot, make_window, tmp_path):
+    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.groups import GroupingParams, regroup
+
+    folder = write_shoot(tmp_path / "shoot")
+    window = make_window(stacks=True)
+    open_and_group(qtbot, window, folder)
+    assert [g.kind for g in window.model.groups.stacks()] == ["burst"]
+    assert not window.grouping_watch.poll()  # nothing changed since the window read its groups
+    with Catalog(paths.catalog_path()) as elsewhere:  # another program's connection: `selfie-desk groups`, say
+        ids = [p.id for p in elsewhere.photos("default", folder=str(folder))]
+        regroup(elsewhere, ids, GroupingParams(burst_gap_s=0.1))
+    with qtbot.waitSignal(window.grouped, timeout=10_000):  # the window's poll (every 1.5 s) notices
+        pass
+    assert [g.kind for g in window.model.groups.stacks()] == ["similar"]
+    assert "changed outside this window" in window.statusBar().currentMessage()
+
+
+def test_the_people_of_a_shoot_their_filter_and_compare_groups_faces(qtbot, make_window, tmp_path):
+    folder = write_shoot(tmp_path / "shoot")
+    window = make_window(stacks=True)
+    open_and_group(qtbot, window, folder)
+    people = window.model.groups.people
+    assert people is not None
+    her = people.recurring()[0]  # her, in every sharp frame (the blurred one may read as someone else at 0.40)
+    frames = sorted(names(p for p in window.model.all_photos() if p.id in her.photo_ids))
+    assert len(frames) >= 3 and all(n.startswith("burst") for n in frames)
+    shoot = [window.people_panel.shoot.item(i).text() for i in range(window.people_panel.shoot.count())]
+    assert shoot[:2] == ["Everyone", f"Person {her.number}: {len(frames)} photos"]
+    burst = next(p for p in window.model.all_photos() if p.id in her.photo_ids)
+    assert window.people_panel.describe(burst).startswith(f"Person {her.number} (key): eyes ")
+    # the People filter: only her photos (the rocket has nobody)
+    window.people_panel.person_chosen.emit(her.number)
+    assert window.filters.people_box.person == her.number and window.model.filter.person == her.number
+    assert sorted(names(window.model.filtered_photos())) == frames
+    window.filters.people_box.choose(0)
+    assert "rocket.jpg" in names(window.model.filtered_photos())
+    # Compare Group: the key face of every frame, side by side at one zoom
+    select_name(window, "burst0.jpg")
+    window.compare_group()
+    strip = window.compare.faces
+    assert strip.isVisible() and sum(len(row.faces) for row in strip.rows) == 4
+    assert len(strip.rows[0].faces) == len(frames)  # her row: each of her frames
+    assert {f.eyes for row in strip.rows for f in row.faces.values()} <= {"open", "closed", "unknown"}
+    qtbot.waitUntil(lambda: all(window.compare._pane_image(p.id) is not None for p in strip.frames), timeout=10_000)
+    shot = strip.grab().toImage()
+    assert shot.height() > 100 and len({shot.pixel(x, 60) for x in range(0, shot.width(), 7)}) > 10  # faces drawn
 
 
 def test_export_best_of_groups_from_the_window_and_the_command_line(qtbot, make_window, tmp_path):

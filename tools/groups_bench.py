@@ -8,7 +8,7 @@ stored data is read. Each has a signature (catalog 8): a window of its scene's r
 and one scene in ten is a pan (its frames a third of the frame apart), so the registration runs as it would.
 --no-signatures stores none (photos scored before catalog 8).
 
-    .venv/bin/python tools/groups_bench.py [--photos 10000] [--no-signatures]
+    .venv/bin/python tools/groups_bench.py [--photos 10000] [--no-signatures] [--spacing 0.7]
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", type=int, default=10_000)
     ap.add_argument("--no-signatures", action="store_true")
+    ap.add_argument("--spacing", type=float, default=None,
+                    help="seconds between consecutive photos (default: all within one minute); 0.7: past a camera's "
+                         "burst mode, so every consecutive pair is a panorama's candidate (the worst case since "
+                         "issue 28)")
     ap.add_argument("--borderline", action="store_true",
                     help="frames as alike as a soft frame of a burst (cosine ~0.9): every link gets the finer check")
     args = ap.parse_args()
@@ -60,7 +64,8 @@ def main() -> None:
             vec = scenes[i // 25].copy()
             vec[EMBEDDING_DIM:] = 0.5  # one brightness: the looks are not what is measured here
             vec[:EMBEDDING_DIM] += noise * np.abs(rng.normal(size=EMBEDDING_DIM)).astype(np.float32)
-            when = (start + timedelta(seconds=60 * i / n)).isoformat()
+            step = 60 / n if args.spacing is None else args.spacing
+            when = (start + timedelta(seconds=step * i)).isoformat()
             extra = {} if sig is None else {"signature": sig}
             results.append(Result(pid, 4000, 3000, when, 0.5, vec, embedding_id="x", **extra))
         if args.borderline:

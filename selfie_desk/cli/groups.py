@@ -20,10 +20,11 @@ def register(sub) -> None:
         description=(
             "Index and score photos (folders recursively) as 'score' does, then group the photos of one moment "
             "from their capture times and content, and rank each group: eyes open on every face, faces in focus, "
-            "then the score. Groups you edited in the window are kept as they are. Without --json: a table. With "
-            '--json: one JSON object per group per line: {"group": int, "kind": "burst"|"similar"|"bracket"|'
+            "then the score. The thresholds are the ones set in the window (Groups > Grouping Thresholds; the "
+            "defaults until then). Groups you edited in the window are kept as they are. Without --json: a table. "
+            'With --json: one JSON object per group per line: {"group": int, "kind": "burst"|"similar"|"bracket"|'
             '"panorama"|"single", "members": [{"path", "score": float|null, "best": bool, "reasons": [str], '
-            '"pair": str|null}]}, '
+            '"pair": str|null}], "thresholds": {"burst_similarity": float, "burst_gap_s": float}}, '
             "members best first; every photo in exactly one group. Exit 0 when every file scored, 1 when some "
             "failed, 2 for a usage error."
         ),
@@ -36,9 +37,10 @@ def register(sub) -> None:
     groups.set_defaults(handler=run)
 
 
-def group_row(group) -> dict:
-    """One group as `selfie-desk groups --json` prints it."""
-    return {
+def group_row(group, thresholds: dict[str, float] | None = None) -> dict:
+    """One group as `selfie-desk groups --json` prints it; `thresholds`: what grouping was asked with (added in
+    issue 28: the window's and the command line's one set)."""
+    row = {
         "group": int(group.id),
         "kind": group.kind,
         "members": [
@@ -52,13 +54,19 @@ def group_row(group) -> dict:
             for m in group.members
         ],
     }
+    if thresholds is not None:
+        row["thresholds"] = thresholds
+    return row
 
 
 def run(args: argparse.Namespace) -> int:
-    from selfie_desk.core.groups import ranked_groups, regroup
+    from selfie_desk.core.groups import ranked_groups, regroup, thresholds_of
+    from selfie_desk.core.settings import Settings
+
+    params = Settings.load().grouping_params()  # the window's thresholds: one set for both (issue 28)
 
     def group(catalog, scorer, photos):
-        regroup(catalog, [p.id for p in photos.values()])
+        regroup(catalog, [p.id for p in photos.values()], params)
         fresh = catalog.photos(scorer.model_name, paths=list(photos))  # with their group ids
         return ranked_groups(catalog, fresh)
 
@@ -67,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return done
     not_listed = tell_skipped(done.summary.index.skipped, done.photos)
     if args.json:
-        print_json_lines(group_row(g) for g in done.then)
+        used = thresholds_of(params)
+        print_json_lines(group_row(g, used) for g in done.then)
     else:
         print_table(done.then)
     failed = not_listed or any(p.error for p in done.photos.values())

@@ -127,6 +127,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE photos ADD COLUMN signature BLOB;
     ALTER TABLE photos ADD COLUMN signature_width INTEGER;
     """,
+    # 9: who each face is (issue 28, neural/identity.py): dlib's 128-value face descriptor as float16, what the key
+    # people are matched across photos by; an empty blob for a face too small to tell; NULL: found before this (the
+    # photo is read again on the next scan: `_UNIDENTIFIED`). And the catalog's grouping stamp: one row whose
+    # generation every change of the groups bumps (a regrouping, a split, a merge, an undo), with the thresholds the
+    # last regrouping used, so a window notices a regrouping made elsewhere (`selfie-desk groups`) with one cheap read.
+    """
+    ALTER TABLE faces ADD COLUMN identity BLOB;
+    CREATE TABLE grouping_stamp (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL,
+        thresholds TEXT,
+        made_at REAL NOT NULL
+    );
+    INSERT INTO grouping_stamp (id, generation, thresholds, made_at) VALUES (1, 0, NULL, 0);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
@@ -137,6 +152,9 @@ ACCEPTED_CROP = "accepted"
 _UNMEASURED = "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.eyes IS NULL)"
 # A photo scored before signatures were kept (schema 8) needs reading again too (its embedding alone cannot give one).
 _UNSIGNED = "(p.embedding IS NOT NULL AND p.signature IS NULL)"
+# A photo with a face found before identities were kept (schema 9) needs reading again (a face too small to tell has
+# an empty identity, not NULL).
+_UNIDENTIFIED = "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.identity IS NULL)"
 
 
 def create_undo_log(db: sqlite3.Connection) -> None:
@@ -173,6 +191,8 @@ class FaceBox:
     confidence: float
     eyes: str = "unknown"  # open | closed | unknown (also: not measured)
     sharpness: float | None = None  # in [0, 1]; None when not measured or too small to tell
+    # who it is (neural/identity.py, 128 values; core/people.py matches them); None: too small to tell, not measured
+    identity: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"box": [round(v, 1) for v in self.box], "confidence": round(self.confidence, 4), "eyes": self.eyes,
@@ -269,6 +289,9 @@ class Result:
     faces: Sequence[tuple[Box, float, Sequence[tuple[float, float]]]] = ()
     # each face's (eyes, sharpness), in the order of `faces`; left empty, the faces are stored as not measured
     face_checks: Sequence[tuple[str, float | None]] = ()
+    # each face's identity (neural/identity.py: 128 values; None: too small to tell), in the order of `faces`; left
+    # empty, the faces are stored as not identified (read again on the next scan)
+    face_identities: Sequence[np.ndarray | None] = ()
     error: str | None = None
     embedding_id: str | None = None  # the layout of `embedding` (model.EMBEDDING_ID)
     look: LookRecord | None = None  # aspects and reasons
@@ -404,7 +427,8 @@ class Catalog:
         counts as there only if that version of the model's head made it."""
         query = (
             "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, "
-            f"s.score IS NOT NULL AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED} AND NOT {_UNSIGNED}, "
+            f"s.score IS NOT NULL AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED} AND NOT {_UNSIGNED} "
+            f"AND NOT {_UNIDENTIFIED}, "
             "p.missing_since IS NOT NULL, p.pair FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
@@ -430,7 +454,7 @@ class Catalog:
     def is_scored(self, photo_id: int, model: str, head: str | None = None) -> bool:
         row = self._db.execute("SELECT 1 FROM scores s JOIN photos p ON p.id = s.photo_id WHERE s.photo_id = ? "
                                f"AND s.model = ? AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED} "
-                               f"AND NOT {_UNSIGNED}",
+                               f"AND NOT {_UNSIGNED} AND NOT {_UNIDENTIFIED}",
                                (photo_id, model, head, head)).fetchone()
         return row is not None
 
@@ -439,6 +463,11 @@ class Catalog:
         can give a score, but only the scoring pass measures the faces."""
         return {r[0] for r in self._rows_in(
             "SELECT DISTINCT photo_id FROM faces WHERE eyes IS NULL AND photo_id IN ({marks})", photo_ids)}
+
+    def unidentified_faces(self, photo_ids: Iterable[int]) -> set[int]:
+        """Those of `photo_ids` with a face found before identities were kept (schema 9): only the pass tells."""
+        return {r[0] for r in self._rows_in(
+            "SELECT DISTINCT photo_id FROM faces WHERE identity IS NULL AND photo_id IN ({marks})", photo_ids)}
 
     def unsigned(self, photo_ids: Iterable[int]) -> set[int]:
         """Those of `photo_ids` scored before signatures were kept: only the scoring pass makes one."""
@@ -547,13 +576,17 @@ class Catalog:
                 checks: Sequence[tuple[str | None, float | None]] = (
                     r.face_checks if len(r.face_checks) == len(r.faces) else [(None, None)] * len(r.faces)
                 )
+                identities: Sequence[bytes | None] = (
+                    [b"" if v is None else np.asarray(v, np.float16).tobytes() for v in r.face_identities]
+                    if len(r.face_identities) == len(r.faces) else [None] * len(r.faces)
+                )
                 db.executemany(
-                    "INSERT INTO faces (photo_id, x0, y0, x1, y1, confidence, landmarks, eyes, sharpness) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO faces (photo_id, x0, y0, x1, y1, confidence, landmarks, eyes, sharpness, identity) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (r.photo_id, *map(float, box), float(conf), json.dumps([list(p) for p in marks]), eyes,
-                         None if sharp is None else float(sharp))
-                        for (box, conf, marks), (eyes, sharp) in zip(r.faces, checks, strict=True)
+                         None if sharp is None else float(sharp), identity)
+                        for (box, conf, marks), (eyes, sharp), identity in zip(r.faces, checks, identities, strict=True)
                     ],
                 )
 
@@ -597,12 +630,13 @@ class Catalog:
         out: dict[int, list[FaceBox]] = {}
         for chunk in _chunks(photo_ids, 500):
             marks = ",".join("?" * len(chunk))
-            for pid, x0, y0, x1, y1, conf, eyes, sharp in self._db.execute(
-                f"SELECT photo_id, x0, y0, x1, y1, confidence, eyes, sharpness FROM faces WHERE photo_id IN ({marks}) "
-                "ORDER BY confidence DESC",
+            for pid, x0, y0, x1, y1, conf, eyes, sharp, identity in self._db.execute(
+                "SELECT photo_id, x0, y0, x1, y1, confidence, eyes, sharpness, identity FROM faces "
+                f"WHERE photo_id IN ({marks}) ORDER BY confidence DESC, id",
                 chunk,
             ):
-                out.setdefault(pid, []).append(FaceBox((x0, y0, x1, y1), conf, eyes or "unknown", sharp))
+                vec = np.frombuffer(identity, np.float16) if identity else None
+                out.setdefault(pid, []).append(FaceBox((x0, y0, x1, y1), conf, eyes or "unknown", sharp, vec))
         return out
 
     def _accepted_crops(self, photo_ids: list[int], model: str) -> dict[int, tuple[Box, float]]:
@@ -826,12 +860,36 @@ class Catalog:
                 out.append(StoredGroup(gid, kind, bool(manual), tuple(members.get(gid, ()))))
         return out
 
-    def replace_auto_groups(self, photo_ids: Sequence[int], groups: Sequence[tuple[str, Sequence[int]]]) -> None:
+    def grouping_stamp(self) -> tuple[int, dict[str, Any] | None]:
+        """(the groups' generation, the thresholds of the last regrouping or None): one row, read at will by a window
+        that wants to know whether the groups changed elsewhere."""
+        row = self._db.execute("SELECT generation, thresholds FROM grouping_stamp WHERE id = 1").fetchone()
+        if row is None:
+            return 0, None
+        try:
+            thresholds = json.loads(row[1]) if row[1] else None
+        except ValueError:
+            thresholds = None
+        return int(row[0]), thresholds if isinstance(thresholds, dict) else None
+
+    def _groups_changed(self, thresholds: dict[str, Any] | None = None) -> None:
+        """Inside a write: the groups changed (a regrouping made with `thresholds`, or the user's edit)."""
+        if thresholds is None:
+            self._db.execute("UPDATE grouping_stamp SET generation = generation + 1, made_at = ? WHERE id = 1",
+                             (time.time(),))
+        else:
+            self._db.execute("UPDATE grouping_stamp SET generation = generation + 1, thresholds = ?, made_at = ? "
+                             "WHERE id = 1", (json.dumps(thresholds, sort_keys=True), time.time()))
+
+    def replace_auto_groups(self, photo_ids: Sequence[int], groups: Sequence[tuple[str, Sequence[int]]],
+                            thresholds: dict[str, Any] | None = None) -> None:
         """Store a fresh automatic grouping of `photo_ids`, atomically. Photos in a group the user edited keep
         it (their ids in `groups` are ignored); an old automatic group's id lives on in the new group that
-        took most of its members, so a regrouping that changes nothing renumbers nothing."""
+        took most of its members, so a regrouping that changes nothing renumbers nothing. `thresholds` (what
+        grouping was asked with) are kept with the grouping stamp."""
         now = time.time()
         with self.transaction() as db:
+            self._groups_changed(thresholds)
             old = {g.id: g for g in self.groups(photo_ids)}
             pinned = {pid for g in old.values() if g.manual for pid in g.photo_ids}
             previous = {pid: g.id for g in old.values() if not g.manual for pid in g.photo_ids}
@@ -898,6 +956,7 @@ class Catalog:
             db.executemany("UPDATE group_members SET group_id = ? WHERE photo_id = ?", [(new_id, p) for p in leaving])
             self._pin(group_id)
             self._settle_kind(group_id)
+            self._groups_changed()
         return new_id
 
     def merge_groups(self, group_ids: Sequence[int]) -> int:
@@ -916,6 +975,7 @@ class Catalog:
             kind = "burst" if first.kind == "single" and self._member_count(target) > 1 else None
             self._pin(target, kind)
             self._drop_empty_groups()
+            self._groups_changed()
         return target
 
     def move_to_group(self, photo_id: int, group_id: int | None) -> int:
@@ -937,6 +997,7 @@ class Catalog:
                 self._pin(source)
                 self._settle_kind(source)
             self._drop_empty_groups()
+            self._groups_changed()
         return group_id
 
     def restore_groups(self, photo_ids: Iterable[int], groups: Sequence[StoredGroup]) -> None:
@@ -968,6 +1029,7 @@ class Catalog:
                 db.executemany("INSERT INTO group_members (photo_id, group_id) VALUES (?, ?)",
                                [(pid, gid) for pid in members])
             self._drop_empty_groups()
+            self._groups_changed()
 
     def _kind(self, group_id: int) -> str:
         return str(self._db.execute("SELECT kind FROM photo_groups WHERE id = ?", (group_id,)).fetchone()[0])

@@ -1,38 +1,42 @@
 """Photos of one moment as one group, from what the catalog already stores (no photo is opened): the capture
 time (EXIF DateTimeOriginal with SubSecTimeOriginal; the file's date only when a photo has no EXIF time, and
-each such member says so: a file's date never makes a burst or a bracket, only `similar`), the content (the
-pooled last layer of the stored embedding, cosine similarity), the mean brightness (the stored view look) and
-EXIF ExposureBiasValue.
+each such member says so: a file's date never makes a burst, only content makes a bracket or a panorama then), the
+content (the pooled last layer of the stored embedding, cosine similarity), the mean brightness (the stored view
+look), EXIF ExposureBiasValue and the stored signature (a 64 px grey thumbnail, core/registration.py).
 
-Kinds: `burst` (frames at most `burst_gap_s` apart, same content), `bracket` (the same frame within
-`bracket_gap_s` at exposure steps: EXIF bias or a clear brightness step), `panorama` (frames taken one after another
-within `panorama_gap_s` at one exposure, whose signatures register with a large shift mostly along one axis, the
-overlap 15-75 % of the frame, and agree on the overlap: core/registration.py), `similar` (the same scene, not one
-moment: up to `similar_gap_s` apart, or without comparable times), `single`. A pan's frames are never a burst, so
-"keep the best, reject the rest" never culls them (NEVER_AUTO_REJECTED); a burst shaken by the camera registers with
-a shift of a few per cent at most and stays a burst.
+Kinds: `burst` (frames at most `burst_gap_s` apart on the camera's clock, same content; frames of a camera's burst
+mode, at most `rapid_gap_s` apart, need less alike content and no finer check: a real sports burst or video moment
+moves too much for its signatures to agree unshifted), `bracket` (the same frame at exposure steps: EXIF bias steps
+within `bracket_gap_s`, or, EXIF silent, a step in brightness that moves the pixels one way with the signatures
+agreeing: a tripod bracket exported as PNG/JPEG or taken by hand seconds apart, on either clock), `panorama` (frames
+taken one after another within `panorama_gap_s` on either clock, whose signatures register with a large shift mostly
+along one axis and agree on the overlap), `similar` (the same scene, not one moment: up to `similar_gap_s` apart, or
+without comparable times), `single`. A pan's frames are never a burst, so "keep the best, reject the rest" never
+culls them (NEVER_AUTO_REJECTED); a burst shaken by the camera registers with a shift of a few per cent at most and
+stays a burst.
 
-The signature (a 64 px grey thumbnail the scoring pass keeps in the catalog, schema 8) also makes the finer check:
-a burst or similar link whose embedding is borderline (within `check_margin` of its threshold), and every bracket
-link, stands only if the two signatures agree unshifted, which keeps apart the same scene at another moment (people
-moved, reframed) and two people one second apart (real portraits with EXIF times 1 s apart: 114 of 200 falsely
-grouped before, 2 with the check: docs/benchmarks.md). Photos
-scored before schema 8 have no signature: they are grouped as before (no panorama, no finer check) until a scan
-reads them again.
+The finer check: a (slow) burst or similar link whose embedding is borderline (within `check_margin` of its
+threshold), and every EXIF bracket link, stands only if the two signatures agree unshifted, which keeps apart the
+same scene at another moment and two people one second apart (real portraits with EXIF times 1 s apart: 114 of 200
+falsely grouped before, none now: docs/benchmarks.md). Photos scored before schema 8 have no signature: they are
+grouped without panoramas, content brackets or the finer check until a scan reads them again.
 
 Each photo is compared with the `look_back` photos before it in time order only, so grouping is linear in the
 number of photos (10,000 in about a second, docs/benchmarks.md) even when they were all taken in one minute;
 a long burst still chains frame to frame. Only each photo and the one before it are registered as a pan, and the
-finer check is asked only where a link would join frames not joined yet. Defaults were chosen on a set built from
-the demo photos and the scikit-image samples (tools/groups_eval.py --tune), never on the evaluation portraits.
+finer check is asked only where a link would join frames not joined yet. The thresholds were chosen on real series
+(tools/groups_real_series.py --split tune: real sports bursts, video moments, tripod brackets, hand-held pans and
+unrelated real photos) with unrelated real portraits kept apart (tools/groups_real.py --half tune), and measured
+once on the validation series; the earlier synthetic set (tools/groups_eval.py) still runs.
 
-The best of a group is ranked within it: eyes open on every face, faces in focus, then the score. Face
-records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1) when they carry them.
+The best of a group is ranked within it: eyes open on every key face, key faces in focus, then the score. The key
+faces are those of the key people (core/people.py: size, place, focus, how often the person appears), handed to
+rank_group as `faces_of`; face records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -43,6 +47,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
+from selfie_desk.core.people import KeyPeople, key_reasons
 from selfie_desk.core.reasons import family_of
 from selfie_desk.core.registration import Signatures
 from selfie_desk.core.vocabulary import Decision, GroupKind
@@ -58,35 +63,58 @@ _IN_GROUP = {"burst": "in the burst", "similar": "of these similar photos", "bra
 
 @dataclass(frozen=True)
 class GroupingParams:
-    """The thresholds; every one a parameter so the window can preview another choice."""
+    """The thresholds; every one a parameter so the window can preview another choice. Chosen on real series
+    (tools/groups_real_series.py --split tune) with the unrelated real portraits kept apart (tools/groups_real.py
+    --half tune), then measured once on the validation series (docs/benchmarks.md)."""
 
     burst_gap_s: float = 2.0  # frames of one moment: at most this far apart (consecutive)
     burst_similarity: float = 0.85  # cosine of the pooled last layer, between neighbours (a soft frame: ~0.87)
-    bracket_gap_s: float = 2.0  # a bracket's frames are taken together
+    # A camera's burst mode: frames at most `rapid_gap_s` apart on the camera's clock (and within `burst_gap_s`)
+    # are one moment when their content is at least `burst_similarity - rapid_margin` alike (0.80 by default), with
+    # no finer check (real sports bursts and video moments at 3-25 fps: neighbours 0.84-0.98 while the subject and
+    # a panning camera move, so that their signatures no longer agree unshifted; unrelated real photos taken after
+    # one another: <= 0.61). No one takes two different pictures with one camera within a fraction of a second; the
+    # portraits one second apart (tools/groups_real.py --exif --gap 1) stay apart.
+    rapid_gap_s: float = 0.6
+    rapid_margin: float = 0.05
+    bracket_gap_s: float = 2.0  # a camera's bracket (EXIF bias steps) is taken at once
     bracket_similarity: float = 0.70  # exposure steps change the features: a looser content match
     bracket_ev: float = 0.6  # EXIF bias step (EV) that makes a bracket
-    bracket_brightness: float = 0.5  # or, without EXIF bias, a step in log2 of the mean luma
+    bracket_brightness: float = 0.5  # or, without EXIF bias, a step in log2 of the mean luma (EXIF clock, gap above)
+    # A tripod bracket told by its content alone (EXIF silent: exported PNG/JPEG, or manual exposures with no bias):
+    # neighbours up to `tripod_gap_s` apart on either clock, the content brighter or darker by at least
+    # `bracket_step` (log2), the pixels moving that way consistently (core/registration.py exposure_steps) and the
+    # signatures agreeing unshifted. Real tripod brackets: consistency 0.95-1.0, agreement 0.76-0.99; unrelated
+    # real portraits with such a step: consistency <= 0.76, agreement <= 0.42.
+    tripod_gap_s: float = 300.0
+    bracket_step: float = 0.3
+    bracket_consistency: float = 0.85
+    bracket_agreement: float = 0.6
     similar_gap_s: float = 30.0  # the same scene taken again within this is `similar`; minutes apart: not
     similar_similarity: float = 0.90
     look_back: int = 8
-    # A panorama: frames taken one after another, the same exposure, whose signatures register with a large shift
-    # mostly along one axis (the overlap 15-80 % of the frame) and agree there (core/registration.py).
-    panorama_gap_s: float = 5.0
+    # A panorama: frames taken one after another (on either clock: a pan's registration is evidence enough), the
+    # same exposure, whose signatures register with a large shift mostly along one axis (the overlap 15-80 % of the
+    # frame) and agree there (core/registration.py). A hand-held pan is slow: 5-57 s between frames of a real one.
+    panorama_gap_s: float = 90.0
     panorama_look_back: int = 1  # a pan's frames are taken one after another: only each photo and the one before
-    # Chosen on the tuning set (tools/groups_eval.py --tune): F1 0.994 at a shift of 0.25 and an agreement of 0.7,
-    # 0.990-0.992 elsewhere in the sweep (shift 0.15-0.25, agreement 0.4-0.8, across 0.05-0.15).
+    panorama_bridge_similarity: float = 0.75  # two pieces of one pan whose joint did not register (_bridge_pans)
+    # Chosen on the synthetic tuning set (tools/groups_eval.py --tune): F1 0.994 at a shift of 0.25 and an agreement
+    # of 0.7, 0.990-0.992 elsewhere in the sweep (shift 0.15-0.25, agreement 0.4-0.8, across 0.05-0.15).
     panorama_shift: float = 0.25  # along the pan, at least this of the frame (a burst's shake is ~1 %): overlap <= 75 %
     panorama_across: float = 0.1  # across it, at most this
     panorama_agreement: float = 0.7  # NCC of the overlap's gradients (a pan's neighbours: 0.75-0.99)
-    panorama_ev: float = 0.3  # the same exposure: EXIF bias within this, and the overlap's mean luma within
-    panorama_brightness: float = 0.3  # this in log2 (a bracket's step of 1 EV: ~0.45)
-    # The finer check: a burst or similar link whose embedding is within `check_margin` of its threshold stands only
-    # if the aligned signatures agree at least `check_agreement` (0: no check).
+    panorama_ev: float = 0.3  # the same exposure: EXIF bias within this,
+    # and the overlap's mean luma within this in log2: a hand-held pan's auto exposure follows the scene (a real
+    # 3-frame pan of a weir in shade and sun: 0.5 between neighbours); a bracket does not register as a pan at all
+    panorama_brightness: float = 0.8
+    # The finer check: a burst (other than a rapid one) or similar link whose embedding is within `check_margin` of
+    # its threshold stands only if the aligned signatures agree at least `check_agreement` (0: no check).
     # Chosen on the tuning set (tools/groups_eval.py --tune): pairwise F1 0.966 without the check, 0.991 with a
     # margin of 0.1 (any agreement from 0.3 to 0.7), 0.979 with 0.05.
     check_margin: float = 0.1
     check_agreement: float = 0.5
-    check_brackets: bool = True  # every bracket link too (tuning F1 0.994 -> 0.995)
+    check_brackets: bool = True  # an EXIF bracket link too (tuning F1 0.994 -> 0.995)
 
 
 @dataclass(frozen=True)
@@ -155,18 +183,29 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
             timed = ~np.isnan(dt) & (src[a] == src[b])  # EXIF and file dates are not one clock
             # Only a camera's clock tells frames taken together: a file's date is when it was copied or saved (a
             # folder of downloads, a messenger's export, a card copied without its dates has them all seconds
-            # apart), so file-timed photos are never a burst or a bracket, at most similar (tools/groups_real.py).
+            # apart), so file-timed photos are never a burst, and a bracket or a panorama only by their content.
             captured = timed & ~src[a]
             ev = np.abs(bias[a] - bias[b])
-            step = np.where(np.isnan(ev), np.abs(log_lum[a] - log_lum[b]) >= p.bracket_brightness,
-                            ev >= p.bracket_ev)
-            bracket = both & captured & (dt <= p.bracket_gap_s) & step & (sim >= p.bracket_similarity)
+            lum_step = np.abs(log_lum[a] - log_lum[b])
+            step = np.where(np.isnan(ev), lum_step >= p.bracket_brightness, ev >= p.bracket_ev)
+            exif_bracket = both & captured & (dt <= p.bracket_gap_s) & step & (sim >= p.bracket_similarity)
+            tripod = (both & has_sig[a] & has_sig[b] & timed & (dt <= p.tripod_gap_s) & (lum_step >= p.bracket_step)
+                      & (sim >= p.bracket_similarity) & ~exif_bracket)
+            bracket = exif_bracket.copy()
+            bracket[tripod] = _tripod_brackets(sigs, a[tripod], b[tripod], p)
+            # frames of a camera's burst mode: a video's pan or a tracking shot moves as far as a panorama's frames,
+            # but a panorama is not taken at several frames a second
+            rapid = (both & captured & (dt <= min(p.rapid_gap_s, p.burst_gap_s))
+                     & (sim >= p.burst_similarity - p.rapid_margin))
             # a pan's frames see different things: their exposure is compared on the overlap, after registration
-            panorama = _panoramas(sigs, a, b, has_sig[a] & has_sig[b] & captured & (dt <= p.panorama_gap_s)
-                                  & ~(ev >= p.panorama_ev), p) if k <= p.panorama_look_back else np.zeros(n - k, bool)
+            pan_candidate = has_sig[a] & has_sig[b] & timed & (dt <= p.panorama_gap_s) & ~(ev >= p.panorama_ev) & ~rapid
+            panorama = (_panoramas(sigs, a, b, pan_candidate, p) if k <= p.panorama_look_back
+                        else np.zeros(n - k, bool))
             bracket &= ~panorama
-            burst = both & captured & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket & ~panorama
-            similar = (both & (sim >= p.similar_similarity) & ~bracket & ~burst & ~panorama
+            rapid &= ~bracket & ~panorama
+            burst = (both & captured & (dt <= p.burst_gap_s) & (sim >= p.burst_similarity) & ~bracket & ~panorama
+                     & ~rapid)
+            similar = (both & (sim >= p.similar_similarity) & ~bracket & ~burst & ~rapid & ~panorama
                        & (~timed | (dt <= p.similar_gap_s)))
         if p.check_margin > 0:  # the finer check, only where the link would join what is not joined yet
             joined = _components(n, links, _LINK_KINDS)  # the links of the nearer neighbours, found before these
@@ -174,14 +213,16 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
             checks = [(burst, p.burst_similarity + p.check_margin, burst_joined),
                       (similar, p.similar_similarity + p.check_margin, joined)]
             if p.check_brackets:  # a bracket is one frame at other exposures: its gradients agree, whatever the cosine
-                checks.append((bracket, np.inf, joined))
+                checks.append((bracket, np.inf, joined))  # (a tripod bracket agrees already)
             for mask, below, label in checks:
                 border = np.flatnonzero(mask & has_sig[a] & has_sig[b] & (sim < below))
                 need = border[label[a[border]] != label[b[border]]]
                 mask[need] = _aligned(sigs, a[need], b[need], p)
+        burst |= rapid
         for mask, kind in ((bracket, "bracket"), (panorama, "panorama"), (burst, "burst"), (similar, "similar")):
             links[kind][0].append(a[mask])
             links[kind][1].append(b[mask])
+    _bridge_pans(links, feats, has, t, src, n, p)
     label = _components(n, links, _LINK_KINDS)
     # A burst's first and last frames may be further apart than burst_gap_s (and so linked as "similar"):
     # the group is a burst when its burst links alone connect every frame.
@@ -206,6 +247,28 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
 
 
 _LINK_KINDS = ("bracket", "panorama", "burst", "similar")
+
+
+def _bridge_pans(links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]]],
+                 feats: npt.NDArray[np.float32], has: npt.NDArray[np.bool_], t: npt.NDArray[np.float64],
+                 src: npt.NDArray[np.bool_], n: int, p: GroupingParams) -> None:
+    """Two pieces of one pan, one after the other: a neighbour pair whose registration failed (a real 12-frame
+    hand-held pan of 456 px-wide frames: two of its eleven pairs overlap by under 30 %, some 10 pixels of the
+    signature, too few to register) joins when both frames are in pans, taken within `panorama_gap_s` on one
+    clock, and their content is at least `panorama_bridge_similarity` alike."""
+    if n < 2 or not links["panorama"][0]:
+        return
+    pans = _components(n, links, ("panorama",))
+    in_pan = np.bincount(pans, minlength=n)[pans] > 1
+    a, b = np.arange(1, n), np.arange(0, n - 1)
+    with np.errstate(invalid="ignore"):
+        dt = np.abs(t[a] - t[b])
+        near = ~np.isnan(dt) & (src[a] == src[b]) & (dt <= p.panorama_gap_s)
+    sim = np.einsum("ij,ij->i", feats[1:], feats[:-1])
+    bridge = (in_pan[a] & in_pan[b] & (pans[a] != pans[b]) & near & has[a] & has[b]
+              & (sim >= p.panorama_bridge_similarity))
+    links["panorama"][0].append(a[bridge])
+    links["panorama"][1].append(b[bridge])
 
 
 def _components(n: int, links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]]],
@@ -234,6 +297,19 @@ def _panoramas(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int
     for j, shift in zip(picked, shifts, strict=True):
         out[j] = (shift.along >= p.panorama_shift and shift.across <= p.panorama_across
                   and shift.agreement >= p.panorama_agreement and abs(shift.exposure) < p.panorama_brightness)
+    return out
+
+
+def _tripod_brackets(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], p: GroupingParams
+                     ) -> npt.NDArray[np.bool_]:
+    """Whether each pair is one frame at two exposures by its content alone: a step in brightness that moves the
+    pixels one way, and the signatures agreeing unshifted (a tripod)."""
+    if a.size == 0:
+        return np.zeros(0, bool)
+    step, consistency = sigs.exposure_steps(a.tolist(), b.tolist())
+    agree = sigs.still_agreement(a.tolist(), b.tolist())
+    out: npt.NDArray[np.bool_] = ((np.abs(step) >= p.bracket_step) & (consistency >= p.bracket_consistency)
+                                  & (agree >= p.bracket_agreement))
     return out
 
 
@@ -306,8 +382,8 @@ class _Key:
                 -(self.sharpness if self.sharpness is not None else -1.0))
 
 
-def _key(photo: Any) -> _Key:
-    faces = list(getattr(photo, "faces", []) or [])
+def _key(photo: Any, faces_of: Callable[[Any], Sequence[Any]] | None = None) -> _Key:
+    faces = list(getattr(photo, "faces", []) or []) if faces_of is None else list(faces_of(photo))
     eyes = [getattr(f, "eyes", None) for f in faces]
     known = [e for e in eyes if e in ("open", "closed")]  # "unknown" (or None) tells nothing
     sharp = [float(s) for s in (getattr(f, "sharpness", None) for f in faces) if s is not None]
@@ -320,11 +396,12 @@ def _key(photo: Any) -> _Key:
     )
 
 
-def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: frozenset[int] = frozenset()
-               ) -> RankedGroup:
+def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: frozenset[int] = frozenset(),
+               faces_of: Callable[[Any], Sequence[Any]] | None = None) -> RankedGroup:
     """Members best first (eyes open on every face, faces in focus, then the score), the best's reasons saying
-    why it won and the others' why they lost."""
-    keys = {p.id: _key(p) for p in photos}
+    why it won and the others' why they lost. `faces_of` (core/people.py: the key people's faces) says which of a
+    photo's faces count; all of them when None."""
+    keys = {p.id: _key(p, faces_of) for p in photos}
     sharpest = max((k.sharpness for k in keys.values() if k.sharpness is not None), default=None)
     if sharpest is not None:
         keys = {pid: replace(k, soft=k.sharpness is not None and k.sharpness < sharpest - SOFT_MARGIN)
@@ -406,19 +483,32 @@ def shots_from_catalog(catalog: Any, photo_ids: Sequence[int]) -> list[Shot]:
     return shots
 
 
+# The thresholds a person sets (Groups > Grouping Thresholds, kept in the settings for the window and the command
+# line alike): what `selfie-desk groups --json` shows and the catalog keeps with its grouping stamp.
+SETTABLE = ("burst_similarity", "burst_gap_s")
+
+
+def thresholds_of(params: GroupingParams | None) -> dict[str, float]:
+    p = params or GroupingParams()
+    return {key: float(getattr(p, key)) for key in SETTABLE}
+
+
 def regroup(catalog: Any, photo_ids: Sequence[int], params: GroupingParams | None = None) -> list[AutoGroup]:
-    """Group `photo_ids` afresh and store it; groups the user edited are left as they are."""
+    """Group `photo_ids` afresh and store it, with the thresholds used; groups the user edited are left as they
+    are."""
     groups = group_shots(shots_from_catalog(catalog, photo_ids), params)
-    catalog.replace_auto_groups(photo_ids, [(g.kind, g.ids) for g in groups])
+    catalog.replace_auto_groups(photo_ids, [(g.kind, g.ids) for g in groups], thresholds=thresholds_of(params))
     return groups
 
 
-def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
+def ranked_groups(catalog: Any, photos: Sequence[Any], key: KeyPeople | None = None) -> list[RankedGroup]:
     """The stored groups of `photos` (catalog.Photo), each ranked, restricted to those photos: every photo
-    in exactly one group (one not grouped yet is a single of its own). Groups in time order of their best."""
+    in exactly one group (one not grouped yet is a single of its own). Groups in time order of their best.
+    `key`: the photos' key people (core/people.py), found here when not given."""
     by_id = {p.id: p for p in photos}
     info = catalog.capture_info(list(by_id))
     file_time = frozenset(pid for pid, (when, _m, _b) in info.items() if parse_time(when) is None)
+    key = key or KeyPeople(photos)  # the key people: whose eyes and focus rank a group's frames
     seen: set[int] = set()
     out = []
     for g in catalog.groups(list(by_id)):
@@ -427,10 +517,10 @@ def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
             continue
         seen.update(p.id for p in here)
         kind = "single" if len(here) == 1 and g.kind != "panorama" else g.kind
-        out.append(rank_group(g.id, kind, here, file_time))
+        out.append(_with_key_people(rank_group(g.id, kind, here, file_time, key.key_faces), key))
     for p in photos:
-        if p.id not in seen:
-            out.append(rank_group(-p.id, "single", [p], file_time))  # not grouped yet: negative, never stored
+        if p.id not in seen:  # not grouped yet: negative, never stored
+            out.append(_with_key_people(rank_group(-p.id, "single", [p], file_time, key.key_faces), key))
     times = {pid: parse_time(when) for pid, (when, _m, _b) in info.items()}
 
     def first_time(g: RankedGroup) -> tuple[bool, float, str]:
@@ -439,6 +529,17 @@ def ranked_groups(catalog: Any, photos: Sequence[Any]) -> list[RankedGroup]:
         return (not known, min(known) if known else 0.0, g.members[0].photo.path)
 
     return sorted(out, key=first_time)
+
+
+def _with_key_people(group: RankedGroup, key: KeyPeople) -> RankedGroup:
+    """The best frame's reasons with what the key people add (core/people.py key_reasons)."""
+    if not group.members or getattr(group.best.photo, "error", None):
+        return group
+    extra = key_reasons([m.photo for m in group.members], group.best.photo, key)
+    if not extra:
+        return group
+    first = replace(group.members[0], reasons=[*group.members[0].reasons, *extra])
+    return replace(group, members=[first, *group.members[1:]])
 
 
 # ---- what the window and export read of the groups ----------------------------------------------------------------
@@ -485,8 +586,9 @@ class CullPlan:
 class GroupIndex:
     """The ranked groups of a folder by photo: what the grid stacks, the side panel lists and the badges read."""
 
-    def __init__(self, groups: Sequence[RankedGroup] = ()) -> None:
+    def __init__(self, groups: Sequence[RankedGroup] = (), people: KeyPeople | None = None) -> None:
         self.groups: dict[int, RankedGroup] = {g.id: g for g in groups}
+        self.people = people  # the folder's key people (core/people.py), when known: the People panel reads it
         self._of: dict[int, int] = {}
         self._member: dict[int, RankedMember] = {}
         self._badges: dict[int, frozenset[str]] = {}
@@ -571,8 +673,9 @@ def best_of_groups(photos: Sequence[Any]) -> list[Any]:
         else:
             by_group.setdefault(gid, []).append(p)
     out = [p for p in alone if getattr(p, "decision", None) != Decision.REJECT]
+    key = KeyPeople(photos)
     for gid, members in by_group.items():
-        ranked = rank_group(gid, "burst", members)
+        ranked = rank_group(gid, "burst", members, faces_of=key.key_faces)
         best = next((m.photo for m in ranked.members if getattr(m.photo, "decision", None) != Decision.REJECT), None)
         if best is not None:
             out.append(best)

@@ -27,6 +27,11 @@ PERPENDICULAR = 3  # pixels of drift across the pan searched in 2-D (a hand-held
 # the square root of the overlap): a short overlap correlates highly by chance (0.87 over 11 columns of a burst
 # frame against itself), so the raw correlation alone would send most unrelated pairs to the 2-D check.
 MIN_Z = 3.0
+# The exposure step's pixels (half-size signatures, 2 x 2 sums of 0-255): clipped white or black in both frames tells
+# nothing of the step; a change of at most MOVED (two grey levels a pixel) is noise and JPEG, not a step.
+CLIPPED_HIGH = 4 * 250
+CLIPPED_LOW = 4 * 5
+MOVED = 8.0
 Float = npt.NDArray[np.float32]
 
 
@@ -160,6 +165,7 @@ class Signatures:
         self._grad: dict[int, tuple[Float, Float]] = {}
         self._smooth: dict[int, Float] = {}
         self._still: dict[int, Float] = {}
+        self._half: dict[int, Float] = {}
         self._profiles: dict[tuple[int, int], Float] = {}
 
     def __len__(self) -> int:
@@ -259,6 +265,44 @@ class Signatures:
             vb = np.stack([self._still[b[k]] for k in ks])
             out[ks] = np.einsum("ij,ij->i", va, vb)
         return out
+
+    def _half_vectors(self, ids: Sequence[int]) -> None:
+        """For `ids` (one shape), made together and kept: the signature at half its size (2 x 2 sums, 0-1020),
+        flattened: what the exposure step compares pixel by pixel (a shake of a signature pixel is half one here)."""
+        todo = [i for i in dict.fromkeys(ids) if i not in self._half]
+        if not todo:
+            return
+        g = np.stack([self.sigs[i] for i in todo]).astype(np.int16)  # type: ignore[misc]
+        g = g[:, : g.shape[1] // 2 * 2, : g.shape[2] // 2 * 2]
+        half = (g[:, 0::2, 0::2] + g[:, 1::2, 0::2] + g[:, 0::2, 1::2] + g[:, 1::2, 1::2]).astype(np.float32)
+        for i, row in zip(todo, half.reshape(len(todo), -1), strict=True):
+            self._half[i] = row
+
+    def exposure_steps(self, a: Sequence[int], b: Sequence[int]) -> tuple[Float, Float]:
+        """Each pair's exposure step on the content itself: (log2 of b's mean luma over a's, and how consistently
+        the pixels move that way: the share of the pixels that changed, clipped in neither frame, which changed
+        in the step's direction). One scene at two exposures brightens or darkens everywhere (tripod brackets:
+        0.95-1.0); two different pictures, or one scene with people moved, change both ways (about half).
+        (0, 0) for a pair of different shapes or without a signature."""
+        step = np.zeros(len(a), np.float32)
+        agree = np.zeros(len(a), np.float32)
+        by_shape: dict[Any, list[int]] = {}
+        for k, (i, j) in enumerate(zip(a, b, strict=True)):
+            if self.shape[i] is not None and self.shape[i] == self.shape[j]:
+                by_shape.setdefault(self.shape[i], []).append(k)
+        for ks in by_shape.values():
+            self._half_vectors([a[k] for k in ks] + [b[k] for k in ks])
+            va = np.stack([self._half[a[k]] for k in ks])
+            vb = np.stack([self._half[b[k]] for k in ks])
+            s = np.log2(np.maximum(vb.mean(axis=1), 4.0) / np.maximum(va.mean(axis=1), 4.0))
+            d = vb - va
+            unclipped = ~(((va >= CLIPPED_HIGH) & (vb >= CLIPPED_HIGH)) | ((va <= CLIPPED_LOW) & (vb <= CLIPPED_LOW)))
+            moved = unclipped & (np.abs(d) > MOVED)
+            same_way = moved & (np.sign(d) == np.sign(s)[:, None])
+            n = moved.sum(axis=1)
+            step[ks] = s
+            agree[ks] = np.where(n >= 16, same_way.sum(axis=1) / np.maximum(n, 1), 0.0)
+        return step, agree
 
     def register(self, a: Sequence[int], b: Sequence[int], lo: float, hi: float,
                  min_z: float = MIN_Z) -> list[Shift]:

@@ -3,6 +3,10 @@
 The file carries a version; MIGRATIONS bring an older file up to date step by step, so what the user
 chose survives upgrades. A file from a newer Selfie Desk is read as far as it is understood and never
 written over, so going back to an older version does not destroy it.
+
+Grouping's thresholds live here for the window and the command line alike (`selfie-desk groups` reads this file:
+one set of thresholds, issue 28); only those the user chose are kept (None: the app's default), so a better default
+reaches everyone who never changed it.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +39,18 @@ def _v0_to_v1(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "version": 1}
 
 
+_V1_GROUPING_DEFAULTS = {"burst_similarity": 0.85, "burst_gap_s": 2.0}  # what version 1 wrote when nobody chose
+
+
+def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 wrote grouping's thresholds whether or not the user chose them: a value equal to version 1's
+    default was not chosen, so it goes (the app's default applies); another value stays, the user's choice."""
+    out = {k: v for k, v in raw.items() if not (k in _V1_GROUPING_DEFAULTS and v == _V1_GROUPING_DEFAULTS[k])}
+    return {**out, "version": 2}
+
+
 # Each entry brings a settings dict from version i to i + 1. Never edit a released entry: append one.
-MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v0_to_v1]
+MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v0_to_v1, _v1_to_v2]
 SETTINGS_VERSION = len(MIGRATIONS)
 
 
@@ -53,8 +67,9 @@ class Settings:
     theme: str = "dark"  # dark (neutral grey, the default) | light
     show_names: bool = False  # file names under the grid's thumbnails
     stack_groups: bool = True  # the grid shows each group of one moment as one stack (its best on top)
-    burst_similarity: float = GroupingParams.burst_similarity  # grouping's thresholds (core/groups.py)
-    burst_gap_s: float = GroupingParams.burst_gap_s
+    # grouping's thresholds (core/groups.py) as the user chose them in Groups > Grouping Thresholds; None: the default
+    burst_similarity: float | None = None
+    burst_gap_s: float | None = None
     path: Path | None = field(default=None, repr=False, compare=False)  # where it is saved; None: not saved
     read_only: bool = field(default=False, repr=False, compare=False)
 
@@ -67,7 +82,16 @@ class Settings:
         del self.recent_folders[MAX_RECENT:]
 
     def grouping_params(self) -> GroupingParams:
-        return GroupingParams(burst_similarity=self.burst_similarity, burst_gap_s=self.burst_gap_s)
+        """The thresholds the window and `selfie-desk groups` group with: the defaults and the user's choices."""
+        chosen = {key: getattr(self, key) for key in GROUPING_LIMITS if getattr(self, key) is not None}
+        return replace(GroupingParams(), **chosen)
+
+    def choose_grouping(self, params: GroupingParams) -> None:
+        """Keep `params`' user-settable thresholds; one equal to the default is not kept (the default applies)."""
+        defaults = GroupingParams()
+        for key in GROUPING_LIMITS:
+            value = getattr(params, key)
+            setattr(self, key, None if value == getattr(defaults, key) else value)
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k not in ("path", "read_only")}

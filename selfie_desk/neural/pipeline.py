@@ -25,10 +25,11 @@ from PIL import Image
 from selfie_desk.core import decoding, look, reasons, registration, thumbnails
 from selfie_desk.core.catalog import Catalog, LookRecord, Result
 from selfie_desk.core.embedding import EMBEDDING_ID, FEATURE_DIM, face_input, model_input
+from selfie_desk.core.face import Face
 from selfie_desk.core.face_check import FaceCheck
 from selfie_desk.core.indexing import IndexReport, Todo, index
 from selfie_desk.core.reasons import ASPECTS
-from selfie_desk.neural import rescore
+from selfie_desk.neural import identity, rescore
 from selfie_desk.neural.model import HeadOnly, Scored, Scorer
 
 # JPEG DCT scaling lands a 12 MP photo at 1/2 (2000 x 1500) for the detail look (look.DETAIL_EDGE); the
@@ -200,6 +201,7 @@ def _made(items: list[Prepared], scored: list[Scored], checks: list[list[FaceChe
                 embedding=s.embedding,
                 faces=[(f.box, f.confidence, f.landmarks) for f in faces],
                 face_checks=[(c.eyes.value, c.sharpness) for c in s.checks],
+                face_identities=identities(p.look, faces, p.width, p.height),
                 embedding_id=EMBEDDING_ID,
                 look=describe(s, faces, p.width, p.height, p.look),
                 exposure_bias=p.exposure_bias,
@@ -207,6 +209,28 @@ def _made(items: list[Prepared], scored: list[Scored], checks: list[list[FaceChe
                 note=p.note,
             )
         )
+    return out
+
+
+def identities(lk: look.Look, faces: Sequence[Face], width: int, height: int) -> list[np.ndarray | None]:
+    """Who each face is (neural/identity.py), from the detail decode the look holds; None for a face too small to
+    tell (or beyond the largest identity.MAX_FACES)."""
+    if not faces:
+        return []
+    h, w = lk.detail_gray.shape
+    in_detail = [f.scaled(w / width, h / height) for f in faces]
+    wanted = identity.pick(in_detail)
+    out: list[np.ndarray | None] = [None] * len(faces)
+    if not wanted:
+        return out
+    who = identity.shared()
+    for i in sorted(wanted):
+        x0, y0, x1, y1 = in_detail[i].box
+        fw, fh = x1 - x0, y1 - y0
+        k = max(1, int(fw / identity.CHIP_FACE_PX))
+        image, (ox, oy) = lk.detail_rgb((x0 - 0.5 * fw, y0 - 0.5 * fh, x1 + 0.5 * fw, y1 + 0.5 * fh), k)
+        out[i] = who.describe(np.asarray(image.convert("RGB")),
+                              ((x0 - ox) / k, (y0 - oy) / k, (x1 - ox) / k, (y1 - oy) / k))
     return out
 
 
@@ -331,9 +355,11 @@ def plan(targets: Iterable[Path], catalog: Catalog, scorer: Scorer | HeadOnly,
     # Photos whose stored embedding this model's head can read are scored from it (switching models);
     # only the others are decoded. An embedding of an older layout is made again by decoding the photo.
     # Photos with a face found before eyes and focus were measured are decoded again for them (catalog 5).
-    # Photos scored before signatures were kept (catalog 8) are decoded again for one.
+    # Photos scored before signatures were kept (catalog 8) are decoded again for one, and photos with a face found
+    # before identities were kept (catalog 9) for who is in them.
     unmeasured = catalog.unmeasured_faces(t.photo_id for t in report.todo)
     unmeasured |= catalog.unsigned(t.photo_id for t in report.todo)
+    unmeasured |= catalog.unidentified_faces(t.photo_id for t in report.todo)
     reused = rescore.from_embeddings(catalog, scorer.head, scorer.model_name,
                                      [t.photo_id for t in report.todo if t.photo_id not in unmeasured],
                                      cancel=cancel, head_id=scorer.info.id)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 from selfie_desk.core.catalog import Photo
 from selfie_desk.ui.canvas import ViewState
 from selfie_desk.ui.crop_overlay import CropOverlay
+from selfie_desk.ui.face_strip import FaceStrip
 from selfie_desk.ui.grid import ThumbnailCache
 from selfie_desk.ui.loupe import caption
 from selfie_desk.ui.photo_pane import PhotoPane
@@ -39,6 +40,9 @@ class CompareView(QWidget):
         self._layout = QGridLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
+        # Compare Group's key faces, side by side at one zoom (issue 28): under the panes, all columns
+        self.faces = FaceStrip(self._pane_image, self)
+        self._layout.addWidget(self.faces, 2, 0, 1, -1)
         for i, pane in enumerate(self.panes):
             pane.canvas.view_changed.connect(lambda state, i=i: self._follow(i, state))
             pane.activated.connect(lambda i=i: self.set_active(i))
@@ -53,6 +57,12 @@ class CompareView(QWidget):
         self.show_faces = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
+    def _pane_image(self, photo_id: int):
+        for pane in self.panes[: self._count]:
+            if pane.photo is not None and pane.photo.id == photo_id:
+                return pane.canvas.image
+        return None
+
     def photos(self) -> list[Photo]:
         return [p.photo for p in self.panes[: self._count] if p.photo is not None]
 
@@ -62,6 +72,7 @@ class CompareView(QWidget):
     def show_photos(self, photos: list[Photo], ranks: dict[int, int | None], scored: int) -> None:
         photos = photos[:MAX_PHOTOS]
         self._count = len(photos)
+        self.faces.clear()  # Compare Group sets it again after (show_key_faces)
         self._on_faces = False
         self._views = {}
         columns = 2 if len(photos) == 4 else len(photos)
@@ -78,6 +89,10 @@ class CompareView(QWidget):
             else:
                 pane.hide()
         self.set_active(0)
+
+    def show_key_faces(self, people) -> None:
+        """Compare Group: the key people's faces in every frame shown, side by side at one zoom (ui/face_strip.py)."""
+        self.faces.show_group(self.photos(), people)
 
     def update_photo(self, p: Photo, rank: int | None, scored: int) -> None:
         for i, pane in enumerate(self.panes[: self._count]):

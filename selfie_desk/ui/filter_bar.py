@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QToo
 
 from selfie_desk.core.culling.view import DECISION_FILTERS, SORT_LABELS, PhotoFilter
 from selfie_desk.core.reasons import FAMILIES
+from selfie_desk.ui.people_panel import PeopleBox
 
 
 class FilterBar(QToolBar):
@@ -46,6 +47,7 @@ class FilterBar(QToolBar):
         self.soft_box = QCheckBox("Soft focus", self)
         self.soft_box.setToolTip("Only photos whose face (or whole photo) is soft, or whose face is clearly softer "
                                  "than its group's best")
+        self.people_box = PeopleBox(self)  # one person of the shoot (issue 28)
 
         self.addWidget(QLabel(" Sort: ", self))
         self.addWidget(self.sort_box)
@@ -63,10 +65,12 @@ class FilterBar(QToolBar):
         self.addWidget(QLabel("  ", self))
         self.addWidget(self.closed_box)
         self.addWidget(self.soft_box)
+        self.addWidget(QLabel("   People: ", self))
+        self.addWidget(self.people_box)
 
         # Culling keys (P, X, digits) must reach the photos, not a combo box left focused by a click.
         for w in (self.sort_box, self.decision_box, self.faces_box, self.stars_box, self.reason_box,
-                  self.closed_box, self.soft_box):
+                  self.closed_box, self.soft_box, self.people_box):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.score_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.sort_box.currentIndexChanged.connect(self.changed)
@@ -77,6 +81,7 @@ class FilterBar(QToolBar):
         self.reason_box.currentIndexChanged.connect(self.changed)
         self.closed_box.toggled.connect(self.changed)
         self.soft_box.toggled.connect(self.changed)
+        self.people_box.currentIndexChanged.connect(self.changed)
 
     @property
     def sort(self) -> str:
@@ -94,13 +99,15 @@ class FilterBar(QToolBar):
             reason=self.reason_box.currentData(),
             closed_eyes=self.closed_box.isChecked(),
             soft_focus=self.soft_box.isChecked(),
+            person=self.people_box.person,
+            person_photos=self.people_box.photos_of(self.people_box.person),
         )
 
     def set_filter(self, f: PhotoFilter) -> None:
         """Set every control at once, announcing the change once."""
         self.blockSignals(True)
         boxes = (self.decision_box, self.faces_box, self.score_box, self.stars_box, self.reason_box, self.closed_box,
-                 self.soft_box)
+                 self.soft_box, self.people_box)
         for w in boxes:
             w.blockSignals(True)
         self.decision_box.setCurrentIndex(max(0, self.decision_box.findData(f.decision)))
@@ -110,6 +117,7 @@ class FilterBar(QToolBar):
         self.reason_box.setCurrentIndex(max(0, self.reason_box.findData(f.reason)))
         self.closed_box.setChecked(f.closed_eyes)
         self.soft_box.setChecked(f.soft_focus)
+        self.people_box.choose(f.person)
         for w in boxes:
             w.blockSignals(False)
         self.blockSignals(False)

@@ -1,9 +1,11 @@
 """Grouping's thresholds (how alike, how close in time frames of one burst are) with a live preview: every change
 is counted on the grouping thread from the folder's stored features, and the count shows as it comes back.
-OK stores the thresholds in the settings and regroups the folder; groups the user edited are left as they are."""
+OK stores the thresholds in the settings (which `selfie-desk groups` reads too) and regroups the folder; groups the
+user edited are left as they are."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Slot
@@ -26,7 +28,8 @@ class GroupingDialog(QDialog):
         self.similarity.setRange(*GROUPING_LIMITS["burst_similarity"])
         self.similarity.setSingleStep(0.01)
         self.similarity.setDecimals(2)
-        self.similarity.setValue(settings.burst_similarity)
+        chosen = settings.grouping_params()
+        self.similarity.setValue(chosen.burst_similarity)
         self.similarity.setToolTip("How alike two neighbouring frames must look (cosine of the convnet's features); "
                                    "higher: fewer, tighter bursts")
         self.gap = QDoubleSpinBox(self)
@@ -34,7 +37,7 @@ class GroupingDialog(QDialog):
         self.gap.setSingleStep(0.5)
         self.gap.setDecimals(1)
         self.gap.setSuffix(" s")
-        self.gap.setValue(settings.burst_gap_s)
+        self.gap.setValue(chosen.burst_gap_s)
         self.gap.setToolTip("At most this long between two frames of one burst")
         self.preview = QLabel(self)
         self.preview.setObjectName("grouping_preview")
@@ -62,12 +65,12 @@ class GroupingDialog(QDialog):
         self._count()
 
     def params(self) -> GroupingParams:
-        return GroupingParams(burst_similarity=round(self.similarity.value(), 2),
-                              burst_gap_s=round(self.gap.value(), 1))
+        return replace(GroupingParams(), burst_similarity=round(self.similarity.value(), 2),
+                       burst_gap_s=round(self.gap.value(), 1))
 
     def apply_to(self, settings: Settings) -> None:
-        p = self.params()
-        settings.burst_similarity, settings.burst_gap_s = p.burst_similarity, p.burst_gap_s
+        """The thresholds into the settings, which `selfie-desk groups` reads too (one set for both)."""
+        settings.choose_grouping(self.params())
 
     def _defaults(self) -> None:
         self.similarity.setValue(GroupingParams.burst_similarity)

@@ -15,29 +15,34 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from selfie_desk.core.catalog import Photo
+from selfie_desk.core.catalog import Catalog, Photo
 from selfie_desk.core.culling.session import NO_GROUP, CullingSession
 from selfie_desk.core.groups import GroupIndex, RankedGroup
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.grid_selection import GridSelection
 from selfie_desk.ui.grouping_dialog import GroupingDialog
+from selfie_desk.ui.grouping_watch import GroupingWatch
 from selfie_desk.workers.grouping import GroupingOutcome, GroupingService
 from selfie_desk.workers.service import Job
 
 
 class GroupsController(QObject):
     grouped = Signal(object)  # GroupingOutcome: the folder was grouped again, or its stored groups ranked
+    people = Signal(object)  # core/people.py KeyPeople: the shoot's people, as the groups now in the rows have them
     message = Signal(str, str)  # text, level: the message bar
     status = Signal(str, int)  # text, ms: the status bar
     settings_changed = Signal()  # the thresholds or the stacking changed: save the settings
 
     def __init__(self, session: CullingSession, selection: GridSelection, service: GroupingService,
-                 settings: Settings, parent: QObject | None = None) -> None:
+                 settings: Settings, catalog: Catalog, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session, self.selection, self.service, self.settings = session, selection, service, settings
         self.job: Job | None = None
         self.dialog: GroupingDialog | None = None
         self.closed = False  # the window shut down: a scan's last report may still ask for a grouping
+        self.watch = GroupingWatch(catalog, self)  # a regrouping made elsewhere shows here (issue 28)
+        self.watch.changed.connect(self._changed_elsewhere)
+        self.watch.start()
 
     # ---- grouping on its thread --------------------------------------------------------------------
     def regroup(self) -> Job | None:
@@ -61,6 +66,7 @@ class GroupsController(QObject):
     @Slot(object)
     def _on_grouped(self, outcome: GroupingOutcome) -> None:
         self.job = None
+        self.watch.seen(outcome.generation)
         if outcome.error:
             self.message.emit(outcome.error, "warning")
             return
@@ -76,6 +82,15 @@ class GroupsController(QObject):
 
     def set_groups(self, groups: GroupIndex) -> None:
         self.selection.keeping(lambda: self.session.view.set_groups(groups))
+        self.people.emit(groups.people)
+
+    def _changed_elsewhere(self, _generation: int) -> None:
+        """The catalog's groups changed outside this window (`selfie-desk groups`, another window): read them again,
+        unless this window's own grouping is under way (its outcome brings them)."""
+        if self.session.folder is None or self.job is not None:
+            return
+        self.rank_stored()
+        self.status.emit("The groups were changed outside this window: showing them as they are now", 5000)
 
     # ---- stacks ------------------------------------------------------------------------------------
     def current_group(self) -> RankedGroup | None:
@@ -142,6 +157,9 @@ class GroupsController(QObject):
             parts.append(("★ best of " if ids[0] == p.id else f"{ids.index(p.id) + 1} of ")
                          + f"{len(ids)} in the {group.kind}")
         return " &nbsp;·&nbsp; ".join(parts)
+
+    def stop_watching(self) -> None:
+        self.watch.stop()
 
     def stop(self, timeout_s: float) -> bool:
         self.closed = True

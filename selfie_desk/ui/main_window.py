@@ -58,6 +58,7 @@ from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.map_controller import MapController
 from selfie_desk.ui.map_view import MapView
 from selfie_desk.ui.message_bar import MessageBar
+from selfie_desk.ui.people_panel import PeoplePanel
 from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
 from selfie_desk.ui.scan_controller import ScanController
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
                                    lambda: self.mode != ViewMode.GRID or self.selection.user_moved(), self)
         self.culling = CullingController(self.session, self)
         self.groups = GroupsController(self.session, self.selection, GroupingService(catalog.path, parent=self),
-                                       settings, self)  # groups of one moment (issue 14)
+                                       settings, catalog, self)  # groups of one moment (issue 14)
         self.map_control = MapController(self.session, self.map, MapService(catalog.path, parent=self), self)
         self.exports = ExportService(catalog.path, parent=self)
         self.exporting = ExportController(self.session, self.exports, self)
@@ -175,6 +176,9 @@ class MainWindow(QMainWindow):
         self.side_dock = self._dock("Scores", "scores_dock", side_scroll)
         self.personal = PersonalModels(self)  # the Models panel and menu: choose, train, review (issue 7)
         self.models_dock = self._dock("Models", "models_dock", self.personal.panel)
+        self.people_panel = PeoplePanel(self)  # who is in the photo, the shoot's people (issue 28)
+        self.people_dock = self._dock("People", "people_dock", self.people_panel)
+        self.people_panel.person_chosen.connect(lambda n: self.filters.people_box.choose(n))
         self.session.set_model(self.settings.model)  # the default's, if the model chosen last time is gone
 
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -236,7 +240,8 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         menus = build_menus(bar, actions, {
             "attention": self.attention.action, "scores_dock": self.side_dock.toggleViewAction(),
-            "models_dock": self.models_dock.toggleViewAction(), "crop": self.crop.menu,
+            "models_dock": self.models_dock.toggleViewAction(), "people_dock": self.people_dock.toggleViewAction(),
+            "crop": self.crop.menu,
             "models": self.personal.menu(self)})
         self.recent_menu = menus["recent"]
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
@@ -274,6 +279,7 @@ class MainWindow(QMainWindow):
         self.groups.grouped.connect(self.grouped)
         self.groups.grouped.connect(lambda _o: self.map_control.regrouped(self.mode == ViewMode.MAP))
         self.groups.message.connect(self.show_message)
+        self.groups.people.connect(self._on_people)
         self.groups.status.connect(status)
         self.groups.settings_changed.connect(self._save_settings)
         self.map_control.ready.connect(self.map_ready)
@@ -436,6 +442,15 @@ class MainWindow(QMainWindow):
 
     def _update_side_panel(self) -> None:
         self.side.show_session(self.session)
+        self.people_panel.show_photo(self.session.current())
+
+    def _on_people(self, people: object) -> None:
+        """The shoot's people as the groups now have them: the People panel, the People filter."""
+        self.people_panel.set_people(people)
+        self.filters.people_box.set_people(people)
+        if self.filters.people_box.person:  # the chosen person's photos as the people are now
+            self._on_filters_changed()
+        self._update_side_panel()
 
     def _update_counts(self) -> None:
         self.count_label.setText(count_text(self.session))
@@ -683,6 +698,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.groups.stop_watching()
         self._save_settings()
         for name, stop in (("scoring", self.scoring.stop), ("export", self.exporting.stop),
                            ("training", self.personal.stop), ("grouping", self.groups.stop),

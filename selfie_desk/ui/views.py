@@ -153,15 +153,17 @@ class Views(QObject):
         photos = [self.session.get(m.photo.id) or m.photo for m in group.members]
         if len(photos) > MAX_PHOTOS:
             self.status.emit(f"Comparing the best {MAX_PHOTOS} of the group's {len(photos)} frames", 5000)
-        self._compare(photos)
+        self._compare(photos, key_faces=True)
         self.compare.layout().activate()  # the panes' sizes, which the face zoom is measured on
         self.compare.zoom_on_faces()
         QTimer.singleShot(0, lambda: self.compare.zoom_on_faces() if self.mode == ViewMode.COMPARE else None)
 
-    def _compare(self, photos: list[Photo]) -> None:
+    def _compare(self, photos: list[Photo], key_faces: bool = False) -> None:
         view = self.session.view
         self.compare.set_show_faces(self.settings.show_faces)
         self.compare.show_photos(photos, {p.id: view.rank(p) for p in photos}, len(view.scores()))
+        if key_faces:  # Compare Group: every key person's face, side by side (issue 28)
+            self.compare.show_key_faces(view.groups.people)
         self._tell_compare()
         self._set_mode(ViewMode.COMPARE, self.compare)
 

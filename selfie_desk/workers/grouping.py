@@ -24,6 +24,7 @@ from selfie_desk.core.groups import (
     regroup,
     shots_from_catalog,
 )
+from selfie_desk.core.people import KeyPeople
 from selfie_desk.workers.service import Job, Service
 
 
@@ -45,6 +46,7 @@ class GroupingOutcome:
     ranked: list[Any] | None = None  # their RankedGroups
     index: GroupIndex | None = None  # the same, by photo, with every photo's badges worked out here
     regrouped: bool = False  # grouped afresh (else: the stored groups read back)
+    generation: int | None = None  # the catalog's grouping stamp when the groups were read (ui/grouping_watch.py)
     cancelled: bool = False
     error: str | None = None
 
@@ -81,18 +83,21 @@ class GroupingService(Service):
                 self._shots = (folder, shots_from_catalog(catalog, ids))
             n, grouped, bursts = count_groups(group_shots(self._shots[1], req.params))
             return GroupingOutcome(groups=n, grouped=grouped, bursts=bursts)
+        generation = catalog.grouping_stamp()[0]  # read before the groups: a change after it is seen by the next poll
         photos = catalog.photos(req.model, folder=folder)
         if not req.rank_only:
             self._shots = None
             regroup(catalog, [p.id for p in photos], req.params)
             if job.cancelled:  # stored already; the window has moved on
                 return GroupingOutcome(cancelled=True)
+            generation = catalog.grouping_stamp()[0]
             photos = catalog.photos(req.model, folder=folder)
-        ranked = ranked_groups(catalog, photos)
-        index = GroupIndex(ranked)
+        people = KeyPeople(photos)  # who recurs, which faces matter: ranks the groups, fills the People panel
+        ranked = ranked_groups(catalog, photos, people)
+        index = GroupIndex(ranked, people)
         for p in photos:
             index.badges(p)  # kept by the index: the window's grid reads them at once
         stacks = [g for g in ranked if len(g.members) > 1]
         return GroupingOutcome(groups=len(stacks), grouped=sum(len(g.members) for g in stacks),
                                bursts=sum(g.kind == "burst" for g in stacks), photos=photos, ranked=ranked,
-                               index=index, regrouped=not req.rank_only)
+                               index=index, regrouped=not req.rank_only, generation=generation)

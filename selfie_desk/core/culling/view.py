@@ -51,12 +51,16 @@ class PhotoFilter:
     reason: str = ""  # "": any; else a family of reasons.FAMILIES (e.g. "soft focus"): photos that have it
     closed_eyes: bool = False  # only photos badged "closed eyes" (core/groups.py GroupIndex.badges)
     soft_focus: bool = False  # only photos badged "soft focus"
+    person: int = 0  # only the photos of this person of the shoot (core/people.py; 0: anyone)
+    person_photos: frozenset[int] = frozenset()  # their ids, as the People filter was set
 
     @property
     def active(self) -> bool:
         return self != PhotoFilter()
 
     def accepts(self, p: Photo, badges: frozenset[str] = frozenset()) -> bool:
+        if self.person and p.id not in self.person_photos:
+            return False
         if self.closed_eyes and CLOSED_EYES not in badges:
             return False
         if self.soft_focus and SOFT_FOCUS not in badges:
