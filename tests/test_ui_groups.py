@@ -239,7 +239,7 @@ def test_the_window_follows_a_regrouping_made_elsewhere(qtbot, make_window, tmp_
     window = make_window(stacks=True)
     open_and_group(qtbot, window, folder)
     assert [g.kind for g in window.model.groups.stacks()] == ["burst"]
-    assert not window.grouping_watch.poll()  # nothing changed since the window read its groups
+    assert not window.groups.watch.poll()  # nothing changed since the window read its groups
     with Catalog(paths.catalog_path()) as elsewhere:  # another program's connection: `selfie-desk groups`, say
         ids = [p.id for p in elsewhere.photos("default", folder=str(folder))]
         regroup(elsewhere, ids, GroupingParams(burst_gap_s=0.1))
