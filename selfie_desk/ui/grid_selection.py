@@ -41,8 +41,12 @@ class GridSelection(QObject):
         self.moved.emit()
 
     def _on_selection(self, *_args: object) -> None:
-        rows = sorted(i.row() for i in self.grid.selectionModel().selectedRows())
-        self.session.selected = tuple(self.model.photo(r).id for r in rows)
+        """The selection's rows read from its ranges (Qt's selectedRows() makes an index per row)."""
+        rows: set[int] = set()
+        for r in self.grid.selectionModel().selection():
+            rows.update(range(r.top(), r.bottom() + 1))
+        view = self.session.view
+        self.session.selected = tuple(view.photo(r).id for r in sorted(rows))
         self.selection_changed.emit()
 
     def _on_reset(self) -> None:
