@@ -8,6 +8,7 @@ import pytest
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.culling.session import MERGE_WHAT, NO_GROUP, SPLIT_ALL, SPLIT_WHAT, CullingSession
+from selfie_desk.core.culling.view import PhotoFilter
 from selfie_desk.core.groups import GroupIndex, ranked_groups
 from selfie_desk.core.vocabulary import Decision, ViewMode
 
@@ -185,3 +186,21 @@ def test_what_was_decided_elsewhere_is_taken_in_outside_the_undo_history(catalog
     session.hand_over(ids["b2"], ids["b3"])  # the raw's row takes the JPEG's decisions where it has none
     assert stored(catalog, "decision")["b3"] == "keep" and stored(catalog, "crop")["b3"] == (0, 0, 10, 10)
     assert session.next_undo() is None
+
+
+def test_the_cursor_and_selection_follow_their_photos_when_the_rows_are_rebuilt(catalog):
+    session, ids = shoot(catalog)
+    view = session.view
+    view.set_stacked(False)
+    view.set_view(sort="name")  # alone, b0, b1, b2, b3
+    assert [p.id for p in view.photos()] == [ids[n] for n in ("alone", "b0", "b1", "b2", "b3")]
+    view.set_view(sort="score")  # b1 0.9, b0 0.7, b3 0.5, alone 0.4, b2 0.2
+    assert session.kept_rows(ids["b3"], (ids["b3"], ids["alone"])) == (2, [2, 3])  # where they went
+    view.set_stacked(True)  # folded: b0 and b3 are under b1's stack, the cursor goes onto it
+    assert session.kept_rows(ids["b3"], (ids["b3"],)) == (0, [0])
+    view.set_view(photo_filter=PhotoFilter(decision="picks"))  # nothing shown
+    assert session.kept_rows(ids["b3"], (ids["b3"],)) is None
+    view.set_view(photo_filter=PhotoFilter())
+    session.decide(Decision.REJECT, [ids["alone"]])
+    view.set_view(photo_filter=PhotoFilter(decision="rejects"))  # the cursor's photo hidden: onto the first row
+    assert session.kept_rows(ids["b3"], (ids["b3"],)) == (0, [0]) and view.photo(0).id == ids["alone"]
