@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import math
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 
@@ -25,20 +27,25 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from selfie_desk.core import look, weights
 from selfie_desk.core.embedding import (
     BACKBONE_FILE,
+    CHECK_AT,
+    CHECK_NAMES,
     EMBEDDING_DIM,
     EMBEDDING_ID,
     FACES_FILE,
     FEATURE_DIM,
+    FOCUS_AT,
     HEAD_FORMAT,
     INPUT_SIZE,
     LOOK_DIM,
     STAT_STAGES,
     face_input,
     model_input,
+    with_checks,
 )
 from selfie_desk.core.eyes import MIN_EYE_WIDTH_PX
 from selfie_desk.core.face import Face
-from selfie_desk.core.face_check import FaceCheck, check_face
+from selfie_desk.core.face_check import FaceCheck, check_face, face_check_values
+from selfie_desk.core.focus import FOCUS_NAMES
 from selfie_desk.core.model_cards import (
     DEFAULT_HEAD_FILE,
     DEFAULT_MODEL,
@@ -48,10 +55,15 @@ from selfie_desk.core.model_cards import (
     head_backbone,
     retrain_command,
 )
+from selfie_desk.core.reasons import BAD, FACE_SOFT
 from selfie_desk.neural.eyes import EYE_SPAN_PER_DISTANCE, IRIS_SIZE, EyeLandmarker, eye_crop_side
 from selfie_desk.neural.faces import FaceDetector
 
 CALIB_POINTS = 101
+# Standardised looks are clipped to this many standard deviations: a photo unlike every training photo in one
+# statistic (a 200-px portrait has fewer focus blocks than any 500-px training photo: 800,000 standard deviations)
+# must not swing its score; no training photo of BIQ2021 or LIVE-C reaches it in more than a handful of values.
+STANDARD_CLIP = 8.0
 # Aspects and the self-supervised pairs that teach each (degrade.py's kinds)
 ASPECT_KINDS = {
     "sharpness": ("blur",),
@@ -157,6 +169,8 @@ class ScoreHead(nn.Module):
     calib_y: torch.Tensor
     center: torch.Tensor
     spread: torch.Tensor
+    check_mask: torch.Tensor
+    closed_penalty: torch.Tensor
 
     def __init__(self, hidden: int = 256, qhidden: int = 128, dropout: float = 0.2) -> None:
         super().__init__()
@@ -183,14 +197,24 @@ class ScoreHead(nn.Module):
         self.register_buffer("calib_y", torch.linspace(0, 1, CALIB_POINTS))
         self.register_buffer("center", torch.zeros(()))
         self.register_buffer("spread", torch.ones(()))
+        # The face checks (CHECK_NAMES) are not read by the MLP: no opinion score was given with them. A subject's
+        # closed eyes lower the logit by a fixed amount instead, so a blink ranks below its open-eyed twin in the
+        # sort (set by tools/train_score.py so that a middling photo loses CLOSED_EYES_DROP of its score).
+        mask = torch.ones(LOOK_DIM)
+        at = CHECK_AT - EMBEDDING_DIM
+        mask[at : at + len(CHECK_NAMES)] = 0
+        self.register_buffer("check_mask", mask)
+        self.register_buffer("closed_penalty", torch.tensor(-2.0))
 
     # ---- parts ------------------------------------------------------------------------------------------
     def content_logit(self, embeddings: torch.Tensor) -> torch.Tensor:
         return self.content(embeddings[..., :EMBEDDING_DIM].float()).squeeze(-1)
 
     def quality_logit(self, features: torch.Tensor) -> torch.Tensor:
-        look = (features[..., EMBEDDING_DIM:].float() - self.look_mean) / self.look_std
-        return self.quality(look).squeeze(-1)
+        raw = features[..., EMBEDDING_DIM:].float()
+        look = torch.clamp((raw - self.look_mean) / self.look_std, -STANDARD_CLIP, STANDARD_CLIP) * self.check_mask
+        closed = raw[..., CHECK_AT - EMBEDDING_DIM + CHECK_NAMES.index("eyes_closed")]
+        return self.quality(look).squeeze(-1) + self.closed_penalty * closed
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.content_logit(features) + self.quality_logit(features)
@@ -200,10 +224,14 @@ class ScoreHead(nn.Module):
             return torch.sigmoid((logits - self.center) / self.spread)
         x, y = self.calib_x, self.calib_y
         inner = _interp(logits, x, y)
-        low_s = torch.clamp((x[5] - x[0]) / 2, min=1e-3)
-        high_s = torch.clamp((x[-1] - x[-6]) / 2, min=1e-3)
-        low = y[0] * torch.exp(torch.clamp((logits - x[0]) / low_s, max=0.0))
-        high = 1 - (1 - y[-1]) * torch.exp(-torch.clamp((logits - x[-1]) / high_s, min=0.0))
+        # the tails' scale: the logit span of the map's last tenth at each end (a twentieth was so short that a
+        # folder of good portraits, past the map's top, crowded into 0.99)
+        low_s = torch.clamp(x[10] - x[0], min=1e-3)
+        high_s = torch.clamp(x[-1] - x[-11], min=1e-3)
+        # beyond the map's ends the score keeps moving towards 0 and 1 without reaching them (a rational tail:
+        # an exponential one rounded the best photos of a folder to exactly 1.0, a tie at the top of the sort)
+        low = y[0] / (1 + torch.clamp((x[0] - logits) / low_s, min=0.0))
+        high = 1 - (1 - y[-1]) / (1 + torch.clamp((logits - x[-1]) / high_s, min=0.0))
         return torch.where(logits < x[0], low, torch.where(logits > x[-1], high, inner))
 
     def probability(self, features: torch.Tensor) -> torch.Tensor:
@@ -218,6 +246,9 @@ class ScoreHead(nn.Module):
         return list(self.content.parameters()) + list(self.quality.parameters())
 
     def set_standardisation(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """The looks' mean and standard deviation on the training photos; a look that did not vary there (std
+        under 1e-4: it taught nothing) gets 1, so that a photo where it does vary is not read as an outlier."""
+        std = np.where(np.asarray(std) < 1e-4, 1.0, std)
         self.look_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.look_std.copy_(torch.as_tensor(std, dtype=torch.float32))
 
@@ -235,20 +266,31 @@ class ScoreHead(nn.Module):
     @classmethod
     def ensemble(cls, heads: Sequence[ScoreHead]) -> ScoreHead:
         """One head whose logit is the mean of `heads`' (same standardisation): their hidden layers side
-        by side, their output layers averaged. Exact, and as cheap to run as one wider head."""
-        n = len(heads)
-        out = cls(hidden=sum(h.hidden for h in heads), qhidden=sum(h.qhidden for h in heads))
+        by side, their output layers averaged. Exact, and as cheap to run as one wider head. A part that is the
+        same in every head (version 3 keeps version 2's content part in all five) is kept once: side by side,
+        its copies would give the same logit at five times the size (26 MB) and the cost."""
+        shared = {part: all(_same(getattr(h, part), getattr(heads[0], part)) for h in heads[1:])
+                  for part in ("content", "quality")}
+        members = {part: heads[:1] if shared[part] else list(heads) for part in shared}
+        out = cls(hidden=sum(h.hidden for h in members["content"]), qhidden=sum(h.qhidden for h in members["quality"]))
         with torch.no_grad():
             for part in ("content", "quality"):
-                first = [getattr(h, part)[-3] for h in heads]
-                last = [getattr(h, part)[-1] for h in heads]
+                first = [getattr(h, part)[-3] for h in members[part]]
+                last = [getattr(h, part)[-1] for h in members[part]]
+                k = len(members[part])
                 getattr(out, part)[-3].weight.copy_(torch.cat([m.weight for m in first]))
                 getattr(out, part)[-3].bias.copy_(torch.cat([m.bias for m in first]))
-                getattr(out, part)[-1].weight.copy_(torch.cat([m.weight for m in last], dim=1) / n)
-                getattr(out, part)[-1].bias.copy_(sum(m.bias for m in last) / n)
+                getattr(out, part)[-1].weight.copy_(torch.cat([m.weight for m in last], dim=1) / k)
+                getattr(out, part)[-1].bias.copy_(sum(m.bias for m in last) / k)
             out.look_mean.copy_(heads[0].look_mean)
             out.look_std.copy_(heads[0].look_std)
+            out.closed_penalty.copy_(heads[0].closed_penalty)
         return out.eval()
+
+
+def _same(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -289,33 +331,53 @@ class AspectHeads(nn.Module):
         return cast(nn.Linear, self.layers[name])  # every entry is an nn.Linear (__init__)
 
     def set_standardisation(self, look_mean: np.ndarray, look_std: np.ndarray) -> None:
-        # the pooled last layer is on one scale already; the looks are standardised
+        # the pooled last layer is on one scale already; the looks are standardised (a look that did not vary: 1)
         self.mean[EMBEDDING_DIM:] = torch.as_tensor(look_mean, dtype=torch.float32)
-        self.std[EMBEDDING_DIM:] = torch.as_tensor(look_std, dtype=torch.float32)
+        self.std[EMBEDDING_DIM:] = torch.as_tensor(np.where(np.asarray(look_std) < 1e-4, 1.0, look_std),
+                                                   dtype=torch.float32)
 
     def set_calibration(self, name: str, center: float, spread: float) -> None:
         k = list(ASPECT_KINDS).index(name)
         self.centers[k] = center
         self.spreads[k] = spread
 
+    def standardised(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.clamp((features.float() - self.mean) / self.std, -STANDARD_CLIP, STANDARD_CLIP)
+
     def raw(self, name: str, features: torch.Tensor) -> torch.Tensor:
         mask = self.masks[list(ASPECT_KINDS).index(name)]
-        return self.layers[name]((features.float() - self.mean) / self.std * mask).squeeze(-1)
+        return self.layers[name](self.standardised(features) * mask).squeeze(-1)
 
     @torch.inference_mode()
     def aspects(self, features: torch.Tensor) -> list[dict[str, float]]:
         """Per row: every ASPECT_KINDS entry, and exposure (the worse of dark and bright)."""
-        x = (features.float() - self.mean) / self.std
+        x = self.standardised(features)
         cols = {}
         for k, name in enumerate(ASPECT_KINDS):
             raw = self.layers[name](x * self.masks[k]).squeeze(-1)
             cols[name] = torch.sigmoid((raw - self.centers[k]) / self.spreads[k]).cpu()
+        raw = features.float().cpu().numpy()
         out = []
         for i in range(len(x)):
             row = {name: float(v[i]) for name, v in cols.items()}
             row["exposure"] = min(row["dark"], row["bright"])
+            focus_values = dict(zip(FOCUS_NAMES, raw[i, FOCUS_AT : FOCUS_AT + len(FOCUS_NAMES)].tolist(), strict=True))
+            row.update({k: focus_values[k] for k in FOCUS_IN_ASPECTS})
+            if row["focus_has_face"] > 0.5:  # a soft face makes the photo soft, however sharp the rest
+                row["sharpness"] = min(row["sharpness"], face_sharpness(row["focus_face"]))
             out.append(row)
         return out
+
+
+# The focus looks the reasons read to say how a soft photo is soft (core/reasons.py soft_words)
+FOCUS_IN_ASPECTS = ("focus_face", "focus_face_aniso", "focus_has_face", "focus_aniso", "focus_dir_agree")
+FACE_FOCUS_SPREAD = 0.05  # focus_face units per unit of logit of the face's sharpness
+
+
+def face_sharpness(focus_face: float) -> float:
+    """A face's focus (at a common size) on the sharpness aspect's scale: reasons.BAD exactly at FACE_SOFT."""
+    z = (focus_face - FACE_SOFT) / FACE_FOCUS_SPREAD + math.log(BAD / (1 - BAD))
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
 
 @dataclass(frozen=True)
@@ -339,7 +401,24 @@ def save_head(head: ScoreHead, path: Path, card: dict, aspects: AspectHeads | No
 
 
 def read_head_file(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return _load_head_blob(Path(path).read_bytes(), path)
+
+
+def _load_head_blob(data: bytes, path: Path) -> dict:
+    """A head file's contents, loaded weights-only (no code in it ever runs). A file that is something else (a
+    pickle with code in it, junk) is a RuntimeError saying so, never torch's own message: that one advises
+    loading the file again with the unsafe option, which would run whatever the file holds."""
+    try:
+        with warnings.catch_warnings():  # torch's warnings about a foreign pickle name the unsafe option too
+            warnings.simplefilter("ignore")
+            blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle.UnpicklingError, RuntimeError, EOFError...: any file that is not weights
+        raise RuntimeError(f"{path} is not a model Selfie Desk can load safely (it holds something other than "
+                           f"weights, {type(exc).__name__}; nothing in it was run): delete it, or train that "
+                           "model again") from None
+    if not isinstance(blob, dict):
+        raise RuntimeError(f"{path} is not a model Selfie Desk can load (no model card and weights in it)")
+    return blob
 
 
 def load_head(name: str = DEFAULT_MODEL) -> tuple[ScoreHead, HeadInfo]:
@@ -350,7 +429,7 @@ def load_head(name: str = DEFAULT_MODEL) -> tuple[ScoreHead, HeadInfo]:
         raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(models)}")
     path = weights.bundled_file(DEFAULT_HEAD_FILE) if name == DEFAULT_MODEL else models[name]
     data = path.read_bytes()
-    blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    blob = _load_head_blob(data, path)
     card = blob.get("card", {})
     if blob.get("format", 1) != HEAD_FORMAT or head_backbone(card) != EMBEDDING_ID:
         raise StaleModelError(f"model {name!r} was trained on an older embedding of the photos than this "
@@ -456,9 +535,30 @@ class Scorer:
 
     @staticmethod
     def complete(network: torch.Tensor, looks: Sequence[np.ndarray]) -> torch.Tensor:
-        """Network features (N x (1280 + STATS_DIM)) and each photo's view + detail statistics -> features."""
-        extra = torch.from_numpy(np.stack(looks).astype(np.float32)).to(network.device)
+        """Network features (N x (1280 + STATS_DIM)) and each photo's look values (``look.Look.values``) ->
+        features, the face checks zero until ``finish`` knows them."""
+        extra = torch.from_numpy(np.stack([with_checks(v) for v in looks])).to(network.device)
         return torch.cat([network, extra], dim=1)
+
+    @torch.inference_mode()
+    def finish(self, scored: Sequence[Scored], checks: Sequence[Sequence[FaceCheck]]) -> list[Scored]:
+        """Each photo with its faces' checks: written into its embedding (``embedding.CHECK_NAMES``) and its
+        score made again from it, so that closed eyes count in the score (and in every sort by it)."""
+        out = []
+        rows, embs = [], []
+        for i, (s, c) in enumerate(zip(scored, checks, strict=True)):
+            values = face_check_values(s.faces, c)
+            if values.any():
+                emb = s.embedding.copy()
+                emb[CHECK_AT : CHECK_AT + len(values)] = values
+                rows.append(i)
+                embs.append(emb)
+            out.append(replace(s, checks=list(c)))
+        if rows:
+            new = self.score_embeddings(torch.from_numpy(np.stack(embs))).cpu().numpy()
+            for i, emb, score in zip(rows, embs, new, strict=True):
+                out[i] = replace(out[i], embedding=emb, score=float(score))
+        return out
 
     @torch.inference_mode()
     def score_embeddings(self, features: torch.Tensor) -> torch.Tensor:
@@ -479,9 +579,8 @@ class Scorer:
         scores = self.score_embeddings(features).cpu().numpy()
         aspects = self.aspect_heads.aspects(features)
         feats = features.cpu().numpy()
-        found = self.check_faces(looks, faces, face_sizes) if checks else [[] for _ in faces]
-        return [Scored(float(s), e, f, a, c)
-                for s, e, f, a, c in zip(scores, feats, faces, aspects, found, strict=True)]
+        out = [Scored(float(s), e, f, a) for s, e, f, a in zip(scores, feats, faces, aspects, strict=True)]
+        return self.finish(out, self.check_faces(looks, faces, face_sizes)) if checks else out
 
     @torch.inference_mode()
     def check_faces(self, looks: Sequence[look.Look], faces: list[list[Face]],

@@ -50,6 +50,10 @@ class PhotoGridModel(QAbstractListModel):
         idx = self.index(row)
         self.dataChanged.emit(idx, idx)
 
+    def all_rows_changed(self) -> None:
+        if self.view:
+            self.dataChanged.emit(self.index(0), self.index(len(self.view) - 1))
+
     # ---- the rows, as the view has them ------------------------------------------------------------
     @property
     def groups(self) -> GroupIndex:
@@ -128,3 +132,9 @@ class PhotoGridModel(QAbstractListModel):
 
     def update(self, photo_id: int, **changes: object) -> Photo | None:
         return self.view.update(photo_id, **changes)
+
+    def update_many(self, photo_ids: list[int], **changes: object) -> list[Photo]:
+        return self.view.update_many(photo_ids, **changes)
+
+    def counts(self) -> tuple[int, int, int, int]:
+        return self.view.counts()

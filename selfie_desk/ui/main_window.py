@@ -51,7 +51,7 @@ from selfie_desk.ui.export_dialog import ExportDialog
 from selfie_desk.ui.filter_bar import FilterBar
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 from selfie_desk.ui.grid_model import PhotoGridModel
-from selfie_desk.ui.grid_selection import GridSelection
+from selfie_desk.ui.grid_selection import GridSelection, keep_long_lived
 from selfie_desk.ui.grouping_dialog import GroupingDialog
 from selfie_desk.ui.groups_controller import GroupsController
 from selfie_desk.ui.loupe import Loupe
@@ -337,6 +337,7 @@ class MainWindow(QMainWindow):
         self.map_control.forget()
         self.show_grid()
         opened = self.session.open(str(target))  # its rows, and its own undo history
+        keep_long_lived()
         self._update_undo_actions()
         if opened.error:
             self.show_message(opened.error)

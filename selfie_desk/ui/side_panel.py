@@ -12,7 +12,6 @@ from selfie_desk.core.catalog import Photo
 from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.describe import Form, describe, name_of
 from selfie_desk.core.groups import RankedGroup
-from selfie_desk.core.vocabulary import Decision
 from selfie_desk.ui.histogram import ScoreHistogram
 
 WIDTH = 260  # the panel's width, whatever the photo: the grid beside it never shifts
@@ -47,9 +46,8 @@ class SidePanel(QWidget):
     def show_session(self, session: CullingSession) -> None:
         """The folder's scores, and the photo the session says is looked at with its group."""
         view = session.view
-        photos = view.all_photos()
-        unreadable = sum(p.error is not None for p in photos)
-        self.set_scores(view.scores(), len(photos) - unreadable, unreadable)
+        total, _picks, _rejects, unreadable = view.counts()  # counted once per change, not per cursor move
+        self.set_scores(view.scores(), total - unreadable, unreadable)
         p = session.current()
         self.set_photo(p, None if p is None else view.rank(p), len(view.scores()))
         group = None if p is None else view.groups.group_of(p.id)
@@ -101,10 +99,8 @@ class SidePanel(QWidget):
 def count_text(session: CullingSession) -> str:
     """The status bar's count: photos, picks, rejects, groups, what the filters show, the selection."""
     view = session.view
-    photos = view.all_photos()
-    picks = sum(p.decision == Decision.KEEP for p in photos)
-    rejects = sum(p.decision == Decision.REJECT for p in photos)
-    text = f"{len(photos)} photos · {picks} pick{'s' if picks != 1 else ''} · {rejects} reject" + (
+    total, picks, rejects, _unreadable = view.counts()
+    text = f"{total} photos · {picks} pick{'s' if picks != 1 else ''} · {rejects} reject" + (
         "s" if rejects != 1 else "")
     stacks = len(view.groups.stacks())
     if stacks:

@@ -186,7 +186,7 @@ class CullingSession:
             return Changes()
         # persisted at once (a crash or a kill keeps every keystroke), and logged for undo
         edit = self.history.apply(label, [(pid, field, value) for pid in ids])
-        updated = tuple(p for p in (self.view.update(pid, **{field: value}) for pid in ids) if p is not None)
+        updated = tuple(self.view.update_many(ids, **{field: value}))  # one repaint, not one per photo
         message = ""
         if len(ids) > 1:  # a bulk action says how many photos it touched, and how to take it back
             message = f"{label} on {len(ids)} photos ({len(edit.photo_ids) if edit else 0} changed) · Ctrl+Z undoes"
@@ -211,12 +211,12 @@ class CullingSession:
         changes += [(p.id, "decision", Decision.REJECT) for p in plan.reject]
         label = f"{KEEP_BEST_LABEL} {group.kind}" + (f", reject {len(plan.reject)}" if plan.reject else "")
         edit = self.history.apply(label, changes)
-        updated = [self.view.update(plan.keep.id, decision=Decision.KEEP)]
-        updated += [self.view.update(p.id, decision=Decision.REJECT) for p in plan.reject]
+        updated = self.view.set_decisions({plan.keep.id: {"decision": Decision.KEEP},
+                                           **{p.id: {"decision": Decision.REJECT} for p in plan.reject}})
         text = plan.message(name_of) + ("" if edit is None else " · Ctrl+Z undoes")
         if edit is None:
             text += " (nothing changed: they were already so)"
-        return Changes(tuple(p for p in updated if p is not None), edit, history=True, asked=len(changes),
+        return Changes(tuple(updated), edit, history=True, asked=len(changes),
                        group_id=group.id, message=text)
 
     def split(self, photo_ids: Sequence[int] | None = None) -> Changes:
@@ -310,7 +310,12 @@ class CullingSession:
         if edit is None:
             return Changes(history=True, refused=f"Nothing to {'undo' if undo else 'redo'}")
         try:
-            photos = tuple(self.reread(edit.photo_ids))
+            if edit.fields <= {"decision", "rating"} and not edit.regrouped:
+                # a flag or stars (a bulk one too): what the step wrote, shown without reading the photos back
+                # (16,700 of them took 0.3 s to read)
+                photos = tuple(self.view.set_decisions(edit.written))
+            else:
+                photos = tuple(self.reread(edit.photo_ids))
         except sqlite3.Error as exc:
             return Changes(edit=edit, history=True, groups=edit.regrouped, error=f"Cannot read the catalog: {exc}")
         return Changes(photos, edit, history=True, groups=edit.regrouped,
