@@ -204,3 +204,52 @@ def test_the_cursor_and_selection_follow_their_photos_when_the_rows_are_rebuilt(
     session.decide(Decision.REJECT, [ids["alone"]])
     view.set_view(photo_filter=PhotoFilter(decision="rejects"))  # the cursor's photo hidden: onto the first row
     assert session.kept_rows(ids["b3"], (ids["b3"],)) == (0, [0]) and view.photo(0).id == ids["alone"]
+
+
+class Notices:
+    """What a view of the rows is told (the grid model's part), counted."""
+
+    def __init__(self) -> None:
+        self.resets = self.rows = self.all_rows = 0
+
+    def rows_about_to_change(self) -> None:
+        self.resets += 1
+
+    def rows_changed(self) -> None:
+        pass
+
+    def row_changed(self, row: int) -> None:
+        self.rows += 1
+
+    def all_rows_changed(self) -> None:
+        self.all_rows += 1
+
+
+def test_a_bulk_edit_and_its_undo_are_one_notice_and_the_undo_shows_what_it_wrote(catalog, monkeypatch):
+    """Issue 31's 50,000-photo fast path in the session: stars on everything repaint once (one notice per row froze
+    the window at 16,700), and their undo shows the values it wrote back without reading the photos again."""
+    session, ids = shoot(catalog)
+    session.view.set_stacked(False)  # every frame a row
+    notices = Notices()
+    session.view.observers.append(notices)
+    session.selected = tuple(p.id for p in session.view.photos())
+    changes = session.rate(3)
+    assert len(changes.photos) == 5 and changes.edit is not None
+    assert (notices.all_rows, notices.rows, notices.resets) == (1, 0, 0)
+    assert session.view.counts() == (5, 0, 0, 0)
+    session.decide(Decision.KEEP, [ids["b0"], ids["b1"]])
+    assert session.view.counts() == (5, 2, 0, 0)  # counted again after the edit
+
+    def no_reading(*_args, **_kwargs):
+        raise AssertionError("the undo of a flag read the catalog")
+
+    monkeypatch.setattr(catalog, "photos", no_reading)
+    undone = session.undo()
+    assert {p.id for p in undone.photos} == {ids["b0"], ids["b1"]}
+    assert session.view.counts() == (5, 0, 0, 0)
+    undone = session.undo()
+    assert {p.rating for p in undone.photos} == {0} and len(undone.photos) == 5
+    assert {p.rating for p in session.view.all_photos()} == {0}
+    assert (notices.all_rows, notices.rows, notices.resets) == (4, 0, 0)
+    monkeypatch.undo()
+    assert set(stored(catalog, "rating").values()) == {0} and set(stored(catalog, "decision").values()) == {None}
