@@ -15,6 +15,7 @@ from PIL import Image, ImageCms
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog, Photo, Result
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.indexing import canonical, fingerprint
 
 EXIFTOOL = shutil.which("exiftool")
@@ -74,9 +75,7 @@ def add_to_catalog(catalog: Catalog, path: Path, size: tuple[int, int], score: f
     pid = catalog.add_file(str(path), st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size))
     if score is not None:
         catalog.record([Result(pid, width=size[0], height=size[1], score=score)], model)
-    catalog.set_decision(pid, decision)
-    catalog.set_rating(pid, rating)
-    catalog.set_crop(pid, crop)
+    CullingSession(catalog).adopt([(pid, "decision", decision), (pid, "rating", rating), (pid, "crop", crop)])
     return pid
 
 

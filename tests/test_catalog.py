@@ -14,6 +14,7 @@ from conftest import photo, save_jpeg
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import SCHEMA_VERSION, Catalog
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.embedding import FEATURE_DIM
 from selfie_desk.core.indexing import index
 from selfie_desk.neural import pipeline
@@ -106,9 +107,9 @@ def test_renamed_and_moved_files_keep_scores_and_decisions(tmp_path, catalog, sc
     folder = folder_of(tmp_path, 3)
     pipeline.score([folder], catalog, scorer)
     before = {Path(p.path).name: p for p in catalog.photos(scorer.model_name, folder=str(folder))}
-    catalog.set_decision(before["img_000.jpg"].id, "keep")
-    catalog.set_rating(before["img_000.jpg"].id, 4)
-    catalog.set_decision(before["img_002.jpg"].id, "reject")
+    CullingSession(catalog).adopt([(before["img_000.jpg"].id, "decision", "keep")])
+    CullingSession(catalog).adopt([(before["img_000.jpg"].id, "rating", 4)])
+    CullingSession(catalog).adopt([(before["img_002.jpg"].id, "decision", "reject")])
 
     os.rename(folder / "img_000.jpg", folder / "renamed.jpg")
     other = tmp_path / "elsewhere"
@@ -236,7 +237,7 @@ def test_photo_moved_to_a_folder_scanned_later_keeps_its_decision(tmp_path, cata
     folder = folder_of(tmp_path, 2)
     pipeline.score([folder], catalog, scorer)
     first = catalog.photos(scorer.model_name, folder=str(folder))[0]
-    catalog.set_decision(first.id, "keep")
+    CullingSession(catalog).adopt([(first.id, "decision", "keep")])
     later = tmp_path / "later"
     later.mkdir()
     shutil.move(first.path, later / "kept.jpg")
@@ -259,10 +260,11 @@ def test_the_accepted_crops_score_counts_only_for_that_crop_and_is_not_a_proposa
     catalog.save_crop_proposal(pid, "default", CropProposal(ACCEPTED_CROP, (10, 10, 60, 60), 0.6, [], 0.5))
     (p,) = catalog.photos("default", folder="/shoot")
     assert p.crop is None and p.crop_score is None and p.best_crop_score == 0.9
-    catalog.set_crop(pid, (10, 10, 60, 60))
+    CullingSession(catalog).adopt([(pid, "crop", (10, 10, 60, 60))])
     (p,) = catalog.photos("default", folder="/shoot")
     assert p.crop_score == 0.6 and p.best_crop_score == 0.9  # the proposals' best stays the proposals'
-    catalog.set_crop(pid, (0, 0, 40, 40))  # another crop (an undo, a sidecar): its score is not known
+    # another crop (an undo, a sidecar): its score is not known
+    CullingSession(catalog).adopt([(pid, "crop", (0, 0, 40, 40))])
     (p,) = catalog.photos("default", folder="/shoot")
     assert p.crop_score is None
     assert catalog.photos("other", folder="/shoot")[0].crop_score is None  # per model

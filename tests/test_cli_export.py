@@ -11,6 +11,7 @@ import pytest
 from export_fixtures import add_to_catalog, exif_json, needs_exiftool, open_catalog, save_photo, upright_image
 
 from selfie_desk.core import xmp
+from selfie_desk.core.culling.session import CullingSession
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -142,7 +143,7 @@ def test_sidecars_command(tmp_path: Path):
     with open_catalog() as catalog:
         from export_fixtures import photos_of
 
-        catalog.set_rating(photos_of(catalog, src)["p4.jpg"].id, 2)
+        CullingSession(catalog).adopt([(photos_of(catalog, src)["p4.jpg"].id, "rating", 2)])
     done = run("sidecars", str(src))
     assert done.returncode == 1 and "p4.jpg" in done.stderr and "not valid XMP" in done.stderr
     assert (src / "p4.xmp").read_text(encoding="utf-8") == "<broken"

@@ -11,6 +11,7 @@ from conftest import photo, save_jpeg
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.indexing import canonical
 from selfie_desk.neural import pipeline
 
@@ -27,10 +28,10 @@ def test_list_json_is_the_catalogs_view_while_the_window_has_it_open(demo_folder
     with Catalog(paths.catalog_path()) as catalog:  # the window's connection, open the whole time
         pipeline.score([demo_folder], catalog, scorer)
         photos = {Path(p.path).name: p for p in catalog.photos(scorer.model_name, folder=str(demo_folder))}
-        catalog.set_decision(photos["astronaut.png"].id, "keep")
-        catalog.set_rating(photos["astronaut.png"].id, 4)
-        catalog.set_decision(photos["coffee.png"].id, "reject")
-        catalog.set_crop(photos["astronaut.png"].id, (10.0, 20.0, 300.0, 400.0))
+        CullingSession(catalog).adopt([(photos["astronaut.png"].id, "decision", "keep")])
+        CullingSession(catalog).adopt([(photos["astronaut.png"].id, "rating", 4)])
+        CullingSession(catalog).adopt([(photos["coffee.png"].id, "decision", "reject")])
+        CullingSession(catalog).adopt([(photos["astronaut.png"].id, "crop", (10.0, 20.0, 300.0, 400.0))])
         catalog._db.execute("BEGIN")  # even with a transaction open on the window's side
         catalog._db.execute("SELECT count(*) FROM photos").fetchone()
         done = run("list", str(demo_folder), "--json")

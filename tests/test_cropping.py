@@ -15,9 +15,9 @@ from PIL import Image
 from selfie_desk.core.crop_geometry import (
     ALTERNATIVE_IOU,
     ALTERNATIVE_IOU_STEPS,
-    ASPECTS,
     KEEP_MARGIN,
     MIN_CANDIDATES,
+    RATIOS,
     Prepared,
     coarse_candidates,
     cuts_a_face,
@@ -42,7 +42,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def search(scorer):
-    """The search on the CPU, with one torch thread as the app runs it there (pipeline._cpu_share)."""
+    """The search on the CPU, with one torch thread as the app runs it there (pipeline.cpu_share)."""
     import torch
 
     before = torch.get_num_threads()
@@ -94,7 +94,7 @@ def test_plain_generators_stay_inside_with_the_exact_ratio(size):
         assert ((around[:, 0] <= 0.4 * w + 1e-6) & (around[:, 3] >= 0.45 * h - 1e-6)).all()  # around keeps the box
 
 
-@pytest.mark.parametrize(("size", "aspects"), [((640, 480), ASPECTS), ((360, 640), ("original", "free", "16:9"))])
+@pytest.mark.parametrize(("size", "aspects"), [((640, 480), RATIOS), ((360, 640), ("original", "free", "16:9"))])
 def test_every_preset_gets_500_candidates_per_ratio_all_inside(search, size, aspects):
     prepared = synthetic(search, size, seed=size[0])
     w, h = size
@@ -125,7 +125,7 @@ def test_every_preset_gets_500_candidates_per_ratio_all_inside(search, size, asp
 def test_synthetic_faces_are_never_cut_and_all_kept_when_the_preset_can(search):
     faces = [(250, 150, 310, 230), (380, 170, 430, 240)]
     prepared = synthetic(search, (640, 480), faces, seed=3)
-    for aspect in ASPECTS:
+    for aspect in RATIOS:
         result = search.search(prepared, aspect, top=3)
         assert result.face_rule == "all faces", aspect
         for crop in [result.best, *result.alternatives]:
@@ -178,7 +178,7 @@ def test_real_faces_on_the_demo_portrait_are_kept_whole_in_every_preset(search):
     prepared = search.prepare(DEMO / "astronaut.png")
     faces = [f.box for f in prepared.faces]
     assert len(faces) == 1
-    for aspect in ASPECTS:
+    for aspect in RATIOS:
         result = search.search(prepared, aspect, top=3)
         assert result.face_rule == "all faces"
         for crop in [result.best, *result.alternatives]:

@@ -27,6 +27,7 @@ from PIL import Image
 
 from selfie_desk.core import export, xmp
 from selfie_desk.core.catalog import CropProposal, Photo
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.export import ExportOptions
 
 
@@ -318,7 +319,7 @@ def test_list_only_writes_csv_and_json(tmp_path: Path):
     src = _three_picks(tmp_path)
     out = tmp_path / "out"
     with open_catalog() as catalog:
-        catalog.set_crop(photos_of(catalog, src)["p0.jpg"].id, (1.0, 2.0, 30.0, 40.0))
+        CullingSession(catalog).adopt([(photos_of(catalog, src)["p0.jpg"].id, "crop", (1.0, 2.0, 30.0, 40.0))])
         report = export_folder(src, out, ExportOptions(list_only=True), catalog)
         again = export_folder(src, out, ExportOptions(list_only=True), catalog)
     assert sorted(Path(p).name for p in report.lists) == ["selfie-desk-export.csv", "selfie-desk-export.json"]

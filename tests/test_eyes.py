@@ -63,12 +63,12 @@ def test_the_rule_and_focus_import_no_torch():
 @pytest.mark.slow
 def test_converted_networks_match_litert_reference(landmarker):
     """The outputs LiteRT gave for the TFLite originals on the astronaut's crops (tools/mediapipe_eyes_check.py)."""
-    from selfie_desk.neural.eyes import _to_batch
+    from selfie_desk.neural.eyes import to_batch
 
     ref = np.load(DATA / "eyes_reference.npz")
     with torch.inference_mode():
-        mesh, flag = landmarker.mesh(_to_batch([ref["mesh_input"]], landmarker.device))
-        contours, iris = landmarker.iris(_to_batch([ref["iris_input"]], landmarker.device))
+        mesh, flag = landmarker.mesh(to_batch([ref["mesh_input"]], landmarker.device))
+        contours, iris = landmarker.iris(to_batch([ref["iris_input"]], landmarker.device))
     np.testing.assert_allclose(mesh[0].numpy(), ref["mesh_output"], atol=2e-3)
     np.testing.assert_allclose(flag[0].numpy(), ref["flag_output"], atol=2e-3)
     np.testing.assert_allclose(contours[0].numpy(), ref["contour_output"], atol=2e-3)

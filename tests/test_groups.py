@@ -418,7 +418,7 @@ def test_the_users_split_merge_and_move_survive_a_rescan_and_a_regrouping(tmp_pa
 
 
 def test_split_and_merge_are_undone_and_redone_as_one_edit_each(tmp_path):
-    from selfie_desk.core.history import EditHistory
+    from selfie_desk.core.culling.history import EditHistory
 
     catalog, ids, shoot = burst_shoot(tmp_path)
     regroup(catalog, list(ids.values()))

@@ -1,4 +1,4 @@
-"""Undo and redo of decisions in the catalog (core/history.py): every edit comes back, across restarts."""
+"""Undo and redo of decisions in the catalog (core/culling/history.py): every edit comes back, across restarts."""
 
 import sqlite3
 
@@ -6,7 +6,8 @@ import pytest
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import SCHEMA_VERSION, Catalog
-from selfie_desk.core.history import EditHistory
+from selfie_desk.core.culling.history import EditHistory
+from selfie_desk.core.culling.session import CullingSession
 
 
 def _add(cat: Catalog, n: int, folder: str = "/shoot") -> list[int]:
@@ -21,9 +22,9 @@ def _state(cat: Catalog, ids):
 def test_a_bulk_rating_undoes_to_each_photos_own_rating_even_after_a_restart(app_home):
     with Catalog(paths.catalog_path()) as cat:
         ids = _add(cat, 5)
-        cat.set_rating(ids[0], 4)
-        cat.set_rating(ids[1], 2)
-        cat.set_decision(ids[2], "keep")
+        CullingSession(cat).adopt([(ids[0], "rating", 4)])
+        CullingSession(cat).adopt([(ids[1], "rating", 2)])
+        CullingSession(cat).adopt([(ids[2], "decision", "keep")])
         EditHistory(cat, "/shoot").apply("1 star", [(i, "rating", 1) for i in ids])
         assert [s[1] for s in _state(cat, ids)] == [1] * 5
     with Catalog(paths.catalog_path()) as cat:  # a restart: the log is in the catalog
@@ -64,7 +65,7 @@ def test_undo_and_redo_walk_several_edits_in_order_and_a_new_edit_drops_the_redo
 def test_an_edit_that_changes_nothing_is_not_logged(app_home):
     with Catalog(paths.catalog_path()) as cat:
         ids = _add(cat, 3)
-        cat.set_rating(ids[0], 2)
+        CullingSession(cat).adopt([(ids[0], "rating", 2)])
         h = EditHistory(cat, "/shoot")
         assert h.apply("No stars", [(ids[1], "rating", 0), (ids[2], "rating", 0)]) is None
         edit = h.apply("2 stars", [(i, "rating", 2) for i in ids])

@@ -217,7 +217,7 @@ def test_the_window_opens_the_map_flags_a_dragged_region_and_enter_opens_the_lou
     assert window.mode == "map" and window.stack.currentWidget() is window.map
     assert ready.args[0].report.how == "tsne" and len(window.map.shown_ids) == 21
     view = window.map
-    qtbot.waitUntil(lambda: len(view._tiles) == 21, timeout=30_000)  # every thumbnail drawn into the mosaic
+    qtbot.waitUntil(lambda: len(view.tiles) == 21, timeout=30_000)  # every thumbnail drawn into the mosaic
     shot = view.grab().toImage()
     assert len({shot.pixel(x, y) for x in range(0, shot.width(), 7) for y in range(0, shot.height(), 7)}) > 200
 
@@ -234,9 +234,8 @@ def test_the_window_opens_the_map_flags_a_dragged_region_and_enter_opens_the_lou
 
     # the grid's filters apply: only picks shown
     astronaut = next(p for p in window.model.all_photos() if p.path == next(iter(pairs)))
-    window.history.apply("Pick", [(astronaut.id, "decision", "keep")])
-    window.model.update(astronaut.id, decision="keep")
-    from selfie_desk.ui.grid_model import PhotoFilter
+    window.session.decide("keep", [astronaut.id])
+    from selfie_desk.core.culling.view import PhotoFilter
 
     window.filters.set_filter(PhotoFilter(decision="picks"))
     assert view.shown_ids == [astronaut.id]

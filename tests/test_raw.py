@@ -15,6 +15,7 @@ from raw_fixtures import jpeg_bytes, truncate, write_dng
 
 from selfie_desk.core import decoding, paths, raw, sidecars, xmp
 from selfie_desk.core.catalog import Catalog, Result
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.indexing import index, photo_path
 
 SHARED_RAW = Path(__file__).resolve().parents[2] / "shared" / "raw"
@@ -170,8 +171,8 @@ def test_a_jpeg_catalogued_alone_hands_its_decisions_to_the_raw_that_arrives(tmp
     jpeg = save_jpeg(folder / "IMG_0.JPG", photo((640, 480)))
     index([folder], catalog, "m")
     (before,) = listed(catalog, folder)
-    catalog.set_decision(before.id, "keep")
-    catalog.set_rating(before.id, 4)
+    CullingSession(catalog).adopt([(before.id, "decision", "keep")])
+    CullingSession(catalog).adopt([(before.id, "rating", 4)])
     dng = write_dng(folder / "IMG_0.DNG", 640, 480, preview=jpeg.read_bytes())
     report = index([folder], catalog, "m")
     (after,) = listed(catalog, folder)
@@ -186,8 +187,8 @@ def test_deleting_one_file_of_a_pair_keeps_the_other_with_its_decisions(tmp_path
     ((dng, jpeg),) = shoot(folder, 1)
     index([folder], catalog, "m")
     (pair,) = listed(catalog, folder)
-    catalog.set_decision(pair.id, "reject")
-    catalog.set_crop(pair.id, (10.0, 20.0, 300.0, 400.0))
+    CullingSession(catalog).adopt([(pair.id, "decision", "reject")])
+    CullingSession(catalog).adopt([(pair.id, "crop", (10.0, 20.0, 300.0, 400.0))])
     (dng if deleted == "raw" else jpeg).unlink()
     index([folder], catalog, "m")
     (left,) = listed(catalog, folder)
@@ -207,7 +208,7 @@ def test_a_pair_renamed_together_keeps_its_decisions(tmp_path, catalog):
     ((dng, jpeg),) = shoot(folder, 1)
     index([folder], catalog, "m")
     (pair,) = listed(catalog, folder)
-    catalog.set_rating(pair.id, 5)
+    CullingSession(catalog).adopt([(pair.id, "rating", 5)])
     os.rename(dng, folder / "trip_0.DNG")
     os.rename(jpeg, folder / "trip_0.JPG")
     index([folder], catalog, "m")
@@ -234,7 +235,7 @@ def test_the_pairs_sidecar_is_the_raws_name_xmp(tmp_path, catalog):
     index([folder], catalog, "m")
     for p in listed(catalog, folder):
         catalog.record([Result(photo_id=p.id, width=640, height=480, score=0.5)], "m")
-        catalog.set_rating(p.id, 3)
+        CullingSession(catalog).adopt([(p.id, "rating", 3)])
     written = {p.path: sidecars.write_one(p) for p in listed(catalog, folder)}
     assert written[str(dng)] == folder / "IMG_0.xmp"  # Lightroom's and darktable's sidecar for the raw
     assert written[str(folder / "solo.jpg")] == folder / "solo.xmp"  # a JPEG alone: as before
@@ -302,8 +303,8 @@ def test_export_copies_the_raw_the_jpeg_or_both(tmp_path, catalog, which, names)
     index([folder], catalog, "m")
     for p in listed(catalog, folder):
         catalog.record([Result(photo_id=p.id, width=640, height=480, score=0.5)], "m")
-        catalog.set_decision(p.id, "keep")
-        catalog.set_crop(p.id, (0.0, 0.0, 320.0, 240.0))
+        CullingSession(catalog).adopt([(p.id, "decision", "keep")])
+        CullingSession(catalog).adopt([(p.id, "crop", (0.0, 0.0, 320.0, 240.0))])
     dest = tmp_path / "out"
     options = export.ExportOptions(raw_files=which, embed_xmp=True, apply_crop=which == "jpeg")
     report = export.export(listed(catalog, folder), dest, options, catalog)
@@ -402,7 +403,7 @@ def test_the_window_shows_a_pair_as_one_photo_and_the_loupe_its_preview(qtbot, m
     photos = window.model.photos()
     assert sorted(os.path.basename(p.path) for p in photos) == ["IMG_0.DNG", "solo.jpg"]  # one cell per pair
     pair = next(p for p in photos if p.pair is not None)
-    window._select_row(window.model.row_of(pair.id))
+    window.selection.select_row(window.model.row_of(pair.id))
     window.show_loupe()
     loupe = window.loupe
     qtbot.waitUntil(lambda: loupe.canvas.image is not None and loupe.canvas.image.width() == 2000, timeout=20_000)
@@ -420,7 +421,7 @@ def test_the_window_shows_a_pair_whose_raw_cannot_be_read_from_its_jpeg_and_says
     (pair,) = window.model.photos()
     assert pair.error is None and pair.score is not None and pair.pair is not None
     qtbot.waitUntil(lambda: "IMG_5.CR3: read from its JPEG IMG_5.JPG" in window.messages.text(), timeout=5_000)
-    window._select_row(window.model.row_of(pair.id))
+    window.selection.select_row(window.model.row_of(pair.id))
     window.show_loupe()
     qtbot.waitUntil(lambda: window.loupe.canvas.image is not None and window.loupe.canvas.image.width() == 1200,
                     timeout=20_000)
@@ -440,8 +441,8 @@ def test_exiftool_reads_the_raws_sidecar_with_the_crop_on_the_stored_image(tmp_p
     index([folder], catalog, "m")
     (p,) = listed(catalog, folder)
     catalog.record([Result(photo_id=p.id, width=480, height=640, score=0.5)], "m")
-    catalog.set_decision(p.id, "keep")
-    catalog.set_crop(p.id, (0.0, 0.0, 240.0, 320.0))  # the upright photo's top-left quarter
+    CullingSession(catalog).adopt([(p.id, "decision", "keep")])
+    CullingSession(catalog).adopt([(p.id, "crop", (0.0, 0.0, 240.0, 320.0))])  # the upright photo's top-left quarter
     (p,) = listed(catalog, folder)
     sidecar = sidecars.write_one(p)
     assert sidecar == folder / "IMG_0.xmp"

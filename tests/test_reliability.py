@@ -20,6 +20,7 @@ from hostile_corpus import build, image, jpeg_bytes, png_header_only, snapshot
 from selfie_desk.core import decoding, export, files, indexing, sidecars, xmp
 from selfie_desk.core.catalog import Catalog, NewerCatalogError
 from selfie_desk.core.catalog_access import CatalogError, explain, move_aside, open_catalog, scan_lock
+from selfie_desk.core.culling.session import CullingSession
 
 
 @contextlib.contextmanager
@@ -80,7 +81,7 @@ def test_hostile_corpus_scores_sidecars_and_exports_cleanly(corpus, scorer, tmp_
     # decisions for every readable photo, then sidecars: one per photo, never shared, read back as its own
     good = sorted((p for p in photos.values() if p.error is None), key=lambda p: p.path)
     for i, p in enumerate(good):
-        catalog.set_rating(p.id, i % 5 + 1)
+        CullingSession(catalog).adopt([(p.id, "rating", i % 5 + 1)])
     decided = catalog.photos(scorer.model_name, folder=str(corpus.root))
     with no_hang(60):
         report = sidecars.write_sidecars(decided)
@@ -242,7 +243,7 @@ def test_a_folder_opened_through_a_symlink_finds_the_same_photos_and_decisions(t
     catalog = Catalog(tmp_path / "c.sqlite3")
     indexing.index([real], catalog, "default")
     (photo,) = catalog.photos("default", folder=str(real))
-    catalog.set_decision(photo.id, "keep")
+    CullingSession(catalog).adopt([(photo.id, "decision", "keep")])
     report = indexing.index([alias], catalog, "default")  # was: every photo a new entry without its decision
     assert report.new == 0
     (again,) = catalog.photos("default", folder=str(indexing.canonical(alias)))
@@ -287,7 +288,7 @@ def test_an_unreadable_folder_is_told_and_its_photos_keep_their_decisions(tmp_pa
         with Catalog(db) as catalog:
             indexing.index([folder], catalog, "default")
             (locked_photo,) = catalog.photos("default", paths=[str(folder / "locked" / "a.jpg")])
-            catalog.set_decision(locked_photo.id, "keep")
+            CullingSession(catalog).adopt([(locked_photo.id, "decision", "keep")])
         for p in root.iterdir():
             os.chmod(p, 0o777) if p.is_dir() else os.chmod(p, 0o666)
         os.chmod(folder / "locked", 0)
@@ -575,12 +576,13 @@ def test_the_window_reports_the_hostile_corpus_in_its_message_bar_and_stays_up(q
         assert "caf\ufffd.jpg" in {name_of(p) for p in window.model.photos()}  # shown, not silently cut
         # the window still works: flag the first photo, it is stored
         first = window.model.photos()[0]
-        window.catalog.set_decision(first.id, "keep")
+        CullingSession(window.catalog).adopt([(first.id, "decision", "keep")])
         assert window.catalog.photos("default", paths=[first.path])[0].decision == "keep"
         # File > Write XMP Sidecars on it: the hostile sidecars (a FIFO, 1,000 levels deep...) are told one by one
         # in the message bar, the rest written, no traceback (issue 31: the deep one printed one)
         deep = next(p for p in window.model.all_photos() if p.path.endswith("deep-sidecar.jpg"))
-        window.catalog.set_ratings([p.id for p in window.model.all_photos() if p.error is None], 3)
+        CullingSession(window.catalog).adopt([(p.id, "rating", 3) for p in window.model.all_photos()
+                                              if p.error is None])
         with qtbot.waitSignal(window.write_sidecars().finished, timeout=60_000) as done:
             pass
         report = done.args[0].report

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from hostile_corpus import deep_xmp, jpeg_bytes
 
+from selfie_desk.core.culling.session import CullingSession  # the one writer of flags and stars (issue 30)
+
 EXIT_USAGE, EXIT_CATALOG = 2, 3
 
 
@@ -152,7 +154,7 @@ def test_a_sidecar_nested_a_thousand_levels_deep_is_one_message_and_the_folder_c
     with Catalog(tmp_path / "catalog.sqlite3") as catalog:
         for name in ("a.jpg", "deep.jpg", "z.jpg"):
             pid = catalog.add_file(str(folder / name), 1, 1, name)
-            catalog.set_rating(pid, 3)
+            CullingSession(catalog).adopt([(pid, "rating", 3)])
         report = sidecars.write_sidecars(catalog.photos("default", folder=str(folder)))
     assert sorted(Path(p).name for p in report.written) == ["a.xmp", "z.xmp"]  # the rest carried on
     [(path, message)] = report.failed
@@ -220,8 +222,8 @@ def test_an_unplugged_drive_is_offline_not_removed_and_comes_back_with_every_dec
         indexing.index([drive], catalog, "default")
         photos = catalog.photos("default", folder=str(drive))
         for i, p in enumerate(photos):
-            catalog.set_decision(p.id, ("keep", "reject", None)[i % 3])
-            catalog.set_rating(p.id, i % 6)
+            CullingSession(catalog).adopt([(p.id, "decision", ("keep", "reject", None)[i % 3]),
+                                           (p.id, "rating", i % 6)])
         decided = {p.path: (p.decision, p.rating) for p in catalog.photos("default", folder=str(drive))}
 
         _unplug(drive, aside)
@@ -418,8 +420,7 @@ def test_a_photo_replaced_by_another_with_the_same_name_size_and_time_is_a_new_p
         report = indexing.index([folder], catalog, "default")
         old = catalog.photos("default", paths=[str(photo)])[0]
         catalog.record([Result(t.photo_id, 160, 120, score=0.9) for t in report.todo], "default")
-        catalog.set_decision(old.id, "keep")
-        catalog.set_rating(old.id, 5)
+        CullingSession(catalog).adopt([(old.id, "decision", "keep"), (old.id, "rating", 5)])
         st = photo.stat()
 
         photo.write_bytes(_same_size(second, size))  # another photo, its size and time made the same

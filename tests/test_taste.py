@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from taste_data import copy_catalog, make_taste_folder
+from taste_data import copy_catalog
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.model_cards import available_models
+from selfie_desk.demo import make_taste_folder
 from selfie_desk.neural import pipeline, rescore, taste
 from selfie_desk.neural.model import Scorer
 
@@ -124,7 +126,7 @@ def pick_bw(catalog: Catalog, folder: Path, truth: dict[str, bool]) -> dict[int,
     decisions = {}
     for p in catalog.photos("default", folder=str(folder)):
         decisions[p.id] = "keep" if truth[Path(p.path).name] else "reject"
-        catalog.set_decision(p.id, decisions[p.id])
+        CullingSession(catalog).adopt([(p.id, "decision", decisions[p.id])])
     return decisions
 
 
@@ -214,7 +216,7 @@ def test_taste_learned_from_a_likes_table(catalog_copy):
     truth_v = np.array([truth[Path(lab.path).name] for lab in labels])
     # the true taste (black and white) over every photo, from ~0.7-pure labels: 0.894 on score head version 3's
     # features (looks-2: the focus values added), over 0.9 before; a head that learned nothing reads ~0.5
-    assert taste.pairwise_auc(taste._scores(result.head, x), truth_v) >= 0.85
+    assert taste.pairwise_auc(taste.head_scores(result.head, x), truth_v) >= 0.85
 
 
 def test_too_few_labels_warn_and_one_class_refuses(catalog_copy):
@@ -223,13 +225,13 @@ def test_too_few_labels_warn_and_one_class_refuses(catalog_copy):
     bw = [p for p in photos if truth[Path(p.path).name]]
     colour = [p for p in photos if not truth[Path(p.path).name]]
     for p in bw[:6]:
-        catalog.set_decision(p.id, "keep")
+        CullingSession(catalog).adopt([(p.id, "decision", "keep")])
     labels, _ = taste.labels_from_catalog(catalog)
     with pytest.raises(taste.TasteError, match="both"):
         taste.train(catalog, labels, "x")
     for p in colour[:3]:
-        catalog.set_rating(p.id, 1)  # 1 star: bad
-    catalog.set_rating(colour[4].id, 3)  # neutral: not a label
+        CullingSession(catalog).adopt([(p.id, "rating", 1)])  # 1 star: bad
+    CullingSession(catalog).adopt([(colour[4].id, "rating", 3)])  # neutral: not a label
     labels, _ = taste.labels_from_catalog(catalog)
     assert len(labels) == 9
     result = taste.train(catalog, labels, "x", holdout=0.2)
@@ -299,7 +301,7 @@ def test_cli_train_from_a_likes_csv(catalog_copy, tmp_path):
 def test_cli_one_class_is_a_clear_error(catalog_copy):
     catalog, folder, truth = catalog_copy
     for p in catalog.photos("default", folder=str(folder))[:5]:
-        catalog.set_decision(p.id, "keep")
+        CullingSession(catalog).adopt([(p.id, "decision", "keep")])
     catalog.close()
     done = run_cli("train", "--name", "x")
     assert done.returncode == 1 and "both" in done.stderr and "Traceback" not in done.stderr

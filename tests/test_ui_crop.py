@@ -16,9 +16,10 @@ from PySide6.QtCore import QElapsedTimer, QPoint, QSize, Qt, QTimer
 
 from selfie_desk.core import crop_geometry, paths
 from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.indexing import canonical
 from selfie_desk.core.ranking import crop_rank_score
-from selfie_desk.core.settings import CROP_ASPECTS, Settings
+from selfie_desk.core.settings import CROP_RATIOS, Settings
 from selfie_desk.ui import crop_box
 
 SCAN_TIMEOUT_MS = 90_000
@@ -40,7 +41,7 @@ def saved(folder: Path) -> dict:
 def open_loupe_on(qtbot, window, name: str):
     window.set_sort("name")
     row = next(i for i, p in enumerate(window.model.photos()) if p.path.endswith(name))
-    window._select_row(row)
+    window.selection.select_row(row)
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     assert window.mode == "loupe" and window.loupe.photo.path.endswith(name)
     qtbot.waitUntil(lambda: window.loupe.canvas.image is not None, timeout=20_000)
@@ -69,8 +70,8 @@ def screen_point(overlay, x: float, y: float) -> QPoint:
 
 
 def test_presets_are_the_crop_searchs():
-    assert CROP_ASPECTS is crop_geometry.ASPECTS  # one list: the settings, the window and the CLI use it
-    for aspect in crop_geometry.ASPECTS:
+    assert CROP_RATIOS is crop_geometry.RATIOS  # one list: the settings, the window and the CLI use it
+    for aspect in crop_geometry.RATIOS:
         fixed = crop_geometry.parse_aspect(aspect)
         if fixed is not None:
             assert crop_geometry.aspect_ratio(aspect, 640, 480) == pytest.approx(fixed)
@@ -238,7 +239,7 @@ def test_escape_discards_and_stores_nothing(qtbot, make_window, demo_folder):
 def test_the_toolbar_button_crops_from_the_grid(qtbot, make_window, demo_folder):
     window = make_window()
     open_and_wait(qtbot, window, demo_folder)
-    window._select_row(2)
+    window.selection.select_row(2)
     chosen = window.model.photo(2)
     qtbot.keyClick(window.grid, Qt.Key.Key_C)  # in the grid, C still compares (one photo: a hint)
     assert window.mode == "grid" and not window.crop.active
@@ -262,7 +263,7 @@ def test_accepted_crops_show_on_thumbnails(qtbot, make_window, demo_folder):
     open_and_wait(qtbot, window, demo_folder)
     p = next(p for p in window.model.photos() if p.path.endswith("coffee.png"))
     box = (p.width // 4, p.height // 4, p.width * 3 // 4, p.height * 3 // 4)
-    window.catalog.set_crop(p.id, box)
+    CullingSession(window.catalog).adopt([(p.id, "crop", box)])
     window.crop.photos_changed.emit(window.catalog.photos("default", paths=[p.path]))
     cropped = window.model.get(p.id)
     assert cropped.crop == box
@@ -310,7 +311,7 @@ def test_propose_for_the_folder_then_sort_by_best_after_crop(qtbot, make_window,
         {n: p.best_crop_score for n, p in stored.items()})
 
     # again, for the selection: the stored proposals are reused, nothing is searched
-    window._select_row(0)
+    window.selection.select_row(0)
     with qtbot.waitSignal(window.crop.batch_finished, timeout=CROP_TIMEOUT_MS) as finished:
         window.crop.selection_action.trigger()
     assert finished.args[0].reused == 1 and finished.args[0].proposed == 0

@@ -14,8 +14,8 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.culling.view import PhotoFilter
 from selfie_desk.core.indexing import canonical
-from selfie_desk.ui.grid_model import PhotoFilter
 
 SCAN_TIMEOUT_MS = 90_000
 
@@ -101,7 +101,7 @@ def test_sort_and_filter(qtbot, make_window, demo_folder):
     f.set_filter(PhotoFilter())
     assert len(window.model.photos()) == 7
 
-    window._select_row(0)
+    window.selection.select_row(0)
     qtbot.keyClick(window.grid, Qt.Key.Key_P)
     qtbot.keyClick(window.grid, Qt.Key.Key_Right)
     qtbot.keyClick(window.grid, Qt.Key.Key_X)
@@ -146,7 +146,7 @@ def test_keyboard_culling_is_saved_to_the_catalog_at_once(qtbot, make_window, de
     assert saved[order[2]].decision == saved[order[3]].decision == "reject"
 
     # Space opens the loupe; keys there flag the photo shown; arrows move; Esc goes back to the grid
-    window._select_row(4)
+    window.selection.select_row(4)
     qtbot.keyClick(grid, Qt.Key.Key_Space)
     assert window.mode == "loupe" and Path(window.loupe.photo.path).name == order[4]
     qtbot.keyClick(window.loupe, Qt.Key.Key_Right)
@@ -164,7 +164,7 @@ def test_keyboard_culling_is_saved_to_the_catalog_at_once(qtbot, make_window, de
 
     # auto-advance: after a flag, the next photo
     window.auto_advance_action.setChecked(True)
-    window._select_row(0)
+    window.selection.select_row(0)
     qtbot.keyClick(grid, Qt.Key.Key_U)
     assert window.grid.currentIndex().row() == 1
     qtbot.keyClick(grid, Qt.Key.Key_P)
@@ -269,7 +269,7 @@ def test_unreadable_photos_and_missing_folders_are_messages(qtbot, make_window, 
     broken = next(p for p in window.model.photos() if p.path.endswith("broken.jpg"))
     assert broken.error and broken.score is None
     assert names(window) == ["good.jpg", "broken.jpg"]  # unreadable last
-    window._select_row(1)
+    window.selection.select_row(1)
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     assert "Cannot show" in window.loupe.canvas.message
     qtbot.keyClick(window.loupe, Qt.Key.Key_Escape)

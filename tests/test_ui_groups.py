@@ -12,9 +12,9 @@ from PIL import Image, ImageFilter
 from PySide6.QtCore import QPoint, Qt
 
 from selfie_desk.core import paths
+from selfie_desk.core.culling.view import PhotoFilter
 from selfie_desk.core.groups import CLOSED_EYES, SOFT_FOCUS
 from selfie_desk.ui.grid import stack_hit_rect
-from selfie_desk.ui.grid_model import PhotoFilter
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 SCAN_TIMEOUT_MS = 90_000
@@ -59,7 +59,7 @@ def names(photos) -> list[str]:
 
 def select_name(window, name: str) -> None:
     row = next(i for i, p in enumerate(window.model.photos()) if Path(p.path).name == name)
-    window._select_row(row)
+    window.selection.select_row(row)
 
 
 def decisions(folder: Path) -> dict[str, str | None]:
@@ -84,7 +84,7 @@ def test_a_burst_is_one_stack_g_expands_it_b_keeps_the_best_and_ctrl_z_undoes(qt
     assert window.model.stack(best.id).count == 4 and window.model.stack(best.id).collapsed
     assert names([best]) != ["burst2.jpg"]  # the soft frame is never the best
     # the side panel lists the frames, best marked, each with its reasons
-    window._select_row(stack_row)
+    window.selection.select_row(stack_row)
     panel = window.side.group.text()
     assert "Burst of 4" in panel and "★" in panel and "softer face than the best" in panel
     for i in range(4):
@@ -105,7 +105,7 @@ def test_a_burst_is_one_stack_g_expands_it_b_keeps_the_best_and_ctrl_z_undoes(qt
     assert window.model.rowCount() == 2
 
     # B: the best picked, the three others rejected, one undoable step, said in the message bar
-    window._select_row(window.model.row_of(best.id))
+    window.selection.select_row(window.model.row_of(best.id))
     qtbot.keyClick(window.grid, Qt.Key.Key_B)
     state = decisions(folder)
     assert state[names([best])[0]] == "keep"
@@ -126,7 +126,7 @@ def test_a_burst_is_one_stack_g_expands_it_b_keeps_the_best_and_ctrl_z_undoes(qt
     assert window.model.rowCount() == 2
 
     # compare: the group's frames side by side at one zoom, on the face
-    window._select_row(window.model.row_of(best.id))
+    window.selection.select_row(window.model.row_of(best.id))
     window.compare_group()
     assert window.mode == "compare" and len(window.compare.photos()) == 4
     panes = window.compare.panes[:4]
@@ -168,7 +168,7 @@ def test_a_split_survives_a_rescan_and_merge_joins_again(qtbot, make_window, tmp
     window = make_window(stacks=True)
     open_and_group(qtbot, window, folder)
     best = next(p for p in window.model.photos() if window.model.stack(p.id).count == 4)
-    window._select_row(window.model.row_of(best.id))
+    window.selection.select_row(window.model.row_of(best.id))
     window.toggle_group()  # expanded: select two frames and split them off
     group = window.model.groups.group_of(best.id)
     off = [m.photo.id for m in group.members[2:]]
@@ -239,7 +239,7 @@ def test_the_window_follows_a_regrouping_made_elsewhere(qtbot, make_window, tmp_
     window = make_window(stacks=True)
     open_and_group(qtbot, window, folder)
     assert [g.kind for g in window.model.groups.stacks()] == ["burst"]
-    assert not window.grouping_watch.poll()  # nothing changed since the window read its groups
+    assert not window.groups.watch.poll()  # nothing changed since the window read its groups
     with Catalog(paths.catalog_path()) as elsewhere:  # another program's connection: `selfie-desk groups`, say
         ids = [p.id for p in elsewhere.photos("default", folder=str(folder))]
         regroup(elsewhere, ids, GroupingParams(burst_gap_s=0.1))

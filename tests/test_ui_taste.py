@@ -10,6 +10,7 @@ from taste_data import copy_catalog
 
 from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.settings import Settings
 
 TIMEOUT_MS = 120_000
@@ -30,7 +31,7 @@ def labelled_copy(taste_set, unflagged_per_kind: int = 8) -> tuple[Path, dict[st
                 decisions[p.path] = None
                 continue
             decisions[p.path] = "keep" if bw else "reject"
-            catalog.set_decision(p.id, decisions[p.path])
+            CullingSession(catalog).adopt([(p.id, "decision", decisions[p.path])])
     return folder, truth, decisions
 
 

@@ -80,14 +80,14 @@ def test_crops_undo_and_the_edit_menu_lists_undo_redo_and_selection(qtbot, make_
     assert [a.text().replace("&", "").split(" ")[0] for a in menus["Edit"].actions() if a.text()] == [
         "Undo", "Redo", "Select", "Select"]
     p = window.model.photo(1)
-    assert window.crop._write_crops([p], (10, 20, 110, 120), "Crop")
+    assert window.crop.write_crops([p], (10, 20, 110, 120), "Crop")
     assert window.model.get(p.id).crop == (10, 20, 110, 120)
     edit = window.undo()
     assert edit is not None and edit.label == "Crop"
     assert window.model.get(p.id).crop is None and saved(folder)[Path(p.path).name][2] is None
     window.redo()
     assert window.model.get(p.id).crop == (10, 20, 110, 120)
-    window._select_row(0)
+    window.selection.select_row(0)
     window.select_all()
     assert "3 selected" in window.count_label.text()
     window.select_none()

@@ -11,6 +11,7 @@ from conftest import photo, photo_folder, save_jpeg
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui.canvas import ViewState
 
@@ -29,7 +30,7 @@ def test_loupe_zooms_to_100_percent_pans_and_shows_faces(qtbot, make_window, dem
     window = make_window()
     open_and_wait(qtbot, window, demo_folder)
     window.set_sort("name")  # astronaut.png first: it has a face
-    window._select_row(0)
+    window.selection.select_row(0)
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     loupe = window.loupe
     assert window.mode == "loupe" and loupe.photo.path.endswith("astronaut.png")
@@ -50,7 +51,8 @@ def test_loupe_zooms_to_100_percent_pans_and_shows_faces(qtbot, make_window, dem
     # a big photo: the preview first (the JPEG's 1/2 DCT decode, 1800 px: the canvas paints it scaled to the
     # screen, no resize in between), the full resolution when zoomed to 100 %
     window.show_grid()
-    window._select_row(window.model.row_of(next(p.id for p in window.model.photos() if p.path.endswith("big.jpg"))))
+    big = next(p.id for p in window.model.photos() if p.path.endswith("big.jpg"))
+    window.selection.select_row(window.model.row_of(big))
     window.show_loupe()
     qtbot.waitUntil(lambda: loupe.canvas.image is not None and loupe.canvas.image.width() == 1800, timeout=20_000)
     qtbot.keyClick(loupe, Qt.Key.Key_Z)
@@ -77,7 +79,7 @@ def test_compare_shows_the_selection_with_synchronised_zoom_and_pan(qtbot, make_
     window = make_window()
     open_and_wait(qtbot, window, folder)
 
-    window._select_row(0)
+    window.selection.select_row(0)
     qtbot.keyClick(window.grid, Qt.Key.Key_C)
     assert window.mode == "grid"  # one photo: nothing to compare
     qtbot.keyClick(window.grid, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
@@ -160,7 +162,7 @@ def test_recent_folders_and_dropping_a_folder(qtbot, make_window, tmp_path):
     assert window.folder == second
     assert window.settings.recent_folders[:2] == [str(second), str(first)]
 
-    window._fill_recent_menu()
+    window.fill_recent_menu()
     action = next(a for a in window.recent_menu.actions() if a.text() == str(first))
     with qtbot.waitSignal(window.scan_finished, timeout=SCAN_TIMEOUT_MS):
         action.trigger()
@@ -227,9 +229,9 @@ def test_compare_shows_accepted_crops_as_the_loupe_does(qtbot, make_window, tmp_
     window = make_window()
     open_and_wait(qtbot, window, folder)
     first = window.model.photos()[0]
-    window.catalog.set_crop(first.id, (300.0, 200.0, 900.0, 600.0))
-    window.crop._reread([first])  # what accepting a crop in the loupe does
-    window._select_row(0)
+    CullingSession(window.catalog).adopt([(first.id, "crop", (300.0, 200.0, 900.0, 600.0))])
+    window.crop.reread([first])  # what accepting a crop in the loupe does
+    window.selection.select_row(0)
     qtbot.keyClick(window.grid, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClick(window.grid, Qt.Key.Key_C)
     compare = window.compare
@@ -252,6 +254,7 @@ def test_compare_shows_accepted_crops_as_the_loupe_does(qtbot, make_window, tmp_
     assert abs(lightness(0.5, 0.5) - inside) <= 2  # ...and what it keeps is not
     overlay.show()
 
-    window.catalog.set_crop(first.id, None)  # cleared elsewhere (Delete in the loupe): the pane follows
-    window.crop._reread([first])
+    # cleared elsewhere (Delete in the loupe): the pane follows
+    CullingSession(window.catalog).adopt([(first.id, "crop", None)])
+    window.crop.reread([first])
     assert not overlay.isVisible()

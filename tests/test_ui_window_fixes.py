@@ -55,7 +55,7 @@ def test_the_photo_looked_at_keeps_its_row_when_the_scan_ends_and_f5_sorts(qtbot
     with qtbot.waitSignal(window.scan_finished, timeout=SCAN_TIMEOUT_MS):
         with qtbot.waitSignal(window.scan.listed, timeout=SCAN_TIMEOUT_MS):
             window.open_folder(folder)
-        window._select_row(6)  # the user is at work on a photo while the folder scores
+        window.selection.select_row(6)  # the user is at work on a photo while the folder scores
         looked_at = window.model.photo(6).id
         order = [p.id for p in window.model.photos()]
     assert [p.id for p in window.model.photos()] == order  # nothing moved under the user
@@ -107,7 +107,7 @@ def test_the_side_panel_keeps_its_width_from_photo_to_photo(qtbot, make_window, 
     widths = set()
     for _ in range(2):
         for row in range(window.model.rowCount()):
-            window._select_row(row)
+            window.selection.select_row(row)
             qtbot.wait(20)  # the layout settles
             widths.add((window.side_dock.width(), window.grid.width()))
     assert len(widths) == 1, widths

@@ -24,6 +24,7 @@ from export_fixtures import (
 from PIL import Image
 
 from selfie_desk.core import indexing, xmp
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.decoding import apply_orientation
 
 # ---- geometry ----------------------------------------------------------------------------------------------------
@@ -185,7 +186,7 @@ def test_indexing_takes_ratings_from_xmp_for_new_photos_only(tmp_path: Path):
         assert (got["b.jpg"].rating, got["b.jpg"].decision) == (0, "reject")
         assert got["c.jpg"].rating == 2 and got["d.jpg"].rating == 0 and got["d.jpg"].decision is None
 
-        catalog.set_rating(got["a.jpg"].id, 1)  # the user decides otherwise in Selfie Desk
+        CullingSession(catalog).adopt([(got["a.jpg"].id, "rating", 1)])  # the user decides otherwise in Selfie Desk
         exiftool("-overwrite_original", "-XMP-xmp:Rating=5", str(folder / "a.xmp"))
         indexing.index([folder], catalog, "default")
         assert photos_of(catalog, folder)["a.jpg"].rating == 1

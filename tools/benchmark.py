@@ -32,7 +32,6 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def make_photos(folder: Path, n: int, size=(4000, 3000)) -> list[Path]:
@@ -93,14 +92,14 @@ def peak_rss_mb_child(folder: Path, device: str) -> float:
 def crop_bench(folder: Path, n: int, device: str, repeats: int) -> dict:
     from selfie_desk.neural.crop_search import CropSearch
     from selfie_desk.neural.model import Scorer
-    from selfie_desk.neural.pipeline import _cpu_share
+    from selfie_desk.neural.pipeline import cpu_share
 
     files = make_photos(folder, n)
     scorer = Scorer(device=device)
     search = CropSearch(scorer)
     sync = (lambda: __import__("torch").cuda.synchronize()) if scorer.device.type == "cuda" else (lambda: None)
     search.search_path(files[0])  # warm-up: allocator, kernels, page cache
-    with _cpu_share(scorer):  # torch threads as the app's search runs them (half the cores on a CPU)
+    with cpu_share(scorer):  # torch threads as the app's search runs them (half the cores on a CPU)
         label = scorer.label if scorer.device.type != "cpu" else f"CPU ({torch_threads()} torch threads)"
         return {"device": label} | _crop_runs(search, files, sync, repeats)
 

@@ -138,7 +138,6 @@ def window(args: argparse.Namespace) -> int:
 
     from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.history import EditHistory
     from selfie_desk.core.indexing import canonical
     from selfie_desk.core.settings import Settings
     from selfie_desk.ui.app import create_application
@@ -222,16 +221,13 @@ def window(args: argparse.Namespace) -> int:
     # open_folder without its scan (the files need not exist): the catalog's photos, the stored groups ranked
     phase[0] = "open"
     win.folder = folder
-    win.history = EditHistory(catalog, str(folder))
     t = time.perf_counter()
-    photos = catalog.photos(settings.model, folder=str(folder))
-    win.model.set_photos(photos)
-    win._rank_stored_groups()
+    win.session.open(str(folder))  # the catalog's photos into the rows, the folder's undo history
+    win.groups.rank_stored()
     grouped_wait()
-    win._select_first()
+    win.selection.select_first()
     settle()
     figures["open (catalog read, stored groups ranked)"] = time.perf_counter() - t
-    del photos
     grid = win.grid
     grid.setFocus()
     phase[0] = "actions"

@@ -13,17 +13,15 @@ import json
 import sys
 from pathlib import Path
 
+import blur_labels
 import torch
+from score_features import list_files, open_photo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import blur_labels  # noqa: E402
-from score_features import list_files, open_photo  # noqa: E402
-
-from selfie_desk.core import look  # noqa: E402
-from selfie_desk.core.embedding import face_input  # noqa: E402
-from selfie_desk.core.reasons import family_of  # noqa: E402
-from selfie_desk.neural.model import Scorer  # noqa: E402
-from selfie_desk.neural.pipeline import describe  # noqa: E402
+from selfie_desk.core import look
+from selfie_desk.core.embedding import face_input
+from selfie_desk.core.reasons import family_of
+from selfie_desk.neural.model import Scorer
+from selfie_desk.neural.pipeline import describe
 
 FOLDERS = {"triplets": "blur_triplets_phone/images", "singles": "blur_real_singles/images",
            "davis": "davis_video_bursts/frames", "bursts": "bursts"}

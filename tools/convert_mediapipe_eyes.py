@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 import zipfile
 from pathlib import Path
 
@@ -32,9 +31,7 @@ from tflite.BuiltinOperator import BuiltinOperator
 from tflite.Padding import Padding
 from tflite.TensorType import TensorType
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from selfie_desk.neural import eyes  # noqa: E402
+from selfie_desk.neural import eyes
 
 SOURCES = {
     eyes.MESH_FILE: ("mediapipe/modules/face_landmark/face_landmark.tflite", eyes.face_mesh_net),

@@ -24,7 +24,6 @@ import argparse
 import ast
 import hashlib
 import re
-import sys
 import zipfile
 from pathlib import Path
 
@@ -33,9 +32,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from selfie_desk.neural.faces import FaceDetector  # noqa: E402
+from selfie_desk.neural.faces import FaceDetector
 
 WEIGHTS_MEMBER = "retinaface/weights.py"
 

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def cpu_seconds() -> float:
@@ -55,7 +54,7 @@ def main() -> int:
                 lambda: list(pool.map(lambda p: pipeline.prepare(Todo(0, str(p), "")), files)))
     batch = [pipeline.prepare(Todo(0, str(p), "")) for p in files[:16]]
     torch.set_num_threads(1)
-    measure("models only (1 torch thread)", 48, lambda: [pipeline._results(batch, scorer) for _ in range(3)])
+    measure("models only (1 torch thread)", 48, lambda: [pipeline.batch_results(batch, scorer) for _ in range(3)])
     torch.set_num_threads(2)
 
     def end_to_end() -> None:

@@ -34,18 +34,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from crop_data import bucket
 from PIL import Image, ImageFilter
 
+from selfie_desk.core import degrade
+from selfie_desk.core.crop_geometry import RATIOS, Prepared, cuts_a_face, face_relations, iou
+from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch
+from selfie_desk.neural.model import Scorer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from selfie_desk.core import degrade  # noqa: E402
-from selfie_desk.core.crop_geometry import ASPECTS, Prepared, cuts_a_face, face_relations, iou  # noqa: E402
-from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch  # noqa: E402
-from selfie_desk.neural.model import Scorer  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from crop_data import bucket  # noqa: E402
 
 
 def is_heldout_portrait(name: str) -> bool:
@@ -195,7 +192,7 @@ def faces_whole(scorer: Scorer, extra: list[tuple]) -> dict:
     photos += [(name, photo) for name, _, photo, _ in extra if photo.faces]
     checked = cut = unavoidable = missed = 0
     for _name, photo in photos:
-        for aspect in ASPECTS:
+        for aspect in RATIOS:
             r = search.search(photo, aspect, top=3)
             faces = [f.box for f in photo.faces]
             for c in [r.best, *r.alternatives]:
@@ -205,7 +202,7 @@ def faces_whole(scorer: Scorer, extra: list[tuple]) -> dict:
             # kept = the face box inside (its margin may be given up when the preset cannot hold it: FaceRule)
             kept, _ = face_relations(np.array([r.best.box]), faces, photo.width, photo.height, margin=False)
             missed += r.face_rule == "all faces" and not kept.all()
-    return {"photos_with_faces": len(photos), "presets": len(ASPECTS), "crops_checked": checked,
+    return {"photos_with_faces": len(photos), "presets": len(RATIOS), "crops_checked": checked,
             "crops_cutting_a_face": cut, "of_which_every_crop_of_the_preset_cuts_a_face": unavoidable,
             "best_missing_a_face_when_avoidable": missed}
 

@@ -19,9 +19,7 @@ import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshots import ROOT, open_window, shoot, start_xvfb  # noqa: E402
+from screenshots import ROOT, open_window, shoot, start_xvfb
 
 OUT = ROOT / "docs" / "screenshots" / "crops"
 
@@ -54,9 +52,9 @@ def take(folder: Path, out: Path, aspect: str, n: int, truth: dict) -> int:
     rows = []
     for k, p in enumerate(photos, 1):
         window.show_grid()
-        window._select_row(window.model.row_of(p.id))
+        window.selection.select_row(window.model.row_of(p.id))
         window.show_loupe()
-        wait(20, lambda: window.loupe.pane._shown_edge > 0)
+        wait(20, lambda: window.loupe.pane.shown_edge > 0)
         shown: list = []
         window.crop.proposal_shown.connect(shown.append)
         window.crop.request_crop()

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmark import make_photos
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
@@ -52,9 +54,6 @@ def main() -> int:
     parser.add_argument("--aspects", nargs="+", default=["original", "free"])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/selfie-desk-crop-speed"))
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "tools"))
-    from benchmark import make_photos
-
     files = make_photos(args.cache, 3) + sorted((ROOT / "resources" / "demo").glob("*.[jp][pn]g"))
     trees = [("this tree", ROOT)] + ([("against", args.against.resolve())] if args.against else [])
     for r in range(args.rounds):

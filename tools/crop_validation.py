@@ -15,23 +15,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from crop_eval import DEMO, SCENES, composite
+from fit_score import bucket
 from PIL import Image
 
+from selfie_desk.core.crop_geometry import distinct, iou, whole_pixels_all
+from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch
+from selfie_desk.neural.model import Scorer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crop_eval import DEMO, SCENES, composite  # noqa: E402
-from fit_score import bucket  # noqa: E402
 
-from selfie_desk.core.crop_geometry import distinct, iou, whole_pixels_all  # noqa: E402
-from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch  # noqa: E402
-from selfie_desk.neural.model import Scorer  # noqa: E402
 
 TOP_EXACT = 40
 

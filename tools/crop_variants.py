@@ -19,23 +19,21 @@ Results and what was decided: docs/cropping.md.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
+import crop_eval
 import numpy as np
 import torch
 from PIL import Image
 from torchvision.ops import roi_align
 
+from selfie_desk.neural.crop_search import CropSearch
+from selfie_desk.neural.model import Scorer, pool_boxes
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
 
-import crop_eval  # noqa: E402
 
-from selfie_desk.neural.crop_search import CropSearch  # noqa: E402
-from selfie_desk.neural.model import Scorer, pool_boxes  # noqa: E402
 
 TAILS = {"tail s16 g14": (14, 14), "tail s16 g7": (14, 7), "tail s8 g28": (7, 28)}  # block index, grid
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -32,14 +31,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from selfie_desk.core import eyes as rule
+from selfie_desk.core import weights
+from selfie_desk.core.face import Face
+from selfie_desk.neural.eyes import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, EyeLandmarker
+from selfie_desk.neural.faces import FaceDetector
 
-from selfie_desk.core import eyes as rule  # noqa: E402
-from selfie_desk.core import weights  # noqa: E402
-from selfie_desk.core.face import Face  # noqa: E402
-from selfie_desk.neural.eyes import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, EyeLandmarker  # noqa: E402
-from selfie_desk.neural.faces import FaceDetector  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 PAD = 0.3
 # The rule before the open-eyes-only one (a3ca8d2..this branch): a logistic model of "closed" on the 14 lid

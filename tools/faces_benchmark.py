@@ -1,12 +1,12 @@
 """The scoring pass on a folder where every photo has a face (issue 14: what eyes and focus cost).
 
-    .venv/bin/python tools/faces_benchmark.py [--code CHECKOUT] [--folder DIR]
+    PYTHONPATH=. .venv/bin/python tools/faces_benchmark.py [--folder DIR]
 
 Makes (once) 48 portraits of 2500 x 2500 px from the bundled astronaut (enlarged, shifted, mirrored, with
 sensor-like noise; the face ~330 px wide at the detail scale), then times `pipeline.score` on a fresh catalog
-after a 4-photo warm-up, one JSON line: photos/s and CPU ms per photo. `--code` measures another checkout's
-selfie_desk (e.g. main's, `git worktree add --detach /tmp/main-before main`) with this interpreter, so that
-runs of the two can be interleaved in one session.
+after a 4-photo warm-up, one JSON line: photos/s and CPU ms per photo. Another checkout's selfie_desk (e.g.
+main's, `git worktree add --detach /tmp/main-before main`) is measured with PYTHONPATH=/tmp/main-before and this
+interpreter, so that runs of the two can be interleaved in one session.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,12 +40,10 @@ def make_folder(folder: Path, n: int = 48) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--code", type=Path, default=ROOT, help="the checkout whose selfie_desk is measured")
     ap.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "selfie-desk-faces-bench")
     args = ap.parse_args()
     if not args.folder.is_dir() or len(list(args.folder.iterdir())) < 48:
         make_folder(args.folder)
-    sys.path.insert(0, str(args.code.resolve()))
     os.environ["SELFIE_DESK_HOME"] = tempfile.mkdtemp()
     from selfie_desk.core.catalog import Catalog
     from selfie_desk.neural import pipeline

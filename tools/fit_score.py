@@ -24,18 +24,13 @@ import sys
 import time
 from pathlib import Path
 
+import blur_labels
 import numpy as np
+import score_data as sd
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import blur_labels  # noqa: E402
-import score_data as sd  # noqa: E402
-
-from selfie_desk.core import focus, look  # noqa: E402
-from selfie_desk.core.embedding import (  # noqa: E402
+from selfie_desk.core import focus, look
+from selfie_desk.core.embedding import (
     CHECK_AT,
     DETAIL_AT,
     EMBEDDING_DIM,
@@ -45,14 +40,16 @@ from selfie_desk.core.embedding import (  # noqa: E402
     VIEW_AT,
     with_checks,
 )
-from selfie_desk.core.reasons import BAD, DIRECTIONAL, FACE_SOFT  # noqa: E402
-from selfie_desk.neural.model import (  # noqa: E402
+from selfie_desk.core.reasons import BAD, DIRECTIONAL, FACE_SOFT
+from selfie_desk.neural.model import (
     STANDARD_CLIP,
     AspectHeads,
     ScoreHead,
     read_head_file,
     save_head,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 log = sd.log
 

@@ -14,7 +14,6 @@ and one scene in ten is a pan (its frames a third of the frame apart), so the re
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -23,11 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from selfie_desk.core.catalog import Catalog, Result  # noqa: E402
-from selfie_desk.core.embedding import EMBEDDING_DIM, FEATURE_DIM  # noqa: E402
-from selfie_desk.core.groups import GroupIndex, group_shots, ranked_groups, regroup, shots_from_catalog  # noqa: E402
+from selfie_desk.core.catalog import Catalog, Result
+from selfie_desk.core.embedding import EMBEDDING_DIM, FEATURE_DIM
+from selfie_desk.core.groups import GroupIndex, group_shots, ranked_groups, regroup, shots_from_catalog
 
 
 def main() -> None:

@@ -38,7 +38,6 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 EDGE = 640
 EXIF_IFD = 0x8769

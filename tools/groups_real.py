@@ -33,7 +33,6 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 PORTRAITS = Path("/work/shared/photos/portraits")
 SHOOT = 20  # Pixabay ids at most this far apart: one upload, one shoot

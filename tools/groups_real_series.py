@@ -52,7 +52,6 @@ from pathlib import Path
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 REAL = Path("/work/shared/real")
 SRC = Path("/work/cache/shoot/src")

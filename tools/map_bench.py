@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def fill(catalog, folder: str, n: int, seed: int = 0) -> list[int]:
@@ -77,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.photos} photos in {catalog.path}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
     for r in range(args.rounds):
-        catalog._db.execute("DELETE FROM map_layouts")
+        catalog.forget_map_layouts()
         first, w1, c1 = timed(lambda: map_layout.layout_for(catalog, folder, ids))
         cached, w2, c2 = timed(lambda: map_layout.layout_for(catalog, folder, ids))
         added, w3, c3 = timed(lambda: map_layout.layout_for(catalog, folder, ids + extra))
@@ -99,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     split, w, c = timed(lambda: map_layout.snap_to_grid(points, cols, rows_))
     print(f"snap {args.photos}: recursive split {w:.2f} s (cpu {c:.2f}), mean move {moved(split):.2f} cells")
-    greedy, w, c = timed(lambda: map_layout._greedy_snap(target, np.zeros((rows_, cols), dtype=bool)))
+    greedy, w, c = timed(lambda: map_layout.greedy_snap(target, np.zeros((rows_, cols), dtype=bool)))
     print(f"snap {args.photos}: greedy nearest free cell {w:.2f} s (cpu {c:.2f}), mean move {moved(greedy):.2f} cells")
     for m in (1000, 2000):
         sub = points[:m]

@@ -18,19 +18,18 @@ outputs for ``tests/test_eyes.py``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from selfie_desk.core import weights
+from selfie_desk.neural import eyes
+from selfie_desk.neural.faces import FaceDetector
 
-from selfie_desk.core import weights  # noqa: E402
-from selfie_desk.neural import eyes  # noqa: E402
-from selfie_desk.neural.faces import FaceDetector  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 TOLERANCE = 1e-2  # crop pixels (of 192 or 64) / logits; float32 summation order differs between runtimes
 
@@ -81,16 +80,16 @@ def main(argv: list[str] | None = None) -> int:
             crop = eyes.crop(image, m, eyes.MESH_SIZE)
             ref_mesh, ref_flag = _run_litert(mesh_tfl, crop)
             with torch.inference_mode():
-                got_mesh, got_flag = (t[0].numpy() for t in lm.mesh(eyes._to_batch([crop], lm.device)))
+                got_mesh, got_flag = (t[0].numpy() for t in lm.mesh(eyes.to_batch([crop], lm.device)))
             worst["mesh"] = max(worst["mesh"], float(np.abs(ref_mesh - got_mesh).max()))
             worst["flag"] = max(worst["flag"], float(np.abs(ref_flag - got_flag).max()))
             n_faces += 1
-            mesh_px = eyes._apply(m, got_mesh.reshape(468, 3)[:, :2])
+            mesh_px = eyes.transform_points(m, got_mesh.reshape(468, 3)[:, :2])
             eye_crops = [eyes.crop(image, em, eyes.IRIS_SIZE) for em in lm.eye_rois(mesh_px)]
             for eye_crop in eye_crops:
                 ref_c, ref_i = _run_litert(iris_tfl, eye_crop)
                 with torch.inference_mode():
-                    got_c, got_i = (t[0].numpy() for t in lm.iris(eyes._to_batch([eye_crop], lm.device)))
+                    got_c, got_i = (t[0].numpy() for t in lm.iris(eyes.to_batch([eye_crop], lm.device)))
                 worst["contours"] = max(worst["contours"], float(np.abs(ref_c - got_c).max()))
                 worst["iris"] = max(worst["iris"], float(np.abs(ref_i - got_i).max()))
                 n_eyes += 1

@@ -14,16 +14,14 @@ import json
 import sys
 from pathlib import Path
 
+import blur_synth
 import numpy as np
+import score_data as sd
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import blur_synth  # noqa: E402
-import score_data as sd  # noqa: E402
-
-from selfie_desk.core import degrade  # noqa: E402
-from selfie_desk.neural.model import Scorer  # noqa: E402
+from selfie_desk.core import degrade
+from selfie_desk.neural.model import Scorer
 
 
 def main() -> int:

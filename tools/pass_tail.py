@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
@@ -33,7 +32,7 @@ def main() -> int:
         sys.exit("no photos: run tools/benchmark.py first")
     os.environ["SELFIE_DESK_HOME"] = tempfile.mkdtemp()
     scorer = Scorer(device="cpu")
-    real_results, real_stream = pipeline._results, pipeline._decoded_in_order
+    real_results, real_stream = pipeline.batch_results, pipeline.decoded_in_order
     log: list[tuple[int, int, float]] = []
 
     def timed(batch, sc):
@@ -42,9 +41,9 @@ def main() -> int:
         log.append((torch.get_num_threads(), len(batch), round(time.perf_counter() - start, 2)))
         return out
 
-    pipeline._results = timed
+    pipeline.batch_results = timed
     for mode in sys.argv[2:]:
-        pipeline._decoded_in_order = (
+        pipeline.decoded_in_order = (
             (lambda *a, decoded_all=None, **k: real_stream(*a, **k)) if mode == "off" else real_stream
         )
         os.environ["SELFIE_DESK_HOME"] = tempfile.mkdtemp()

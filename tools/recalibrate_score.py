@@ -12,13 +12,11 @@ import json
 import sys
 from pathlib import Path
 
+import fit_score as fs
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fit_score as fs  # noqa: E402
-
-from selfie_desk.neural.model import AspectHeads, ScoreHead, read_head_file, save_head  # noqa: E402
+from selfie_desk.neural.model import AspectHeads, ScoreHead, read_head_file, save_head
 
 
 def main() -> int:

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
@@ -76,7 +75,7 @@ def main() -> int:
 
     flags, stars = [], []
     for row in range(20):
-        window._select_row(row)
+        window.selection.select_row(row)
         app.processEvents()
         flags.append(timed(Qt.Key.Key_P if row % 2 else Qt.Key.Key_X))
         stars.append(timed(Qt.Key.Key_3))

@@ -110,7 +110,6 @@ def compare(ref_path: Path) -> int:
     """Our network and detector on the reference images; 0 when everything agrees."""
     import torch
 
-    sys.path.insert(0, str(ROOT))
     from selfie_desk.core.weights import bundled_file
     from selfie_desk.neural.faces import FaceDetector
 

@@ -16,15 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from score_features import open_photo
+
+from selfie_desk.core import look
+from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from score_features import open_photo  # noqa: E402
-
-from selfie_desk.core import look  # noqa: E402
-from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM  # noqa: E402
 
 
 def log(msg: str) -> None:

@@ -24,13 +24,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from selfie_desk.core import look, weights
+from selfie_desk.core.embedding import FACES_FILE, face_input, model_input
+from selfie_desk.neural.faces import FaceDetector
+from selfie_desk.neural.model import Backbone
 
-from selfie_desk.core import look, weights  # noqa: E402
-from selfie_desk.core.embedding import FACES_FILE, face_input, model_input  # noqa: E402
-from selfie_desk.neural.faces import FaceDetector  # noqa: E402
-from selfie_desk.neural.model import Backbone  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FACE_EDGE = 384
 EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")

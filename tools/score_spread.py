@@ -17,13 +17,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import score_data as sd
 import torch
+from fit_score import full, is_val
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import score_data as sd  # noqa: E402
-from fit_score import full, is_val  # noqa: E402
-
-from selfie_desk.neural.model import load_head  # noqa: E402
+from selfie_desk.neural.model import load_head
 
 
 def shared_pairs(values: np.ndarray) -> int:

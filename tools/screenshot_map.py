@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 OUT = ROOT / "docs" / "screenshots" / "map.png"
 
 
@@ -50,7 +49,6 @@ def main() -> int:
     parser.add_argument("folder", nargs="?", type=Path)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "tools"))
     from screenshots import start_xvfb
 
     xvfb = start_xvfb(":97") if not os.environ.get("DISPLAY") else None
@@ -83,17 +81,17 @@ def take(folder: Path, out: Path) -> int:
     window.show_map()
     wait(300, lambda: bool(laid))
     view = window.map
-    wait(60, lambda: len(view._tiles) >= len(view.shown_ids))
+    wait(60, lambda: len(view.tiles) >= len(view.shown_ids))
     best = max(window.model.all_photos(), key=lambda p: p.score or 0)
     worst = min(window.model.all_photos(), key=lambda p: p.score if p.score is not None else 1)
     for photo, decision in ((best, "keep"), (worst, "reject")):
-        window._on_map_current(photo.id)
-        window.map.set_current(photo.id)
+        window.selection.select_row(window.model.row_of(photo.id), scroll=False)  # what a click on the map does
+        window.map_control.set_current(photo.id)
         window.set_decision(decision)
     wait(1.0)
     hover = view.shown_ids[len(view.shown_ids) // 3]
     rect = view.cell_rect(hover)
-    view.hovered, view._last = hover, QPointF(rect.center())
+    view.hovered, view.pointer = hover, QPointF(rect.center())
     view.update()
     wait(1.0)
     out.parent.mkdir(parents=True, exist_ok=True)

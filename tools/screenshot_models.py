@@ -9,13 +9,10 @@ in a temporary SELFIE_DESK_HOME.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -24,11 +21,12 @@ def main() -> None:
     os.environ["SELFIE_DESK_HOME"] = str(tmp / "home")
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
-    from taste_data import make_taste_folder
 
     from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.culling.session import CullingSession
     from selfie_desk.core.settings import Settings
+    from selfie_desk.demo import make_taste_folder
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.model import Scorer
     from selfie_desk.ui.main_window import MainWindow
@@ -41,7 +39,7 @@ def main() -> None:
         for i, p in enumerate(catalog.photos("default", folder=str(folder))):
             if i % 6 in (0, 3):  # one picture in three left unflagged, in both versions, across all sources
                 continue
-            catalog.set_decision(p.id, "keep" if truth[Path(p.path).name] else "reject")
+            CullingSession(catalog).adopt([(p.id, "decision", "keep" if truth[Path(p.path).name] else "reject")])
 
     app = QApplication.instance() or QApplication([])
 

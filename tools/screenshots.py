@@ -94,10 +94,14 @@ def take(folder: Path | None, out: Path) -> int:
     folder = folder or paths.demo_photos_dir()
     window, catalog, wait = open_window()
 
-    outcome = []
+    outcome, grouped = [], []
     window.scan_finished.connect(outcome.append)
+    window.grouped.connect(lambda o: grouped.append(o) if o.regrouped else None)
     window.open_folder(folder)
     wait(300, lambda: bool(outcome))
+    # the grouping after the scan brings the photos as it read them: flag them once it is in, or it shows them
+    # unflagged again (the catalog keeps the flags either way)
+    wait(60, lambda: bool(grouped))
     if not outcome or outcome[0].error:
         print(f"screenshots: scoring did not finish: {outcome[0].error if outcome else 'timed out'}", file=sys.stderr)
         return 1
@@ -105,12 +109,12 @@ def take(folder: Path | None, out: Path) -> int:
     wait(20, lambda: all(window.thumbs.get(p) is not None for p in photos[:24]))
 
     # a little culling, so the grid shows what flags and stars look like
-    window._select_row(0)
+    window.selection.select_row(0)
     window.set_decision("keep")
     window.set_rating(4)
-    window._select_row(len(photos) - 1)
+    window.selection.select_row(len(photos) - 1)
     window.set_decision("reject")
-    window._select_row(0)
+    window.selection.select_row(0)
     wait(0.5)
     out.mkdir(parents=True, exist_ok=True)
     shoot(window, out / "grid.png", wait)
@@ -122,10 +126,10 @@ def take(folder: Path | None, out: Path) -> int:
     window.shortcut_overlay.close_overlay()
 
     with_faces = next((p for p in photos if p.faces), photos[0])
-    window._select_row(window.model.row_of(with_faces.id))
+    window.selection.select_row(window.model.row_of(with_faces.id))
     window.faces_action.setChecked(True)
     window.show_loupe()
-    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+    wait(20, lambda: window.loupe.pane.shown_edge > 0)
     wait(0.5)
     shoot(window, out / "loupe.png", wait)
 
@@ -133,9 +137,9 @@ def take(folder: Path | None, out: Path) -> int:
     window.faces_action.setChecked(False)
     worst = max(photos, key=lambda p: (len(p.reasons), -(p.score or 0)))
     window.show_grid()
-    window._select_row(window.model.row_of(worst.id))
+    window.selection.select_row(window.model.row_of(worst.id))
     window.show_loupe()
-    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+    wait(20, lambda: window.loupe.pane.shown_edge > 0)
     window.attention.action.setChecked(True)
     wait(60, lambda: window.loupe.canvas.attention is not None)
     wait(0.5)
@@ -151,9 +155,9 @@ def take(folder: Path | None, out: Path) -> int:
     photos = window.model.photos()
     # a portrait if there is one (face-aware cropping is the point), the one its best crop improves most
     keeper = max([p for p in photos if p.faces] or photos, key=lambda p: (p.best_crop_score or 0.0) - (p.score or 0.0))
-    window._select_row(window.model.row_of(keeper.id))
+    window.selection.select_row(window.model.row_of(keeper.id))
     window.show_loupe()
-    wait(20, lambda: window.loupe.pane._shown_edge > 0)
+    wait(20, lambda: window.loupe.pane.shown_edge > 0)
 
     # the crop overlay (C in the loupe): the proposal, the outside darkened, thirds, handles and its score
     shown = []
@@ -173,7 +177,7 @@ def take(folder: Path | None, out: Path) -> int:
 
     # the grid sorted by "best after crop", the accepted crop dimmed on its thumbnail
     window.set_sort("crop")
-    window._select_row(window.model.row_of(keeper.id))
+    window.selection.select_row(window.model.row_of(keeper.id))
     wait(0.5)
     shoot(window, out / "crop-grid.png", wait)
     window.set_sort("score")
@@ -191,7 +195,7 @@ def take(folder: Path | None, out: Path) -> int:
         shoot(dialog.review, out / "export-review.png", wait)
         dialog.review.reject()
     dialog.reject()
-    window._select_row(0)
+    window.selection.select_row(0)
 
     # compare: the cropped keeper (its accepted crop shown as in the loupe) beside the two best others
     photos = window.model.photos()
@@ -202,7 +206,7 @@ def take(folder: Path | None, out: Path) -> int:
         selection.select(index, index)
     window.grid.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
     window.show_compare()
-    wait(20, lambda: all(p._shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
+    wait(20, lambda: all(p.shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
     wait(0.5)
     shoot(window, out / "compare.png", wait)
 
@@ -273,16 +277,16 @@ def shoot_groups(window, shoot_dir: Path, demo: Path, out: Path, wait) -> None:
         print("screenshots: the burst was not grouped; no group screenshots", file=sys.stderr)
         return
     window.models_dock.hide()  # the side panel's whole height, for the group's list
-    window._select_row(window.model.row_of(stack.id))
+    window.selection.select_row(window.model.row_of(stack.id))
     wait(0.5)
     shoot(window, out / "groups.png", wait)
     window.toggle_group()
-    window._select_row(window.model.row_of(stack.id))
+    window.selection.select_row(window.model.row_of(stack.id))
     wait(20, lambda: all(window.thumbs.get(p) is not None for p in window.model.photos()))
     wait(0.5)
     shoot(window, out / "groups-expanded.png", wait)
     window.compare_group()
-    wait(20, lambda: all(p._shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
+    wait(20, lambda: all(p.shown_edge > 0 for p in window.compare.panes[: len(window.compare.photos())]))
     wait(1.0)
     shoot(window, out / "group-compare.png", wait)
     window.show_grid()

@@ -16,16 +16,15 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import blur_synth
 import numpy as np
+import score_data as sd
 from PIL import Image
+from score_features import open_photo
+
+from selfie_desk.core import look
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import blur_synth  # noqa: E402
-import score_data as sd  # noqa: E402
-from score_features import open_photo  # noqa: E402
-
-from selfie_desk.core import look  # noqa: E402
 
 VARIANTS = ("original", "soft", "light", "shallow", "pan", "noisy")
 

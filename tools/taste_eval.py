@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from taste_data import make_taste_folder  # noqa: E402
+from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.demo import make_taste_folder
 
 
 def main() -> None:
@@ -44,7 +40,7 @@ def main() -> None:
     print(f"{len(truth)} photos scored in {time.perf_counter() - t0:.1f} s")
     photos = catalog.photos("default", folder=str(folder))
     for p in photos:
-        catalog.set_decision(p.id, "keep" if truth[Path(p.path).name] else "reject")
+        CullingSession(catalog).adopt([(p.id, "decision", "keep" if truth[Path(p.path).name] else "reject")])
     labels, _ = taste.labels_from_catalog(catalog)
 
     print("\nPicks (B&W) vs rejects (colour), held out 20 % stratified:")
@@ -77,7 +73,7 @@ def main() -> None:
             emb = catalog.embeddings([lab.photo_id for lab in test])
             x = np.stack([emb[lab.photo_id][0] for lab in test])
             good = np.array([lab.good for lab in test])
-            s = taste._scores(r.head, x)
+            s = taste.head_scores(r.head, x)
             accs.append(np.mean((s > 0.5) == good))
             aucs.append(taste.pairwise_auc(s, good))
         print(f"{init:<8} acc {np.mean(accs):.3f} (min {np.min(accs):.3f})  auc {np.mean(aucs):.3f} "
@@ -95,10 +91,10 @@ def main() -> None:
             emb = catalog.embeddings([lab.photo_id for lab in test])
             x = np.stack([emb[lab.photo_id][0] for lab in test])
             good = np.array([lab.good for lab in test])
-            s = taste._scores(r.head, x)
+            s = taste.head_scores(r.head, x)
             from selfie_desk.neural.model import load_head
 
-            d = taste._scores(load_head("default")[0], x)
+            d = taste.head_scores(load_head("default")[0], x)
             accs.append(np.mean((s > 0.5) == good))
             aucs.append(taste.pairwise_auc(s, good))
             daucs.append(taste.pairwise_auc(d, good))
@@ -124,7 +120,7 @@ def main() -> None:
         emb = catalog.embeddings([p.id for p in photos])
         x = np.stack([emb[p.id][0] for p in photos])
         truth_v = np.array([truth[Path(p.path).name] for p in photos])
-        s = taste._scores(r.head, x)
+        s = taste.head_scores(r.head, x)
         print(f"group {group:>4}: {len(labelled)} labels, {good_bw:.0%} of 'good' are B&W; model's pairwise "
               f"agreement with the B&W taste on all photos {taste.pairwise_auc(s, truth_v):.3f}")
     catalog.close()

@@ -26,16 +26,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from crop_data import bucket, fcdb, ranking_pairs
 from PIL import Image
 
+from selfie_desk.neural import composition
+from selfie_desk.neural.composition import SIDE, tapped_forward
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from crop_data import bucket, fcdb, ranking_pairs  # noqa: E402
-
-from selfie_desk.neural import composition  # noqa: E402
-from selfie_desk.neural.composition import SIDE, tapped_forward  # noqa: E402
 
 
 def square_input(image: Image.Image) -> torch.Tensor:

@@ -24,11 +24,10 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import score_data as sd  # noqa: E402
-import sharpness_set  # noqa: E402
-from fit_score import add_fit_args, fit_and_write  # noqa: E402
-from score_features import extract, list_files  # noqa: E402
+import score_data as sd
+import sharpness_set
+from fit_score import add_fit_args, fit_and_write
+from score_features import extract, list_files
 
 
 def sources(args: argparse.Namespace) -> dict[str, Path]:

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
@@ -102,7 +101,6 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
 
     from selfie_desk.core import paths, thumbnails
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.history import EditHistory
     from selfie_desk.core.settings import Settings
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
@@ -120,8 +118,7 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
     window.resize(1440, 900)
     window.show()
     window.folder = folder  # what open_folder does, without its scan: these photos have no files
-    window.history = EditHistory(catalog, str(folder))
-    window.model.set_photos(photos)
+    window.session.open(str(folder))
     clock, gaps, phase = QElapsedTimer(), {"layout": [], "pan and zoom": []}, ["layout"]
     clock.start()
     t0 = time.perf_counter()
@@ -148,7 +145,7 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
         elif kind < 0.8:
             view.pan_by(rng.uniform(-80, 80), rng.uniform(-80, 80))
         else:
-            view.hovered, view._last = view.photo_at(at), at
+            view.hovered, view.pointer = view.photo_at(at), at
             view.update()
         steps.append(time.perf_counter())
 
@@ -179,7 +176,7 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
         print(f"{name}: {len(found)} ticks; longest UI gaps (ms @ s): "
               + ", ".join(f"{g} @ {t:.1f}" for g, t in reversed(worst)))
     what = "grid scroll" if grid else "pan and zoom"
-    print(f"{what}: {len(steps) - 1} steps" + ("" if grid else f", {len(view._tiles)} tiles in the mosaic at the end"))
+    print(f"{what}: {len(steps) - 1} steps" + ("" if grid else f", {len(view.tiles)} tiles in the mosaic at the end"))
     return 0
 
 

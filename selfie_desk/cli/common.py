@@ -12,7 +12,9 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-DEVICES = ("auto", "cpu", "cuda")
+from selfie_desk.core.vocabulary import Device
+
+DEVICES = tuple(d.value for d in Device)  # --device's choices, in the order --help lists them
 
 # What a terminal would act on instead of showing: C0 and C1 controls and DEL (an ESC sequence can set the window's
 # title, move the cursor, hide text), Unicode's bidirectional overrides and isolates (they reorder the rest of a
@@ -32,7 +34,7 @@ def printable(text: object) -> str:
         return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch) or (
             f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
 
-    return _UNPRINTABLE.sub(escape, str(text))  # --device's choices, in the order --help lists them
+    return _UNPRINTABLE.sub(escape, str(text))
 
 
 def add_device_option(parser: Any, help: str = "where the convnet runs") -> None:

@@ -45,7 +45,7 @@ def register(sub) -> None:
     )
     crop.add_argument("images", nargs="+", metavar="IMAGE", type=Path, help="photo files")
     crop.add_argument("--json", action="store_true", help="JSON lines on stdout instead of a summary")
-    crop.add_argument("--aspect", choices=crop_geometry.ASPECTS, default="original",
+    crop.add_argument("--aspect", choices=crop_geometry.RATIOS, default="original",
                       help="aspect ratio preset; free lets the search choose (default: %(default)s, the photo's own)")
     crop.add_argument("--top", type=int, default=3, metavar="K", help="alternatives besides the best (default: 3)")
     add_device_option(crop)

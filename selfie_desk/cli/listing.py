@@ -11,6 +11,7 @@ from selfie_desk.cli.common import UsageError, add_model_option, print_json_line
 from selfie_desk.cli.guard import catalog_file
 from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.ranking import best_first
+from selfie_desk.core.vocabulary import Decision
 
 
 def register(sub) -> None:
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     for p in ranked:
         if p.score is not None:
             rank += 1
-        flag = {"keep": "pick", "reject": "reject"}.get(p.decision or "", "")
+        flag = {Decision.KEEP: "pick", Decision.REJECT: "reject"}.get(p.decision or "", "")
         score = "  -  " if p.score is None else f"{p.score:.3f}"
         size = f"{p.width}x{p.height}" if p.width else "?"
         shown_rank = str(rank) if p.score is not None else "-"

@@ -11,6 +11,7 @@ from selfie_desk.cli import score
 from selfie_desk.cli.common import UsageError, add_device_option, add_model_option
 from selfie_desk.cli.guard import catalog_file
 from selfie_desk.core.exit_codes import ExitCode
+from selfie_desk.core.vocabulary import Decision
 
 
 def register(sub) -> None:
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     # The catalog and the XMP reader load here, not when the command line is parsed.
     from selfie_desk.core import xmp
     from selfie_desk.core.catalog_access import CatalogError, move_aside, open_catalog
+    from selfie_desk.core.culling.session import CullingSession
     from selfie_desk.core.indexing import canonical
 
     missing = [str(p) for p in args.folders if not p.is_dir()]
@@ -70,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
     status = score.run(args)
     picks = 0
     with open_catalog(path) as catalog:
+        session = CullingSession(catalog, args.model)  # the one writer of flags, here outside any undo history
         for folder in map(canonical, args.folders):
             for photo in catalog.photos(args.model, folder=str(folder)):
-                if photo.decision is None and xmp.read(Path(photo.path)).label == xmp.LABELS["keep"]:
-                    catalog.set_decision(photo.id, "keep")
+                if photo.decision is None and xmp.read(Path(photo.path)).label == xmp.LABELS[Decision.KEEP]:
+                    session.adopt([(photo.id, "decision", Decision.KEEP)])
                     picks += 1
     print(f"selfie-desk: rebuilt; {picks} pick(s) taken back from green labels", file=sys.stderr)
     return status

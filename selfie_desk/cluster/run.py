@@ -1,7 +1,7 @@
 """The cluster pass: index here, send batches of photos (paths, not bytes) to Ray actors that decode and
 score them from shared storage, and commit each batch's results to the catalog here as it comes back.
 
-What runs on a worker is the local pass's own code (pipeline.prepare and pipeline._results), so the results
+What runs on a worker is the local pass's own code (pipeline.prepare and pipeline.batch_results), so the results
 are the same; what is written (the catalog, the thumbnail cache) is written by this process alone, through
 the same `Catalog.record` and `thumbnails.save` as the local pass. A batch is committed in one transaction
 when it returns: a lost worker loses only the batches it held (they are sent again, to its restarted self),
@@ -215,7 +215,7 @@ class Worker:
                 errors.append(Result(photo_id=todo.photo_id, error=f"cannot process: {type(exc).__name__}: {exc}"))
             else:
                 prepared.append(p)
-        results = pipeline._results(prepared, self.scorer) if prepared else []
+        results = pipeline.batch_results(prepared, self.scorer) if prepared else []
         thumbs = [(p.todo.fingerprint, p.thumbnail) for p in prepared if p.thumbnail is not None]
         return results + errors, thumbs
 

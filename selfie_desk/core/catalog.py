@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
+from selfie_desk.core.vocabulary import GroupKind
+
 if TYPE_CHECKING:
     from selfie_desk.core.map_layout import MapLayout
 
@@ -165,7 +167,7 @@ _UNIDENTIFIED = "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.ide
 
 
 def create_undo_log(db: sqlite3.Connection) -> None:
-    """The undo history (core/history.py): a table of its own, created when missing rather than by a migration,
+    """The undo history (core/culling/history.py): a table of its own, created when missing rather than by a migration,
     so that it needs no schema version (a catalog of any version gains it; an older Selfie Desk ignores it)."""
     db.execute(
         "CREATE TABLE IF NOT EXISTS undo_log (id INTEGER PRIMARY KEY, scope TEXT NOT NULL, label TEXT NOT NULL, "
@@ -318,7 +320,7 @@ class StoredGroup:
     photo_ids: tuple[int, ...]
 
 
-GROUP_KINDS = ("burst", "similar", "bracket", "panorama", "single")
+GROUP_KINDS = tuple(k.value for k in GroupKind)
 
 
 def _prefix_bounds(folder: str) -> tuple[str | bytes, str | bytes]:
@@ -549,15 +551,9 @@ class Catalog:
                          (None if pair is None else db_path(pair), photo_id))
 
     def merge_pair(self, raw_id: int, jpeg_id: int) -> None:
-        """A JPEG catalogued on its own turned out to be a raw's pair: its decisions go to the raw's row where
-        that has none, and its own row goes (one photo, one set of decisions)."""
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE photos SET decision = COALESCE(decision, (SELECT decision FROM photos WHERE id = ?)), "
-                "rating = CASE WHEN rating = 0 THEN (SELECT rating FROM photos WHERE id = ?) ELSE rating END, "
-                "crop = COALESCE(crop, (SELECT crop FROM photos WHERE id = ?)) WHERE id = ?",
-                (jpeg_id, jpeg_id, jpeg_id, raw_id))
-            db.execute("DELETE FROM photos WHERE id = ?", (jpeg_id,))
+        """A JPEG catalogued on its own turned out to be a raw's pair: its own row goes (one photo, one set of
+        decisions: the culling session's `hand_over` gives the raw's row the JPEG's first)."""
+        self._db.execute("DELETE FROM photos WHERE id = ?", (jpeg_id,))
 
     def found_again(self, photo_id: int) -> None:
         self._db.execute("UPDATE photos SET missing_since = NULL WHERE id = ?", (photo_id,))
@@ -621,7 +617,7 @@ class Catalog:
                 if r.error is not None:
                     db.execute("UPDATE photos SET error = ? WHERE id = ?", (r.error, r.photo_id))
                     continue
-                assert r.score is not None, "a result without an error has a score (pipeline._results)"
+                assert r.score is not None, "a result without an error has a score (pipeline.batch_results)"
                 db.execute(
                     "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, "
                     "embedding = ?, embedding_model = ?, embedding_id = ?, look = ?, exposure_bias = ?, signature = ?, "
@@ -722,21 +718,8 @@ class Catalog:
                 out[pid] = ((x0, y0, x1, y1), score)
         return out
 
-    # ---- the user's decisions --------------------------------------------------------------------
-    def set_decision(self, photo_id: int, decision: str | None) -> None:
-        if decision not in (None, "keep", "reject"):
-            raise ValueError(f"decision must be keep, reject or None, not {decision!r}")
-        self._db.execute("UPDATE photos SET decision = ? WHERE id = ?", (decision, photo_id))
-
-    def set_rating(self, photo_id: int, rating: int) -> None:
-        if not 0 <= rating <= 5:
-            raise ValueError("rating must be 0-5")
-        self._db.execute("UPDATE photos SET rating = ? WHERE id = ?", (rating, photo_id))
-
-    def set_crop(self, photo_id: int, crop: Box | None) -> None:
-        self._db.execute(
-            "UPDATE photos SET crop = ? WHERE id = ?", (None if crop is None else json.dumps(list(crop)), photo_id)
-        )
+    # The user's decisions (photos.decision, rating, crop) are written by the culling session alone
+    # (core/culling/session.py, through core/culling/history.py): one writer, checked once, undoable.
 
     # ---- for the desktop app ---------------------------------------------------------------------
     def photos_changed_since(self, model: str, folder: str, since: float) -> list[Photo]:
@@ -749,18 +732,6 @@ class Catalog:
             (model, lo, hi, since),
         ).fetchall()
         return self.photos(model, paths=[r[0] for r in rows])
-
-    def set_decisions(self, photo_ids: Iterable[int], decision: str | None) -> None:
-        """Flag several photos at once, atomically (a culling keystroke on a multi-selection)."""
-        with self.transaction():
-            for photo_id in photo_ids:
-                self.set_decision(photo_id, decision)
-
-    def set_ratings(self, photo_ids: Iterable[int], rating: int) -> None:
-        """Rate several photos at once, atomically."""
-        with self.transaction():
-            for photo_id in photo_ids:
-                self.set_rating(photo_id, rating)
 
 
     # ---- crop proposals --------------------------------------------------------------------------
@@ -889,6 +860,11 @@ class Catalog:
         return MapLayout(tuple(int(i) for i in ids_array), np.frombuffer(points, dtype=np.float32).reshape(-1, 2),
                          np.frombuffer(cells, dtype=np.int32).reshape(-1, 2), int(cols), int(rows), embedding_id,
                          method)
+
+    def forget_map_layouts(self) -> None:
+        """Drop every cached map (a cache: the next map of each folder is laid out afresh)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM map_layouts")
 
     def save_map_layout(self, folder: str, layout: MapLayout) -> None:
         """Keep `layout` as `folder`'s map for its embedding layout (replacing the one before)."""
@@ -1094,7 +1070,7 @@ class Catalog:
     def restore_groups(self, photo_ids: Iterable[int], groups: Sequence[StoredGroup]) -> None:
         """Put `photo_ids` back into exactly `groups` (each with its kind, whether the user made it, its members;
         a photo of `photo_ids` in none of them is left in no group): the undo and redo of a split or a merge
-        (core/history.py). A group keeps its id unless that id now belongs to photos outside `photo_ids`."""
+        (core/culling/history.py). A group keeps its id unless that id now belongs to photos outside `photo_ids`."""
         touched = set(photo_ids) | {pid for g in groups for pid in g.photo_ids}
         with self.transaction() as db:
             ids = sorted(touched)

@@ -28,7 +28,9 @@ def as_box(values: Sequence[float] | np.ndarray) -> Box:
     return (x0, y0, x1, y1)
 
 
-ASPECTS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")
+# The crop's ratio presets (the CLI's --aspect, the window's Aspect Ratio menu); not the score's aspects
+# (core/reasons.py ASPECTS: sharpness, noise...).
+RATIOS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")
 DEFAULT_ASPECT = "original"
 # What "free" tries besides the photo's own ratio: the presets and their turned-round versions.
 FREE_RATIOS = (1.0, 4 / 5, 5 / 4, 2 / 3, 3 / 2, 3 / 4, 4 / 3, 16 / 9, 9 / 16)
@@ -70,8 +72,8 @@ def parse_aspect(aspect: str) -> float | None:
     """A preset as a width/height ratio: None for "original" and "free"; ValueError for anything else."""
     if aspect in ("original", "free"):
         return None
-    if aspect not in ASPECTS:
-        raise ValueError(f"aspect must be one of {', '.join(ASPECTS)}, not {aspect!r}")
+    if aspect not in RATIOS:
+        raise ValueError(f"aspect must be one of {', '.join(RATIOS)}, not {aspect!r}")
     w, h = aspect.split(":")
     return int(w) / int(h)
 

@@ -14,8 +14,11 @@ from enum import StrEnum
 
 from selfie_desk.core.catalog import Photo
 from selfie_desk.core.eyes import EYE_WORDS
+from selfie_desk.core.reasons import ASPECTS
+from selfie_desk.core.vocabulary import Decision
 
-ASPECT_LABELS = {"sharpness": "Sharpness", "noise": "Noise", "exposure": "Exposure", "framing": "Framing"}
+ASPECT_LABELS = {name: name.capitalize() for name in ASPECTS}  # the score's aspects, as the side panel names them
+FLAG_WORDS: dict[str, str] = {Decision.KEEP: "Pick", Decision.REJECT: "Reject"}
 RED, AMBER, GREEN, GOLD = "#e5534b", "#d29922", "#2ea043", "#f0b428"
 
 
@@ -121,13 +124,13 @@ def describe(p: Photo, form: Form, rank: int | None = None, scored: int = 0) -> 
     if form is Form.PANEL:
         if p.captured_at:
             parts.append(f"Taken {p.captured_at.replace('T', ' ')}")
-        flag = {"keep": "Pick", "reject": "Reject"}.get(p.decision or "", "Unflagged")
+        flag = FLAG_WORDS.get(p.decision or "", "Unflagged")
         stars = "★" * p.rating + "☆" * (5 - p.rating)
         parts.append(f"{flag} &nbsp; <span style='color:{GOLD}'>{stars}</span>")
     if caption:
-        if p.decision == "keep":
+        if p.decision == Decision.KEEP:
             parts.append(f"<span style='color:{GREEN}'><b>✓ pick</b></span>")
-        elif p.decision == "reject":
+        elif p.decision == Decision.REJECT:
             parts.append(f"<span style='color:{RED}'><b>✕ reject</b></span>")
         if p.rating:
             parts.append(f"<span style='color:{GOLD}'>{'★' * p.rating}</span>")

@@ -31,9 +31,11 @@ from selfie_desk.core.decoding import EXIF_IFD, FULL_DECODE_PIXELS, ORIENTATION,
 from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, open_regular, write_new
 from selfie_desk.core.groups import best_of_groups
 from selfie_desk.core.ranking import best_first
+from selfie_desk.core.vocabulary import Decision
 
 SELECTIONS = ("picks", "top", "min_score", "ids", "best_of_groups")
 FORMATS = ("same", "jpeg", "png", "webp")
+_DECISION_WORDS: dict[str, str] = {Decision.KEEP: "pick", Decision.REJECT: "reject"}  # {decision} in a file name
 # What a raw photo's export copies: the raw as it is, its JPEG (the pair's, else one made from the raw), or both.
 RAW_FILES = ("both", "raw", "jpeg")
 _EXT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
@@ -136,16 +138,16 @@ def select(photos: Sequence[Photo], options: ExportOptions) -> list[Photo]:
     usable = [p for p in photos if p.error is None]
     rule = options.selection
     if rule == "picks":
-        return _by_score([p for p in usable if p.decision == "keep"])
+        return _by_score([p for p in usable if p.decision == Decision.KEEP])
     if rule == "top":
         if options.top_n is None or options.top_n < 1:
             raise ExportError("top N needs N >= 1")
-        scored = [p for p in usable if p.score is not None and p.decision != "reject"]
+        scored = [p for p in usable if p.score is not None and p.decision != Decision.REJECT]
         return _by_score(scored)[: options.top_n]
     if rule == "min_score":
         if options.min_score is None:
             raise ExportError("a minimum score is needed")
-        return _by_score([p for p in usable if p.score is not None and p.decision != "reject"
+        return _by_score([p for p in usable if p.score is not None and p.decision != Decision.REJECT
                           and p.score >= options.min_score])
     if rule == "best_of_groups":  # one photo per moment: each group's best not rejected, and the photos alone
         return _by_score(best_of_groups(usable))
@@ -228,7 +230,7 @@ def file_stem(pattern: str, photo: Photo, rank: int, total: int) -> str:
         "name": src.stem,
         "score": "none" if photo.score is None else f"{photo.score:.3f}",
         "rating": str(photo.rating),
-        "decision": {"keep": "pick", "reject": "reject"}.get(photo.decision or "", "none"),
+        "decision": _DECISION_WORDS.get(photo.decision or "", "none"),
         "date": (photo.captured_at or "")[:10] or "nodate",
         "ext": src.suffix.lstrip(".").lower(),
     }
@@ -355,7 +357,7 @@ def _flatten(im: Image.Image) -> Image.Image:
 def decisions_update(photo: Photo, crop: tuple[float, float, float, float] | None, width: int | None,
                      height: int | None, orientation: int = 1) -> xmp.XmpUpdate:
     """The catalog's decisions for a photo as XMP fields (crop in pixels of the upright image)."""
-    rating = xmp.REJECTED if photo.decision == "reject" else photo.rating
+    rating = xmp.REJECTED if photo.decision == Decision.REJECT else photo.rating
     xcrop = None
     if crop is not None and width and height:
         xcrop = xmp.crop_to_xmp(crop, width, height, orientation)
@@ -494,7 +496,7 @@ def list_rows(photos: Sequence[Photo], catalog: Catalog | None, model: str) -> l
             "path": p.path,
             "score": None if p.score is None else round(p.score, 6),
             "decision": p.decision,
-            "rating": xmp.REJECTED if p.decision == "reject" else p.rating,
+            "rating": xmp.REJECTED if p.decision == Decision.REJECT else p.rating,
             "crop": None if crop is None else [round(v, 1) for v in crop],
             "crop_accepted": p.crop is not None,
             "width": p.width,

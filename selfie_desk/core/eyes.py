@@ -139,6 +139,3 @@ def eye_state(lm: EyeLandmarks) -> EyeVerdict:
         return unknown("eyes half open")
     return unknown("eyes disagree")
 
-
-def eye_states(landmarks: list[EyeLandmarks]) -> list[EyeVerdict]:
-    return [eye_state(lm) for lm in landmarks]

@@ -50,9 +50,10 @@ from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
 from selfie_desk.core.people import KeyPeople, key_reasons
 from selfie_desk.core.reasons import family_of
 from selfie_desk.core.registration import Signatures
+from selfie_desk.core.vocabulary import Decision, GroupKind
 
-KINDS = ("burst", "similar", "bracket", "panorama", "single")
-NEVER_AUTO_REJECTED = frozenset({"bracket", "panorama"})
+KINDS = tuple(k.value for k in GroupKind)
+NEVER_AUTO_REJECTED = frozenset({GroupKind.BRACKET, GroupKind.PANORAMA})
 _LUM_MEAN = EMBEDDING_DIM + STATS_DIM  # look.VIEW_NAMES[0], the view's mean luma in [0, 1]
 _EPOCH = datetime(1970, 1, 1)
 FILE_TIME_REASON = "capture time from the file's date (no EXIF time)"
@@ -692,11 +693,11 @@ def best_of_groups(photos: Sequence[Any]) -> list[Any]:
             alone.append(p)
         else:
             by_group.setdefault(gid, []).append(p)
-    out = [p for p in alone if getattr(p, "decision", None) != "reject"]
+    out = [p for p in alone if getattr(p, "decision", None) != Decision.REJECT]
     key = KeyPeople(photos)
     for gid, members in by_group.items():
         ranked = rank_group(gid, "burst", members, faces_of=key.key_faces)
-        best = next((m.photo for m in ranked.members if getattr(m.photo, "decision", None) != "reject"), None)
+        best = next((m.photo for m in ranked.members if getattr(m.photo, "decision", None) != Decision.REJECT), None)
         if best is not None:
             out.append(best)
     return out

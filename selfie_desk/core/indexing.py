@@ -27,11 +27,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from selfie_desk.core import raw, xmp
 from selfie_desk.core.catalog import Catalog, FileState, Result
 from selfie_desk.core.decoding import SUFFIXES
 from selfie_desk.core.files import open_regular, special_kind, with_timeout
+
+if TYPE_CHECKING:
+    from selfie_desk.core.culling.session import CullingSession
 
 _CHUNK = 64 * 1024
 # What reading one file found (see _probe): its stat, why it cannot be a photo (or None), its fingerprint.
@@ -397,7 +401,9 @@ def _apply_pairs(plans: list[_Plan], ids: dict[str, int | None], pairs: dict[str
         if wanted is not None:
             own = known.get(wanted)
             if own is not None and own.id != photo_id and (plan.orphan is None or plan.orphan.id != own.id):
-                catalog.merge_pair(photo_id, own.id)
+                with catalog.transaction():
+                    _session(catalog).hand_over(own.id, photo_id)
+                    catalog.merge_pair(photo_id, own.id)
         if wanted != current:
             catalog.set_pair(photo_id, wanted)
 
@@ -552,14 +558,26 @@ def _xmp_info(path: str) -> xmp.XmpInfo | None:
 def apply_xmp_rating(catalog: Catalog, photo_id: int, info: xmp.XmpInfo,
                      crop: tuple[float, float, float, float] | None = None) -> int:
     """Take stars (1-5), a pick (a Green label), a reject (-1) and the crop (`crop`: `_xmp_crop`'s box) from XMP
-    already read (another app's, or File > Write XMP Sidecars'); 1 if something was taken."""
+    already read (another app's, or File > Write XMP Sidecars'), through the culling session like every edit,
+    outside the undo history; 1 if something was taken."""
+    changes: list[tuple[int, str, object]] = []
     if info.decision is not None:
-        catalog.set_decision(photo_id, info.decision)
+        changes.append((photo_id, "decision", info.decision))
     if info.rating is not None and 1 <= info.rating <= 5:
-        catalog.set_rating(photo_id, info.rating)
+        changes.append((photo_id, "rating", info.rating))
     if crop is not None:
-        catalog.set_crop(photo_id, crop)
-    return int(info.decision is not None or (info.rating is not None and 1 <= info.rating <= 5) or crop is not None)
+        changes.append((photo_id, "crop", crop))
+    if changes:
+        _session(catalog).adopt(changes)
+    return int(bool(changes))
+
+
+def _session(catalog: Catalog) -> CullingSession:
+    """The one writer of the user's edits, for the few that indexing takes in. Imported here, not at the top: the
+    session brings grouping (scipy), which `list` and the window's start need not load with indexing."""
+    from selfie_desk.core.culling.session import CullingSession
+
+    return CullingSession(catalog)
 
 
 def _xmp_crop(path: str, info: xmp.XmpInfo | None) -> tuple[float, float, float, float] | None:
@@ -603,10 +621,3 @@ def _upright_size(path: str) -> tuple[int, int, int] | None:
         orientation = int(im.getexif().get(ORIENTATION, 1))
     orientation = orientation if orientation in range(1, 9) else 1
     return (height, width, orientation) if orientation in (5, 6, 7, 8) else (width, height, orientation)
-
-
-def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
-    """Stars (1-5) or a reject (-1) another app left in the photo's sidecar or embedded XMP, for a photo new to
-    the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
-    info = _xmp_info(path)
-    return 0 if info is None else apply_xmp_rating(catalog, photo_id, info, _xmp_crop(path, info))

@@ -173,7 +173,7 @@ def snap_to_grid(points: Floats, cols: int, rows: int, taken: Ints | None = None
         raise ValueError(f"{n} points do not fit in the {int((~occupied).sum())} free cells")
     target = np.stack([points[:, 0] * cols - 0.5, points[:, 1] * rows - 0.5], axis=1).astype(np.float64)
     if taken is not None and len(taken):
-        return _greedy_snap(target, occupied)
+        return greedy_snap(target, occupied)
     if n <= EXACT_MAX:
         from scipy.optimize import linear_sum_assignment
 
@@ -221,7 +221,7 @@ def _split(target: npt.NDArray[np.float64], index: npt.NDArray[np.int64], c0: in
         _split(target, b, c0, r0 + first, cols, rows - first, out)
 
 
-def _greedy_snap(target: npt.NDArray[np.float64], occupied: npt.NDArray[np.bool_]) -> Ints:
+def greedy_snap(target: npt.NDArray[np.float64], occupied: npt.NDArray[np.bool_]) -> Ints:
     """Each point to the nearest free cell, the least crowded first (a point alone near its cell gets it; a crowd
     spreads outwards)."""
     from scipy.spatial import cKDTree

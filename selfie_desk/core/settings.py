@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from selfie_desk.core import paths
-from selfie_desk.core.crop_geometry import ASPECTS as CROP_ASPECTS
+from selfie_desk.core.crop_geometry import RATIOS as CROP_RATIOS
 from selfie_desk.core.files import clean_temp, write_atomic
 from selfie_desk.core.groups import GroupingParams
+from selfie_desk.core.vocabulary import Device
 
 FILE_NAME = "settings.json"
-DEVICES = ("auto", "cuda", "cpu")
+DEVICES = tuple(d.value for d in Device)
 SORTS = ("score", "date", "name", "crop", "uncertain")  # crop: best after crop (issue 4)
 THEMES = ("dark", "light")  # as ui.theme.THEMES
 THUMBNAIL_SIZES = (120, 320)  # smallest and largest edge of a grid thumbnail, pixels
@@ -136,7 +137,7 @@ class Settings:
             s.recent_folders = [f for f in recent if isinstance(f, str)][:MAX_RECENT]
         if isinstance(raw.get("show_faces"), bool):
             s.show_faces = raw["show_faces"]
-        if raw.get("crop_aspect") in CROP_ASPECTS:
+        if raw.get("crop_aspect") in CROP_RATIOS:
             s.crop_aspect = raw["crop_aspect"]
         if isinstance(raw.get("show_names"), bool):
             s.show_names = raw["show_names"]

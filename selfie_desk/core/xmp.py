@@ -40,6 +40,7 @@ from typing import BinaryIO, cast
 from selfie_desk.core import raw
 from selfie_desk.core.decoding import SUFFIXES
 from selfie_desk.core.files import open_regular, write_atomic
+from selfie_desk.core.vocabulary import Decision
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -60,7 +61,8 @@ DT_COLOURS = ("Red", "Yellow", "Green", "Blue", "Purple")  # darktable:colorlabe
 GEOMETRY_FIELDS = (ORIENTATION, TIFF_NS + "ImageWidth", TIFF_NS + "ImageLength", f"{{{NS['exif']}}}PixelXDimension",
                    f"{{{NS['exif']}}}PixelYDimension", HAS_CROP, *CROP_FIELDS, CROP_ANGLE)
 
-LABELS = {"keep": "Green", "reject": "Red"}  # Lightroom's default label set: Red, Yellow, Green, Blue, Purple
+# Lightroom's default label set: Red, Yellow, Green, Blue, Purple
+LABELS: dict[str, str] = {Decision.KEEP: "Green", Decision.REJECT: "Red"}
 REJECTED = -1
 
 _PACKET_ID = "W5M0MpCehiHzreSzNTczkc9d"  # the fixed id every XMP packet wrapper carries
@@ -100,12 +102,12 @@ class XmpInfo:
         return self.rating is None and self.label is None and self.crop is None and self.upright_crop is None
 
     @property
-    def decision(self) -> str | None:
+    def decision(self) -> Decision | None:
         """The flag this says, as Selfie Desk writes it: a -1 rating rejects, a Green label picks."""
         if self.rating == REJECTED:
-            return "reject"
-        if (self.label or "").strip().lower() == LABELS["keep"].lower():
-            return "keep"
+            return Decision.REJECT
+        if (self.label or "").strip().lower() == LABELS[Decision.KEEP].lower():
+            return Decision.KEEP
         return None
 
 

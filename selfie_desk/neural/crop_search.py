@@ -56,7 +56,7 @@ from selfie_desk.core.face import Face
 from selfie_desk.neural import composition
 from selfie_desk.neural.composition import CompositionModel, tapped_forward
 from selfie_desk.neural.model import Backbone, Scorer, autocast, pool_boxes
-from selfie_desk.neural.pipeline import FACE_EDGE, _cpu_share
+from selfie_desk.neural.pipeline import FACE_EDGE, cpu_share
 
 # The search decodes and looks at a photo as the scoring pass does (look.DETAIL_EDGE, then the ~500-px view);
 # the pyramid's levels and the exact scoring of the finalists are made from that view.
@@ -309,7 +309,7 @@ class CropSearch:
         PhotoError for a file that is not a readable photo."""
         timings: dict[str, float] = {}
         # torch's spinning OpenMP threads on a busy 2-core CPU: 4.5 s per 12 MP photo with 2, 0.6 s with 1
-        with _cpu_share(self.scorer):
+        with cpu_share(self.scorer):
             prepared = self.prepare(path, timings, pair)
             return self.search(prepared, aspect, top, timings)
 

@@ -155,7 +155,7 @@ def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, l
     return model, torch.from_numpy(faces).permute(0, 3, 1, 2), sizes
 
 
-def _results(items: list[Prepared], scorer: Scorer) -> list[Result]:
+def batch_results(items: list[Prepared], scorer: Scorer) -> list[Result]:
     """The catalog's results for one batch, computed here and now (tools and tests; the pass uses `_start`)."""
     return _start(items, scorer, None)()
 
@@ -249,7 +249,7 @@ def default_workers() -> int:
 
 
 @contextmanager
-def _cpu_share(scorer: Scorer) -> Iterator[None]:
+def cpu_share(scorer: Scorer) -> Iterator[None]:
     """On the CPU, give torch half the cores for the pass and leave the rest to decoding.
 
     torch's OpenMP threads spin while they wait; with decode threads on the same cores they fight.
@@ -324,9 +324,9 @@ def score(
             torch.set_num_threads(os.cpu_count() or 1)
 
     n_workers = workers or default_workers()
-    with (_cpu_share(scorer), ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="decode") as pool,
+    with (cpu_share(scorer), ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="decode") as pool,
           ThreadPoolExecutor(max_workers=1, thread_name_prefix="eyes") as eyes):
-        stream = _decoded_in_order(pool, todo, window=2 * batch_size + n_workers, cancel=cancel,
+        stream = decoded_in_order(pool, todo, window=2 * batch_size + n_workers, cancel=cancel,
                                    thumbnail_root=thumbnail_root, decoded_all=all_cores)
         try:
             for item, outcome in stream:
@@ -366,7 +366,7 @@ def plan(targets: Iterable[Path], catalog: Catalog, scorer: Scorer | HeadOnly,
     return report, reused, [t for t in report.todo if t.photo_id not in reused]
 
 
-def _decoded_in_order(
+def decoded_in_order(
     pool: ThreadPoolExecutor, todo: list[Todo], *, window: int, cancel: threading.Event, thumbnail_root: Path | None,
     decoded_all: Callable[[], None] | None = None,
 ) -> Generator[tuple[Todo, Prepared | str], None, None]:

@@ -36,6 +36,7 @@ from selfie_desk.core import paths
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.embedding import EMBEDDING_DIM, EMBEDDING_ID
 from selfie_desk.core.model_cards import DEFAULT_MODEL, name_problem
+from selfie_desk.core.vocabulary import Decision
 from selfie_desk.neural.model import ScoreHead, load_head, save_head
 
 GOOD_STARS = 4  # >= 4 stars: good
@@ -67,9 +68,9 @@ class Label:
 # ---- labels from the catalog ---------------------------------------------------------------------------
 def label_of(decision: str | None, rating: int) -> tuple[bool, str] | None:
     """(good, source) for one photo's decision and stars, or None when they say nothing."""
-    if decision == "keep":
+    if decision == Decision.KEEP:
         return True, "pick"
-    if decision == "reject":
+    if decision == Decision.REJECT:
         return False, "reject"
     if rating >= GOOD_STARS:
         return True, "stars"
@@ -338,7 +339,7 @@ def _epochs(head, opt, xt, yt, weights, batch, epochs, cancel, progress) -> None
 
 
 @torch.inference_mode()
-def _scores(head: ScoreHead, x: np.ndarray) -> np.ndarray:
+def head_scores(head: ScoreHead, x: np.ndarray) -> np.ndarray:
     return head.probability(torch.from_numpy(np.asarray(x, np.float32))).numpy()
 
 
@@ -399,9 +400,9 @@ def train(
     heldout = None
     test_good = good[test_idx]
     if len(test_idx) and test_good.any() and (~test_good).any():
-        mine = _scores(head, x[test_idx])
-        base_train = _scores(default_head, x[train_idx])
-        base = _scores(default_head, x[test_idx])
+        mine = head_scores(head, x[test_idx])
+        base_train = head_scores(default_head, x[train_idx])
+        base = head_scores(default_head, x[test_idx])
         cut = best_threshold(base_train, good[train_idx])
         heldout = Agreement(
             n=len(test_idx), good=int(test_good.sum()), bad=int((~test_good).sum()),
@@ -411,7 +412,7 @@ def train(
     else:
         warnings.append("too few labels of each kind to hold some out: held-out agreement was not measured "
                         "(label more photos, or use --holdout 0.2 or more)")
-    train_scores = _scores(head, x[train_idx])
+    train_scores = head_scores(head, x[train_idx])
     sources = Counter(lab.source for lab in usable)
     card = {
         "name": name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from selfie_desk.core.crop_geometry import Box
 
-ASPECT_LABELS = {"original": "Original ratio", "free": "Free", "1:1": "1:1 square", "4:5": "4:5 portrait",
+RATIO_LABELS = {"original": "Original ratio", "free": "Free", "1:1": "1:1 square", "4:5": "4:5 portrait",
                  "3:2": "3:2", "16:9": "16:9 wide", "9:16": "9:16 tall"}
 MIN_EDGE = 16.0  # the smallest crop, full-resolution pixels (or the photo's edge, if smaller)
 

@@ -23,11 +23,11 @@ from PySide6.QtGui import QAction, QActionGroup, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
 from selfie_desk.core.catalog import ACCEPTED_CROP, Catalog, CropProposal, Photo
-from selfie_desk.core.crop_geometry import ASPECTS, Box, aspect_ratio, whole_pixels
-from selfie_desk.core.history import EditHistory
+from selfie_desk.core.crop_geometry import RATIOS, Box, aspect_ratio, whole_pixels
 from selfie_desk.core.settings import Settings
-from selfie_desk.ui.crop_box import ASPECT_LABELS, clamp_move, fit_ratio
+from selfie_desk.ui.crop_box import RATIO_LABELS, clamp_move, fit_ratio
 from selfie_desk.ui.crop_overlay import CropOverlay
+from selfie_desk.ui.culling_controller import CullingController
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.workers.cropping import BoxScores, CropFailed, CropFound, CropJob, CropOutcome, CropService
@@ -57,7 +57,7 @@ def candidates_of(proposal: CropProposal) -> list[Candidate]:
 
 
 class CropController(QObject):
-    photos_changed = Signal(object)  # list[Photo] re-read from the catalog (a crop accepted, a proposal stored)
+    photos_changed = Signal(object)  # list[Photo] re-read from the catalog (a proposal stored, a crop scored)
     message = Signal(str, str)  # text, level (error | warning | info)
     proposal_shown = Signal(int)  # photo id: the overlay shows its proposal (the loupe's request is done)
     batch_finished = Signal(object)  # CropOutcome of a selection's or folder's proposals
@@ -66,13 +66,13 @@ class CropController(QObject):
 
     def __init__(self, catalog: Catalog, settings: Settings, loupe: Loupe, service: CropService,
                  status: ScanStatus, parent: QWidget | None = None,
-                 targets: Callable[[], list[Photo]] | None = None, history: EditHistory | None = None) -> None:
+                 targets: Callable[[], list[Photo]] | None = None, culling: CullingController | None = None) -> None:
         super().__init__(parent)
         self.catalog, self.settings, self.loupe, self.service, self.status = catalog, settings, loupe, service, status
-        self.history = history or EditHistory(catalog)  # accepting and clearing crops can be undone
+        self.culling = culling  # accepting and clearing crops are edits: the culling session writes them
         self.targets = targets  # what Clear Accepted Crop applies to outside the loupe (the grid's selection)
         self.overlay = CropOverlay(loupe.canvas)
-        self.aspect = settings.crop_aspect if settings.crop_aspect in ASPECTS else "original"
+        self.aspect = settings.crop_aspect if settings.crop_aspect in RATIOS else "original"
         self.active = False  # the overlay is open for editing
         self.photo: Photo | None = None  # the loupe's photo while active
         self.candidates: list[Candidate] = []
@@ -123,8 +123,8 @@ class CropController(QObject):
         self.menu.addSeparator()
         self.aspect_menu = self.menu.addMenu("Aspect &Ratio")
         self.aspect_group = QActionGroup(self)
-        for aspect in ASPECTS:
-            a = QAction(ASPECT_LABELS[aspect], self, checkable=True)
+        for aspect in RATIOS:
+            a = QAction(RATIO_LABELS[aspect], self, checkable=True)
             a.setData(aspect)
             a.setChecked(aspect == self.aspect)
             a.triggered.connect(lambda checked=False, aspect=aspect: self.set_aspect(aspect))
@@ -142,8 +142,8 @@ class CropController(QObject):
         self.crop_action.setIconText("✂ Crop")
         self.toolbar.addWidget(QLabel(" Aspect: ", self.toolbar))
         self.aspect_box = QComboBox(self.toolbar)
-        for aspect in ASPECTS:
-            self.aspect_box.addItem(ASPECT_LABELS[aspect], aspect)
+        for aspect in RATIOS:
+            self.aspect_box.addItem(RATIO_LABELS[aspect], aspect)
         self.aspect_box.setCurrentIndex(self.aspect_box.findData(self.aspect))
         self.aspect_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the photos
         self.aspect_box.setToolTip("The crop's aspect ratio; changing it proposes again")
@@ -229,7 +229,7 @@ class CropController(QObject):
 
     def set_aspect(self, aspect: str) -> None:
         """Another preset: the menu and the combo box follow; an open overlay proposes again for it."""
-        if aspect not in ASPECTS:
+        if aspect not in RATIOS:
             raise ValueError(f"unknown aspect {aspect!r}")
         self.aspect_box.blockSignals(True)
         self.aspect_box.setCurrentIndex(self.aspect_box.findData(aspect))
@@ -264,7 +264,7 @@ class CropController(QObject):
         w, h = self._size()
         box = whole_pixels(self.box, w, h)
         self._keep_score(self.photo, box)
-        if not self._write_crops([self.photo], box, "Crop"):
+        if not self.write_crops([self.photo], box, "Crop"):
             return
         self.message.emit(f"Crop saved: {box[2] - box[0]} × {box[3] - box[1]}", "info")
         self._close()
@@ -283,7 +283,7 @@ class CropController(QObject):
         else:
             photos = self.targets()
         cleared = [p for p in photos if p.crop is not None]
-        if cleared and self._write_crops(cleared, None, "Clear crop"):
+        if cleared and self.write_crops(cleared, None, "Clear crop"):
             n = len(cleared)
             self.message.emit("Crop cleared: the whole photo again" if n == 1 else f"Crops cleared on {n} photos",
                               "info")
@@ -309,15 +309,11 @@ class CropController(QObject):
         except sqlite3.Error:
             pass  # the crop itself is what matters; the next save reports a catalog that cannot be written
 
-    def _write_crops(self, photos: list[Photo], box, label: str) -> bool:
-        """Store (or, with None, clear) the crop of these photos at once, as one edit Undo takes back."""
-        try:
-            self.history.apply(label, [(p.id, "crop", None if box is None else tuple(box)) for p in photos])
-        except sqlite3.Error as exc:
-            self.message.emit(f"Could not save the crop to the catalog: {exc}", "error")
-            return False
-        self._reread(photos)
-        return True
+    def write_crops(self, photos: list[Photo], box, label: str) -> bool:
+        """Store (or, with None, clear) the crop of these photos at once, as one edit Undo takes back (through the
+        culling controller, whose `changed` refreshes the views)."""
+        assert self.culling is not None, "a crop controller that stores crops is given the culling controller"
+        return self.culling.crop(None if box is None else tuple(box), [p.id for p in photos], label)
 
     def _close(self) -> None:
         if self.job is not None:
@@ -410,7 +406,7 @@ class CropController(QObject):
 
     def _on_accepted_scored(self, p: Photo, box: Box, whole: float, scored: BoxScores) -> None:
         self._store_score(p, box, scored.scores[0], whole)
-        self._reread([p])
+        self.reread([p])
 
     @Slot(object)
     def _on_scored(self, scored: BoxScores) -> None:
@@ -557,11 +553,11 @@ class CropController(QObject):
             text += f"; {o.failed} could not be read"
         return text
 
-    def _reread(self, photos: list[Photo]) -> None:
+    def reread(self, photos: list[Photo]) -> None:
         self._reread_paths([p.path for p in photos])
 
     def _reread_paths(self, paths: list[str]) -> None:
-        """Tell the window what the catalog now says of these photos (crop, best crop score)."""
+        """Tell the window what the catalog now says of these photos (their best crop score, an accepted crop's)."""
         try:
             fresh = self.catalog.photos(self.settings.model, paths=paths)
         except sqlite3.Error:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from selfie_desk.core import export
 from selfie_desk.core.catalog import Photo
+from selfie_desk.core.vocabulary import Decision
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
 from selfie_desk.workers.service import Job
 
@@ -124,7 +125,7 @@ class ExportDialog(QDialog):
         self.job: Job | None = None
         self.report: export.ExportReport | None = None
 
-        picks = sum(p.decision == "keep" for p in self.photos)
+        picks = sum(p.decision == Decision.KEEP for p in self.photos)
         self.picks = QRadioButton(f"Picks ({picks})", self)
         self.top = QRadioButton("Top by score:", self)
         self.top_n = QSpinBox(self)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QToolBar, QWidget
 
+from selfie_desk.core.culling.view import DECISION_FILTERS, SORT_LABELS, PhotoFilter
 from selfie_desk.core.reasons import FAMILIES
-from selfie_desk.ui.grid_model import DECISION_FILTERS, SORT_LABELS, PhotoFilter
 from selfie_desk.ui.people_panel import PeopleBox
 
 

@@ -39,8 +39,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from selfie_desk.core.catalog import Photo
+from selfie_desk.core.culling.view import Stack
 from selfie_desk.core.groups import CLOSED_EYES, SOFT_FOCUS
-from selfie_desk.ui.grid_model import PhotoGridModel, PhotoRole, Stack
+from selfie_desk.core.vocabulary import Decision
+from selfie_desk.ui.grid_model import PhotoGridModel, PhotoRole
 from selfie_desk.ui.theme import PICK, REJECT, STAR
 from selfie_desk.workers.images import ImageLoader, ImageRequest
 
@@ -230,7 +232,7 @@ class PhotoDelegate(QStyledItemDelegate):
                     painter.setBrush(palette.alternateBase())
                     for step in (4, 2):
                         painter.drawRect(QRectF(target).translated(step, -step).adjusted(0, 0, 0, 0))
-                if p.decision == "reject":
+                if p.decision == Decision.REJECT:
                     painter.setOpacity(0.35)
                 painter.drawPixmap(target, pixmap)
                 painter.setOpacity(1.0)
@@ -305,7 +307,8 @@ class PhotoDelegate(QStyledItemDelegate):
         if p.decision is None and not p.error and not broken:
             return
         badge = QRectF(frame.left() + 4, frame.top() + 4, 22, 22)
-        color = PICK if p.decision == "keep" else REJECT if p.decision == "reject" else QColor(120, 120, 120)
+        color = (PICK if p.decision == Decision.KEEP else REJECT if p.decision == Decision.REJECT
+                 else QColor(120, 120, 120))
         painter.setPen(QPen(QColor(255, 255, 255), 1.5))
         painter.setBrush(color)
         painter.drawEllipse(badge)
@@ -313,11 +316,11 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.setPen(pen)
         c = badge.center()
         path = QPainterPath()
-        if p.decision == "keep":  # a check mark
+        if p.decision == Decision.KEEP:  # a check mark
             path.moveTo(c.x() - 5, c.y())
             path.lineTo(c.x() - 1.5, c.y() + 4)
             path.lineTo(c.x() + 5.5, c.y() - 4.5)
-        elif p.decision == "reject":  # a cross
+        elif p.decision == Decision.REJECT:  # a cross
             path.moveTo(c.x() - 4.5, c.y() - 4.5)
             path.lineTo(c.x() + 4.5, c.y() + 4.5)
             path.moveTo(c.x() + 4.5, c.y() - 4.5)

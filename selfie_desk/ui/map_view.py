@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from selfie_desk.core.catalog import Photo
 from selfie_desk.core.describe import name_of
 from selfie_desk.core.map_layout import MapLayout, outline
+from selfie_desk.core.vocabulary import Decision
 from selfie_desk.ui.grid import ThumbnailCache, score_color, thumbnail_key
 from selfie_desk.ui.theme import PICK, REJECT
 from selfie_desk.workers.mapping import BACKGROUND, SMALL, TILE, blank_mosaics
@@ -67,7 +68,7 @@ class MapView(QWidget):
         self._photos: dict[int, Photo] = {}  # the photos shown (what the grid's filters let through)
         self._by_key: dict[str, list[int]] = {}
         self._group_lines: list[QLineF] = []
-        self._tiles: OrderedDict[int, QImage] = OrderedDict()  # photo id -> its tile, as drawn in the mosaic
+        self.tiles: OrderedDict[int, QImage] = OrderedDict()  # photo id -> its tile, as drawn in the mosaic
         self._mosaic: QImage | None = None
         self._small: QImage | None = None
         self._dirty: OrderedDict[int, None] = OrderedDict()  # tiles to (re)draw into the mosaic
@@ -75,7 +76,7 @@ class MapView(QWidget):
         self._press: QPointF | None = None
         self._press_button = Qt.MouseButton.NoButton
         self._band: QRectF | None = None
-        self._last: QPointF | None = None
+        self.pointer: QPointF | None = None
         self._pump = QTimer(self)  # fills the mosaic a few hundred tiles at a time
         self._pump.setInterval(15)
         self._pump.timeout.connect(self._fill)
@@ -90,7 +91,7 @@ class MapView(QWidget):
         self.layout_ = None
         self.message = message
         self._cells, self._at, self._photos, self._by_key = {}, {}, {}, {}
-        self._tiles.clear()
+        self.tiles.clear()
         self._dirty.clear()
         self._missing = deque()
         self._mosaic = self._small = None
@@ -113,7 +114,7 @@ class MapView(QWidget):
         self.layout_ = layout
         self._cells = cells if cells is not None else layout.cell_of()
         self._mosaic, self._small = mosaics or blank_mosaics(layout.cols, layout.rows)
-        self._tiles = OrderedDict((pid, t) for pid, t in self._tiles.items() if pid in self._cells)
+        self.tiles = OrderedDict((pid, t) for pid, t in self.tiles.items() if pid in self._cells)
         segments = lines if lines is not None else outline(self._cells, groups)
         self._group_lines = [QLineF(*segment) for segment in segments]
         if not keep_view:
@@ -130,7 +131,7 @@ class MapView(QWidget):
         self._blank([pid for pid in self._photos if pid not in shown])  # hidden now: their cells left empty
         # drawn again: what changed and has a tile (the others' cells are blank until their thumbnail comes)
         before = self._photos
-        changed = [pid for pid, p in shown.items() if before.get(pid) is not p and pid in self._tiles]
+        changed = [pid for pid, p in shown.items() if before.get(pid) is not p and pid in self.tiles]
         self._photos = shown
         self._at = {cells[pid]: pid for pid in shown}
         self._by_key = {}
@@ -139,7 +140,7 @@ class MapView(QWidget):
         self.selected &= set(shown)
         for pid in changed:
             self._dirty[pid] = None
-        self._missing = deque(pid for pid in shown if pid not in self._tiles)
+        self._missing = deque(pid for pid in shown if pid not in self.tiles)
         if self.current not in shown:
             self.current = None
         self.message = "" if shown else "No photo of this map passes the filters"
@@ -194,9 +195,9 @@ class MapView(QWidget):
                     continue
                 pixmap = self.thumbs.get(p)
                 if pixmap is not None:
-                    self._tiles[pid] = pixmap.toImage().scaled(
+                    self.tiles[pid] = pixmap.toImage().scaled(
                         TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-                tile = self._tiles.get(pid)
+                tile = self.tiles.get(pid)
                 c, r = self._cells[pid]
                 self._draw_cell(painter, QRectF(c * TILE, r * TILE, TILE, TILE), p, tile)
                 self._draw_cell(small, QRectF(c * SMALL, r * SMALL, SMALL, SMALL), p, tile)
@@ -211,7 +212,7 @@ class MapView(QWidget):
         for _ in range(0 if moving else min(ASKS_PER_PASS, len(self._missing))):
             pid = self._missing.popleft()
             p = self._photos.get(pid)
-            if pid in self._tiles or p is None or self.thumbs.failure(p) is not None:
+            if pid in self.tiles or p is None or self.thumbs.failure(p) is not None:
                 continue  # drawn meanwhile, hidden, or unreadable: no longer waited for
             if self.thumbs.get(p) is not None:  # in the grid's cache already, or asked for now
                 self._dirty[pid] = None
@@ -269,9 +270,10 @@ class MapView(QWidget):
             painter.drawRect(target)
         if self.show_flags and p.decision is not None:
             mark = max(3.0, min(14.0, rect.width() / 6))
-            if p.decision == "reject":
+            if p.decision == Decision.REJECT:
                 painter.fillRect(target, QColor(0, 0, 0, 140))
-            painter.fillRect(QRectF(target.left(), target.top(), mark, mark), PICK if p.decision == "keep" else REJECT)
+            painter.fillRect(QRectF(target.left(), target.top(), mark, mark),
+                             PICK if p.decision == Decision.KEEP else REJECT)
 
     def _paint_close(self, painter: QPainter, origin: QPointF, s: float, still: bool) -> None:
         """Close up: the thumbnails of the cells on screen, one drawPixmap each; their frames and flag marks
@@ -283,7 +285,7 @@ class MapView(QWidget):
         r1 = min(rows, int((self.height() - origin.y()) // s) + 1)
         frames: dict[int, list[QRectF]] = {}
         rejects: list[QRectF] = []
-        marks: dict[str, list[QRectF]] = {"keep": [], "reject": []}
+        marks: dict[str, list[QRectF]] = {Decision.KEEP: [], Decision.REJECT: []}
         mark = max(3.0, min(14.0, s / 6))
         for r in range(r0, r1):
             for c in range(c0, c1):
@@ -292,7 +294,7 @@ class MapView(QWidget):
                     continue
                 p = self._photos[pid]
                 box = self._box(QRectF(origin.x() + c * s, origin.y() + r * s, s, s), p)
-                image: QImage | QPixmap | None = self.thumbs.get(p) or self._tiles.get(pid)
+                image: QImage | QPixmap | None = self.thumbs.get(p) or self.tiles.get(pid)
                 if image is None or image.isNull():
                     painter.fillRect(box, QColor(60, 60, 64))
                     target = box
@@ -308,7 +310,7 @@ class MapView(QWidget):
                     frames.setdefault(int(max(0.0, min(1.0, p.score)) * 20), []).append(target)
                 if self.show_flags and p.decision in marks:
                     marks[p.decision].append(QRectF(target.left(), target.top(), mark, mark))
-                    if p.decision == "reject":
+                    if p.decision == Decision.REJECT:
                         rejects.append(target)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for bucket, rects in frames.items():
@@ -318,7 +320,7 @@ class MapView(QWidget):
         if rejects:
             painter.setBrush(QColor(0, 0, 0, 140))
             painter.drawRects(rejects)
-        for decision, colour in (("keep", PICK), ("reject", REJECT)):
+        for decision, colour in ((Decision.KEEP, PICK), (Decision.REJECT, REJECT)):
             if marks[decision]:
                 painter.setBrush(colour)
                 painter.drawRects(marks[decision])
@@ -472,17 +474,17 @@ class MapView(QWidget):
         """The photo under the pointer, larger, beside it, with its name and score."""
         p = self._photos.get(pid)
         rect = self.cell_rect(pid)
-        if p is None or rect is None or self._last is None:
+        if p is None or rect is None or self.pointer is None:
             return
         pixmap = self.thumbs.get(p)
-        image = pixmap if pixmap is not None else self._tiles.get(pid)
+        image = pixmap if pixmap is not None else self.tiles.get(pid)
         edge = min(260.0, max(120.0, self.height() / 3))
         w, h = (image.width(), image.height()) if image is not None else (4, 3)
         k = edge / max(w, h)
         box = QRectF(0, 0, w * k, h * k + 22)
-        right = self._last.x() + 18
-        x = right if right + box.width() < self.width() else self._last.x() - 18 - box.width()
-        y = min(max(4.0, self._last.y() - box.height() / 2), self.height() - box.height() - 4)
+        right = self.pointer.x() + 18
+        x = right if right + box.width() < self.width() else self.pointer.x() - 18 - box.width()
+        y = min(max(4.0, self.pointer.y() - box.height() / 2), self.height() - box.height() - 4)
         box.moveTo(x, y)
         painter.fillRect(box.adjusted(-3, -3, 3, 3), QColor(0, 0, 0, 210))
         photo_rect = QRectF(box.left(), box.top(), w * k, h * k)
@@ -495,7 +497,7 @@ class MapView(QWidget):
         painter.setFont(font)
         painter.setPen(QColor(235, 235, 235))
         score = "not scored" if p.score is None else f"score {p.score:.2f}"
-        flag = {"keep": " · pick", "reject": " · reject"}.get(p.decision or "", "")
+        flag = {Decision.KEEP: " · pick", Decision.REJECT: " · reject"}.get(p.decision or "", "")
         painter.drawText(QRectF(box.left() + 2, box.bottom() - 20, box.width() - 4, 18),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                          painter.fontMetrics().elidedText(f"{name_of(p)} · {score}{flag}", Qt.TextElideMode.ElideMiddle,
@@ -504,7 +506,7 @@ class MapView(QWidget):
     # ---- mouse and keys ----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus()
-        self._press = self._last = event.position()
+        self._press = self.pointer = event.position()
         self._press_button = event.button()
         if event.button() in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -512,13 +514,13 @@ class MapView(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         at = event.position()
         if self._press is not None and self._press_button in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
-            assert self._last is not None
-            self.pan_by(at.x() - self._last.x(), at.y() - self._last.y())
+            assert self.pointer is not None
+            self.pan_by(at.x() - self.pointer.x(), at.y() - self.pointer.y())
         elif self._press is not None and self._press_button == Qt.MouseButton.LeftButton:
             if (at - self._press).manhattanLength() > CLICK_SLOP or self._band is not None:
                 self._band = QRectF(self._press, at).normalized()
                 self.update()
-        self._last = at
+        self.pointer = at
         hovered = self.photo_at(at) if self._press is None else None
         if hovered != self.hovered:
             self.hovered = hovered

@@ -42,7 +42,7 @@ class PhotoPane(QFrame):
         layout.addWidget(self.caption)
         self.photo: Photo | None = None
         self._wanted: set[str] = set()
-        self._shown_edge = 0
+        self.shown_edge = 0
         self._recent: OrderedDict[str, QImage] = OrderedDict()  # a few previews, for flicking back and forth
         loader.loaded.connect(self._loaded)
         loader.failed.connect(self._failed)
@@ -67,7 +67,7 @@ class PhotoPane(QFrame):
         if same:
             return
         self._wanted.clear()
-        self._shown_edge = 0
+        self.shown_edge = 0
         self.canvas.set_photo(photo.width, photo.height, photo.faces)
         if photo.error:
             self.canvas.set_message(f"Cannot show {photo.path}:\n{photo.error}")
@@ -114,7 +114,7 @@ class PhotoPane(QFrame):
         full = max(self.photo.width or 0, self.photo.height or 0)
         # more than the preview: go straight to full resolution, so panning at 100 % never blurs
         target = full if full else edge
-        if target > self._shown_edge and self._key(self.photo, target) not in self._wanted:
+        if target > self.shown_edge and self._key(self.photo, target) not in self._wanted:
             self._request(target, full=bool(full))
 
     @Slot(str, QImage)
@@ -127,16 +127,16 @@ class PhotoPane(QFrame):
                 self._recent.popitem(last=False)
         if key in self._wanted:
             self._wanted.discard(key)
-            if edge > self._shown_edge:
+            if edge > self.shown_edge:
                 self._show(image, edge)
 
     def _show(self, image: QImage, edge: int) -> None:
-        self._shown_edge = edge
+        self.shown_edge = edge
         self.canvas.set_image(image)
 
     @Slot(str, str)
     def _failed(self, key: str, message: str) -> None:
         if key in self._wanted:
             self._wanted.discard(key)
-            if self._shown_edge == 0:
+            if self.shown_edge == 0:
                 self.canvas.set_message(f"Cannot show this photo:\n{message}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox
 
 from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
+from selfie_desk.core.vocabulary import Device
 from selfie_desk.ui.theme import THEMES
 
-DEVICE_LABELS = {"auto": "Automatic (the GPU when there is one)", "cuda": "GPU (CUDA)", "cpu": "CPU"}
+DEVICE_LABELS = {Device.AUTO.value: "Automatic (the GPU when there is one)", Device.CUDA.value: "GPU (CUDA)",
+                 Device.CPU.value: "CPU"}
 
 
 class PreferencesDialog(QDialog):

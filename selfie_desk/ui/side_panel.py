@@ -9,6 +9,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from selfie_desk.core.catalog import Photo
+from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.describe import Form, describe, name_of
 from selfie_desk.core.groups import RankedGroup
 from selfie_desk.ui.histogram import ScoreHistogram
@@ -41,6 +42,17 @@ class SidePanel(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(WIDTH, super().sizeHint().height())
+
+    def show_session(self, session: CullingSession) -> None:
+        """The folder's scores, and the photo the session says is looked at with its group."""
+        view = session.view
+        total, _picks, _rejects, unreadable = view.counts()  # counted once per change, not per cursor move
+        self.set_scores(view.scores(), total - unreadable, unreadable)
+        p = session.current()
+        self.set_photo(p, None if p is None else view.rank(p), len(view.scores()))
+        group = None if p is None else view.groups.group_of(p.id)
+        self.set_group(group, None if p is None else p.id,
+                       None if group is None else {m.photo.id: view.badges(m.photo.id) for m in group.members})
 
     def set_scores(self, scores: list[float], total: int, unreadable: int = 0) -> None:
         """`total`: the photos that can be scored; `unreadable` ones are counted apart (never "so far")."""
@@ -82,3 +94,19 @@ class SidePanel(QWidget):
             lines.append(f"{'★ ' if m.best else '&nbsp;&nbsp;&nbsp;'}{name} {score}"
                          f"<br>&nbsp;&nbsp;&nbsp;<span style='color:gray'>{why}</span>")
         self.group.setText("<br>".join(lines))
+
+
+def count_text(session: CullingSession) -> str:
+    """The status bar's count: photos, picks, rejects, groups, what the filters show, the selection."""
+    view = session.view
+    total, picks, rejects, _unreadable = view.counts()
+    text = f"{total} photos · {picks} pick{'s' if picks != 1 else ''} · {rejects} reject" + (
+        "s" if rejects != 1 else "")
+    stacks = len(view.groups.stacks())
+    if stacks:
+        text += f" · {stacks} group{'s' if stacks != 1 else ''}"
+    if view.filter.active or (stacks and view.stacked):
+        text += f" · showing {len(view)}"
+    if len(session.selected) > 1:
+        text += f" · {len(session.selected)} selected"
+    return text

@@ -175,12 +175,6 @@ class CropService(Service):
         target = photo if isinstance(photo, CropTarget) else CropTarget.of(photo)
         return self.submit(CropRequest((target,), "free", model, device, 0, True, **kind), urgent=True)
 
-    def cancel_batches(self) -> None:
-        """Stop every batch job before its next photo; what it proposed stays stored."""
-        for j in self.jobs():
-            if not j.request.interactive:
-                j.cancel()
-
     # ---- the crop thread ---------------------------------------------------------------------------
     def error_outcome(self, job: CropJob, message: str) -> CropOutcome:
         return CropOutcome(error=f"Crop proposals stopped: {message}")

@@ -2,12 +2,16 @@
 in the catalog so that they survive a restart: a stray Ctrl+A then "1" must never cost a photographer the ratings
 it overwrote.
 
-Every edit goes through `EditHistory.apply`, which writes the new values and logs what each photo had before,
-in one transaction; a group edit goes through `EditHistory.apply_groups`, which logs the groups of the photos it
-touched as they were and as they became. The log lives in the catalog's `undo_log` table (see
-`catalog.create_undo_log`), one history per scope (the folder the edit was made in), so undoing in one folder
-never changes another's photos behind the user's back. A new edit after an undo drops the edits that could have
-been redone, as every editor does.
+This module holds the only SQL that writes a photo's flag, stars or crop (tests/test_architecture.py checks that
+no other module does), and only the culling session (core/culling/session.py) calls it. Every edit of the user's
+goes through `EditHistory.apply`, which writes the new values and logs what each photo had before, in one
+transaction; what comes from outside the user's history (another app's XMP sidecar taken in by a scan, picks read
+back by `recover-catalog`, a JPEG's decisions handed to the raw it pairs with) goes through `EditHistory.write`,
+the same writer with the same checks, unlogged. A group edit goes through `EditHistory.apply_groups`, which logs
+the groups of the photos it touched as they were and as they became. The log lives in the catalog's `undo_log`
+table (see `catalog.create_undo_log`), one history per scope (the folder the edit was made in), so undoing in one
+folder never changes another's photos behind the user's back. A new edit after an undo drops the edits that could
+have been redone, as every editor does.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from selfie_desk.core.catalog import Catalog, StoredGroup
+from selfie_desk.core.vocabulary import Decision
 
 # The photo fields an edit can change, and how each is checked before it is written.
 FIELDS = ("decision", "rating", "crop")
@@ -48,11 +53,11 @@ class Edit:
 
 
 def _column_value(field: str, value: object) -> object:
-    """The value as stored in photos.<field> (a crop is JSON text), checked as the catalog's setters do."""
+    """The value as stored in photos.<field> (a crop is JSON text), checked before anything is written."""
     if field == "decision":
-        if value not in (None, "keep", "reject"):
+        if value is not None and value not in tuple(Decision):
             raise ValueError(f"decision must be keep, reject or None, not {value!r}")
-        return value
+        return None if value is None else str(value)
     if field == "rating":
         if not isinstance(value, int) or not 0 <= value <= 5:
             raise ValueError("rating must be 0-5")
@@ -72,30 +77,28 @@ class EditHistory:
 
     def apply(self, label: str, changes: Sequence[tuple[int, str, object]]) -> Edit | None:
         """Write `changes` ((photo_id, field, new value), e.g. (12, "rating", 1)) and log them as one edit.
-        Photos that already had the value are left out; nothing changed, nothing is logged (None). The values
-        before are read 500 photos a query and the new ones written in one executemany per field: a bulk edit
-        of 16,700 photos took two queries each (issue 31)."""
-        wanted: dict[tuple[int, str], object] = {}
-        for photo_id, field, value in changes:
-            if field not in FIELDS:
-                raise ValueError(f"not an editable field: {field!r}")
-            wanted[(photo_id, field)] = _column_value(field, value)  # a photo named twice: its last value
-        rows = []
+        Photos that already had the value are left out; nothing changed, nothing is logged (None)."""
         with self.catalog.transaction() as db:
-            for field in FIELDS:
-                ids = [pid for pid, f in wanted if f == field]
-                before: dict[int, object] = {}
-                for i in range(0, len(ids), 500):
-                    chunk = ids[i:i + 500]
-                    before.update(db.execute(f"SELECT id, {field} FROM photos WHERE id IN "
-                                             f"({','.join('?' * len(chunk))})", chunk).fetchall())
-                todo = [(pid, wanted[(pid, field)]) for pid in ids
-                        if pid in before and before[pid] != wanted[(pid, field)]]
-                _write(db, field, todo)
-                rows += [[pid, field, before[pid], new] for pid, new in todo]
+            rows = _write(db, changes)
             if not rows:
                 return None
             return self._log(db, label, rows)
+
+    def write(self, changes: Sequence[tuple[int, str, object]]) -> tuple[int, ...]:
+        """Write `changes` as `apply` does, atomically, but outside the undo history (edits made elsewhere: a
+        sidecar's stars, a pick read back); returns the photos whose value changed."""
+        with self.catalog.transaction() as db:
+            return _photo_ids(_write(db, changes))
+
+    def hand_over(self, source_id: int, target_id: int) -> None:
+        """A photo catalogued twice is one (a JPEG found to be a raw's pair): `target_id` takes `source_id`'s flag,
+        stars and crop where it has none of its own, outside the undo history (the source row goes after this)."""
+        with self.catalog.transaction() as db:
+            db.execute(
+                "UPDATE photos SET decision = COALESCE(decision, (SELECT decision FROM photos WHERE id = ?)), "
+                "rating = CASE WHEN rating = 0 THEN (SELECT rating FROM photos WHERE id = ?) ELSE rating END, "
+                "crop = COALESCE(crop, (SELECT crop FROM photos WHERE id = ?)) WHERE id = ?",
+                (source_id, source_id, source_id, target_id))
 
     def _log(self, db: sqlite3.Connection, label: str, rows: list[list[Any]]) -> Edit:
         db.execute("DELETE FROM undo_log WHERE scope = ? AND undone = 1", (self.scope,))
@@ -176,7 +179,7 @@ class EditHistory:
             run_field = ""
             for photo_id, field, before, after in (reversed(changes) if undo else changes):
                 if field != run_field and run:
-                    _write(db, run_field, run)
+                    _set_column(db, run_field, run)
                     run = []
                 run_field = field
                 if field == GROUPS:
@@ -188,9 +191,32 @@ class EditHistory:
                 if field in ("decision", "rating"):
                     written.setdefault(photo_id, {})[field] = before if undo else after
             if run:
-                _write(db, run_field, run)
+                _set_column(db, run_field, run)
             db.execute("UPDATE undo_log SET undone = ? WHERE id = ?", (1 if undo else 0, edit.id))
             return replace(edit, written=written)
+
+
+def _write(db: sqlite3.Connection, changes: Sequence[tuple[int, str, object]]) -> list[list[Any]]:
+    """Every value checked first (one bad value writes nothing), then each that differs written: the rows to log,
+    [photo id, field, before, after]. The values before are read 500 photos a query and the new ones written by
+    `_set_column`: a bulk edit of 16,700 photos took two queries each (issue 31)."""
+    wanted: dict[tuple[int, str], object] = {}
+    for photo_id, field, value in changes:
+        wanted[(photo_id, field)] = _column_value(field, value)  # a photo named twice: its last value
+    rows: list[list[Any]] = []
+    for field in FIELDS:
+        ids = [pid for pid, f in wanted if f == field]
+        before: dict[int, object] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            before.update(db.execute(f"SELECT id, {field} FROM photos WHERE id IN "
+                                     f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        todo = [(pid, wanted[(pid, field)]) for pid in ids if pid in before and before[pid] != wanted[(pid, field)]]
+        _set_column(db, field, todo)
+        rows += [[pid, field, before[pid], new] for pid, new in todo]
+    place = {key: i for i, key in enumerate(wanted)}  # logged in the order asked (written a field at a time)
+    rows.sort(key=lambda r: place[(r[0], r[1])])
+    return rows
 
 
 def _photo_ids(rows: list[list[Any]]) -> tuple[int, ...]:
@@ -201,7 +227,7 @@ def _photo_ids(rows: list[list[Any]]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def _write(db: sqlite3.Connection, field: str, values: Sequence[tuple[int, object]]) -> None:
+def _set_column(db: sqlite3.Connection, field: str, values: Sequence[tuple[int, object]]) -> None:
     """Set `field` of each photo ((id, value) in order; a photo named twice ends with its last value). The photos
     sharing a value are written by one UPDATE per 500 ids: a row holds its embedding and signature (7 KB), which
     SQLite rewrites whatever column changes, and one UPDATE per photo cost five times as much (0.5 s of CPU
