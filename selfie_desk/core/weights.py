@@ -17,6 +17,11 @@ BUNDLED = {
     "score_head.pt": "279d9be82f17cf5e5c6f97df11ea736743fc7b5fb405979034c9077c55332bc4",
     "dlib_face_recognition_resnet_model_v1.dat": "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
     "shape_predictor_5_face_landmarks.dat": "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+    "backbone.onnx": "fe1c8f51e860251015aa0f832c167cbc5e1577c046b63b668f582ed607a9bdcf",
+    "retinaface.onnx": "ed38da6727ca80fe4b2a8604d4cd9ac31cc6ac14e54f3a94978cd7d249091ec0",
+    "eye_lids.onnx": "a0dfc5beca0a85d72d99717f43b67f72f9cee8dbb54ba3818ca8b320b64149be",
+    "iris_landmark.onnx": "ec9ca161400d11e114029ed7aad3aa3ac4c9db49f8e45202651a6283aa7cf916",
+    "face_mesh.onnx": "c5b0686afebee1f32e96b0d4c1a3cef4ff2f7481c590da80800242289e0ae75c",
 }
 
 

@@ -20,9 +20,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from selfie_desk.core import decoding, look
@@ -53,8 +53,7 @@ from selfie_desk.core.crop_geometry import (
 )
 from selfie_desk.core.embedding import EMBEDDING_DIM, INPUT_SIZE, face_input, model_input
 from selfie_desk.core.face import Face
-from selfie_desk.neural.model import Backbone, Scorer, autocast, pool_boxes
-from selfie_desk.neural.pipeline import FACE_EDGE, _cpu_share
+from selfie_desk.neural.pipeline import FACE_EDGE, Scorer, _cpu_share
 
 # The search decodes and looks at a photo as the scoring pass does (look.DETAIL_EDGE, then the ~500-px view);
 # the pyramid's levels and the exact scoring of the finalists are made from that view.
@@ -80,25 +79,50 @@ class FeaturePyramid:
     """Feature maps of one photo squashed to squares: (share, side, 1 x C x h x w map) per level, where a box
     covering `share` of the photo (square root of its area share) is 224 x 224 px on that level's square."""
 
-    levels: list[tuple[float, int, torch.Tensor]]
+    levels: list[tuple[float, int, Any]]  # the maps as the scorer made them: numpy, or torch tensors
     quality: float = 0.0  # the photo's quality logit (score head), the same for every box
     whole: float | None = None  # the photo's own score, when its looks were given
 
-    def pool(self, boxes: np.ndarray, width: int, height: int) -> torch.Tensor:
-        """Each box's (full-resolution pixels) mean features, from the level nearest its size: N x C."""
+    def pool(self, boxes: np.ndarray, width: int, height: int) -> Any:
+        """Each box's (full-resolution pixels) mean features, from the level nearest its size: N x C, in the
+        maps' kind (numpy, or torch on the maps' device)."""
         unit = np.asarray(boxes, np.float64).reshape(-1, 4) / [width, height, width, height]
         share = np.sqrt(np.clip((unit[:, 2] - unit[:, 0]) * (unit[:, 3] - unit[:, 1]), 1e-9, None))
         shares = np.array([lv[0] for lv in self.levels])
         nearest = np.abs(np.log(share)[:, None] - np.log(shares)[None, :]).argmin(axis=1)
+        if isinstance(self.levels[0][2], np.ndarray):
+            out = np.zeros((len(unit), self.levels[0][2].shape[1]), np.float32)
+            for k, (_, side, fmap) in enumerate(self.levels):
+                rows = np.flatnonzero(nearest == k)
+                if len(rows):  # cell j covers pixels [32 j, 32 (j + 1)) of the square
+                    out[rows] = pool_boxes(fmap, unit[rows] * side / STRIDE)
+            return out
+        import torch  # the torch scorer's maps (its GPU's, maybe)
+
+        from selfie_desk.neural.model import pool_boxes as pool_boxes_torch
+
         channels = self.levels[0][2].shape[1]
-        out = torch.zeros(len(unit), channels, device=self.levels[0][2].device)
+        pooled = torch.zeros(len(unit), channels, device=self.levels[0][2].device)
         for k, (_, side, fmap) in enumerate(self.levels):
             rows = np.flatnonzero(nearest == k)
             if len(rows):
-                # cell j covers pixels [32 j, 32 (j + 1)) of the square
                 cells = torch.as_tensor(unit[rows] * side / STRIDE, dtype=torch.float32)
-                out[torch.as_tensor(rows, device=out.device)] = pool_boxes(fmap, cells)
-        return out
+                pooled[torch.as_tensor(rows, device=pooled.device)] = pool_boxes_torch(fmap, cells)
+        return pooled
+
+
+def pool_boxes(feature_map: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """`model.pool_boxes` in numpy: the mean of a 1 x C x h x w feature map over each box (N x 4 in cells), each
+    cell holding its value uniformly, all boxes as one matrix product."""
+    _, c, h, w = feature_map.shape
+    b = np.asarray(boxes, np.float32)
+    cols = np.arange(w, dtype=np.float32)
+    rows = np.arange(h, dtype=np.float32)
+    wx = np.clip(np.minimum(b[:, 2:3], cols + 1) - np.maximum(b[:, 0:1], cols), 0, 1)
+    wy = np.clip(np.minimum(b[:, 3:4], rows + 1) - np.maximum(b[:, 1:2], rows), 0, 1)
+    weights = (wy[:, :, None] * wx[:, None, :]).reshape(len(b), h * w)
+    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-6)
+    return weights @ feature_map[0].reshape(c, h * w).T
 
 
 class CropSearch:
@@ -148,44 +172,40 @@ class CropSearch:
     def detect_faces(self, image: Image.Image, width: int, height: int) -> list[Face]:
         """Faces in full-resolution pixels, found on a FACE_EDGE copy as the scoring pass does."""
         small = face_input(image, FACE_EDGE)
-        arr = torch.from_numpy(small.copy()).permute(2, 0, 1)[None]
-        found = self.scorer.detector.detect(arr.to(self.scorer.device), [(small.shape[1], small.shape[0])])[0]
+        found = self.scorer.find_faces(np.ascontiguousarray(small)[None], [(small.shape[1], small.shape[0])])[0]
         return [f.scaled(width / small.shape[1], height / small.shape[0]) for f in found]
 
     # ---- scoring --------------------------------------------------------------------------------------
-    @torch.inference_mode()
     def features(self, image: Image.Image, looks: np.ndarray | None = None) -> FeaturePyramid:
         """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each). The
         224-px level is the scoring pass's model input: its stage statistics and `looks` give the photo's
         quality logit and its own score, the same as in the grid."""
         levels = []
         quality, whole = 0.0, None
-        for share in self.pyramid:
-            side = max(32, round(INPUT_SIZE / share))
-            square = image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
-            with autocast(self.scorer.device):
-                fmap, stats = self.scorer.backbone.forward_with_stats(x)
-            if side == INPUT_SIZE and looks is not None:
-                full = self.scorer.complete(torch.cat([Backbone.pool(fmap), stats.float()], dim=1), [looks])
-                quality = float(self.scorer.head.quality_logit(full)[0])
-                whole = float(self.scorer.head.probability(full)[0])
-            levels.append((share, side, fmap.float().contiguous()))
+        with self.scorer.inference():
+            for share in self.pyramid:
+                side = max(32, round(INPUT_SIZE / share))
+                square = image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+                fmap, network = self.scorer.feature_maps(np.asarray(square))
+                if side == INPUT_SIZE and looks is not None:
+                    full = self.scorer.complete(network, [looks])
+                    quality = float(self.scorer.head.quality_logit(full)[0])
+                    whole = float(self.scorer.head.probability(full)[0])
+                levels.append((share, side, fmap))
         return FeaturePyramid(levels, quality, whole)
 
-    @torch.inference_mode()
     def pooled_scores(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
         """Score every box (full-resolution pixels) from the shared features: the mean of its level's map over
         the box, then the score head's content part, plus the photo's quality part."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
         out = []
-        for start in range(0, len(boxes), POOL_CHUNK):
-            pooled = pyramid.pool(boxes[start : start + POOL_CHUNK], width, height)
-            out.append(self.scorer.head.probability_of_boxes(pooled, pyramid.quality).float().cpu())
-        return torch.cat(out).numpy()
+        with self.scorer.inference():
+            for start in range(0, len(boxes), POOL_CHUNK):
+                pooled = pyramid.pool(boxes[start : start + POOL_CHUNK], width, height)
+                out.append(self.scorer.arrays(self.scorer.head.probability_of_boxes(pooled, pyramid.quality)))
+        return np.concatenate(out)
 
-    @torch.inference_mode()
     def crop_scores(self, image: Image.Image, boxes: np.ndarray, width: int, height: int,
                     batch: int = 32, quality: float = 0.0) -> np.ndarray:
         """Score every box the slow, exact way: crop the reduced photo, squash to 224, one pass each (the
@@ -194,16 +214,16 @@ class CropSearch:
             return np.zeros(0, np.float32)
         sx, sy = image.width / width, image.height / height
         out = []
-        for start in range(0, len(boxes), batch):
-            inputs = []
-            for x0, y0, x1, y1 in boxes[start : start + batch]:
-                region = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
-                region = (region[0], region[1], max(region[2], region[0] + 1), max(region[3], region[1] + 1))
-                inputs.append(model_input(image.crop(region)))
-            x = torch.from_numpy(np.stack(inputs)).permute(0, 3, 1, 2)
-            pooled = self.scorer.embed(x)[:, :EMBEDDING_DIM]
-            out.append(self.scorer.head.probability_of_boxes(pooled, quality).float().cpu())
-        return torch.cat(out).numpy()
+        with self.scorer.inference():
+            for start in range(0, len(boxes), batch):
+                inputs = []
+                for x0, y0, x1, y1 in boxes[start : start + batch]:
+                    region = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
+                    region = (region[0], region[1], max(region[2], region[0] + 1), max(region[3], region[1] + 1))
+                    inputs.append(model_input(image.crop(region)))
+                pooled = self.scorer.embed(np.stack(inputs))[:, :EMBEDDING_DIM]
+                out.append(self.scorer.arrays(self.scorer.head.probability_of_boxes(pooled, quality)))
+        return np.concatenate(out)
 
     # ---- the search -----------------------------------------------------------------------------------
     def search_path(self, path: Path, aspect: str = DEFAULT_ASPECT, top: int = 3,

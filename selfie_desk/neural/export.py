@@ -152,11 +152,12 @@ def export(graph: Graph, folder: Path) -> Path:
     metadata. Returns the path."""
     spec = MODULES[graph.name]
     module = spec.module().eval()
-    example = tuple(torch.from_numpy(a) for a in spec.examples()[0])
+    example = tuple(torch.from_numpy(np.array(a)) for a in spec.examples()[0])
     buf = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation and tracer warnings
-        torch.onnx.export(module, example, buf, dynamo=False, opset_version=graphs.OPSET,
+        torch.onnx.export(module, example, buf,  # type: ignore[arg-type]  # a file object works
+                          dynamo=False, opset_version=graphs.OPSET,
                           input_names=list(graph.inputs), output_names=list(graph.outputs),
                           dynamic_axes=spec.dynamic, do_constant_folding=True)
     meta = graphs.source_digests(graph) | {"exporter": graphs.EXPORTER, "torch": torch.__version__}
@@ -176,7 +177,7 @@ def disagreement(graph: Graph, run: Callable[[Arrays], Sequence[np.ndarray]]) ->
     problems = []
     for example in spec.examples():
         with torch.inference_mode():
-            want = module(*(torch.from_numpy(a) for a in example))
+            want = module(*(torch.from_numpy(np.array(a)) for a in example))
         got = run(example)
         for name, w, g in zip(graph.outputs, want, got, strict=True):
             w = w.float().numpy()

@@ -109,9 +109,9 @@ class _Writer(pickle._Pickler):  # type: ignore[name-defined,misc]  # the pure-P
     dispatch = dict(pickle._Pickler.dispatch)  # type: ignore[attr-defined]
 
     def save_named(self, obj: _Global) -> None:
-        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
+        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())  # type: ignore[attr-defined]
 
-    dispatch[_Global] = save_named
+    dispatch[_Global] = save_named  # type: ignore[assignment]
 
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, _StorageRef):
