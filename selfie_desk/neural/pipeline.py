@@ -274,6 +274,8 @@ def _cpu_share(scorer: Scorer) -> Iterator[None]:
     finally:
         if before:
             _torch_threads(scorer, before)
+        if hasattr(scorer, "use_cores"):
+            scorer.use_cores(1)
 
 
 def score(
@@ -329,6 +331,8 @@ def score(
         # decoding has finished: the batches still queued (up to two) get every core instead of half
         decoded.set()
         _torch_threads(scorer, os.cpu_count() or 1)
+        if hasattr(scorer, "use_cores"):  # the CPU runtime: each batch in parts, one per core
+            scorer.use_cores(os.cpu_count() or 1)
 
     n_workers = workers or default_workers()
     with (_cpu_share(scorer), ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="decode") as pool,

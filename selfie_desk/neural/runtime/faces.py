@@ -41,11 +41,12 @@ def anchors(height: int, width: int) -> np.ndarray:
 def preprocess(batch: np.ndarray, sizes: Sequence[tuple[int, int]]) -> np.ndarray:
     """uint8 RGB N x H x W x 3 -> mean-subtracted BGR float N x 3 x H x W with every padded pixel 0 (what the
     convolutions' own zero padding sees at a real border: `FaceDetector._preprocess`)."""
-    x = batch[..., ::-1].astype(np.float32) - _MEAN_BGR
-    for i, (wi, hi) in enumerate(sizes):
-        x[i, hi:] = 0.0
-        x[i, :, wi:] = 0.0
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    n, h, w, _ = batch.shape
+    x = np.zeros((n, 3, h, w), np.float32)
+    for i, (wi, hi) in enumerate(sizes):  # straight into place, channel by channel: one pass (4x fewer than numpy's
+        for c in range(3):                # flip, cast, subtract, transpose)
+            np.subtract(batch[i, :hi, :wi, 2 - c], _MEAN_BGR[c], out=x[i, c, :hi, :wi])
+    return x
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,6 +87,19 @@ class RuntimeScorer:
         self.detector = ArrayFaceDetector(lambda x: faces.run(x))
         self.eyes = ArrayEyeLandmarker(self.threads)
         self.label = f"CPU ({self.threads} thread{'s' if self.threads > 1 else ''}, ONNX Runtime)"
+        self.cores = 1  # how many batch parts run at once (`use_cores`)
+
+    def use_cores(self, n: int) -> None:
+        """Run each batch's networks in `n` parts at once (one session thread each) until told 1 again: the
+        pass's tail, once decoding is done and its cores would idle (torch there gets more threads instead)."""
+        self.cores = max(1, n)
+
+    def _in_parts(self, run: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+        parts = min(self.cores, len(x))
+        if parts <= 1:
+            return run(x)
+        with ThreadPoolExecutor(parts) as pool:  # ONNX Runtime releases the GIL and its sessions are thread-safe
+            return np.concatenate(list(pool.map(run, np.array_split(x, parts))))
 
     def with_model(self, model: str) -> RuntimeScorer:
         """The same networks with another head: switching the active model loads a head, nothing else."""
@@ -99,8 +113,11 @@ class RuntimeScorer:
     def embed(self, model_inputs: np.ndarray) -> np.ndarray:
         """uint8 N x 224 x 224 x 3 -> float32 N x (1280 + STATS_DIM): the pooled last layer, then the stage
         statistics (`model.Scorer.embed`)."""
-        pooled, stats = self.backbone.run(np.ascontiguousarray(model_inputs), outputs=("pooled", "stats"))
-        return np.concatenate([pooled, stats], axis=1)
+        def run(x: np.ndarray) -> np.ndarray:
+            pooled, stats = self.backbone.run(np.ascontiguousarray(x), outputs=("pooled", "stats"))
+            return np.concatenate([pooled, stats], axis=1)
+
+        return self._in_parts(run, model_inputs)
 
     @staticmethod
     def complete(network: np.ndarray, looks: Sequence[np.ndarray]) -> np.ndarray:
@@ -113,7 +130,7 @@ class RuntimeScorer:
                     looks: Sequence[look.Look], checks: bool = True) -> list[Scored]:
         """`model.Scorer.score_batch`, on numpy N x H x W x 3 inputs (the pass's)."""
         network = self.embed(model_inputs)
-        faces = self.detector.detect(face_inputs, face_sizes)
+        faces = self.find_faces(face_inputs, face_sizes)
         extras = [lk.values([f.box for f in found], size)
                   for lk, found, size in zip(looks, faces, face_sizes, strict=True)]
         features = self.complete(network, extras)
@@ -142,7 +159,13 @@ class RuntimeScorer:
         return fmap, np.concatenate([pooled, stats], axis=1)
 
     def find_faces(self, images: np.ndarray, sizes: list[tuple[int, int]]) -> list[list[Face]]:
-        return self.detector.detect(images, sizes)
+        parts = min(self.cores, len(images))
+        if parts <= 1:
+            return self.detector.detect(images, sizes)
+        cuts = np.array_split(np.arange(len(images)), parts)
+        with ThreadPoolExecutor(parts) as pool:
+            found = pool.map(lambda idx: self.detector.detect(images[idx], [sizes[i] for i in idx]), cuts)
+            return [faces for part in found for faces in part]
 
     @staticmethod
     def arrays(values: np.ndarray) -> np.ndarray:
