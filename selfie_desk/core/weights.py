@@ -19,9 +19,9 @@ BUNDLED = {
     "shape_predictor_5_face_landmarks.dat": "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
     "backbone.onnx": "fe1c8f51e860251015aa0f832c167cbc5e1577c046b63b668f582ed607a9bdcf",
     "retinaface.onnx": "ed38da6727ca80fe4b2a8604d4cd9ac31cc6ac14e54f3a94978cd7d249091ec0",
-    "eye_lids.onnx": "a0dfc5beca0a85d72d99717f43b67f72f9cee8dbb54ba3818ca8b320b64149be",
-    "iris_landmark.onnx": "ec9ca161400d11e114029ed7aad3aa3ac4c9db49f8e45202651a6283aa7cf916",
-    "face_mesh.onnx": "c5b0686afebee1f32e96b0d4c1a3cef4ff2f7481c590da80800242289e0ae75c",
+    "eye_lids.onnx": "a96e859badc5b958c84ff41d5ac85967104aa00554e61958736b4d3fe33be28f",
+    "iris_landmark.onnx": "9f2455032f73bbba5a547b9ab8e121d477db2992e4f3222f0473c7a40b237243",
+    "face_mesh.onnx": "caf60c9911da739d12bc22b7d06e262ca5f6d3d528a1285d9b37542b830db7b6",
 }
 
 

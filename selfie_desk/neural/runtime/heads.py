@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.special import erf
+from scipy.special import erf, expit
 
 from selfie_desk.core import weights
 from selfie_desk.core.embedding import EMBEDDING_DIM, EMBEDDING_ID, HEAD_FORMAT
@@ -110,7 +110,7 @@ class ArrayHead:
     def calibrate(self, logits: np.ndarray) -> np.ndarray:
         logits = np.asarray(logits, F32)
         if float(self.p["quantile_map"]) < 0.5:
-            return (1 / (1 + np.exp(-(logits - self.p["center"]) / self.p["spread"]))).astype(F32)
+            return expit((logits - self.p["center"]) / self.p["spread"]).astype(F32)
         x, y = self.p["calib_x"], self.p["calib_y"]
         idx = np.clip(np.searchsorted(x, logits, side="left"), 1, len(x) - 1)  # torch.searchsorted's side
         x0, x1, y0, y1 = x[idx - 1], x[idx], y[idx - 1], y[idx]
@@ -183,7 +183,7 @@ class ArrayAspects:
     def aspects(self, features: np.ndarray) -> list[dict[str, float]]:
         x = (np.asarray(features, F32) - self.mean) / self.std
         raw = x @ self.w.T + self.b
-        values = 1 / (1 + np.exp(-(raw - self.centers) / self.spreads))
+        values = expit((raw - self.centers) / self.spreads)
         out = []
         for row in values:
             d = {name: float(v) for name, v in zip(ASPECT_NAMES, row, strict=True)}
@@ -280,7 +280,7 @@ class HeadTrainer:
                  + p["quality.3.bias"])[:, 0]
         z = (logit - p["center"]) / p["spread"]
         loss = float(np.mean(w * (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))))
-        g = (w * (1 / (1 + np.exp(-z)) - y) / n / p["spread"]).astype(F32)[:, None]  # d loss / d logit
+        g = (w * (expit(z) - y) / n / p["spread"]).astype(F32)[:, None]  # d loss / d logit
         grads = {"content.4.weight": g.T @ hc, "content.4.bias": g.sum(0), "quality.3.weight": g.T @ hq,
                  "quality.3.bias": g.sum(0)}
         gc = (g @ p["content.4.weight"]) * _gelu_grad(ac)
