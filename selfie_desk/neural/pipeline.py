@@ -261,7 +261,8 @@ def default_workers() -> int:
 
 @contextmanager
 def _cpu_share(scorer: Scorer) -> Iterator[None]:
-    """On the CPU, give torch half the cores for the pass and leave the rest to decoding.
+    """On the CPU, give torch half the cores for the pass and leave the rest to decoding (the ONNX runtime's
+    sessions have that many threads from the start: runtime.scorer.default_threads).
 
     torch's OpenMP threads spin while they wait; with decode threads on the same cores they fight.
     Measured on 2 cores (tools/benchmark.py): 3.8 photos/s with 2 torch threads, 10.9 with 1.

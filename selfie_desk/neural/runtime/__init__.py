@@ -67,13 +67,18 @@ def choose(runtime: str | None, device: str) -> str:
     return runtime
 
 
-def make_scorer(model: str, device: str = "auto", runtime: str | None = None) -> Any:
+def make_scorer(model: str, device: str = "auto", runtime: str | None = None, threads: int | None = None) -> Any:
     """The scorer for `model` on `device` with the runtime `choose` picks: `model.Scorer` (torch) or
-    `scorer.RuntimeScorer` (ONNX Runtime). Both answer what the pass, the crop search and the workers ask."""
+    `scorer.RuntimeScorer` (ONNX Runtime). Both answer what the pass, the crop search and the workers ask.
+    `threads`: the CPU threads its networks may use (default: each runtime's own rule)."""
     if choose(runtime, device) == "torch":
+        import torch
+
         from selfie_desk.neural.model import Scorer
 
+        if threads:
+            torch.set_num_threads(threads)
         return Scorer(model=model, device=device)
     from selfie_desk.neural.runtime.scorer import RuntimeScorer
 
-    return RuntimeScorer(model=model, device="cpu")
+    return RuntimeScorer(model=model, device="cpu", threads=threads)
