@@ -36,10 +36,10 @@ build_variant() {
   local variant=$1 package bundle deb tarball other note
   if [[ $variant == cpu ]]; then
     package=$NAME other=$NAME-gpu
-    note="This build runs every network in ONNX Runtime on the CPU (no PyTorch, no CUDA); for an NVIDIA GPU install $NAME-gpu instead."
+    note="Every network runs in ONNX Runtime on the CPU: no PyTorch, no CUDA."
   else
     package=$NAME-gpu other=$NAME
-    note="This build carries PyTorch with its CUDA libraries for an NVIDIA GPU, and ONNX Runtime for a computer without one."
+    note="PyTorch with CUDA for an NVIDIA GPU; ONNX Runtime on a computer without one."
   fi
   bundle=dist/$variant/$NAME
   deb=dist/${package}_${VERSION}_${ARCH}.deb
