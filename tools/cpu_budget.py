@@ -8,7 +8,8 @@ cost even on a busy machine. Each stage runs on one thread over every photo (the
 the pass gives them on 2 cores), timed with that thread's CPU clock: decode (the 1/2-scale JPEG decode),
 look (the view, its statistics, the detail luma and colour), thumbnail (reduce and save), inputs (the 224 px
 model input, the detector's input, the signature), then per batch of 16: backbone, faces, detail (the detail
-look on the faces found), heads, eyes (the eye network and focus on each face), record (the catalog). Last,
+look on the faces found), heads, eyes (the eye network and focus on each face), identity (dlib's face descriptor
+on each face large enough, and the catalog's rows), record (the catalog). Last,
 the whole pass (`pipeline.score`, its own threads) on the same photos: process CPU per photo, and its rate.
 """
 
@@ -89,7 +90,7 @@ def budget(files: list[Path], runtime: str) -> dict[str, float]:
             checks = timed("eyes", scorer.check_faces, looks, faces, sizes)
             scored = [pipeline.Scored(float(s), e, f, a) for s, e, f, a in zip(scores, feats, faces, aspects,
                                                                                  strict=True)]
-            made = pipeline._made(items, scored, checks)
+            made = timed("identity", pipeline._made, items, scored, checks)  # who each face is (dlib), per face
             timed("record", lambda made=made: catalog.record(made, "default", "bench"))
     return dict(spent)
 
