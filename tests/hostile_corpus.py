@@ -75,6 +75,19 @@ def png_header_only(width: int, height: int) -> bytes:
         chunk(b"IEND", b"")
 
 
+def lying_jpeg(width: int, height: int, seed: int = 0) -> bytes:
+    """A real 640 x 480 JPEG (~45 KB) whose frame header (SOF) says `width` x `height`: libjpeg decodes it, filling
+    what the data does not hold with grey (issue 31: scored as a 19000 x 19000 photo)."""
+    data = jpeg_bytes(seed, size=(640, 480))
+    i = 2
+    while i + 4 <= len(data):
+        marker, size = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            return data[:i + 5] + struct.pack(">HH", height, width) + data[i + 9:]
+        i += 2 + size
+    raise ValueError("no frame header")
+
+
 def big_png(path: Path, width: int, height: int) -> None:
     """A really decodable width x height greyscale PNG, written row by row (a few KB on disk)."""
     row = b"\x00" + b"\x00" * width
@@ -200,6 +213,7 @@ def build(root: Path, privileged_cases: bool = True) -> Corpus:
     c.add(SIZE, root / "bomb-19999.png", False)
     bad(SIZE, "bomb-header-60000.png", png_header_only(60000, 60000))
     bad(SIZE, "bomb-header-1x400M.png", png_header_only(1, 400_000_001))
+    bad(SIZE, "lying-19000.jpg", lying_jpeg(19000, 19000, next(seed)))  # issue 31: scored as 19000 x 19000
 
     # ---- two photos, one NAME: sidecars must not collide ---------------------------------------------------------
     good(STEM, "photo.heic", _encoded(image(next(seed)), "HEIF"))
@@ -227,6 +241,8 @@ def build(root: Path, privileged_cases: bool = True) -> Corpus:
     (root / "huge-rating.xmp").write_text(_xmp_rating("99999999999999999999"))
     good(SIDECAR, "rated.jpg")
     (root / "rated.xmp").write_text(_xmp_rating("4"))
+    good(SIDECAR, "deep-sidecar.jpg")  # issue 31: writing into it raised RecursionError and stopped `sidecars`
+    (root / "deep-sidecar.xmp").write_text(deep_xmp(1000))
 
     # ---- duplicates -------------------------------------------------------------------------------------------------
     data = jpeg_bytes(next(seed))
@@ -267,6 +283,13 @@ def _jpeg_with_orientation(seed: int, orientation: int) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     return jpeg_bytes(seed, exif=exif.tobytes())
+
+
+def deep_xmp(levels: int) -> str:
+    """A well-formed packet with its rating, and `levels` empty elements nested inside it."""
+    return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="2">' + "<a>" * levels
+            + "</a>" * levels + "</rdf:Description></rdf:RDF></x:xmpmeta>")
 
 
 def _xmp_rating(value: str) -> str:

@@ -14,7 +14,8 @@ from conftest import DEMO, photo, save_jpeg
 
 from selfie_desk.core.crop_geometry import cuts_a_face, iou
 
-KEYS = {"path", "width", "height", "aspect", "crop", "score", "alternatives", "error", "keep_whole"}
+KEYS = {"path", "width", "height", "aspect", "crop", "score", "alternatives", "error", "keep_whole", "whole_score",
+        "composition"}
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -41,7 +42,10 @@ def test_json_lines_on_real_photos(tmp_path: Path):
         assert all(isinstance(v, int) for v in row["crop"]) and 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
         assert abs((x1 - x0) / (y1 - y0) - 0.8) < 0.02
         assert isinstance(row["score"], float) and 0 <= row["score"] <= 1
+        assert row["keep_whole"] is False  # a 4:5 crop of a square or a landscape photo is never the whole
+        assert 0 <= row["whole_score"] <= 1 and isinstance(row["composition"], float)
         assert 1 <= len(row["alternatives"]) <= 2
+        assert all(set(alt) == {"crop", "score", "composition"} for alt in row["alternatives"])
         boxes = [row["crop"]] + [alt["crop"] for alt in row["alternatives"]]
         scores = [row["score"]] + [alt["score"] for alt in row["alternatives"]]
         assert scores == sorted(scores, reverse=True)
@@ -97,6 +101,7 @@ def test_bad_files_get_their_line_and_exit_1(tmp_path: Path):
         row = rows[name]
         assert set(row) == KEYS and isinstance(row["error"], str) and row["error"]
         assert row["crop"] is None and row["score"] is None and row["alternatives"] == []
+        assert row["keep_whole"] is None and row["whole_score"] is None and row["composition"] is None
         assert row["width"] is None and row["height"] is None
     assert "Traceback" not in done.stderr
 

@@ -14,8 +14,8 @@ from selfie_desk.cli import ExitCode, UsageError, build_parser, main
 from selfie_desk.cli.common import load_scorer
 
 PACKAGE = Path(cli.__file__).parent
-COMMANDS = {"score", "groups", "map", "list", "crop", "open", "export", "sidecars", "recover-catalog", "train",
-            "models"}
+COMMANDS = {"score", "groups", "map", "list", "crop", "open", "export", "sidecars", "recover-catalog",
+            "forget-missing", "train", "models"}
 
 
 def test_every_command_is_registered_in_the_documented_order():
@@ -23,7 +23,7 @@ def test_every_command_is_registered_in_the_documented_order():
     sub = next(a for a in parser._actions if a.dest == "command")
     assert set(sub.choices) == COMMANDS
     assert list(sub.choices) == ["score", "groups", "map", "list", "crop", "open", "export", "sidecars",
-                                 "recover-catalog", "train", "models"]  # as --help lists them
+                                 "recover-catalog", "forget-missing", "train", "models"]  # as --help lists them
     for name, command in sub.choices.items():
         assert callable(command.get_default("handler")), name  # each command brings its own handler
 

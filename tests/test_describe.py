@@ -21,10 +21,17 @@ def test_the_three_forms_say_the_same_facts_in_their_own_room():
     assert panel[:3] == ["<b>a&lt;1&gt;.jpg</b>", "Score <b>0.812</b>", "Rank #2 of 5, better than 75% of the others"]
     assert panel[-5:] == ["Accepted crop <b>0.850</b>", "4000 × 3000 px", "Cropped to 3000 × 2001 px",
                           "Taken 2026-05-01 10:00:00", "Pick &nbsp; <span style='color:#f0b428'>★★★☆☆</span>"]
-    assert "1 face: 97% sure" in panel and "Why: slightly dark" in panel
+    assert "1 face: 97% sure; can't tell" in panel and "Why: slightly dark" in panel
     caption = describe(p, Form.CAPTION, rank=2, scored=5).split(" &nbsp;·&nbsp; ")
-    assert caption[1:3] == ["score <b>0.812</b>", "#2 of 5 in this folder"] and "1 face (97%)" in caption
+    assert caption[1:3] == ["score <b>0.812</b>", "#2 of 5 in this folder"] and "1 face (97%; can't tell)" in caption
     assert "cropped to 3000 × 2001" in caption and not any("crop 0." in c for c in caption)
+
+
+def test_each_faces_eyes_are_said_and_unknown_ones_as_cant_tell_not_as_nothing():
+    p = photo(faces=[FaceBox((0, 0, 1, 1), 0.97, "open"), FaceBox((2, 2, 3, 3), 0.9, "closed"),
+                     FaceBox((4, 4, 5, 5), 0.85, "unknown")])
+    assert "3 faces (97%, 90%, 85%; eyes open, eyes closed, can't tell)" in describe(p, Form.CAPTION).split(
+        " &nbsp;·&nbsp; ")
 
 
 def test_an_unreadable_photo_says_why_in_every_form():

@@ -241,3 +241,24 @@ def test_the_lid_head_alone_gives_the_same_contours(landmarker, astronaut, astro
     assert lids_only.right_iris.shape == (0, 2) and with_iris.right_iris.shape == (5, 2)
     ops = landmarker.iris.needed(landmarker.iris.outputs[:1])
     assert 0 < len(ops) < len(landmarker.iris.ops) and not any(op[1].endswith("conv_iris") for op in ops)
+
+
+def test_a_subjects_closed_eyes_count_a_passer_bys_do_not():
+    """What the checks write into the embedding (the score's closed-eyes penalty reads it): a sure face at least
+    half as wide as the largest sure face is a subject; an unsure or small face's eyes do not count."""
+    from selfie_desk.core.face import Face
+    from selfie_desk.core.face_check import FaceCheck, face_check_values, subjects
+
+    big, small = Face((0, 0, 200, 240), 0.99, ()), Face((500, 0, 560, 70), 0.95, ())
+    unsure = Face((300, 0, 500, 240), 0.6, ())
+    closed, opened = FaceCheck(EyeState.CLOSED, 0.5), FaceCheck(EyeState.OPEN, 0.5)
+    assert subjects([f.box for f in (big, small, unsure)], [0.99, 0.95, 0.6]) == [True, False, False]
+    assert face_check_values([big, small], [opened, closed]).tolist() == [0.0]
+    assert face_check_values([big, small], [closed, opened]).tolist() == [1.0]
+    assert face_check_values([big, unsure], [opened, closed]).tolist() == [0.0]
+    assert face_check_values([], []).tolist() == [0.0]
+
+
+def test_unknown_eyes_are_said_as_cant_tell():
+    assert eyes.EYE_WORDS[EyeState.UNKNOWN.value] == "can't tell"
+    assert {eyes.EYE_WORDS[s.value] for s in EyeState} == {"eyes open", "eyes closed", "can't tell"}

@@ -6,7 +6,7 @@ import pytest
 from conftest import DEMO
 from PIL import Image, ImageFilter
 
-from selfie_desk.core import degrade, look, reasons
+from selfie_desk.core import degrade, focus, look, reasons
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +101,74 @@ def test_reasons_map_to_the_windows_filter_families():
     assert reasons.family_of("face cut by the frame") == "framing"
     assert reasons.family_of("noisy") == "noisy"
     assert reasons.family_of("something else") is None
+
+
+# ---- focus (core/focus.py): what the sharpness aspect and the soft-focus words read -----------------------------
+def focus_of(im: Image.Image, faces=()) -> dict[str, float]:
+    return dict(zip(focus.FOCUS_NAMES, focus.focus_stats(np.asarray(im.convert("L")), faces).tolist(), strict=True))
+
+
+def motion(im: Image.Image, length: int, axis: int) -> Image.Image:
+    """A real photo smeared along one axis (a box kernel: the camera or the subject moving)."""
+    a = np.asarray(im, np.float32)
+    out = sum(np.roll(a, k - length // 2, axis=axis) for k in range(length)) / length
+    return Image.fromarray(out.astype(np.uint8))
+
+
+def test_focus_falls_with_any_blur_and_motion_blur_has_a_direction(astronaut):
+    face = [(178, 57, 273, 177)]
+    sharp = focus_of(astronaut, face)
+    soft = focus_of(astronaut.filter(ImageFilter.GaussianBlur(2)), face)
+    assert soft["focus_top"] < sharp["focus_top"] - 0.3 and soft["focus_face"] < sharp["focus_face"] - 0.2
+    for axis in (0, 1):  # smeared down, then across: the weakest direction is the motion's, in most blocks
+        smeared = focus_of(motion(astronaut, 15, axis), face)
+        assert smeared["focus_top"] < sharp["focus_top"] - 0.15
+        assert smeared["focus_aniso"] < sharp["focus_aniso"] - 0.25 and smeared["focus_dir_agree"] >= 0.8
+        assert smeared["focus_face_aniso"] < sharp["focus_face_aniso"] - 0.3
+    assert sharp["focus_has_face"] == 1.0 and focus_of(astronaut)["focus_has_face"] == 0.0
+
+
+def test_a_sharp_subject_on_a_blurred_background_stays_sharp_where_it_is_detailed(astronaut):
+    """Shallow depth of field: the face and shoulders kept, the rest defocused. The most detailed blocks are the
+    subject's, so the photo's focus stays near the sharp photo's while the median block falls."""
+    soft = astronaut.filter(ImageFilter.GaussianBlur(5))
+    mask = Image.new("L", astronaut.size, 0)
+    mask.paste(255, (130, 30, 330, 330))
+    shallow = Image.composite(astronaut, soft, mask)
+    sharp, kept, gone = focus_of(astronaut), focus_of(shallow), focus_of(soft)
+    assert kept["focus_top"] > sharp["focus_top"] - 0.12 and gone["focus_top"] < sharp["focus_top"] - 0.35
+    assert kept["focus_p50"] < sharp["focus_p50"]
+
+
+def test_focus_is_judged_at_a_screens_scale_and_a_face_at_a_common_size(astronaut):
+    """The same photo at 4x its pixels is judged at <= 1024 px: about the same figures, not sharper or softer
+    because it has more pixels; a face's focus is measured with the face brought to ~112 px."""
+    big = astronaut.resize((2048, 2048), Image.Resampling.LANCZOS)
+    small, large = focus_of(astronaut, [(178, 57, 273, 177)]), focus_of(big, [(712, 228, 1092, 708)])
+    assert focus.judging_factor(big.size) == 2
+    assert abs(large["focus_face"] - small["focus_face"]) < 0.15
+    assert np.isfinite(list(large.values())).all()
+
+
+def test_the_look_keeps_the_focus_between_the_view_and_the_detail(astronaut):
+    lk = look.Look(astronaut)
+    values = lk.values([(178, 57, 273, 177)], astronaut.size)
+    assert values.shape == (look.N_VIEW + look.N_FOCUS + look.N_DETAIL,)
+    at = look.N_VIEW
+    np.testing.assert_allclose(values[at : at + look.N_FOCUS], focus.focus_stats(
+        np.asarray(astronaut.convert("L")), [(178, 57, 273, 177)]), atol=0.05)  # blocks chosen on the view
+    assert values[-1] == 1.0  # the detail's "on a face" flag stays last
+
+
+def test_soft_photos_are_said_in_a_photographers_words():
+    soft = {**GOOD, "sharpness": 0.1, "focus_aniso": 0.9, "focus_dir_agree": 0.3}
+    assert reasons.soft_words(soft, False) == "soft focus"
+    assert reasons.soft_words(soft, True) == "soft focus on the face"
+    assert reasons.soft_words({**soft, "focus_dir_agree": 0.9}, False) == "camera shake"  # one way everywhere
+    assert reasons.soft_words({**soft, "focus_aniso": 0.3, "focus_dir_agree": 0.4}, False) == "motion blur"
+    face = {**GOOD, "focus_has_face": 1.0, "focus_face": 0.1, "focus_face_aniso": 0.9}
+    assert reasons.soft_words(face, True) == "missed focus on the face"  # the rest of the photo sharp
+    assert reasons.soft_words({**face, "focus_face_aniso": 0.3}, True) == "motion blur"
+    assert reasons.soft_words({**face, "focus_face": 0.6}, True) is None
+    for word in ("motion blur", "camera shake", "missed focus on the face"):
+        assert reasons.family_of(word) == "soft focus"

@@ -86,7 +86,7 @@ def test_hostile_corpus_scores_sidecars_and_exports_cleanly(corpus, scorer, tmp_
         report = sidecars.write_sidecars(decided)
     # another app's sidecar that is a FIFO or is not XMP is left as it is, and that photo is told
     hostile = {str(corpus.root / n) for n in ("fifo-sidecar.jpg", "zero-sidecar.jpg", "dir-sidecar.jpg",
-                                              "malformed.jpg", "laughs.jpg")}
+                                              "malformed.jpg", "laughs.jpg", "deep-sidecar.jpg")}
     assert {p for p, _ in report.failed} <= hostile and str(corpus.root / "fifo-sidecar.jpg") in dict(report.failed)
     assert len(report.written) == len(set(report.written)) == len(good) - len(report.failed)
     for p in good:
@@ -577,6 +577,16 @@ def test_the_window_reports_the_hostile_corpus_in_its_message_bar_and_stays_up(q
         first = window.model.photos()[0]
         window.catalog.set_decision(first.id, "keep")
         assert window.catalog.photos("default", paths=[first.path])[0].decision == "keep"
+        # File > Write XMP Sidecars on it: the hostile sidecars (a FIFO, 1,000 levels deep...) are told one by one
+        # in the message bar, the rest written, no traceback (issue 31: the deep one printed one)
+        deep = next(p for p in window.model.all_photos() if p.path.endswith("deep-sidecar.jpg"))
+        window.catalog.set_ratings([p.id for p in window.model.all_photos() if p.error is None], 3)
+        with qtbot.waitSignal(window.write_sidecars().finished, timeout=60_000) as done:
+            pass
+        report = done.args[0].report
+        assert done.args[0].error is None and deep.path in dict(report.failed)
+        assert "levels deep" in dict(report.failed)[deep.path]
+        assert len(report.written) > 30 and (c.root / "rated.xmp").exists()
     finally:
         c.close()
 

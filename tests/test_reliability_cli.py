@@ -76,6 +76,7 @@ def test_recover_catalog_rebuilds_decisions_from_the_sidecars(app_home, tmp_path
     db.execute("UPDATE photos SET decision = 'keep' WHERE path LIKE '%/0.jpg'")
     db.execute("UPDATE photos SET decision = 'reject' WHERE path LIKE '%/1.jpg'")
     db.execute("UPDATE photos SET rating = 4 WHERE path LIKE '%/2.jpg'")
+    db.execute("UPDATE photos SET crop = '[8.0, 16.0, 104.0, 112.0]' WHERE path LIKE '%/3.jpg'")  # a 1:1 crop
     db.commit()
     db.close()
     assert run("sidecars", str(tmp_path)).returncode == 0
@@ -87,6 +88,7 @@ def test_recover_catalog_rebuilds_decisions_from_the_sidecars(app_home, tmp_path
     rows = {Path(r["path"]).name: r for r in map(json.loads, run("list", str(tmp_path), "--json").stdout.splitlines())}
     assert (rows["0.jpg"]["decision"], rows["1.jpg"]["decision"], rows["2.jpg"]["rating"]) == ("keep", "reject", 4)
     assert rows["3.jpg"]["decision"] is None and all(r["score"] is not None for r in rows.values())
+    assert rows["3.jpg"]["crop"] == [8.0, 16.0, 104.0, 112.0]  # issue 31: crops came back null
 
 
 @pytest.mark.slow

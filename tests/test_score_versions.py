@@ -92,3 +92,56 @@ def test_the_command_line_says_how_to_retrain_a_stale_model(app_home, tmp_path):
                            "--device", "cpu"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "retrain it: selfie-desk train" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_photos_scored_by_version_2_are_scored_again_with_the_focus_and_the_eyes(app_home, tmp_path, scorer):
+    """Issue 27 changed what is stored per photo (looks-2: the focus and the face checks) and the head: a catalog
+    scored by version 2 (a looks-1 embedding, its head's score) is decoded and scored again on the next scan,
+    never fed to the new head as it was."""
+    from selfie_desk.core.catalog import Result
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    image = folder / "a.jpg"
+    save_jpeg(image, photo(seed=4))
+    old_layout = "mobilenet_v2-b0353104.pth+looks-1"
+    assert EMBEDDING_ID != old_layout
+    with Catalog(paths.catalog_path()) as cat:
+        st = image.stat()
+        from selfie_desk.core.indexing import fingerprint
+
+        pid = cat.add_file(str(image), st.st_size, st.st_mtime_ns, fingerprint(str(image), st.st_size))
+        cat.record([Result(pid, 640, 480, score=0.99, embedding=np.ones(2060, np.float32),
+                           embedding_id=old_layout)], "default", "default:version2")
+        assert rescore.from_embeddings(cat, scorer.head, "default", [pid], EMBEDDING_ID) == set()
+        summary = pipeline.score([folder], cat, scorer)
+        assert summary.scored == 1
+        (p,) = cat.photos("default", folder=str(folder))
+        assert p.score != 0.99 and cat.embeddings([pid])[pid][1] == EMBEDDING_ID
+        assert len(cat.embeddings([pid])[pid][0]) == scorer.head.look_mean.shape[0] + 1280
+
+
+def test_an_ensemble_is_the_mean_of_its_heads_and_keeps_a_shared_part_once():
+    import copy
+
+    import torch
+
+    from selfie_desk.neural.model import FEATURE_DIM, ScoreHead
+
+    torch.manual_seed(0)
+    first = ScoreHead(hidden=32, qhidden=16).eval()
+    heads = [first]
+    for _ in range(2):  # the same content part, a quality part of its own (as version 3 was trained)
+        other = copy.deepcopy(first)
+        for module in other.quality:
+            if isinstance(module, torch.nn.Linear):
+                torch.nn.init.normal_(module.weight)
+        heads.append(other.eval())
+    merged = ScoreHead.ensemble(heads)
+    assert (merged.hidden, merged.qhidden) == (32, 48)  # content once, the three quality parts side by side
+    features = torch.randn(64, FEATURE_DIM)
+    with torch.no_grad():
+        mean_content = torch.stack([h.content_logit(features) for h in heads]).mean(0)
+        mean_quality = torch.stack([h.quality_logit(features) for h in heads]).mean(0)
+        assert torch.allclose(merged.content_logit(features), mean_content, atol=1e-5)
+        assert torch.allclose(merged.quality_logit(features), mean_quality, atol=1e-5)

@@ -184,6 +184,27 @@ def test_propose_cycle_switch_aspect_adjust_and_accept(qtbot, make_window, demo_
     assert saved(demo_folder)["china.jpg"].crop is None and not crop.active and not overlay.isVisible()
 
 
+def test_a_well_framed_photo_is_proposed_as_is_and_the_window_says_so(qtbot, make_window, demo_folder):
+    """The astronaut (a portrait framed as shot) in its own ratio: no crop frames it clearly better, so the
+    proposal is the whole photo and the overlay says why; Tab still shows the crops that were tried."""
+    window = make_window()
+    open_and_wait(qtbot, window, demo_folder)
+    open_loupe_on(qtbot, window, "astronaut.png")
+    crop = window.crop
+    assert crop.aspect == "original"
+    press_c(qtbot, window)
+    p = window.loupe.photo
+    assert crop.proposal.crop == (0, 0, p.width, p.height) and crop.box == (0, 0, p.width, p.height)
+    assert crop.proposal.score == pytest.approx(crop.proposal.whole_score)
+    label = crop.describe()
+    assert label.startswith(f"1/{len(crop.candidates)} · keep as is ") and "already well framed" in label
+    assert crop.overlay.label == label
+    assert len(crop.candidates) >= 2
+    qtbot.keyClick(window.loupe, Qt.Key.Key_Tab)
+    assert crop.box != (0, 0, p.width, p.height) and "alternative" in crop.describe()
+    qtbot.keyClick(window.loupe, Qt.Key.Key_Escape)
+
+
 def test_escape_discards_and_stores_nothing(qtbot, make_window, demo_folder):
     window = make_window()
     open_and_wait(qtbot, window, demo_folder)

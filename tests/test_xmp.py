@@ -230,3 +230,118 @@ def test_reading_a_photo_without_xmp_or_with_junk(tmp_path: Path):
     shutil.copy(photo, tmp_path / "s.jpg")
     (tmp_path / "s.xmp").write_bytes(b"\x00\x01 garbage")
     assert xmp.read(tmp_path / "s.jpg").empty
+
+
+# ---- every decision reads back into a fresh catalog (issue 31) ------------------------------------------------------
+
+
+def _fresh_index(folder: Path, tmp_path: Path, name: str = "fresh") -> dict:
+    from selfie_desk.core.catalog import Catalog
+
+    with Catalog(tmp_path / name / "catalog.db") as fresh:
+        indexing.index([folder], fresh, "default")
+        return {n: (p.decision, p.rating, p.crop) for n, p in photos_of(fresh, folder).items()}
+
+
+@needs_exiftool
+def test_crops_picks_rejects_stars_come_back_from_our_sidecars_in_a_fresh_catalog(tmp_path: Path):
+    """Crops were written (Camera Raw's fields) but a fresh catalog read them back as null; a 4:5 crop must come
+    back as the same whole-pixel box, so its aspect is exactly 4:5 still, whatever the EXIF orientation."""
+    folder = tmp_path / "shoot"
+    up = upright_image((400, 320))
+    cases = {"a.jpg": (6, "keep", 3, (40.0, 20.0, 200.0, 220.0)),  # 4:5, turned
+             "b.jpg": (1, "reject", 0, (10.0, 30.0, 390.0, 250.0)),
+             "c.jpg": (8, None, 5, (0.0, 0.0, 300.0, 200.0)),  # 3:2, turned the other way
+             "d.jpg": (3, "keep", 0, None)}
+    with open_catalog() as catalog:
+        for name, (orientation, decision, rating, crop) in cases.items():
+            save_photo(folder / name, up, orientation=orientation)
+            add_to_catalog(catalog, folder / name, (400, 320), decision=decision, rating=rating, crop=crop)
+        assert len(sidecars_for_folder(folder, catalog).written) == 4
+    a = exif_json(folder / "a.xmp")  # what exiftool reads in ours: Camera Raw's fields, on the stored frame
+    assert a["XMP-crs:HasCrop"] is True and a["XMP-tiff:Orientation"] == 6
+    got = _fresh_index(folder, tmp_path)
+    assert got == {name: (d, r, c) for name, (_o, d, r, c) in cases.items()}, got
+    x0, y0, x1, y1 = got["a.jpg"][2]
+    assert (x1 - x0) * 5 == (y1 - y0) * 4  # the aspect, exactly
+
+
+@needs_exiftool
+def test_crops_exiftool_writes_in_a_sidecar_or_embedded_come_back(tmp_path: Path):
+    folder = tmp_path / "shoot"
+    save_photo(folder / "side.jpg", upright_image((400, 320)), orientation=6)
+    save_photo(folder / "inside.jpg", upright_image((400, 320), seed=2))
+    crop = ["-XMP-crs:HasCrop=True", "-XMP-crs:CropLeft=0.1", "-XMP-crs:CropTop=0.2", "-XMP-crs:CropRight=0.6",
+            "-XMP-crs:CropBottom=0.7", "-XMP-xmp:Rating=2", "-XMP-xmp:Label=Green"]
+    exiftool(*crop, "-o", str(folder / "side.xmp"), str(folder / "side.jpg"))  # Lightroom's sidecar
+    exiftool("-overwrite_original", *crop, str(folder / "inside.jpg"))  # embedded, as an exported copy has it
+    got = _fresh_index(folder, tmp_path)
+    # upright 400 x 320 stored turned (6): Camera Raw's (0.1, 0.2)-(0.6, 0.7) on the stored frame is x 120-320, y 32-192
+    assert got["side.jpg"] == ("keep", 2, (120.0, 32.0, 320.0, 192.0)), got
+    assert got["inside.jpg"] == ("keep", 2, (40.0, 64.0, 240.0, 224.0)), got
+
+
+DARKTABLE_SIDECAR = """<?xml version="1.0" encoding="UTF-8"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"
+    xmlns:darktable="http://darktable.sf.net/"
+   xmp:Rating="4"
+   xmpMM:DerivedFrom="{name}"
+   darktable:xmp_version="5"
+   darktable:raw_params="0"
+   darktable:auto_presets_applied="1"
+   darktable:history_end="{end}"
+   darktable:iop_order_version="4">
+   <darktable:colorlabels>
+    <rdf:Seq>
+     <rdf:li>2</rdf:li>
+    </rdf:Seq>
+   </darktable:colorlabels>
+   <darktable:history>
+    <rdf:Seq>
+     <rdf:li darktable:num="0" darktable:operation="crop" darktable:enabled="1" darktable:modversion="1"
+      darktable:params="{first}" darktable:multi_name="" darktable:multi_priority="0"/>
+     <rdf:li darktable:num="1" darktable:operation="exposure" darktable:enabled="1" darktable:modversion="6"
+      darktable:params="00000000000080b9" darktable:multi_name="" darktable:multi_priority="0"/>
+     <rdf:li darktable:num="2" darktable:operation="crop" darktable:enabled="1" darktable:modversion="1"
+      darktable:params="{second}" darktable:multi_name="" darktable:multi_priority="0"/>
+    </rdf:Seq>
+   </darktable:history>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+
+
+def _darktable_crop(cx: float, cy: float, cw: float, ch: float, ratio_n: int, ratio_d: int,
+                    compressed: bool = False) -> str:
+    """darktable's crop module parameters (src/iop/crop.c: left, top, right, bottom as fractions of the image
+    after its flip module, then the aspect) as its XMP writes them: hex, or "gz" + factor + base64 of zlib."""
+    import base64
+    import struct
+    import zlib
+
+    blob = struct.pack("<4f2i", cx, cy, cw, ch, ratio_n, ratio_d)
+    if compressed:
+        return "gz01" + base64.b64encode(zlib.compress(blob)).decode()
+    return blob.hex()
+
+
+@needs_exiftool
+@pytest.mark.parametrize("end, compressed", [(3, False), (1, True)])
+def test_darktables_stars_colour_label_and_crop_come_back(tmp_path: Path, end: int, compressed: bool):
+    """darktable writes its colour labels as darktable:colorlabels (2 is green, never xmp:Label) and its crop in
+    its history (the last crop entry before history_end wins), measured on the image after its flip: upright."""
+    folder = tmp_path / "shoot"
+    save_photo(folder / "IMG_7.jpg", upright_image((400, 320)), orientation=6)  # upright 400 x 320, stored turned
+    first = _darktable_crop(0.1, 0.1, 0.9, 0.9, 0, 0, compressed)
+    second = _darktable_crop(0.2, 0.25, 0.8, 0.7, 4, 5, compressed)
+    sidecar = folder / "IMG_7.jpg.xmp"  # darktable's NAME.EXT.xmp
+    sidecar.write_text(DARKTABLE_SIDECAR.format(name="IMG_7.jpg", end=end, first=first, second=second))
+    assert "XMP-xmp:Rating" in exif_json(sidecar)  # well-formed XMP, as exiftool reads it
+    got = _fresh_index(folder, tmp_path)["IMG_7.jpg"]
+    box = (80.0, 80.0, 320.0, 224.0) if end == 3 else (40.0, 32.0, 360.0, 288.0)  # upright: no turning back
+    assert got == ("keep", 4, box), got

@@ -1,6 +1,15 @@
-"""How good is the crop search? Three measurements, described with their results in docs/cropping.md.
+"""How good is the crop search? Four measurements, described with their results in docs/cropping.md.
 
     .venv/bin/python tools/crop_eval.py [--portraits ../shared/photos/portraits] [--photos 40] [--sample 64]
+    .venv/bin/python tools/crop_eval.py --skip found faces agreement --fcdb-annotations DIR --fcdb-photos DIR \
+        [--fcdb-split validation|test] [--gaicd-scores FILE --gaicd-photos DIR]
+
+0. People's crops: on FCDB photos (the validation fifth of its training split by default; its official test
+   split only with --fcdb-split test, which is reported once), `--aspect free` as `selfie-desk crop` runs it:
+   IoU and boundary displacement of the proposal with the crop people drew, against keeping the photo whole;
+   how often the ranking agrees with the majority of five voters on FCDB's voted crop pairs of the same photos;
+   and, on GAICD photos whose ~90 candidate crops people scored (the few that can be had), where the proposal
+   and the uncropped photo fall among those scores.
 
 1. Found again: held-out portraits (never seen by the score head) are shrunk to 45-80 % of a scene made
    from another photo and pasted at a random place. The search (aspect "original", the portrait's own) should
@@ -36,7 +45,7 @@ from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch  # noqa: 
 from selfie_desk.neural.model import Scorer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_score import bucket  # noqa: E402
+from crop_data import bucket  # noqa: E402
 
 
 def is_heldout_portrait(name: str) -> bool:
@@ -104,7 +113,10 @@ def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict,
             "as shipped (pooled ranking)": pooled.finish(photo, "original", 3, boxes, estimates, rule, features,
                                                          dict(timings)),
         }
-        truth_score = float(exact.crop_scores(photo.image, np.array([truth], np.float64), *scene.size)[0])
+        truth_score = float(exact.crop_scores(photo.image, np.array([truth], np.float64), *scene.size,
+                                              quality=features.quality)[0])
+        original = pooled.search(prepared(pooled, im), "original", 3)  # the portrait as shot: well framed
+        kept = float(iou(np.array([original.best.box]), np.array([[0, 0, *im.size]]))[0, 0])
         row = {
             "photo": path.name,
             "subject_share": (truth[2] - truth[0]) / scene.width,
@@ -113,6 +125,8 @@ def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict,
             "iou_whole": float(iou(np.array([[0, 0, *scene.size]]), np.array([truth]))[0, 0]),
             "iou_random": float(iou(boxes[:, :4], np.array([truth]))[:, 0].mean()),
             "truth_score": truth_score,
+            "original_kept_whole": original.keep_whole,
+            "original_iou_whole": kept,
         }
         for label, r in results.items():
             found = [r.best, *r.alternatives]
@@ -151,6 +165,8 @@ def found_again(scorer: Scorer, portraits: list[Path], seed: int) -> tuple[dict,
         "baseline_median_iou_whole": round(float(np.median([r["iou_whole"] for r in rows])), 3),
         "baseline_median_iou_random_candidate": round(float(np.median([r["iou_random"] for r in rows])), 3),
         "with_faces_all_kept": round(float(np.mean([r["rule"] == "all faces" for r in rows if r["faces"]] or [0])), 3),
+        "originals_kept_whole": round(float(np.mean([r["original_kept_whole"] for r in rows])), 3),
+        "originals_proposal_iou_whole>=0.8": round(float(np.mean([r["original_iou_whole"] >= 0.8 for r in rows])), 3),
     }
     return out, made
 
@@ -220,6 +236,77 @@ def agreement(scorer: Scorer, items: list[tuple[str, Prepared]], sample: int, se
             "photos_at_or_above_0.9": int((rhos >= 0.9).sum())}
 
 
+def people(scorer: Scorer, annotations: Path, photos: Path, split: str, limit: int | None) -> dict:
+    """The search (`free`, as the command line runs it) against the crops people drew on FCDB photos."""
+    from crop_data import boundary_displacement, fcdb, ranking_pairs
+
+    crops, skipped = fcdb(annotations, photos, split)
+    crops = crops[:limit] if limit else crops
+    pairs = ranking_pairs(annotations, {c.name for c in crops})
+    search = CropSearch(scorer, **SEARCH)
+    rows = []
+    agree = votes = 0
+    for n, c in enumerate(crops):
+        photo = search.prepare(c.path)
+        r = search.search(photo, "free", top=3)
+        truth = np.array(c.box)
+        whole = np.array([0, 0, c.width, c.height], np.float64)
+        rows.append({"photo": c.name, "iou": float(iou(np.array([r.best.box]), truth[None])[0, 0]),
+                     "bde": boundary_displacement(np.array(r.best.box), truth, c.width, c.height),
+                     "iou_whole": float(iou(whole[None], truth[None])[0, 0]),
+                     "bde_whole": boundary_displacement(whole, truth, c.width, c.height),
+                     "keep_whole": r.keep_whole, "composition": r.best.composition})
+        if pairs.get(c.name):
+            features = search.features(photo.image, photo.looks)
+            for a, b, va, vb in pairs[c.name]:
+                if va == vb:
+                    continue
+                sa, sb = search.pooled_scores(features, np.stack([a, b]), c.width, c.height)
+                g = search.gains(features, np.stack([a, b]), c.width, c.height)
+                agree += (g[0] > g[1]) == (va > vb)
+                votes += 1
+        if (n + 1) % 25 == 0:
+            print(f"  {n + 1}/{len(crops)}: mean IoU {np.mean([x['iou'] for x in rows]):.4f}", flush=True)
+    def mean(k: str) -> float:
+        return round(float(np.mean([x[k] for x in rows])), 4)
+    return {"split": split, "photos": len(rows), "placeholders_or_missing_skipped": len(skipped),
+            "mean_iou": mean("iou"), "mean_bde": mean("bde"), "kept_whole": mean("keep_whole"),
+            "keep_whole_baseline_iou": mean("iou_whole"), "keep_whole_baseline_bde": mean("bde_whole"),
+            "voted_pairs": votes, "pairs_agreeing_with_the_majority": round(agree / votes, 4) if votes else None,
+            "per_photo": rows}
+
+
+def _rated(boxes: np.ndarray, mos: np.ndarray, box) -> tuple[float, float, float]:
+    """The people's score of the scored crop nearest `box`, its percentile among them, and their overlap."""
+    overlap = iou(boxes, np.array([box], np.float64))[:, 0]
+    k = int(np.argmax(overlap))
+    return float(mos[k]), float((mos < mos[k]).mean() * 100), float(overlap[k])
+
+
+def gaicd(scorer: Scorer, scores_file: Path, photos: Path) -> dict:
+    """Where the proposal and the uncropped photo fall among the crops people scored (GAICD: ~90 per photo,
+    mean opinion 1-5): each is given the score of the scored crop that overlaps it most."""
+    data = json.loads(scores_file.read_text())
+    search = CropSearch(scorer, **SEARCH)
+    rows = []
+    for path in sorted(photos.iterdir()):
+        if path.name not in data:
+            continue
+        boxes = np.array(data[path.name]["bbox"], np.float64)
+        mos = np.array(data[path.name]["score"], np.float64)
+        r = search.search_path(path, "free", 3)
+
+        crop, whole = _rated(boxes, mos, r.best.box), _rated(boxes, mos, (0, 0, r.width, r.height))
+        rows.append({"photo": path.name, "proposal_mos": crop[0], "proposal_percentile": crop[1],
+                     "proposal_nearest_iou": crop[2], "whole_mos": whole[0], "whole_percentile": whole[1],
+                     "whole_nearest_iou": whole[2], "best_mos": float(mos.max()), "keep_whole": r.keep_whole})
+        print(f"  {path.name}: proposal {crop[0]:.2f} ({crop[1]:.0f}th percentile), whole {whole[0]:.2f} "
+              f"({whole[1]:.0f}th), best rated {mos.max():.2f}", flush=True)
+    return {"photos": len(rows), "per_photo": rows,
+            "mean_proposal_mos": round(float(np.mean([x["proposal_mos"] for x in rows])), 3) if rows else None,
+            "mean_whole_mos": round(float(np.mean([x["whole_mos"] for x in rows])), 3) if rows else None}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--portraits", type=Path, default=ROOT.parent / "shared" / "photos" / "portraits")
@@ -230,6 +317,14 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--pyramid", type=float, nargs="+", help="pyramid levels (shares of the photo a box "
                         "covers at 224 px) instead of the shipped ones, e.g. --pyramid 1.0")
+    parser.add_argument("--fcdb-annotations", type=Path, help="yiling-chen/flickr-cropping-dataset's JSON files")
+    parser.add_argument("--fcdb-photos", type=Path, help="the FCDB/ folder of FeiHuang93/photo-composition")
+    parser.add_argument("--fcdb-split", default="validation", choices=["validation", "test"],
+                        help="test: FCDB's official test split, to be reported once")
+    parser.add_argument("--fcdb-limit", type=int, help="only the first N photos of the split")
+    parser.add_argument("--gaicd-scores", type=Path, help="GAICD's image_crop.json (bcmi/Human-Centric-Image-Cropping)")
+    parser.add_argument("--gaicd-photos", type=Path, help="a folder of GAICD photos (any that can be had)")
+    parser.add_argument("--content-weight", type=float, help="the ranking's content weight instead of the shipped one")
     parser.add_argument("--skip", nargs="*", default=[], choices=["found", "faces", "agreement"],
                         help="measurements to skip")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: fastest on a busy 2-core CPU)")
@@ -239,11 +334,19 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     if args.pyramid:
         SEARCH["pyramid"] = args.pyramid
+    if args.content_weight is not None:
+        SEARCH["content_weight"] = args.content_weight
 
     start = time.perf_counter()
     scorer = Scorer(device="cpu")
-    portraits = heldout_portraits(args.portraits, args.photos) if args.portraits.is_dir() else []
     result: dict = {}
+    if args.fcdb_annotations and args.fcdb_photos:
+        print(f"0. people's crops: FCDB {args.fcdb_split}", flush=True)
+        result["people"] = people(scorer, args.fcdb_annotations, args.fcdb_photos, args.fcdb_split, args.fcdb_limit)
+    if args.gaicd_scores and args.gaicd_photos:
+        print("0b. GAICD's scored crops", flush=True)
+        result["gaicd"] = gaicd(scorer, args.gaicd_scores, args.gaicd_photos)
+    portraits = heldout_portraits(args.portraits, args.photos) if args.portraits.is_dir() else []
     made: list = []
     if portraits and "found" in args.skip:  # the composites are still made: the agreement uses them
         made = found_again_photos(scorer, portraits, args.seed)
@@ -262,7 +365,10 @@ def main() -> int:
         items += [(f"composite:{name}", photo) for name, _, photo, _ in made[: args.agreement_composites]]
         result["agreement"] = agreement(scorer, items, args.sample, args.seed)
     result["seconds"] = round(time.perf_counter() - start, 1)
-    printable = {k: v for k, v in result.items() if k != "agreement"}
+    printable = {k: v for k, v in result.items() if k not in ("agreement", "people", "gaicd")}
+    for k in ("people", "gaicd"):
+        if k in result:
+            printable[k] = {key: v for key, v in result[k].items() if key != "per_photo"}
     if "agreement" in result:
         printable["agreement"] = {k: v for k, v in result["agreement"].items() if k != "per_photo"}
     print(json.dumps(printable, indent=2))

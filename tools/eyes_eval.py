@@ -120,6 +120,8 @@ def measure(rows: list[dict], landmarker: EyeLandmarker, mesh: bool) -> list[dic
                 "presence": lm.presence,
                 "right_eye": lm.right_eye[:16].tolist(),
                 "left_eye": lm.left_eye[:16].tolist(),
+                "right_iris": lm.right_iris.tolist(),
+                "left_iris": lm.left_iris.tolist(),
             }
         out.append(row)
     return out

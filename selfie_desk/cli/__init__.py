@@ -20,6 +20,7 @@ from selfie_desk.cli import (
     crop,
     export,
     folder_map,
+    forget,
     groups,
     listing,
     models,
@@ -37,7 +38,8 @@ from selfie_desk.core.exit_codes import ExitCode
 __all__ = ["ExitCode", "UsageError", "build_parser", "main"]
 
 # In the order `selfie-desk --help` lists them.
-COMMANDS = (score, groups, folder_map, listing, crop, window, export, sidecars, recover_catalog, train, models)
+COMMANDS = (score, groups, folder_map, listing, crop, window, export, sidecars, recover_catalog, forget, train,
+            models)
 
 
 def build_parser() -> argparse.ArgumentParser:

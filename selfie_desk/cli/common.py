@@ -5,13 +5,34 @@ need them, so `--help`, `list` and the window's start never pay for them."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 import threading
 from collections.abc import Iterable
 from typing import Any
 
-DEVICES = ("auto", "cpu", "cuda")  # --device's choices, in the order --help lists them
+DEVICES = ("auto", "cpu", "cuda")
+
+# What a terminal would act on instead of showing: C0 and C1 controls and DEL (an ESC sequence can set the window's
+# title, move the cursor, hide text), Unicode's bidirectional overrides and isolates (they reorder the rest of a
+# name on screen), and the raw C1 bytes of a name that is not UTF-8 (surrogate escapes \udc80-\udc9f).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\udc80-\udc9f]")
+
+
+def printable(text: object) -> str:
+    """`text` safe to print on a terminal in a table: every character a terminal would act on shown as its
+    escape (ESC as \\x1b, a newline as \\n, a right-to-left override as \\u202e). JSON output never goes
+    through this: it carries the real names."""
+    def escape(match: re.Match[str]) -> str:
+        ch = match.group()
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDC9F:
+            return f"\\x{code - 0xDC00:02x}"
+        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch) or (
+            f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+
+    return _UNPRINTABLE.sub(escape, str(text))  # --device's choices, in the order --help lists them
 
 
 def add_device_option(parser: Any, help: str = "where the convnet runs") -> None:
@@ -106,4 +127,4 @@ class ProgressBar:
 
 def print_progress(p) -> None:
     """One line per file on stderr, `[done/total] path`: export's and sidecars' progress."""
-    print(f"[{p.done}/{p.total}] {p.path}", file=sys.stderr, flush=True)
+    print(f"[{p.done}/{p.total}] {printable(p.path)}", file=sys.stderr, flush=True)

@@ -7,7 +7,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError, add_device_option, add_model_option, load_scorer, print_json_lines
+from selfie_desk.cli.common import (
+    UsageError,
+    add_device_option,
+    add_model_option,
+    load_scorer,
+    print_json_lines,
+    printable,
+)
 from selfie_desk.cli.guard import catalog_file
 from selfie_desk.core import crop_geometry
 from selfie_desk.core.exit_codes import ExitCode
@@ -16,15 +23,21 @@ from selfie_desk.core.exit_codes import ExitCode
 def register(sub) -> None:
     crop = sub.add_parser(
         "crop",
-        help="propose the best crops of photos (the convnet searches over scale, position and ratio)",
+        help="propose the best crops of photos (framing learned from people's crops, and the photo's score)",
         description=(
             "Search hundreds of candidate crops of each photo (scale, position and, with --aspect free, ratio), "
-            "score them with the convnet and print the best one with up to K distinct alternatives. Crops never "
-            "cut through a detected face. Without --json: a readable summary. With --json: one JSON object per "
+            "rank them by how people frame a photo (a composition model learned from crops people drew) on the "
+            "photo score's scale, and print the best one with up to K distinct alternatives. When no crop frames "
+            "the photo clearly better, the proposal is the whole photo (keep as is). Crops never cut through a "
+            "detected face. Without --json: a readable summary. With --json: one JSON object per "
             'photo per line on stdout and nothing else: {"path", "width", "height", "aspect", "crop": [x0, y0, '
-            'x1, y1], "score", "alternatives": [{"crop", "score"}], "error"}, in pixels of the upright '
-            'full-resolution photo; for a file that cannot be read: "error" is the reason and crop, score, '
-            "width and height are null, alternatives empty. Photos already in the catalog (opened or scored "
+            'x1, y1], "score", "alternatives": [{"crop", "score", "composition"}], "error", "keep_whole", '
+            '"whole_score", "composition"}, in pixels of the upright full-resolution photo; "score" is on the '
+            'photo score\'s scale ("whole_score" is the uncropped photo\'s), "composition" how much better the '
+            "crop frames the photo than the whole frame (the composition model's units, > 0 better), "
+            '"keep_whole" true when the proposal is the whole photo; for a file that cannot be read: "error" is '
+            "the reason and crop, score, width and height are null, alternatives empty. Photos already in the "
+            "catalog (opened or scored "
             "before, unchanged since) also get the proposal stored there, for the app's 'best after crop' sort; "
             "other photos are not added to the catalog. Exit 0 when every photo was cropped, 1 when some "
             "failed, 2 for a usage error."
@@ -72,11 +85,11 @@ def run(args: argparse.Namespace) -> int:
                 failed += 1
                 row = {"path": str(path), "width": None, "height": None, "aspect": args.aspect, "crop": None,
                        "score": None, "alternatives": [], "error": str(exc) or type(exc).__name__,
-                       "keep_whole": None}
+                       "keep_whole": None, "whole_score": None, "composition": None}
                 if args.json:
                     print_json_lines([row])
                 else:
-                    print(f"{image}: could not be read: {row['error']}")
+                    print(f"{printable(image)}: could not be read: {printable(row['error'])}")
                 continue
             if catalog is not None:
                 stored += _store_proposal(catalog, scorer.model_name, path, result, fingerprint)
@@ -114,12 +127,12 @@ def print_crop(shown: Path, result) -> None:
         return f"{x1 - x0}x{y1 - y0} at ({x0}, {y0})"
 
     gain = result.best.score - result.whole_score
-    print(f"{shown}  ({result.width}x{result.height}, aspect {result.aspect}, {len(result.faces)} face(s))")
+    print(f"{printable(shown)}  ({result.width}x{result.height}, aspect {result.aspect}, {len(result.faces)} face(s))")
     if result.keep_whole:
         print(f"  keep as is    {box(result.best.box):<28} score {result.best.score:.3f} "
-              "(no crop scores clearly higher)")
+              "(already well framed: no crop frames it clearly better)")
     else:
         print(f"  best crop     {box(result.best.box):<28} score {result.best.score:.3f} "
-              f"(whole photo {result.whole_score:.3f}, {gain:+.3f})")
+              f"(whole photo {result.whole_score:.3f}, {gain:+.3f}; composition {result.best.composition:+.2f})")
     for k, alt in enumerate(result.alternatives, 1):
         print(f"  alternative {k} {box(alt.box):<28} score {alt.score:.3f}")

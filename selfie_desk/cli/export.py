@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError, add_model_option, print_progress
+from selfie_desk.cli.common import UsageError, add_model_option, print_progress, printable
 from selfie_desk.cli.guard import catalog_file, catalog_photos
 from selfie_desk.core.exit_codes import ExitCode
 
@@ -48,7 +48,8 @@ def register(sub) -> None:
     export.add_argument("--quality", type=int, default=90, metavar="Q", help="JPEG/WebP quality 1-100 (90)")
     export.add_argument("--name", default="{name}", metavar="PATTERN",
                         help="file name without extension, from {rank} {name} {score} {rating} {decision} {date} "
-                             "{ext} (default: %(default)s; e.g. '{rank} {name}')")
+                             "{ext}, each as it is (no format specs; {{ and }} for braces; default: %(default)s; "
+                             "e.g. '{rank} {name}')")
     export.add_argument("--xmp", action="store_true", help="embed the stars, label and crop as XMP")
     export.add_argument("--list-only", action="store_true", help="write a CSV and a JSON list, copy nothing")
     export.add_argument("--skip-existing", action="store_true",
@@ -104,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
     for outcome in report.outcomes:
         if outcome.error:
-            print(f"selfie-desk: failed: {outcome.source}: {outcome.error}", file=sys.stderr)
+            print(f"selfie-desk: failed: {printable(outcome.source)}: {printable(outcome.error)}", file=sys.stderr)
         elif outcome.skipped:
-            print(f"selfie-desk: skipped: {outcome.source}: {outcome.skipped}", file=sys.stderr)
+            print(f"selfie-desk: skipped: {printable(outcome.source)}: {printable(outcome.skipped)}", file=sys.stderr)
     print(report.summary() + f"; into {args.dest}", file=sys.stderr)
     if report.selected == 0:
         hint = "no photo is flagged as a pick (P in the window)" if selection == "picks" else "no photo matches"

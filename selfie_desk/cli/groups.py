@@ -7,8 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import add_device_option, add_model_option, print_json_lines
-from selfie_desk.cli.guard import tell_skipped
+from selfie_desk.cli.common import add_device_option, add_model_option, print_json_lines, printable
+from selfie_desk.cli.guard import tell_offline, tell_skipped
 from selfie_desk.cli.score import Scored, scan
 from selfie_desk.core.exit_codes import ExitCode
 
@@ -73,13 +73,13 @@ def run(args: argparse.Namespace) -> int:
     done = scan(args, then=group)  # scored as `score` does, grouped under the same scan lock
     if not isinstance(done, Scored):
         return done
-    not_listed = tell_skipped(done.summary.index.skipped, done.photos)
+    not_listed = tell_skipped(done.summary.index.skipped, done.photos) + tell_offline(done.summary.index)
     if args.json:
         used = thresholds_of(params)
         print_json_lines(group_row(g, used) for g in done.then)
     else:
         print_table(done.then)
-    failed = not_listed or any(p.error for p in done.photos.values())
+    failed = not_listed or done.vanished or any(p.error for p in done.photos.values())
     return ExitCode.SOME_FAILED if failed else ExitCode.OK
 
 
@@ -91,6 +91,6 @@ def print_table(groups) -> None:
             score = "  -  " if m.photo.score is None else f"{m.photo.score:.3f}"
             head = f"{g.id:>5}  {g.kind:<8}" if i == 0 else f"{'':>5}  {'':<8}"
             why = f"  ({'; '.join(m.reasons)})" if m.reasons else ""
-            print(f"{head}  {'*' if m.best else '':<4}  {score:>5}  {m.photo.path}{why}")
+            print(f"{head}  {'*' if m.best else '':<4}  {score:>5}  {printable(m.photo.path)}{printable(why)}")
     n = sum(len(g.members) for g in groups)
     print(f"\n{n} photos in {len(groups)} groups", file=sys.stderr)

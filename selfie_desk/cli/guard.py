@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError
+from selfie_desk.cli.common import UsageError, printable
 from selfie_desk.core.exit_codes import ExitCode
 
 
@@ -120,12 +120,22 @@ def scan_lock_told(path: Path):
         signal.signal(signal.SIGINT, previous)
 
 
+def tell_offline(index_report) -> int:
+    """Say on stderr, one line each, the folders indexing found offline (an unplugged drive's empty mount point);
+    returns how many. Their photos were kept, listed, with their decisions."""
+    for folder, count in index_report.offline:
+        print(f"selfie-desk: {printable(folder)} is offline (empty now, as an unplugged drive or card leaves it): "
+              f"its {count} photo{'s' if count != 1 else ''} and their decisions are kept as they were, nothing "
+              "removed; plug it in and run again", file=sys.stderr)
+    return len(index_report.offline)
+
+
 def tell_skipped(skipped, listed) -> int:
     """Say on stderr, one line each, what indexing skipped that the listing does not show (unreadable
     folders, links to folders); returns how many."""
     n = 0
     for path, message in skipped:
         if path not in listed:
-            print(f"selfie-desk: {message}: {path}", file=sys.stderr)
+            print(f"selfie-desk: {printable(message)}: {printable(path)}", file=sys.stderr)
             n += 1
     return n

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import UsageError, add_model_option, print_json_lines
+from selfie_desk.cli.common import UsageError, add_model_option, print_json_lines, printable
 from selfie_desk.cli.guard import catalog_file
 from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.ranking import best_first
@@ -82,5 +82,6 @@ def run(args: argparse.Namespace) -> int:
         score = "  -  " if p.score is None else f"{p.score:.3f}"
         size = f"{p.width}x{p.height}" if p.width else "?"
         shown_rank = str(rank) if p.score is not None else "-"
-        print(f"{shown_rank:>4}  {score:>5}  {flag:<6}  {'*' * p.rating:<5}  {len(p.faces):>5}  {size:>11}  {p.path}")
+        print(f"{shown_rank:>4}  {score:>5}  {flag:<6}  {'*' * p.rating:<5}  {len(p.faces):>5}  {size:>11}  "
+              f"{printable(p.path)}")
     return ExitCode.OK

@@ -19,8 +19,9 @@ def register(sub) -> None:
         help="move a damaged catalog aside and rebuild it from your folders and their XMP sidecars",
         description=(
             "Move the catalog aside (to CATALOG.damaged-DATE, nothing is deleted) when it is damaged, start a "
-            "new one, and score each FOLDER into it: stars and rejects come back from XMP sidecars (write them "
-            "with 'selfie-desk sidecars' while the catalog works), picks from their green label. A catalog that "
+            "new one, and score each FOLDER into it: stars, rejects, crops and picks (a green label; darktable's "
+            "colour labels too) come back from XMP sidecars or the XMP inside the photos (write sidecars with "
+            "'selfie-desk sidecars' while the catalog works). A catalog that "
             "opens fine is left alone unless --force. Exit 0 when done, 3 when the catalog cannot be replaced."
         ),
     )

@@ -16,9 +16,10 @@ from selfie_desk.cli.common import (
     add_model_option,
     load_scorer,
     print_json_lines,
+    printable,
     score_with_progress,
 )
-from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_skipped
+from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_offline, tell_skipped
 from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.ranking import best_first
 
@@ -67,6 +68,7 @@ class Scored:
     summary: Any
     photos: dict[str, Any]
     then: Any = None  # what `then` returned
+    vanished: tuple[str, ...] = ()  # targets moved, renamed or unplugged while they were scored
 
 
 def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], Any] | None = None) -> Scored | int:
@@ -79,7 +81,9 @@ def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], An
 
     # The catalog (numpy, SQLite) loads only once the command line is known to be right.
     from selfie_desk.core.catalog_access import open_catalog
+    from selfie_desk.core.indexing import canonical, photo_path
 
+    targets = [(photo_path(canonical(p)), p.is_dir()) for p in args.paths]  # where each is, before the pass
     path = catalog_file()
     open_catalog(path).close()  # a damaged, newer or unwritable catalog is told before the model loads
     cluster = _join_cluster(args)
@@ -101,7 +105,7 @@ def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], An
                     raise
                 print(f"selfie-desk: error: {exc}", file=sys.stderr)
                 return ExitCode.SOME_FAILED
-            return _collect(args, catalog, scorer, summary, then)
+            return _collect(targets, catalog, scorer, summary, then)
     finally:
         if cluster is not None:
             cluster.close()
@@ -144,22 +148,29 @@ def _score(args: argparse.Namespace, catalog, scorer, cluster):
                                run=on_cluster)
 
 
-def _collect(args: argparse.Namespace, catalog, scorer, summary, then) -> Scored | int:
-    """The catalog's photos of `args.paths` after the pass (and what `then` made of them)."""
-    from selfie_desk.core.indexing import canonical, photo_path
-
+def _collect(targets: list[tuple[Path, bool]], catalog, scorer, summary, then) -> Scored | int:
+    """The catalog's photos of the targets (canonical, and whether each was a folder when the pass began) after
+    the pass, and what `then` made of them. A target no longer where it was (a folder renamed or unplugged
+    meanwhile) is told with how many of its photos were left unscored: never "0 photos" and success."""
     if summary.cancelled:
         print("selfie-desk: interrupted; everything scored so far is saved", file=sys.stderr)
         return ExitCode.INTERRUPTED
     photos: list[Any] = []
-    for target in (photo_path(canonical(p)) for p in args.paths):  # a pair's JPEG names the pair
-        if target.is_dir():
-            photos += catalog.photos(scorer.model_name, folder=str(target))
-        else:
-            photos += catalog.photos(scorer.model_name, paths=[str(target)])
+    vanished: list[str] = []
+    for target, was_folder in targets:  # a pair's JPEG names the pair
+        here = catalog.photos(scorer.model_name, **({"folder": str(target)} if was_folder
+                                                     else {"paths": [str(target)]}))
+        photos += here
+        if not (target.is_dir() if was_folder else target.exists()):
+            vanished.append(str(target))
+            unscored = sum(p.score is None or p.error is not None for p in here)
+            what = "folder" if was_folder else "photo"
+            print(f"selfie-desk: error: the {what} {printable(target)} was moved, renamed or unplugged while it was "
+                  f"scored: {unscored} of its {len(here)} photos not scored; nothing is lost (scores and decisions "
+                  "follow the photos): run 'selfie-desk score' on its new place", file=sys.stderr)
     unique = {p.path: p for p in photos}
     after = then(catalog, scorer, unique) if then is not None else None
-    return Scored(scorer, summary, unique, after)
+    return Scored(scorer, summary, unique, after, tuple(vanished))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -168,15 +179,16 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(done, Scored):
         return done
     ranked = sorted(done.photos.values(), key=best_first)
-    not_listed = tell_skipped(done.summary.index.skipped, done.photos)
+    not_listed = tell_skipped(done.summary.index.skipped, done.photos) + tell_offline(done.summary.index)
     for path, message in done.summary.index.notes:  # told, not failed: the photo is scored
-        print(f"selfie-desk: note: {message}: {path}", file=sys.stderr)
+        print(f"selfie-desk: note: {printable(message)}: {printable(path)}", file=sys.stderr)
     if args.json:
         print_json_lines(photo.to_json() for photo in ranked)
     else:
         cluster = getattr(args, "cluster", None)
         print_table(ranked, done.summary, f"the Ray cluster ({cluster})" if cluster else done.scorer.label)
-    return ExitCode.SOME_FAILED if not_listed or any(p.error for p in ranked) else ExitCode.OK
+    failed = not_listed or done.vanished or any(p.error for p in ranked)
+    return ExitCode.SOME_FAILED if failed else ExitCode.OK
 
 
 def print_table(photos, summary, device: str) -> None:
@@ -191,10 +203,10 @@ def print_table(photos, summary, device: str) -> None:
     def show(path: str) -> str:
         if cwd is not None:
             try:
-                return os.path.relpath(path, cwd) if path.startswith(str(cwd)) else path
+                return printable(os.path.relpath(path, cwd) if path.startswith(str(cwd)) else path)
             except ValueError:
                 pass
-        return path
+        return printable(path)
 
     print(f"{'rank':>4}  {'score':>5}  {'faces':>5}  {'size':>11}  photo")
     for rank, p in enumerate(good, 1):
@@ -204,7 +216,7 @@ def print_table(photos, summary, device: str) -> None:
     if bad:
         print(f"\n{len(bad)} could not be read:")
         for p in bad:
-            print(f"  {show(p.path)}: {p.error}")
+            print(f"  {show(p.path)}: {printable(p.error)}")
     idx = summary.index
     print(
         f"\n{len(photos)} photos: {summary.scored} scored now, {idx.unchanged} unchanged, {idx.moved} moved, "

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from selfie_desk.cli.common import add_model_option, print_progress
+from selfie_desk.cli.common import add_model_option, print_progress, printable
 from selfie_desk.cli.guard import catalog_photos
 from selfie_desk.core.exit_codes import ExitCode
 
@@ -32,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
     _folder, photos = catalog_photos(args.folder, args.model)
     report = sidecars.write_sidecars(photos, progress=print_progress)
     for path, message in report.failed:
-        print(f"selfie-desk: failed: {path}: {message}", file=sys.stderr)
+        print(f"selfie-desk: failed: {printable(path)}: {printable(message)}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
     return ExitCode.SOME_FAILED if report.failed else ExitCode.OK

@@ -9,6 +9,7 @@ process loses at most the batch in flight.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -140,6 +141,14 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO grouping_stamp (id, generation, thresholds, made_at) VALUES (1, 0, NULL, 0);
     """,
+    # 10: each file's inode and change time (issue 31): a photo replaced by another of the same name, size and mtime
+    # (a copy that kept its times) shows in them, so indexing reads its fingerprint again; unchanged files still
+    # cost a stat. NULL: catalogued before this (filled in by the next scan without reading the file). User data
+    # untouched. Self-contained, for merge order.
+    """
+    ALTER TABLE photos ADD COLUMN inode INTEGER;
+    ALTER TABLE photos ADD COLUMN ctime_ns INTEGER;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
@@ -210,6 +219,7 @@ class FileState:
     scored: bool
     missing: bool = False
     pair: str | None = None  # the JPEG beside a raw (RAW+JPEG), as the catalog has it
+    stamp: tuple[int, int] | None = None  # (inode, ctime_ns) when last read; None: not known (schema 8 or older)
 
 
 @dataclass(frozen=True)
@@ -341,6 +351,27 @@ class NewerCatalogError(RuntimeError):
     """The catalog was written by a newer Selfie Desk: refused, and never modified."""
 
 
+class CatalogNotAFile(OSError):
+    """The catalog's path (or its WAL beside it) is a FIFO, a folder, a device...: SQLite would block on it for ever
+    (a FIFO) or fail obscurely, so it is refused before SQLite ever opens it, and left as it is."""
+
+
+def _check_regular(path: Path) -> None:
+    import stat
+
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = os.stat(candidate).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue  # unreadable: SQLite says why, in its own words
+        if not stat.S_ISREG(mode):
+            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "a device")
+            raise CatalogNotAFile(f"{candidate} is {kind}, not a regular file")
+
+
 class Catalog:
     """The photo catalog. One instance per thread: sqlite connections are not shared across threads."""
 
@@ -349,6 +380,7 @@ class Catalog:
         as well: a read-only folder where SQLite cannot even create the WAL's shared-memory file."""
         self.path = Path(path)
         self.readonly = readonly or immutable
+        _check_regular(self.path)  # before SQLite opens it: a FIFO would block the open for ever
         if self.readonly:
             mode = "ro&immutable=1" if immutable else "ro"
             uri = f"{self.path.resolve().as_uri()}?mode={mode}"
@@ -427,7 +459,8 @@ class Catalog:
             "SELECT p.id, p.path, p.size, p.mtime_ns, p.fingerprint, p.error, "
             f"s.score IS NOT NULL AND (? IS NULL OR s.head = ?) AND NOT {_UNMEASURED} AND NOT {_UNSIGNED} "
             f"AND NOT {_UNIDENTIFIED}, "
-            "p.missing_since IS NOT NULL, p.pair FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
+            "p.missing_since IS NOT NULL, p.pair, p.inode, p.ctime_ns FROM photos p "
+            "LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
         )
         rows: list[tuple[Any, ...]] = []
         if folder is not None:
@@ -437,7 +470,8 @@ class Catalog:
         for path in paths:
             rows += self._db.execute(query + "WHERE p.path = CAST(? AS TEXT)",
                                      (head, head, model, db_path(path))).fetchall()
-        return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8]) for r in rows}
+        return {r[1]: FileState(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8],
+                                None if r[9] is None or r[10] is None else (int(r[9]), int(r[10]))) for r in rows}
 
     def orphan_with_fingerprint(self, fingerprint: str, exists: Callable[[str], bool]) -> FileState | None:
         """A catalogued photo with this content whose file is gone: the same photo, renamed or moved."""
@@ -478,13 +512,30 @@ class Catalog:
         for chunk in _chunks(list(ids), 500):
             yield from self._db.execute(query.format(marks=",".join("?" * len(chunk))), chunk)
 
-    def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str) -> int:
+    def add_file(self, path: str, size: int, mtime_ns: int, fingerprint: str,
+                 stamp: tuple[int, int] | None = None) -> int:
         cur = self._db.execute(
-            "INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at) VALUES (CAST(? AS TEXT), ?, ?, ?, ?)",
-            (db_path(path), size, mtime_ns, fingerprint, time.time()),
+            "INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at, inode, ctime_ns) "
+            "VALUES (CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)",
+            (db_path(path), size, mtime_ns, fingerprint, time.time(), *(stamp or (None, None))),
         )
         assert cur.lastrowid is not None  # set by every INSERT into a rowid table
         return int(cur.lastrowid)
+
+    def set_stamp(self, photo_id: int, stamp: tuple[int, int] | None) -> None:
+        """The file's (inode, ctime_ns) as just read: its content was checked (or is new) at that stamp."""
+        self._db.execute("UPDATE photos SET inode = ?, ctime_ns = ? WHERE id = ?", (*(stamp or (None, None)), photo_id))
+
+    def set_aside(self, photo_id: int) -> None:
+        """Another photo took this one's path (a file replaced by another of the same name): this row, with its
+        scores and decisions, moves to a path no file can have and waits as missing photos do, for its content
+        to turn up again (found by its fingerprint) or for the user's word (forget-missing)."""
+        row = self._db.execute("SELECT path FROM photos WHERE id = ?", (photo_id,)).fetchone()
+        if row is None:
+            return
+        self._db.execute(
+            "UPDATE photos SET path = CAST(? AS TEXT), missing_since = ?, inode = NULL, ctime_ns = NULL WHERE id = ?",
+            (db_path(f"{row[0]}/.replaced-{photo_id}-{time.time_ns()}"), time.time(), photo_id))
 
     def move_file(self, photo_id: int, new_path: str, size: int, mtime_ns: int) -> None:
         self._db.execute(
@@ -513,13 +564,29 @@ class Catalog:
 
     def mark_missing(self, photo_ids: Iterable[int]) -> None:
         """Files gone from disk leave every listing at once, but their records (scores, the user's decisions)
-        wait in case the same photo turns up elsewhere later; `purge_missing` forgets them eventually."""
+        wait in case the same photo turns up again; only the user's word forgets them (`purge_missing`)."""
         now = time.time()
         with self.transaction():
             self._db.executemany(
                 "UPDATE photos SET missing_since = ? WHERE id = ? AND missing_since IS NULL",
                 [(now, i) for i in photo_ids],
             )
+
+    def known_under(self, folder: str) -> list[tuple[int, str, bool]]:
+        """(id, path, marked missing) of every photo the catalog has under `folder`, listed or not."""
+        lo, hi = _prefix_bounds(folder)
+        return [(int(r[0]), r[1], bool(r[2])) for r in self._db.execute(
+            "SELECT id, path, missing_since IS NOT NULL FROM photos WHERE path > CAST(? AS TEXT) "
+            "AND path < CAST(? AS TEXT) ORDER BY path", (lo, hi))]
+
+    def forget(self, photo_ids: Iterable[int]) -> int:
+        """Drop these photos from the catalog, scores and decisions with them: only ever on the user's word."""
+        ids = list(photo_ids)
+        with self.transaction() as db:
+            for chunk in _chunks(ids, 500):
+                db.execute(f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            self._drop_empty_groups()
+        return len(ids)
 
     def purge_missing(self, older_than_s: float) -> int:
         with self.transaction():

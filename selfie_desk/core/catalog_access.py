@@ -3,7 +3,9 @@ saying what is wrong and what to do (CatalogError), never a traceback; a damaged
 and rebuilt; a catalog from a newer version is refused and left exactly as it is.
 
 Also the scan lock: two scans of one catalog would read the same files twice, so a second one waits for the
-first (with a message), while `list` and the window keep reading.
+first (with a message), while `list` and the window keep reading. And the window lock: one window per catalog, as
+Lightroom holds one catalog open and darktable one library (issue 31: two windows on one folder shared one undo
+history, and each showed flags the other had changed).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from selfie_desk.core.catalog import Catalog, NewerCatalogError
+from selfie_desk.core.catalog import Catalog, CatalogNotAFile, NewerCatalogError
 
 try:
     import fcntl
@@ -42,6 +44,9 @@ def explain(exc: BaseException, path: Path) -> CatalogError:
         return exc
     text = str(exc)
     low = text.lower()
+    if isinstance(exc, CatalogNotAFile):
+        return CatalogError(f"cannot use the catalog: {text}; move it away (it was left as it is), or "
+                            f"{_home_hint()}")
     if isinstance(exc, NewerCatalogError):
         return CatalogError(f"{text}; it was left untouched: use that version of Selfie Desk, or "
                             f"{_home_hint()}")
@@ -170,3 +175,53 @@ def scan_lock(catalog_path: Path, on_wait: Callable[[], None] | None = None,
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+class CatalogInUse(CatalogError):
+    """Another window has the catalog open. str(): one line naming it, and what to do."""
+
+
+class WindowLock:
+    """The catalog's window lock, held while a window is open (released by `release`, or by the process ending:
+    a window killed never locks the catalog for ever)."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file drops the lock
+            self._fd = None
+
+
+def window_lock(catalog_path: Path) -> WindowLock:
+    """Take the catalog's window lock, or CatalogInUse when another window holds it (naming its process). Without
+    a writable lock file (a read-only home, Windows) it lets the window open: SQLite's locking still keeps the
+    catalog whole."""
+    if fcntl is None:
+        return WindowLock(None)
+    path = Path(catalog_path).with_name(Path(catalog_path).name + ".window-lock")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError:
+        return WindowLock(None)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        except OSError:
+            holder = ""
+        os.close(fd)
+        who = f" (process {holder})" if holder.isdigit() else ""
+        raise CatalogInUse(f"Selfie Desk is already open on this catalog{who}: use that window, or close it first; "
+                           "one window per catalog, so that no window undoes or hides another's edits") from None
+    except OSError:
+        os.close(fd)
+        return WindowLock(None)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    except OSError:
+        pass  # the lock holds without the name
+    return WindowLock(fd)

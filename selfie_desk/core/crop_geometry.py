@@ -34,12 +34,12 @@ DEFAULT_ASPECT = "original"
 FREE_RATIOS = (1.0, 4 / 5, 5 / 4, 2 / 3, 3 / 2, 3 / 4, 4 / 3, 16 / 9, 9 / 16)
 # Stored with each proposal in the catalog: a proposal made by another version is made again when asked for.
 # Change it whenever the search would propose differently for the same photo.
-SEARCH_VERSION = "2026-12-01 pooled ranking, margin 0.01"
-# The whole frame is always a candidate: a crop is proposed only when it scores this much above the
-# uncropped photo (score units); otherwise the proposal is "keep as is". Chosen on the validation composites
-# above (training portraits only) as the largest found-again rate that still keeps every well-framed original
-# with room to crop as it is: 0.01 found 90 % and kept 32 of 32 originals; 0.02 84 %, 0.03 (before) 78 %;
-# 0 found 93 % but proposed a crop for one original.
+SEARCH_VERSION = "2026-12-07 composition head (crop_head.pt), keep-whole margin 0.01"
+# The whole frame is always a candidate: a crop is proposed only when its ranking logit beats the uncropped
+# photo's by this much (the score head's logit units: with COMPOSITION_WEIGHT 0.5, a composition gain of 0.02,
+# i.e. a frame 0.02 closer in expected IoU to the crop people would draw). Chosen on the validation portraits
+# (well framed as shot): the smallest margin that keeps >= 95 % of them whole (97 % here; 12 % with no margin),
+# at a cost of 0.002 in mean IoU on FCDB's validation photos (docs/cropping.md).
 KEEP_MARGIN = 0.01
 
 MIN_SCALE = 0.35  # smallest crop, as a share of the largest crop of its ratio (keeps ~12 % of the pixels)
@@ -182,6 +182,50 @@ def face_candidates(
     return dedupe(np.concatenate(out)) if out else np.zeros((0, 4))
 
 
+def candidate_boxes(width: int, height: int, aspect: str, faces: Sequence[Box] = ()) -> np.ndarray:
+    """The crop search's coarse stage for `aspect`, each row x0, y0, x1, y1, ratio: per ratio the grid, plus
+    crops around all the faces (or, when no crop of a ratio holds them all with their margins, around the bare
+    face boxes, and failing that around each face)."""
+    margins = [face_margin_box(f, width, height) for f in faces]
+    rows = []
+    for ratio in ratios_for(aspect, width, height):
+        parts = [coarse_candidates(width, height, ratio)]
+        if margins:
+            around_all = face_candidates(union_box(margins), width, height, ratio)
+            if not len(around_all):  # too big with the margins: around the faces themselves
+                around_all = face_candidates(union_box(list(faces)), width, height, ratio)
+            parts += [around_all] if len(around_all) else [
+                face_candidates(m, width, height, ratio, scales=4, steps=4) for m in margins]
+        boxes = dedupe(np.concatenate(parts))
+        rows.append(np.concatenate([boxes, np.full((len(boxes), 1), ratio)], axis=1))
+    return np.concatenate(rows)
+
+
+def refined_candidates(coarse: np.ndarray, scores: np.ndarray, rule: FaceRule, width: int, height: int,
+                       fine_seeds: int) -> np.ndarray:
+    """The fine stage's boxes (rows x0, y0, x1, y1, ratio): around each ratio's best distinct coarse boxes,
+    `fine_seeds` of them (one per ratio in a free search), and more until the ratio has MIN_CANDIDATES
+    (if it cannot reach it, all its coarse boxes have been searched around)."""
+    ratios = np.unique(coarse[:, 4])
+    least = fine_seeds if len(ratios) == 1 else 1
+    out = []
+    for ratio in ratios:
+        mine = np.flatnonzero(coarse[:, 4] == ratio)
+        seen = set(box_keys(coarse[mine, :4]))
+        order = mine[np.argsort(-scores[mine], kind="stable")]
+        for n, i in enumerate(coarse_seeds(coarse[:, :4], order)):
+            if n >= least and len(seen) >= MIN_CANDIDATES:
+                break
+            boxes = fine_candidates(coarse[i, :4], width, height, ratio)
+            boxes = boxes[rule.allows(boxes, width, height)]
+            keys = box_keys(boxes)
+            fresh = [k for k, key in enumerate(keys) if key not in seen]
+            seen.update(keys)
+            if fresh:
+                out.append(np.concatenate([boxes[fresh], np.full((len(fresh), 1), ratio)], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 5))
+
+
 def inside(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     """Boxes shifted (never resized) to lie within the photo; none is larger than the photo."""
     boxes = boxes.copy()
@@ -192,8 +236,9 @@ def inside(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     return boxes
 
 
-def box_key(box: np.ndarray) -> tuple[int, ...]:
-    return tuple(np.round(np.asarray(box[:4]) * 10).astype(np.int64).tolist())
+def box_keys(boxes: np.ndarray) -> list[tuple[int, ...]]:
+    """One key per box, equal for boxes equal to within a tenth of a pixel."""
+    return [tuple(r) for r in np.round(np.asarray(boxes, np.float64)[:, :4] * 10).astype(np.int64).tolist()]
 
 
 def dedupe(boxes: np.ndarray) -> np.ndarray:
@@ -359,8 +404,10 @@ def cuts_a_face(box: Box, faces: Sequence[Box]) -> bool:
 @dataclass(frozen=True)
 class Crop:
     box: Box  # whole pixels of the upright full-resolution photo
-    score: float  # the convnet's score of the crop on its own when verified, else the pooled estimate
-    estimate: float  # the pooled (shared-feature) score the search ranked it by
+    score: float  # on the photo score's scale: exact (one pass on the crop) when verified, else the estimate
+    estimate: float  # the score from the shared features the search ranked it by
+    composition: float = 0.0  # the composition head's score above the whole frame's (> 0: framed better)
+    gain: float = 0.0  # the ranking's logit above the whole frame's: a crop is proposed when >= KEEP_MARGIN
 
 
 @dataclass(frozen=True)
@@ -401,9 +448,12 @@ class CropResult:
             "aspect": self.aspect,
             "crop": [int(v) for v in self.best.box],
             "score": round(self.best.score, 6),
-            "alternatives": [{"crop": [int(v) for v in a.box], "score": round(a.score, 6)} for a in self.alternatives],
+            "alternatives": [{"crop": [int(v) for v in a.box], "score": round(a.score, 6),
+                              "composition": round(a.composition, 4)} for a in self.alternatives],
             "error": None,
             "keep_whole": self.keep_whole,
+            "whole_score": round(self.whole_score, 6),
+            "composition": round(self.best.composition, 4),
         }
 
 

@@ -7,16 +7,21 @@ libjpeg's DCT scaling (draft mode), other formats through the cheapest reduction
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import warnings
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from PIL import Image, UnidentifiedImageError
 
 from selfie_desk.core import raw
 from selfie_desk.core.files import NotRegularFile, open_regular
+
+log = logging.getLogger(__name__)
 
 try:  # HEIC/HEIF: optional at import time so the core still loads if the plug-in is broken
     import pillow_heif
@@ -36,6 +41,29 @@ SUFFIXES = frozenset(
 MAX_PIXELS = 400_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+# Pillow warns (on stderr, through `warnings`) about one file's damaged metadata: "Corrupt EXIF data", "Tag data
+# larger than file". Those are per-file facts, so they never reach the terminal: while `decode` reads a file on a
+# thread, what Pillow says is collected and told as that photo's note; anywhere else it goes to the log.
+_PIL_DIR = os.path.dirname(Image.__file__)
+_collecting = threading.local()
+_show_warning = warnings.showwarning
+
+
+def _pil_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:  # warnings.showwarning's signature
+    if not str(filename).startswith(_PIL_DIR):
+        return _show_warning(message, category, filename, lineno, file, line)
+    notes = getattr(_collecting, "notes", None)
+    if notes is not None:
+        notes.append(" ".join(str(message).split()))
+    else:
+        log.debug("Pillow: %s", message)
+
+
+warnings.filterwarnings("always", module=r"PIL\.")  # each file's warnings, not only the first of their kind
+warnings.showwarning = _pil_warning
 # The pixel budget: memory per photo stays bounded whatever its header or file size says. A baseline JPEG
 # is decoded reduced (1/8 at most, libjpeg's DCT scaling), so it may have up to MAX_PIXELS; every other
 # format (PNG, TIFF, WebP, GIF, BMP, HEIC, AVIF) and progressive JPEG (whose coefficients libjpeg keeps at
@@ -146,18 +174,27 @@ def decode(path: Path, long_edge: int, *, full_resolution: bool = False, pair: s
             except PhotoError:
                 raise exc from None  # neither file reads: the raw's own reason
             return replace(got, note=f"read from its JPEG {Path(pair).name}, the raw itself cannot be: {exc}")
+    notes: list[str] = []
+    _collecting.notes = notes
     try:
         with open_regular(path) as fh:  # a FIFO or device is refused, never waited on
             if os.fstat(fh.fileno()).st_size == 0:
                 raise PhotoError("empty file (0 bytes)")
             with Image.open(fh) as im:
-                return _decode_open(im, long_edge)
+                _check_jpeg_data(im, os.fstat(fh.fileno()).st_size)
+                got = _decode_open(im, long_edge)
+        if notes:
+            said = "; ".join(dict.fromkeys(notes))
+            got = replace(got, note=f"damaged EXIF or metadata ({said[:200]}); the pixels were read")
+        return got
     except PhotoError:
         raise
     except NotRegularFile as exc:
         raise PhotoError(str(exc)) from None
     except (MemoryError, Exception) as exc:  # Pillow raises many types for bad data
         raise PhotoError(_describe(exc)) from None
+    finally:
+        _collecting.notes = None
 
 
 def _decode_raw(path: Path, long_edge: int, full_resolution: bool) -> Decoded:
@@ -191,6 +228,21 @@ def _raw_exif(path: Path) -> tuple[str | None, float | None] | None:
                 return _capture_time(exif), _exposure_bias(exif)
     except Exception:
         return None
+
+
+def _check_jpeg_data(im: Image.Image, file_size: int) -> None:
+    """PhotoError when a JPEG's header claims more pixels than its data can hold. Each 8 x 8 block of the image is
+    coded with at least one bit (its DC difference, whatever the Huffman table, in a baseline or a progressive
+    file), so a file of N bytes holds at most 8 N blocks: a 45 KB file claiming 19000 x 19000 (5.6 million blocks)
+    lies, and libjpeg would fill what is missing with grey and hand over a "photo" of that size. Honest files are
+    far above the bound: a flat grey 6000 x 4000 at quality 5 takes 6 bits a block."""
+    if im.format != "JPEG":
+        return
+    width, height = im.size
+    blocks = -(-width // 8) * -(-height // 8)
+    if blocks > 8 * file_size:
+        raise PhotoError(f"its header claims {width} x {height} pixels, but the file's {file_size:,} bytes cannot "
+                         f"hold more than {8 * file_size * 64 / 1e6:.1f} MP: damaged or forged, not read")
 
 
 def _decode_open(im: Image.Image, long_edge: int) -> Decoded:

@@ -13,6 +13,7 @@ import os
 from enum import StrEnum
 
 from selfie_desk.core.catalog import Photo
+from selfie_desk.core.eyes import EYE_WORDS
 
 ASPECT_LABELS = {"sharpness": "Sharpness", "noise": "Noise", "exposure": "Exposure", "framing": "Framing"}
 RED, AMBER, GREEN, GOLD = "#e5534b", "#d29922", "#2ea043", "#f0b428"
@@ -100,8 +101,9 @@ def describe(p: Photo, form: Form, rank: int | None = None, scored: int = 0) -> 
         if p.faces:
             shown = p.faces[:4] if caption else p.faces[:6]
             conf = ", ".join(f"{f.confidence:.0%}" for f in shown)
-            parts.append(f"{_plural(len(p.faces), 'face')} ({conf})" if caption
-                         else f"{_plural(len(p.faces), 'face')}: {conf} sure")
+            eyes = ", ".join(EYE_WORDS.get(f.eyes, EYE_WORDS["unknown"]) for f in shown)
+            parts.append(f"{_plural(len(p.faces), 'face')} ({conf}; {eyes})" if caption
+                         else f"{_plural(len(p.faces), 'face')}: {conf} sure; {eyes}")
         else:
             parts.append("no faces" if caption else "No faces found")
     if not caption:  # the caption leaves crop scores to the crop overlay

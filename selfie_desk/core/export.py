@@ -189,17 +189,34 @@ def applied_crop(photo: Photo, options: ExportOptions,
 # ---- names -------------------------------------------------------------------------------------------------------
 
 
-def check_pattern(pattern: str) -> None:
-    """ExportError for a pattern that names an unknown field or is malformed."""
+def _pattern_parts(pattern: str) -> list[tuple[str, str | None]]:
+    """The pattern as (literal text, field name or None) pairs. Only the bare documented placeholders are fields: a
+    pattern is never a Python format string (no attributes, indexes, conversions or format specs, which reach
+    an object's innards or allocate without bound), so anything else is an ExportError saying what is allowed."""
+    known = ", ".join("{" + f + "}" for f in PATTERN_FIELDS)
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+        parsed = list(string.Formatter().parse(pattern))
     except ValueError as exc:
-        raise ExportError(f"bad name pattern {pattern!r}: {exc}") from None
-    unknown = [f for f in fields if f.split(".")[0].split("[")[0] not in PATTERN_FIELDS]
-    if unknown:
-        known = ", ".join("{" + f + "}" for f in PATTERN_FIELDS)
-        raise ExportError(f"unknown field {{{unknown[0]}}} in the name pattern; use {known}")
-    if not fields and not pattern.strip():
+        raise ExportError(f"bad name pattern {pattern!r}: {exc}; use {known} ({{{{ and }}}} for braces)") from None
+    parts: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in parsed:
+        if name is None:
+            parts.append((literal, None))
+            continue
+        if name not in PATTERN_FIELDS:
+            shown = name if len(name) <= 40 else name[:40] + "..."
+            raise ExportError(f"unknown field {{{shown}}} in the name pattern; use {known} as they are")
+        if spec or conversion:
+            raise ExportError(f"the name pattern takes {{{name}}} as it is, without '!' or ':' after it; "
+                              f"use {known}")
+        parts.append((literal, name))
+    return parts
+
+
+def check_pattern(pattern: str) -> None:
+    """ExportError for a pattern that names an unknown field, formats one, or is malformed."""
+    parts = _pattern_parts(pattern)
+    if not any(name for _, name in parts) and not pattern.strip():
         raise ExportError("the name pattern is empty")
 
 
@@ -215,10 +232,7 @@ def file_stem(pattern: str, photo: Photo, rank: int, total: int) -> str:
         "date": (photo.captured_at or "")[:10] or "nodate",
         "ext": src.suffix.lstrip(".").lower(),
     }
-    try:
-        stem = pattern.format(**values)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ExportError(f"bad name pattern {pattern!r}: {exc}") from None
+    stem = "".join(literal + ("" if name is None else values[name]) for literal, name in _pattern_parts(pattern))
     stem = re.sub(r'[/\\\x00-\x1f:*?"<>|]', "_", stem).strip().strip(".")
     return stem or src.stem
 

@@ -4,7 +4,9 @@ known). Torch-free: the landmarks come from ``selfie_desk.neural.eyes``; the rul
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,3 +39,25 @@ def check_face(gray: np.ndarray, box: Box, landmarks: EyeLandmarks | None) -> Fa
     shift = np.array([ox, oy], dtype=np.float64)
     contours = (landmarks.right_eye - shift, landmarks.left_eye - shift)
     return FaceCheck(eye_state(landmarks).state, focus.face_sharpness(region, local, contours))
+
+
+# A face counts as a subject (its closed eyes spoil the photo) when the detector is sure of it and it is at least
+# this share of the largest sure face's width: a passer-by's blink in the background does not.
+SUBJECT_CONFIDENCE = 0.8
+SUBJECT_WIDTH = 0.5
+
+
+def subjects(boxes: Sequence[Box], confidences: Sequence[float]) -> list[bool]:
+    """Which faces are the photo's subjects (sure, and not much smaller than the largest sure face)."""
+    sure = [c >= SUBJECT_CONFIDENCE for c in confidences]
+    widths = [b[2] - b[0] for b in boxes]
+    largest = max((w for w, ok in zip(widths, sure, strict=True) if ok), default=0.0)
+    return [ok and w >= SUBJECT_WIDTH * largest for w, ok in zip(widths, sure, strict=True)]
+
+
+def face_check_values(faces: Sequence[Any], checks: Sequence[FaceCheck]) -> np.ndarray:
+    """What the checks add to a photo's embedding (core.embedding.CHECK_NAMES): 1.0 when a subject's eyes are
+    closed, else 0.0. ``faces``: objects with ``box`` and ``confidence`` (core.face.Face), as ``checks``."""
+    main = subjects([f.box for f in faces], [f.confidence for f in faces])
+    closed = any(m and c.eyes == EyeState.CLOSED for m, c in zip(main, checks, strict=False))
+    return np.array([1.0 if closed else 0.0], np.float32)

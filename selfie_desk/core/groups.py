@@ -158,8 +158,9 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
     ss = [shots[i] for i in order]
     feats = np.zeros((n, EMBEDDING_DIM), np.float32)
     rows = [i for i, s in enumerate(ss) if s.content is not None and s.content.size >= EMBEDDING_DIM]
-    if rows:  # one conversion and one normalisation for all (the catalog keeps float16)
-        feats[rows] = np.stack([ss[i].content[:EMBEDDING_DIM] for i in rows])  # type: ignore[index]
+    for start in range(0, len(rows), 4096):  # converted from the catalog's float16 a slice at a time: no second copy
+        part = rows[start:start + 4096]
+        feats[part] = np.stack([ss[i].content[:EMBEDDING_DIM] for i in part])  # type: ignore[index]
     norms = np.sqrt(np.einsum("ij,ij->i", feats, feats))
     has = norms > 0
     feats[has] /= norms[has, None]
@@ -285,17 +286,24 @@ def _components(n: int, links: dict[str, tuple[list[npt.NDArray[np.int64]], list
     return labels
 
 
+# Pairs registered at a time. Registration makes ~50 KB of arrays per photo (smoothed, gradients, profiles), dropped
+# after each slice: at 50,000 photos in bursts, held for every pair at once they took the window's grouping thread
+# and `selfie-desk groups` past 2.5 GB (issue 31). A slice's photos are neighbours in time; little is made twice.
+PAIRS_AT_ONCE = 2048
+
+
 def _panoramas(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], candidate: npt.NDArray[np.bool_],
                p: GroupingParams) -> npt.NDArray[np.bool_]:
     """Which candidate pairs (a[j], b[j]) register as neighbouring frames of a pan."""
     out = np.zeros(len(a), bool)
     picked = np.flatnonzero(candidate)
-    if picked.size == 0:
-        return out
-    shifts = sigs.register(a[picked].tolist(), b[picked].tolist(), p.panorama_shift, 1.0)
-    for j, shift in zip(picked, shifts, strict=True):
-        out[j] = (shift.along >= p.panorama_shift and shift.across <= p.panorama_across
-                  and shift.agreement >= p.panorama_agreement and abs(shift.exposure) < p.panorama_brightness)
+    for start in range(0, picked.size, PAIRS_AT_ONCE):  # what registration makes is dropped after each slice
+        part = picked[start:start + PAIRS_AT_ONCE]
+        shifts = sigs.register(a[part].tolist(), b[part].tolist(), p.panorama_shift, 1.0)
+        sigs.forget()
+        for j, shift in zip(part, shifts, strict=True):
+            out[j] = (shift.along >= p.panorama_shift and shift.across <= p.panorama_across
+                      and shift.agreement >= p.panorama_agreement and abs(shift.exposure) < p.panorama_brightness)
     return out
 
 
@@ -315,9 +323,11 @@ def _tripod_brackets(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[
 def _aligned(sigs: Signatures, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], p: GroupingParams
              ) -> npt.NDArray[np.bool_]:
     """Whether each pair's signatures agree (a little shake allowed): the finer check's verdict."""
-    if a.size == 0:
-        return np.zeros(0, bool)
-    agreement: npt.NDArray[np.bool_] = sigs.still_agreement(a.tolist(), b.tolist()) >= p.check_agreement
+    agreement: npt.NDArray[np.bool_] = np.zeros(a.size, bool)
+    for start in range(0, a.size, PAIRS_AT_ONCE):  # as _panoramas: a slice at a time, its arrays dropped after
+        part = slice(start, start + PAIRS_AT_ONCE)
+        agreement[part] = sigs.still_agreement(a[part].tolist(), b[part].tolist()) >= p.check_agreement
+        sigs.forget()
     return agreement
 
 
@@ -374,9 +384,14 @@ class _Key:
     sharpness: float | None  # the softest face's sharpness
     score: float | None
     soft: bool = False  # the softest face is clearly softer than the group's sharpest (set by rank_group)
+    blurred: str | None = None  # the score's own soft-focus reason ("motion blur", "camera shake"...), if any
+
+    @property
+    def out_of_focus(self) -> bool:
+        return self.soft or self.blurred is not None
 
     def sort_key(self) -> tuple[float, float, float, float, float]:
-        return (self.closed, 0.0 if self.all_open else 1.0, 1.0 if self.soft else 0.0,
+        return (self.closed, 0.0 if self.all_open else 1.0, 1.0 if self.out_of_focus else 0.0,
                 -(self.score if self.score is not None else -np.inf),
                 -(self.sharpness if self.sharpness is not None else -1.0))
 
@@ -392,14 +407,16 @@ def _key(photo: Any, faces_of: Callable[[Any], Sequence[Any]] | None = None) -> 
         eyes_known=bool(known),
         sharpness=min(sharp) if sharp else None,
         score=None if photo.score is None else float(photo.score),
+        blurred=next((r for r in getattr(photo, "reasons", []) or [] if family_of(r) == SOFT_FOCUS), None),
     )
 
 
 def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: frozenset[int] = frozenset(),
                faces_of: Callable[[Any], Sequence[Any]] | None = None) -> RankedGroup:
-    """Members best first (eyes open on every face, faces in focus, then the score), the best's reasons saying
-    why it won and the others' why they lost. `faces_of` (core/people.py: the key people's faces) says which of a
-    photo's faces count; all of them when None."""
+    """Members best first (eyes open on every face, in focus: no face clearly softer than the group's sharpest and
+    no soft-focus reason of the score's, then the score), the best's reasons saying why it won and the others' why
+    they lost. `faces_of` (core/people.py: the key people's faces) says which of a photo's faces count; all of
+    them when None."""
     keys = {p.id: _key(p, faces_of) for p in photos}
     sharpest = max((k.sharpness for k in keys.values() if k.sharpness is not None), default=None)
     if sharpest is not None:
@@ -437,6 +454,8 @@ def _best_reasons(kind: str, best: _Key, others: list[_Key]) -> list[str]:
     if not best.soft and best.sharpness is not None and any(o.soft for o in tied):
         reasons.append("sharpest face" if all(o.sharpness is None or o.sharpness <= best.sharpness for o in tied)
                        else "face in focus")
+    elif not best.out_of_focus and any(o.blurred for o in tied):
+        reasons.append("in focus")
     if not reasons or (best.score is not None and all(o.score is None or o.score <= best.score for o in others)):
         if best.score is not None:
             reasons.append(f"highest score {_IN_GROUP.get(kind, 'in the group')}")
@@ -451,6 +470,8 @@ def _loser_reasons(k: _Key, best: _Key) -> list[str]:
         reasons.append("eyes not known open")
     if k.soft and not best.soft:
         reasons.append("softer face than the best")
+    elif k.blurred and not best.blurred:
+        reasons.append(k.blurred)
     if k.score is None:
         reasons.append("not scored")
     elif best.score is not None and k.score < best.score:

@@ -1,9 +1,16 @@
 """Finding the photos in a folder and deciding which need reading: new, changed, or not yet scored.
 
-Unchanged files (same size and mtime) are not touched. A file that appears under a new name with the
-content of a catalogued photo whose file is gone is that photo, moved: it keeps scores and decisions.
-Files that vanished from a scanned folder drop out of every listing at once; their records are kept for
-MISSING_GRACE_S in case the photo turns up in a folder scanned later, then forgotten.
+Unchanged files (same size, mtime, inode and change time) are not read. A file whose size and mtime are the same
+but whose inode or change time moved (a chmod, a restore, a copy that kept its times) has its fingerprint read
+again: the same content is the same photo; other content is another photo that took this one's place, so it is
+indexed as new (its own XMP, no score, no decisions) and the old photo's row waits aside, as a missing photo's does.
+The check costs nothing on a folder where nothing changed (a stat, which indexing makes anyway; measured in
+docs/reliability.md). A file that appears under a new name with the content of a catalogued photo whose file is
+gone is that photo, moved: it keeps scores and decisions.
+Files that vanished from a scanned folder drop out of every listing at once; their records (scores, decisions) are
+kept in case the photo turns up again, and only ever forgotten on the user's word (`Catalog.forget_missing`).
+A folder whose photos all vanished at once, leaving it empty (the mount point of an unplugged drive or card), is
+offline: its photos stay listed with their decisions, nothing is marked missing, and the report says so.
 
 A camera raw and a JPEG of the same NAME in one folder (RAW+JPEG) are one photo: the raw's row, naming the
 JPEG as its `pair`; the JPEG has no row of its own. A JPEG catalogued on its own before its raw arrived hands
@@ -27,7 +34,6 @@ from selfie_desk.core.decoding import SUFFIXES
 from selfie_desk.core.files import open_regular, special_kind, with_timeout
 
 _CHUNK = 64 * 1024
-MISSING_GRACE_S = 30 * 24 * 3600
 # What reading one file found (see _probe): its stat, why it cannot be a photo (or None), its fingerprint.
 Probe = tuple[os.stat_result, str | None, str]
 
@@ -68,6 +74,9 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     xmp_ratings: int = 0  # new photos that arrived with stars or a reject from another app's XMP
+    # Folders that are offline, (folder, photos the catalog keeps there): emptied all at once, as the mount point
+    # of an unplugged drive is. Their photos were not marked missing: they are listed, decisions and all.
+    offline: list[tuple[str, int]] = field(default_factory=list)
     todo: list[Todo] = field(default_factory=list)
     # What could not be indexed, (path, message for the user): special files, broken or looping links,
     # unreadable folders. Files among them are also in the catalog with that message as their error.
@@ -217,13 +226,48 @@ def index(targets: Iterable[Path], catalog: Catalog, model: str, head: str | Non
         report.found += len(files)
         scanned.append(known)
     # Only after every target is indexed: a file moved from one target to another is a move, not a loss.
-    lost = {s.id for known in scanned for p, s in known.items()
-            if not s.missing and s.id not in seen_ids and gone(p)}
+    vanished = {p: s.id for known in scanned for p, s in known.items()
+                if not s.missing and s.id not in seen_ids and gone(p)}
+    offline = _offline(vanished, [canonical(t) for t in targets])
+    lost = {pid for p, pid in vanished.items() if p not in offline}
     catalog.mark_missing(lost)
     report.removed += len(lost)
-    catalog.purge_missing(MISSING_GRACE_S)
+    counts: dict[str, int] = {}
+    for folder in offline.values():
+        counts[folder] = counts.get(folder, 0) + 1
+    report.offline += sorted(counts.items())
     report.todo.sort(key=lambda t: t.path)
     return report
+
+
+def _offline(vanished: dict[str, int], targets: list[Path]) -> dict[str, str]:
+    """{path: the offline folder it is in} for those vanished files whose nearest folder still there (up to the
+    target scanned) is empty: the mount point an unplugged drive or card leaves. A photo deleted from a folder
+    that still holds other files is not offline: it is missing (kept, out of the listings)."""
+    roots = [str(t) for t in targets]
+    verdict: dict[str, str | None] = {}  # folder -> the empty folder it hangs from, or None
+
+    def offline_root(folder: str) -> str | None:
+        if folder in verdict:
+            return verdict[folder]
+        found: str | None = None
+        try:
+            found = None if os.listdir(folder) else folder  # an empty folder: offline at it
+        except FileNotFoundError:  # gone as well: look at the folder above, up to the target scanned
+            parent = os.path.dirname(folder)
+            if parent != folder and any(parent == r or parent.startswith(r.rstrip("/") + "/") for r in roots):
+                found = offline_root(parent)
+        except OSError:
+            found = None  # unreadable: its photos were never marked (`gone` says not gone), nothing to say
+        verdict[folder] = found
+        return found
+
+    out: dict[str, str] = {}
+    for path in vanished:
+        root = offline_root(os.path.dirname(path))
+        if root is not None:
+            out[path] = root
+    return out
 
 
 @dataclass(frozen=True)
@@ -239,6 +283,8 @@ class _Plan:
     orphan: FileState | None = None
     xmp: xmp.XmpInfo | None = None
     problem: str | None = None
+    stamp: tuple[int, int] | None = None  # the file's (inode, ctime_ns) as read now
+    crop: tuple[float, float, float, float] | None = None  # an XMP crop, in pixels of the upright photo
 
 
 _PROBE_CHUNK = 128  # files read per timed call; a chunk that times out is read again one file at a time
@@ -285,20 +331,26 @@ def _plan(path: str, probe: Probe | OSError | None, known: dict[str, FileState],
     if problem is not None:
         report.skipped.append((path, problem))
         return _Plan("problem", path, st.st_size, st.st_mtime_ns, state=state, problem=problem)
+    stamp = (st.st_ino, st.st_ctime_ns)
     if state is not None:
         if state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
+            if fp and state.fingerprint and fp != state.fingerprint:  # read again (_probe): another photo
+                info = _xmp_info(path)
+                return _Plan("replaced", path, st.st_size, st.st_mtime_ns, fp, state=state, xmp=info,
+                             stamp=stamp, crop=_xmp_crop(path, info))
             if state.scored and state.error is None:
-                return _Plan("unchanged", path, state=state)
-            return _Plan("todo", path, fingerprint=state.fingerprint, state=state)
-        return _Plan("changed", path, st.st_size, st.st_mtime_ns, fp, state=state)
+                return _Plan("unchanged", path, state=state, stamp=stamp)
+            return _Plan("todo", path, fingerprint=state.fingerprint, state=state, stamp=stamp)
+        return _Plan("changed", path, st.st_size, st.st_mtime_ns, fp, state=state, stamp=stamp)
     orphan = catalog.orphan_with_fingerprint(fp, exists=lambda p: p in claimed or not gone(p)) if fp else None
     if orphan is not None:
         claimed.add(orphan.path)
-        return _Plan("moved", path, st.st_size, st.st_mtime_ns, fp, orphan=orphan)
+        return _Plan("moved", path, st.st_size, st.st_mtime_ns, fp, orphan=orphan, stamp=stamp)
     heir = _pair_heir(path, known, pairs, heirs)
     if heir is not None:
-        return _Plan("adopt", path, st.st_size, st.st_mtime_ns, fp, orphan=heir)
-    return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=_xmp_info(path))
+        return _Plan("adopt", path, st.st_size, st.st_mtime_ns, fp, orphan=heir, stamp=stamp)
+    info = _xmp_info(path)
+    return _Plan("new", path, st.st_size, st.st_mtime_ns, fp, xmp=info, stamp=stamp, crop=_xmp_crop(path, info))
 
 
 def _pair_heir(path: str, known: dict[str, FileState], pairs: dict[str, str],
@@ -393,8 +445,9 @@ def _probe(path: str, state: FileState | None) -> Probe | None:
     kind = special_kind(st.st_mode)
     if kind is not None:
         return st, f"skipped: {kind}, not a photo file", ""
-    if state is not None and state.size == st.st_size and state.mtime_ns == st.st_mtime_ns:
-        return st, None, state.fingerprint
+    if state is not None and state.size == st.st_size and state.mtime_ns == st.st_mtime_ns \
+            and state.stamp in (None, (st.st_ino, st.st_ctime_ns)):
+        return st, None, state.fingerprint  # unchanged (or catalogued before stamps were kept): nothing read
     try:
         return st, None, fingerprint(path, st.st_size)
     except OSError:
@@ -409,6 +462,18 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         seen.add(state.id)
         if state.missing:
             catalog.found_again(state.id)
+        if plan.stamp is not None and plan.stamp != state.stamp and plan.kind != "replaced":
+            catalog.set_stamp(state.id, plan.stamp)
+    if plan.kind == "replaced":  # another photo in this one's place: a new photo; the old one's row waits aside
+        assert state is not None
+        catalog.set_aside(state.id)
+        photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, plan.fingerprint, plan.stamp)
+        seen.add(photo_id)
+        report.new += 1
+        if plan.xmp is not None:
+            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp, plan.crop)
+        report.todo.append(Todo(photo_id, path, plan.fingerprint))
+        return photo_id
     if plan.kind == "problem":
         if state is None:
             photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, "")
@@ -437,6 +502,7 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         orphan = plan.orphan
         assert orphan is not None
         catalog.move_file(orphan.id, path, plan.size, plan.mtime_ns)
+        catalog.set_stamp(orphan.id, plan.stamp)
         seen.add(orphan.id)
         report.moved += 1
         if not catalog.is_scored(orphan.id, model, head):
@@ -446,17 +512,18 @@ def _apply(plan: _Plan, catalog: Catalog, model: str, report: IndexReport, seen:
         orphan = plan.orphan
         assert orphan is not None
         catalog.move_file(orphan.id, path, plan.size, plan.mtime_ns)
+        catalog.set_stamp(orphan.id, plan.stamp)
         catalog.file_changed(orphan.id, plan.size, plan.mtime_ns, plan.fingerprint, content_changed=True)
         seen.add(orphan.id)
         report.changed += 1
         report.todo.append(Todo(orphan.id, path, plan.fingerprint))
         return orphan.id
     else:
-        photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, plan.fingerprint)
+        photo_id = catalog.add_file(path, plan.size, plan.mtime_ns, plan.fingerprint, plan.stamp)
         seen.add(photo_id)
         report.new += 1
         if plan.xmp is not None:
-            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp)
+            report.xmp_ratings += apply_xmp_rating(catalog, photo_id, plan.xmp, plan.crop)
         report.todo.append(Todo(photo_id, path, plan.fingerprint))
         return photo_id
     return state.id if state is not None else None
@@ -482,18 +549,64 @@ def _xmp_info(path: str) -> xmp.XmpInfo | None:
         return None
 
 
-def apply_xmp_rating(catalog: Catalog, photo_id: int, info: xmp.XmpInfo) -> int:
-    """Take stars (1-5), a pick (a Green label) or a reject (-1) from XMP already read (another app's, or File >
-    Write XMP Sidecars'); 1 if something was taken."""
+def apply_xmp_rating(catalog: Catalog, photo_id: int, info: xmp.XmpInfo,
+                     crop: tuple[float, float, float, float] | None = None) -> int:
+    """Take stars (1-5), a pick (a Green label), a reject (-1) and the crop (`crop`: `_xmp_crop`'s box) from XMP
+    already read (another app's, or File > Write XMP Sidecars'); 1 if something was taken."""
     if info.decision is not None:
         catalog.set_decision(photo_id, info.decision)
     if info.rating is not None and 1 <= info.rating <= 5:
         catalog.set_rating(photo_id, info.rating)
-    return int(info.decision is not None or (info.rating is not None and 1 <= info.rating <= 5))
+    if crop is not None:
+        catalog.set_crop(photo_id, crop)
+    return int(info.decision is not None or (info.rating is not None and 1 <= info.rating <= 5) or crop is not None)
+
+
+def _xmp_crop(path: str, info: xmp.XmpInfo | None) -> tuple[float, float, float, float] | None:
+    """The XMP's crop as the catalog keeps crops: whole pixels of the upright full-size photo. Camera Raw's is on
+    the image as stored, so the file's own orientation turns it (darktable's is upright already). The header only
+    is read, and only for a photo whose XMP has a crop. Whole pixels: what we wrote comes back as the same box,
+    so a 4:5 crop is still exactly 4:5 (six decimals are 0.05 px on a 100,000 px side)."""
+    if info is None or (info.crop is None and info.upright_crop is None):
+        return None
+    try:
+        size = with_timeout(lambda: _upright_size(path), what=f"reading {os.path.basename(path)}")
+    except Exception:  # unreadable here: the scoring pass says why; the stars and flags are still taken
+        return None
+    if size is None:
+        return None
+    width, height, orientation = size
+    if info.crop is not None:
+        box = xmp.crop_from_xmp(info.crop, width, height, orientation)
+    else:
+        assert info.upright_crop is not None
+        left, top, right, bottom = info.upright_crop
+        box = (left * width, top * height, right * width, bottom * height)
+    x0, y0, x1, y1 = (float(round(v)) for v in box)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _upright_size(path: str) -> tuple[int, int, int] | None:
+    """(width, height) of the upright photo and its stored orientation, from the header alone."""
+    if raw.is_raw(path):
+        try:
+            info = raw.read_info(Path(path))
+        except raw.RawError:
+            return None
+        return info.width, info.height, info.orientation
+    from PIL import Image
+
+    from selfie_desk.core.decoding import ORIENTATION
+
+    with open_regular(path) as fh, Image.open(fh) as im:
+        width, height = im.size
+        orientation = int(im.getexif().get(ORIENTATION, 1))
+    orientation = orientation if orientation in range(1, 9) else 1
+    return (height, width, orientation) if orientation in (5, 6, 7, 8) else (width, height, orientation)
 
 
 def import_xmp_rating(catalog: Catalog, photo_id: int, path: str) -> int:
     """Stars (1-5) or a reject (-1) another app left in the photo's sidecar or embedded XMP, for a photo new to
     the catalog (never over a decision made in Selfie Desk). Returns 1 if something was taken."""
     info = _xmp_info(path)
-    return 0 if info is None else apply_xmp_rating(catalog, photo_id, info)
+    return 0 if info is None else apply_xmp_rating(catalog, photo_id, info, _xmp_crop(path, info))

@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from selfie_desk.core import focus
+
 Box = tuple[float, float, float, float]
 # Luma, gradient and Laplacian images: float32 (numpy's stubs widen float32 arithmetic to floating[Any]).
 FloatImage = npt.NDArray[np.floating[Any]]
@@ -40,6 +42,8 @@ DETAIL_NAMES = (
 )
 N_VIEW = len(VIEW_NAMES)
 N_DETAIL = len(DETAIL_NAMES)
+FOCUS_NAMES = focus.FOCUS_NAMES  # between the view and the detail in a look's values
+N_FOCUS = len(FOCUS_NAMES)
 
 
 def luminance(image: np.ndarray) -> FloatImage:
@@ -212,7 +216,7 @@ class Look:
     at the detail scale), its colour at half that scale (for the eye networks: ``detail_rgb``), the view's
     statistics, and the most detailed region in detail pixels."""
 
-    __slots__ = ("view", "detail_gray", "detail_color", "view_stats", "fallback", "detail_scale")
+    __slots__ = ("view", "detail_gray", "detail_color", "view_stats", "fallback", "detail_scale", "block_focus")
 
     def __init__(self, detail_image: Image.Image) -> None:
         if min(detail_image.size) < MIN_SIDE:  # a photo of a few pixels: enlarged so every statistic has pixels
@@ -237,6 +241,8 @@ class Look:
         x0, y0, x1, y1 = most_detailed_box(kept["luma"], size, kept["gradient"])
         s = self.detail_scale
         self.fallback = (x0 * s, y0 * s, x1 * s, y1 * s)
+        # the focus where the photo is most detailed, the blocks chosen on the view's gradient (face-free)
+        self.block_focus = focus.block_stats(self.detail_gray, kept["gradient"], s)
 
     def held_view(self) -> Image.Image:
         """The view; only the scoring pass lets it go, once it has made the model's inputs from it."""
@@ -267,10 +273,13 @@ class Look:
         return detail_stats(self.detail_gray, faces_in_detail_pixels, self.fallback)
 
     def values(self, faces: Sequence[Box], frame: tuple[int, int]) -> np.ndarray:
-        """The view's and the detail's statistics, one vector (N_VIEW + N_DETAIL), with `faces` given in
-        the pixels of a `frame` (width, height) of the same photo (the full resolution, a face input...)."""
+        """The view's statistics, the focus and the detail's statistics, one vector (N_VIEW + N_FOCUS +
+        N_DETAIL), with `faces` given in the pixels of a `frame` (width, height) of the same photo (the full
+        resolution, a face input...)."""
         sx = self.detail_gray.shape[1] / frame[0]
         sy = self.detail_gray.shape[0] / frame[1]
-        stats, _ = self.detail([(x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in faces])
-        return np.concatenate([self.view_stats, stats])
+        boxes = [(x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in faces]
+        stats, _ = self.detail(boxes)
+        face_focus = focus.face_focus_stats(self.detail_gray, boxes)
+        return np.concatenate([self.view_stats, self.block_focus, face_focus, stats])
 

@@ -26,6 +26,9 @@ MIN_FACE_CONFIDENCE = 0.8
 
 SOFT = "soft focus"
 SOFT_FACE = "soft focus on the face"
+MISSED_FACE = "missed focus on the face"
+MOTION = "motion blur"
+SHAKE = "camera shake"
 NOISY = "noisy"
 COMPRESSED = "heavily compressed"
 FACE_CUT = "face cut by the frame"
@@ -36,7 +39,7 @@ BRIGHT = "bright"
 CLOSED_EYES = "closed eyes"
 # Filters in the window name these families (a reason's text may carry a number, e.g. "2 stops dark").
 FAMILIES = {
-    "soft focus": (SOFT, SOFT_FACE),
+    "soft focus": (SOFT, SOFT_FACE, MISSED_FACE, MOTION, SHAKE),
     "noisy": (NOISY,),
     "badly exposed": (DARK, BRIGHT),
     "framing": (FACE_CUT, SMALL, FRAMING),
@@ -56,12 +59,43 @@ def _stops(n: float) -> str:
     return f"{n:g} stop{'s' if n != 1 else ''}"
 
 
+# How a soft photo is said (the focus looks, core/focus.py, passed in the aspects by neural.model.AspectHeads).
+# A face at a common size (~112 px) whose focus is under FACE_SOFT is soft however sharp the rest: the 1st
+# percentile of 1,755 sharp faces (synthetic set and real tuning photos, tools/fit_score.py), rounded down to 0.05.
+# Blur that removes detail along one direction in most judged blocks (AGREE) is the camera's: 87 % of synthetic
+# linear smears and 50 % of hand-held shake paths reach it, 10 % of missed focus; blur along one direction in a
+# block (DIRECTIONAL, the anisotropy of core/focus.py) without that agreement is a moving subject.
+FACE_SOFT = 0.35
+AGREE = 0.6
+DIRECTIONAL = 0.55
+
+
+def soft_words(aspects: dict[str, float], detail_on_face: bool) -> str | None:
+    """The photographer's word for a soft photo, or None when it is sharp: "camera shake" (the whole frame
+    smeared one way), "motion blur" (a subject or the face smeared), "missed focus on the face" (the face soft,
+    the rest sharp), or "soft focus" (on the face) when the blur has no direction."""
+    photo_soft = aspects.get("sharpness", 1.0) < BAD
+    has_face = aspects.get("focus_has_face", 0.0) > 0.5
+    face_soft = has_face and aspects.get("focus_face", 1.0) < FACE_SOFT
+    if not photo_soft and not face_soft:
+        return None
+    if photo_soft and aspects.get("focus_dir_agree", 0.0) >= AGREE:
+        return SHAKE
+    if (face_soft and aspects.get("focus_face_aniso", 1.0) < DIRECTIONAL) or (
+            photo_soft and aspects.get("focus_aniso", 1.0) < DIRECTIONAL):
+        return MOTION
+    if face_soft and aspects.get("sharpness", 1.0) >= BAD:
+        return MISSED_FACE
+    return SOFT_FACE if detail_on_face else SOFT
+
+
 def explain(aspects: dict[str, float], faces: Sequence[Box], width: int, height: int,
             view_stats: Sequence[float] | np.ndarray, detail_on_face: bool, eyes: Sequence[str] = ()) -> list[str]:
     """`eyes`: each trusted face's eyes (core.eyes.EyeState values); "closed eyes" only where one is closed."""
     out: list[str] = []
-    if aspects.get("sharpness", 1.0) < BAD:
-        out.append(SOFT_FACE if detail_on_face else SOFT)
+    soft = soft_words(aspects, detail_on_face)
+    if soft is not None:
+        out.append(soft)
     if aspects.get("noise", 1.0) < BAD:
         out.append(NOISY)
     off = stops_off(view_stats)

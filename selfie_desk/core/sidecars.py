@@ -95,6 +95,8 @@ def write_sidecars(photos: Sequence[Photo], progress: Callable[[ExportProgress],
                 report.written.append(str(write_one(photo, folders[folder])))
             except xmp.XmpError as exc:
                 report.failed.append((photo.path, str(exc)))
+            except (OSError, ValueError, RecursionError, MemoryError) as exc:  # one photo's, never the folder's end
+                report.failed.append((photo.path, f"cannot write its sidecar: {type(exc).__name__}: {exc}"))
         if progress is not None:
             progress(ExportProgress(i, len(todo), photo.path))
     report.elapsed = time.monotonic() - started

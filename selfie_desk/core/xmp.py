@@ -10,6 +10,13 @@ Camera Raw's crop fractions are measured on the image AS STORED, before its EXIF
 The catalog keeps crops in pixels of the upright image, so `crop_to_xmp` / `crop_from_xmp` convert between the
 two; on an exported file (orientation reset to 1) both frames are the same.
 
+Reading also takes darktable's own fields (src/common/exif.cc), where it writes a decision differently: its colour
+labels as `darktable:colorlabels` (a sequence of 0 red ... 4 purple; it never writes `xmp:Label`), and its crop as
+the last enabled `crop` entry of `darktable:history` before `darktable:history_end` (src/iop/crop.c's parameters:
+left, top, right, bottom as fractions of the image after darktable's flip, i.e. upright, then the aspect), hex or
+"gz" + zlib + base64 encoded. Every decision we write reads back: a fresh catalog takes stars, picks, rejects and
+crops from sidecars and embedded packets alike (indexing.apply_xmp).
+
 Sidecars follow Lightroom: `NAME.xmp` next to `NAME.EXT`, except where two photos of a folder share a NAME
 (photo.heic and photo.avif): each then gets darktable's `NAME.EXT.xmp`. A RAW+JPEG pair is one photo: its raw
 gets `NAME.xmp` (what Lightroom reads for a raw, and darktable imports), and its JPEG none of its own. We read
@@ -25,10 +32,10 @@ import struct
 import xml.etree.ElementTree as ET
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from selfie_desk.core import raw
 from selfie_desk.core.decoding import SUFFIXES
@@ -41,11 +48,14 @@ NS = {
     "crs": "http://ns.adobe.com/camera-raw-settings/1.0/",
     "tiff": "http://ns.adobe.com/tiff/1.0/",
     "exif": "http://ns.adobe.com/exif/1.0/",
+    "darktable": "http://darktable.sf.net/",
 }
 RDF, XMP_NS, CRS_NS, TIFF_NS = (f"{{{NS[k]}}}" for k in ("rdf", "xmp", "crs", "tiff"))
 RATING, LABEL, ORIENTATION = XMP_NS + "Rating", XMP_NS + "Label", TIFF_NS + "Orientation"
 CROP_FIELDS = tuple(CRS_NS + n for n in ("CropLeft", "CropTop", "CropRight", "CropBottom"))
 HAS_CROP, CROP_ANGLE = CRS_NS + "HasCrop", CRS_NS + "CropAngle"
+DT_NS = f"{{{NS['darktable']}}}"
+DT_COLOURS = ("Red", "Yellow", "Green", "Blue", "Purple")  # darktable:colorlabels' 0-4
 # What a packet says about the pixels' geometry: stale once a copy is turned upright, cropped or resized.
 GEOMETRY_FIELDS = (ORIENTATION, TIFF_NS + "ImageWidth", TIFF_NS + "ImageLength", f"{{{NS['exif']}}}PixelXDimension",
                    f"{{{NS['exif']}}}PixelYDimension", HAS_CROP, *CROP_FIELDS, CROP_ANGLE)
@@ -56,6 +66,7 @@ REJECTED = -1
 _PACKET_ID = "W5M0MpCehiHzreSzNTczkc9d"  # the fixed id every XMP packet wrapper carries
 _JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 _HEAD_SCAN = 256 * 1024  # formats we do not walk: the packet is looked for in the file's first 256 KiB
+MAX_DEPTH = 100  # elements nested in a packet; darktable's history, the deepest we know, is under ten
 
 
 class XmpError(Exception):
@@ -81,10 +92,12 @@ class XmpInfo:
     label: str | None = None
     crop: XmpCrop | None = None
     orientation: int | None = None  # tiff:Orientation, when the packet carries one
+    # darktable's crop: (left, top, right, bottom) as fractions of the upright image (no orientation to undo)
+    upright_crop: tuple[float, float, float, float] | None = None
 
     @property
     def empty(self) -> bool:
-        return self.rating is None and self.label is None and self.crop is None
+        return self.rating is None and self.label is None and self.crop is None and self.upright_crop is None
 
     @property
     def decision(self) -> str | None:
@@ -209,8 +222,59 @@ def parse(data: bytes) -> XmpInfo:
             if 0 <= left < right <= 1 and 0 <= top < bottom <= 1:
                 crop = XmpCrop(left, top, right, bottom, _float(values.get(CROP_ANGLE)) or 0.0)
     orientation = _int(values.get(ORIENTATION))
-    return XmpInfo(rating=rating, label=values.get(LABEL) or None, crop=crop,
-                   orientation=orientation if orientation in range(1, 9) else None)
+    label = values.get(LABEL) or _darktable_label(root)
+    return XmpInfo(rating=rating, label=label or None, crop=crop,
+                   orientation=orientation if orientation in range(1, 9) else None,
+                   upright_crop=None if crop is not None else _darktable_crop(root, values))
+
+
+def _darktable_label(root: ET.Element) -> str | None:
+    """darktable's colour labels (it writes no xmp:Label): Green when green is among them (a pick), else the first."""
+    found = []
+    for labels in root.iter(DT_NS + "colorlabels"):
+        for li in labels.iter(RDF + "li"):
+            n = _int((li.text or "").strip())
+            if n is not None and 0 <= n < len(DT_COLOURS):
+                found.append(DT_COLOURS[n])
+    return "Green" if "Green" in found else (found[0] if found else None)
+
+
+def _darktable_crop(root: ET.Element, values: Mapping[str, str]) -> tuple[float, float, float, float] | None:
+    """The crop darktable applies: its history's last enabled `crop` entry among the first history_end."""
+    end = _int(values.get(DT_NS + "history_end"))
+    crop = None
+    for history in root.iter(DT_NS + "history"):
+        for i, li in enumerate(history.iter(RDF + "li")):
+            num = _int(li.get(DT_NS + "num"))
+            if end is not None and (num if num is not None else i) >= end:
+                continue
+            if li.get(DT_NS + "operation") != "crop":
+                continue
+            box = _darktable_crop_params(li.get(DT_NS + "params") or "")
+            enabled = li.get(DT_NS + "enabled", "1").strip() not in ("0", "false", "False")
+            crop = box if enabled else None
+    return crop
+
+
+def _darktable_crop_params(text: str) -> tuple[float, float, float, float] | None:
+    """src/iop/crop.c's dt_iop_crop_params_t (float cx, cy, cw, ch; int ratio_n, ratio_d), little-endian, as
+    darktable's dt_exif_xmp_encode writes a blob: hex, or "gz", two digits, then base64 of zlib."""
+    import base64
+    import binascii
+
+    try:
+        if text.startswith("gz"):
+            blob = zlib.decompressobj().decompress(base64.b64decode(text[4:]), 4096)
+        else:
+            blob = bytes.fromhex(text)
+        left, top, right, bottom = struct.unpack_from("<4f", blob)
+    except (ValueError, binascii.Error, zlib.error, struct.error):
+        return None
+    if not (0 <= left < right <= 1 and 0 <= top < bottom <= 1):
+        return None
+    if (left, top, right, bottom) == (0.0, 0.0, 1.0, 1.0):
+        return None  # the whole frame: no crop
+    return left, top, right, bottom
 
 
 def read(path: Path) -> XmpInfo:
@@ -314,10 +378,27 @@ def _scan(data: bytes) -> bytes | None:
 
 
 def _parse_root(data: bytes) -> ET.Element:
+    """The packet's root element. A packet nested deeper than MAX_DEPTH is refused while it is parsed: writing
+    one back (ElementTree serialises recursively) raised RecursionError at ~1,000 levels, and no editor nests
+    XMP more than a dozen deep."""
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    root: ET.Element | None = None
+    depth = 0
     try:
-        root = ET.fromstring(data.strip(b"\x00 \t\r\n"))
+        parser.feed(data.strip(b"\x00 \t\r\n"))
+        parser.close()
+        for event, element in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):
+            if event == "start":
+                root = element if root is None else root
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise XmpError(f"nested more than {MAX_DEPTH} levels deep: not an XMP packet any editor writes")
+            else:
+                depth -= 1
     except ET.ParseError as exc:
         raise XmpError(f"malformed XMP: {exc}") from None
+    if root is None:
+        raise XmpError("not an XMP packet (empty)")
     if root.tag == RDF + "RDF":  # a bare rdf:RDF (allowed): wrap it as x:xmpmeta
         meta = ET.Element(f"{{{NS['x']}}}xmpmeta")
         meta.append(root)

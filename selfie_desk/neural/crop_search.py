@@ -1,22 +1,36 @@
-"""The crop search: many candidate crops of one photo, scored by the convnet, the best few returned.
+"""The crop search: many candidate crops of one photo, ranked by how people frame a photo and how good it is.
 
 Candidates span scale, translation and aspect ratio: a coarse grid over the whole photo (plus crops built
-around the faces), then a finer grid around the best. All of them are scored from shared features: the
-reduced photo squashed to three squares (a small pyramid, one backbone pass each), and each box's mean of
-the feature map of the level where it is about 224 px (`model.pool_boxes`) fed to the score head, which
-was trained on mean-pooled features of photos squashed to 224: a pooled box is the analogue of that crop.
+around the faces), then a finer grid around the best. All of them are scored from shared features, one backbone
+pass per pyramid level on the reduced photo squashed to a square:
 
-Pooled boxes only approximate what the net says when it sees a crop on its own (the crop's own frame
-edges, and the zoom, are missing; docs/cropping.md gives the measured agreement), so the few finalists,
-already made distinct by overlap suppression, are scored again exactly, one pass each on the crop itself.
-Their scores are then on the same scale as the photo's own score. Faces are never cut by a crop.
+- **composition** (`composition.CompositionHead`, learned from the crops people drew on FCDB's training photos):
+  RoIAlign + RoDAlign of the 448-px level's stride-16 and stride-32 maps per box, one number per box;
+- **content** (the score head's content part on each box's mean of the level where it is about 224 px,
+  `model.pool_boxes`), and the photo's **quality** part, which a crop does not change.
+
+One ranking: logit(box) = logit(photo) + COMPOSITION_WEIGHT x (composition(box) - composition(whole frame))
++ CONTENT_WEIGHT x (content(box) - content(whole frame)), mapped to [0, 1] as the score head maps a photo's logit;
+so the whole frame scores exactly the photo's own score, and a crop scores above it only by framing the photo
+better. Ranked by content alone (before issue 26) the search proposed tight details: mean IoU 0.24 with the
+people's crops on FCDB's test split against 0.64 for keeping the photo whole (docs/cropping.md has the figures
+now). The whole frame is always a candidate: a crop is proposed only when it beats the whole by KEEP_MARGIN.
+Faces are never cut by a crop.
 
 Every box is (x0, y0, x1, y1) in pixels of the upright full-resolution photo.
+
+Runtime-free: the networks run in the scorer's runtime (`model.Scorer`, torch, with `composition.CompositionModel`;
+`runtime.scorer.RuntimeScorer`, ONNX Runtime, with `runtime.composition.ArrayComposition`: the same function,
+tests/test_runtime.py compares the two), and the search itself is numpy. What it asks of a scorer:
+`inference`, `feature_maps`, `find_faces`, `embed`, `complete`, `tensor`, `arrays`, `head` (content_logit,
+quality_logit, probability, calibrate), `load_composer` and `composition_maps`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,30 +44,24 @@ from selfie_desk.core.crop_geometry import (
     ALTERNATIVE_IOU_STEPS,
     DEFAULT_ASPECT,
     KEEP_MARGIN,
-    MIN_CANDIDATES,
     Crop,
     CropResult,
     FaceRule,
     Prepared,
     as_box,
-    box_key,
-    coarse_candidates,
-    coarse_seeds,
-    dedupe,
+    candidate_boxes,
     distinct,
-    face_candidates,
-    face_margin_box,
     face_rule,
-    fine_candidates,
     iou,
-    ratios_for,
-    union_box,
+    refined_candidates,
     whole_allowed,
     whole_pixels_all,
 )
 from selfie_desk.core.embedding import EMBEDDING_DIM, INPUT_SIZE, face_input, model_input
 from selfie_desk.core.face import Face
 from selfie_desk.neural.pipeline import FACE_EDGE, Scorer, _cpu_share
+
+COMPOSITION_SIDE = 448  # composition.SIDE (torch's module): the composition head's level, the photo squashed to this
 
 # The search decodes and looks at a photo as the scoring pass does (look.DETAIL_EDGE, then the ~500-px view);
 # the pyramid's levels and the exact scoring of the finalists are made from that view.
@@ -72,6 +80,13 @@ FINE_SEEDS = 3  # distinct coarse winners searched around
 # six network passes. `verify` stays an option of CropSearch (crop_eval compares both).
 VERIFY = 0
 EXACT_FINALISTS = 6  # what `verify` was: crop_eval's comparison row
+# The ranking's two parts, in the score head's logit units per unit of each head. The composition head predicts
+# each box's expected IoU with the crop people would draw; 0.5 turns a frame 0.1 closer to it into +0.05 of
+# logit, about the distance between the median photo's score and the 75th percentile's (a choice of scale, not
+# measured: no ratings of photos before and after cropping could be had). The content part of the score head
+# adds nothing on FCDB's validation photos (docs/cropping.md) and pulled crops toward detail: 0.
+COMPOSITION_WEIGHT = 0.5
+CONTENT_WEIGHT = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,9 @@ class FeaturePyramid:
     levels: list[tuple[float, int, Any]]  # the maps as the scorer made them: numpy, or torch tensors
     quality: float = 0.0  # the photo's quality logit (score head), the same for every box
     whole: float | None = None  # the photo's own score, when its looks were given
+    composition: Any = None  # the composition head's reduced map (CompositionHead.feature_map), the scorer's kind
+    content_whole: float = 0.0  # the score head's content logit of the whole frame (pooled as every box is)
+    composition_whole: float = 0.0  # the composition head's score of the whole frame
 
     def pool(self, boxes: np.ndarray, width: int, height: int) -> Any:
         """Each box's (full-resolution pixels) mean features, from the level nearest its size: N x C, in the
@@ -126,7 +144,7 @@ def pool_boxes(feature_map: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 class CropSearch:
-    """Finds the crops the convnet likes best. Runs on the scorer's device and thread."""
+    """Finds the crops that frame a photo best. Runs on the scorer's device and thread."""
 
     def __init__(
         self,
@@ -135,11 +153,21 @@ class CropSearch:
         verify: int = VERIFY,
         fine_seeds: int = FINE_SEEDS,
         pyramid: Sequence[float] = PYRAMID,
+        composer: Any = None,
+        composition_weight: float = COMPOSITION_WEIGHT,
+        content_weight: float = CONTENT_WEIGHT,
     ) -> None:
         self.scorer = scorer
         self.pyramid = tuple(pyramid)
         self.verify = verify
         self.fine_seeds = fine_seeds
+        # the scorer's own runtime's composition head (torch: composition.CompositionModel; the CPU runtime:
+        # runtime.composition.ArrayComposition), or the one given (a torch one, for a torch scorer: the tools)
+        self.composer = composer.to(scorer.device) if composer is not None else scorer.load_composer()
+        self.composition_weight = composition_weight
+        self.content_weight = content_weight
+        # (a weak reference to the image, its FeaturePyramid): `features`' last photo, reused by crop_scores
+        self._last_features: tuple[weakref.ref | None, FeaturePyramid | None] = (None, None)
 
     # ---- inputs ---------------------------------------------------------------------------------------
     def prepare(self, path: Path, timings: dict[str, float] | None = None, pair: str | Path | None = None
@@ -177,53 +205,127 @@ class CropSearch:
 
     # ---- scoring --------------------------------------------------------------------------------------
     def features(self, image: Image.Image, looks: np.ndarray | None = None) -> FeaturePyramid:
-        """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each). The
-        224-px level is the scoring pass's model input: its stage statistics and `looks` give the photo's
-        quality logit and its own score, the same as in the grid."""
+        """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each), and the
+        composition head's map from the 448-px level's pass. The 224-px level is the scoring pass's model input:
+        its stage statistics and `looks` give the photo's quality logit and its own score, the same as in the
+        grid."""
         levels = []
-        quality, whole = 0.0, None
-        with self.scorer.inference():
+        quality, whole, comp_map = 0.0, None, None
+        content_whole = 0.0
+        scorer = self.scorer
+        with scorer.inference():
             for share in self.pyramid:
                 side = max(32, round(INPUT_SIZE / share))
-                square = image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-                fmap, network = self.scorer.feature_maps(np.asarray(square))
-                if side == INPUT_SIZE and looks is not None:
-                    full = self.scorer.complete(network, [looks])
-                    quality = float(self.scorer.head.quality_logit(full)[0])
-                    whole = float(self.scorer.head.probability(full)[0])
-                levels.append((share, side, fmap))
-        return FeaturePyramid(levels, quality, whole)
+                square = np.asarray(image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0))
+                if side == COMPOSITION_SIDE:
+                    # the score head's content is pooled from this level only when the ranking uses it
+                    fmap, comp_map = scorer.composition_maps(self.composer, square, last=bool(self.content_weight))
+                else:
+                    fmap, network = scorer.feature_maps(square)
+                if side == INPUT_SIZE:
+                    content_whole = float(scorer.arrays(scorer.head.content_logit(network))[0])
+                    if looks is not None:
+                        full = scorer.complete(network, [looks])
+                        quality = float(scorer.arrays(scorer.head.quality_logit(full))[0])
+                        whole = float(scorer.arrays(scorer.head.probability(full))[0])
+                if fmap is not None:
+                    levels.append((share, side, fmap))
+            if comp_map is None:  # a pyramid without the head's level (an option of crop_eval): one more pass
+                square = np.asarray(image.resize((COMPOSITION_SIDE,) * 2, Image.Resampling.BILINEAR, reducing_gap=2.0))
+                _, comp_map = scorer.composition_maps(self.composer, square, last=False)
+        pyramid = FeaturePyramid(levels, quality, whole, comp_map, content_whole)
+        comp_whole = float(self._composition(pyramid, np.array([[0.0, 0.0, 1.0, 1.0]]), 1, 1, image.size)[0])
+        pyramid = dataclasses.replace(pyramid, composition_whole=comp_whole)
+        self._last_features = (weakref.ref(image), pyramid)
+        return pyramid
+
+    def _scores(self, pyramid: FeaturePyramid, content: np.ndarray, comp: np.ndarray) -> np.ndarray:
+        """The ranking's logit (the photo's own, plus each head's gain over the whole frame, weighted), mapped to
+        [0, 1] by the score head's calibration."""
+        base = pyramid.quality + pyramid.content_whole
+        gain = (self.composition_weight * (comp - pyramid.composition_whole)
+                + self.content_weight * (content - pyramid.content_whole))
+        logits = np.asarray(base + gain, np.float32)
+        return self.scorer.arrays(self.scorer.head.calibrate(self.scorer.tensor(logits)))
+
+    def _content(self, pooled: Any) -> np.ndarray:
+        return self.scorer.arrays(self.scorer.head.content_logit(pooled)).astype(np.float64)
 
     def pooled_scores(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
-        """Score every box (full-resolution pixels) from the shared features: the mean of its level's map over
-        the box, then the score head's content part, plus the photo's quality part."""
+        """Score every box (full-resolution pixels) from the shared features: the composition head on the
+        448-px level's maps, the score head's content part on the box's mean of its level, and the photo's
+        quality part, on the photo score's scale (the whole frame scores the photo's own score)."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
         out = []
         with self.scorer.inference():
             for start in range(0, len(boxes), POOL_CHUNK):
-                pooled = pyramid.pool(boxes[start : start + POOL_CHUNK], width, height)
-                out.append(self.scorer.arrays(self.scorer.head.probability_of_boxes(pooled, pyramid.quality)))
+                chunk = boxes[start : start + POOL_CHUNK]
+                if self.content_weight:
+                    content = self._content(pyramid.pool(chunk, width, height))
+                else:
+                    content = np.full(len(chunk), pyramid.content_whole)
+                comp = self._composition(pyramid, chunk, width, height, (width, height))
+                out.append(self._scores(pyramid, content, comp))
         return np.concatenate(out)
+
+    def _composition(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int,
+                     photo_size: tuple[int, int]) -> np.ndarray:
+        """The composition head's score of each box (pixels of a width x height frame) of a photo of this size."""
+        assert pyramid.composition is not None
+        unit = (np.asarray(boxes, np.float64)[:, :4] / [width, height, width, height]).astype(np.float32)
+        with self.scorer.inference():
+            return self.composer.scores(pyramid.composition, unit, photo_size[0] / photo_size[1])
+
+    def gains(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+        """Each box's ranking logit above the whole frame's (what KEEP_MARGIN is measured in)."""
+        gain = self.composition_weight * self.composition_gain(pyramid, boxes, width, height)
+        if self.content_weight:
+            with self.scorer.inference():
+                content = self._content(pyramid.pool(boxes[:, :4], width, height))
+            gain = gain + self.content_weight * (content - pyramid.content_whole)
+        return gain
+
+    def composition_gain(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+        """How much better each box frames the photo than the whole frame, in the composition head's units
+        (> 0: better framed)."""
+        comp = self._composition(pyramid, boxes, width, height, (width, height))
+        return comp - pyramid.composition_whole
 
     def crop_scores(self, image: Image.Image, boxes: np.ndarray, width: int, height: int,
                     batch: int = 32, quality: float = 0.0) -> np.ndarray:
-        """Score every box the slow, exact way: crop the reduced photo, squash to 224, one pass each (the
-        content part; `quality` is the photo's quality logit)."""
+        """Score every box the slow, exact way (a crop adjusted by hand, `verify`): the content part from one
+        pass each on the crop of the reduced photo squashed to 224, the composition part from the photo's
+        shared maps (one pyramid per photo, kept for the next call on the same image), `quality` the photo's
+        quality logit; the same ranking as `pooled_scores`, on the same scale."""
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
-        sx, sy = image.width / width, image.height / height
-        out = []
-        with self.scorer.inference():
+        pyramid = self._pyramid_of(image)
+        boxes = np.asarray(boxes, np.float64)[:, :4]
+        comp = self._composition(pyramid, boxes, width, height, (width, height))
+        content = np.full(len(boxes), pyramid.content_whole)
+        if self.content_weight:
+            sx, sy = image.width / width, image.height / height
+            parts = []
             for start in range(0, len(boxes), batch):
                 inputs = []
                 for x0, y0, x1, y1 in boxes[start : start + batch]:
                     region = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
                     region = (region[0], region[1], max(region[2], region[0] + 1), max(region[3], region[1] + 1))
                     inputs.append(model_input(image.crop(region)))
-                pooled = self.scorer.embed(np.stack(inputs))[:, :EMBEDDING_DIM]
-                out.append(self.scorer.arrays(self.scorer.head.probability_of_boxes(pooled, quality)))
-        return np.concatenate(out)
+                with self.scorer.inference():
+                    parts.append(self._content(self.scorer.embed(np.stack(inputs))[:, :EMBEDDING_DIM]))
+            content = np.concatenate(parts)
+        shifted = dataclasses.replace(pyramid, quality=quality)
+        with self.scorer.inference():
+            return self._scores(shifted, content, comp)
+
+    def _pyramid_of(self, image: Image.Image) -> FeaturePyramid:
+        """The shared features of this image: `features`' last result when it was this image, else anew."""
+        ref, pyramid = self._last_features
+        if ref is None or ref() is not image or pyramid is None:
+            return self.features(image)
+        return pyramid
 
     # ---- the search -----------------------------------------------------------------------------------
     def search_path(self, path: Path, aspect: str = DEFAULT_ASPECT, top: int = 3,
@@ -237,43 +339,12 @@ class CropSearch:
             return self.search(prepared, aspect, top, timings)
 
     def candidates(self, width: int, height: int, aspect: str, faces: Sequence[Face] = ()) -> np.ndarray:
-        """The coarse stage's boxes for `aspect`, each row x0, y0, x1, y1, ratio: the grid, plus crops
-        around all the faces (or, when no crop of a ratio holds them all, around each face)."""
-        margins = [face_margin_box(f.box, width, height) for f in faces]
-        rows = []
-        for ratio in ratios_for(aspect, width, height):
-            parts = [coarse_candidates(width, height, ratio)]
-            if margins:
-                around_all = face_candidates(union_box(margins), width, height, ratio)
-                if not len(around_all):  # too big with the margins: around the faces themselves
-                    around_all = face_candidates(union_box([f.box for f in faces]), width, height, ratio)
-                parts += [around_all] if len(around_all) else [
-                    face_candidates(m, width, height, ratio, scales=4, steps=4) for m in margins]
-            boxes = dedupe(np.concatenate(parts))
-            rows.append(np.concatenate([boxes, np.full((len(boxes), 1), ratio)], axis=1))
-        return np.concatenate(rows)
+        """The coarse stage's boxes for `aspect` (`crop_geometry.candidate_boxes`), rows x0, y0, x1, y1, ratio."""
+        return candidate_boxes(width, height, aspect, [f.box for f in faces])
 
     def refine(self, coarse: np.ndarray, scores: np.ndarray, rule: FaceRule, width: int, height: int) -> np.ndarray:
-        """The fine stage's boxes (rows x0, y0, x1, y1, ratio): around each ratio's best distinct coarse boxes,
-        `fine_seeds` of them (one per ratio in a free search), and more until the ratio has MIN_CANDIDATES
-        (if it cannot reach it, all its coarse boxes have been searched around)."""
-        ratios = np.unique(coarse[:, 4])
-        least = self.fine_seeds if len(ratios) == 1 else 1
-        out = []
-        for ratio in ratios:
-            mine = np.flatnonzero(coarse[:, 4] == ratio)
-            seen = {box_key(b) for b in coarse[mine, :4]}
-            order = mine[np.argsort(-scores[mine], kind="stable")]
-            for n, i in enumerate(coarse_seeds(coarse[:, :4], order)):
-                if n >= least and len(seen) >= MIN_CANDIDATES:
-                    break
-                boxes = fine_candidates(coarse[i, :4], width, height, ratio)
-                boxes = boxes[rule.allows(boxes, width, height)]
-                new = [b for b in boxes if box_key(b) not in seen]
-                seen.update(box_key(b) for b in new)
-                if new:
-                    out.append(np.concatenate([np.array(new), np.full((len(new), 1), ratio)], axis=1))
-        return np.concatenate(out) if out else np.zeros((0, 5))
+        """The fine stage's boxes (`crop_geometry.refined_candidates` with this search's seeds)."""
+        return refined_candidates(coarse, scores, rule, width, height, self.fine_seeds)
 
     def scored_candidates(
         self, photo: Prepared, aspect: str = DEFAULT_ASPECT, timings: dict[str, float] | None = None
@@ -342,9 +413,13 @@ class CropSearch:
             whole = float(self.crop_scores(image, whole_box, width, height, quality=features.quality)[0])
         timings["verify"] = time.perf_counter() - t
 
-        crops = [Crop(as_box(final_boxes[k]), float(final_scores[k]), float(estimates[finalists[k]])) for k in order]
+        gains = self.gains(features, final_boxes, width, height)
+        comps = self.composition_gain(features, final_boxes, width, height)
+        crops = [Crop(as_box(final_boxes[k]), float(final_scores[k]), float(estimates[finalists[k]]),
+                      float(comps[k]), float(gains[k])) for k in order]
         whole_crop = Crop(as_box(whole_box[0]), whole, whole)
-        keep_whole = crops[0].score < whole + KEEP_MARGIN and whole_allowed(aspect, width, height)
+        # the whole frame wins unless the best crop's ranking logit beats it by KEEP_MARGIN
+        keep_whole = crops[0].gain < KEEP_MARGIN and whole_allowed(aspect, width, height)
         if keep_whole:  # the whole frame is the proposal; the crops searched that differ from it, alternatives
             boxes_of = np.array([c.box for c in crops], np.float64)
             apart = iou(boxes_of, whole_box)[:, 0] < ALTERNATIVE_IOU_STEPS[-1]

@@ -24,7 +24,7 @@ from torch import nn
 
 from selfie_desk.core import look, paths, weights
 from selfie_desk.core.embedding import FACES_FILE, face_input, model_input
-from selfie_desk.neural import eyes
+from selfie_desk.neural import composition, eyes
 from selfie_desk.neural.faces import FaceDetector
 from selfie_desk.neural.model import Backbone
 from selfie_desk.neural.runtime import graphs
@@ -44,6 +44,20 @@ class BackboneGraph(nn.Module):
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         fmap, stats = self.backbone.forward_with_stats(images.permute(0, 3, 1, 2))
         return Backbone.pool(fmap), stats, fmap
+
+
+class CompositionGraph(nn.Module):
+    """uint8 N x S x S x 3 (the photo squashed to composition.SIDE) -> the composition head's reduced map
+    (`CompositionHead.feature_map` of the tapped blocks: `model.Scorer.composition_maps`, torch's crop search)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = Backbone().eval()
+        self.head = composition.load().head.eval()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        _, fine, coarse = composition.tapped_forward(self.backbone, images.permute(0, 3, 1, 2), last=False)
+        return self.head.feature_map(fine.float(), coarse.float())
 
 
 class FacesGraph(nn.Module):
@@ -124,6 +138,12 @@ def _backbone_examples() -> list[Arrays]:
     return [(squares,), (big,)]
 
 
+def _composition_examples() -> list[Arrays]:
+    side = composition.SIDE
+    squares = [np.asarray(v.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)) for v in _demo_views()]
+    return [(np.stack(squares[:1]),), (np.stack(squares[1:3]),)]
+
+
 def faces_batch(images: Sequence[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """uint8 H x W x 3 images -> the detector's network input (as `FaceDetector._preprocess` makes it)."""
     h = max(i.shape[0] for i in images)
@@ -163,6 +183,10 @@ MODULES: dict[str, Exportable] = {
         {"images": {0: "n", 1: "height", 2: "width"}, "pooled": {0: "n"}, "stats": {0: "n"},
          "feature_map": {0: "n", 2: "rows", 3: "cols"}},
         _backbone_examples, (2e-4, 1e-4)),
+    "composition": Exportable(
+        CompositionGraph,
+        {"images": {0: "n", 1: "height", 2: "width"}, "composition": {0: "n", 2: "rows", 3: "cols"}},
+        _composition_examples, (1e-4, 1e-4)),
     "retinaface": Exportable(
         FacesGraph,
         {"images": {0: "n", 2: "height", 3: "width"}, "loc": {0: "n", 1: "anchors"}, "logits": {0: "n", 1: "anchors"},
@@ -213,6 +237,8 @@ def disagreement(graph: Graph, run: Callable[[Arrays], Sequence[np.ndarray]]) ->
     for example in spec.examples():
         with torch.inference_mode():
             want = module(*(torch.from_numpy(np.array(a)) for a in example))
+        if isinstance(want, torch.Tensor):  # a graph of one output
+            want = (want,)
         got = run(example)
         for name, w, g in zip(graph.outputs, want, got, strict=True):
             w = w.float().numpy()

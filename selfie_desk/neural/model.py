@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
@@ -24,6 +25,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from selfie_desk.core import look, weights
 from selfie_desk.core.embedding import (
     BACKBONE_FILE,
+    CHECK_AT,
+    CHECK_NAMES,
     EMBEDDING_DIM,
     EMBEDDING_ID,
     FACES_FILE,
@@ -32,6 +35,7 @@ from selfie_desk.core.embedding import (
     INPUT_SIZE,
     LOOK_DIM,
     STAT_STAGES,
+    with_checks,
 )
 from selfie_desk.core.face import Face
 from selfie_desk.core.face_check import FaceCheck
@@ -49,10 +53,15 @@ from selfie_desk.neural.eyes import EyeLandmarker
 from selfie_desk.neural.faces import FaceDetector
 from selfie_desk.neural.runtime.heads import HeadInfo as HeadInfo  # torch-free; read from here by the tools
 from selfie_desk.neural.runtime.heads import HeadOnly as HeadOnly
+from selfie_desk.neural.runtime.heads import with_focus
 from selfie_desk.neural.scored import TOO_SMALL_EYE_PX as TOO_SMALL_EYE_PX
 from selfie_desk.neural.scored import Scored as Scored
 
 CALIB_POINTS = 101
+# Standardised looks are clipped to this many standard deviations: a photo unlike every training photo in one
+# statistic (a 200-px portrait has fewer focus blocks than any 500-px training photo: 800,000 standard deviations)
+# must not swing its score; no training photo of BIQ2021 or LIVE-C reaches it in more than a handful of values.
+STANDARD_CLIP = 8.0
 # Aspects and the self-supervised pairs that teach each (degrade.py's kinds)
 ASPECT_KINDS = {
     "sharpness": ("blur",),
@@ -158,6 +167,8 @@ class ScoreHead(nn.Module):
     calib_y: torch.Tensor
     center: torch.Tensor
     spread: torch.Tensor
+    check_mask: torch.Tensor
+    closed_penalty: torch.Tensor
 
     def __init__(self, hidden: int = 256, qhidden: int = 128, dropout: float = 0.2) -> None:
         super().__init__()
@@ -184,14 +195,24 @@ class ScoreHead(nn.Module):
         self.register_buffer("calib_y", torch.linspace(0, 1, CALIB_POINTS))
         self.register_buffer("center", torch.zeros(()))
         self.register_buffer("spread", torch.ones(()))
+        # The face checks (CHECK_NAMES) are not read by the MLP: no opinion score was given with them. A subject's
+        # closed eyes lower the logit by a fixed amount instead, so a blink ranks below its open-eyed twin in the
+        # sort (set by tools/train_score.py so that a middling photo loses CLOSED_EYES_DROP of its score).
+        mask = torch.ones(LOOK_DIM)
+        at = CHECK_AT - EMBEDDING_DIM
+        mask[at : at + len(CHECK_NAMES)] = 0
+        self.register_buffer("check_mask", mask)
+        self.register_buffer("closed_penalty", torch.tensor(-2.0))
 
     # ---- parts ------------------------------------------------------------------------------------------
     def content_logit(self, embeddings: torch.Tensor) -> torch.Tensor:
         return self.content(embeddings[..., :EMBEDDING_DIM].float()).squeeze(-1)
 
     def quality_logit(self, features: torch.Tensor) -> torch.Tensor:
-        look = (features[..., EMBEDDING_DIM:].float() - self.look_mean) / self.look_std
-        return self.quality(look).squeeze(-1)
+        raw = features[..., EMBEDDING_DIM:].float()
+        look = torch.clamp((raw - self.look_mean) / self.look_std, -STANDARD_CLIP, STANDARD_CLIP) * self.check_mask
+        closed = raw[..., CHECK_AT - EMBEDDING_DIM + CHECK_NAMES.index("eyes_closed")]
+        return self.quality(look).squeeze(-1) + self.closed_penalty * closed
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.content_logit(features) + self.quality_logit(features)
@@ -201,10 +222,14 @@ class ScoreHead(nn.Module):
             return torch.sigmoid((logits - self.center) / self.spread)
         x, y = self.calib_x, self.calib_y
         inner = _interp(logits, x, y)
-        low_s = torch.clamp((x[5] - x[0]) / 2, min=1e-3)
-        high_s = torch.clamp((x[-1] - x[-6]) / 2, min=1e-3)
-        low = y[0] * torch.exp(torch.clamp((logits - x[0]) / low_s, max=0.0))
-        high = 1 - (1 - y[-1]) * torch.exp(-torch.clamp((logits - x[-1]) / high_s, min=0.0))
+        # the tails' scale: the logit span of the map's last tenth at each end (a twentieth was so short that a
+        # folder of good portraits, past the map's top, crowded into 0.99)
+        low_s = torch.clamp(x[10] - x[0], min=1e-3)
+        high_s = torch.clamp(x[-1] - x[-11], min=1e-3)
+        # beyond the map's ends the score keeps moving towards 0 and 1 without reaching them (a rational tail:
+        # an exponential one rounded the best photos of a folder to exactly 1.0, a tie at the top of the sort)
+        low = y[0] / (1 + torch.clamp((x[0] - logits) / low_s, min=0.0))
+        high = 1 - (1 - y[-1]) / (1 + torch.clamp((logits - x[-1]) / high_s, min=0.0))
         return torch.where(logits < x[0], low, torch.where(logits > x[-1], high, inner))
 
     def probability(self, features: torch.Tensor) -> torch.Tensor:
@@ -219,6 +244,9 @@ class ScoreHead(nn.Module):
         return list(self.content.parameters()) + list(self.quality.parameters())
 
     def set_standardisation(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """The looks' mean and standard deviation on the training photos; a look that did not vary there (std
+        under 1e-4: it taught nothing) gets 1, so that a photo where it does vary is not read as an outlier."""
+        std = np.where(np.asarray(std) < 1e-4, 1.0, std)
         self.look_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.look_std.copy_(torch.as_tensor(std, dtype=torch.float32))
 
@@ -236,20 +264,31 @@ class ScoreHead(nn.Module):
     @classmethod
     def ensemble(cls, heads: Sequence[ScoreHead]) -> ScoreHead:
         """One head whose logit is the mean of `heads`' (same standardisation): their hidden layers side
-        by side, their output layers averaged. Exact, and as cheap to run as one wider head."""
-        n = len(heads)
-        out = cls(hidden=sum(h.hidden for h in heads), qhidden=sum(h.qhidden for h in heads))
+        by side, their output layers averaged. Exact, and as cheap to run as one wider head. A part that is the
+        same in every head (version 3 keeps version 2's content part in all five) is kept once: side by side,
+        its copies would give the same logit at five times the size (26 MB) and the cost."""
+        shared = {part: all(_same(getattr(h, part), getattr(heads[0], part)) for h in heads[1:])
+                  for part in ("content", "quality")}
+        members = {part: heads[:1] if shared[part] else list(heads) for part in shared}
+        out = cls(hidden=sum(h.hidden for h in members["content"]), qhidden=sum(h.qhidden for h in members["quality"]))
         with torch.no_grad():
             for part in ("content", "quality"):
-                first = [getattr(h, part)[-3] for h in heads]
-                last = [getattr(h, part)[-1] for h in heads]
+                first = [getattr(h, part)[-3] for h in members[part]]
+                last = [getattr(h, part)[-1] for h in members[part]]
+                k = len(members[part])
                 getattr(out, part)[-3].weight.copy_(torch.cat([m.weight for m in first]))
                 getattr(out, part)[-3].bias.copy_(torch.cat([m.bias for m in first]))
-                getattr(out, part)[-1].weight.copy_(torch.cat([m.weight for m in last], dim=1) / n)
-                getattr(out, part)[-1].bias.copy_(sum(m.bias for m in last) / n)
+                getattr(out, part)[-1].weight.copy_(torch.cat([m.weight for m in last], dim=1) / k)
+                getattr(out, part)[-1].bias.copy_(sum(m.bias for m in last) / k)
             out.look_mean.copy_(heads[0].look_mean)
             out.look_std.copy_(heads[0].look_std)
+            out.closed_penalty.copy_(heads[0].closed_penalty)
         return out.eval()
+
+
+def _same(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -290,32 +329,37 @@ class AspectHeads(nn.Module):
         return cast(nn.Linear, self.layers[name])  # every entry is an nn.Linear (__init__)
 
     def set_standardisation(self, look_mean: np.ndarray, look_std: np.ndarray) -> None:
-        # the pooled last layer is on one scale already; the looks are standardised
+        # the pooled last layer is on one scale already; the looks are standardised (a look that did not vary: 1)
         self.mean[EMBEDDING_DIM:] = torch.as_tensor(look_mean, dtype=torch.float32)
-        self.std[EMBEDDING_DIM:] = torch.as_tensor(look_std, dtype=torch.float32)
+        self.std[EMBEDDING_DIM:] = torch.as_tensor(np.where(np.asarray(look_std) < 1e-4, 1.0, look_std),
+                                                   dtype=torch.float32)
 
     def set_calibration(self, name: str, center: float, spread: float) -> None:
         k = list(ASPECT_KINDS).index(name)
         self.centers[k] = center
         self.spreads[k] = spread
 
+    def standardised(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.clamp((features.float() - self.mean) / self.std, -STANDARD_CLIP, STANDARD_CLIP)
+
     def raw(self, name: str, features: torch.Tensor) -> torch.Tensor:
         mask = self.masks[list(ASPECT_KINDS).index(name)]
-        return self.layers[name]((features.float() - self.mean) / self.std * mask).squeeze(-1)
+        return self.layers[name](self.standardised(features) * mask).squeeze(-1)
 
     @torch.inference_mode()
     def aspects(self, features: torch.Tensor) -> list[dict[str, float]]:
         """Per row: every ASPECT_KINDS entry, and exposure (the worse of dark and bright)."""
-        x = (features.float() - self.mean) / self.std
+        x = self.standardised(features)
         cols = {}
         for k, name in enumerate(ASPECT_KINDS):
             raw = self.layers[name](x * self.masks[k]).squeeze(-1)
             cols[name] = torch.sigmoid((raw - self.centers[k]) / self.spreads[k]).cpu()
+        raw = features.float().cpu().numpy()
         out = []
         for i in range(len(x)):
             row = {name: float(v[i]) for name, v in cols.items()}
             row["exposure"] = min(row["dark"], row["bright"])
-            out.append(row)
+            out.append(with_focus(row, raw[i]))
         return out
 
 
@@ -332,7 +376,24 @@ def save_head(head: ScoreHead, path: Path, card: dict, aspects: AspectHeads | No
 
 
 def read_head_file(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return _load_head_blob(Path(path).read_bytes(), path)
+
+
+def _load_head_blob(data: bytes, path: Path) -> dict:
+    """A head file's contents, loaded weights-only (no code in it ever runs). A file that is something else (a
+    pickle with code in it, junk) is a RuntimeError saying so, never torch's own message: that one advises
+    loading the file again with the unsafe option, which would run whatever the file holds."""
+    try:
+        with warnings.catch_warnings():  # torch's warnings about a foreign pickle name the unsafe option too
+            warnings.simplefilter("ignore")
+            blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle.UnpicklingError, RuntimeError, EOFError...: any file that is not weights
+        raise RuntimeError(f"{path} is not a model Selfie Desk can load safely (it holds something other than "
+                           f"weights, {type(exc).__name__}; nothing in it was run): delete it, or train that "
+                           "model again") from None
+    if not isinstance(blob, dict):
+        raise RuntimeError(f"{path} is not a model Selfie Desk can load (no model card and weights in it)")
+    return blob
 
 
 def load_head(name: str = DEFAULT_MODEL) -> tuple[ScoreHead, HeadInfo]:
@@ -343,7 +404,7 @@ def load_head(name: str = DEFAULT_MODEL) -> tuple[ScoreHead, HeadInfo]:
         raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(models)}")
     path = weights.bundled_file(DEFAULT_HEAD_FILE) if name == DEFAULT_MODEL else models[name]
     data = path.read_bytes()
-    blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    blob = _load_head_blob(data, path)
     card = blob.get("card", {})
     if blob.get("format", 1) != HEAD_FORMAT or head_backbone(card) != EMBEDDING_ID:
         raise StaleModelError(f"model {name!r} was trained on an older embedding of the photos than this "
@@ -443,9 +504,17 @@ class Scorer:
 
     @staticmethod
     def complete(network: torch.Tensor, looks: Sequence[np.ndarray]) -> torch.Tensor:
-        """Network features (N x (1280 + STATS_DIM)) and each photo's view + detail statistics -> features."""
-        extra = torch.from_numpy(np.stack(looks).astype(np.float32)).to(network.device)
+        """Network features (N x (1280 + STATS_DIM)) and each photo's look values (``look.Look.values``) ->
+        features, the face checks zero until ``finish`` knows them."""
+        extra = torch.from_numpy(np.stack([with_checks(v) for v in looks])).to(network.device)
         return torch.cat([network, extra], dim=1)
+
+    @torch.inference_mode()
+    def finish(self, batch: Sequence[Scored], checks: Sequence[Sequence[FaceCheck]]) -> list[Scored]:
+        """Each photo with its faces' checks: written into its embedding (``embedding.CHECK_NAMES``) and its
+        score made again from it, so that closed eyes count in the score (and in every sort by it)."""
+        return scored.finish(batch, checks,
+                             lambda embs: self.score_embeddings(torch.from_numpy(embs)).cpu().numpy())
 
     @torch.inference_mode()
     def score_embeddings(self, features: torch.Tensor) -> torch.Tensor:
@@ -467,9 +536,8 @@ class Scorer:
         scores = self.score_embeddings(features).cpu().numpy()
         aspects = self.aspect_heads.aspects(features)
         feats = features.cpu().numpy()
-        found = self.check_faces(looks, faces, face_sizes) if checks else [[] for _ in faces]
-        return [Scored(float(s), e, f, a, c)
-                for s, e, f, a, c in zip(scores, feats, faces, aspects, found, strict=True)]
+        out = [Scored(float(s), e, f, a) for s, e, f, a in zip(scores, feats, faces, aspects, strict=True)]
+        return self.finish(out, self.check_faces(looks, faces, face_sizes)) if checks else out
 
     @torch.inference_mode()
     def check_faces(self, looks: Sequence[look.Look], faces: list[list[Face]],
@@ -503,6 +571,29 @@ class Scorer:
     @staticmethod
     def arrays(values: torch.Tensor) -> np.ndarray:
         return values.float().cpu().numpy()
+
+    def tensor(self, values: np.ndarray) -> torch.Tensor:
+        """numpy values as the head takes them (a tensor on the scorer's device)."""
+        return torch.as_tensor(values, device=self.device)
+
+    def load_composer(self):  # -> composition.CompositionModel (that module imports this one)
+        """The bundled composition head (the crop search's), on this scorer's device."""
+        from selfie_desk.neural import composition
+
+        return composition.load().to(self.device)
+
+    @torch.inference_mode()
+    def composition_maps(self, composer, square: np.ndarray, last: bool) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """One photo squashed to composition.SIDE (uint8 S x S x 3) -> its last feature map (1 x 1280 x S/32 x
+        S/32, float32; None without `last`, which saves the final 1 x 1 convolution) and the composition head's
+        reduced map (`CompositionHead.feature_map` of the two tapped blocks), from one backbone pass."""
+        from selfie_desk.neural.composition import tapped_forward
+
+        x = _nchw(np.ascontiguousarray(square)[None]).to(self.device)
+        with autocast(self.device):
+            fmap, fine, coarse = tapped_forward(self.backbone, x, last=last)
+            comp = composer.head.feature_map(fine.float(), coarse.float())
+        return (None if fmap is None else fmap.float().contiguous()), comp
 
     def attention(self, view: Image.Image, side: int = 2 * INPUT_SIZE) -> np.ndarray:
         """What the convnet looked at: each cell's share of the score's content logit (Grad x Input on the

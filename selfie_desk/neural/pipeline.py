@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +183,7 @@ def _start(items: list[Prepared], scorer: Scorer, eyes: ThreadPoolExecutor | Non
     looks, faces = [p.look for p in items], [s.faces for s in scored]
     if eyes is None:
         checks = scorer.check_faces(looks, faces, sizes)
-        return lambda: _made(items, scored, checks)
+        return lambda: _made(items, scorer.finish(scored, checks))
     # half this thread's share of the cores (one on two cores): the two threads' OpenMP pools overlap in time
     threads = max(1, _torch_threads(scorer) // 2)
 
@@ -192,14 +192,14 @@ def _start(items: list[Prepared], scorer: Scorer, eyes: ThreadPoolExecutor | Non
         return scorer.check_faces(looks, faces, sizes)
 
     future = eyes.submit(check)
-    return lambda: _made(items, scored, future.result())
+    return lambda: _made(items, scorer.finish(scored, future.result()))
 
 
-def _made(items: list[Prepared], scored: list[Scored], checks: list[list[FaceCheck]]) -> list[Result]:
+def _made(items: list[Prepared], scored: list[Scored]) -> list[Result]:
+    """The catalog's results of a batch whose faces' checks are in (``Scorer.finish``: they count in the score)."""
     out = []
-    for p, s0, c, (fw, fh) in zip(items, scored, checks, [(q.face_input.shape[1], q.face_input.shape[0])
-                                                           for q in items], strict=True):
-        s = replace(s0, checks=c)
+    for p, s, (fw, fh) in zip(items, scored, [(q.face_input.shape[1], q.face_input.shape[0]) for q in items],
+                              strict=True):
         sx, sy = p.width / fw, p.height / fh
         faces = [f.scaled(sx, sy) for f in s.faces]
         out.append(

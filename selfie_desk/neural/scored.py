@@ -5,17 +5,17 @@ the CPU runtime's, `runtime.scorer.RuntimeScorer`) share them, so they differ on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
 
 from selfie_desk.core import look
-from selfie_desk.core.embedding import face_input, model_input
+from selfie_desk.core.embedding import CHECK_AT, face_input, model_input
 from selfie_desk.core.eyes import MIN_EYE_WIDTH_PX
 from selfie_desk.core.face import Face
-from selfie_desk.core.face_check import FaceCheck, check_face
+from selfie_desk.core.face_check import FaceCheck, check_face, face_check_values
 from selfie_desk.neural.eye_landmarks import EYE_SPAN_PER_DISTANCE, IRIS_SIZE, EyeLandmarker, eye_crop_side
 
 
@@ -32,6 +32,28 @@ class Scored:
 # without running the eye network: the rule says so of any eye under MIN_EYE_WIDTH_PX, and no eye of the 2,125
 # evaluation faces had a lid contour wider than 1.04x the calibrated span (tools/eyes_eval.py, models/README.md).
 TOO_SMALL_EYE_PX = 0.8 * MIN_EYE_WIDTH_PX
+
+
+def finish(scored: Sequence[Scored], checks: Sequence[Sequence[FaceCheck]],
+           rescore: Callable[[np.ndarray], np.ndarray]) -> list[Scored]:
+    """Each photo with its faces' checks: written into its embedding (``embedding.CHECK_NAMES``) and, where they
+    say something, its score made again from it by `rescore` (the scorer's head on N x FEATURE_DIM embeddings),
+    so that closed eyes count in the score (and in every sort by it). Both scorers' ``finish``."""
+    out = []
+    rows, embs = [], []
+    for i, (s, c) in enumerate(zip(scored, checks, strict=True)):
+        values = face_check_values(s.faces, c)
+        if values.any():
+            emb = s.embedding.copy()
+            emb[CHECK_AT : CHECK_AT + len(values)] = values
+            rows.append(i)
+            embs.append(emb)
+        out.append(replace(s, checks=list(c)))
+    if rows:
+        new = rescore(np.stack(embs))
+        for i, emb, score in zip(rows, embs, new, strict=True):
+            out[i] = replace(out[i], embedding=emb, score=float(score))
+    return out
 
 
 def check_faces(eyes: EyeLandmarker, looks: Sequence[look.Look], faces: list[list[Face]],

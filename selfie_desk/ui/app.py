@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from selfie_desk import __version__
 from selfie_desk.core import paths
-from selfie_desk.core.catalog_access import CatalogError, explain, open_catalog
+from selfie_desk.core.catalog_access import CatalogError, CatalogInUse, explain, open_catalog, window_lock
 from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.settings import Settings
 from selfie_desk.ui import theme
@@ -155,6 +155,13 @@ def run(folder: Path | None = None, started: float | None = None) -> int:
         QMessageBox.critical(None, "Selfie Desk cannot open its catalog", message)
         print(f"selfie-desk: error: {message}", file=sys.stderr)
         return ExitCode.CATALOG
+    try:
+        lock = window_lock(paths.catalog_path())  # one window per catalog: a second would undo the first's edits
+    except CatalogInUse as exc:
+        catalog.close()
+        QMessageBox.information(None, "Selfie Desk is already open", str(exc))
+        print(f"selfie-desk: error: {exc}", file=sys.stderr)
+        return ExitCode.CATALOG
     window = MainWindow(catalog, settings)
     app.aboutToQuit.connect(window.shut_down)
 
@@ -176,3 +183,4 @@ def run(folder: Path | None = None, started: float | None = None) -> int:
         sys.excepthook = previous
         window.shut_down()
         catalog.close()
+        lock.release()

@@ -376,8 +376,9 @@ class CropController(QObject):
         w, h = self._size()
         whole = bool(w) and c.box[0] <= 0.5 and c.box[1] <= 0.5 and c.box[2] >= w - 0.5 and c.box[3] >= h - 0.5
         if c.kind == "best" and whole:
-            # the crop search's "keep as is": no crop beats the whole frame by a clear margin
-            parts.append(f"keep as is {c.score:.3f}: no crop scores clearly higher · Tab for the crops tried")
+            # the crop search's "keep as is": no crop frames the photo clearly better than the whole frame
+            parts.append(f"keep as is {c.score:.3f}: already well framed, no crop frames it clearly better"
+                         " · Tab for the crops tried")
             return " · ".join(parts)
         if c.kind == "accepted":
             parts.append("accepted crop" + ("" if c.score is None else f" {c.score:.3f}"))

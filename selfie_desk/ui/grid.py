@@ -12,7 +12,17 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -22,6 +32,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPen,
     QPixmap,
+    QRegion,
     QResizeEvent,
     QWheelEvent,
 )
@@ -456,6 +467,14 @@ class PhotoGrid(QListView):
         self.delegate = PhotoDelegate(cache, self)
         self.setItemDelegate(self.delegate)
         self.doubleClicked.connect(self._double_clicked)
+
+    def visualRegionForSelection(self, selection: QItemSelection) -> QRegion:
+        """What a selection change repaints. Qt works out every selected cell's rectangle (a Python rowCount call
+        each, several times): with thousands selected, Ctrl+A or a re-sort that keeps them took 0.4 s for it;
+        repainting the cells in view is as right and costs nothing (issue 31)."""
+        if sum(r.height() for r in selection) > 512:
+            return QRegion(self.viewport().rect())
+        return super().visualRegionForSelection(selection)
 
     def mousePressEvent(self, event) -> None:
         index = self.indexAt(event.position().toPoint())

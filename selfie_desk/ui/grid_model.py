@@ -37,6 +37,23 @@ class Stack:
     def collapsed(self) -> bool:
         return self.count > 1 and not self.expanded
 
+def _with_badges(stack: Stack, badges: frozenset[str]) -> Stack:
+    return stack if stack.badges == badges else dataclasses.replace(stack, badges=badges)
+
+
+def _replaced(p: Photo, fields: dict) -> Photo:
+    """`dataclasses.replace(p, **fields)` for the decision fields, ten times cheaper (replace re-runs __init__
+    with every field: 40 us a photo, 0.7 s for a bulk edit of 16,700)."""
+    if not fields.keys() <= _SETTABLE:
+        return dataclasses.replace(p, **fields)
+    out = object.__new__(type(p))
+    out.__dict__.update(p.__dict__)
+    out.__dict__.update(fields)
+    return out
+
+
+_SETTABLE = frozenset({"decision", "rating"})
+
 SORT_LABELS = {"score": "Score (best first)", "date": "Capture date", "name": "Name",
                "crop": "Best after crop", "uncertain": "Uncertain first (review)"}
 DECISION_FILTERS = {"all": "All photos", "picks": "Picks", "rejects": "Rejects", "unflagged": "Unflagged"}
@@ -96,6 +113,9 @@ class PhotoGridModel(QAbstractListModel):
         self._stack: dict[int, Stack] = {}  # photo id -> its cell's stack, for the rows shown
         self._badges: dict[int, frozenset[str]] = {}
         self._order: list[int] | None = None  # the photos in the last sorted order, before stacking
+        self._counts: tuple[int, int, int, int] | None = None  # counts(), until the photos change
+        self._members: dict[int, list[int]] | None = None  # group id -> its photo ids best first, for _stacked
+        self._group_id: dict[int, int] = {}  # photo id -> its group of two or more
 
     # ---- Qt ----------------------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -144,7 +164,10 @@ class PhotoGridModel(QAbstractListModel):
         return list(self._sorted_scores)
 
     def stack(self, photo_id: int) -> Stack:
-        return self._stack.get(photo_id) or Stack(badges=self.badges(photo_id))
+        """How the photo's cell stands in its group, with its badges (worked out when a cell is drawn, not for
+        every photo at each rebuild)."""
+        found = self._stack.get(photo_id)
+        return Stack(badges=self.badges(photo_id)) if found is None else _with_badges(found, self.badges(photo_id))
 
     def badges(self, photo_id: int) -> frozenset[str]:
         found = self._badges.get(photo_id)
@@ -158,14 +181,27 @@ class PhotoGridModel(QAbstractListModel):
         return [r for r in (self._row_of.get(pid) for pid in self.groups.member_ids(group_id)) if r is not None]
 
     # ---- changing ----------------------------------------------------------------------------------
+    def counts(self) -> tuple[int, int, int, int]:
+        """(photos, picks, rejects, unreadable) of the folder, counted once per change, not per cursor move."""
+        if self._counts is None:
+            picks = rejects = unreadable = 0
+            for p in self._all.values():
+                picks += p.decision == "keep"
+                rejects += p.decision == "reject"
+                unreadable += p.error is not None
+            self._counts = (len(self._all), picks, rejects, unreadable)
+        return self._counts
+
     def set_photos(self, photos: list[Photo]) -> None:
         self._all = {p.id: p for p in photos}
         self._badges.clear()
+        self._counts = None
         self._rebuild()
 
     def set_groups(self, groups: GroupIndex) -> None:
         """The folder's ranked groups (after a grouping or an edit): the rows are rebuilt."""
         self.groups = groups
+        self._members = None
         self.expanded &= set(groups.groups)
         self._badges.clear()
         self._rebuild(resort=False)  # new groups never move a photo the user is looking at to another place
@@ -197,6 +233,7 @@ class PhotoGridModel(QAbstractListModel):
     def merge(self, photos: list[Photo]) -> bool:
         """Update photos in place (new scores). Returns True if some photo was not known: call set_photos."""
         unknown = rescore = False
+        self._counts = None
         for p in photos:
             if p.id not in self._all:
                 unknown = True
@@ -218,6 +255,29 @@ class PhotoGridModel(QAbstractListModel):
             self._update_scores()
         return unknown
 
+    def update_many(self, photo_ids: list[int], **changes) -> list[Photo]:
+        """Change the same fields of many photos where they stand (a bulk flag or rating): one repaint for all."""
+        return self.set_decisions({pid: changes for pid in photo_ids})
+
+    def set_decisions(self, changes: dict[int, dict]) -> list[Photo]:
+        """Change each photo's fields ({id: {field: value}}: flags, stars) where it stands, with one dataChanged
+        for the rows shown: per photo, 16,700 signals and repaints froze the window (issue 31)."""
+        out = []
+        self._counts = None
+        for pid, fields in changes.items():
+            p = self._all.get(pid)
+            if p is None:
+                continue
+            p = _replaced(p, fields)
+            self._all[pid] = p
+            row = self._row_of.get(pid)
+            if row is not None:
+                self._rows[row] = p
+            out.append(p)
+        if out and self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+        return out
+
     def update(self, photo_id: int, **changes) -> Photo | None:
         """Change one photo's fields (a flag, a rating) where it stands."""
         p = self._all.get(photo_id)
@@ -229,7 +289,12 @@ class PhotoGridModel(QAbstractListModel):
 
     def _rebuild(self, resort: bool = True) -> None:
         self.beginResetModel()
-        rows = [p for p in self._all.values() if self.filter.accepts(p, self.badges(p.id))]
+        if not self.filter.active:
+            rows = list(self._all.values())
+        elif self.filter.closed_eyes or self.filter.soft_focus:
+            rows = [p for p in self._all.values() if self.filter.accepts(p, self.badges(p.id))]
+        else:  # badges only where a filter asks for them: working them out for 50,000 photos took 0.3 s
+            rows = [p for p in self._all.values() if self.filter.accepts(p)]
         self._filtered = list(rows)
         if resort or self._order is None:
             rows.sort(key=sort_key(self.sort))
@@ -259,24 +324,30 @@ class PhotoGridModel(QAbstractListModel):
                 group = self.groups.group_of(p.id)
                 if group is not None and len(group.members) > 1:
                     ids = self.groups.member_ids(group.id)
-                    self._stack[p.id] = Stack(len(ids), True, ids.index(p.id) + 1, ids[0] == p.id,
-                                              self.badges(p.id))
+                    self._stack[p.id] = Stack(len(ids), True, ids.index(p.id) + 1, ids[0] == p.id)
             return rows
-        shown = {p.id for p in rows}
+        # plain dicts and lists, once per grouping: through GroupIndex per photo this took 1 s at 50,000 photos
+        if self._members is None:
+            self._members = {gid: [m.photo.id for m in g.members] for gid, g in self.groups.groups.items()
+                             if len(g.members) > 1}
+            self._group_id = {pid: gid for gid, ids in self._members.items() for pid in ids}
+        members, group_id = self._members, self._group_id
+        shown = None if len(rows) == len(self._all) else {p.id for p in rows}  # everything shown: no filter
         out: list[Photo] = []
         placed: set[int] = set()
         for p in rows:
-            group = self.groups.group_of(p.id)
-            if group is None or len(group.members) < 2:
+            gid = group_id.get(p.id)
+            if gid is None:
                 out.append(p)
                 continue
-            if group.id in placed:
+            if gid in placed:
                 continue
-            placed.add(group.id)
-            here = [m.photo.id for m in group.members if m.photo.id in shown]
-            best = group.members[0].photo.id
-            expanded = group.id in self.expanded
+            placed.add(gid)
+            ids = members[gid]
+            here = ids if shown is None else [pid for pid in ids if pid in shown]
+            best = ids[0]
+            expanded = gid in self.expanded
             for i, pid in enumerate(here if expanded else here[:1], 1):
-                self._stack[pid] = Stack(len(here), expanded, i if expanded else 0, pid == best, self.badges(pid))
+                self._stack[pid] = Stack(len(here), expanded, i if expanded else 0, pid == best)
                 out.append(self._all[pid])
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -12,10 +13,12 @@ BINS = 20
 
 
 def bin_counts(scores: list[float], bins: int = BINS) -> list[int]:
-    counts = [0] * bins
-    for s in scores:
-        counts[min(bins - 1, max(0, int(s * bins)))] += 1
-    return counts
+    """How many scores fall in each of `bins` equal bins of [0, 1] (below 0 in the first, 1 and above in the last).
+    In numpy: 50,000 scores in a Python loop took 120 ms, asked for on every move of the cursor (issue 31)."""
+    if not scores:
+        return [0] * bins
+    which = np.clip(np.floor(np.asarray(scores, dtype=np.float64) * bins), 0, bins - 1).astype(np.int64)
+    return [int(c) for c in np.bincount(which, minlength=bins)]
 
 
 class ScoreHistogram(QWidget):

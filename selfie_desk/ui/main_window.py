@@ -7,6 +7,7 @@ reaching for globals, so tests build it with a temporary catalog and a shared mo
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import sqlite3
@@ -73,6 +74,17 @@ APP_TITLE = "Selfie Desk"
 STOP_TIMEOUT_S = 30.0
 SIZE_STEP = 20  # px per + / − or Ctrl+wheel notch
 KEEP_BEST_LABEL = "Keep best of"  # B's edit in the undo history ("Keep best of burst, reject 3")
+
+
+def row_runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted rows as runs of adjacent rows, (first, last) each: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], row)
+        elif not runs or row > runs[-1][1]:
+            runs.append((row, row))
+    return runs
 
 
 def stars_label(n: int) -> str:
@@ -330,6 +342,7 @@ class MainWindow(QMainWindow):
         self.show_grid()
         self.model.expanded.clear()
         self.model.set_photos(photos)
+        self._keep_long_lived()
         self.model.set_groups(GroupIndex())  # the stored groups come ranked from the grouping thread
         self._rank_stored_groups()
         self._select_first()
@@ -504,8 +517,15 @@ class MainWindow(QMainWindow):
         return self.model.photo(index.row()) if index.isValid() else None
 
     def selected_photos(self) -> list[Photo]:
-        rows = sorted(i.row() for i in self.grid.selectionModel().selectedRows())
-        return [self.model.photo(r) for r in rows]
+        return [self.model.photo(r) for r in self._selected_rows()]
+
+    def _selected_rows(self) -> list[int]:
+        """The selected rows, in order, read from the selection's ranges: Qt's selectedRows() makes an index per
+        row (2 s a call at 16,700 rows selected, and the counts asked for it on every change)."""
+        rows: set[int] = set()
+        for r in self.grid.selectionModel().selection():
+            rows.update(range(r.top(), r.bottom() + 1))
+        return sorted(rows)
 
     def _select_row(self, row: int) -> None:
         """Select one photo, as the user would with the arrows (or, for row 0 of a new view, for them)."""
@@ -523,6 +543,14 @@ class MainWindow(QMainWindow):
         self._select_row(0)
         self._auto_selected = self.model.photo(0).id if self.model.rowCount() else None
 
+    @staticmethod
+    def _keep_long_lived() -> None:
+        """The folder's photos (and groups) just loaded live as long as the folder is open: moved out of the cyclic
+        garbage collector's sight (as app.tune_process does at start). At 50,000 photos each full collection
+        walked them all and froze the window 1.5-2.2 s, 14 times in ten keystrokes (issue 31). They hold no
+        reference cycles: replaced photos are still freed by their reference counts."""
+        gc.freeze()
+
     def _keeping_selection(self, change: Callable[[], None]) -> None:
         """Apply a change that rebuilds the rows, keeping the current and selected photos where they went.
 
@@ -532,14 +560,16 @@ class MainWindow(QMainWindow):
         current_id = self.model.photo(current.row()).id if current.isValid() else None
         selected = [p.id for p in self.selected_photos()]
         change()
+        self._keep_long_lived()
         if current_id is None or (current_id == self._auto_selected and selected == [current_id]):
             self._select_first()
             return
+        # one range per run of adjacent rows (everything selected: one range), never one per row: Qt merges a
+        # selection's ranges pairwise, and 16,700 one-row ranges froze the window for 30-60 s (issue 31)
         selection = QItemSelection()
-        for pid in selected:
-            row = self.model.row_of(pid)
-            if row is not None:
-                selection.select(self.model.index(row), self.model.index(row))
+        kept = sorted(r for r in (self.model.row_of(pid) for pid in selected) if r is not None)
+        for first, last in row_runs(kept):
+            selection.select(self.model.index(first), self.model.index(last))
         row = self.model.row_of(current_id) if current_id is not None else None
         group = self.model.groups.group_of(current_id) if row is None and current_id is not None else None
         if group is not None:  # folded into its stack: the cursor on the stack
@@ -562,9 +592,8 @@ class MainWindow(QMainWindow):
         self._update_side_panel()
 
     def _update_side_panel(self) -> None:
-        photos = self.model.all_photos()
-        unreadable = sum(p.error is not None for p in photos)
-        self.side.set_scores(self.model.scores(), len(photos) - unreadable, unreadable)
+        total, _picks, _rejects, unreadable = self.model.counts()
+        self.side.set_scores(self.model.scores(), total - unreadable, unreadable)
         p = self.current_photo()
         if p is not None:
             p = self.model.get(p.id) or p
@@ -576,17 +605,15 @@ class MainWindow(QMainWindow):
         self.people_panel.show_photo(p)
 
     def _update_counts(self) -> None:
-        photos = self.model.all_photos()
-        picks = sum(p.decision == "keep" for p in photos)
-        rejects = sum(p.decision == "reject" for p in photos)
-        text = f"{len(photos)} photos · {picks} pick{'s' if picks != 1 else ''} · {rejects} reject" + (
+        total, picks, rejects, _unreadable = self.model.counts()
+        text = f"{total} photos · {picks} pick{'s' if picks != 1 else ''} · {rejects} reject" + (
             "s" if rejects != 1 else "")
         stacks = len(self.model.groups.stacks())
         if stacks:
             text += f" · {stacks} group{'s' if stacks != 1 else ''}"
         if self.model.filter.active or (stacks and self.model.stacked):
             text += f" · showing {self.model.rowCount()}"
-        selected = len(self.grid.selectionModel().selectedRows())
+        selected = sum(r.height() for r in self.grid.selectionModel().selection())  # ranges: no row list
         if selected > 1:
             text += f" · {selected} selected"
         self.count_label.setText(text)
@@ -619,7 +646,7 @@ class MainWindow(QMainWindow):
         except sqlite3.Error as exc:
             self.show_message(f"Could not save to the catalog: {exc}")
             return
-        updated = [p for p in (self.model.update(pid, **{field: value}) for pid in ids) if p is not None]
+        updated = self.model.update_many(ids, **{field: value})  # one repaint, not one per photo
         self._after_photos_changed(updated)
         self._update_undo_actions()
         if len(ids) > 1:  # a bulk action says how many photos it touched, and how to take it back
@@ -649,7 +676,11 @@ class MainWindow(QMainWindow):
         if edit is None:
             self.statusBar().showMessage(f"Nothing to {'undo' if undo else 'redo'}", 4000)
             return None
-        self._reread(edit.photo_ids)
+        if edit.fields <= {"decision", "rating"}:  # a flag or stars (a bulk one too): what it wrote, shown
+            updated = self.model.set_decisions({pid: dict(values) for pid, values in edit.written.items()})
+            self._after_photos_changed(updated)
+        else:
+            self._reread(edit.photo_ids)
         if edit.regrouped:
             self._rank_stored_groups()
         self.statusBar().showMessage(f"{'Undone' if undo else 'Redone'}: {edit.description}", 8000)

@@ -176,6 +176,10 @@ class ScoringService(Service):
         for path, message in summary.index.skipped:
             if os.path.isdir(path):
                 job.post("notice", f"{message[:1].upper()}{message[1:]}: {path}")
+        for path, count in summary.index.offline:  # an unplugged drive: shown as the catalog knows it, nothing lost
+            job.post("notice", f"{path} is offline (empty now, as an unplugged drive or card leaves it): its {count} "
+                               "photos are shown as the catalog knows them, decisions kept; plug it in and open it "
+                               "again (File > Open Recent)")
         for path, message in summary.index.notes:  # a RAW+JPEG pair: files disagree on orientation, raw unreadable
             job.post("notice", f"{os.path.basename(path)}: {message}")
         return ScanOutcome(summary=summary, cancelled=summary.cancelled)

@@ -50,7 +50,17 @@ IRIS = Graph("iris_landmark", ("eyes",), ("contours", "iris"), ("iris_landmark.p
 FACE_MESH = Graph("face_mesh", ("faces",), ("mesh", "presence"), ("face_mesh.pth",),
                   "MediaPipe's face mesh (the eyes' mesh=True path)")
 
-GRAPHS: dict[str, Graph] = {g.name: g for g in (BACKBONE, FACES, EYE_LIDS, IRIS, FACE_MESH)}
+# The crop search's 448-px pass up to the composition head's reduced map (`CompositionHead.feature_map` of MobileNetV2's
+# blocks 13 and 17): its 1 x 1 convolutions come from crop_head.pt, so a retrained crop head needs this graph again;
+# the head's RoIAlign, RoDAlign and layers run in numpy (`runtime.composition`) from crop_head.pt itself.
+COMPOSITION = Graph("composition", ("images",), ("composition",), ("mobilenet_v2-b0353104.pth", "crop_head.pt"),
+                    "MobileNetV2 to block 17 and the composition head's reduced map (the crop search's 448-px pass)")
+
+GRAPHS: dict[str, Graph] = {g.name: g for g in (BACKBONE, FACES, EYE_LIDS, IRIS, FACE_MESH, COMPOSITION)}
+# The weights only torch reads: the CPU build runs these networks from the graphs made from them and leaves them
+# out (packaging/selfie_desk.spec); score_head.pt and crop_head.pt are read by the numpy heads in both builds.
+TORCH_WEIGHTS = frozenset({"mobilenet_v2-b0353104.pth", "retinaface_mobilenet0.25.pth", "face_mesh.pth",
+                           "iris_landmark.pth"})
 
 
 def file_sha256(path: Path) -> str:

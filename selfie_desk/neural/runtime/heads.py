@@ -2,7 +2,8 @@
 the CPU build scores with, and what rescoring and personal models use in either build.
 
 `ArrayHead` mirrors `selfie_desk.neural.model.ScoreHead` layer for layer (LayerNorm without affine, Linear,
-exact GELU, Linear; the quality part on standardised looks; the quantile-map or sigmoid calibration) and reads
+exact GELU, Linear; the quality part on standardised looks clipped to STANDARD_CLIP with the face checks masked
+out, plus the closed-eyes penalty; the quantile-map calibration with rational tails, or sigmoid) and reads
 its sizes from the weights, so a retrained head of the same layers drops in; a state_dict with other layers
 is refused by name (tests/test_runtime.py checks both heads against torch's on the bundled photos).
 `HeadTrainer` fits one with class-balanced logistic loss and AdamW, as torch's optimiser does, for personal
@@ -26,7 +27,8 @@ import numpy as np
 from scipy.special import erf, expit
 
 from selfie_desk.core import weights
-from selfie_desk.core.embedding import EMBEDDING_DIM, EMBEDDING_ID, HEAD_FORMAT
+from selfie_desk.core.embedding import CHECK_AT, CHECK_NAMES, EMBEDDING_DIM, EMBEDDING_ID, FOCUS_AT, HEAD_FORMAT
+from selfie_desk.core.focus import FOCUS_NAMES
 from selfie_desk.core.model_cards import (
     DEFAULT_HEAD_FILE,
     DEFAULT_MODEL,
@@ -36,13 +38,19 @@ from selfie_desk.core.model_cards import (
     head_backbone,
     retrain_command,
 )
+from selfie_desk.core.reasons import BAD, FACE_SOFT
 from selfie_desk.neural.runtime import statefile
 
 ASPECT_NAMES = ("sharpness", "noise", "dark", "bright", "compression", "framing")  # model.ASPECT_KINDS' order
 _LN_EPS = 1e-5  # torch.nn.LayerNorm's default
+# model.STANDARD_CLIP (torch's module, which this one must not import): standardised looks are clipped to this
+# many standard deviations (tests/test_runtime.py checks the two are equal)
+STANDARD_CLIP = 8.0
+CLOSED_PENALTY = -2.0  # model.ScoreHead's default closed_penalty (a new head's; the shipped one has its own)
+_CLOSED = CHECK_AT - EMBEDDING_DIM + CHECK_NAMES.index("eyes_closed")  # the look index of a subject's closed eyes
 _HEAD_KEYS = {"look_mean", "look_std", "quantile_map", "calib_x", "calib_y", "center", "spread", "content.2.weight",
               "content.2.bias", "content.4.weight", "content.4.bias", "quality.1.weight", "quality.1.bias",
-              "quality.3.weight", "quality.3.bias"}
+              "quality.3.weight", "quality.3.bias", "check_mask", "closed_penalty"}
 F32 = np.float32
 
 
@@ -115,11 +123,20 @@ class ArrayHead:
             h = _gelu(x @ self.p["content.2.weight"].T + self.p["content.2.bias"])
             return (h @ self.p["content.4.weight"].T + self.p["content.4.bias"])[..., 0]
 
+    def standardised(self, features: np.ndarray) -> np.ndarray:
+        """The looks as the quality part reads them: standardised, clipped to STANDARD_CLIP, the face checks
+        masked out (`ScoreHead.quality_logit`)."""
+        raw = np.asarray(features, F32)[..., EMBEDDING_DIM:]
+        look = np.clip((raw - self.p["look_mean"]) / self.p["look_std"], -STANDARD_CLIP, STANDARD_CLIP)
+        return (look * self.p["check_mask"]).astype(F32, copy=False)
+
     def quality_logit(self, features: np.ndarray) -> np.ndarray:
-        look = (np.asarray(features, F32)[..., EMBEDDING_DIM:] - self.p["look_mean"]) / self.p["look_std"]
+        look = self.standardised(features)
+        closed = np.asarray(features, F32)[..., EMBEDDING_DIM + _CLOSED]
         with one_blas_thread():
             h = _gelu(look @ self.p["quality.1.weight"].T + self.p["quality.1.bias"])
-            return (h @ self.p["quality.3.weight"].T + self.p["quality.3.bias"])[..., 0]
+            out = (h @ self.p["quality.3.weight"].T + self.p["quality.3.bias"])[..., 0]
+        return (out + self.p["closed_penalty"] * closed).astype(F32, copy=False)
 
     def logit(self, features: np.ndarray) -> np.ndarray:
         return self.content_logit(features) + self.quality_logit(features)
@@ -134,10 +151,11 @@ class ArrayHead:
         idx = np.clip(np.searchsorted(x, logits, side="left"), 1, len(x) - 1)  # torch.searchsorted's side
         x0, x1, y0, y1 = x[idx - 1], x[idx], y[idx - 1], y[idx]
         inner = y0 + np.clip((logits - x0) / np.maximum(x1 - x0, F32(1e-9)), 0, 1) * (y1 - y0)
-        low_s = max((x[5] - x[0]) / 2, F32(1e-3))
-        high_s = max((x[-1] - x[-6]) / 2, F32(1e-3))
-        low = y[0] * np.exp(np.minimum((logits - x[0]) / low_s, 0.0))
-        high = 1 - (1 - y[-1]) * np.exp(-np.maximum((logits - x[-1]) / high_s, 0.0))
+        # the tails: rational, over the logit span of the map's last tenth at each end (`ScoreHead.calibrate`)
+        low_s = max(x[10] - x[0], F32(1e-3))
+        high_s = max(x[-1] - x[-11], F32(1e-3))
+        low = y[0] / (1 + np.maximum((x[0] - logits) / low_s, F32(0)))
+        high = 1 - (1 - y[-1]) / (1 + np.maximum((logits - x[-1]) / high_s, F32(0)))
         return np.where(logits < x[0], low, np.where(logits > x[-1], high, inner)).astype(F32)
 
     def probability(self, features: np.ndarray) -> np.ndarray:
@@ -168,8 +186,13 @@ class ArrayHead:
     @classmethod
     def fresh(cls, look_mean: np.ndarray, look_std: np.ndarray, rng: np.random.Generator, hidden: int = 256,
               qhidden: int = 128, dropout: float = 0.2) -> ArrayHead:
-        """A new head with torch.nn.Linear's initialisation (uniform in +-1/sqrt(fan_in)), sigmoid-calibrated."""
+        """A new head with torch.nn.Linear's initialisation (uniform in +-1/sqrt(fan_in)), sigmoid-calibrated, and
+        `ScoreHead`'s defaults: a look that did not vary (std under 1e-4) standardised by 1, the face checks
+        masked out of the quality part, the default closed-eyes penalty."""
         look_dim = len(look_mean)
+        look_std = np.where(np.asarray(look_std) < 1e-4, 1.0, look_std)
+        mask = np.ones(look_dim, F32)
+        mask[CHECK_AT - EMBEDDING_DIM : CHECK_AT - EMBEDDING_DIM + len(CHECK_NAMES)] = 0
 
         def linear(fan_in: int, fan_out: int) -> tuple[np.ndarray, np.ndarray]:
             bound = 1 / math.sqrt(fan_in)
@@ -184,12 +207,35 @@ class ArrayHead:
         state |= {"look_mean": np.asarray(look_mean, F32), "look_std": np.asarray(look_std, F32),
                   "quantile_map": np.array(0.0, F32), "calib_x": np.linspace(-1, 1, 101, dtype=F32),
                   "calib_y": np.linspace(0, 1, 101, dtype=F32), "center": np.array(0.0, F32),
-                  "spread": np.array(1.0, F32)}
+                  "spread": np.array(1.0, F32), "check_mask": mask, "closed_penalty": np.array(CLOSED_PENALTY, F32)}
         return cls(state, dropout)
 
 
+# The focus looks the reasons read to say how a soft photo is soft (core/reasons.py soft_words)
+FOCUS_IN_ASPECTS = ("focus_face", "focus_face_aniso", "focus_has_face", "focus_aniso", "focus_dir_agree")
+FACE_FOCUS_SPREAD = 0.05  # focus_face units per unit of logit of the face's sharpness
+
+
+def face_sharpness(focus_face: float) -> float:
+    """A face's focus (at a common size) on the sharpness aspect's scale: reasons.BAD exactly at FACE_SOFT."""
+    z = (focus_face - FACE_SOFT) / FACE_FOCUS_SPREAD + math.log(BAD / (1 - BAD))
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+
+def with_focus(row: dict[str, float], features: np.ndarray) -> dict[str, float]:
+    """An aspects row with the focus looks the reasons read, and the sharpness lowered to a soft face's (a soft
+    face makes the photo soft, however sharp the rest): `model.AspectHeads.aspects`' last step, shared."""
+    values = dict(zip(FOCUS_NAMES, np.asarray(features[FOCUS_AT : FOCUS_AT + len(FOCUS_NAMES)]).tolist(),
+                      strict=True))
+    row.update({k: values[k] for k in FOCUS_IN_ASPECTS})
+    if row["focus_has_face"] > 0.5:
+        row["sharpness"] = min(row["sharpness"], face_sharpness(row["focus_face"]))
+    return row
+
+
 class ArrayAspects:
-    """`model.AspectHeads` in numpy: each aspect in [0, 1], and exposure the worse of dark and bright."""
+    """`model.AspectHeads` in numpy: each aspect in [0, 1], exposure the worse of dark and bright, and the focus
+    looks (`with_focus`)."""
 
     def __init__(self, state: dict[str, np.ndarray]) -> None:
         self.mean, self.std = np.asarray(state["mean"], F32), np.asarray(state["std"], F32)
@@ -200,21 +246,37 @@ class ArrayAspects:
         self.b = np.array([state[f"layers.{n}.bias"][0] for n in ASPECT_NAMES], F32)
 
     def aspects(self, features: np.ndarray) -> list[dict[str, float]]:
-        x = (np.asarray(features, F32) - self.mean) / self.std
+        features = np.asarray(features, F32)
+        x = np.clip((features - self.mean) / self.std, -STANDARD_CLIP, STANDARD_CLIP)
         with one_blas_thread():
             raw = x @ self.w.T + self.b
         values = expit((raw - self.centers) / self.spreads)
         out = []
-        for row in values:
+        for row, feats in zip(values, features, strict=True):
             d = {name: float(v) for name, v in zip(ASPECT_NAMES, row, strict=True)}
             d["exposure"] = min(d["dark"], d["bright"])
-            out.append(d)
+            out.append(with_focus(d, feats))
         return out
 
 
 # ---- files ------------------------------------------------------------------------------------------------
-def read_head_file(path: Path | bytes) -> dict:
-    return statefile.load(path)
+def read_head_file(path: Path) -> dict:
+    return load_blob(Path(path).read_bytes(), path)
+
+
+def load_blob(data: bytes, path: Path) -> dict:
+    """A head file's contents, read by `statefile` (no code in it ever runs: only plain values and tensors are
+    admitted). A file that is something else (a pickle with code in it, junk) is a RuntimeError saying so, in
+    `model._load_head_blob`'s words."""
+    try:
+        blob = statefile.load(data)
+    except Exception as exc:  # zipfile.BadZipFile, pickle.UnpicklingError, ValueError...: not weights
+        raise RuntimeError(f"{path} is not a model Selfie Desk can load safely (it holds something other than "
+                           f"weights, {type(exc).__name__}; nothing in it was run): delete it, or train that "
+                           "model again") from None
+    if not isinstance(blob, dict):
+        raise RuntimeError(f"{path} is not a model Selfie Desk can load (no model card and weights in it)")
+    return blob
 
 
 def _head_path(name: str) -> Path:
@@ -228,7 +290,7 @@ def load_head(name: str = DEFAULT_MODEL) -> tuple[ArrayHead, HeadInfo]:
     """The head called `name` (`model.load_head` without torch, the same checks and the same id)."""
     path = _head_path(name)
     data = path.read_bytes()
-    blob = statefile.load(data)
+    blob = load_blob(data, path)
     card = blob.get("card", {})
     if blob.get("format", 1) != HEAD_FORMAT or head_backbone(card) != EMBEDDING_ID:
         raise StaleModelError(f"model {name!r} was trained on an older embedding of the photos than this "
@@ -293,11 +355,11 @@ class HeadTrainer:
         xc = drop(_layer_norm(x[:, :EMBEDDING_DIM]))
         ac = xc @ p["content.2.weight"].T + p["content.2.bias"]
         hc = _gelu(ac)
-        xq = drop((x[:, EMBEDDING_DIM:] - p["look_mean"]) / p["look_std"])
+        xq = drop(self.head.standardised(x))
         aq = xq @ p["quality.1.weight"].T + p["quality.1.bias"]
         hq = _gelu(aq)
         logit = (hc @ p["content.4.weight"].T + p["content.4.bias"] + hq @ p["quality.3.weight"].T
-                 + p["quality.3.bias"])[:, 0]
+                 + p["quality.3.bias"])[:, 0] + p["closed_penalty"] * x[:, EMBEDDING_DIM + _CLOSED]
         z = (logit - p["center"]) / p["spread"]
         loss = float(np.mean(w * (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))))
         g = (w * (expit(z) - y) / n / p["spread"]).astype(F32)[:, None]  # d loss / d logit

@@ -19,13 +19,14 @@ import numpy as np
 from PIL import Image
 
 from selfie_desk.core import look
-from selfie_desk.core.embedding import INPUT_SIZE
+from selfie_desk.core.embedding import INPUT_SIZE, with_checks
 from selfie_desk.core.face import Face
 from selfie_desk.core.face_check import FaceCheck
 from selfie_desk.core.model_cards import DEFAULT_MODEL
 from selfie_desk.neural import scored
 from selfie_desk.neural.eye_landmarks import EyeLandmarker
 from selfie_desk.neural.runtime import graphs
+from selfie_desk.neural.runtime.composition import ArrayComposition
 from selfie_desk.neural.runtime.faces import ArrayFaceDetector
 from selfie_desk.neural.runtime.graphs import Session
 from selfie_desk.neural.runtime.heads import load_aspects, load_head
@@ -121,7 +122,12 @@ class RuntimeScorer:
 
     @staticmethod
     def complete(network: np.ndarray, looks: Sequence[np.ndarray]) -> np.ndarray:
-        return np.concatenate([network, np.stack(looks).astype(np.float32)], axis=1)
+        """`model.Scorer.complete`: the face checks zero until ``finish`` knows them."""
+        return np.concatenate([network, np.stack([with_checks(v) for v in looks])], axis=1)
+
+    def finish(self, batch: Sequence[Scored], checks: Sequence[Sequence[FaceCheck]]) -> list[Scored]:
+        """`model.Scorer.finish`: the faces' checks into the embeddings, and the scores made again from them."""
+        return scored.finish(batch, checks, self.score_embeddings)
 
     def score_embeddings(self, features: np.ndarray) -> np.ndarray:
         return self.head.probability(features)
@@ -136,9 +142,8 @@ class RuntimeScorer:
         features = self.complete(network, extras)
         scores = self.score_embeddings(features)
         aspects = self.aspect_heads.aspects(features)
-        found = self.check_faces(looks, faces, face_sizes) if checks else [[] for _ in faces]
-        return [Scored(float(s), e, f, a, c)
-                for s, e, f, a, c in zip(scores, features, faces, aspects, found, strict=True)]
+        out = [Scored(float(s), e, f, a) for s, e, f, a in zip(scores, features, faces, aspects, strict=True)]
+        return self.finish(out, self.check_faces(looks, faces, face_sizes)) if checks else out
 
     def check_faces(self, looks: Sequence[look.Look], faces: list[list[Face]],
                     face_sizes: list[tuple[int, int]]) -> list[list[FaceCheck]]:
@@ -170,6 +175,21 @@ class RuntimeScorer:
     @staticmethod
     def arrays(values: np.ndarray) -> np.ndarray:
         return np.asarray(values, np.float32)
+
+    @staticmethod
+    def tensor(values: np.ndarray) -> np.ndarray:
+        return np.asarray(values)
+
+    def load_composer(self) -> ArrayComposition:
+        """The bundled composition head: its reduced map from the `composition` graph, the rest in numpy."""
+        return ArrayComposition(self.threads)
+
+    def composition_maps(self, composer: ArrayComposition, square: np.ndarray, last: bool
+                         ) -> tuple[np.ndarray | None, np.ndarray]:
+        """`model.Scorer.composition_maps`: the last feature map (only with `last`: a second pass, an option of
+        the tools) and the composition head's reduced map of a photo squashed to composition.SIDE."""
+        fmap = self.feature_maps(square)[0] if last else None
+        return fmap, composer.maps(square)
 
     def attention(self, view: Image.Image, side: int = 2 * INPUT_SIZE) -> np.ndarray:
         """`model.Scorer.attention` (Grad x Input on the last feature map, the gradient of the head's content
