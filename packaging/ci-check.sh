@@ -66,6 +66,8 @@ check_variant() {
     "./opt/$NAME/_internal/models/backbone.onnx"
     "./opt/$NAME/_internal/models/retinaface.onnx"
     "./opt/$NAME/_internal/models/eye_lids.onnx"
+    "./opt/$NAME/_internal/models/crop_head.pt"
+    "./opt/$NAME/_internal/models/composition.onnx"
     "./opt/$NAME/_internal/resources/demo/astronaut.png"
     "./opt/$NAME/_internal/resources/icons/selfie-desk.png"
     "./usr/bin/$NAME -> ../../opt/$NAME/$NAME"
