@@ -170,5 +170,9 @@ def test_soft_photos_are_said_in_a_photographers_words():
     assert reasons.soft_words(face, True) == "missed focus on the face"  # the rest of the photo sharp
     assert reasons.soft_words({**face, "focus_face_aniso": 0.3}, True) == "motion blur"
     assert reasons.soft_words({**face, "focus_face": 0.6}, True) is None
+    # the whole frame smeared evenly: the face says there is no direction, the blocks' few edges read directional
+    evenly = {**face, "sharpness": 0.0, "focus_aniso": 0.48, "focus_dir_agree": 0.4}
+    assert reasons.soft_words(evenly, True) == "soft focus on the face"
+    assert reasons.soft_words({**evenly, "focus_face_aniso": 0.3}, True) == "motion blur"
     for word in ("motion blur", "camera shake", "missed focus on the face"):
         assert reasons.family_of(word) == "soft focus"
