@@ -42,7 +42,7 @@ class Report:
         return ok
 
 
-def run(out: TextIO | None = None, device: str = "auto") -> int:
+def run(out: TextIO | None = None, device: str = "auto", runtime: str | None = None) -> int:
     """Run every check; print a summary to `out` (stdout). 0 when all pass, 1 (with what failed) otherwise."""
     out = out or sys.stdout
     from selfie_desk.core import paths
@@ -53,7 +53,7 @@ def run(out: TextIO | None = None, device: str = "auto") -> int:
     os.environ[paths.HOME_ENV] = str(tmp / "home")
     report = Report()
     try:
-        _checks(report, tmp, device)
+        _checks(report, tmp, device, runtime)
     except Exception as exc:  # a self-test names what broke instead of dying with a traceback
         report.problems.append(f"unexpected error: {type(exc).__name__}: {exc}")
         traceback.print_exc(file=sys.stderr)
@@ -83,7 +83,7 @@ def _timed(report: Report, label: str, fn: Callable):
     return value
 
 
-def _checks(report: Report, tmp: Path, device: str) -> None:
+def _checks(report: Report, tmp: Path, device: str, runtime: str | None = None) -> None:
     import numpy as np
     from PIL import Image
 
@@ -94,7 +94,7 @@ def _checks(report: Report, tmp: Path, device: str) -> None:
     from selfie_desk.core.weights import ModelMissingError
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.crop_search import CropSearch
-    from selfie_desk.neural.model import Scorer
+    from selfie_desk.neural.runtime import make_scorer
 
     frozen = paths.frozen_root()
     where = f"frozen bundle {frozen}" if frozen else "source"
@@ -107,7 +107,7 @@ def _checks(report: Report, tmp: Path, device: str) -> None:
         return
 
     try:
-        scorer = _timed(report, "load models", lambda: Scorer(device=device))
+        scorer = _timed(report, "load models", lambda: make_scorer("default", device, runtime))
     except (ModelMissingError, RuntimeError, OSError) as exc:
         report.check(False, f"the models did not load: {exc}")
         return

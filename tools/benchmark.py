@@ -1,7 +1,9 @@
 """Scoring throughput: decode-only vs end-to-end over the same synthetic 12-megapixel JPEGs, in one run.
 
-    .venv/bin/python tools/benchmark.py [--photos 48] [--device auto|cpu|cuda] [--json]
+    .venv/bin/python tools/benchmark.py [--photos 48] [--device auto|cpu|cuda] [--runtime auto|torch|onnx] [--json]
     .venv/bin/python tools/benchmark.py --crop [--crop-photos 4] [--device auto|cpu|cuda] [--json]
+
+--runtime picks what runs the networks (selfie_desk.neural.runtime.choose; default: auto, the app's choice).
 
 Decode-only is the pipeline's own decoding step (JPEG draft mode, same thread pool) with nothing after
 it: the ceiling end-to-end can approach. End-to-end is `pipeline.score` on a fresh catalog: indexing,
@@ -66,13 +68,22 @@ def decode_only(files: list[Path], workers: int) -> float:
     return len(files) / (time.perf_counter() - start)
 
 
-def end_to_end(folder: Path, device: str, batch: int, workers: int) -> dict:
+def make_scorer(device: str, runtime: str | None):
+    try:
+        from selfie_desk.neural.runtime import make_scorer
+    except ImportError:  # a tree from before the CPU runtime (a baseline run)
+        from selfie_desk.neural.model import Scorer
+
+        return Scorer(device=device)
+    return make_scorer("default", device, runtime)
+
+
+def end_to_end(folder: Path, device: str, batch: int, workers: int, runtime: str | None = None) -> dict:
     from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
     from selfie_desk.neural import pipeline
-    from selfie_desk.neural.model import Scorer
 
-    scorer = Scorer(device=device)
+    scorer = make_scorer(device, runtime)
     with Catalog(paths.catalog_path()) as cat:
         start = time.perf_counter()
         summary = pipeline.score([folder], cat, scorer, batch_size=batch, workers=workers)
@@ -80,27 +91,28 @@ def end_to_end(folder: Path, device: str, batch: int, workers: int) -> dict:
     return {"photos": summary.scored, "seconds": elapsed, "rate": summary.scored / elapsed, "device": scorer.label}
 
 
-def peak_rss_mb_child(folder: Path, device: str) -> float:
+def peak_rss_mb_child(folder: Path, device: str, runtime: str | None = None) -> float:
     """Peak RSS of an end-to-end run in a fresh process (this script's --rss-of mode)."""
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, SELFIE_DESK_HOME=home)
         cmd = [sys.executable, __file__, "--rss-of", str(folder), "--device", device]
+        cmd += ["--runtime", runtime] if runtime else []
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def crop_bench(folder: Path, n: int, device: str, repeats: int) -> dict:
+def crop_bench(folder: Path, n: int, device: str, repeats: int, runtime: str | None = None) -> dict:
     from selfie_desk.neural.crop_search import CropSearch
-    from selfie_desk.neural.model import Scorer
     from selfie_desk.neural.pipeline import cpu_share
 
     files = make_photos(folder, n)
-    scorer = Scorer(device=device)
+    scorer = make_scorer(device, runtime)
     search = CropSearch(scorer)
     sync = (lambda: __import__("torch").cuda.synchronize()) if scorer.device.type == "cuda" else (lambda: None)
     search.search_path(files[0])  # warm-up: allocator, kernels, page cache
     with cpu_share(scorer):  # torch threads as the app's search runs them (half the cores on a CPU)
-        label = scorer.label if scorer.device.type != "cpu" else f"CPU ({torch_threads()} torch threads)"
+        torch_cpu = scorer.device.type == "cpu" and getattr(scorer, "runtime", "torch") == "torch"
+        label = f"CPU ({torch_threads()} torch threads)" if torch_cpu else scorer.label
         return {"device": label} | _crop_runs(search, files, sync, repeats)
 
 
@@ -147,6 +159,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=48)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--runtime", default=None, help="auto, torch or onnx (default: the app's choice)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--workers", type=int, default=0, help="decode threads (0: the pipeline's default)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "selfie-desk-bench")
@@ -168,13 +181,13 @@ def main() -> int:
 
         torch.set_num_threads(args.torch_threads)
     if args.rss_of:
-        end_to_end(args.rss_of, args.device, args.batch, workers)
+        end_to_end(args.rss_of, args.device, args.batch, workers, args.runtime)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return 0
     if args.crop:
         with tempfile.TemporaryDirectory() as home:
             os.environ["SELFIE_DESK_HOME"] = home
-            result = crop_bench(args.cache / "photos", args.crop_photos, args.device, args.crop_repeats)
+            result = crop_bench(args.cache / "photos", args.crop_photos, args.device, args.crop_repeats, args.runtime)
         result["machine"] = f"{platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
         print(json.dumps(result) if args.json else "\n".join(f"{k:>30}: {v}" for k, v in result.items()))
         return 0
@@ -186,7 +199,7 @@ def main() -> int:
         os.environ["SELFIE_DESK_HOME"] = home
         decode_only(files[:4], workers)  # warm the page cache and the decoder
         dec = decode_only(files, workers)
-        e2e = end_to_end(args.cache / "photos", args.device, args.batch, workers)
+        e2e = end_to_end(args.cache / "photos", args.device, args.batch, workers, args.runtime)
         dec_after = decode_only(files, workers)
     result = {
         "machine": f"{platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -210,8 +223,8 @@ def main() -> int:
                 if not link.exists():
                     os.link(f, link)
         result["peak_rss_mb"] = {
-            str(len(files)): round(peak_rss_mb_child(args.cache / "photos", args.device)),
-            str(3 * len(files)): round(peak_rss_mb_child(big, args.device)),
+            str(len(files)): round(peak_rss_mb_child(args.cache / "photos", args.device, args.runtime)),
+            str(3 * len(files)): round(peak_rss_mb_child(big, args.device, args.runtime)),
         }
     result["ru_maxrss_parent_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if args.json:

@@ -4,13 +4,14 @@
 #   bash packaging/macos/make-dmg.sh        ->  dist/selfie-desk-VERSION-macos-ARCH.dmg
 # Not done (needed before handing it to people): codesign --deep with a Developer ID and notarization
 # (xcrun notarytool submit ... --wait; xcrun stapler staple), without which Gatekeeper blocks the app.
-# On a Mac torch runs on the CPU (the app's device choice is CUDA or CPU; Apple's MPS is not used).
+# A Mac has no CUDA: the CPU build (ONNX Runtime, no torch; docs/packaging.md) is the one to ship there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [[ "$(uname)" == Darwin ]] || { echo "make-dmg: run this on macOS" >&2; exit 1; }
 
 VERSION=$(.venv/bin/python -c 'from selfie_desk import __version__; print(__version__)')
-.venv/bin/pyinstaller --noconfirm --distpath dist --workpath build packaging/selfie_desk.spec
+SELFIE_DESK_VARIANT=${SELFIE_DESK_VARIANT:-cpu} .venv/bin/pyinstaller --noconfirm --distpath dist --workpath build \
+  packaging/selfie_desk.spec
 app="dist/Selfie Desk.app"
 [[ -d "$app" ]] || { echo "make-dmg: no $app after PyInstaller" >&2; exit 1; }
 "$app/Contents/MacOS/selfie-desk" --self-test

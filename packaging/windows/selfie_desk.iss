@@ -1,12 +1,14 @@
 ; Inno Setup 6 script: a Windows installer around the PyInstaller bundle. UNTESTED: no Windows machine here.
 ;
 ; On Windows, from the repository root, after `make setup`'s equivalent (a venv with `pip install -e .[dev]`):
+;   set SELFIE_DESK_VARIANT=cpu   (the default download: ONNX Runtime, no torch; gpu: torch with CUDA)
 ;   .venv\Scripts\pyinstaller --noconfirm --distpath dist --workpath build packaging\selfie_desk.spec
 ;   for /f %v in ('.venv\Scripts\python -c "import selfie_desk; print(selfie_desk.__version__)"') do set VERSION=%v
 ;   iscc /DAppVersion=%VERSION% packaging\windows\selfie_desk.iss
 ; The spec makes two executables on Windows: selfie-desk.exe (the window, no console) and selfie-desk-cli.exe
 ; (score, list, --self-test, with a console). Output: dist\selfie-desk-VERSION-windows-x64-setup.exe (+ .bin
-; slices: a CUDA build of torch makes a ~4 GB bundle, more than one Setup.exe may hold).
+; slices: the GPU build's CUDA torch makes a ~4 GB bundle, more than one Setup.exe may hold; the CPU build's
+; ~0.4 GB needs none).
 
 #ifndef AppVersion
   #define AppVersion "0.1.0"

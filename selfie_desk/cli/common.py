@@ -39,6 +39,10 @@ def printable(text: object) -> str:
 
 def add_device_option(parser: Any, help: str = "where the convnet runs") -> None:
     parser.add_argument("--device", choices=DEVICES, default="auto", help=help)
+    # selfie_desk.neural.runtime.RUNTIMES (not imported here: the command line loads no network code)
+    parser.add_argument("--runtime", choices=("auto", "torch", "onnx"), default=None,
+                        help="what runs the networks: onnx (ONNX Runtime, the CPU), torch (the GPU, or the CPU); "
+                             "auto: torch on a GPU, onnx on the CPU (default: $SELFIE_DESK_RUNTIME or auto)")
 
 
 def add_model_option(parser: Any, help: str = "score model (default: %(default)s)",
@@ -58,18 +62,19 @@ def print_json_lines(rows: Iterable[dict]) -> None:
     out.flush()
 
 
-def load_scorer(model: str, device: str, *, head_only: bool = False):
-    """The convnet for `--model`/`--device`, or None after saying why on stderr (missing weights, no such
-    device). An unknown model name is a usage error. No fallback to another device: `--device cuda` means
-    the GPU, and what went wrong is said as it is, once. `head_only`: the model's head alone (`HeadOnly`: a
-    cluster's driver, whose workers load the networks)."""
-    # torch loads here (seconds), only for the commands that run the convnet
+def load_scorer(model: str, device: str, *, head_only: bool = False, runtime: str | None = None):
+    """The convnet for `--model`/`--device`/`--runtime`, or None after saying why on stderr (missing weights, no
+    such device, a runtime this installation lacks). An unknown model name is a usage error. No fallback to
+    another device: `--device cuda` means the GPU, and what went wrong is said as it is, once. `head_only`: the
+    model's head alone (`HeadOnly`: a cluster's driver, whose workers load the networks)."""
+    # the networks load here (ONNX Runtime ~1 s, torch seconds), only for the commands that run them
     from selfie_desk.core.model_cards import UnknownModelError
     from selfie_desk.core.weights import ModelMissingError
-    from selfie_desk.neural.model import HeadOnly, Scorer
+    from selfie_desk.neural.runtime import make_scorer
+    from selfie_desk.neural.runtime.heads import HeadOnly
 
     try:
-        return HeadOnly(model) if head_only else Scorer(model=model, device=device)
+        return HeadOnly(model) if head_only else make_scorer(model, device, runtime)
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
     except (ModelMissingError, RuntimeError) as exc:
@@ -81,7 +86,7 @@ def score_with_progress(targets, catalog, scorer, batch_size: int = 16, *, label
     """`pipeline.score` with a progress bar on a terminal's stderr; Ctrl+C stops it cleanly (check
     `summary.cancelled`): every finished batch is already saved. `run(progress, cancel)`, when given, is the
     pass instead (the cluster's), labelled `label` on the bar."""
-    from selfie_desk.neural import pipeline  # torch: already loaded with the scorer passed in
+    from selfie_desk.neural import pipeline  # the networks' code: already loaded with the scorer passed in
 
     bar = ProgressBar(sys.stderr, label or scorer.label) if sys.stderr.isatty() else None
     cancel = threading.Event()

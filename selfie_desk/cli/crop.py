@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from selfie_desk.core.indexing import canonical, fingerprint, pair_of, photo_path
     from selfie_desk.neural.crop_search import CropSearch
 
-    scorer = load_scorer(args.model, args.device)
+    scorer = load_scorer(args.model, args.device, runtime=args.runtime)
     if scorer is None:
         return ExitCode.SOME_FAILED
     search = CropSearch(scorer)

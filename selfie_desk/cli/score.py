@@ -92,7 +92,7 @@ def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], An
     try:
         if cluster is not None:  # they load the convnet while this process loads the head and indexes
             cluster.start_workers(args.model, args.device, args.path_map_pairs, args.workers)
-        scorer = load_scorer(args.model, args.device, head_only=cluster is not None)
+        scorer = load_scorer(args.model, args.device, head_only=cluster is not None, runtime=args.runtime)
         if scorer is None:
             return ExitCode.SOME_FAILED
         with open_catalog(path) as catalog, scan_lock_told(path) as go:

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         # Index, and score what is not yet in the catalog (labels need embeddings); an up-to-date catalog
         # needs no convnet at all.
         if targets and index(targets, catalog, DEFAULT_MODEL).todo:
-            scorer = load_scorer(DEFAULT_MODEL, args.device)
+            scorer = load_scorer(DEFAULT_MODEL, args.device, runtime=args.runtime)
             if scorer is None:
                 return ExitCode.SOME_FAILED
             summary = score_with_progress(targets, catalog, scorer)

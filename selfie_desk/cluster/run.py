@@ -188,12 +188,9 @@ class Worker:
     storage. Made a Ray actor by `_actor_class` (Ray is not imported at module level)."""
 
     def __init__(self, model: str, device: str, path_map: PathMap, threads: int = 1) -> None:
-        import torch
+        from selfie_desk.neural.runtime import make_scorer  # ONNX Runtime on a CPU node, torch on a GPU one
 
-        from selfie_desk.neural.model import Scorer
-
-        torch.set_num_threads(max(1, threads))
-        self.scorer = Scorer(model=model, device=device)
+        self.scorer = make_scorer(model, device, threads=max(1, threads))
         self.path_map = list(path_map)
 
     def pid(self) -> int:

@@ -77,23 +77,24 @@ def _gradient(g: FloatImage) -> FloatImage:
     return np.sqrt(gx * gx + gy * gy)
 
 
-def noise_sigma(g: np.ndarray, grad: np.ndarray | None = None) -> float:
+def noise_sigma(g: np.ndarray, grad: np.ndarray | None = None, median_grad: float | None = None) -> float:
     """Immerkaer's fast noise estimate (1996): the mean absolute response to a mask that cancels a plane
-    and a ramp, over the flattest 50 % of the picture so that texture is not counted as noise."""
+    and a ramp, over the flattest 50 % of the picture so that texture is not counted as noise. The mask is
+    the outer product of (1, -2, 1) with itself, applied as two 1-D passes (4 array operations, not 16: a
+    third of the look's cost of it). `median_grad`: the gradient's median, when already known."""
     if min(g.shape) < 8:
         return 0.0
-    m = (
-        g[:-2, :-2] - 2 * g[:-2, 1:-1] + g[:-2, 2:]
-        - 2 * g[1:-1, :-2] + 4 * g[1:-1, 1:-1] - 2 * g[1:-1, 2:]
-        + g[2:, :-2] - 2 * g[2:, 1:-1] + g[2:, 2:]
-    )
+    rows = g[:, :-2] - 2 * g[:, 1:-1] + g[:, 2:]
+    m = rows[:-2] - 2 * rows[1:-1] + rows[2:]
     grad = _gradient(g) if grad is None else grad
-    flat = np.abs(m)[grad <= _quantiles(grad, (0.5,))[0]]
+    cut = _quantiles(grad, (0.5,))[0] if median_grad is None else median_grad
+    flat = np.abs(m)[grad <= cut]
     return float(np.sqrt(np.pi / 2) / 6 * flat.mean()) if flat.size else 0.0
 
 
-def _sharpness(g: np.ndarray, grad: np.ndarray) -> tuple[float, float, float, float, float]:
-    """log Laplacian variance, gradient percentiles (log), and the high-frequency share of the variance."""
+def _sharpness(g: np.ndarray, grad: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """log Laplacian variance, gradient percentiles (log), the high-frequency share of the variance, and the
+    gradient's median itself (noise_sigma's cut)."""
     lap = _laplacian(g)
     p50, p90, p99 = _quantiles(grad, (0.5, 0.9, 0.99))
     lap_var = float(lap.var())
@@ -103,6 +104,7 @@ def _sharpness(g: np.ndarray, grad: np.ndarray) -> tuple[float, float, float, fl
         float(np.log(p90 + 1e-4)),
         float(np.log(p99 + 1e-4)),
         float(np.log(lap_var / (float(g.var()) + _EPS) + _EPS)),
+        p50,
     )
 
 
@@ -118,19 +120,21 @@ def view_stats(rgb: np.ndarray, gray: np.ndarray | None = None,
     g = luminance(rgb if gray is None else gray)
     pct = _quantiles(g, (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99))
     a = rgb[::3, ::3].astype(np.float32) * (1 / 255.0)  # colour statistics need no full resolution
-    rg = a[..., 0] - a[..., 1]
-    yb = 0.5 * (a[..., 0] + a[..., 1]) - a[..., 2]
+    r, gr, b = a[..., 0], a[..., 1], a[..., 2]
+    rg = r - gr
+    yb = 0.5 * (r + gr) - b
     colorfulness = np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
-    mx, mn = a.max(axis=2), a.min(axis=2)
+    # the channels' max and min two at a time: numpy's reduction over a last axis of 3 was 5x slower
+    mx, mn = np.maximum(np.maximum(r, gr), b), np.minimum(np.minimum(r, gr), b)
     saturation = float(((mx - mn) / (mx + _EPS)).mean())
     grad = _gradient(g)
     if keep is not None:
         keep["luma"], keep["gradient"] = g, grad
-    lap, g50, g90, g99, hf = _sharpness(g, grad)
+    lap, g50, g90, g99, hf, median_grad = _sharpness(g, grad)
     lap_half = float(np.log(_laplacian(_half(g)).var() + _EPS))
     out = np.array(
         [g.mean(), g.std(), *pct, (g < 0.02).mean(), (g > 0.98).mean(), colorfulness, saturation,
-         lap, np.log(noise_sigma(g, grad) + 1e-4), g50, g90, g99, lap_half, hf],
+         lap, np.log(noise_sigma(g, grad, median_grad) + 1e-4), g50, g90, g99, lap_half, hf],
         np.float32,
     )
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=-20.0)  # degenerate shapes must not poison a score
@@ -183,11 +187,12 @@ def detail_stats(gray: np.ndarray, faces: Sequence[Box] = (), fallback: Box | No
     if min(g.shape) < 8:
         g = luminance(gray)
     grad = _gradient(g)
-    lap, g50, g90, g99, hf = _sharpness(g, grad)
+    lap, g50, g90, g99, hf, median_grad = _sharpness(g, grad)
     lap_abs = np.abs(_laplacian(g))
     edges = grad >= _quantiles(grad, (0.9,))[0]
     edge_lap = float(np.log(lap_abs[edges].mean() + 1e-4)) if edges.any() else float(np.log(1e-4))
-    stats = np.array([lap, np.log(noise_sigma(g, grad) + 1e-4), g50, g90, g99, hf, edge_lap, float(on_face)],
+    stats = np.array([lap, np.log(noise_sigma(g, grad, median_grad) + 1e-4), g50, g90, g99, hf, edge_lap,
+                      float(on_face)],
                      np.float32)
     return np.nan_to_num(stats, nan=0.0, posinf=0.0, neginf=-20.0), box
 

@@ -18,6 +18,12 @@ BUNDLED = {
     "dlib_face_recognition_resnet_model_v1.dat": "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
     "shape_predictor_5_face_landmarks.dat": "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
     "crop_head.pt": "ed0b99ef132db82bc6adef8290cbe60c9baac6e352ae9ed5132d688162a56ab4",
+    "backbone.onnx": "fe1c8f51e860251015aa0f832c167cbc5e1577c046b63b668f582ed607a9bdcf",
+    "retinaface.onnx": "ed38da6727ca80fe4b2a8604d4cd9ac31cc6ac14e54f3a94978cd7d249091ec0",
+    "eye_lids.onnx": "a96e859badc5b958c84ff41d5ac85967104aa00554e61958736b4d3fe33be28f",
+    "iris_landmark.onnx": "9f2455032f73bbba5a547b9ab8e121d477db2992e4f3222f0473c7a40b237243",
+    "face_mesh.onnx": "caf60c9911da739d12bc22b7d06e262ca5f6d3d528a1285d9b37542b830db7b6",
+    "composition.onnx": "c97e62b53605779eced11adaebcc8139db29d60f8c745d1be293dc5ba737ecb8",
 }
 
 

@@ -20,6 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -138,6 +139,18 @@ class CompositionModel:
     head: CompositionHead
     card: dict
     id: str  # a digest of the file: which version of the head made a proposal
+
+    def to(self, device: torch.device) -> CompositionModel:
+        self.head.to(device)
+        return self
+
+    @torch.inference_mode()
+    def scores(self, fmap: torch.Tensor, boxes: np.ndarray, aspect: float) -> np.ndarray:
+        """`CompositionHead.score` of boxes (N x 4 float32, shares of the photo) on one photo's reduced map,
+        numpy in and out (what the crop search asks of either runtime's head)."""
+        unit = torch.as_tensor(boxes, dtype=torch.float32, device=fmap.device)
+        ratio = torch.tensor([aspect], dtype=torch.float32, device=fmap.device)
+        return self.head.score(fmap, unit, ratio).float().cpu().numpy()
 
 
 def save(head: CompositionHead, path: Path, card: dict) -> None:

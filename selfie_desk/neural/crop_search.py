@@ -18,6 +18,12 @@ now). The whole frame is always a candidate: a crop is proposed only when it bea
 Faces are never cut by a crop.
 
 Every box is (x0, y0, x1, y1) in pixels of the upright full-resolution photo.
+
+Runtime-free: the networks run in the scorer's runtime (`model.Scorer`, torch, with `composition.CompositionModel`;
+`runtime.scorer.RuntimeScorer`, ONNX Runtime, with `runtime.composition.ArrayComposition`: the same function,
+tests/test_runtime.py compares the two), and the search itself is numpy. What it asks of a scorer:
+`inference`, `feature_maps`, `find_faces`, `embed`, `complete`, `tensor`, `arrays`, `head` (content_logit,
+quality_logit, probability, calibrate), `load_composer` and `composition_maps`.
 """
 
 from __future__ import annotations
@@ -28,9 +34,9 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from selfie_desk.core import decoding, look
@@ -53,10 +59,9 @@ from selfie_desk.core.crop_geometry import (
 )
 from selfie_desk.core.embedding import EMBEDDING_DIM, INPUT_SIZE, face_input, model_input
 from selfie_desk.core.face import Face
-from selfie_desk.neural import composition
-from selfie_desk.neural.composition import CompositionModel, tapped_forward
-from selfie_desk.neural.model import Backbone, Scorer, autocast, pool_boxes
-from selfie_desk.neural.pipeline import FACE_EDGE, cpu_share
+from selfie_desk.neural.pipeline import FACE_EDGE, Scorer, cpu_share
+
+COMPOSITION_SIDE = 448  # composition.SIDE (torch's module): the composition head's level, the photo squashed to this
 
 # The search decodes and looks at a photo as the scoring pass does (look.DETAIL_EDGE, then the ~500-px view);
 # the pyramid's levels and the exact scoring of the finalists are made from that view.
@@ -89,28 +94,53 @@ class FeaturePyramid:
     """Feature maps of one photo squashed to squares: (share, side, 1 x C x h x w map) per level, where a box
     covering `share` of the photo (square root of its area share) is 224 x 224 px on that level's square."""
 
-    levels: list[tuple[float, int, torch.Tensor]]
+    levels: list[tuple[float, int, Any]]  # the maps as the scorer made them: numpy, or torch tensors
     quality: float = 0.0  # the photo's quality logit (score head), the same for every box
     whole: float | None = None  # the photo's own score, when its looks were given
-    composition: torch.Tensor | None = None  # the composition head's reduced map (CompositionHead.feature_map)
+    composition: Any = None  # the composition head's reduced map (CompositionHead.feature_map), the scorer's kind
     content_whole: float = 0.0  # the score head's content logit of the whole frame (pooled as every box is)
     composition_whole: float = 0.0  # the composition head's score of the whole frame
 
-    def pool(self, boxes: np.ndarray, width: int, height: int) -> torch.Tensor:
-        """Each box's (full-resolution pixels) mean features, from the level nearest its size: N x C."""
+    def pool(self, boxes: np.ndarray, width: int, height: int) -> Any:
+        """Each box's (full-resolution pixels) mean features, from the level nearest its size: N x C, in the
+        maps' kind (numpy, or torch on the maps' device)."""
         unit = np.asarray(boxes, np.float64).reshape(-1, 4) / [width, height, width, height]
         share = np.sqrt(np.clip((unit[:, 2] - unit[:, 0]) * (unit[:, 3] - unit[:, 1]), 1e-9, None))
         shares = np.array([lv[0] for lv in self.levels])
         nearest = np.abs(np.log(share)[:, None] - np.log(shares)[None, :]).argmin(axis=1)
+        if isinstance(self.levels[0][2], np.ndarray):
+            out = np.zeros((len(unit), self.levels[0][2].shape[1]), np.float32)
+            for k, (_, side, fmap) in enumerate(self.levels):
+                rows = np.flatnonzero(nearest == k)
+                if len(rows):  # cell j covers pixels [32 j, 32 (j + 1)) of the square
+                    out[rows] = pool_boxes(fmap, unit[rows] * side / STRIDE)
+            return out
+        import torch  # the torch scorer's maps (its GPU's, maybe)
+
+        from selfie_desk.neural.model import pool_boxes as pool_boxes_torch
+
         channels = self.levels[0][2].shape[1]
-        out = torch.zeros(len(unit), channels, device=self.levels[0][2].device)
+        pooled = torch.zeros(len(unit), channels, device=self.levels[0][2].device)
         for k, (_, side, fmap) in enumerate(self.levels):
             rows = np.flatnonzero(nearest == k)
             if len(rows):
-                # cell j covers pixels [32 j, 32 (j + 1)) of the square
                 cells = torch.as_tensor(unit[rows] * side / STRIDE, dtype=torch.float32)
-                out[torch.as_tensor(rows, device=out.device)] = pool_boxes(fmap, cells)
-        return out
+                pooled[torch.as_tensor(rows, device=pooled.device)] = pool_boxes_torch(fmap, cells)
+        return pooled
+
+
+def pool_boxes(feature_map: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """`model.pool_boxes` in numpy: the mean of a 1 x C x h x w feature map over each box (N x 4 in cells), each
+    cell holding its value uniformly, all boxes as one matrix product."""
+    _, c, h, w = feature_map.shape
+    b = np.asarray(boxes, np.float32)
+    cols = np.arange(w, dtype=np.float32)
+    rows = np.arange(h, dtype=np.float32)
+    wx = np.clip(np.minimum(b[:, 2:3], cols + 1) - np.maximum(b[:, 0:1], cols), 0, 1)
+    wy = np.clip(np.minimum(b[:, 3:4], rows + 1) - np.maximum(b[:, 1:2], rows), 0, 1)
+    weights = (wy[:, :, None] * wx[:, None, :]).reshape(len(b), h * w)
+    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-6)
+    return weights @ feature_map[0].reshape(c, h * w).T
 
 
 class CropSearch:
@@ -123,7 +153,7 @@ class CropSearch:
         verify: int = VERIFY,
         fine_seeds: int = FINE_SEEDS,
         pyramid: Sequence[float] = PYRAMID,
-        composer: CompositionModel | None = None,
+        composer: Any = None,
         composition_weight: float = COMPOSITION_WEIGHT,
         content_weight: float = CONTENT_WEIGHT,
     ) -> None:
@@ -131,8 +161,9 @@ class CropSearch:
         self.pyramid = tuple(pyramid)
         self.verify = verify
         self.fine_seeds = fine_seeds
-        self.composer = composer if composer is not None else composition.load()
-        self.composer.head.to(scorer.device)
+        # the scorer's own runtime's composition head (torch: composition.CompositionModel; the CPU runtime:
+        # runtime.composition.ArrayComposition), or the one given (a torch one, for a torch scorer: the tools)
+        self.composer = composer.to(scorer.device) if composer is not None else scorer.load_composer()
         self.composition_weight = composition_weight
         self.content_weight = content_weight
         # (a weak reference to the image, its FeaturePyramid): `features`' last photo, reused by crop_scores
@@ -169,12 +200,10 @@ class CropSearch:
     def detect_faces(self, image: Image.Image, width: int, height: int) -> list[Face]:
         """Faces in full-resolution pixels, found on a FACE_EDGE copy as the scoring pass does."""
         small = face_input(image, FACE_EDGE)
-        arr = torch.from_numpy(small.copy()).permute(2, 0, 1)[None]
-        found = self.scorer.detector.detect(arr.to(self.scorer.device), [(small.shape[1], small.shape[0])])[0]
+        found = self.scorer.find_faces(np.ascontiguousarray(small)[None], [(small.shape[1], small.shape[0])])[0]
         return [f.scaled(width / small.shape[1], height / small.shape[0]) for f in found]
 
     # ---- scoring --------------------------------------------------------------------------------------
-    @torch.inference_mode()
     def features(self, image: Image.Image, looks: np.ndarray | None = None) -> FeaturePyramid:
         """The backbone's feature maps of the reduced photo, one per pyramid level (one pass each), and the
         composition head's map from the 448-px level's pass. The 224-px level is the scoring pass's model input:
@@ -183,47 +212,45 @@ class CropSearch:
         levels = []
         quality, whole, comp_map = 0.0, None, None
         content_whole = 0.0
-        for share in self.pyramid:
-            side = max(32, round(INPUT_SIZE / share))
-            square = image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
-            with autocast(self.scorer.device):
-                if side == composition.SIDE:
+        scorer = self.scorer
+        with scorer.inference():
+            for share in self.pyramid:
+                side = max(32, round(INPUT_SIZE / share))
+                square = np.asarray(image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0))
+                if side == COMPOSITION_SIDE:
                     # the score head's content is pooled from this level only when the ranking uses it
-                    fmap, fine, coarse = tapped_forward(self.scorer.backbone, x, last=bool(self.content_weight))
-                    comp_map = self.composer.head.feature_map(fine.float(), coarse.float())
+                    fmap, comp_map = scorer.composition_maps(self.composer, square, last=bool(self.content_weight))
                 else:
-                    fmap, stats = self.scorer.backbone.forward_with_stats(x)
-            if side == INPUT_SIZE:
-                assert fmap is not None
-                pooled = Backbone.pool(fmap)
-                content_whole = float(self.scorer.head.content_logit(pooled)[0])
-                if looks is not None:
-                    full = self.scorer.complete(torch.cat([pooled, stats.float()], dim=1), [looks])
-                    quality = float(self.scorer.head.quality_logit(full)[0])
-                    whole = float(self.scorer.head.probability(full)[0])
-            if fmap is not None:
-                levels.append((share, side, fmap.float().contiguous()))
-        if comp_map is None:  # a pyramid without the head's level (an option of crop_eval): one more pass
-            square = image.resize((composition.SIDE,) * 2, Image.Resampling.BILINEAR, reducing_gap=2.0)
-            x = torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].to(self.scorer.device)
-            with autocast(self.scorer.device):
-                _, fine, coarse = tapped_forward(self.scorer.backbone, x)
-            comp_map = self.composer.head.feature_map(fine.float(), coarse.float())
+                    fmap, network = scorer.feature_maps(square)
+                if side == INPUT_SIZE:
+                    content_whole = float(scorer.arrays(scorer.head.content_logit(network))[0])
+                    if looks is not None:
+                        full = scorer.complete(network, [looks])
+                        quality = float(scorer.arrays(scorer.head.quality_logit(full))[0])
+                        whole = float(scorer.arrays(scorer.head.probability(full))[0])
+                if fmap is not None:
+                    levels.append((share, side, fmap))
+            if comp_map is None:  # a pyramid without the head's level (an option of crop_eval): one more pass
+                square = np.asarray(image.resize((COMPOSITION_SIDE,) * 2, Image.Resampling.BILINEAR, reducing_gap=2.0))
+                _, comp_map = scorer.composition_maps(self.composer, square, last=False)
         pyramid = FeaturePyramid(levels, quality, whole, comp_map, content_whole)
         comp_whole = float(self._composition(pyramid, np.array([[0.0, 0.0, 1.0, 1.0]]), 1, 1, image.size)[0])
         pyramid = dataclasses.replace(pyramid, composition_whole=comp_whole)
         self._last_features = (weakref.ref(image), pyramid)
         return pyramid
 
-    def _logits(self, pyramid: FeaturePyramid, content: np.ndarray, comp: np.ndarray) -> torch.Tensor:
-        """The ranking's logit: the photo's own, plus each head's gain over the whole frame, weighted."""
+    def _scores(self, pyramid: FeaturePyramid, content: np.ndarray, comp: np.ndarray) -> np.ndarray:
+        """The ranking's logit (the photo's own, plus each head's gain over the whole frame, weighted), mapped to
+        [0, 1] by the score head's calibration."""
         base = pyramid.quality + pyramid.content_whole
         gain = (self.composition_weight * (comp - pyramid.composition_whole)
                 + self.content_weight * (content - pyramid.content_whole))
-        return torch.as_tensor(base + gain, dtype=torch.float32, device=self.scorer.device)
+        logits = np.asarray(base + gain, np.float32)
+        return self.scorer.arrays(self.scorer.head.calibrate(self.scorer.tensor(logits)))
 
-    @torch.inference_mode()
+    def _content(self, pooled: Any) -> np.ndarray:
+        return self.scorer.arrays(self.scorer.head.content_logit(pooled)).astype(np.float64)
+
     def pooled_scores(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
         """Score every box (full-resolution pixels) from the shared features: the composition head on the
         448-px level's maps, the score head's content part on the box's mean of its level, and the photo's
@@ -231,43 +258,40 @@ class CropSearch:
         if len(boxes) == 0:
             return np.zeros(0, np.float32)
         out = []
-        for start in range(0, len(boxes), POOL_CHUNK):
-            chunk = boxes[start : start + POOL_CHUNK]
-            if self.content_weight:
-                pooled = pyramid.pool(chunk, width, height)
-                content = self.scorer.head.content_logit(pooled).float().cpu().numpy()
-            else:
-                content = np.full(len(chunk), pyramid.content_whole)
-            comp = self._composition(pyramid, chunk, width, height, (width, height))
-            out.append(self.scorer.head.calibrate(self._logits(pyramid, content, comp)).float().cpu())
-        return torch.cat(out).numpy()
+        with self.scorer.inference():
+            for start in range(0, len(boxes), POOL_CHUNK):
+                chunk = boxes[start : start + POOL_CHUNK]
+                if self.content_weight:
+                    content = self._content(pyramid.pool(chunk, width, height))
+                else:
+                    content = np.full(len(chunk), pyramid.content_whole)
+                comp = self._composition(pyramid, chunk, width, height, (width, height))
+                out.append(self._scores(pyramid, content, comp))
+        return np.concatenate(out)
 
     def _composition(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int,
                      photo_size: tuple[int, int]) -> np.ndarray:
         """The composition head's score of each box (pixels of a width x height frame) of a photo of this size."""
         assert pyramid.composition is not None
-        unit = torch.as_tensor(np.asarray(boxes, np.float64)[:, :4] / [width, height, width, height],
-                               dtype=torch.float32, device=pyramid.composition.device)
-        aspect = torch.tensor([photo_size[0] / photo_size[1]], dtype=torch.float32, device=unit.device)
-        return self.composer.head.score(pyramid.composition, unit, aspect).float().cpu().numpy()
+        unit = (np.asarray(boxes, np.float64)[:, :4] / [width, height, width, height]).astype(np.float32)
+        with self.scorer.inference():
+            return self.composer.scores(pyramid.composition, unit, photo_size[0] / photo_size[1])
 
-    @torch.inference_mode()
     def gains(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
         """Each box's ranking logit above the whole frame's (what KEEP_MARGIN is measured in)."""
         gain = self.composition_weight * self.composition_gain(pyramid, boxes, width, height)
         if self.content_weight:
-            content = self.scorer.head.content_logit(pyramid.pool(boxes[:, :4], width, height)).float().cpu().numpy()
+            with self.scorer.inference():
+                content = self._content(pyramid.pool(boxes[:, :4], width, height))
             gain = gain + self.content_weight * (content - pyramid.content_whole)
         return gain
 
-    @torch.inference_mode()
     def composition_gain(self, pyramid: FeaturePyramid, boxes: np.ndarray, width: int, height: int) -> np.ndarray:
         """How much better each box frames the photo than the whole frame, in the composition head's units
         (> 0: better framed)."""
         comp = self._composition(pyramid, boxes, width, height, (width, height))
         return comp - pyramid.composition_whole
 
-    @torch.inference_mode()
     def crop_scores(self, image: Image.Image, boxes: np.ndarray, width: int, height: int,
                     batch: int = 32, quality: float = 0.0) -> np.ndarray:
         """Score every box the slow, exact way (a crop adjusted by hand, `verify`): the content part from one
@@ -289,11 +313,12 @@ class CropSearch:
                     region = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
                     region = (region[0], region[1], max(region[2], region[0] + 1), max(region[3], region[1] + 1))
                     inputs.append(model_input(image.crop(region)))
-                x = torch.from_numpy(np.stack(inputs)).permute(0, 3, 1, 2)
-                parts.append(self.scorer.head.content_logit(self.scorer.embed(x)[:, :EMBEDDING_DIM]).float().cpu())
-            content = torch.cat(parts).numpy()
+                with self.scorer.inference():
+                    parts.append(self._content(self.scorer.embed(np.stack(inputs))[:, :EMBEDDING_DIM]))
+            content = np.concatenate(parts)
         shifted = dataclasses.replace(pyramid, quality=quality)
-        return self.scorer.head.calibrate(self._logits(shifted, content, comp)).float().cpu().numpy()
+        with self.scorer.inference():
+            return self._scores(shifted, content, comp)
 
     def _pyramid_of(self, image: Image.Image) -> FeaturePyramid:
         """The shared features of this image: `features`' last result when it was this image, else anew."""

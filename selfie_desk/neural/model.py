@@ -11,10 +11,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
-import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 
@@ -33,19 +31,14 @@ from selfie_desk.core.embedding import (
     EMBEDDING_ID,
     FACES_FILE,
     FEATURE_DIM,
-    FOCUS_AT,
     HEAD_FORMAT,
     INPUT_SIZE,
     LOOK_DIM,
     STAT_STAGES,
-    face_input,
-    model_input,
     with_checks,
 )
-from selfie_desk.core.eyes import MIN_EYE_WIDTH_PX
 from selfie_desk.core.face import Face
-from selfie_desk.core.face_check import FaceCheck, check_face, face_check_values
-from selfie_desk.core.focus import FOCUS_NAMES
+from selfie_desk.core.face_check import FaceCheck
 from selfie_desk.core.model_cards import (
     DEFAULT_HEAD_FILE,
     DEFAULT_MODEL,
@@ -55,9 +48,14 @@ from selfie_desk.core.model_cards import (
     head_backbone,
     retrain_command,
 )
-from selfie_desk.core.reasons import BAD, FACE_SOFT
-from selfie_desk.neural.eyes import EYE_SPAN_PER_DISTANCE, IRIS_SIZE, EyeLandmarker, eye_crop_side
+from selfie_desk.neural import scored
+from selfie_desk.neural.eyes import EyeLandmarker
 from selfie_desk.neural.faces import FaceDetector
+from selfie_desk.neural.runtime.heads import HeadInfo as HeadInfo  # torch-free; read from here by the tools
+from selfie_desk.neural.runtime.heads import HeadOnly as HeadOnly
+from selfie_desk.neural.runtime.heads import with_focus
+from selfie_desk.neural.scored import TOO_SMALL_EYE_PX as TOO_SMALL_EYE_PX
+from selfie_desk.neural.scored import Scored as Scored
 
 CALIB_POINTS = 101
 # Standardised looks are clipped to this many standard deviations: a photo unlike every training photo in one
@@ -361,31 +359,8 @@ class AspectHeads(nn.Module):
         for i in range(len(x)):
             row = {name: float(v[i]) for name, v in cols.items()}
             row["exposure"] = min(row["dark"], row["bright"])
-            focus_values = dict(zip(FOCUS_NAMES, raw[i, FOCUS_AT : FOCUS_AT + len(FOCUS_NAMES)].tolist(), strict=True))
-            row.update({k: focus_values[k] for k in FOCUS_IN_ASPECTS})
-            if row["focus_has_face"] > 0.5:  # a soft face makes the photo soft, however sharp the rest
-                row["sharpness"] = min(row["sharpness"], face_sharpness(row["focus_face"]))
-            out.append(row)
+            out.append(with_focus(row, raw[i]))
         return out
-
-
-# The focus looks the reasons read to say how a soft photo is soft (core/reasons.py soft_words)
-FOCUS_IN_ASPECTS = ("focus_face", "focus_face_aniso", "focus_has_face", "focus_aniso", "focus_dir_agree")
-FACE_FOCUS_SPREAD = 0.05  # focus_face units per unit of logit of the face's sharpness
-
-
-def face_sharpness(focus_face: float) -> float:
-    """A face's focus (at a common size) on the sharpness aspect's scale: reasons.BAD exactly at FACE_SOFT."""
-    z = (focus_face - FACE_SOFT) / FACE_FOCUS_SPREAD + math.log(BAD / (1 - BAD))
-    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
-
-
-@dataclass(frozen=True)
-class HeadInfo:
-    name: str
-    path: Path
-    card: dict
-    id: str = ""  # name and a digest of the head's file: which version of the head made a score
 
 
 def save_head(head: ScoreHead, path: Path, card: dict, aspects: AspectHeads | None = None) -> None:
@@ -482,19 +457,12 @@ def device_label(device: torch.device) -> str:
     return f"CPU ({torch.get_num_threads()} threads)"
 
 
-@dataclass(frozen=True)
-class Scored:
-    score: float
-    embedding: np.ndarray  # float32, FEATURE_DIM: what the catalog stores and every head on it reads
-    faces: list[Face]  # in the coordinates of the face-detector input given for this photo
-    aspects: dict[str, float]
-    checks: list[FaceCheck] = field(default_factory=list)  # each face's eyes and sharpness, as `faces`
-
-
-# A face whose eyes the detector's points make narrower than this (in detail pixels) is unknown ("too small")
-# without running the eye network: the rule says so of any eye under MIN_EYE_WIDTH_PX, and no eye of the 2,125
-# evaluation faces had a lid contour wider than 1.04x the calibrated span (tools/eyes_eval.py, models/README.md).
-TOO_SMALL_EYE_PX = 0.8 * MIN_EYE_WIDTH_PX
+def _nchw(images: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """A numpy uint8 N x H x W x 3 batch as torch's N x 3 x H x W (a view, or a copy of a read-only array); a
+    tensor as it is."""
+    if not isinstance(images, np.ndarray):
+        return images
+    return torch.from_numpy(images if images.flags.writeable else images.copy()).permute(0, 3, 1, 2)
 
 
 class Scorer:
@@ -516,6 +484,7 @@ class Scorer:
         self.detector.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.eyes = EyeLandmarker.from_files(device=self.device)
         self.label = device_label(self.device)
+        self.runtime = "torch"
 
     def with_model(self, model: str) -> Scorer:
         """The same backbone and face detector (already on the device) with another head: switching the
@@ -526,11 +495,11 @@ class Scorer:
         return other
 
     @torch.inference_mode()
-    def embed(self, model_inputs: torch.Tensor) -> torch.Tensor:
-        """uint8 N x 3 x 224 x 224 -> float32 N x (1280 + STATS_DIM): the pooled last layer, then the
-        stage statistics. The looks (`look.Look`) complete it to FEATURE_DIM (`features`)."""
+    def embed(self, model_inputs: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """uint8 N x 3 x 224 x 224 (or a numpy N x 224 x 224 x 3) -> float32 N x (1280 + STATS_DIM): the pooled
+        last layer, then the stage statistics. The looks (`look.Look`) complete it to FEATURE_DIM (`features`)."""
         with autocast(self.device):
-            fmap, stats = self.backbone.forward_with_stats(model_inputs.to(self.device, non_blocking=True))
+            fmap, stats = self.backbone.forward_with_stats(_nchw(model_inputs).to(self.device, non_blocking=True))
         return torch.cat([Backbone.pool(fmap), stats.float()], dim=1)
 
     @staticmethod
@@ -541,24 +510,11 @@ class Scorer:
         return torch.cat([network, extra], dim=1)
 
     @torch.inference_mode()
-    def finish(self, scored: Sequence[Scored], checks: Sequence[Sequence[FaceCheck]]) -> list[Scored]:
+    def finish(self, batch: Sequence[Scored], checks: Sequence[Sequence[FaceCheck]]) -> list[Scored]:
         """Each photo with its faces' checks: written into its embedding (``embedding.CHECK_NAMES``) and its
         score made again from it, so that closed eyes count in the score (and in every sort by it)."""
-        out = []
-        rows, embs = [], []
-        for i, (s, c) in enumerate(zip(scored, checks, strict=True)):
-            values = face_check_values(s.faces, c)
-            if values.any():
-                emb = s.embedding.copy()
-                emb[CHECK_AT : CHECK_AT + len(values)] = values
-                rows.append(i)
-                embs.append(emb)
-            out.append(replace(s, checks=list(c)))
-        if rows:
-            new = self.score_embeddings(torch.from_numpy(np.stack(embs))).cpu().numpy()
-            for i, emb, score in zip(rows, embs, new, strict=True):
-                out[i] = replace(out[i], embedding=emb, score=float(score))
-        return out
+        return scored.finish(batch, checks,
+                             lambda embs: self.score_embeddings(torch.from_numpy(embs)).cpu().numpy())
 
     @torch.inference_mode()
     def score_embeddings(self, features: torch.Tensor) -> torch.Tensor:
@@ -566,13 +522,14 @@ class Scorer:
 
     @torch.inference_mode()
     def score_batch(
-        self, model_inputs: torch.Tensor, face_inputs: torch.Tensor, face_sizes: list[tuple[int, int]],
-        looks: Sequence[look.Look], checks: bool = True,
+        self, model_inputs: torch.Tensor | np.ndarray, face_inputs: torch.Tensor | np.ndarray,
+        face_sizes: list[tuple[int, int]], looks: Sequence[look.Look], checks: bool = True,
     ) -> list[Scored]:
         """Score, embed and find faces; with ``checks`` also each face's eyes and focus (``check_faces``; the
-        pass runs those itself, on another thread)."""
+        pass runs those itself, on another thread). Inputs as torch NCHW tensors or numpy NHWC arrays (the
+        pass's)."""
         network = self.embed(model_inputs)
-        faces = self.detector.detect(face_inputs.to(self.device, non_blocking=True), face_sizes)
+        faces = self.detector.detect(_nchw(face_inputs).to(self.device, non_blocking=True), face_sizes)
         extras = [lk.values([f.box for f in found], size) for lk, found, size in zip(looks, faces, face_sizes,
                                                                                       strict=True)]
         features = self.complete(network, extras)
@@ -585,64 +542,58 @@ class Scorer:
     @torch.inference_mode()
     def check_faces(self, looks: Sequence[look.Look], faces: list[list[Face]],
                     face_sizes: list[tuple[int, int]]) -> list[list[FaceCheck]]:
-        """Each face's eyes and sharpness, on the detail decode the looks hold (native resolution up to
-        look.DETAIL_EDGE: no second decode), all faces of the batch through the eye networks at once.
-
-        Each face's eyes are cut out (one region around both) reduced as far as their iris crops stay at the
-        network's input size (a 500 px face needs no 500 px crop to make 64 px eyes: rebuilding the
-        full-resolution colour of the whole face cost 180 ms a photo); the sharpness is measured on the
-        full-resolution luma."""
-        images: list[Image.Image | np.ndarray] = []
-        local: list[list[Face]] = []
-        placed: list[tuple[int, int, int]] = []  # (reduction, x0, y0) of each face's crop
-        measured: set[int] = set()  # the faces (by id) sent to the eye network
-        in_detail: list[list[Face]] = []
-        for lk, found, (fw, fh) in zip(looks, faces, face_sizes, strict=True):
-            h, w = lk.detail_gray.shape
-            scaled = [f.scaled(w / fw, h / fh) for f in found]
-            in_detail.append(scaled)
-            for f in scaled:
-                eyes_xy = np.array(f.landmarks[:2], dtype=np.float64)
-                if EYE_SPAN_PER_DISTANCE * float(np.linalg.norm(eyes_xy[1] - eyes_xy[0])) < TOO_SMALL_EYE_PX:
-                    continue  # unknown (too small) without the network's cost: group shots have many such faces
-                side = eye_crop_side(f)
-                reach = 0.75 * side  # an eye crop's half-diagonal, turned up to 45 degrees, and its offset
-                x0, y0 = eyes_xy.min(axis=0) - reach
-                x1, y1 = eyes_xy.max(axis=0) + reach
-                k = max(1, int(side / IRIS_SIZE))
-                image, (ox, oy) = lk.detail_rgb((x0, y0, x1, y1), k)
-                images.append(image)
-                local.append([f.shifted(-ox, -oy).scaled(1 / k, 1 / k)])
-                placed.append((k, ox, oy))
-                measured.add(id(f))
-        marks = [m[0] for m in self.eyes.landmarks_of_photos(images, local, iris_points=False)] if images else []
-        out: list[list[FaceCheck]] = []
-        n = 0
-        for lk, found in zip(looks, in_detail, strict=True):
-            row = []
-            for f in found:
-                if id(f) not in measured:
-                    row.append(check_face(lk.detail_gray, f.box, None))
-                    continue
-                k, ox, oy = placed[n]
-                row.append(check_face(lk.detail_gray, f.box, marks[n].mapped(k, ox, oy)))
-                n += 1
-            out.append(row)
-        return out
+        """Each face's eyes and sharpness (`scored.check_faces`), the eye networks in torch."""
+        return scored.check_faces(self.eyes, looks, faces, face_sizes)
 
     def score_images(self, images: Sequence[Image.Image], face_edge: int = 384) -> list[Scored]:
         """Score photos already in memory, each at its own (detail) resolution, exactly as the pass would
         score them from a decode of that size (tests, the self-test, tools)."""
-        looks = [look.Look(im.convert("RGB")) for im in images]
-        model_in = torch.from_numpy(np.stack([model_input(lk.held_view()) for lk in looks])).permute(0, 3, 1, 2)
-        face_in = [face_input(lk.held_view(), face_edge) for lk in looks]
-        h = max(f.shape[0] for f in face_in)
-        w = max(f.shape[1] for f in face_in)
-        batch = np.zeros((len(face_in), h, w, 3), np.uint8)
-        for i, f in enumerate(face_in):
-            batch[i, : f.shape[0], : f.shape[1]] = f
-        sizes = [(f.shape[1], f.shape[0]) for f in face_in]
-        return self.score_batch(model_in, torch.from_numpy(batch).permute(0, 3, 1, 2), sizes, looks)
+        looks, model_in, face_in, sizes = scored.inputs_of_images(images, face_edge)
+        return self.score_batch(model_in, face_in, sizes, looks)
+
+    # ---- what the crop search asks of a scorer (runtime.scorer.RuntimeScorer answers the same) -------------
+    def inference(self) -> torch.autograd.grad_mode.inference_mode:
+        return torch.inference_mode()
+
+    @torch.inference_mode()
+    def feature_maps(self, square: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """One photo squashed to a square (uint8 S x S x 3) -> its feature map (1 x 1280 x S/32 x S/32, float32)
+        and its network features (1 x (1280 + STATS_DIM): the pooled map and the stage statistics)."""
+        x = _nchw(np.ascontiguousarray(square)[None]).to(self.device)
+        with autocast(self.device):
+            fmap, stats = self.backbone.forward_with_stats(x)
+        return fmap.float().contiguous(), torch.cat([Backbone.pool(fmap), stats.float()], dim=1)
+
+    def find_faces(self, images: np.ndarray, sizes: list[tuple[int, int]]) -> list[list[Face]]:
+        """Faces in uint8 N x H x W x 3 images, zero-padded at right and bottom to their real `sizes`."""
+        return self.detector.detect(_nchw(images).to(self.device, non_blocking=True), sizes)
+
+    @staticmethod
+    def arrays(values: torch.Tensor) -> np.ndarray:
+        return values.float().cpu().numpy()
+
+    def tensor(self, values: np.ndarray) -> torch.Tensor:
+        """numpy values as the head takes them (a tensor on the scorer's device)."""
+        return torch.as_tensor(values, device=self.device)
+
+    def load_composer(self):  # -> composition.CompositionModel (that module imports this one)
+        """The bundled composition head (the crop search's), on this scorer's device."""
+        from selfie_desk.neural import composition
+
+        return composition.load().to(self.device)
+
+    @torch.inference_mode()
+    def composition_maps(self, composer, square: np.ndarray, last: bool) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """One photo squashed to composition.SIDE (uint8 S x S x 3) -> its last feature map (1 x 1280 x S/32 x
+        S/32, float32; None without `last`, which saves the final 1 x 1 convolution) and the composition head's
+        reduced map (`CompositionHead.feature_map` of the two tapped blocks), from one backbone pass."""
+        from selfie_desk.neural.composition import tapped_forward
+
+        x = _nchw(np.ascontiguousarray(square)[None]).to(self.device)
+        with autocast(self.device):
+            fmap, fine, coarse = tapped_forward(self.backbone, x, last=last)
+            comp = composer.head.feature_map(fine.float(), coarse.float())
+        return (None if fmap is None else fmap.float().contiguous()), comp
 
     def attention(self, view: Image.Image, side: int = 2 * INPUT_SIZE) -> np.ndarray:
         """What the convnet looked at: each cell's share of the score's content logit (Grad x Input on the
@@ -661,16 +612,3 @@ class Scorer:
         cells = cells - cells.mean()
         peak = float(cells.abs().max())
         return (cells / peak if peak > 0 else cells).cpu().numpy()
-
-
-class HeadOnly:
-    """A Scorer's head without its networks, for a process that scores nothing itself: a cluster's driver,
-    whose workers hold the convnets. It names the model and its version and scores stored embeddings (what
-    `pipeline.plan` reads of a scorer), and loads without torchvision, the backbone, the face detector or the eye
-    networks: 2.9 s of CPU against 6.2-7.4 for a Scorer here, taken from the workers loading theirs beside it."""
-
-    def __init__(self, model: str = DEFAULT_MODEL) -> None:
-        self.device = torch.device("cpu")
-        self.head, self.info = load_head(model)
-        self.model_name = self.info.name
-        self.label = "no networks here (a cluster's driver)"

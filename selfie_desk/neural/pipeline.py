@@ -17,9 +17,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from selfie_desk.core import decoding, look, reasons, registration, thumbnails
@@ -30,7 +30,10 @@ from selfie_desk.core.face_check import FaceCheck
 from selfie_desk.core.indexing import IndexReport, Todo, index
 from selfie_desk.core.reasons import ASPECTS
 from selfie_desk.neural import identity, rescore
-from selfie_desk.neural.model import HeadOnly, Scored, Scorer
+from selfie_desk.neural.runtime.heads import HeadOnly
+from selfie_desk.neural.scored import Scored, stack_faces
+
+Scorer = Any  # model.Scorer (torch) or runtime.scorer.RuntimeScorer (ONNX Runtime), from runtime.make_scorer
 
 # JPEG DCT scaling lands a 12 MP photo at 1/2 (2000 x 1500) for the detail look (look.DETAIL_EDGE); the
 # view (500 x 375, an integer box-filter reduction of it) makes the 224 px model input, the faces and the
@@ -144,15 +147,24 @@ def prepare(todo: Todo, thumbnail_root: Path | None = None, *, save_thumbnail: b
                     decoded.exposure_bias, thumb, sig, decoded.note)
 
 
-def _batch_tensors(items: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
-    model = torch.from_numpy(np.stack([p.model_input for p in items])).permute(0, 3, 1, 2)
-    h = max(p.face_input.shape[0] for p in items)
-    w = max(p.face_input.shape[1] for p in items)
-    faces = np.zeros((len(items), h, w, 3), np.uint8)
-    for i, p in enumerate(items):
-        faces[i, : p.face_input.shape[0], : p.face_input.shape[1]] = p.face_input
-    sizes = [(p.face_input.shape[1], p.face_input.shape[0]) for p in items]
-    return model, torch.from_numpy(faces).permute(0, 3, 1, 2), sizes
+def batch_arrays(items: list[Prepared]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """The batch's model inputs (uint8 N x 224 x 224 x 3) and face inputs (N x h x w x 3, zero-padded), as
+    numpy: each scorer takes them as they are (torch views them as N x 3 x H x W)."""
+    faces, sizes = stack_faces([p.face_input for p in items])
+    return np.stack([p.model_input for p in items]), faces, sizes
+
+
+def _torch_threads(scorer: Scorer, threads: int | None = None) -> int:
+    """torch's thread count on this thread (set to `threads` when given) when `scorer` runs torch on the CPU;
+    0 otherwise (a GPU, or the ONNX runtime, whose sessions keep their own threads: runtime.scorer)."""
+    if getattr(scorer, "runtime", "torch") != "torch" or scorer.device.type != "cpu":
+        return 0
+    import torch  # loaded already with the scorer
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return before
 
 
 def batch_results(items: list[Prepared], scorer: Scorer) -> list[Result]:
@@ -166,18 +178,17 @@ def _start(items: list[Prepared], scorer: Scorer, eyes: ThreadPoolExecutor | Non
 
     With ``eyes`` (``score(eyes_beside=True)``) the pass records a batch after the next one's backbone has
     run, so the eye network of one batch runs on its own thread while this thread scores the next."""
-    model_in, face_in, sizes = _batch_tensors(items)
+    model_in, face_in, sizes = batch_arrays(items)
     scored = scorer.score_batch(model_in, face_in, sizes, [p.look for p in items], checks=False)
     looks, faces = [p.look for p in items], [s.faces for s in scored]
     if eyes is None:
         checks = scorer.check_faces(looks, faces, sizes)
         return lambda: _made(items, scorer.finish(scored, checks))
     # half this thread's share of the cores (one on two cores): the two threads' OpenMP pools overlap in time
-    threads = max(1, torch.get_num_threads() // 2)
+    threads = max(1, _torch_threads(scorer) // 2)
 
     def check() -> list[list[FaceCheck]]:
-        if scorer.device.type == "cpu":
-            torch.set_num_threads(threads)
+        _torch_threads(scorer, threads)
         return scorer.check_faces(looks, faces, sizes)
 
     future = eyes.submit(check)
@@ -250,22 +261,22 @@ def default_workers() -> int:
 
 @contextmanager
 def cpu_share(scorer: Scorer) -> Iterator[None]:
-    """On the CPU, give torch half the cores for the pass and leave the rest to decoding.
+    """On the CPU, give torch half the cores for the pass and leave the rest to decoding (the ONNX runtime's
+    sessions have that many threads from the start: runtime.scorer.default_threads).
 
     torch's OpenMP threads spin while they wait; with decode threads on the same cores they fight.
     Measured on 2 cores (tools/benchmark.py): 3.8 photos/s with 2 torch threads, 10.9 with 1.
     With torch's OpenMP backend the count belongs to the calling thread, so a crop search or training on
     another thread neither sees nor undoes it.
     """
-    if scorer.device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    before = _torch_threads(scorer, max(1, (os.cpu_count() or 2) // 2))
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        if before:
+            _torch_threads(scorer, before)
+        if hasattr(scorer, "use_cores"):
+            scorer.use_cores(1)
 
 
 def score(
@@ -320,8 +331,9 @@ def score(
     def all_cores() -> None:
         # decoding has finished: the batches still queued (up to two) get every core instead of half
         decoded.set()
-        if scorer.device.type == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
+        _torch_threads(scorer, os.cpu_count() or 1)
+        if hasattr(scorer, "use_cores"):  # the CPU runtime: each batch in parts, one per core
+            scorer.use_cores(os.cpu_count() or 1)
 
     n_workers = workers or default_workers()
     with (cpu_share(scorer), ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="decode") as pool,

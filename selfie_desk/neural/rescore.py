@@ -9,29 +9,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
-import torch
 
 from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.embedding import EMBEDDING_ID
-from selfie_desk.neural.model import ScoreHead, load_head
+from selfie_desk.neural.runtime.heads import ArrayHead, load_head
 
 CHUNK = 2048
 
 
 def from_embeddings(
     catalog: Catalog,
-    head: ScoreHead,
+    head: ArrayHead | Any,
     model: str,
     photo_ids: Iterable[int],
     layout: str = EMBEDDING_ID,
     cancel: threading.Event | None = None,
     head_id: str = "",
 ) -> set[int]:
-    """Score `photo_ids` whose stored embedding has `layout` with `head`, store the scores under `model`
-    (made by `head_id`), and return the ids scored (the others need the scoring pass: an embedding of an
-    older layout is never fed to a head made for another)."""
+    """Score `photo_ids` whose stored embedding has `layout` with `head` (numpy's, or a torch ScoreHead), store
+    the scores under `model` (made by `head_id`), and return the ids scored (the others need the scoring pass:
+    an embedding of an older layout is never fed to a head made for another)."""
     done: set[int] = set()
     ids = list(photo_ids)
     for start in range(0, len(ids), CHUNK):
@@ -41,13 +41,22 @@ def from_embeddings(
         usable = [(pid, emb) for pid, (emb, made_as) in stored.items() if made_as == layout]
         if not usable:
             continue
-        x = torch.from_numpy(np.stack([emb for _, emb in usable]))
-        with torch.inference_mode():
-            device = next(head.parameters()).device
-            scores = head.probability(x.to(device)).float().cpu().numpy()
+        scores = probabilities(head, np.stack([emb for _, emb in usable]))
         catalog.save_scores(model, [(pid, float(s)) for (pid, _), s in zip(usable, scores, strict=True)], head_id)
         done.update(pid for pid, _ in usable)
     return done
+
+
+def probabilities(head: ArrayHead | Any, x: np.ndarray) -> np.ndarray:
+    """`head`'s scores of the features `x` (N x FEATURE_DIM): numpy's head as it is, a torch one on its device
+    (torch is imported only then: the CPU build has none)."""
+    if isinstance(head, ArrayHead):
+        return head.probability(x)
+    import torch
+
+    with torch.inference_mode():
+        device = next(head.parameters()).device
+        return head.probability(torch.from_numpy(x).to(device)).float().cpu().numpy()
 
 
 def rescore(catalog: Catalog, model: str, folder: str | None = None, cancel: threading.Event | None = None) -> int:

@@ -64,6 +64,8 @@ def _load() -> None:
     global elapsed_s
     started = time.perf_counter()
     try:
+        if not torch_will_run():
+            return
         libc = ctypes.CDLL(None)
         libc.dlopen.restype = ctypes.c_void_p
         libc.dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
@@ -75,6 +77,18 @@ def _load() -> None:
     finally:
         elapsed_s = time.perf_counter() - started
         _done.set()
+
+
+def torch_will_run() -> bool:
+    """Whether the scorer will be torch's (a GPU, or SELFIE_DESK_RUNTIME=torch): on the CPU the ONNX runtime
+    scores, and torch's 400 MB of libraries are not worth loading (asked here, off the window's thread, since
+    finding a GPU means asking its driver)."""
+    from selfie_desk.neural.runtime import choose
+
+    try:
+        return choose(None, "auto") == "torch"
+    except (RuntimeError, ValueError):
+        return False
 
 
 _launched = False

@@ -74,9 +74,11 @@ def scorer_with_cpu_fallback(
 
 
 def default_scorer_factory(model: str, device: str) -> Any:
-    from selfie_desk.neural.model import Scorer  # torch's Python half, on the worker's thread (libraries preloaded)
+    """The scorer `runtime.make_scorer` picks: ONNX Runtime on the CPU, torch on a GPU ($SELFIE_DESK_RUNTIME
+    overrides); on the worker's thread (torch's libraries, when it is torch, preloaded)."""
+    from selfie_desk.neural.runtime import make_scorer
 
-    return Scorer(model=model, device=device)
+    return make_scorer(model, device)
 
 
 @dataclass(frozen=True)
