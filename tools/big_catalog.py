@@ -143,10 +143,11 @@ def window(args: argparse.Namespace) -> int:
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
 
-    if args.model:
-        from selfie_desk.neural.model import Scorer
+    if args.model:  # what a window that scanned holds: the scorer the scan's worker makes (ONNX Runtime on a CPU)
+        from selfie_desk.neural.runtime import make_scorer
 
-        Scorer(device="cpu")  # what a window that scanned holds
+        scorer = make_scorer("default", "cpu", args.runtime)
+        print(f"convnet: {scorer.label}")
     folder = canonical(base / "shoot")
     app = create_application()
     settings = Settings.load()
@@ -310,6 +311,8 @@ def main() -> int:
     w = sub.add_parser("window")
     w.add_argument("dir")
     w.add_argument("--model", action="store_true")
+    w.add_argument("--runtime", choices=("onnx", "torch"), default=None,
+                   help="the convnet's runtime with --model (default: the app's choice, ONNX Runtime on a CPU)")
     g = sub.add_parser("groups")
     g.add_argument("dir")
     args = parser.parse_args()
