@@ -157,14 +157,18 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
         return []
     order = sorted(range(n), key=lambda i: (shots[i].taken is None, shots[i].taken or 0.0, shots[i].id))
     ss = [shots[i] for i in order]
-    feats = np.zeros((n, EMBEDDING_DIM), np.float32)
     rows = [i for i, s in enumerate(ss) if s.content is not None and s.content.size >= EMBEDDING_DIM]
-    for start in range(0, len(rows), 4096):  # converted from the catalog's float16 a slice at a time: no second copy
-        part = rows[start:start + 4096]
+    # Kept as the catalog keeps them (float16) and widened a slice at a time where they are compared (_pair_sims):
+    # a float32 copy of 50,000 photos' features was 256 MB of the window's peak while it regroups (issue 31).
+    dtype = np.result_type(*{ss[i].content.dtype for i in rows}) if rows else np.dtype(np.float32)  # type: ignore[union-attr]
+    feats = np.zeros((n, EMBEDDING_DIM), dtype)
+    for start in range(0, len(rows), SLICE):
+        part = rows[start:start + SLICE]
         feats[part] = np.stack([ss[i].content[:EMBEDDING_DIM] for i in part])  # type: ignore[index]
-    norms = np.sqrt(np.einsum("ij,ij->i", feats, feats))
+    norms = np.concatenate([np.sqrt(np.einsum("ij,ij->i", w, w)) for w in _widened(feats)]) if n else np.zeros(0)
     has = norms > 0
-    feats[has] /= norms[has, None]
+    inv_norm = np.zeros(n, np.float32)
+    inv_norm[has] = 1.0 / norms[has]
     t = np.array([np.nan if s.taken is None else s.taken for s in ss])
     src = np.array([s.time_from_file for s in ss])
     bias = np.array([np.nan if s.exposure_bias is None else s.exposure_bias for s in ss])
@@ -177,7 +181,7 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
         kind: ([], []) for kind in _LINK_KINDS}
     for k in range(1, min(p.look_back, n - 1) + 1):
         a, b = np.arange(k, n), np.arange(0, n - k)
-        sim = np.einsum("ij,ij->i", feats[k:], feats[: n - k])  # slices: no copies of the features
+        sim = _pair_sims(feats, inv_norm, k)
         both = has[a] & has[b]
         with np.errstate(invalid="ignore"):
             dt = np.abs(t[a] - t[b])
@@ -223,7 +227,7 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
         for mask, kind in ((bracket, "bracket"), (panorama, "panorama"), (burst, "burst"), (similar, "similar")):
             links[kind][0].append(a[mask])
             links[kind][1].append(b[mask])
-    _bridge_pans(links, feats, has, t, src, n, p)
+    _bridge_pans(links, feats, inv_norm, has, t, src, n, p)
     label = _components(n, links, _LINK_KINDS)
     # A burst's first and last frames may be further apart than burst_gap_s (and so linked as "similar"):
     # the group is a burst when its burst links alone connect every frame.
@@ -249,9 +253,29 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
 
 _LINK_KINDS = ("bracket", "panorama", "burst", "similar")
 
+SLICE = 4096  # photos' features widened to float32 at a time (4096 x 1280 x 4 bytes: 21 MB)
+
+
+def _widened(feats: npt.NDArray[Any], start: int = 0, stop: int | None = None) -> list[npt.NDArray[np.float32]]:
+    stop = len(feats) if stop is None else stop
+    return [feats[i:min(i + SLICE, stop)].astype(np.float32, copy=False) for i in range(start, stop, SLICE)]
+
+
+def _pair_sims(feats: npt.NDArray[Any], inv_norm: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
+    """The cosine of each photo's features with those of the photo `k` before it (0 where either has none), in
+    float32, a slice at a time: no float32 copy of all the features."""
+    n = len(feats)
+    out = np.zeros(max(n - k, 0), np.float32)
+    for i in range(0, n - k, SLICE):
+        j = min(i + SLICE, n - k)
+        out[i:j] = np.einsum("ij,ij->i", feats[i + k:j + k].astype(np.float32, copy=False),
+                             feats[i:j].astype(np.float32, copy=False))
+    return out * inv_norm[k:] * inv_norm[:n - k]
+
 
 def _bridge_pans(links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]]],
-                 feats: npt.NDArray[np.float32], has: npt.NDArray[np.bool_], t: npt.NDArray[np.float64],
+                 feats: npt.NDArray[Any], inv_norm: npt.NDArray[np.float32], has: npt.NDArray[np.bool_],
+                 t: npt.NDArray[np.float64],
                  src: npt.NDArray[np.bool_], n: int, p: GroupingParams) -> None:
     """Two pieces of one pan, one after the other: a neighbour pair whose registration failed (a real 12-frame
     hand-held pan of 456 px-wide frames: two of its eleven pairs overlap by under 30 %, some 10 pixels of the
@@ -265,7 +289,7 @@ def _bridge_pans(links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.ND
     with np.errstate(invalid="ignore"):
         dt = np.abs(t[a] - t[b])
         near = ~np.isnan(dt) & (src[a] == src[b]) & (dt <= p.panorama_gap_s)
-    sim = np.einsum("ij,ij->i", feats[1:], feats[:-1])
+    sim = _pair_sims(feats, inv_norm, 1)
     bridge = (in_pan[a] & in_pan[b] & (pans[a] != pans[b]) & near & has[a] & has[b]
               & (sim >= p.panorama_bridge_similarity))
     links["panorama"][0].append(a[bridge])
