@@ -597,3 +597,26 @@ def test_a_catalog_before_identities_migrates_keeping_faces_and_groups_and_reads
         assert catalog.unidentified_faces([1]) == set() and catalog.is_scored(1, "default")
         faces = catalog.photos("default", paths=["/x.jpg"])[0].faces
         assert np.allclose(faces[0].identity, who, atol=1e-3) and faces[1].identity is None  # too small: empty
+
+
+def test_features_kept_in_float16_group_as_in_float32_and_their_cosines_agree():
+    """Grouping keeps the catalog's float16 features and widens them a slice at a time (issue 31's memory): the same
+    groups as from float32 copies, over more photos than one slice, borderline neighbours and photos without any."""
+    from selfie_desk.core.groups import SLICE, _pair_sims
+
+    rng = np.random.default_rng(3)
+    n = SLICE + 700
+    scenes = np.abs(rng.normal(size=(n // 6 + 1, EMBEDDING_DIM)))
+    feats = np.stack([scenes[i // 6] + 0.7 * np.abs(rng.normal(size=EMBEDDING_DIM)) for i in range(n)])
+    feats[::97] = 0  # no content
+    half = feats.astype(np.float16)
+    for k in (1, 3):
+        wide = half.astype(np.float64)
+        norms = np.linalg.norm(wide, axis=1)
+        inv = np.where(norms > 0, 1 / np.where(norms > 0, norms, 1), 0).astype(np.float32)
+        want = np.einsum("ij,ij->i", wide[k:], wide[:-k]) * inv[k:] * inv[:-k]
+        np.testing.assert_allclose(_pair_sims(half, inv, k), want, atol=1e-6)
+    times = T0 + 0.5 * np.arange(n)
+    as_half = group_shots([Shot(i, float(times[i]), content=half[i]) for i in range(n)])
+    as_wide = group_shots([Shot(i, float(times[i]), content=half[i].astype(np.float32)) for i in range(n)])
+    assert as_half == as_wide and len(as_half) > 1 and any(len(g.ids) > 1 for g in as_half)
