@@ -31,3 +31,13 @@ class Face:
             confidence=self.confidence,
             landmarks=tuple((x + dx, y + dy) for x, y in self.landmarks),
         )
+
+
+def check_batch_sizes(sizes: list[tuple[int, int]], n: int, width: int, height: int) -> None:
+    """A face detector's batch of `n` images padded to `width` x `height`: each real (width, height) in `sizes`
+    must fit it (the torch detector and the ONNX Runtime one check the same)."""
+    if len(sizes) != n:
+        raise ValueError(f"{len(sizes)} sizes for a batch of {n}")
+    for wi, hi in sizes:
+        if not (0 < wi <= width and 0 < hi <= height):
+            raise ValueError(f"image size {(wi, hi)} does not fit the batch's {(width, height)}")

@@ -29,6 +29,7 @@ from selfie_desk.neural.faces import FaceDetector
 from selfie_desk.neural.model import Backbone
 from selfie_desk.neural.runtime import graphs
 from selfie_desk.neural.runtime.graphs import Graph
+from selfie_desk.neural.scored import stack_faces
 
 Arrays = tuple[np.ndarray, ...]
 
@@ -146,12 +147,7 @@ def _composition_examples() -> list[Arrays]:
 
 def faces_batch(images: Sequence[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """uint8 H x W x 3 images -> the detector's network input (as `FaceDetector._preprocess` makes it)."""
-    h = max(i.shape[0] for i in images)
-    w = max(i.shape[1] for i in images)
-    batch = np.zeros((len(images), h, w, 3), np.uint8)
-    for k, im in enumerate(images):
-        batch[k, : im.shape[0], : im.shape[1]] = im
-    sizes = [(im.shape[1], im.shape[0]) for im in images]
+    batch, sizes = stack_faces(images)
     detector = FaceDetector()
     x = detector._preprocess(torch.from_numpy(batch).permute(0, 3, 1, 2), sizes)
     return x.contiguous().numpy(), sizes

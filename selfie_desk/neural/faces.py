@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from selfie_desk.core.face import Face
+from selfie_desk.core.face import Face, check_batch_sizes
 
 _MEAN_BGR = (104.0, 117.0, 127.0)
 _STRIDES = (8, 16, 32)
@@ -223,11 +223,7 @@ class FaceDetector(nn.Module):
         if batch.dtype != torch.uint8 or batch.ndim != 4 or batch.shape[1] != 3:
             raise ValueError(f"expected a uint8 tensor N x 3 x H x W, got {batch.dtype} {tuple(batch.shape)}")
         n, _, h, w = batch.shape
-        if len(sizes) != n:
-            raise ValueError(f"{len(sizes)} sizes for a batch of {n}")
-        for wi, hi in sizes:
-            if not (0 < wi <= w and 0 < hi <= h):
-                raise ValueError(f"image size {(wi, hi)} does not fit the batch's {(w, h)}")
+        check_batch_sizes(sizes, n, w, h)
         if n == 0:
             return []
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from selfie_desk.core.face import Face
+from selfie_desk.core.face import Face, check_batch_sizes
 
 # as selfie_desk/neural/faces.py (torch): the network's anchors and box coding
 _MEAN_BGR = np.array([104.0, 117.0, 127.0], np.float32)
@@ -80,11 +80,7 @@ class ArrayFaceDetector:
         if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[3] != 3:
             raise ValueError(f"expected a uint8 array N x H x W x 3, got {batch.dtype} {batch.shape}")
         n, h, w, _ = batch.shape
-        if len(sizes) != n:
-            raise ValueError(f"{len(sizes)} sizes for a batch of {n}")
-        for wi, hi in sizes:
-            if not (0 < wi <= w and 0 < hi <= h):
-                raise ValueError(f"image size {(wi, hi)} does not fit the batch's {(w, h)}")
+        check_batch_sizes(sizes, n, w, h)
         if n == 0:
             return []
         loc, logits, landm = self.run(preprocess(batch, sizes))
