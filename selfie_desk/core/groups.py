@@ -229,7 +229,7 @@ def group_shots(shots: Sequence[Shot], params: GroupingParams | None = None) -> 
         for mask, kind in ((bracket, "bracket"), (panorama, "panorama"), (burst, "burst"), (similar, "similar")):
             links[kind][0].append(a[mask])
             links[kind][1].append(b[mask])
-    _bridge_pans(links, feats, inv_norm, has, t, src, n, p)
+    _bridge_pans(links, sims[1] if reach else np.zeros(0, np.float32), has, t, src, n, p)
     label = _components(n, links, _LINK_KINDS)
     # A burst's first and last frames may be further apart than burst_gap_s (and so linked as "similar"):
     # the group is a burst when its burst links alone connect every frame.
@@ -283,13 +283,13 @@ def _pair_sims(feats: npt.NDArray[Any], inv_norm: npt.NDArray[np.float32], reach
 
 
 def _bridge_pans(links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]]],
-                 feats: npt.NDArray[Any], inv_norm: npt.NDArray[np.float32], has: npt.NDArray[np.bool_],
-                 t: npt.NDArray[np.float64],
+                 sim: npt.NDArray[np.float32], has: npt.NDArray[np.bool_], t: npt.NDArray[np.float64],
                  src: npt.NDArray[np.bool_], n: int, p: GroupingParams) -> None:
     """Two pieces of one pan, one after the other: a neighbour pair whose registration failed (a real 12-frame
     hand-held pan of 456 px-wide frames: two of its eleven pairs overlap by under 30 %, some 10 pixels of the
     signature, too few to register) joins when both frames are in pans, taken within `panorama_gap_s` on one
-    clock, and their content is at least `panorama_bridge_similarity` alike."""
+    clock, and their content is at least `panorama_bridge_similarity` alike (`sim`: each photo's cosine with the one
+    before it, as group_shots compared them)."""
     if n < 2 or not links["panorama"][0]:
         return
     pans = _components(n, links, ("panorama",))
@@ -298,7 +298,6 @@ def _bridge_pans(links: dict[str, tuple[list[npt.NDArray[np.int64]], list[npt.ND
     with np.errstate(invalid="ignore"):
         dt = np.abs(t[a] - t[b])
         near = ~np.isnan(dt) & (src[a] == src[b]) & (dt <= p.panorama_gap_s)
-    sim = _pair_sims(feats, inv_norm, 1)[1]
     bridge = (in_pan[a] & in_pan[b] & (pans[a] != pans[b]) & near & has[a] & has[b]
               & (sim >= p.panorama_bridge_similarity))
     links["panorama"][0].append(a[bridge])
