@@ -275,15 +275,14 @@ def pairwise(groups: Iterable[list[str]], truth: dict[str, str]) -> tuple[float,
     return p, r, (2 * p * r / (p + r) if p + r else 0.0), fp, fn
 
 
-def scored_shots(folder: Path):
-    """Score the folder (kept: a re-run reads the catalog) and the shots grouping reads."""
+def scored_catalog(folder: Path):
+    """The folder scored into a catalog of its own beside it (kept: a re-run reads it), and its photos."""
     os.environ["SELFIE_DESK_HOME"] = str(folder.parent / (folder.name + "-home"))
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     from selfie_desk.core import paths
     from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.groups import shots_from_catalog
 
     catalog = Catalog(paths.catalog_path())
     if not catalog.photos("default", folder=str(folder)) or catalog.photos_missing_score("default", str(folder)):
@@ -291,10 +290,16 @@ def scored_shots(folder: Path):
         from selfie_desk.neural import pipeline
 
         t0 = time.perf_counter()
-        scorer = load_scorer("default", "cpu")
-        pipeline.score([folder], catalog, scorer)
+        pipeline.score([folder], catalog, load_scorer("default", "cpu"))
         print(f"scored in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    photos = catalog.photos("default", folder=str(folder))
+    return catalog, catalog.photos("default", folder=str(folder))
+
+
+def scored_shots(folder: Path):
+    """Score the folder (kept: a re-run reads the catalog) and the shots grouping reads."""
+    from selfie_desk.core.groups import shots_from_catalog
+
+    catalog, photos = scored_catalog(folder)
     ids = [p.id for p in photos]
     names = {p.id: Path(p.path).name for p in photos}
     return shots_from_catalog(catalog, ids), names, catalog, photos

@@ -28,8 +28,6 @@ import hashlib
 import os
 import re
 import shutil
-import sys
-import time
 from itertools import combinations
 from pathlib import Path
 
@@ -192,22 +190,9 @@ def build(split: str) -> tuple[Path, dict[str, str], set[tuple[str, str]]]:
 
 def described(folder: Path):
     """Score the folder (kept) and each photo's largest described face: {name: descriptor}, and the photos."""
-    os.environ["SELFIE_DESK_HOME"] = str(folder.parent / (folder.name + "-home"))
-    import torch
+    from groups_real_series import scored_catalog  # the siblings' one scoring of a folder (the script's directory)
 
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
-
-    catalog = Catalog(paths.catalog_path())
-    if not catalog.photos("default", folder=str(folder)) or catalog.photos_missing_score("default", str(folder)):
-        from selfie_desk.cli.common import load_scorer
-        from selfie_desk.neural import pipeline
-
-        t0 = time.perf_counter()
-        pipeline.score([folder], catalog, load_scorer("default", "cpu"))
-        print(f"scored in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    photos = catalog.photos("default", folder=str(folder))
+    _, photos = scored_catalog(folder)
     out = {}
     for p in photos:
         faces = [f for f in p.faces if f.identity is not None]
