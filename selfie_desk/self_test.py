@@ -88,9 +88,11 @@ def _checks(report: Report, tmp: Path, device: str, runtime: str | None = None) 
     from PIL import Image
 
     from selfie_desk import __version__
-    from selfie_desk.core import decoding, degrade, paths
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.crop_geometry import cuts_a_face
+    from selfie_desk.core import paths
+    from selfie_desk.core.crop.geometry import cuts_a_face
+    from selfie_desk.core.formats import decoding
+    from selfie_desk.core.measures import degrade
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.core.weights import ModelMissingError
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.crop_search import CropSearch
@@ -198,9 +200,10 @@ def _check_raw(report: Report, tmp: Path, portrait: Path, scorer) -> None:
 
     from PIL import Image
 
-    from selfie_desk.core import paths, raw
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.dng import write_dng
+    from selfie_desk.core import paths
+    from selfie_desk.core.formats import raw
+    from selfie_desk.core.formats.dng import write_dng
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     if not report.check(raw.LIBRAW_VERSION is not None, "LibRaw (rawpy) did not load: camera raw files cannot be read"):

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image, ImageCms
 
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog, Photo, Result
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.indexing import canonical, fingerprint
+from selfie_desk.core.formats.indexing import canonical, fingerprint
+from selfie_desk.core.storage.catalog import Catalog, Photo, Result
 
 EXIFTOOL = shutil.which("exiftool")
 needs_exiftool = pytest.mark.skipif(
@@ -104,13 +104,13 @@ def leftovers(folder: Path) -> list[str]:
 
 def export_folder(folder: Path, dest: Path, options, catalog: Catalog, **kw):
     """Export what the catalog knows of `folder`, as the window's and the CLI's callers do."""
-    from selfie_desk.core import export
+    from selfie_desk.core.formats import export
 
     return export.export(catalog.photos(options.model, folder=str(folder)), dest, options, catalog, **kw)
 
 
 def sidecars_for_folder(folder: Path, catalog: Catalog, model: str = "default"):
     """Write the sidecars of what the catalog knows of `folder`, as `selfie-desk sidecars` does."""
-    from selfie_desk.core import sidecars
+    from selfie_desk.core.formats import sidecars
 
     return sidecars.write_sidecars(catalog.photos(model, folder=str(folder)))

@@ -1,5 +1,5 @@
 """Helpers for the raw tests: JPEG previews with structure, truncated files; the DNGs themselves are written by
-selfie_desk.core.dng (the self-test uses it too)."""
+selfie_desk.core.formats.dng (the self-test uses it too)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core.dng import write_dng
+from selfie_desk.core.formats.dng import write_dng
 
 __all__ = ["jpeg_bytes", "truncate", "write_dng"]
 

@@ -10,7 +10,7 @@ from selfie_desk.demo import make_taste_folder
 
 def scored_taste_set(root: Path, scorer, per_source: int = 8) -> tuple[Path, Path, dict[str, bool]]:
     """The taste folder scored by the real pipeline into its own catalog file: (folder, catalog file, truth)."""
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     folder = root / "photos"

@@ -13,10 +13,10 @@ import pytest
 from conftest import photo, save_jpeg
 
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import SCHEMA_VERSION, Catalog
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.embedding import FEATURE_DIM
-from selfie_desk.core.indexing import index
+from selfie_desk.core.formats.indexing import index
+from selfie_desk.core.measures.embedding import FEATURE_DIM
+from selfie_desk.core.storage.catalog import SCHEMA_VERSION, Catalog
 from selfie_desk.neural import pipeline
 
 
@@ -46,7 +46,7 @@ def test_schema_is_versioned_and_refuses_a_newer_one(app_home):
 
 
 def test_proposals_from_before_search_versions_migrate_and_count_as_stale(app_home):
-    from selfie_desk.core.catalog import MIGRATIONS, CropProposal, _split_sql
+    from selfie_desk.core.storage.catalog import MIGRATIONS, CropProposal, _split_sql
 
     path = paths.catalog_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -253,7 +253,7 @@ def test_photo_moved_to_a_folder_scanned_later_keeps_its_decision(tmp_path, cata
 
 
 def test_the_accepted_crops_score_counts_only_for_that_crop_and_is_not_a_proposal(catalog):
-    from selfie_desk.core.catalog import ACCEPTED_CROP, CropProposal
+    from selfie_desk.core.storage.catalog import ACCEPTED_CROP, CropProposal
 
     pid = catalog.add_file("/shoot/a.jpg", 1, 0, "fa")
     catalog.save_crop_proposal(pid, "default", CropProposal("original", (0, 0, 50, 50), 0.9, [], 0.5))

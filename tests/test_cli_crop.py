@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import DEMO, photo, save_jpeg
 
-from selfie_desk.core.crop_geometry import cuts_a_face, iou
+from selfie_desk.core.crop.geometry import cuts_a_face, iou
 
 KEYS = {"path", "width", "height", "aspect", "crop", "score", "alternatives", "error", "keep_whole", "whole_score",
         "composition"}
@@ -128,7 +128,7 @@ def test_usage_errors_exit_2(tmp_path: Path):
 @pytest.mark.slow
 def test_catalogued_photos_get_the_proposal_stored_others_are_not_indexed(tmp_path: Path, app_home: Path):
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
 
     folder = tmp_path / "shots"
     known = save_jpeg(folder / "known.jpg", photo((480, 360), seed=1))

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from export_fixtures import add_to_catalog, exif_json, needs_exiftool, open_catalog, save_photo, upright_image
 
-from selfie_desk.core import xmp
 from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.core.formats import xmp
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -10,9 +10,9 @@ import pytest
 from conftest import photo, save_jpeg
 
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.indexing import canonical
+from selfie_desk.core.formats.indexing import canonical
+from selfie_desk.core.storage.catalog import Catalog
 from selfie_desk.neural import pipeline
 
 KEYS = ["path", "score", "decision", "rating", "crop", "faces", "width", "height", "aspects", "reasons", "group",

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 
 from selfie_desk.cluster import run as cluster_run
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.storage.catalog import Catalog
 
 N_DEMO = 7
 

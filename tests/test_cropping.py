@@ -12,7 +12,7 @@ import pytest
 from conftest import DEMO, photo
 from PIL import Image
 
-from selfie_desk.core.crop_geometry import (
+from selfie_desk.core.crop.geometry import (
     ALTERNATIVE_IOU,
     ALTERNATIVE_IOU_STEPS,
     KEEP_MARGIN,
@@ -29,7 +29,7 @@ from selfie_desk.core.crop_geometry import (
     parse_aspect,
     ratios_for,
 )
-from selfie_desk.core.face import Face
+from selfie_desk.core.measures.face import Face
 from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch, FeaturePyramid
 
 SIZES = [(640, 480), (480, 640), (4000, 3000), (1000, 160)]
@@ -277,7 +277,7 @@ def test_to_json_is_the_cli_line(search):
 
 
 def test_search_on_a_missing_or_broken_file_raises_a_photo_error(search, tmp_path: Path):
-    from selfie_desk.core.decoding import PhotoError
+    from selfie_desk.core.formats.decoding import PhotoError
 
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really")
@@ -328,7 +328,8 @@ def test_shared_feature_scores_reach_the_issues_0_9(agreement):
 def test_exact_scores_are_the_photo_scale(search, scorer):
     """One score everywhere: the crop search's whole photo scores what the scoring pass gives it, and the
     exact scorer on the whole frame agrees (same input, same head)."""
-    from selfie_desk.core import decoding, look
+    from selfie_desk.core.formats import decoding
+    from selfie_desk.core.measures import look
 
     prepared = search.prepare(DEMO / "rocket.jpg")
     assert math.isclose(max(prepared.image.size), look.VIEW_EDGE, rel_tol=0.25)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.culling.groups import GroupIndex, ranked_groups
 from selfie_desk.core.culling.session import MERGE_WHAT, NO_GROUP, SPLIT_ALL, SPLIT_WHAT, CullingSession
 from selfie_desk.core.culling.view import PhotoFilter
-from selfie_desk.core.groups import GroupIndex, ranked_groups
+from selfie_desk.core.storage.catalog import Catalog
 from selfie_desk.core.vocabulary import Decision, ViewMode
 
 FOLDER = "/shoot"

@@ -11,8 +11,8 @@ import pytest
 from conftest import photo, save_jpeg
 from PIL import Image
 
-from selfie_desk.core import decoding
-from selfie_desk.core.decoding import PhotoError, decode
+from selfie_desk.core.formats import decoding
+from selfie_desk.core.formats.decoding import PhotoError, decode
 
 FORMATS = {
     ".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF", ".bmp": "BMP", ".gif": "GIF",

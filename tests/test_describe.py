@@ -1,7 +1,7 @@
 """One description of a photo, three forms (grid tooltip, side panel, loupe caption), without Qt."""
 
-from selfie_desk.core.catalog import FaceBox, Photo
-from selfie_desk.core.describe import Form, describe
+from selfie_desk.core.measures.describe import Form, describe
+from selfie_desk.core.storage.catalog import FaceBox, Photo
 
 
 def photo(**kw) -> Photo:

@@ -25,10 +25,10 @@ from export_fixtures import (
 )
 from PIL import Image
 
-from selfie_desk.core import export, xmp
-from selfie_desk.core.catalog import CropProposal, Photo
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.export import ExportOptions
+from selfie_desk.core.formats import export, xmp
+from selfie_desk.core.formats.export import ExportOptions
+from selfie_desk.core.storage.catalog import CropProposal, Photo
 
 
 def P(pid: int, score: float | None, decision: str | None = None, rating: int = 0, error: str | None = None) -> Photo:

@@ -13,10 +13,11 @@ import pytest
 import torch
 from PIL import Image, ImageFilter
 
-from selfie_desk.core import eyes, paths
-from selfie_desk.core.eyes import EyeLandmarks, EyeState, eye_state
-from selfie_desk.core.face import Face
-from selfie_desk.core.focus import face_sharpness, sharpness
+from selfie_desk.core import paths
+from selfie_desk.core.measures import eyes
+from selfie_desk.core.measures.eyes import EyeLandmarks, EyeState, eye_state
+from selfie_desk.core.measures.face import Face
+from selfie_desk.core.measures.focus import face_sharpness, sharpness
 from selfie_desk.core.weights import ModelMissingError, bundled_file
 from selfie_desk.neural.faces import FaceDetector
 
@@ -56,7 +57,8 @@ def _stored(name: str) -> EyeLandmarks:
 
 
 def test_the_rule_and_focus_import_no_torch():
-    code = "import sys, selfie_desk.core.eyes, selfie_desk.core.focus; sys.exit('torch' in sys.modules)"
+    code = ("import sys, selfie_desk.core.measures.eyes, selfie_desk.core.measures.focus; "
+            "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -246,8 +248,8 @@ def test_the_lid_head_alone_gives_the_same_contours(landmarker, astronaut, astro
 def test_a_subjects_closed_eyes_count_a_passer_bys_do_not():
     """What the checks write into the embedding (the score's closed-eyes penalty reads it): a sure face at least
     half as wide as the largest sure face is a subject; an unsure or small face's eyes do not count."""
-    from selfie_desk.core.face import Face
-    from selfie_desk.core.face_check import FaceCheck, face_check_values, subjects
+    from selfie_desk.core.measures.face import Face
+    from selfie_desk.core.measures.face_check import FaceCheck, face_check_values, subjects
 
     big, small = Face((0, 0, 200, 240), 0.99, ()), Face((500, 0, 560, 70), 0.95, ())
     unsure = Face((300, 0, 500, 240), 0.6, ())

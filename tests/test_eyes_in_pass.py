@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from selfie_desk.core import paths, reasons
-from selfie_desk.core.catalog import MIGRATIONS, Catalog, FaceBox, Result, _split_sql
-from selfie_desk.core.embedding import EMBEDDING_ID, FEATURE_DIM
-from selfie_desk.core.indexing import fingerprint
+from selfie_desk.core import paths
+from selfie_desk.core.formats.indexing import fingerprint
+from selfie_desk.core.measures import reasons
+from selfie_desk.core.measures.embedding import EMBEDDING_ID, FEATURE_DIM
+from selfie_desk.core.storage.catalog import MIGRATIONS, Catalog, FaceBox, Result, _split_sql
 from selfie_desk.neural import pipeline
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
@@ -102,7 +103,8 @@ def test_a_catalog_before_eyes_migrates_and_measures_its_faces_on_the_next_scan(
         assert before["astronaut.png"].faces[0].eyes == "unknown" and before["astronaut.png"].faces[0].sharpness is None
         states = cat.file_states("default", folder=str(folder), head=scorer.info.id)
         assert not states[str(folder / "astronaut.png")].scored  # a face never measured
-        # no face: nothing to measure, but read again all the same for its signature (catalog 8, core/registration.py)
+        # no face: nothing to measure, but read again all the same for its signature (catalog 8,
+        # core/measures/registration.py)
         assert not states[str(folder / "coffee.png")].scored and cat.unsigned([2]) == {2}
         summary = pipeline.score([folder], cat, scorer)
         assert summary.scored == 2 and summary.index.unchanged == 0

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from selfie_desk.core import paths
-from selfie_desk.core.face import Face
+from selfie_desk.core.measures.face import Face
 from selfie_desk.core.weights import bundled_file
 from selfie_desk.neural.faces import FaceDetector
 

@@ -25,7 +25,7 @@ def test_cuda_scores_match_cpu(scorer):
 
 
 def test_cuda_crop_search_keeps_the_face_and_agrees_with_cpu(scorer):
-    from selfie_desk.core.crop_geometry import cuts_a_face
+    from selfie_desk.core.crop.geometry import cuts_a_face
     from selfie_desk.neural.crop_search import CropSearch
 
     cpu, gpu = CropSearch(scorer), CropSearch(Scorer(device="cuda"))

@@ -1,9 +1,9 @@
-"""What the window's group keys and export's --best-of-groups decide (core/groups.py), without a window."""
+"""What the window's group keys and export's --best-of-groups decide (core/culling/groups.py), without a window."""
 
 from dataclasses import dataclass
 
-from selfie_desk.core.export import ExportOptions, select
-from selfie_desk.core.groups import CLOSED_EYES, SOFT_FOCUS, GroupIndex, best_of_groups, rank_group
+from selfie_desk.core.culling.groups import CLOSED_EYES, SOFT_FOCUS, GroupIndex, best_of_groups, rank_group
+from selfie_desk.core.formats.export import ExportOptions, select
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from selfie_desk.core.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, Result
-from selfie_desk.core.embedding import EMBEDDING_DIM, FEATURE_DIM, STATS_DIM
-from selfie_desk.core.groups import (
+from selfie_desk.core.culling.groups import (
     FILE_TIME_REASON,
     KINDS,
     GroupIndex,
@@ -29,7 +27,9 @@ from selfie_desk.core.groups import (
     ranked_groups,
     regroup,
 )
-from selfie_desk.core.registration import SIGNATURE_EDGE, Signatures, signature
+from selfie_desk.core.measures.embedding import EMBEDDING_DIM, FEATURE_DIM, STATS_DIM
+from selfie_desk.core.measures.registration import SIGNATURE_EDGE, Signatures, signature
+from selfie_desk.core.storage.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, Result
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 T0 = 1_750_000_000.0
@@ -602,7 +602,7 @@ def test_a_catalog_before_identities_migrates_keeping_faces_and_groups_and_reads
 def test_features_kept_in_float16_group_as_in_float32_and_their_cosines_agree():
     """Grouping keeps the catalog's float16 features and widens them a slice at a time (issue 31's memory): the same
     groups as from float32 copies, over more photos than one slice, borderline neighbours and photos without any."""
-    from selfie_desk.core.groups import SLICE, _pair_sims
+    from selfie_desk.core.culling.groups import SLICE, _pair_sims
 
     rng = np.random.default_rng(3)
     n = SLICE + 700

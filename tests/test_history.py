@@ -5,9 +5,9 @@ import sqlite3
 import pytest
 
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import SCHEMA_VERSION, Catalog
 from selfie_desk.core.culling.history import EditHistory
 from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.core.storage.catalog import SCHEMA_VERSION, Catalog
 
 
 def _add(cat: Catalog, n: int, folder: str = "/shoot") -> list[int]:

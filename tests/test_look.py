@@ -1,4 +1,5 @@
-"""The looks (core/look.py) and the reasons (core/reasons.py): what the score reads beside the convnet, and
+"""The looks (core/measures/look.py) and the reasons (core/measures/reasons.py): what the score reads beside the
+convnet, and
 what it says about a photo. Real photos (the bundled demo) degraded at their own resolution."""
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 from conftest import DEMO
 from PIL import Image, ImageFilter
 
-from selfie_desk.core import degrade, focus, look, reasons
+from selfie_desk.core.measures import degrade, focus, look, reasons
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,7 @@ def test_reasons_map_to_the_windows_filter_families():
     assert reasons.family_of("something else") is None
 
 
-# ---- focus (core/focus.py): what the sharpness aspect and the soft-focus words read -----------------------------
+# ---- focus (core/measures/focus.py): what the sharpness aspect and the soft-focus words read ---------------------
 def focus_of(im: Image.Image, faces=()) -> dict[str, float]:
     return dict(zip(focus.FOCUS_NAMES, focus.focus_stats(np.asarray(im.convert("L")), faces).tolist(), strict=True))
 

@@ -14,9 +14,9 @@ import pytest
 from conftest import DEMO
 from PIL import Image, ImageFilter
 
-from selfie_desk.core import map_layout
-from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.map_layout import grid_shape, layout_for, snap_to_grid
+from selfie_desk.core.map import layout as map_layout
+from selfie_desk.core.map.layout import grid_shape, layout_for, snap_to_grid
+from selfie_desk.core.storage.catalog import Catalog
 
 
 def near_duplicates(folder: Path) -> dict[str, list[str]]:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from selfie_desk.core.catalog import FaceBox
-from selfie_desk.core.groups import rank_group
-from selfie_desk.core.people import SAME_PERSON, KeyPeople, find_people, key_reasons
+from selfie_desk.core.culling.groups import rank_group
+from selfie_desk.core.culling.people import SAME_PERSON, KeyPeople, find_people, key_reasons
+from selfie_desk.core.storage.catalog import FaceBox
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 
@@ -77,7 +77,7 @@ def test_a_blink_in_the_background_does_not_sink_a_frame_and_a_blink_on_the_subj
 
 @pytest.mark.slow
 def test_dlibs_descriptor_tells_one_person_in_two_photos_and_the_pass_keeps_it(tmp_path):
-    from selfie_desk.core.face import Face
+    from selfie_desk.core.measures.face import Face
     from selfie_desk.neural import identity
 
     who = identity.FaceIdentifier.from_files()
@@ -94,7 +94,7 @@ def test_dlibs_descriptor_tells_one_person_in_two_photos_and_the_pass_keeps_it(t
     assert identity.pick([eyes]) == set()  # eyes 4 px apart: too small to tell
 
     from selfie_desk.cli.common import load_scorer
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     folder = tmp_path / "shoot"

@@ -13,10 +13,11 @@ from conftest import photo, save_jpeg
 from PIL import Image
 from raw_fixtures import jpeg_bytes, truncate, write_dng
 
-from selfie_desk.core import decoding, paths, raw, sidecars, xmp
-from selfie_desk.core.catalog import Catalog, Result
+from selfie_desk.core import paths
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.indexing import index, photo_path
+from selfie_desk.core.formats import decoding, raw, sidecars, xmp
+from selfie_desk.core.formats.indexing import index, photo_path
+from selfie_desk.core.storage.catalog import Catalog, Result
 
 SHARED_RAW = Path(__file__).resolve().parents[2] / "shared" / "raw"
 if not SHARED_RAW.is_dir():
@@ -295,7 +296,7 @@ def test_a_real_raw_truncated_is_told_and_the_folder_goes_on(tmp_path, catalog):
     ("jpeg", {"IMG_0.jpg", "alone.jpg"}),
 ])
 def test_export_copies_the_raw_the_jpeg_or_both(tmp_path, catalog, which, names):
-    from selfie_desk.core import export
+    from selfie_desk.core.formats import export
 
     folder = tmp_path / "shoot"
     ((dng, jpeg),) = shoot(folder, 1)
@@ -352,7 +353,7 @@ def test_a_raw_jpeg_folder_scores_one_photo_per_pair_from_the_previews(tmp_path,
 def test_a_pair_whose_raw_cannot_be_read_is_scored_from_its_jpeg(tmp_path, catalog, scorer):
     from conftest import DEMO
 
-    from selfie_desk.core.indexing import pair_of
+    from selfie_desk.core.formats.indexing import pair_of
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.crop_search import CropSearch
 
@@ -380,7 +381,7 @@ def test_a_pair_whose_raw_cannot_be_read_is_scored_from_its_jpeg(tmp_path, catal
 
 
 def test_a_pair_is_named_as_both_files_in_the_window(tmp_path, catalog):
-    from selfie_desk.core.describe import Form, describe, name_of
+    from selfie_desk.core.measures.describe import Form, describe, name_of
 
     folder = tmp_path / "shoot"
     shoot(folder, 1)

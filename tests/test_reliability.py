@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from hostile_corpus import build, image, jpeg_bytes, png_header_only, snapshot
 
-from selfie_desk.core import decoding, export, files, indexing, sidecars, xmp
-from selfie_desk.core.catalog import Catalog, NewerCatalogError
-from selfie_desk.core.catalog_access import CatalogError, explain, move_aside, open_catalog, scan_lock
 from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.core.formats import decoding, export, files, indexing, sidecars, xmp
+from selfie_desk.core.storage.catalog import Catalog, NewerCatalogError
+from selfie_desk.core.storage.catalog_access import CatalogError, explain, move_aside, open_catalog, scan_lock
 
 
 @contextlib.contextmanager
@@ -317,7 +317,7 @@ def test_an_unreadable_folder_is_told_and_its_photos_keep_their_decisions(tmp_pa
 
 
 def test_two_photos_with_one_name_get_two_sidecars_and_read_back_their_own(tmp_path):
-    from selfie_desk.core.catalog import Photo
+    from selfie_desk.core.storage.catalog import Photo
 
     for name in ("photo.heic", "photo.avif", "solo.jpg"):
         (tmp_path / name).write_bytes(b"x")
@@ -371,7 +371,7 @@ def test_temporary_files_of_a_dead_run_are_removed_and_a_live_ones_kept(tmp_path
 
 
 def test_sidecars_and_export_clean_what_a_killed_run_left(tmp_path):
-    from selfie_desk.core.catalog import Photo
+    from selfie_desk.core.storage.catalog import Photo
 
     (tmp_path / "a.jpg").write_bytes(jpeg_bytes(7))
     dead = _dead_pid()
@@ -389,7 +389,7 @@ def test_sidecars_and_export_clean_what_a_killed_run_left(tmp_path):
 
 
 def test_a_list_export_keeps_a_name_that_is_not_utf8(tmp_path):
-    from selfie_desk.core.catalog import Photo
+    from selfie_desk.core.storage.catalog import Photo
 
     raw = os.fsencode(str(tmp_path)) + b"/caf\xe9.jpg"
     Path(os.fsdecode(raw)).write_bytes(jpeg_bytes(8))
@@ -405,7 +405,7 @@ def test_a_list_export_keeps_a_name_that_is_not_utf8(tmp_path):
 
 
 def test_the_thumbnail_cache_removes_what_a_killed_run_left(tmp_path):
-    from selfie_desk.core import thumbnails
+    from selfie_desk.core.storage import thumbnails
 
     target = thumbnails.thumbnail_path("ab" + "0" * 30, tmp_path)
     target.parent.mkdir(parents=True)
@@ -433,7 +433,7 @@ def test_pixel_budget_refuses_full_size_decodes_above_it(tmp_path):
     with pytest.raises(decoding.PhotoError, match="progressive JPEG"):
         decoding.decode(prog, 480)
     # an export that must re-encode it is refused within the budget, one that copies it is not
-    from selfie_desk.core.catalog import Photo
+    from selfie_desk.core.storage.catalog import Photo
 
     p = Photo(id=1, path=str(big), width=12000, height=9000, captured_at=None, error=None, score=0.5,
               decision="keep", rating=0, crop=None)
@@ -454,7 +454,7 @@ def test_peak_memory_of_one_photo_stays_under_the_budget(tmp_path):
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from selfie_desk.core import decoding\n"
+        "from selfie_desk.core.formats import decoding\n"
         "try:\n    decoding.decode(Path(sys.argv[1]), 480); print('accepted')\n"
         "except decoding.PhotoError as e:\n    print('refused')\n"
         "decoding.decode(Path(sys.argv[2]), 480)\n"
@@ -571,7 +571,7 @@ def test_the_window_reports_the_hostile_corpus_in_its_message_bar_and_stays_up(q
         text = window.messages.text()
         assert f"{len(c.bad)} photos could not be read" in text, text
         assert "link to a folder" in text and "loop-dir" in text, text  # a folder-level skip, told
-        from selfie_desk.core.describe import name_of
+        from selfie_desk.core.measures.describe import name_of
 
         assert "caf\ufffd.jpg" in {name_of(p) for p in window.model.photos()}  # shown, not silently cut
         # the window still works: flag the first photo, it is stored
@@ -594,7 +594,7 @@ def test_the_window_reports_the_hostile_corpus_in_its_message_bar_and_stays_up(q
 
 
 def test_settings_remove_what_a_killed_save_left(tmp_path):
-    from selfie_desk.core.settings import Settings
+    from selfie_desk.core.storage.settings import Settings
 
     s = Settings.load(tmp_path / "settings.json")
     litter = tmp_path / f"{files.TEMP_PREFIX}{_dead_pid()}-q.settings.tmp"

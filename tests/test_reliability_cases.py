@@ -58,8 +58,8 @@ HOSTILE_PATTERNS = ["{name.__class__}", "{name.__init__.__globals__}", "{name[99
 
 @pytest.mark.parametrize("pattern", HOSTILE_PATTERNS)
 def test_an_export_name_pattern_is_not_a_python_format_string(pattern):
-    from selfie_desk.core import export
-    from selfie_desk.core.catalog import Photo
+    from selfie_desk.core.formats import export
+    from selfie_desk.core.storage.catalog import Photo
 
     with pytest.raises(export.ExportError) as info:
         export.check_pattern(pattern)
@@ -141,8 +141,8 @@ def test_tables_print_terminal_escapes_escaped_and_pillow_warnings_stay_off_stde
 
 
 def test_a_sidecar_nested_a_thousand_levels_deep_is_one_message_and_the_folder_carries_on(tmp_path):
-    from selfie_desk.core import sidecars, xmp
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.formats import sidecars, xmp
+    from selfie_desk.core.storage.catalog import Catalog
 
     folder = tmp_path / "shoot"
     folder.mkdir()
@@ -171,7 +171,7 @@ def test_a_jpeg_that_lies_about_its_size_is_told_per_file_not_scored_as_that_siz
     from hostile_corpus import lying_jpeg
     from PIL import Image
 
-    from selfie_desk.core import decoding
+    from selfie_desk.core.formats import decoding
 
     liar = tmp_path / "liar.jpg"
     liar.write_bytes(lying_jpeg(19000, 19000))
@@ -213,8 +213,8 @@ def _plug(folder: Path, aside: Path) -> None:
 def test_an_unplugged_drive_is_offline_not_removed_and_comes_back_with_every_decision(tmp_path):
     import time
 
-    from selfie_desk.core import indexing
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.formats import indexing
+    from selfie_desk.core.storage.catalog import Catalog
 
     drive, aside = tmp_path / "drive", tmp_path / "in-a-drawer"
     _shoot(drive, 30)
@@ -246,8 +246,8 @@ def test_an_unplugged_drive_is_offline_not_removed_and_comes_back_with_every_dec
 
 
 def test_a_drive_mounted_inside_a_folder_is_offline_while_photos_deleted_beside_it_are_missing(tmp_path):
-    from selfie_desk.core import indexing
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.formats import indexing
+    from selfie_desk.core.storage.catalog import Catalog
 
     folder = tmp_path / "photos"
     here = _shoot(folder, 4)
@@ -291,8 +291,9 @@ def test_the_window_reopening_an_unplugged_folder_shows_its_photos_and_says_offl
 
 
 def test_forget_missing_is_the_only_way_photos_leave_and_spares_an_offline_drive(app_home, tmp_path):
-    from selfie_desk.core import indexing, paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core import paths
+    from selfie_desk.core.formats import indexing
+    from selfie_desk.core.storage.catalog import Catalog
 
     folder = tmp_path / "photos"
     shots = _shoot(folder, 4)
@@ -354,7 +355,7 @@ def _hold_window_lock(catalog_path: Path) -> subprocess.Popen:
     """Another Selfie Desk window, as far as the catalog can tell: a process holding its window lock."""
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\n"
-        "from selfie_desk.core.catalog_access import window_lock\n"
+        "from selfie_desk.core.storage.catalog_access import window_lock\n"
         f"lock = window_lock({str(catalog_path)!r})\n"
         "print('held', flush=True); sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -362,7 +363,7 @@ def _hold_window_lock(catalog_path: Path) -> subprocess.Popen:
 
 
 def test_one_window_per_catalog_a_second_is_refused_naming_the_first(tmp_path):
-    from selfie_desk.core.catalog_access import CatalogInUse, window_lock
+    from selfie_desk.core.storage.catalog_access import CatalogInUse, window_lock
 
     path = tmp_path / "catalog.sqlite3"
     holder = _hold_window_lock(path)
@@ -406,8 +407,8 @@ def _same_size(data: bytes, size: int) -> bytes:
 
 
 def test_a_photo_replaced_by_another_with_the_same_name_size_and_time_is_a_new_photo(tmp_path):
-    from selfie_desk.core import indexing
-    from selfie_desk.core.catalog import Catalog, Result
+    from selfie_desk.core.formats import indexing
+    from selfie_desk.core.storage.catalog import Catalog, Result
 
     folder = tmp_path / "shoot"
     folder.mkdir()
@@ -442,8 +443,8 @@ def test_a_photo_replaced_by_another_with_the_same_name_size_and_time_is_a_new_p
 def test_an_unchanged_folder_is_read_again_without_reading_a_photo(tmp_path, monkeypatch):
     """The check that catches a replaced photo costs a stat, never a read, on a folder where nothing changed;
     a file whose inode or change time moved (a chmod, a backup tool) is fingerprinted again, and kept."""
-    from selfie_desk.core import indexing
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.formats import indexing
+    from selfie_desk.core.storage.catalog import Catalog
 
     folder = tmp_path / "shoot"
     shots = _shoot(folder, 20)

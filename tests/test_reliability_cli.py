@@ -17,7 +17,7 @@ import pytest
 from conftest import photo, save_jpeg
 from hostile_corpus import jpeg_bytes
 
-from selfie_desk.core import files
+from selfie_desk.core.formats import files
 
 EXIT_CATALOG, EXIT_INTERRUPTED = 3, 130
 N_KILL = 30
@@ -65,7 +65,7 @@ def test_a_damaged_catalog_is_one_line_and_exit_3_for_every_command(app_home, tm
 
 @pytest.mark.slow
 def test_recover_catalog_rebuilds_decisions_from_the_sidecars(app_home, tmp_path, scorer):
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     for i in range(4):
@@ -122,7 +122,7 @@ def test_an_app_home_that_cannot_be_written_is_one_line(tmp_path):
 
 
 def test_a_name_that_is_not_utf8_prints_losslessly(tmp_path, app_home, scorer):
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     folder = tmp_path / "f"
@@ -208,7 +208,7 @@ def test_kill_9_during_scan_export_sidecars_and_training_loses_nothing(tmp_path,
     stored = {r[0]: r[1] for r in sqlite3.connect(db).execute("SELECT photo_id, scored_at FROM scores")}
     assert 2 <= len(stored) < N_KILL, "the scan ended before it was killed"
     _healthy(db)
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     with Catalog(db) as catalog:  # the next scan, in this process (the model is loaded already)

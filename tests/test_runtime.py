@@ -17,7 +17,7 @@ from conftest import DEMO, save_jpeg
 from PIL import Image
 
 from selfie_desk.core import weights
-from selfie_desk.core.crop_geometry import iou
+from selfie_desk.core.crop.geometry import iou
 from selfie_desk.neural.runtime import choose, graphs, statefile
 from selfie_desk.neural.runtime.heads import ArrayHead, HeadTrainer, load_aspects, load_head
 
@@ -126,7 +126,7 @@ def test_numpy_heads_are_torchs(scorer):
     assert all(abs(a[k] - b[k]) < 1e-5 for a, b in zip(mine, aspects, strict=True) for k in a)
     # version 3's parts: looks far outside the training photos' (clipped at STANDARD_CLIP sd), a subject's closed
     # eyes (the penalty), scores past the calibration map's ends (the rational tails)
-    from selfie_desk.core.embedding import CHECK_AT, EMBEDDING_DIM, FEATURE_DIM
+    from selfie_desk.core.measures.embedding import CHECK_AT, EMBEDDING_DIM, FEATURE_DIM
     from selfie_desk.neural import model
     from selfie_desk.neural.runtime import heads
 
@@ -278,8 +278,8 @@ def test_runtime_best_crops_are_torchs(scorer, runtime_scorer):
 def test_closed_eyes_rescore_the_same_in_both_runtimes(scorer, runtime_scorer):
     """`finish` (the faces' checks into the embedding, the photo scored again) gives the same embedding and score
     in both runtimes, and a subject's closed eyes lower it."""
-    from selfie_desk.core.eyes import EyeState
-    from selfie_desk.core.face_check import FaceCheck
+    from selfie_desk.core.measures.eyes import EyeState
+    from selfie_desk.core.measures.face_check import FaceCheck
 
     image = [Image.open(DEMO / "astronaut.png")]
     theirs, mine = scorer.score_images(image)[0], runtime_scorer.score_images(image)[0]
@@ -292,8 +292,8 @@ def test_closed_eyes_rescore_the_same_in_both_runtimes(scorer, runtime_scorer):
 
 @pytest.mark.slow
 def test_runtime_groups_are_torchs(scorer, runtime_scorer, tmp_path):
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.groups import regroup
+    from selfie_desk.core.culling.groups import regroup
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     folder = tmp_path / "shots"
@@ -332,7 +332,7 @@ import numpy as np
 sys.path.insert(0, sys.argv[3])
 from taste_data import make_taste_folder
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.storage.catalog import Catalog
 from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.neural import pipeline, rescore, taste
 from selfie_desk.neural.crop_search import CropSearch

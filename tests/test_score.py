@@ -6,8 +6,8 @@ import torch
 from conftest import DEMO
 from PIL import Image
 
-from selfie_desk.core import degrade
-from selfie_desk.core.embedding import model_input
+from selfie_desk.core.measures import degrade
+from selfie_desk.core.measures.embedding import model_input
 
 PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "china.jpg", "flower.jpg", "camera.png"]
 
@@ -72,7 +72,7 @@ def test_folded_backbone_computes_what_torchvision_computes(scorer, originals):
     import torchvision
 
     from selfie_desk.core import weights
-    from selfie_desk.core.embedding import BACKBONE_FILE
+    from selfie_desk.core.measures.embedding import BACKBONE_FILE
 
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in scorer.backbone.modules())
     reference = torchvision.models.mobilenet_v2()
@@ -94,8 +94,8 @@ def motion(im: Image.Image, length: int, axis: int) -> Image.Image:
 
 def reasons_of(scorer, images: list[Image.Image]) -> list[list[str]]:
     """What the pass would say of each photo (its soft-focus words among them)."""
-    from selfie_desk.core import look
-    from selfie_desk.core.embedding import face_input
+    from selfie_desk.core.measures import look
+    from selfie_desk.core.measures.embedding import face_input
     from selfie_desk.neural.pipeline import describe
 
     out = []
@@ -113,7 +113,7 @@ def test_real_kinds_of_blur_are_soft_focus_and_a_blurred_background_is_not(score
     words, the sharp photo and the shallow depth of field none."""
     from PIL import ImageFilter
 
-    from selfie_desk.core.reasons import family_of
+    from selfie_desk.core.measures.reasons import family_of
 
     im = originals["astronaut.png"]
     mask = Image.new("L", im.size, 0)
@@ -129,9 +129,9 @@ def test_real_kinds_of_blur_are_soft_focus_and_a_blurred_background_is_not(score
 def test_closed_eyes_lower_the_score_below_the_open_eyed_twin(scorer, originals):
     """A blink is a fault the sort must see: the same photo with its subject's eyes closed scores well below it
     (not only within its group), and the check is kept in the embedding for every later head."""
-    from selfie_desk.core.embedding import CHECK_AT
-    from selfie_desk.core.eyes import EyeState
-    from selfie_desk.core.face_check import FaceCheck
+    from selfie_desk.core.measures.embedding import CHECK_AT
+    from selfie_desk.core.measures.eyes import EyeState
+    from selfie_desk.core.measures.face_check import FaceCheck
 
     im = originals["astronaut.png"]
     (s,) = scorer.score_images([im])

@@ -14,9 +14,9 @@ import torch
 from conftest import photo, save_jpeg
 
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import MIGRATIONS, Catalog, _split_sql
-from selfie_desk.core.embedding import EMBEDDING_ID, OLD_BACKBONE_ID
+from selfie_desk.core.measures.embedding import EMBEDDING_ID, OLD_BACKBONE_ID
 from selfie_desk.core.model_cards import StaleModelError
+from selfie_desk.core.storage.catalog import MIGRATIONS, Catalog, _split_sql
 from selfie_desk.neural import pipeline, rescore
 from selfie_desk.neural.model import load_head, model_card
 
@@ -31,7 +31,7 @@ def schema3_catalog_with_an_old_score(image: Path) -> None:
             db.execute(statement)
     db.execute("PRAGMA user_version = 3")
     st = image.stat()
-    from selfie_desk.core.indexing import fingerprint
+    from selfie_desk.core.formats.indexing import fingerprint
 
     db.execute("INSERT INTO photos (id, path, size, mtime_ns, fingerprint, width, height, rating, embedding, "
                "embedding_model, indexed_at) VALUES (1, ?, ?, ?, ?, 640, 480, 4, ?, 'default', 0)",
@@ -98,7 +98,7 @@ def test_photos_scored_by_version_2_are_scored_again_with_the_focus_and_the_eyes
     """Issue 27 changed what is stored per photo (looks-2: the focus and the face checks) and the head: a catalog
     scored by version 2 (a looks-1 embedding, its head's score) is decoded and scored again on the next scan,
     never fed to the new head as it was."""
-    from selfie_desk.core.catalog import Result
+    from selfie_desk.core.storage.catalog import Result
 
     folder = tmp_path / "shoot"
     folder.mkdir()
@@ -108,7 +108,7 @@ def test_photos_scored_by_version_2_are_scored_again_with_the_focus_and_the_eyes
     assert EMBEDDING_ID != old_layout
     with Catalog(paths.catalog_path()) as cat:
         st = image.stat()
-        from selfie_desk.core.indexing import fingerprint
+        from selfie_desk.core.formats.indexing import fingerprint
 
         pid = cat.add_file(str(image), st.st_size, st.st_mtime_ns, fingerprint(str(image), st.st_size))
         cat.record([Result(pid, 640, 480, score=0.99, embedding=np.ones(2060, np.float32),

@@ -13,7 +13,7 @@ from PIL import Image
 from selfie_desk import self_test
 from selfie_desk.cli import main
 from selfie_desk.core import paths
-from selfie_desk.core.crop_geometry import Crop, CropResult
+from selfie_desk.core.crop.geometry import Crop, CropResult
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,7 @@
 import json
 
 from selfie_desk.core import paths
-from selfie_desk.core.settings import MAX_RECENT, SETTINGS_VERSION, Settings
+from selfie_desk.core.storage.settings import MAX_RECENT, SETTINGS_VERSION, Settings
 
 
 def settings_file():
@@ -60,7 +60,7 @@ def test_a_newer_file_is_read_but_never_overwritten():
 
 
 def test_grouping_thresholds_keep_only_what_the_user_chose_and_version_1_defaults_are_dropped():
-    from selfie_desk.core.groups import GroupingParams
+    from selfie_desk.core.culling.groups import GroupingParams
 
     # version 1 wrote the thresholds whether or not anyone chose them: its defaults mean "not chosen"
     settings_file().write_text(json.dumps({"version": 1, "burst_similarity": 0.85, "burst_gap_s": 2.0}))

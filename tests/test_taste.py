@@ -18,9 +18,9 @@ import pytest
 from taste_data import copy_catalog
 
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.model_cards import available_models
+from selfie_desk.core.storage.catalog import Catalog
 from selfie_desk.demo import make_taste_folder
 from selfie_desk.neural import pipeline, rescore, taste
 from selfie_desk.neural.model import Scorer
@@ -310,7 +310,7 @@ def test_cli_one_class_is_a_clear_error(catalog_copy):
 
 def test_taste_learned_from_xmp_ratings(tmp_path, scorer):
     """Ratings written by Lightroom/darktable in sidecars arrive as stars/rejects (issue 5's XMP reading)."""
-    pytest.importorskip("selfie_desk.core.xmp")
+    pytest.importorskip("selfie_desk.core.formats.xmp")
     folder = tmp_path / "rated"
     truth = make_taste_folder(folder, per_source=6)
     for i, (name, bw) in enumerate(truth.items()):

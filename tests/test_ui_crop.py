@@ -14,12 +14,13 @@ import pytest
 from conftest import photo_folder
 from PySide6.QtCore import QElapsedTimer, QPoint, QSize, Qt, QTimer
 
-from selfie_desk.core import crop_geometry, paths
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.core import paths
+from selfie_desk.core.crop import geometry as crop_geometry
+from selfie_desk.core.culling.ranking import crop_rank_score
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.indexing import canonical
-from selfie_desk.core.ranking import crop_rank_score
-from selfie_desk.core.settings import CROP_RATIOS, Settings
+from selfie_desk.core.formats.indexing import canonical
+from selfie_desk.core.storage.catalog import Catalog
+from selfie_desk.core.storage.settings import CROP_RATIOS, Settings
 from selfie_desk.ui import crop_box
 
 SCAN_TIMEOUT_MS = 90_000
@@ -317,7 +318,7 @@ def test_propose_for_the_folder_then_sort_by_best_after_crop(qtbot, make_window,
     assert finished.args[0].reused == 1 and finished.args[0].proposed == 0
 
     # a proposal made by an older version of the search is made again, and replaced
-    from selfie_desk.core.crop_geometry import SEARCH_VERSION
+    from selfie_desk.core.crop.geometry import SEARCH_VERSION
 
     first = window.selected_photos()[0]
     with sqlite3.connect(paths.catalog_path()) as db:

@@ -8,7 +8,7 @@ from pathlib import Path
 from export_fixtures import add_to_catalog, open_catalog, save_photo, upright_image
 from PySide6.QtCore import Qt
 
-from selfie_desk.core import xmp
+from selfie_desk.core.formats import xmp
 
 SCAN_TIMEOUT_MS = 90_000
 EXPORT_TIMEOUT_MS = 30_000
@@ -98,7 +98,7 @@ def test_unreviewed_proposals_are_cut_only_after_the_user_saw_the_list(qtbot, ma
     and proposals only as a second choice whose dialog shows each photo it would crop, as it would come out."""
     from PIL import Image
 
-    from selfie_desk.core.catalog import CropProposal
+    from selfie_desk.core.storage.catalog import CropProposal
 
     folder = tmp_path / "shoot"
     with open_catalog() as catalog:
@@ -152,7 +152,7 @@ def test_unreviewed_proposals_are_cut_only_after_the_user_saw_the_list(qtbot, ma
 def test_by_default_the_export_never_cuts_a_proposal(qtbot, make_window, tmp_path: Path):
     from PIL import Image
 
-    from selfie_desk.core.catalog import CropProposal
+    from selfie_desk.core.storage.catalog import CropProposal
 
     folder = tmp_path / "shoot"
     with open_catalog() as catalog:

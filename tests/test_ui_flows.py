@@ -13,9 +13,9 @@ from conftest import photo, photo_folder, save_jpeg
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog
 from selfie_desk.core.culling.view import PhotoFilter
-from selfie_desk.core.indexing import canonical
+from selfie_desk.core.formats.indexing import canonical
+from selfie_desk.core.storage.catalog import Catalog
 
 SCAN_TIMEOUT_MS = 90_000
 

@@ -12,8 +12,8 @@ from PIL import Image, ImageFilter
 from PySide6.QtCore import QPoint, Qt
 
 from selfie_desk.core import paths
+from selfie_desk.core.culling.groups import CLOSED_EYES, SOFT_FOCUS
 from selfie_desk.core.culling.view import PhotoFilter
-from selfie_desk.core.groups import CLOSED_EYES, SOFT_FOCUS
 from selfie_desk.ui.grid import stack_hit_rect
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
@@ -232,8 +232,8 @@ def test_the_thresholds_preview_the_count_and_are_kept(qtbot, make_window, tmp_p
 
 
 def test_the_window_follows_a_regrouping_made_elsewhere(qtbot, make_window, tmp_path):
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.groups import GroupingParams, regroup
+    from selfie_desk.core.culling.groups import GroupingParams, regroup
+    from selfie_desk.core.storage.catalog import Catalog
 
     folder = write_shoot(tmp_path / "shoot")
     window = make_window(stacks=True)

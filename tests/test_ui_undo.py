@@ -9,8 +9,8 @@ from conftest import photo_folder
 from PySide6.QtCore import Qt
 
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.indexing import canonical
+from selfie_desk.core.formats.indexing import canonical
+from selfie_desk.core.storage.catalog import Catalog
 
 SCAN_TIMEOUT_MS = 90_000
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier

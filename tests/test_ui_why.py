@@ -12,7 +12,7 @@ from PIL import Image, ImageFilter
 from PySide6.QtCore import Qt
 from test_ui_crop import open_and_wait, open_loupe_on
 
-from selfie_desk.core import reasons
+from selfie_desk.core.measures import reasons
 
 
 def test_side_panel_reasons_filter_and_the_heat_map(qtbot, make_window, tmp_path):

@@ -23,9 +23,9 @@ from export_fixtures import (
 )
 from PIL import Image
 
-from selfie_desk.core import indexing, xmp
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.decoding import apply_orientation
+from selfie_desk.core.formats import indexing, xmp
+from selfie_desk.core.formats.decoding import apply_orientation
 
 # ---- geometry ----------------------------------------------------------------------------------------------------
 
@@ -195,7 +195,7 @@ def test_indexing_takes_ratings_from_xmp_for_new_photos_only(tmp_path: Path):
 def test_picks_written_to_sidecars_come_back_in_a_fresh_catalog(tmp_path: Path):
     """Issue 16, item 8: File > Write XMP Sidecars writes a pick as xmp:Label="Green"; a fresh catalog read the
     rejects and the stars back, but not the picks."""
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
 
     folder = tmp_path / "shoot"
     for i, name in enumerate(("a.jpg", "b.jpg", "c.jpg", "d.jpg")):
@@ -237,7 +237,7 @@ def test_reading_a_photo_without_xmp_or_with_junk(tmp_path: Path):
 
 
 def _fresh_index(folder: Path, tmp_path: Path, name: str = "fresh") -> dict:
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
 
     with Catalog(tmp_path / name / "catalog.db") as fresh:
         indexing.index([folder], fresh, "default")

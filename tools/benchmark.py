@@ -59,7 +59,7 @@ def make_photos(folder: Path, n: int, size=(4000, 3000)) -> list[Path]:
 
 
 def decode_only(files: list[Path], workers: int) -> float:
-    from selfie_desk.core import decoding
+    from selfie_desk.core.formats import decoding
     from selfie_desk.neural import pipeline
 
     start = time.perf_counter()
@@ -80,7 +80,7 @@ def make_scorer(device: str, runtime: str | None):
 
 def end_to_end(folder: Path, device: str, batch: int, workers: int, runtime: str | None = None) -> dict:
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     scorer = make_scorer(device, runtime)

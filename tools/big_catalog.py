@@ -54,10 +54,11 @@ def current_mb() -> float:
 def make(args: argparse.Namespace) -> int:
     base = Path(args.dir).resolve()
     os.environ["SELFIE_DESK_HOME"] = str(base / "home")
-    from selfie_desk.core import groups, paths
-    from selfie_desk.core.catalog import Catalog, Result
-    from selfie_desk.core.embedding import EMBEDDING_ID, FEATURE_DIM
-    from selfie_desk.core.indexing import fingerprint
+    from selfie_desk.core import paths
+    from selfie_desk.core.culling import groups
+    from selfie_desk.core.formats.indexing import fingerprint
+    from selfie_desk.core.measures.embedding import EMBEDDING_ID, FEATURE_DIM
+    from selfie_desk.core.storage.catalog import Catalog, Result
 
     head_id = ""
     if args.files:  # scores as the shipped head makes them, so that `groups` finds nothing to score
@@ -137,9 +138,9 @@ def window(args: argparse.Namespace) -> int:
     from PySide6.QtTest import QTest
 
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.indexing import canonical
-    from selfie_desk.core.settings import Settings
+    from selfie_desk.core.formats.indexing import canonical
+    from selfie_desk.core.storage.catalog import Catalog
+    from selfie_desk.core.storage.settings import Settings
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from selfie_desk.core.eyes import EYE_WORDS
+from selfie_desk.core.measures.eyes import EYE_WORDS
 from selfie_desk.neural.model import Scorer
 
 

@@ -17,9 +17,9 @@ import blur_labels
 import torch
 from score_features import list_files, open_photo
 
-from selfie_desk.core import look
-from selfie_desk.core.embedding import face_input
-from selfie_desk.core.reasons import family_of
+from selfie_desk.core.measures import look
+from selfie_desk.core.measures.embedding import face_input
+from selfie_desk.core.measures.reasons import family_of
 from selfie_desk.neural.model import Scorer
 from selfie_desk.neural.pipeline import describe
 

@@ -2,7 +2,7 @@
 (a disc: the lens's circle of confusion, not a Gaussian), motion blur of the subject or of the camera along a
 line, camera shake along a random hand-held path, and the shallow depth of field a photographer wants (a sharp
 subject, the rest defocused: must stay sharp). Extents are in pixels at the judging scale
-(``core.focus.JUDGE_EDGE``), the scale sharpness is judged at, so that a 12 MP photo and a video frame get
+(``core.measures.focus.JUDGE_EDGE``), the scale sharpness is judged at, so that a 12 MP photo and a video frame get
 blur a person would see the same way.
 
 Used by tools/train_score.py only; the app never makes blur.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageFilter
 
-from selfie_desk.core import focus
+from selfie_desk.core.measures import focus
 
 Rng = np.random.Generator
 KINDS = ("defocus", "motion", "shake", "gauss")

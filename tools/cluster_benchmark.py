@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def one_pass(kind: str, folder: Path, scorer, connection, batch: int, work: Path) -> dict:
     from selfie_desk.cluster import run as cluster_run
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     stamp = f"{kind}-{time.monotonic_ns()}"

@@ -27,10 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def budget(files: list[Path], runtime: str) -> dict[str, float]:
-    from selfie_desk.core import decoding, look, registration, thumbnails
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.embedding import face_input, model_input
-    from selfie_desk.core.indexing import index
+    from selfie_desk.core.formats import decoding
+    from selfie_desk.core.formats.indexing import index
+    from selfie_desk.core.measures import look, registration
+    from selfie_desk.core.measures.embedding import face_input, model_input
+    from selfie_desk.core.storage import thumbnails
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.runtime import make_scorer
 
@@ -97,7 +99,7 @@ def budget(files: list[Path], runtime: str) -> dict[str, float]:
 def whole_pass(files: list[Path], runtime: str) -> tuple[float, float]:
     """(process CPU seconds per photo, photos per second) of pipeline.score over `files`, in a fresh home."""
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.runtime import make_scorer
 

@@ -37,8 +37,8 @@ import numpy as np
 from crop_data import bucket
 from PIL import Image, ImageFilter
 
-from selfie_desk.core import degrade
-from selfie_desk.core.crop_geometry import RATIOS, Prepared, cuts_a_face, face_relations, iou
+from selfie_desk.core.crop.geometry import RATIOS, Prepared, cuts_a_face, face_relations, iou
+from selfie_desk.core.measures import degrade
 from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch
 from selfie_desk.neural.model import Scorer
 

@@ -23,7 +23,7 @@ from crop_eval import DEMO, SCENES, composite
 from fit_score import bucket
 from PIL import Image
 
-from selfie_desk.core.crop_geometry import distinct, iou, whole_pixels_all
+from selfie_desk.core.crop.geometry import distinct, iou, whole_pixels_all
 from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch
 from selfie_desk.neural.model import Scorer
 

@@ -31,9 +31,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from selfie_desk.core import eyes as rule
 from selfie_desk.core import weights
-from selfie_desk.core.face import Face
+from selfie_desk.core.measures import eyes as rule
+from selfie_desk.core.measures.face import Face
 from selfie_desk.neural.eyes import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, EyeLandmarker
 from selfie_desk.neural.faces import FaceDetector
 
@@ -262,7 +262,7 @@ def openness(rows: list[dict]) -> np.ndarray:
 
 
 def fit_open(rows: list[dict], out: Path | None = None) -> None:
-    """Set the rule's two cut-offs from open eyes alone and print them (selfie_desk/core/eyes.py holds them);
+    """Set the rule's two cut-offs from open eyes alone and print them (selfie_desk/core/measures/eyes.py holds them);
     with ``out``, store those faces' openness figures (numbers only) for tests/test_eyes.py."""
     faces = open_tuning_faces(rows)
     values = openness(faces)

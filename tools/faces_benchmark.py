@@ -45,7 +45,7 @@ def main() -> None:
     if not args.folder.is_dir() or len(list(args.folder.iterdir())) < 48:
         make_folder(args.folder)
     os.environ["SELFIE_DESK_HOME"] = tempfile.mkdtemp()
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.model import Scorer
 

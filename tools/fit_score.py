@@ -29,8 +29,8 @@ import numpy as np
 import score_data as sd
 import torch
 
-from selfie_desk.core import focus, look
-from selfie_desk.core.embedding import (
+from selfie_desk.core.measures import focus, look
+from selfie_desk.core.measures.embedding import (
     CHECK_AT,
     DETAIL_AT,
     EMBEDDING_DIM,
@@ -40,7 +40,7 @@ from selfie_desk.core.embedding import (
     VIEW_AT,
     with_checks,
 )
-from selfie_desk.core.reasons import BAD, DIRECTIONAL, FACE_SOFT
+from selfie_desk.core.measures.reasons import BAD, DIRECTIONAL, FACE_SOFT
 from selfie_desk.neural.model import (
     STANDARD_CLIP,
     AspectHeads,
@@ -480,20 +480,21 @@ def fit_aspects(args, old: dict, d: Data) -> tuple[AspectHeads, dict]:
         aspects.spreads[k] = spread
     aspects.eval()
     words = soft_word_cuts(synth, real)
-    log(f"soft words: {words} (core/reasons.py holds FACE_SOFT={FACE_SOFT}, DIRECTIONAL={DIRECTIONAL})")
+    log(f"soft words: {words} (core/measures/reasons.py holds FACE_SOFT={FACE_SOFT}, DIRECTIONAL={DIRECTIONAL})")
     card = {"threshold_raw": round(threshold, 4), "real": blur_report(raw_real, real, threshold),
             "soft_words": words,
             "synthetic_sharp_badged": round(float((raw_syn[synth["soft"] == 0] < threshold).mean()), 4),
             "synthetic_soft_caught": round(float((raw_syn[synth["soft"] == 1] < threshold).mean()), 4),
             "synthetic_images": int(len(raw_syn)),
-            "reads": "view, focus and detail looks (core/look.py, core/focus.py)",
+            "reads": "view, focus and detail looks (core/measures/look.py, core/measures/focus.py)",
             "focus_names": list(focus.FOCUS_NAMES)}
     log(f"sharpness: {json.dumps(card)}")
     return aspects, card
 
 
 def soft_word_cuts(synth: dict, real: dict) -> dict:
-    """The reasons' cut-offs (core/reasons.py), from the synthetic set and the real tuning photos: FACE_SOFT the
+    """The reasons' cut-offs (core/measures/reasons.py), from the synthetic set and the real tuning photos: FACE_SOFT
+    the
     1st percentile of sharp faces' focus (rounded down to 0.05); DIRECTIONAL the cut of the blocks' anisotropy
     that best tells motion and shake from a missed focus among the synthetic soft copies."""
     names = list(focus.FOCUS_NAMES)
@@ -538,7 +539,8 @@ def make_card(args, cfg: dict, cv: dict, test: dict, d: Data, head: ScoreHead, s
                  f"focus, detail; an ensemble of {args.ensemble}) + {float(head.closed_penalty):.3f} x a subject's "
                  f"eyes closed; score = the logit's quantile mapped onto people's opinions (BIQ2021 train fit + "
                  f"LIVE-C half) from their 0.5th to 99.5th percentiles, rational tails beyond"),
-        "input": "whole photo squashed to 224x224 (ImageNet mean/std); view, focus and detail looks from core/look.py",
+        "input": ("whole photo squashed to 224x224 (ImageNet mean/std); view, focus and detail looks from "
+                  "core/measures/look.py"),
         "training": {
             "command": ("python tools/train_score.py --biq BIQ2021 --livec ../shared/real/livec_half "
                         "--portraits ../shared/photos/portraits --real ../shared/real"

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core.catalog import Catalog, Result
-from selfie_desk.core.embedding import EMBEDDING_DIM, FEATURE_DIM
-from selfie_desk.core.groups import GroupIndex, group_shots, ranked_groups, regroup, shots_from_catalog
+from selfie_desk.core.culling.groups import GroupIndex, group_shots, ranked_groups, regroup, shots_from_catalog
+from selfie_desk.core.measures.embedding import EMBEDDING_DIM, FEATURE_DIM
+from selfie_desk.core.storage.catalog import Catalog, Result
 
 
 def main() -> None:

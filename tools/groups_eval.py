@@ -190,8 +190,8 @@ def _load(path: Path) -> Image.Image:
 
 def shots_for(truth: dict[str, int], folder: Path):
     from selfie_desk.cli.common import load_scorer
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.groups import shots_from_catalog
+    from selfie_desk.core.culling.groups import shots_from_catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     scorer = load_scorer("default", "cpu")
@@ -206,7 +206,7 @@ def shots_for(truth: dict[str, int], folder: Path):
 
 
 def evaluate(shots, names, truth, params) -> tuple[float, float, float, dict[str, int]]:
-    from selfie_desk.core.groups import group_shots
+    from selfie_desk.core.culling.groups import group_shots
 
     groups = group_shots(shots, params)
     kinds: dict[str, int] = {}
@@ -220,7 +220,7 @@ TRUE_KIND = {"burst": "burst", "bracket": "bracket", "pano": "panorama", "shaken
 
 def per_kind(shots, names, truth, params) -> None:
     """F1 over the pairs that hold a file of each kind, and how often a moment's group got the right kind."""
-    from selfie_desk.core.groups import group_shots
+    from selfie_desk.core.culling.groups import group_shots
 
     groups = [([names[i] for i in g.ids], g.kind) for g in group_shots(shots, params)]
     found = {p: kind for members, kind in groups for p in members}
@@ -241,7 +241,7 @@ def per_kind(shots, names, truth, params) -> None:
 
 
 def main() -> None:
-    from selfie_desk.core.groups import GroupingParams
+    from selfie_desk.core.culling.groups import GroupingParams
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bases", type=int, default=30, help="portraits used for the evaluation")

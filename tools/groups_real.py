@@ -94,8 +94,8 @@ def main() -> None:
     os.environ["SELFIE_DESK_HOME"] = str(work / "home")
 
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.groups import regroup
+    from selfie_desk.core.culling.groups import regroup
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.model import Scorer
 

@@ -282,7 +282,7 @@ def scored_catalog(folder: Path):
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
 
     catalog = Catalog(paths.catalog_path())
     if not catalog.photos("default", folder=str(folder)) or catalog.photos_missing_score("default", str(folder)):
@@ -297,7 +297,7 @@ def scored_catalog(folder: Path):
 
 def scored_shots(folder: Path):
     """Score the folder (kept: a re-run reads the catalog) and the shots grouping reads."""
-    from selfie_desk.core.groups import shots_from_catalog
+    from selfie_desk.core.culling.groups import shots_from_catalog
 
     catalog, photos = scored_catalog(folder)
     ids = [p.id for p in photos]
@@ -306,7 +306,7 @@ def scored_shots(folder: Path):
 
 
 def report(groups, names: dict[int, str], truth: dict[str, str], series: dict[str, Series], verbose: bool) -> float:
-    from selfie_desk.core.groups import NEVER_AUTO_REJECTED
+    from selfie_desk.core.culling.groups import NEVER_AUTO_REJECTED
 
     lists = [[names[i] for i in g.ids] for g in groups]
     kind_of = {names[i]: g.kind for g in groups for i in g.ids}
@@ -368,7 +368,7 @@ def main() -> None:
         truth_file.write_text(json.dumps(truth, indent=1))
     truth = json.loads(truth_file.read_text())
     shots, names, _catalog, _photos = scored_shots(folder)
-    from selfie_desk.core.groups import GroupingParams, group_shots
+    from selfie_desk.core.culling.groups import GroupingParams, group_shots
 
     params = GroupingParams()
     for item in args.set:

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def fill(catalog, folder: str, n: int, seed: int = 0) -> list[int]:
-    from selfie_desk.core.catalog import Result
-    from selfie_desk.core.embedding import EMBEDDING_ID, FEATURE_DIM
+    from selfie_desk.core.measures.embedding import EMBEDDING_ID, FEATURE_DIM
+    from selfie_desk.core.storage.catalog import Result
 
     rng = np.random.default_rng(seed)
     centres = np.abs(rng.normal(0, 1, (150, FEATURE_DIM))) ** 2
@@ -65,9 +65,10 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from selfie_desk.core import map_layout, paths
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.embedding import EMBEDDING_ID
+    from selfie_desk.core import paths
+    from selfie_desk.core.map import layout as map_layout
+    from selfie_desk.core.measures.embedding import EMBEDDING_ID
+    from selfie_desk.core.storage.catalog import Catalog
 
     catalog = Catalog(paths.catalog_path())
     folder = "/photos/shoot"

@@ -37,8 +37,8 @@ def main() -> int:
     for f in files:
         shutil.copy2(f, work / f.name)
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.map_layout import layout_for
+    from selfie_desk.core.map.layout import layout_for
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.model import Scorer
 
@@ -67,7 +67,7 @@ def main() -> int:
     print(f"labels {dict(counts)}: grid neighbours with the same label {same / max(total, 1):.3f} "
           f"(random order: {chance:.3f})")
     if args.out:
-        from selfie_desk.core.map_mosaic import render_mosaic
+        from selfie_desk.core.map.mosaic import render_mosaic
 
         render_mosaic(report.layout, photos, 4000).save(args.out, quality=88)
         print(f"wrote {args.out}")

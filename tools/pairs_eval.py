@@ -1,5 +1,5 @@
 """The shipped score on the held-out portraits (the fifth ``blake2b(name)[0] % 5 == 0``, never trained on): each
-original against copies of itself degraded at its own resolution (core/degrade.py's kinds, and camera blur from
+original against copies of itself degraded at its own resolution (core/measures/degrade.py's kinds, and camera blur from
 tools/blur_synth.py), scored exactly as the scoring pass scores them (``Scorer.score_images``): how often the
 original scores higher, per kind. The self-supervised pairs are no longer trained on (version 3), so this is
 what shows the score still ranks a photo above its blurred, noisy, dark or badly framed copy.
@@ -20,7 +20,7 @@ import score_data as sd
 import torch
 from PIL import Image
 
-from selfie_desk.core import degrade
+from selfie_desk.core.measures import degrade
 from selfie_desk.neural.model import Scorer
 
 

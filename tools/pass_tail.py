@@ -23,7 +23,7 @@ def main() -> int:
     import torch
 
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.model import Scorer
 

@@ -1,6 +1,6 @@
 """Same-person matching measured on real photos of recurring people: pairwise precision and recall of "these two
-faces are one person", as the app decides it (core/people.py find_people over the faces' dlib descriptors, in the
-folder's order) and by the plain distance, with a sweep of the distance on the tuning split.
+faces are one person", as the app decides it (core/culling/people.py find_people over the faces' dlib descriptors, in
+the folder's order) and by the plain distance, with a sweep of the distance on the tuning split.
 
 The photos (the app's own pass on the CPU: RetinaFace, then dlib's descriptor of each face large enough; each
 photo's largest described face is its person):
@@ -221,9 +221,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=("tune", "validate"), required=True)
     ap.add_argument("--sweep", action="store_true", help="precision and recall over a range of distances")
-    ap.add_argument("--threshold", type=float, default=None, help="the distance (default: core/people.py's)")
+    ap.add_argument("--threshold", type=float, default=None, help="the distance (default: core/culling/people.py's)")
     args = ap.parse_args()
-    from selfie_desk.core.people import SAME_PERSON, find_people
+    from selfie_desk.core.culling.people import SAME_PERSON, find_people
 
     folder, truth, unsure = build(args.split)
     vec, photos = described(folder)

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def make_folders(root: Path, n: int) -> tuple[Path, Path]:
     from benchmark import make_photos
 
-    from selfie_desk.core.dng import write_dng
+    from selfie_desk.core.formats.dng import write_dng
 
     jpegs = make_photos(root / "jpeg", n)
     raws = root / "raw"
@@ -42,7 +42,7 @@ def make_folders(root: Path, n: int) -> tuple[Path, Path]:
 
 
 def score_once(folder: Path, scorer, home: Path) -> float:
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
 
     home.mkdir(parents=True)
@@ -59,7 +59,7 @@ def loupe_once(files: list[Path], lanczos: bool = False) -> list[float]:
     same decode, then a Lanczos resize to exactly the loupe's edge)."""
     from PIL import Image
 
-    from selfie_desk.core import decoding
+    from selfie_desk.core.formats import decoding
     from selfie_desk.ui.photo_pane import PREVIEW_EDGE
     from selfie_desk.workers.images import ImageRequest, load_image, to_qimage
 

@@ -28,8 +28,8 @@ def main() -> int:
 
     from PIL import Image
 
-    from selfie_desk.core import indexing
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.formats import indexing
+    from selfie_desk.core.storage.catalog import Catalog
 
     folder = args.folder or Path(tempfile.mkdtemp(prefix="reindex-")) / "shoot"
     if not folder.exists():

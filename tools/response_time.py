@@ -36,9 +36,9 @@ def main() -> int:
     from PySide6.QtTest import QTest
 
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog import Catalog, Result
-    from selfie_desk.core.indexing import canonical, fingerprint
-    from selfie_desk.core.settings import Settings
+    from selfie_desk.core.formats.indexing import canonical, fingerprint
+    from selfie_desk.core.storage.catalog import Catalog, Result
+    from selfie_desk.core.storage.settings import Settings
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
 

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(folder: Path, runtime: str, crops: int) -> dict:
-    from selfie_desk.core.catalog import Catalog
-    from selfie_desk.core.groups import regroup
+    from selfie_desk.core.culling.groups import regroup
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.crop_search import CropSearch
     from selfie_desk.neural.runtime import make_scorer
@@ -64,7 +64,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ["SELFIE_DESK_HOME"] = tempfile.mkdtemp()
-    from selfie_desk.core.crop_geometry import iou
+    from selfie_desk.core.crop.geometry import iou
 
     torch_run, onnx_run = run(args.folder, "torch", args.crops), run(args.folder, "onnx", args.crops)
     a, b = torch_run["photos"], onnx_run["photos"]

@@ -2,7 +2,7 @@
 
 Each source is a folder of photos (or BIQ2021's CSV of names) with, where people rated them, their mean
 opinion scores. ``tools/score_features.py`` caches the backbone's features and the faces per source; this
-module adds the looks (core/look.py: view, focus, detail), cached by a digest of the code that makes them, so
+module adds the looks (core/measures/look.py: view, focus, detail), cached by a digest of the code that makes them, so
 a change to the looks recomputes them and nothing else.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from score_features import open_photo
 
-from selfie_desk.core import look
-from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
+from selfie_desk.core.measures import look
+from selfie_desk.core.measures.embedding import EMBEDDING_DIM, STATS_DIM
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ cross-validation reruns in seconds.
 
 A source is a folder (every photo under it) or a CSV of file names (BIQ2021's splits). Per photo the cache
 holds the pooled last layer (1280), the stage statistics (752) and the faces (boxes in the photo's own
-pixels, confidences). The looks (core/look.py) are computed apart (``tools/fit_score.py``), from the files:
+pixels, confidences). The looks (core/measures/look.py) are computed apart (``tools/fit_score.py``), from the files:
 they are cheap, and they are what changes while the head is designed.
 """
 
@@ -24,8 +24,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from selfie_desk.core import look, weights
-from selfie_desk.core.embedding import FACES_FILE, face_input, model_input
+from selfie_desk.core import weights
+from selfie_desk.core.measures import look
+from selfie_desk.core.measures.embedding import FACES_FILE, face_input, model_input
 from selfie_desk.neural.faces import FaceDetector
 from selfie_desk.neural.model import Backbone
 

@@ -22,7 +22,7 @@ import score_data as sd
 from PIL import Image
 from score_features import open_photo
 
-from selfie_desk.core import look
+from selfie_desk.core.measures import look
 
 HERE = Path(__file__).resolve().parent
 

@@ -28,7 +28,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="taste-eval-"))
     os.environ["SELFIE_DESK_HOME"] = str(tmp / "home")
 
-    from selfie_desk.core.catalog import Catalog
+    from selfie_desk.core.storage.catalog import Catalog
     from selfie_desk.neural import pipeline, taste
     from selfie_desk.neural.model import Scorer
 

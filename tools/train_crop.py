@@ -82,7 +82,7 @@ def candidates_for(width: int, height: int, faces: np.ndarray, truth: np.ndarray
     """The boxes a photo's example ranks (shares of the photo, N x 4): the search's coarse stage for "free",
     the fine stage around the coarse boxes nearest the target (one per ratio, as the search refines), and the
     whole frame first."""
-    from selfie_desk.core.crop_geometry import candidate_boxes, fine_candidates, iou
+    from selfie_desk.core.crop.geometry import candidate_boxes, fine_candidates, iou
 
     coarse = candidate_boxes(width, height, "free", [tuple(f) for f in faces])
     parts = [np.array([[0, 0, width, height]], np.float64), coarse[:, :4]]
@@ -96,7 +96,7 @@ def candidates_for(width: int, height: int, faces: np.ndarray, truth: np.ndarray
 
 
 def unit_iou(boxes: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    from selfie_desk.core.crop_geometry import iou
+    from selfie_desk.core.crop.geometry import iou
 
     return iou(boxes, truth[None])[:, 0].astype(np.float32)
 
@@ -233,7 +233,7 @@ def head_scores(head, ex: Example, boxes_px: np.ndarray, mirror: bool = False) -
 def search_like(head, ex: Example, aspect: str = "free", fine_seeds: int = 3, mirror: bool = False) -> dict:
     """What the crop search proposes when the head alone ranks its candidates: the coarse stage, the face
     rule, the fine stage around the winners, the best; and the whole frame's score beside it."""
-    from selfie_desk.core.crop_geometry import candidate_boxes, face_rule, refined_candidates
+    from selfie_desk.core.crop.geometry import candidate_boxes, face_rule, refined_candidates
 
     w, h = ex.width, ex.height
     faces = [tuple(f) for f in ex.faces]
@@ -254,7 +254,7 @@ def evaluate(head, examples: list[Example], margins=(0.0,), runs: list | None = 
     whole frame is proposed unless the best box scores m above it, in the head's units); the share kept whole."""
     from crop_data import boundary_displacement
 
-    from selfie_desk.core.crop_geometry import iou
+    from selfie_desk.core.crop.geometry import iou
 
     runs = runs if runs is not None else [search_like(head, ex) for ex in examples]
     out: dict = {"photos": len(runs)}

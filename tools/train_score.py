@@ -8,7 +8,8 @@ One command rebuilds `models/score_head.pt` and `models/score_head.json` (its ca
 1. **Features** (``tools/score_features.py``, ~45 min on 2 loaded CPU cores for BIQ2021's 12,000 photos): each
    photo through the frozen MobileNetV2 at 224 px (pooled last layer + stage statistics) and the face detector,
    as the scoring pass does.
-2. **Looks** (``tools/score_data.py``): view, focus and detail (core/look.py, core/focus.py) from the files,
+2. **Looks** (``tools/score_data.py``): view, focus and detail (core/measures/look.py, core/measures/focus.py) from the
+files,
    cached per version of that code.
 3. **Synthetic blur** (``tools/sharpness_set.py``): camera-like blur of sharp photos, for the sharpness aspect.
 4. **Fit** (``tools/fit_score.py``): the quality part on BIQ2021's train split and the 578 LIVE-C photos,

@@ -16,7 +16,7 @@ from selfie_desk.cli.common import (
     printable,
 )
 from selfie_desk.cli.guard import catalog_file
-from selfie_desk.core import crop_geometry
+from selfie_desk.core.crop import geometry as crop_geometry
 from selfie_desk.core.exit_codes import ExitCode
 
 
@@ -64,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"crop takes photo files, not folders: {', '.join(folders)}")
 
     # The catalog and torch (the crop search) load only once the command line is known to be right.
-    from selfie_desk.core.catalog_access import open_catalog
-    from selfie_desk.core.decoding import PhotoError
-    from selfie_desk.core.indexing import canonical, fingerprint, pair_of, photo_path
+    from selfie_desk.core.formats.decoding import PhotoError
+    from selfie_desk.core.formats.indexing import canonical, fingerprint, pair_of, photo_path
+    from selfie_desk.core.storage.catalog_access import open_catalog
     from selfie_desk.neural.crop_search import CropSearch
 
     scorer = load_scorer(args.model, args.device, runtime=args.runtime)

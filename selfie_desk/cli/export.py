@@ -1,5 +1,5 @@
 """`selfie-desk export`: copy the keepers of a scored folder (picks, top N, above a score) to DEST, or list
-them; the work is core.export's, this is its command line."""
+them; the work is core.formats.export's, this is its command line."""
 
 from __future__ import annotations
 
@@ -65,8 +65,8 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The exporter (PIL) and the catalog (numpy, SQLite) load here, not when the command line is parsed.
-    from selfie_desk.core import export
-    from selfie_desk.core.catalog_access import open_for_reading
+    from selfie_desk.core.formats import export
+    from selfie_desk.core.storage.catalog_access import open_for_reading
 
     if args.top is not None:
         selection = "top"

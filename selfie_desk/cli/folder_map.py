@@ -41,7 +41,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from selfie_desk.core.map_mosaic import FORMATS
+    from selfie_desk.core.map.mosaic import FORMATS
 
     out: Path = args.out
     fmt = FORMATS.get(out.suffix.lower())
@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     args.paths = [args.folder]
 
     def lay_out(catalog, scorer, photos):
-        from selfie_desk.core.indexing import canonical
-        from selfie_desk.core.map_layout import layout_for
+        from selfie_desk.core.formats.indexing import canonical
+        from selfie_desk.core.map.layout import layout_for
 
         return layout_for(catalog, str(canonical(args.folder)), [p.id for p in photos.values()])
 
@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write(args: argparse.Namespace, out: Path, fmt: str, report, photos: dict) -> int:
-    from selfie_desk.core.files import write_atomic, write_new
-    from selfie_desk.core.map_mosaic import render_mosaic
+    from selfie_desk.core.formats.files import write_atomic, write_new
+    from selfie_desk.core.map.mosaic import render_mosaic
 
     by_id = {p.id: p for p in photos.values()}
     image = render_mosaic(report.layout, by_id, args.size)

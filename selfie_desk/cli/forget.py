@@ -36,8 +36,8 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from selfie_desk.core.catalog_access import open_catalog
-    from selfie_desk.core.indexing import canonical, gone
+    from selfie_desk.core.formats.indexing import canonical, gone
+    from selfie_desk.core.storage.catalog_access import open_catalog
 
     target = canonical(args.folder)
     offline = not target.is_dir() or not os.listdir(target)

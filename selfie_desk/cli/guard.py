@@ -32,7 +32,7 @@ def run_guarded(handler, args: argparse.Namespace) -> int:
     # Here rather than at the top: the catalog module brings numpy, which `--help` and `--version` never need.
     import sqlite3
 
-    from selfie_desk.core.catalog_access import CatalogError, explain
+    from selfie_desk.core.storage.catalog_access import CatalogError, explain
 
     try:
         return handler(args)
@@ -74,7 +74,7 @@ def _log_traceback() -> str | None:
 def catalog_file(create: bool = True) -> Path:
     """Where the catalog is; the app's folder is created when `create` (a failure is a CatalogError)."""
     from selfie_desk.core import paths
-    from selfie_desk.core.catalog_access import explain
+    from selfie_desk.core.storage.catalog_access import explain
 
     try:
         return paths.catalog_path()
@@ -87,8 +87,8 @@ def catalog_file(create: bool = True) -> Path:
 def catalog_photos(folder: Path, model: str) -> tuple[Path, list]:
     """The catalog's photos of `folder` (recursively) with `model`'s scores, read only; a folder that is
     missing or has none in the catalog is a usage error. Returns the canonical folder too."""
-    from selfie_desk.core.catalog_access import open_for_reading
-    from selfie_desk.core.indexing import canonical
+    from selfie_desk.core.formats.indexing import canonical
+    from selfie_desk.core.storage.catalog_access import open_for_reading
 
     target = canonical(folder)
     if not target.is_dir():
@@ -106,7 +106,7 @@ def catalog_photos(folder: Path, model: str) -> tuple[Path, list]:
 @contextlib.contextmanager
 def scan_lock_told(path: Path):
     """The catalog's scan lock; waiting for another scan is said once on stderr. Yields False on Ctrl+C."""
-    from selfie_desk.core.catalog_access import scan_lock
+    from selfie_desk.core.storage.catalog_access import scan_lock
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from selfie_desk.cli.common import UsageError, add_model_option, print_json_lines, printable
 from selfie_desk.cli.guard import catalog_file
+from selfie_desk.core.culling.ranking import best_first
 from selfie_desk.core.exit_codes import ExitCode
-from selfie_desk.core.ranking import best_first
 from selfie_desk.core.vocabulary import Decision
 
 
@@ -54,8 +54,8 @@ def list_row(photo) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     # The catalog (numpy, SQLite) loads here, not when the command line is parsed.
-    from selfie_desk.core.catalog_access import open_for_reading
-    from selfie_desk.core.indexing import canonical
+    from selfie_desk.core.formats.indexing import canonical
+    from selfie_desk.core.storage.catalog_access import open_for_reading
 
     target = canonical(args.folder)
     if target.exists() and not target.is_dir():

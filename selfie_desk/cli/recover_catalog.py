@@ -38,10 +38,10 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The catalog and the XMP reader load here, not when the command line is parsed.
-    from selfie_desk.core import xmp
-    from selfie_desk.core.catalog_access import CatalogError, move_aside, open_catalog
     from selfie_desk.core.culling.session import CullingSession
-    from selfie_desk.core.indexing import canonical
+    from selfie_desk.core.formats import xmp
+    from selfie_desk.core.formats.indexing import canonical
+    from selfie_desk.core.storage.catalog_access import CatalogError, move_aside, open_catalog
 
     missing = [str(p) for p in args.folders if not p.is_dir()]
     if missing:

@@ -20,8 +20,8 @@ from selfie_desk.cli.common import (
     score_with_progress,
 )
 from selfie_desk.cli.guard import catalog_file, scan_lock_told, tell_offline, tell_skipped
+from selfie_desk.core.culling.ranking import best_first
 from selfie_desk.core.exit_codes import ExitCode
-from selfie_desk.core.ranking import best_first
 
 
 def register(sub) -> None:
@@ -80,8 +80,8 @@ def scan(args: argparse.Namespace, then: Callable[[Any, Any, dict[str, Any]], An
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
 
     # The catalog (numpy, SQLite) loads only once the command line is known to be right.
-    from selfie_desk.core.catalog_access import open_catalog
-    from selfie_desk.core.indexing import canonical, photo_path
+    from selfie_desk.core.formats.indexing import canonical, photo_path
+    from selfie_desk.core.storage.catalog_access import open_catalog
 
     targets = [(photo_path(canonical(p)), p.is_dir()) for p in args.paths]  # where each is, before the pass
     path = catalog_file()

@@ -27,7 +27,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from selfie_desk.core import sidecars  # the XMP writer, loaded only for this command
+    from selfie_desk.core.formats import sidecars  # the XMP writer, loaded only for this command
 
     _folder, photos = catalog_photos(args.folder, args.model)
     report = sidecars.write_sidecars(photos, progress=print_progress)

@@ -65,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
         except taste.TasteError as exc:
             raise UsageError(str(exc)) from None
 
-    from selfie_desk.core.catalog_access import open_catalog
-    from selfie_desk.core.indexing import canonical, index
+    from selfie_desk.core.formats.indexing import canonical, index
     from selfie_desk.core.model_cards import DEFAULT_MODEL
+    from selfie_desk.core.storage.catalog_access import open_catalog
     from selfie_desk.neural import rescore
 
     def warn(text: str) -> None:

@@ -23,9 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from selfie_desk.core import decoding, thumbnails
-from selfie_desk.core.catalog import Catalog, Result
-from selfie_desk.core.indexing import Todo
+from selfie_desk.core.formats import decoding
+from selfie_desk.core.formats.indexing import Todo
+from selfie_desk.core.storage import thumbnails
+from selfie_desk.core.storage.catalog import Catalog, Result
 
 DEFAULT_PORT = 6379  # `ray start --head`'s GCS port
 CLIENT_PORT = 10001  # Ray Client's (ray://host)

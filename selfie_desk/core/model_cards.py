@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from selfie_desk.core import paths
-from selfie_desk.core.embedding import OLD_BACKBONE_ID
+from selfie_desk.core.measures.embedding import OLD_BACKBONE_ID
 
 DEFAULT_MODEL = "default"
 DEFAULT_HEAD_FILE = "score_head.pt"

@@ -20,7 +20,7 @@ class Decision(StrEnum):
 
 
 class GroupKind(StrEnum):
-    """What a group of one moment is (core/groups.py says how each is told)."""
+    """What a group of one moment is (core/culling/groups.py says how each is told)."""
 
     BURST = "burst"
     SIMILAR = "similar"

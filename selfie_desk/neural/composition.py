@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from selfie_desk.core import weights
-from selfie_desk.core.embedding import BACKBONE_FILE
+from selfie_desk.core.measures.embedding import BACKBONE_FILE
 from selfie_desk.neural.model import Backbone
 
 CROP_HEAD_FILE = "crop_head.pt"

@@ -39,8 +39,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core import decoding, look
-from selfie_desk.core.crop_geometry import (
+from selfie_desk.core.crop.geometry import (
     ALTERNATIVE_IOU_STEPS,
     DEFAULT_ASPECT,
     KEEP_MARGIN,
@@ -57,8 +56,10 @@ from selfie_desk.core.crop_geometry import (
     whole_allowed,
     whole_pixels_all,
 )
-from selfie_desk.core.embedding import EMBEDDING_DIM, INPUT_SIZE, face_input, model_input
-from selfie_desk.core.face import Face
+from selfie_desk.core.formats import decoding
+from selfie_desk.core.measures import look
+from selfie_desk.core.measures.embedding import EMBEDDING_DIM, INPUT_SIZE, face_input, model_input
+from selfie_desk.core.measures.face import Face
 from selfie_desk.neural.pipeline import FACE_EDGE, Scorer, cpu_share
 
 COMPOSITION_SIDE = 448  # composition.SIDE (torch's module): the composition head's level, the photo squashed to this

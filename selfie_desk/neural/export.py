@@ -22,8 +22,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from selfie_desk.core import look, paths, weights
-from selfie_desk.core.embedding import FACES_FILE, face_input, model_input
+from selfie_desk.core import paths, weights
+from selfie_desk.core.measures import look
+from selfie_desk.core.measures.embedding import FACES_FILE, face_input, model_input
 from selfie_desk.neural import composition, eyes
 from selfie_desk.neural.faces import FaceDetector
 from selfie_desk.neural.model import Backbone

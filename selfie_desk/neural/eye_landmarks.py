@@ -9,7 +9,7 @@ two eye points, with the span and centre the face mesh gives on average (calibra
 mirrored (the network knows one eye), every eye of a batch in one batch. MediaPipe's own pipeline (a 1.5x,
 eye-line-levelled 192 px face crop through the mesh for 468 points, the eye crops from its corners) is kept as
 ``mesh=True``: ~2.5x the time, the same verdicts on the evaluation set (models/README.md). What the points mean
-for open or closed eyes is decided in ``selfie_desk.core.eyes``.
+for open or closed eyes is decided in ``selfie_desk.core.measures.eyes``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import math
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core.crop_geometry import as_box
-from selfie_desk.core.eyes import EyeLandmarks
-from selfie_desk.core.face import Face
+from selfie_desk.core.crop.geometry import as_box
+from selfie_desk.core.measures.eyes import EyeLandmarks
+from selfie_desk.core.measures.face import Face
 
 MESH_FILE = "face_mesh.pth"
 IRIS_FILE = "iris_landmark.pth"

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from selfie_desk.core.face import Face, check_batch_sizes
+from selfie_desk.core.measures.face import Face, check_batch_sizes
 
 _MEAN_BGR = (104.0, 117.0, 127.0)
 _STRIDES = (8, 16, 32)

@@ -1,6 +1,6 @@
 """Who a face is: dlib's ResNet face descriptor, 128 values in which two faces of one person lie within about 0.6
-of each other (Euclidean) and two people further apart; core/people.py matches the faces of a shoot by it to find
-its key people. The offline face-embedding model that installs here: the weights are the two CC0 files of PyPI's
+of each other (Euclidean) and two people further apart; core/culling/people.py matches the faces of a shoot by it to
+find its key people. The offline face-embedding model that installs here: the weights are the two CC0 files of PyPI's
 `face-recognition-models` 0.3.0 copied into models/ (models/README.md: licence, source, SHA-256), run by the
 `dlib-bin` 20.0.1 wheel (Boost licence); facenet-pytorch and insightface fetch their weights at run time, and
 `arcface` 0.0.8 ships none.
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from selfie_desk.core import weights
-from selfie_desk.core.face import Face
+from selfie_desk.core.measures.face import Face
 
 MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"

@@ -22,8 +22,9 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from selfie_desk.core import look, weights
-from selfie_desk.core.embedding import (
+from selfie_desk.core import weights
+from selfie_desk.core.measures import look
+from selfie_desk.core.measures.embedding import (
     BACKBONE_FILE,
     CHECK_AT,
     CHECK_NAMES,
@@ -37,8 +38,8 @@ from selfie_desk.core.embedding import (
     STAT_STAGES,
     with_checks,
 )
-from selfie_desk.core.face import Face
-from selfie_desk.core.face_check import FaceCheck
+from selfie_desk.core.measures.face import Face
+from selfie_desk.core.measures.face_check import FaceCheck
 from selfie_desk.core.model_cards import (
     DEFAULT_HEAD_FILE,
     DEFAULT_MODEL,

@@ -22,13 +22,15 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core import decoding, look, reasons, registration, thumbnails
-from selfie_desk.core.catalog import Catalog, LookRecord, Result
-from selfie_desk.core.embedding import EMBEDDING_ID, FEATURE_DIM, face_input, model_input
-from selfie_desk.core.face import Face
-from selfie_desk.core.face_check import FaceCheck
-from selfie_desk.core.indexing import IndexReport, Todo, index
-from selfie_desk.core.reasons import ASPECTS
+from selfie_desk.core.formats import decoding
+from selfie_desk.core.formats.indexing import IndexReport, Todo, index
+from selfie_desk.core.measures import look, reasons, registration
+from selfie_desk.core.measures.embedding import EMBEDDING_ID, FEATURE_DIM, face_input, model_input
+from selfie_desk.core.measures.face import Face
+from selfie_desk.core.measures.face_check import FaceCheck
+from selfie_desk.core.measures.reasons import ASPECTS
+from selfie_desk.core.storage import thumbnails
+from selfie_desk.core.storage.catalog import Catalog, LookRecord, Result
 from selfie_desk.neural import identity, rescore
 from selfie_desk.neural.runtime.heads import HeadOnly
 from selfie_desk.neural.scored import Scored, stack_faces
@@ -120,7 +122,8 @@ class Prepared:
     look: look.Look  # view statistics and the detail luma (the view itself is let go)
     exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV): brackets are grouped by it
     thumbnail: Image.Image | None = None  # the view reduced for the cache, when not saved here (cluster workers)
-    signature: np.ndarray | None = None  # the view's luma at 64 px (core/registration.py): grouping registers by it
+    signature: np.ndarray | None = None  # the view's luma at 64 px (core/measures/registration.py): grouping
+    # registers by it
     note: str | None = None  # for the user: read from another file (decoding.Decoded.note)
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.embedding import EMBEDDING_ID
+from selfie_desk.core.measures.embedding import EMBEDDING_ID
+from selfie_desk.core.storage.catalog import Catalog
 from selfie_desk.neural.runtime.heads import ArrayHead, load_head
 
 CHUNK = 2048

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core import look
-from selfie_desk.core.embedding import CHECK_AT, face_input, model_input
-from selfie_desk.core.eyes import MIN_EYE_WIDTH_PX
-from selfie_desk.core.face import Face
-from selfie_desk.core.face_check import FaceCheck, check_face, face_check_values
+from selfie_desk.core.measures import look
+from selfie_desk.core.measures.embedding import CHECK_AT, face_input, model_input
+from selfie_desk.core.measures.eyes import MIN_EYE_WIDTH_PX
+from selfie_desk.core.measures.face import Face
+from selfie_desk.core.measures.face_check import FaceCheck, check_face, face_check_values
 from selfie_desk.neural.eye_landmarks import EYE_SPAN_PER_DISTANCE, IRIS_SIZE, EyeLandmarker, eye_crop_side
 
 

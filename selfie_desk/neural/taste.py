@@ -30,9 +30,9 @@ import numpy as np
 
 from selfie_desk import __version__
 from selfie_desk.core import paths
-from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.embedding import EMBEDDING_DIM, EMBEDDING_ID
+from selfie_desk.core.measures.embedding import EMBEDDING_DIM, EMBEDDING_ID
 from selfie_desk.core.model_cards import DEFAULT_MODEL, name_problem
+from selfie_desk.core.storage.catalog import Catalog
 from selfie_desk.core.vocabulary import Decision
 from selfie_desk.neural.runtime.heads import ArrayHead, HeadTrainer, load_head, save_head
 from selfie_desk.neural.runtime.heads import Cancelled as Cancelled  # training was cancelled (the workers catch it)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from selfie_desk.core.catalog import FaceBox
+from selfie_desk.core.storage.catalog import FaceBox
 
 FACE_COLOR = QColor(80, 220, 255)
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from selfie_desk.core.catalog import Photo
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.ui.canvas import ViewState
 from selfie_desk.ui.crop_overlay import CropOverlay
 from selfie_desk.ui.face_strip import FaceStrip

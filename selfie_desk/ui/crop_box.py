@@ -2,13 +2,13 @@
 keeping the preset's ratio. Plain functions on (x0, y0, x1, y1) tuples in full-resolution pixels, so they
 are tested without a window.
 
-The presets, their ratios and whole-pixel rounding are the crop search's (selfie_desk.core.crop_geometry,
+The presets, their ratios and whole-pixel rounding are the crop search's (selfie_desk.core.crop.geometry,
 torch-free, so the window opens without torch).
 """
 
 from __future__ import annotations
 
-from selfie_desk.core.crop_geometry import Box
+from selfie_desk.core.crop.geometry import Box
 
 RATIO_LABELS = {"original": "Original ratio", "free": "Free", "1:1": "1:1 square", "4:5": "4:5 portrait",
                  "3:2": "3:2", "16:9": "16:9 wide", "9:16": "9:16 tall"}

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
-from selfie_desk.core.catalog import Box
 from selfie_desk.core.culling.session import KEEP_BEST_LABEL, Changes, CullingSession, Edit
+from selfie_desk.core.storage.catalog import Box
 from selfie_desk.core.vocabulary import Decision
 
 

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from selfie_desk.core import export
-from selfie_desk.core.catalog import Photo
+from selfie_desk.core.formats import export
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.core.vocabulary import Decision
 from selfie_desk.workers.exporting import ExportOutcome, ExportService
 from selfie_desk.workers.service import Job

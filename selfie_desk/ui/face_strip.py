@@ -14,8 +14,8 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from selfie_desk.core.catalog import FaceBox, Photo
-from selfie_desk.core.people import KeyPeople
+from selfie_desk.core.culling.people import KeyPeople
+from selfie_desk.core.storage.catalog import FaceBox, Photo
 from selfie_desk.ui.people_panel import face_words, person_name
 
 CELL = 132  # a cell's face area, pixels, for one or two people

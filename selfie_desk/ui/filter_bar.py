@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QToolBar, QWidget
 
 from selfie_desk.core.culling.view import DECISION_FILTERS, SORT_LABELS, PhotoFilter
-from selfie_desk.core.reasons import FAMILIES
+from selfie_desk.core.measures.reasons import FAMILIES
 from selfie_desk.ui.people_panel import PeopleBox
 
 

@@ -38,9 +38,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from selfie_desk.core.catalog import Photo
+from selfie_desk.core.culling.groups import CLOSED_EYES, SOFT_FOCUS
 from selfie_desk.core.culling.view import Stack
-from selfie_desk.core.groups import CLOSED_EYES, SOFT_FOCUS
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.core.vocabulary import Decision
 from selfie_desk.ui.grid_model import PhotoGridModel, PhotoRole
 from selfie_desk.ui.theme import PICK, REJECT, STAR

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from selfie_desk.core.catalog import Photo
+from selfie_desk.core.culling.groups import GroupIndex
 from selfie_desk.core.culling.view import FolderView, PhotoFilter, Stack
-from selfie_desk.core.describe import Form, describe, name_of
-from selfie_desk.core.groups import GroupIndex
+from selfie_desk.core.measures.describe import Form, describe, name_of
+from selfie_desk.core.storage.catalog import Photo
 
 PhotoRole = Qt.ItemDataRole.UserRole + 1
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QObject, Signal
 
-from selfie_desk.core.catalog import Photo
 from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.ui.grid import PhotoGrid
 from selfie_desk.ui.grid_model import PhotoGridModel
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from selfie_desk.core.catalog import Catalog
+from selfie_desk.core.storage.catalog import Catalog
 
 POLL_MS = 1500  # a regrouping elsewhere shows within a second and a half
 

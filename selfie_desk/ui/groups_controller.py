@@ -15,10 +15,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from selfie_desk.core.catalog import Catalog, Photo
+from selfie_desk.core.culling.groups import GroupIndex, RankedGroup
 from selfie_desk.core.culling.session import NO_GROUP, CullingSession
-from selfie_desk.core.groups import GroupIndex, RankedGroup
-from selfie_desk.core.settings import Settings
+from selfie_desk.core.storage.catalog import Catalog, Photo
+from selfie_desk.core.storage.settings import Settings
 from selfie_desk.ui.grid_selection import GridSelection
 from selfie_desk.ui.grouping_dialog import GroupingDialog
 from selfie_desk.ui.grouping_watch import GroupingWatch
@@ -28,7 +28,8 @@ from selfie_desk.workers.service import Job
 
 class GroupsController(QObject):
     grouped = Signal(object)  # GroupingOutcome: the folder was grouped again, or its stored groups ranked
-    people = Signal(object)  # core/people.py KeyPeople: the shoot's people, as the groups now in the rows have them
+    people = Signal(object)  # core/culling/people.py KeyPeople: the shoot's people, as the groups now in the rows
+    # have them
     message = Signal(str, str)  # text, level: the message bar
     status = Signal(str, int)  # text, ms: the status bar
     settings_changed = Signal()  # the thresholds or the stacking changed: save the settings

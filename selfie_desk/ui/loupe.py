@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from selfie_desk.core.catalog import Photo
-from selfie_desk.core.describe import Form, describe
+from selfie_desk.core.measures.describe import Form, describe
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.ui.grid import ThumbnailCache
 from selfie_desk.ui.photo_pane import PhotoPane
 from selfie_desk.workers.images import ImageLoader

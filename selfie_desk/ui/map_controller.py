@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from selfie_desk.core.catalog import Photo
 from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.ui.map_view import MapView
 from selfie_desk.workers.mapping import MapOutcome, MapService
 from selfie_desk.workers.service import Job

@@ -1,4 +1,4 @@
-"""The Map view (issue 20): the folder's photos laid out by similarity (core/map_layout.py), one thumbnail per
+"""The Map view (issue 20): the folder's photos laid out by similarity (core/map/layout.py), one thumbnail per
 grid cell, zoomed and panned like the loupe.
 
 Painting 10,000 thumbnails from Python one by one would stall the window, so far out (a cell under
@@ -22,9 +22,9 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from selfie_desk.core.catalog import Photo
-from selfie_desk.core.describe import name_of
-from selfie_desk.core.map_layout import MapLayout, outline
+from selfie_desk.core.map.layout import MapLayout, outline
+from selfie_desk.core.measures.describe import name_of
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.core.vocabulary import Decision
 from selfie_desk.ui.grid import ThumbnailCache, score_color, thumbnail_key
 from selfie_desk.ui.theme import PICK, REJECT

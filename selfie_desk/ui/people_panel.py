@@ -1,6 +1,6 @@
 """The shoot's people in the window (issue 28): who is in the current photo, key or in the background, with each
 person's eyes and focus; the people who recur in the folder, each with their photos; and the People filter box that
-narrows the grid to one person's photos. All read the folder's KeyPeople (core/people.py), worked out on the
+narrows the grid to one person's photos. All read the folder's KeyPeople (core/culling/people.py), worked out on the
 grouping thread with the groups (workers/grouping.py): nothing here touches the catalog or the pixels."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from selfie_desk.core.catalog import Photo
-from selfie_desk.core.people import KeyPeople
+from selfie_desk.core.culling.people import KeyPeople
+from selfie_desk.core.storage.catalog import Photo
 
-SOFT = 0.35  # a face's sharpness below this reads "soft" in the panel (core/face_check.py's scale, 0-1)
+SOFT = 0.35  # a face's sharpness below this reads "soft" in the panel (core/measures/face_check.py's scale, 0-1)
 
 
 def person_name(number: int) -> str:

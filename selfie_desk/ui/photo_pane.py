@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout
 
-from selfie_desk.core.catalog import Photo
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.ui.canvas import ImageCanvas
 from selfie_desk.ui.grid import ThumbnailCache
 from selfie_desk.workers.images import ImageLoader, ImageRequest

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from selfie_desk.core.catalog import Photo
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.describe import name_of
+from selfie_desk.core.measures.describe import name_of
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.ui.grid_selection import GridSelection
 from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.workers.scoring import ScanJob, ScanOutcome, ScoringService

@@ -1,5 +1,5 @@
 """The side panel: the folder's score histogram and where the current photo sits in it, and the current photo's
-group of one moment: its frames best first, each with why it won or lost (core/groups.py rank_group)."""
+group of one moment: its frames best first, each with why it won or lost (core/culling/groups.py rank_group)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from html import escape
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from selfie_desk.core.catalog import Photo
+from selfie_desk.core.culling.groups import RankedGroup
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.describe import Form, describe, name_of
-from selfie_desk.core.groups import RankedGroup
+from selfie_desk.core.measures.describe import Form, describe, name_of
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.ui.histogram import ScoreHistogram
 
 WIDTH = 260  # the panel's width, whatever the photo: the grid beside it never shifts

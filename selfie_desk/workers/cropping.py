@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from selfie_desk.core.catalog import CropProposal, Photo
+from selfie_desk.core.storage.catalog import CropProposal, Photo
 from selfie_desk.workers import native_preload
 from selfie_desk.workers.scoring import (
     ScorerFactory,
@@ -191,7 +191,7 @@ class CropService(Service):
             return self._score_boxes(job, start)
         if req.attention:
             return self._attention(job, start)
-        from selfie_desk.core.crop_geometry import SEARCH_VERSION as search_version
+        from selfie_desk.core.crop.geometry import SEARCH_VERSION as search_version
 
         catalog = self.catalog.get()
         total = len(req.targets)
@@ -296,7 +296,7 @@ class CropService(Service):
 
 
 def _message(exc: Exception) -> str:
-    from selfie_desk.core.decoding import PhotoError
+    from selfie_desk.core.formats.decoding import PhotoError
 
     if isinstance(exc, PhotoError):
         return str(exc)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selfie_desk.core import export, sidecars
+from selfie_desk.core.formats import export, sidecars
 from selfie_desk.workers.service import Job, Service
 
 log = logging.getLogger(__name__)

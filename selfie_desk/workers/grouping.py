@@ -1,4 +1,4 @@
-"""Grouping a folder's photos of one moment in the background (core/groups.py), after a scan or with other
+"""Grouping a folder's photos of one moment in the background (core/culling/groups.py), after a scan or with other
 thresholds, and previewing how many groups a threshold would make.
 
 Grouping reads every photo's stored embedding and signature (catalog 8): one to two seconds for 10,000 photos
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selfie_desk.core.groups import (
+from selfie_desk.core.culling.groups import (
     GroupIndex,
     GroupingParams,
     count_groups,
@@ -24,7 +24,7 @@ from selfie_desk.core.groups import (
     regroup,
     shots_from_catalog,
 )
-from selfie_desk.core.people import KeyPeople
+from selfie_desk.core.culling.people import KeyPeople
 from selfie_desk.workers.service import Job, Service
 
 

@@ -19,7 +19,8 @@ from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 
-from selfie_desk.core import decoding, thumbnails
+from selfie_desk.core.formats import decoding
+from selfie_desk.core.storage import thumbnails
 from selfie_desk.workers.priority import lower_thread_priority
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The folder's map laid out in the background: core/map_layout.py's `layout_for` on the map service's thread
+"""The folder's map laid out in the background: core/map/layout.py's `layout_for` on the map service's thread
 (t-SNE on 10,000 photos takes seconds; from the catalog's cache, milliseconds), one job after another.
 
 The UI hands in the folder and the ids of its photos and listens to the job's handle: `finished` brings a
@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtGui import QColor, QImage
 
-from selfie_desk.core.map_layout import LayoutReport, layout_for, outline
+from selfie_desk.core.map.layout import LayoutReport, layout_for, outline
 from selfie_desk.workers.service import Job, Service
 
 TILE = 24  # px of a cell in the Map view's mosaic

@@ -21,7 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from selfie_desk.core.catalog_access import CatalogError, explain, scan_lock
+from selfie_desk.core.storage.catalog_access import CatalogError, explain, scan_lock
 from selfie_desk.workers import native_preload
 from selfie_desk.workers.service import Job, Service
 

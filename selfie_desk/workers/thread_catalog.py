@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selfie_desk.core.catalog import Catalog
-from selfie_desk.core.catalog_access import open_catalog
+from selfie_desk.core.storage.catalog import Catalog
+from selfie_desk.core.storage.catalog_access import open_catalog
 
 
 class ThreadCatalog:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from selfie_desk.core.catalog import Catalog, StoredGroup
+from selfie_desk.core.storage.catalog import Catalog, StoredGroup
 from selfie_desk.core.vocabulary import Decision
 
 # The photo fields an edit can change, and how each is checked before it is written.

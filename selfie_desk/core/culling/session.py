@@ -27,12 +27,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from selfie_desk.core.catalog import Box, Catalog, Photo
+from selfie_desk.core.culling.groups import GroupIndex, RankedGroup
 from selfie_desk.core.culling.history import LIMIT, Edit, EditHistory
 from selfie_desk.core.culling.view import FolderView
-from selfie_desk.core.describe import name_of
-from selfie_desk.core.groups import GroupIndex, RankedGroup
+from selfie_desk.core.measures.describe import name_of
 from selfie_desk.core.model_cards import DEFAULT_MODEL
+from selfie_desk.core.storage.catalog import Box, Catalog, Photo
 from selfie_desk.core.vocabulary import Decision, ViewMode
 
 __all__ = ["DECISION_LABELS", "KEEP_BEST_LABEL", "MERGE_WHAT", "NO_GROUP", "SPLIT_ALL", "SPLIT_WHAT", "Changes",

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from selfie_desk.core import reasons
-from selfie_desk.core.catalog import Photo
-from selfie_desk.core.groups import CLOSED_EYES, SOFT_FOCUS, GroupIndex
-from selfie_desk.core.ranking import sort_key
+from selfie_desk.core.culling.groups import CLOSED_EYES, SOFT_FOCUS, GroupIndex
+from selfie_desk.core.culling.ranking import sort_key
+from selfie_desk.core.measures import reasons
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.core.vocabulary import Decision
 
 SORT_LABELS = {"score": "Score (best first)", "date": "Capture date", "name": "Name",
@@ -67,9 +67,9 @@ class PhotoFilter:
     min_score: float = 0.0  # 0: off (unscored photos are shown)
     min_stars: int = 0
     reason: str = ""  # "": any; else a family of reasons.FAMILIES (e.g. "soft focus"): photos that have it
-    closed_eyes: bool = False  # only photos badged "closed eyes" (core/groups.py GroupIndex.badges)
+    closed_eyes: bool = False  # only photos badged "closed eyes" (core/culling/groups.py GroupIndex.badges)
     soft_focus: bool = False  # only photos badged "soft focus"
-    person: int = 0  # only the photos of this person of the shoot (core/people.py; 0: anyone)
+    person: int = 0  # only the photos of this person of the shoot (core/culling/people.py; 0: anyone)
     person_photos: frozenset[int] = frozenset()  # their ids, as the People filter was set
 
     @property

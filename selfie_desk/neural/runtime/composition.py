@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from selfie_desk.core import weights
-from selfie_desk.core.embedding import BACKBONE_FILE
+from selfie_desk.core.measures.embedding import BACKBONE_FILE
 from selfie_desk.neural.runtime import graphs, statefile
 from selfie_desk.neural.runtime.graphs import Session
 from selfie_desk.neural.runtime.heads import one_blas_thread

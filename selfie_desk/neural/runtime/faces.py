@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from selfie_desk.core.face import Face, check_batch_sizes
+from selfie_desk.core.measures.face import Face, check_batch_sizes
 
 # as selfie_desk/neural/faces.py (torch): the network's anchors and box coding
 _MEAN_BGR = np.array([104.0, 117.0, 127.0], np.float32)

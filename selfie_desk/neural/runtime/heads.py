@@ -27,8 +27,16 @@ import numpy as np
 from scipy.special import erf, expit
 
 from selfie_desk.core import weights
-from selfie_desk.core.embedding import CHECK_AT, CHECK_NAMES, EMBEDDING_DIM, EMBEDDING_ID, FOCUS_AT, HEAD_FORMAT
-from selfie_desk.core.focus import FOCUS_NAMES
+from selfie_desk.core.measures.embedding import (
+    CHECK_AT,
+    CHECK_NAMES,
+    EMBEDDING_DIM,
+    EMBEDDING_ID,
+    FOCUS_AT,
+    HEAD_FORMAT,
+)
+from selfie_desk.core.measures.focus import FOCUS_NAMES
+from selfie_desk.core.measures.reasons import BAD, FACE_SOFT
 from selfie_desk.core.model_cards import (
     DEFAULT_HEAD_FILE,
     DEFAULT_MODEL,
@@ -38,7 +46,6 @@ from selfie_desk.core.model_cards import (
     head_backbone,
     retrain_command,
 )
-from selfie_desk.core.reasons import BAD, FACE_SOFT
 from selfie_desk.neural.runtime import statefile
 
 ASPECT_NAMES = ("sharpness", "noise", "dark", "bright", "compression", "framing")  # model.ASPECT_KINDS' order
@@ -211,7 +218,7 @@ class ArrayHead:
         return cls(state, dropout)
 
 
-# The focus looks the reasons read to say how a soft photo is soft (core/reasons.py soft_words)
+# The focus looks the reasons read to say how a soft photo is soft (core/measures/reasons.py soft_words)
 FOCUS_IN_ASPECTS = ("focus_face", "focus_face_aniso", "focus_has_face", "focus_aniso", "focus_dir_agree")
 FACE_FOCUS_SPREAD = 0.05  # focus_face units per unit of logit of the face's sharpness
 

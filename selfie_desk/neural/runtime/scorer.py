@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core import look
-from selfie_desk.core.embedding import INPUT_SIZE, with_checks
-from selfie_desk.core.face import Face
-from selfie_desk.core.face_check import FaceCheck
+from selfie_desk.core.measures import look
+from selfie_desk.core.measures.embedding import INPUT_SIZE, with_checks
+from selfie_desk.core.measures.face import Face
+from selfie_desk.core.measures.face_check import FaceCheck
 from selfie_desk.core.model_cards import DEFAULT_MODEL
 from selfie_desk.neural import scored
 from selfie_desk.neural.eye_landmarks import EyeLandmarker

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from selfie_desk.core import focus
+from selfie_desk.core.measures import focus
 
 Box = tuple[float, float, float, float]
 # Luma, gradient and Laplacian images: float32 (numpy's stubs widen float32 arithmetic to floating[Any]).

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from selfie_desk.core import paths
-from selfie_desk.core.crop_geometry import RATIOS as CROP_RATIOS
-from selfie_desk.core.files import clean_temp, write_atomic
-from selfie_desk.core.groups import GroupingParams
+from selfie_desk.core.crop.geometry import RATIOS as CROP_RATIOS
+from selfie_desk.core.culling.groups import GroupingParams
+from selfie_desk.core.formats.files import clean_temp, write_atomic
 from selfie_desk.core.vocabulary import Device
 
 FILE_NAME = "settings.json"
@@ -67,7 +67,8 @@ class Settings:
     theme: str = "dark"  # dark (neutral grey, the default) | light
     show_names: bool = False  # file names under the grid's thumbnails
     stack_groups: bool = True  # the grid shows each group of one moment as one stack (its best on top)
-    # grouping's thresholds (core/groups.py) as the user chose them in Groups > Grouping Thresholds; None: the default
+    # grouping's thresholds (core/culling/groups.py) as the user chose them in Groups > Grouping Thresholds; None: the
+    # default
     burst_similarity: float | None = None
     burst_gap_s: float | None = None
     path: Path | None = field(default=None, repr=False, compare=False)  # where it is saved; None: not saved

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core.files import NotRegularFile, open_regular
+from selfie_desk.core.formats.files import NotRegularFile, open_regular
 
 try:  # optional at import time, so the core still loads (and JPEGs still score) if the wheel is broken
     import rawpy
@@ -171,7 +171,7 @@ def _timestamp(handle: rawpy.RawPy) -> str | None:
 
 
 def _preview_time(im: Image.Image) -> str | None:
-    from selfie_desk.core.decoding import _capture_time  # decoding imports this module
+    from selfie_desk.core.formats.decoding import _capture_time  # decoding imports this module
 
     try:
         return _capture_time(im.getexif())
@@ -205,7 +205,7 @@ def _preview(handle: rawpy.RawPy, long_edge: int) -> Image.Image | None:
 def _upright(im: Image.Image, info: RawInfo) -> Image.Image:
     """The preview turned by the raw's orientation, unless it is already upright (a portrait preview of a
     landscape sensor: some cameras store it turned)."""
-    from selfie_desk.core.decoding import apply_orientation  # decoding imports this module
+    from selfie_desk.core.formats.decoding import apply_orientation  # decoding imports this module
 
     swaps = info.orientation in (5, 6, 7, 8)
     sensor_landscape = (info.height >= info.width) if swaps else (info.width >= info.height)

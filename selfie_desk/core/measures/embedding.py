@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core import look
+from selfie_desk.core.measures import look
 
 INPUT_SIZE = 224
 EMBEDDING_DIM = 1280
@@ -17,8 +17,8 @@ EMBEDDING_DIM = 1280
 # channels 24, 32, 64, 96, 160): mean and standard deviation of each channel.
 STAT_STAGES = (3, 6, 10, 13, 16)
 STATS_DIM = 2 * (24 + 32 + 64 + 96 + 160)
-# What the face checks found (selfie_desk.core.face_check), written into the looks once they are known (the pass
-# measures eyes beside the next batch): the share of the photo's trusted faces whose eyes are closed. It sits
+# What the face checks found (selfie_desk.core.measures.face_check), written into the looks once they are known (the
+# pass measures eyes beside the next batch): the share of the photo's trusted faces whose eyes are closed. It sits
 # between the focus and the detail, so that the detail stays last (the pass reads its "on a face" flag there).
 CHECK_NAMES = ("eyes_closed",)
 N_CHECK = len(CHECK_NAMES)

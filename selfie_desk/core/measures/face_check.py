@@ -1,6 +1,6 @@
 """What the scoring pass measures on each found face besides its box: the eyes (open, closed or unknown,
-``selfie_desk.core.eyes``) and the focus (``selfie_desk.core.focus``, on the sharper eye when the landmarks are
-known). Torch-free: the landmarks come from ``selfie_desk.neural.eyes``; the rules are here."""
+``selfie_desk.core.measures.eyes``) and the focus (``selfie_desk.core.measures.focus``, on the sharper eye when the
+landmarks are known). Torch-free: the landmarks come from ``selfie_desk.neural.eyes``; the rules are here."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from selfie_desk.core import focus
-from selfie_desk.core.eyes import EyeLandmarks, EyeState, eye_state
+from selfie_desk.core.measures import focus
+from selfie_desk.core.measures.eyes import EyeLandmarks, EyeState, eye_state
 
 Box = tuple[float, float, float, float]
 
@@ -56,8 +56,8 @@ def subjects(boxes: Sequence[Box], confidences: Sequence[float]) -> list[bool]:
 
 
 def face_check_values(faces: Sequence[Any], checks: Sequence[FaceCheck]) -> np.ndarray:
-    """What the checks add to a photo's embedding (core.embedding.CHECK_NAMES): 1.0 when a subject's eyes are
-    closed, else 0.0. ``faces``: objects with ``box`` and ``confidence`` (core.face.Face), as ``checks``."""
+    """What the checks add to a photo's embedding (core.measures.embedding.CHECK_NAMES): 1.0 when a subject's eyes are
+    closed, else 0.0. ``faces``: objects with ``box`` and ``confidence`` (core.measures.face.Face), as ``checks``."""
     main = subjects([f.box for f in faces], [f.confidence for f in faces])
     closed = any(m and c.eyes == EyeState.CLOSED for m, c in zip(main, checks, strict=False))
     return np.array([1.0 if closed else 0.0], np.float32)

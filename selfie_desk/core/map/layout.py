@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from selfie_desk.core.embedding import EMBEDDING_DIM
+from selfie_desk.core.measures.embedding import EMBEDDING_DIM
 
 # The layout's recipe: a cached map made by another one is laid out again.
 METHOD = "tsne-pca50-1"

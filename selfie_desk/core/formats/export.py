@@ -25,12 +25,19 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from selfie_desk.core import raw, xmp
-from selfie_desk.core.catalog import Box, Catalog, Photo
-from selfie_desk.core.decoding import EXIF_IFD, FULL_DECODE_PIXELS, ORIENTATION, PhotoError, apply_orientation, decode
-from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, open_regular, write_new
-from selfie_desk.core.groups import best_of_groups
-from selfie_desk.core.ranking import best_first
+from selfie_desk.core.culling.groups import best_of_groups
+from selfie_desk.core.culling.ranking import best_first
+from selfie_desk.core.formats import raw, xmp
+from selfie_desk.core.formats.decoding import (
+    EXIF_IFD,
+    FULL_DECODE_PIXELS,
+    ORIENTATION,
+    PhotoError,
+    apply_orientation,
+    decode,
+)
+from selfie_desk.core.formats.files import LEGACY_EXPORT, clean_temp, open_regular, write_new
+from selfie_desk.core.storage.catalog import Box, Catalog, Photo
 from selfie_desk.core.vocabulary import Decision
 
 SELECTIONS = ("picks", "top", "min_score", "ids", "best_of_groups")

@@ -18,8 +18,8 @@ from typing import TextIO
 
 from PIL import Image, UnidentifiedImageError
 
-from selfie_desk.core import raw
-from selfie_desk.core.files import NotRegularFile, open_regular
+from selfie_desk.core.formats import raw
+from selfie_desk.core.formats.files import NotRegularFile, open_regular
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ except Exception:  # pragma: no cover - depends on the platform's wheel
 
 SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".avif", ".heic", ".heif"}
-) | raw.RAW_SUFFIXES  # camera raws: their embedded preview, through LibRaw (core/raw.py)
+) | raw.RAW_SUFFIXES  # camera raws: their embedded preview, through LibRaw (core/formats/raw.py)
 
 # Real cameras reach ~200 MP (Hasselblad multi-shot is 400 MP); 50k x 50k (2.5 GP) is a bomb.
 # Pillow's own guard (89 MP warning, 179 MP error) would refuse real medium-format files, so we raise it
@@ -79,7 +79,7 @@ _DATETIME = 0x0132
 EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 0x9003
 _SUBSEC_ORIGINAL = 0x9291  # SubSecTimeOriginal: the fraction of a second (bursts are 0.1-0.5 s apart)
-_EXPOSURE_BIAS = 0x9204  # ExposureBiasValue in EV: an exposure bracket's steps (core/groups.py)
+_EXPOSURE_BIAS = 0x9204  # ExposureBiasValue in EV: an exposure bracket's steps (core/culling/groups.py)
 
 
 class PhotoError(Exception):
@@ -157,7 +157,7 @@ def _describe(exc: BaseException) -> str:
 
 def decode(path: Path, long_edge: int, *, full_resolution: bool = False, pair: str | Path | None = None) -> Decoded:
     """Decode `path` upright, reduced so its long edge is about `long_edge` (never a full decode of a JPEG).
-    A camera raw gives its embedded preview when that is large enough (core/raw.py); `full_resolution` asks
+    A camera raw gives its embedded preview when that is large enough (core/formats/raw.py); `full_resolution` asks
     for its real pixels (the loupe at 100 %: a demosaic unless the preview is full size). `pair` is a raw's
     JPEG of a RAW+JPEG pair: when the raw cannot be read, the photo is read from the JPEG, and `note` says so.
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from selfie_desk.core import look
+from selfie_desk.core.measures import look
 
 Box = tuple[float, float, float, float]
 
@@ -59,12 +59,12 @@ def _stops(n: float) -> str:
     return f"{n:g} stop{'s' if n != 1 else ''}"
 
 
-# How a soft photo is said (the focus looks, core/focus.py, passed in the aspects by neural.model.AspectHeads).
+# How a soft photo is said (the focus looks, core/measures/focus.py, passed in the aspects by neural.model.AspectHeads).
 # A face at a common size (~112 px) whose focus is under FACE_SOFT is soft however sharp the rest: the 1st
 # percentile of 1,755 sharp faces (synthetic set and real tuning photos, tools/fit_score.py), rounded down to 0.05.
 # Blur that removes detail along one direction in most judged blocks (AGREE) is the camera's: 87 % of synthetic
 # linear smears and 50 % of hand-held shake paths reach it, 10 % of missed focus; blur along one direction in a
-# block (DIRECTIONAL, the anisotropy of core/focus.py) without that agreement is a moving subject.
+# block (DIRECTIONAL, the anisotropy of core/measures/focus.py) without that agreement is a moving subject.
 FACE_SOFT = 0.35
 AGREE = 0.6
 DIRECTIONAL = 0.55
@@ -95,7 +95,7 @@ def soft_words(aspects: dict[str, float], detail_on_face: bool) -> str | None:
 
 def explain(aspects: dict[str, float], faces: Sequence[Box], width: int, height: int,
             view_stats: Sequence[float] | np.ndarray, detail_on_face: bool, eyes: Sequence[str] = ()) -> list[str]:
-    """`eyes`: each trusted face's eyes (core.eyes.EyeState values); "closed eyes" only where one is closed."""
+    """`eyes`: each trusted face's eyes (core.measures.eyes.EyeState values); "closed eyes" only where one is closed."""
     out: list[str] = []
     soft = soft_words(aspects, detail_on_face)
     if soft is not None:

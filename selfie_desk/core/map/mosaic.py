@@ -10,8 +10,9 @@ from typing import Any
 
 from PIL import Image
 
-from selfie_desk.core import decoding, thumbnails
-from selfie_desk.core.map_layout import MapLayout
+from selfie_desk.core.formats import decoding
+from selfie_desk.core.map.layout import MapLayout
+from selfie_desk.core.storage import thumbnails
 
 BACKGROUND = (30, 30, 32)
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core.catalog import CropProposal
-from selfie_desk.core.face import Face
+from selfie_desk.core.measures.face import Face
+from selfie_desk.core.storage.catalog import CropProposal
 
 Box = tuple[float, float, float, float]
 
@@ -29,7 +29,7 @@ def as_box(values: Sequence[float] | np.ndarray) -> Box:
 
 
 # The crop's ratio presets (the CLI's --aspect, the window's Aspect Ratio menu); not the score's aspects
-# (core/reasons.py ASPECTS: sharpness, noise...).
+# (core/measures/reasons.py ASPECTS: sharpness, noise...).
 RATIOS = ("original", "free", "1:1", "4:5", "3:2", "16:9", "9:16")
 DEFAULT_ASPECT = "original"
 # What "free" tries besides the photo's own ratio: the presets and their turned-round versions.

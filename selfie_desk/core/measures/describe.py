@@ -12,9 +12,9 @@ import html
 import os
 from enum import StrEnum
 
-from selfie_desk.core.catalog import Photo
-from selfie_desk.core.eyes import EYE_WORDS
-from selfie_desk.core.reasons import ASPECTS
+from selfie_desk.core.measures.eyes import EYE_WORDS
+from selfie_desk.core.measures.reasons import ASPECTS
+from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.core.vocabulary import Decision
 
 ASPECT_LABELS = {name: name.capitalize() for name in ASPECTS}  # the score's aspects, as the side panel names them

@@ -82,7 +82,7 @@ def face_sharpness(
 ) -> float | None:
     """Sharpness in [0, 1] of one face in ``image`` (native resolution, the box in its pixels).
 
-    With the two eyes' contours (``selfie_desk.core.eyes.EyeLandmarks.right_eye`` / ``left_eye``) it is the
+    With the two eyes' contours (``selfie_desk.core.measures.eyes.EyeLandmarks.right_eye`` / ``left_eye``) it is the
     sharper eye's figure (a shallow depth of field keeps one eye in focus, and that is what counts), falling back
     to the face when the eyes are too small; None when the face is too small too.
     """
@@ -270,5 +270,6 @@ def face_focus_stats(gray: np.ndarray, faces: Sequence[Box] = ()) -> np.ndarray:
 
 
 def focus_stats(gray: np.ndarray, faces: Sequence[Box] = ()) -> np.ndarray:
-    """Both (FOCUS_NAMES) for a luma image alone (tools, tests); the pass computes them apart (core/look.py)."""
+    """Both (FOCUS_NAMES) for a luma image alone (tools, tests); the pass computes them apart
+    (core/measures/look.py)."""
     return np.concatenate([block_stats(gray), face_focus_stats(gray, faces)])

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from selfie_desk.core.catalog import Catalog, CatalogNotAFile, NewerCatalogError
+from selfie_desk.core.storage.catalog import Catalog, CatalogNotAFile, NewerCatalogError
 
 try:
     import fcntl

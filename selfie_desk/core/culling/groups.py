@@ -2,7 +2,7 @@
 time (EXIF DateTimeOriginal with SubSecTimeOriginal; the file's date only when a photo has no EXIF time, and
 each such member says so: a file's date never makes a burst, only content makes a bracket or a panorama then), the
 content (the pooled last layer of the stored embedding, cosine similarity), the mean brightness (the stored view
-look), EXIF ExposureBiasValue and the stored signature (a 64 px grey thumbnail, core/registration.py).
+look), EXIF ExposureBiasValue and the stored signature (a 64 px grey thumbnail, core/measures/registration.py).
 
 Kinds: `burst` (frames at most `burst_gap_s` apart on the camera's clock, same content; frames of a camera's burst
 mode, at most `rapid_gap_s` apart, need less alike content and no finer check: a real sports burst or video moment
@@ -30,7 +30,7 @@ unrelated real photos) with unrelated real portraits kept apart (tools/groups_re
 once on the validation series; the earlier synthetic set (tools/groups_eval.py) still runs.
 
 The best of a group is ranked within it: eyes open on every key face, key faces in focus, then the score. The key
-faces are those of the key people (core/people.py: size, place, focus, how often the person appears), handed to
+faces are those of the key people (core/culling/people.py: size, place, focus, how often the person appears), handed to
 rank_group as `faces_of`; face records are read for `eyes` ("open"/"closed"/"unknown") and `sharpness` (0-1).
 """
 
@@ -46,10 +46,10 @@ import numpy.typing as npt
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from selfie_desk.core.embedding import EMBEDDING_DIM, STATS_DIM
-from selfie_desk.core.people import KeyPeople, key_reasons
-from selfie_desk.core.reasons import family_of
-from selfie_desk.core.registration import Signatures
+from selfie_desk.core.culling.people import KeyPeople, key_reasons
+from selfie_desk.core.measures.embedding import EMBEDDING_DIM, STATS_DIM
+from selfie_desk.core.measures.reasons import family_of
+from selfie_desk.core.measures.registration import Signatures
 from selfie_desk.core.vocabulary import Decision, GroupKind
 
 KINDS = tuple(k.value for k in GroupKind)
@@ -83,8 +83,8 @@ class GroupingParams:
     bracket_brightness: float = 0.5  # or, without EXIF bias, a step in log2 of the mean luma (EXIF clock, gap above)
     # A tripod bracket told by its content alone (EXIF silent: exported PNG/JPEG, or manual exposures with no bias):
     # neighbours up to `tripod_gap_s` apart on either clock, the content brighter or darker by at least
-    # `bracket_step` (log2), the pixels moving that way consistently (core/registration.py exposure_steps) and the
-    # signatures agreeing unshifted. Real tripod brackets: consistency 0.95-1.0, agreement 0.76-0.99; unrelated
+    # `bracket_step` (log2), the pixels moving that way consistently (core/measures/registration.py exposure_steps) and
+    # the signatures agreeing unshifted. Real tripod brackets: consistency 0.95-1.0, agreement 0.76-0.99; unrelated
     # real portraits with such a step: consistency <= 0.76, agreement <= 0.42.
     tripod_gap_s: float = 300.0
     bracket_step: float = 0.3
@@ -95,7 +95,8 @@ class GroupingParams:
     look_back: int = 8
     # A panorama: frames taken one after another (on either clock: a pan's registration is evidence enough), the
     # same exposure, whose signatures register with a large shift mostly along one axis (the overlap 15-80 % of the
-    # frame) and agree there (core/registration.py). A hand-held pan is slow: 5-57 s between frames of a real one.
+    # frame) and agree there (core/measures/registration.py). A hand-held pan is slow: 5-57 s between frames of a real
+    # one.
     panorama_gap_s: float = 90.0
     panorama_look_back: int = 1  # a pan's frames are taken one after another: only each photo and the one before
     panorama_bridge_similarity: float = 0.75  # two pieces of one pan whose joint did not register (_bridge_pans)
@@ -127,7 +128,7 @@ class Shot:
     content: npt.NDArray[np.floating[Any]] | None = None  # the pooled last layer (EMBEDDING_DIM values)
     brightness: float | None = None  # mean luma in [0, 1]
     exposure_bias: float | None = None  # EV
-    signature: npt.NDArray[np.uint8] | None = None  # the grey thumbnail registration reads (core/registration.py)
+    signature: npt.NDArray[np.uint8] | None = None  # the grey thumbnail registration reads (measures/registration.py)
 
 
 @dataclass(frozen=True)
@@ -448,7 +449,7 @@ def rank_group(group_id: int, kind: str, photos: Sequence[Any], file_time_ids: f
                faces_of: Callable[[Any], Sequence[Any]] | None = None) -> RankedGroup:
     """Members best first (eyes open on every face, in focus: no face clearly softer than the group's sharpest and
     no soft-focus reason of the score's, then the score), the best's reasons saying why it won and the others' why
-    they lost. `faces_of` (core/people.py: the key people's faces) says which of a photo's faces count; all of
+    they lost. `faces_of` (core/culling/people.py: the key people's faces) says which of a photo's faces count; all of
     them when None."""
     keys = {p.id: _key(p, faces_of) for p in photos}
     sharpest = max((k.sharpness for k in keys.values() if k.sharpness is not None), default=None)
@@ -557,7 +558,7 @@ def regroup(catalog: Any, photo_ids: Sequence[int], params: GroupingParams | Non
 def ranked_groups(catalog: Any, photos: Sequence[Any], key: KeyPeople | None = None) -> list[RankedGroup]:
     """The stored groups of `photos` (catalog.Photo), each ranked, restricted to those photos: every photo
     in exactly one group (one not grouped yet is a single of its own). Groups in time order of their best.
-    `key`: the photos' key people (core/people.py), found here when not given."""
+    `key`: the photos' key people (core/culling/people.py), found here when not given."""
     by_id = {p.id: p for p in photos}
     info = catalog.capture_info(list(by_id))
     file_time = frozenset(pid for pid, (when, _m, _b) in info.items() if parse_time(when) is None)
@@ -585,7 +586,7 @@ def ranked_groups(catalog: Any, photos: Sequence[Any], key: KeyPeople | None = N
 
 
 def _with_key_people(group: RankedGroup, key: KeyPeople) -> RankedGroup:
-    """The best frame's reasons with what the key people add (core/people.py key_reasons)."""
+    """The best frame's reasons with what the key people add (core/culling/people.py key_reasons)."""
     if not group.members or getattr(group.best.photo, "error", None):
         return group
     extra = key_reasons([m.photo for m in group.members], group.best.photo, key)
@@ -641,7 +642,7 @@ class GroupIndex:
 
     def __init__(self, groups: Sequence[RankedGroup] = (), people: KeyPeople | None = None) -> None:
         self.groups: dict[int, RankedGroup] = {g.id: g for g in groups}
-        self.people = people  # the folder's key people (core/people.py), when known: the People panel reads it
+        self.people = people  # the folder's key people (core/culling/people.py), when known: the People panel reads it
         self._of: dict[int, int] = {}
         self._member: dict[int, RankedMember] = {}
         self._badges: dict[int, frozenset[str]] = {}

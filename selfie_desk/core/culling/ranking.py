@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from selfie_desk.core.catalog import Photo
+from selfie_desk.core.storage.catalog import Photo
 
 if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison  # what sorted() takes from a key; typeshed only, no runtime

@@ -23,7 +23,7 @@ import numpy as np
 from selfie_desk.core.vocabulary import GroupKind
 
 if TYPE_CHECKING:
-    from selfie_desk.core.map_layout import MapLayout
+    from selfie_desk.core.map.layout import MapLayout
 
 Box = tuple[float, float, float, float]
 
@@ -93,7 +93,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE photos ADD COLUMN look TEXT;
     ALTER TABLE scores ADD COLUMN head TEXT NOT NULL DEFAULT '';
     """,
-    # 5: photos of one moment as groups (issue 14, core/groups.py). One self-contained entry: the exposure
+    # 5: photos of one moment as groups (issue 14, core/culling/groups.py). One self-contained entry: the exposure
     # bias brackets are told by, the groups and who is in each (a photo in at most one). A group the user
     # edited is `manual`: automatic grouping never touches it or its members again.
     """
@@ -116,14 +116,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE faces ADD COLUMN eyes TEXT CHECK (eyes IN ('open', 'closed', 'unknown'));
     ALTER TABLE faces ADD COLUMN sharpness REAL;
     """,
-    # 7: RAW+JPEG pairs (issue 17, core/raw.py): a raw's row names the JPEG of the same NAME beside it, which has
-    # no row of its own (one photo, one set of decisions). NULL: no JPEG beside it. Self-contained, for merge order.
+    # 7: RAW+JPEG pairs (issue 17, core/formats/raw.py): a raw's row names the JPEG of the same NAME beside it, which
+    # has no row of its own (one photo, one set of decisions). NULL: no JPEG beside it. Self-contained, for merge order.
     """
     ALTER TABLE photos ADD COLUMN pair TEXT;
     """,
-    # 8: each photo's signature (issue 14, core/registration.py): its luma at 64 px on the long side, uint8 rows of
-    # `signature_width`, what grouping registers frames by (panoramas, the finer check). NULL: scored before this
-    # (the photo is read again on the next scan: `_UNSIGNED`). Self-contained, for merge order.
+    # 8: each photo's signature (issue 14, core/measures/registration.py): its luma at 64 px on the long side, uint8
+    # rows of `signature_width`, what grouping registers frames by (panoramas, the finer check). NULL: scored before
+    # this (the photo is read again on the next scan: `_UNSIGNED`). Self-contained, for merge order.
     """
     ALTER TABLE photos ADD COLUMN signature BLOB;
     ALTER TABLE photos ADD COLUMN signature_width INTEGER;
@@ -177,7 +177,7 @@ def create_undo_log(db: sqlite3.Connection) -> None:
 
 
 def create_map_cache(db: sqlite3.Connection) -> None:
-    """The folder maps (core/map_layout.py), one row per folder and embedding layout: a cache, rebuilt when lost,
+    """The folder maps (core/map/layout.py), one row per folder and embedding layout: a cache, rebuilt when lost,
     so a table created when missing like the undo log, with no schema version (an older Selfie Desk ignores it)."""
     db.execute(
         "CREATE TABLE IF NOT EXISTS map_layouts (folder TEXT NOT NULL, embedding_id TEXT NOT NULL, "
@@ -200,7 +200,8 @@ class FaceBox:
     confidence: float
     eyes: str = "unknown"  # open | closed | unknown (also: not measured)
     sharpness: float | None = None  # in [0, 1]; None when not measured or too small to tell
-    # who it is (neural/identity.py, 128 values; core/people.py matches them); None: too small to tell, not measured
+    # who it is (neural/identity.py, 128 values; core/culling/people.py matches them); None: too small to tell, not
+    # measured
     identity: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -257,7 +258,7 @@ class Photo:
             "reasons": self.reasons,
         }
     crop_score: float | None = None  # the accepted crop's score, when known
-    group_id: int | None = None  # the photo's group (core/groups.py), None before grouping
+    group_id: int | None = None  # the photo's group (core/culling/groups.py), None before grouping
     pair: str | None = None  # the JPEG of a RAW+JPEG pair (`path` is the raw), None for a photo on its own
 
     def to_json(self) -> dict[str, Any]:
@@ -306,7 +307,7 @@ class Result:
     embedding_id: str | None = None  # the layout of `embedding` (model.EMBEDDING_ID)
     look: LookRecord | None = None  # aspects and reasons
     exposure_bias: float | None = None  # EXIF ExposureBiasValue (EV)
-    signature: np.ndarray | None = None  # h x w uint8 (core/registration.py)
+    signature: np.ndarray | None = None  # h x w uint8 (core/measures/registration.py)
     note: str | None = None  # told to the user, not stored (a pair read from its JPEG: decoding.Decoded.note)
 
 
@@ -853,7 +854,7 @@ class Catalog:
             return None
         if row is None:
             return None
-        from selfie_desk.core.map_layout import MapLayout  # PIL comes with it: only when a map is asked for
+        from selfie_desk.core.map.layout import MapLayout  # PIL comes with it: only when a map is asked for
 
         method, cols, rows, ids, points, cells = row
         ids_array = np.frombuffer(ids, dtype=np.int64)
@@ -890,7 +891,7 @@ class Catalog:
         return out
 
     def signatures(self, photo_ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """Stored signatures (h x w uint8, core/registration.py); photos without one are left out."""
+        """Stored signatures (h x w uint8, core/measures/registration.py); photos without one are left out."""
         out: dict[int, np.ndarray] = {}
         for chunk in _chunks(list(photo_ids), 500):
             marks = ",".join("?" * len(chunk))

@@ -29,10 +29,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from selfie_desk.core import raw, xmp
-from selfie_desk.core.catalog import Catalog, FileState, Result
-from selfie_desk.core.decoding import SUFFIXES
-from selfie_desk.core.files import open_regular, special_kind, with_timeout
+from selfie_desk.core.formats import raw, xmp
+from selfie_desk.core.formats.decoding import SUFFIXES
+from selfie_desk.core.formats.files import open_regular, special_kind, with_timeout
+from selfie_desk.core.storage.catalog import Catalog, FileState, Result
 
 if TYPE_CHECKING:
     from selfie_desk.core.culling.session import CullingSession
@@ -416,7 +416,7 @@ def _orientation_disagreement(raw_path: str, jpeg_path: str) -> str | None:
     """A message when a pair's raw and JPEG say different things about which way is up (the raw's is used)."""
     from PIL import Image
 
-    from selfie_desk.core.decoding import ORIENTATION
+    from selfie_desk.core.formats.decoding import ORIENTATION
 
     raw_turn = raw.orientation(Path(raw_path))
     try:
@@ -614,7 +614,7 @@ def _upright_size(path: str) -> tuple[int, int, int] | None:
         return info.width, info.height, info.orientation
     from PIL import Image
 
-    from selfie_desk.core.decoding import ORIENTATION
+    from selfie_desk.core.formats.decoding import ORIENTATION
 
     with open_regular(path) as fh, Image.open(fh) as im:
         width, height = im.size
