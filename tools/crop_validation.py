@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from crop_eval import DEMO, SCENES, composite
-from fit_score import bucket
 from PIL import Image
+from score_data import bucket
 
 from selfie_desk.core.crop.geometry import distinct, iou, whole_pixels_all
 from selfie_desk.neural.crop_search import EXACT_FINALISTS, CropSearch
