@@ -151,6 +151,29 @@ MIGRATIONS: list[str] = [
     ALTER TABLE photos ADD COLUMN inode INTEGER;
     ALTER TABLE photos ADD COLUMN ctime_ns INTEGER;
     """,
+    # 11: the wide blobs out of `photos` into a table of their own (issue 31): each photo's embedding (float16) and
+    # signature (uint8) made its row ~7 KB, which SQLite rewrote whole for every star, pick or undo (a bulk edit of
+    # 17,105 photos wrote ~200 MB). `photo_features` has one row per photo that has any of them (none: never scored
+    # or its content changed), deleted with the photo. Copied, then dropped from `photos`: nothing lost.
+    """
+    CREATE TABLE photo_features (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos (id) ON DELETE CASCADE,
+        embedding BLOB,
+        embedding_model TEXT,
+        embedding_id TEXT,
+        signature BLOB,
+        signature_width INTEGER
+    );
+    INSERT INTO photo_features (photo_id, embedding, embedding_model, embedding_id, signature, signature_width)
+        SELECT id, embedding, embedding_model, embedding_id, signature, signature_width FROM photos
+        WHERE embedding IS NOT NULL OR embedding_model IS NOT NULL OR embedding_id IS NOT NULL
+        OR signature IS NOT NULL OR signature_width IS NOT NULL;
+    ALTER TABLE photos DROP COLUMN embedding;
+    ALTER TABLE photos DROP COLUMN embedding_model;
+    ALTER TABLE photos DROP COLUMN embedding_id;
+    ALTER TABLE photos DROP COLUMN signature;
+    ALTER TABLE photos DROP COLUMN signature_width;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
@@ -160,7 +183,10 @@ ACCEPTED_CROP = "accepted"
 # photos without faces, and faces measured as unknown, do not.
 _UNMEASURED = "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.eyes IS NULL)"
 # A photo scored before signatures were kept (schema 8) needs reading again too (its embedding alone cannot give one).
-_UNSIGNED = "(p.embedding IS NOT NULL AND p.signature IS NULL)"
+_UNSIGNED = ("EXISTS (SELECT 1 FROM photo_features x WHERE x.photo_id = p.id AND x.embedding IS NOT NULL "
+             "AND x.signature IS NULL)")
+# A photo with a stored embedding (schema 11 keeps it in photo_features).
+_EMBEDDED = "EXISTS (SELECT 1 FROM photo_features x WHERE x.photo_id = p.id AND x.embedding IS NOT NULL)"
 # A photo with a face found before identities were kept (schema 9) needs reading again (a face too small to tell has
 # an empty identity, not NULL).
 _UNIDENTIFIED = "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.identity IS NULL)"
@@ -604,10 +630,8 @@ class Catalog:
                 self._db.execute("DELETE FROM scores WHERE photo_id = ?", (photo_id,))
                 self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
                 self._db.execute("DELETE FROM crop_proposals WHERE photo_id = ?", (photo_id,))
-                self._db.execute(
-                    "UPDATE photos SET embedding = NULL, embedding_model = NULL, embedding_id = NULL, look = NULL, "
-                    "signature = NULL, signature_width = NULL WHERE id = ?", (photo_id,)
-                )
+                self._db.execute("UPDATE photos SET look = NULL WHERE id = ?", (photo_id,))
+                self._db.execute("DELETE FROM photo_features WHERE photo_id = ?", (photo_id,))
 
     def record(self, results: Sequence[Result], model: str, head: str = "") -> None:
         """Store one batch of scoring results atomically."""
@@ -619,18 +643,18 @@ class Catalog:
                     continue
                 assert r.score is not None, "a result without an error has a score (pipeline.batch_results)"
                 db.execute(
-                    "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, "
-                    "embedding = ?, embedding_model = ?, embedding_id = ?, look = ?, exposure_bias = ?, signature = ?, "
-                    "signature_width = ? WHERE id = ?",
+                    "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, look = ?, "
+                    "exposure_bias = ? WHERE id = ?",
+                    (r.width, r.height, r.captured_at, None if r.look is None else json.dumps(r.look), r.exposure_bias,
+                     r.photo_id),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO photo_features (photo_id, embedding, embedding_model, embedding_id, "
+                    "signature, signature_width) SELECT id, ?, ?, ?, ?, ? FROM photos WHERE id = ?",
                     (
-                        r.width,
-                        r.height,
-                        r.captured_at,
                         None if r.embedding is None else np.asarray(r.embedding, np.float16).tobytes(),
                         model,
                         r.embedding_id,
-                        None if r.look is None else json.dumps(r.look),
-                        r.exposure_bias,
                         *((None, None) if r.signature is None else _signature_blob(r.signature)),
                         r.photo_id,
                     ),
@@ -762,7 +786,7 @@ class Catalog:
         """(id, path, decision, rating, has_embedding) of every present photo the user flagged or rated,
         across the whole catalog or only under `folders` (recursively)."""
         query = (
-            "SELECT id, path, decision, rating, embedding IS NOT NULL FROM photos "
+            f"SELECT id, path, decision, rating, {_EMBEDDED} FROM photos p "
             "WHERE missing_since IS NULL AND (decision IS NOT NULL OR rating > 0)"
         )
         folders = list(folders)
@@ -794,8 +818,9 @@ class Catalog:
         for chunk in _chunks(list(photo_ids), 500):
             marks = ",".join("?" * len(chunk))
             for pid, blob, layout in self._db.execute(
-                f"SELECT id, embedding, embedding_id FROM photos WHERE embedding IS NOT NULL AND error IS NULL "
-                f"AND id IN ({marks})",
+                "SELECT x.photo_id, x.embedding, x.embedding_id FROM photo_features x "
+                "JOIN photos p ON p.id = x.photo_id WHERE x.embedding IS NOT NULL AND p.error IS NULL "
+                f"AND x.photo_id IN ({marks})",
                 chunk,
             ):
                 vec = np.frombuffer(blob, dtype=np.float16)
@@ -808,8 +833,8 @@ class Catalog:
         for chunk in _chunks(list(photo_ids), 500):
             marks = ",".join("?" * len(chunk))
             out.update(self._db.execute(
-                f"SELECT id, embedding_id FROM photos WHERE embedding IS NOT NULL AND error IS NULL "
-                f"AND id IN ({marks})", chunk).fetchall())
+                "SELECT x.photo_id, x.embedding_id FROM photo_features x JOIN photos p ON p.id = x.photo_id "
+                f"WHERE x.embedding IS NOT NULL AND p.error IS NULL AND x.photo_id IN ({marks})", chunk).fetchall())
         return out
 
     def photos_missing_score(self, model: str, folder: str | None = None, head: str | None = None) -> list[int]:
@@ -817,7 +842,7 @@ class Catalog:
         with `head`, a score another version of the head made counts as missing."""
         query = (
             "SELECT p.id FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
-            "WHERE (s.score IS NULL OR (? IS NOT NULL AND s.head != ?)) AND p.embedding IS NOT NULL "
+            f"WHERE (s.score IS NULL OR (? IS NOT NULL AND s.head != ?)) AND {_EMBEDDED} "
             "AND p.error IS NULL AND p.missing_since IS NULL"
         )
         if folder is None:
@@ -895,7 +920,8 @@ class Catalog:
         for chunk in _chunks(list(photo_ids), 500):
             marks = ",".join("?" * len(chunk))
             for pid, blob, width in self._db.execute(
-                f"SELECT id, signature, signature_width FROM photos WHERE signature IS NOT NULL AND id IN ({marks})",
+                "SELECT photo_id, signature, signature_width FROM photo_features WHERE signature IS NOT NULL "
+                f"AND photo_id IN ({marks})",
                 chunk,
             ):
                 if width and len(blob) % width == 0:
