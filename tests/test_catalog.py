@@ -349,6 +349,7 @@ def test_a_schema_10_catalog_moves_its_blobs_to_photo_features_without_losing_a_
     assert features == [{"photo_id": r["id"], **{k: r[k] for k in moved}} for r in before["photos"]
                         if any(r[k] is not None for k in moved)]
     assert not {c[1] for c in db.execute("PRAGMA table_info(photos)")} & set(moved)
+    assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # the old table's pages given back (VACUUM)
     db.close()
 
     with Catalog(path) as cat:  # a photo forgotten takes its features along; new content drops them

@@ -154,7 +154,9 @@ MIGRATIONS: list[str] = [
     # 11: the wide blobs out of `photos` into a table of their own (issue 31): each photo's embedding (float16) and
     # signature (uint8) made its row ~7 KB, which SQLite rewrote whole for every star, pick or undo (a bulk edit of
     # 17,105 photos wrote ~200 MB). `photo_features` has one row per photo that has any of them (none: never scored
-    # or its content changed), deleted with the photo. Copied, then dropped from `photos`: nothing lost.
+    # or its content changed), deleted with the photo. `photos` is then rebuilt without them (SQLite's own recipe:
+    # create, copy, drop, rename, with foreign keys off while `_migrate` runs): DROP COLUMN would leave one row per
+    # 4 KB page, as the blobs had spread them, and an edit would still write a page per photo. Nothing lost.
     """
     CREATE TABLE photo_features (
         photo_id INTEGER PRIMARY KEY REFERENCES photos (id) ON DELETE CASCADE,
@@ -168,11 +170,34 @@ MIGRATIONS: list[str] = [
         SELECT id, embedding, embedding_model, embedding_id, signature, signature_width FROM photos
         WHERE embedding IS NOT NULL OR embedding_model IS NOT NULL OR embedding_id IS NOT NULL
         OR signature IS NOT NULL OR signature_width IS NOT NULL;
-    ALTER TABLE photos DROP COLUMN embedding;
-    ALTER TABLE photos DROP COLUMN embedding_model;
-    ALTER TABLE photos DROP COLUMN embedding_id;
-    ALTER TABLE photos DROP COLUMN signature;
-    ALTER TABLE photos DROP COLUMN signature_width;
+    CREATE TABLE photos_11 (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        captured_at TEXT,
+        error TEXT,
+        decision TEXT CHECK (decision IN ('keep', 'reject')),
+        rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+        crop TEXT,
+        indexed_at REAL NOT NULL,
+        missing_since REAL,
+        look TEXT,
+        exposure_bias REAL,
+        pair TEXT,
+        inode INTEGER,
+        ctime_ns INTEGER
+    );
+    INSERT INTO photos_11 (id, path, size, mtime_ns, fingerprint, width, height, captured_at, error, decision, rating,
+                           crop, indexed_at, missing_since, look, exposure_bias, pair, inode, ctime_ns)
+        SELECT id, path, size, mtime_ns, fingerprint, width, height, captured_at, error, decision, rating, crop,
+               indexed_at, missing_since, look, exposure_bias, pair, inode, ctime_ns FROM photos ORDER BY id;
+    DROP TABLE photos;
+    ALTER TABLE photos_11 RENAME TO photos;
+    CREATE INDEX photos_fingerprint ON photos (fingerprint);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -444,12 +469,31 @@ class Catalog:
             )
 
     def _migrate(self) -> None:
+        """Each migration in a transaction of its own, with foreign keys off (a migration that rebuilds a table drops
+        the old one, which must not cascade into its children: SQLite's recipe), refused (rolled back) if it leaves
+        more rows pointing nowhere than there were (an old catalog's own strays do not stop it opening)."""
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for target in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                for statement in _split_sql(MIGRATIONS[target]):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {target + 1}")
+        if version >= SCHEMA_VERSION:
+            return
+        self._db.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before each begins
+        try:
+            for target in range(version, SCHEMA_VERSION):
+                with self.transaction():
+                    strays = len(self._db.execute("PRAGMA foreign_key_check").fetchall())
+                    for statement in _split_sql(MIGRATIONS[target]):
+                        self._db.execute(statement)
+                    broken = self._db.execute("PRAGMA foreign_key_check").fetchall()
+                    if len(broken) > strays:
+                        raise sqlite3.IntegrityError(f"migration {target + 1} broke foreign keys: {broken[:3]}")
+                    self._db.execute(f"PRAGMA user_version = {target + 1}")
+        finally:
+            self._db.execute("PRAGMA foreign_keys=ON")
+        if version < 11:  # the blobs' move freed the old `photos` (as big as the blobs): give it back to the disk once,
+            try:  # and empty the WAL the move and VACUUM filled (it would stay that big while the catalog is open)
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError:  # a full disk, a busy catalog: it stays as valid, only bigger
+                pass
 
     @property
     def schema_version(self) -> int:
