@@ -488,8 +488,8 @@ class Catalog:
                     self._db.execute(f"PRAGMA user_version = {target + 1}")
         finally:
             self._db.execute("PRAGMA foreign_keys=ON")
-        if version < 11:  # the blobs' move freed the old `photos` (as big as the blobs): give it back to the disk once,
-            try:  # and empty the WAL the move and VACUUM filled (it would stay that big while the catalog is open)
+        if 0 < version < 11:  # the blobs' move freed the old `photos` (as big as the blobs): give it back to the disk
+            try:  # once, and empty the WAL the move and VACUUM filled (it stays that big while the catalog is open)
                 self._db.execute("VACUUM")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.OperationalError:  # a full disk, a busy catalog: it stays as valid, only bigger
