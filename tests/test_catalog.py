@@ -268,3 +268,93 @@ def test_the_accepted_crops_score_counts_only_for_that_crop_and_is_not_a_proposa
     (p,) = catalog.photos("default", folder="/shoot")
     assert p.crop_score is None
     assert catalog.photos("other", folder="/shoot")[0].crop_score is None  # per model
+
+
+def test_a_schema_10_catalog_moves_its_blobs_to_photo_features_without_losing_a_value(app_home):
+    """Schema 11 takes the embedding and signature out of `photos` (a bulk edit rewrote their ~7 KB per photo):
+    a catalog as schema 10 left it, with every kind of row, keeps every value of every table, and deleting a photo
+    or changing its content drops its features with it."""
+    import numpy as np
+
+    from selfie_desk.core.catalog import MIGRATIONS, _split_sql
+
+    moved = ("embedding", "embedding_model", "embedding_id", "signature", "signature_width")
+    path = paths.catalog_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    for migration in MIGRATIONS[:10]:
+        for statement in _split_sql(migration):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 10")
+    rng = np.random.default_rng(3)
+    vec = {i: rng.normal(0, 1, FEATURE_DIM).astype(np.float16).tobytes() for i in range(1, 6)}
+    sig = {i: rng.integers(0, 255, (48, 64), dtype=np.uint8).tobytes() for i in range(1, 6)}
+    rows = [  # (id, embedding, model, layout, signature, width, error, decision, rating, crop)
+        (1, vec[1], "default", "layout-a", sig[1], 64, None, "keep", 5, "[1, 2, 30, 40]"),
+        (2, vec[2], "default", "layout-a", None, None, None, "reject", 0, None),  # scored before signatures
+        (3, None, None, None, None, None, "cannot read", None, 2, None),  # unreadable: nothing to move
+        (4, vec[4], "default", None, sig[4], 64, None, None, 3, None),  # an embedding from before layouts
+        (5, None, "default", None, None, None, None, None, 0, None),  # a model's name alone is kept too
+        (6, None, None, None, None, None, None, None, 0, None),  # indexed, never scored
+    ]
+    for pid, emb, model, layout, signature, width, error, decision, rating, crop in rows:
+        db.execute("INSERT INTO photos (id, path, size, mtime_ns, fingerprint, width, height, captured_at, error, "
+                   "decision, rating, crop, embedding, embedding_model, indexed_at, missing_since, embedding_id, look, "
+                   "exposure_bias, pair, signature, signature_width, inode, ctime_ns) VALUES (?, ?, ?, ?, ?, 4000, "
+                   "3000, '2026:01:02 03:04:05', ?, ?, ?, ?, ?, ?, 12.5, NULL, ?, ?, -0.7, NULL, ?, ?, ?, ?)",
+                   (pid, f"/shoot/img_{pid}.jpg", 1000 + pid, 7 * pid, f"fp{pid}", error, decision, rating, crop,
+                    emb, model, layout, '{"aspects": {"sharpness": 0.5}, "reasons": []}', signature, width,
+                    100 + pid, 200 + pid))
+        if error is None and emb is not None:
+            db.execute("INSERT INTO scores (photo_id, model, score, scored_at, head) VALUES (?, 'default', ?, 1, 'h')",
+                       (pid, pid / 10))
+    db.execute("INSERT INTO faces (photo_id, x0, y0, x1, y1, confidence, landmarks, eyes, sharpness, identity) "
+               "VALUES (1, 1, 2, 3, 4, 0.9, '[]', 'open', 0.5, ?)", (np.ones(128, np.float16).tobytes(),))
+    db.execute("INSERT INTO crop_proposals VALUES (1, 'default', 'original', 1, 2, 3, 4, 0.8, 0.5, '[]', 0, 'v')")
+    db.execute("INSERT INTO photo_groups (id, kind, manual, made_at) VALUES (9, 'burst', 1, 0)")
+    db.executemany("INSERT INTO group_members (photo_id, group_id) VALUES (?, 9)", [(1,), (2,)])
+    db.commit()
+
+    def table(name: str) -> list[dict]:
+        cur = db.execute(f"SELECT * FROM {name} ORDER BY rowid")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    before = {name: table(name) for name in ("photos", "scores", "faces", "crop_proposals", "photo_groups",
+                                             "group_members", "grouping_stamp")}
+    db.close()
+
+    with Catalog(path) as cat:
+        assert cat.schema_version == SCHEMA_VERSION >= 11
+        layouts = cat.embedding_layouts([1, 2, 3, 4, 5, 6])
+        embeddings = cat.embeddings([1, 2, 3, 4, 5, 6], stored=True)
+        signatures = cat.signatures([1, 2, 3, 4, 5, 6])
+        unsigned = cat.unsigned([1, 2, 3, 4, 5, 6])
+        labelled = {r[0]: r[4] for r in cat.labelled_photos()}
+        scored = {pid: cat.is_scored(pid, "default", "h") for pid in range(1, 7)}
+    assert layouts == {1: "layout-a", 2: "layout-a", 4: None}
+    assert {pid: (e.tobytes(), lay) for pid, (e, lay) in embeddings.items()} == {
+        1: (vec[1], "layout-a"), 2: (vec[2], "layout-a"), 4: (vec[4], None)}
+    assert {pid: s.tobytes() for pid, s in signatures.items()} == {1: sig[1], 4: sig[4]}
+    assert all(s.shape == (48, 64) for s in signatures.values())
+    assert unsigned == {2} and scored == {1: True, 2: False, 3: False, 4: True, 5: False, 6: False}
+    assert labelled == {1: True, 2: True, 3: False, 4: True}
+
+    db = sqlite3.connect(path)
+    after = {name: table(name) for name in before}
+    kept = [{k: v for k, v in r.items() if k not in moved} for r in before["photos"]]
+    assert after.pop("photos") == kept  # every other column of every photo, as it was
+    assert after == {k: v for k, v in before.items() if k != "photos"}  # every other table, as it was
+    features = table("photo_features")
+    assert features == [{"photo_id": r["id"], **{k: r[k] for k in moved}} for r in before["photos"]
+                        if any(r[k] is not None for k in moved)]
+    assert not {c[1] for c in db.execute("PRAGMA table_info(photos)")} & set(moved)
+    assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # the old table's pages given back (VACUUM)
+    db.close()
+
+    with Catalog(path) as cat:  # a photo forgotten takes its features along; new content drops them
+        cat.forget([4])
+        cat.file_changed(1, 1, 1, "new", content_changed=True)
+        assert cat.embeddings([1, 2, 4]).keys() == {2} and cat.signatures([1, 2, 4]) == {}
+        left = [r[0] for r in cat._db.execute("SELECT photo_id FROM photo_features ORDER BY photo_id")]
+        assert left == [2, 5]

@@ -180,7 +180,8 @@ def test_scorer_loads_a_personal_model_and_the_pipeline_reuses_embeddings(catalo
     # the same head on a freshly decoded photo agrees with the score from its stored (float16) embedding
     one = sorted(from_pass)[0]
     catalog.forget_model("bw")
-    catalog._db.execute("UPDATE photos SET embedding = NULL WHERE path = ?", (one,))
+    catalog._db.execute("UPDATE photo_features SET embedding = NULL "  # the embedding lives there (schema 11)
+                        "WHERE photo_id = (SELECT id FROM photos WHERE path = ?)", (one,))
     again = pipeline.score([folder], catalog, personal)
     assert again.scored == len(truth)
     assert catalog.photos("bw", paths=[one])[0].score == pytest.approx(from_pass[one], abs=0.02)

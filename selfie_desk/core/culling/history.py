@@ -229,9 +229,9 @@ def _photo_ids(rows: list[list[Any]]) -> tuple[int, ...]:
 
 def _set_column(db: sqlite3.Connection, field: str, values: Sequence[tuple[int, object]]) -> None:
     """Set `field` of each photo ((id, value) in order; a photo named twice ends with its last value). The photos
-    sharing a value are written by one UPDATE per 500 ids: a row holds its embedding and signature (7 KB), which
-    SQLite rewrites whatever column changes, and one UPDATE per photo cost five times as much (0.5 s of CPU
-    against 0.1 for 16,700 photos, measured here)."""
+    sharing a value are written by one UPDATE per 500 ids: one UPDATE per photo cost five times as much (0.5 s of CPU
+    against 0.1 for 16,700 photos, measured when a row still held its 7 KB embedding and signature; schema 11 keeps
+    them in `photo_features`, so a row is now ~300 bytes and SQLite rewrites that)."""
     last: dict[int, object] = {}
     for pid, value in values:
         last.pop(pid, None)

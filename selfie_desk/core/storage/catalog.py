@@ -151,6 +151,54 @@ MIGRATIONS: list[str] = [
     ALTER TABLE photos ADD COLUMN inode INTEGER;
     ALTER TABLE photos ADD COLUMN ctime_ns INTEGER;
     """,
+    # 11: the wide blobs out of `photos` into a table of their own (issue 31): each photo's embedding (float16) and
+    # signature (uint8) made its row ~7 KB, which SQLite rewrote whole for every star, pick or undo (a bulk edit of
+    # 17,105 photos wrote ~200 MB). `photo_features` has one row per photo that has any of them (none: never scored
+    # or its content changed), deleted with the photo. `photos` is then rebuilt without them (SQLite's own recipe:
+    # create, copy, drop, rename, with foreign keys off while `_migrate` runs): DROP COLUMN would leave one row per
+    # 4 KB page, as the blobs had spread them, and an edit would still write a page per photo. Nothing lost.
+    """
+    CREATE TABLE photo_features (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos (id) ON DELETE CASCADE,
+        embedding BLOB,
+        embedding_model TEXT,
+        embedding_id TEXT,
+        signature BLOB,
+        signature_width INTEGER
+    );
+    INSERT INTO photo_features (photo_id, embedding, embedding_model, embedding_id, signature, signature_width)
+        SELECT id, embedding, embedding_model, embedding_id, signature, signature_width FROM photos
+        WHERE embedding IS NOT NULL OR embedding_model IS NOT NULL OR embedding_id IS NOT NULL
+        OR signature IS NOT NULL OR signature_width IS NOT NULL;
+    CREATE TABLE photos_11 (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        captured_at TEXT,
+        error TEXT,
+        decision TEXT CHECK (decision IN ('keep', 'reject')),
+        rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+        crop TEXT,
+        indexed_at REAL NOT NULL,
+        missing_since REAL,
+        look TEXT,
+        exposure_bias REAL,
+        pair TEXT,
+        inode INTEGER,
+        ctime_ns INTEGER
+    );
+    INSERT INTO photos_11 (id, path, size, mtime_ns, fingerprint, width, height, captured_at, error, decision, rating,
+                           crop, indexed_at, missing_since, look, exposure_bias, pair, inode, ctime_ns)
+        SELECT id, path, size, mtime_ns, fingerprint, width, height, captured_at, error, decision, rating, crop,
+               indexed_at, missing_since, look, exposure_bias, pair, inode, ctime_ns FROM photos ORDER BY id;
+    DROP TABLE photos;
+    ALTER TABLE photos_11 RENAME TO photos;
+    CREATE INDEX photos_fingerprint ON photos (fingerprint);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
@@ -160,7 +208,10 @@ ACCEPTED_CROP = "accepted"
 # photos without faces, and faces measured as unknown, do not.
 _UNMEASURED = "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.eyes IS NULL)"
 # A photo scored before signatures were kept (schema 8) needs reading again too (its embedding alone cannot give one).
-_UNSIGNED = "(p.embedding IS NOT NULL AND p.signature IS NULL)"
+_UNSIGNED = ("EXISTS (SELECT 1 FROM photo_features x WHERE x.photo_id = p.id AND x.embedding IS NOT NULL "
+             "AND x.signature IS NULL)")
+# A photo with a stored embedding (schema 11 keeps it in photo_features).
+_EMBEDDED = "EXISTS (SELECT 1 FROM photo_features x WHERE x.photo_id = p.id AND x.embedding IS NOT NULL)"
 # A photo with a face found before identities were kept (schema 9) needs reading again (a face too small to tell has
 # an empty identity, not NULL).
 _UNIDENTIFIED = "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.identity IS NULL)"
@@ -419,12 +470,31 @@ class Catalog:
             )
 
     def _migrate(self) -> None:
+        """Each migration in a transaction of its own, with foreign keys off (a migration that rebuilds a table drops
+        the old one, which must not cascade into its children: SQLite's recipe), refused (rolled back) if it leaves
+        more rows pointing nowhere than there were (an old catalog's own strays do not stop it opening)."""
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for target in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                for statement in _split_sql(MIGRATIONS[target]):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {target + 1}")
+        if version >= SCHEMA_VERSION:
+            return
+        self._db.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before each begins
+        try:
+            for target in range(version, SCHEMA_VERSION):
+                with self.transaction():
+                    strays = len(self._db.execute("PRAGMA foreign_key_check").fetchall())
+                    for statement in _split_sql(MIGRATIONS[target]):
+                        self._db.execute(statement)
+                    broken = self._db.execute("PRAGMA foreign_key_check").fetchall()
+                    if len(broken) > strays:
+                        raise sqlite3.IntegrityError(f"migration {target + 1} broke foreign keys: {broken[:3]}")
+                    self._db.execute(f"PRAGMA user_version = {target + 1}")
+        finally:
+            self._db.execute("PRAGMA foreign_keys=ON")
+        if 0 < version < 11:  # the blobs' move freed the old `photos` (as big as the blobs): give it back to the disk
+            try:  # once, and empty the WAL the move and VACUUM filled (it stays that big while the catalog is open)
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError:  # a full disk, a busy catalog: it stays as valid, only bigger
+                pass
 
     @property
     def schema_version(self) -> int:
@@ -605,10 +675,8 @@ class Catalog:
                 self._db.execute("DELETE FROM scores WHERE photo_id = ?", (photo_id,))
                 self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
                 self._db.execute("DELETE FROM crop_proposals WHERE photo_id = ?", (photo_id,))
-                self._db.execute(
-                    "UPDATE photos SET embedding = NULL, embedding_model = NULL, embedding_id = NULL, look = NULL, "
-                    "signature = NULL, signature_width = NULL WHERE id = ?", (photo_id,)
-                )
+                self._db.execute("UPDATE photos SET look = NULL WHERE id = ?", (photo_id,))
+                self._db.execute("DELETE FROM photo_features WHERE photo_id = ?", (photo_id,))
 
     def record(self, results: Sequence[Result], model: str, head: str = "") -> None:
         """Store one batch of scoring results atomically."""
@@ -620,18 +688,18 @@ class Catalog:
                     continue
                 assert r.score is not None, "a result without an error has a score (pipeline.batch_results)"
                 db.execute(
-                    "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, "
-                    "embedding = ?, embedding_model = ?, embedding_id = ?, look = ?, exposure_bias = ?, signature = ?, "
-                    "signature_width = ? WHERE id = ?",
+                    "UPDATE photos SET width = ?, height = ?, captured_at = ?, error = NULL, look = ?, "
+                    "exposure_bias = ? WHERE id = ?",
+                    (r.width, r.height, r.captured_at, None if r.look is None else json.dumps(r.look), r.exposure_bias,
+                     r.photo_id),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO photo_features (photo_id, embedding, embedding_model, embedding_id, "
+                    "signature, signature_width) SELECT id, ?, ?, ?, ?, ? FROM photos WHERE id = ?",
                     (
-                        r.width,
-                        r.height,
-                        r.captured_at,
                         None if r.embedding is None else np.asarray(r.embedding, np.float16).tobytes(),
                         model,
                         r.embedding_id,
-                        None if r.look is None else json.dumps(r.look),
-                        r.exposure_bias,
                         *((None, None) if r.signature is None else _signature_blob(r.signature)),
                         r.photo_id,
                     ),
@@ -763,7 +831,7 @@ class Catalog:
         """(id, path, decision, rating, has_embedding) of every present photo the user flagged or rated,
         across the whole catalog or only under `folders` (recursively)."""
         query = (
-            "SELECT id, path, decision, rating, embedding IS NOT NULL FROM photos "
+            f"SELECT id, path, decision, rating, {_EMBEDDED} FROM photos p "
             "WHERE missing_since IS NULL AND (decision IS NOT NULL OR rating > 0)"
         )
         folders = list(folders)
@@ -795,8 +863,9 @@ class Catalog:
         for chunk in _chunks(list(photo_ids), 500):
             marks = ",".join("?" * len(chunk))
             for pid, blob, layout in self._db.execute(
-                f"SELECT id, embedding, embedding_id FROM photos WHERE embedding IS NOT NULL AND error IS NULL "
-                f"AND id IN ({marks})",
+                "SELECT x.photo_id, x.embedding, x.embedding_id FROM photo_features x "
+                "JOIN photos p ON p.id = x.photo_id WHERE x.embedding IS NOT NULL AND p.error IS NULL "
+                f"AND x.photo_id IN ({marks})",
                 chunk,
             ):
                 vec = np.frombuffer(blob, dtype=np.float16)
@@ -809,8 +878,8 @@ class Catalog:
         for chunk in _chunks(list(photo_ids), 500):
             marks = ",".join("?" * len(chunk))
             out.update(self._db.execute(
-                f"SELECT id, embedding_id FROM photos WHERE embedding IS NOT NULL AND error IS NULL "
-                f"AND id IN ({marks})", chunk).fetchall())
+                "SELECT x.photo_id, x.embedding_id FROM photo_features x JOIN photos p ON p.id = x.photo_id "
+                f"WHERE x.embedding IS NOT NULL AND p.error IS NULL AND x.photo_id IN ({marks})", chunk).fetchall())
         return out
 
     def photos_missing_score(self, model: str, folder: str | None = None, head: str | None = None) -> list[int]:
@@ -818,7 +887,7 @@ class Catalog:
         with `head`, a score another version of the head made counts as missing."""
         query = (
             "SELECT p.id FROM photos p LEFT JOIN scores s ON s.photo_id = p.id AND s.model = ? "
-            "WHERE (s.score IS NULL OR (? IS NOT NULL AND s.head != ?)) AND p.embedding IS NOT NULL "
+            f"WHERE (s.score IS NULL OR (? IS NOT NULL AND s.head != ?)) AND {_EMBEDDED} "
             "AND p.error IS NULL AND p.missing_since IS NULL"
         )
         if folder is None:
@@ -896,7 +965,8 @@ class Catalog:
         for chunk in _chunks(list(photo_ids), 500):
             marks = ",".join("?" * len(chunk))
             for pid, blob, width in self._db.execute(
-                f"SELECT id, signature, signature_width FROM photos WHERE signature IS NOT NULL AND id IN ({marks})",
+                "SELECT photo_id, signature, signature_width FROM photo_features WHERE signature IS NOT NULL "
+                f"AND photo_id IN ({marks})",
                 chunk,
             ):
                 if width and len(blob) % width == 0:
