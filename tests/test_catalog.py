@@ -276,7 +276,7 @@ def test_a_schema_10_catalog_moves_its_blobs_to_photo_features_without_losing_a_
     or changing its content drops its features with it."""
     import numpy as np
 
-    from selfie_desk.core.catalog import MIGRATIONS, _split_sql
+    from selfie_desk.core.storage.catalog import MIGRATIONS, _split_sql
 
     moved = ("embedding", "embedding_model", "embedding_id", "signature", "signature_width")
     path = paths.catalog_path()
