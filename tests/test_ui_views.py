@@ -162,7 +162,7 @@ def test_recent_folders_and_dropping_a_folder(qtbot, make_window, tmp_path):
     assert window.folder == second
     assert window.settings.recent_folders[:2] == [str(second), str(first)]
 
-    window.fill_recent_menu()
+    window.folders.fill_recent_menu()
     action = next(a for a in window.recent_menu.actions() if a.text() == str(first))
     with qtbot.waitSignal(window.scan_finished, timeout=SCAN_TIMEOUT_MS):
         action.trigger()

@@ -3,8 +3,8 @@
 Picard's `ui/mainwindow/actions.py` + `MainAction` are the model: the window says what each action does
 (a handler per `MainAction`), this module says how it is offered. The shortcuts overlay (F1, ui/shortcuts.py)
 reads the menus built here, so a key added to the table is listed there too. Menus that other parts own
-(Crop, Models) and items the window fills itself (Open Recent, Sort By, the docks' toggles) are named in the
-layout and handed in when the menus are built.
+(Crop, Models) and items others fill (Open Recent: ui/folders.py, Sort By: ui/filter_controller.py, the docks'
+toggles: ui/panels.py) are named in the layout and handed in when the menus are built.
 """
 
 from __future__ import annotations

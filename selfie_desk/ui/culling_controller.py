@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
 
 from selfie_desk.core.culling.session import KEEP_BEST_LABEL, Changes, CullingSession, Edit
 from selfie_desk.core.storage.catalog import Box
@@ -29,6 +30,8 @@ class CullingController(QObject):
     def __init__(self, session: CullingSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self.undo_action: QAction | None = None  # Edit > Undo and Redo, whose words say what they would do
+        self.redo_action: QAction | None = None
 
     def report(self, changes: Changes) -> None:
         """Photos changed outside an edit (a scan's scores, a crop proposal stored): told on the same signal."""
@@ -133,3 +136,20 @@ class CullingController(QObject):
             return self.session.next_undo(), self.session.next_redo()
         except sqlite3.Error:
             return None, None
+
+    def attach_actions(self, undo: QAction, redo: QAction) -> None:
+        """Edit > Undo and Redo: their words follow the history (`update_actions`)."""
+        self.undo_action, self.redo_action = undo, redo
+        self.update_actions()
+
+    def show_changes(self, changes: Changes) -> None:
+        if changes.history:
+            self.update_actions()
+
+    def update_actions(self) -> None:
+        """The Edit menu's Undo and Redo with what they would take back and make again (the edits' descriptions)."""
+        if self.undo_action is None or self.redo_action is None:
+            return
+        next_undo, next_redo = self.next_steps()
+        self.undo_action.setText(f"&Undo {next_undo.description}" if next_undo else "&Undo")
+        self.redo_action.setText(f"&Redo {next_redo.description}" if next_redo else "&Redo")

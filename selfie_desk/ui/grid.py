@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import (
     QItemSelection,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     QRectF,
@@ -22,6 +23,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import (
     QColor,
@@ -124,6 +126,39 @@ class ThumbnailCache:
 
     def store_failure(self, key: str, message: str) -> None:
         self._failed[key] = message
+
+
+class ThumbnailArrivals(QObject):
+    """Thumbnails as the loader brings them (on the UI thread): kept in the cache, said on `arrived` (the map makes
+    its tiles from them), and the grid repainted once per burst, since they arrive in bursts."""
+
+    arrived = Signal(str)  # the key of a thumbnail now in the cache
+
+    def __init__(self, loader: ImageLoader, cache: ThumbnailCache, grid: QAbstractItemView,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self._repaint_timer = QTimer(self)  # repaint the grid once per burst
+        self._repaint_timer.setSingleShot(True)
+        self._repaint_timer.setInterval(30)
+        self._repaint_timer.timeout.connect(grid.viewport().update)
+        loader.loaded.connect(self._on_loaded)
+        loader.failed.connect(self._on_failed)
+
+    @Slot(str, QImage)
+    def _on_loaded(self, key: str, image: QImage) -> None:
+        self.cache.store(key, image)
+        self.arrived.emit(key)
+        self._repaint()
+
+    @Slot(str, str)
+    def _on_failed(self, key: str, message: str) -> None:
+        self.cache.store_failure(key, message)
+        self._repaint()
+
+    def _repaint(self) -> None:
+        if not self._repaint_timer.isActive():
+            self._repaint_timer.start()
 
 
 class PhotoDelegate(QStyledItemDelegate):

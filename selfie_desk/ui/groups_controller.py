@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from selfie_desk.core.culling.groups import GroupIndex, RankedGroup
-from selfie_desk.core.culling.session import NO_GROUP, CullingSession
+from selfie_desk.core.culling.session import NO_GROUP, Changes, CullingSession
 from selfie_desk.core.storage.catalog import Catalog, Photo
 from selfie_desk.core.storage.settings import Settings
 from selfie_desk.ui.grid_selection import GridSelection
@@ -80,6 +80,11 @@ class GroupsController(QObject):
             self.status.emit(f"{n} group{'s' if n != 1 else ''} of one moment ({outcome.grouped} photos)"
                              + (": G expands one, B keeps its best and rejects the rest" if n else ""), 8000)
         self.grouped.emit(outcome)
+
+    def show_changes(self, changes: Changes) -> None:
+        """A split, a merge or their undo changed the folder's groups: ranked again, as they are now."""
+        if changes.groups:
+            self.rank_stored()
 
     def set_groups(self, groups: GroupIndex) -> None:
         self.selection.keeping(lambda: self.session.view.set_groups(groups))

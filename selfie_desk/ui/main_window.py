@@ -1,38 +1,27 @@
-"""The main window: a frame that builds the views (the grid, the loupe, compare, the map, the side panel) and the
+"""The main window: a frame that builds the views (the grid, the loupe, compare, the map, the docked panels) and the
 controllers, and wires them to the culling session.
 
 What a key does to the photos is the session's (core/culling/session.py: the folder's rows, what a key acts on,
 the one writer of flags, stars, crops and groups); the controllers beside this do the rest, each with its own
 background job: scanning (scan_controller), editing (culling_controller: every change it reports through one
 signal, `changed`, that the views refresh from), grouping (groups_controller), cropping (crop_controller), the map
-(map_controller), exporting (export_controller). This keeps what only a window does: which view is up, the menus,
-the docks and the status bar, opening folders, the preferences. It is given what it works with (the UI thread's
-Catalog, the Settings, how to make a Scorer) rather than reaching for globals, so tests build it with a temporary
-catalog and a shared model.
+(map_controller), exporting (export_controller); and without one: which view is up (views), sort, filter and Review
+Uncertain (filter_controller), which folder to open (folders), the docks (panels), the status bar (status_bar),
+thumbnails as they arrive (grid.ThumbnailArrivals). This keeps what only the window does: building them and wiring
+them together, what each menu item does (ui/actions.py has their words and keys), what opening a folder does in
+order, the preferences, shutting down. It is given what it works with (the UI thread's Catalog, the Settings, how to
+make a Scorer) rather than reaching for globals, so tests build it with a temporary catalog and a shared model.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 import sqlite3
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QImage
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QFileDialog,
-    QFrame,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QScrollArea,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from selfie_desk import __version__
 from selfie_desk.core.culling.session import Changes, CullingSession, Edit
@@ -49,7 +38,9 @@ from selfie_desk.ui.culling_controller import CullingController
 from selfie_desk.ui.export_controller import ExportController
 from selfie_desk.ui.export_dialog import ExportDialog
 from selfie_desk.ui.filter_bar import FilterBar
-from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
+from selfie_desk.ui.filter_controller import FilterController
+from selfie_desk.ui.folders import Folders, dropped_folder
+from selfie_desk.ui.grid import PhotoGrid, ThumbnailArrivals, ThumbnailCache
 from selfie_desk.ui.grid_model import PhotoGridModel
 from selfie_desk.ui.grid_selection import GridSelection, keep_long_lived
 from selfie_desk.ui.grouping_dialog import GroupingDialog
@@ -58,14 +49,12 @@ from selfie_desk.ui.loupe import Loupe
 from selfie_desk.ui.map_controller import MapController
 from selfie_desk.ui.map_view import MapView
 from selfie_desk.ui.message_bar import MessageBar
-from selfie_desk.ui.people_panel import PeoplePanel
+from selfie_desk.ui.panels import Panels
 from selfie_desk.ui.personal_models import PersonalModels
 from selfie_desk.ui.preferences import PreferencesDialog
 from selfie_desk.ui.scan_controller import ScanController
-from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.ui.shortcuts import ShortcutOverlay
-from selfie_desk.ui.side_panel import SidePanel, count_text
-from selfie_desk.ui.thumbnail_size import SizeSlider
+from selfie_desk.ui.status_bar import StatusBar
 from selfie_desk.ui.views import Views
 from selfie_desk.workers.cropping import CropJob, CropOutcome, CropService
 from selfie_desk.workers.exporting import ExportService
@@ -98,7 +87,6 @@ class MainWindow(QMainWindow):
         self.session.view.sort, self.session.view.stacked = settings.sort, settings.stack_groups
         theme.apply(settings.theme)
         self.folder: Path | None = None
-        self._before_review: tuple[str, object] | None = None  # sort and filter to go back to after a review
         self._shut_down = False
         self.preferences_dialog: PreferencesDialog | None = None
 
@@ -109,6 +97,8 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_status_bar()
         self.selection = GridSelection(self.session, self.grid, self.model, self)
+        self.filtering = FilterController(self.session, self.selection, settings, self.filters, self)
+        self.folders = Folders(self.session, settings, self)  # the Open dialog, Open Recent, a drop
         self.views = Views(self.session, self.selection, settings, self.stack, self.grid, self.loupe, self.compare,
                            self.map, self)
         self.scan = ScanController(self.scoring, self.scan_status, self.session, self.selection,
@@ -116,15 +106,11 @@ class MainWindow(QMainWindow):
         self.culling = CullingController(self.session, self)
         self.groups = GroupsController(self.session, self.selection, GroupingService(catalog.path, parent=self),
                                        settings, catalog, self)  # groups of one moment (issue 14)
-        self.map_control = MapController(self.session, self.map, MapService(catalog.path, parent=self), self)
+        self.map_control = MapController(self.session, self.map, MapService(catalog.path, parent=self),
+                                         self.selection, self)
         self.exports = ExportService(catalog.path, parent=self)
         self.exporting = ExportController(self.session, self.exports, self)
         # Cropping (issue 4): proposals on a thread of their own, so the loupe's photo never waits for a scan
-        self.crop_status = ScanStatus(self, verb="Proposing crops")
-        self.crop_status.cancel.setToolTip("Stop proposing crops; those proposed so far are kept")
-        self.crop_status.device.hide()
-        self.crop_status.layout().insertSpacing(0, 12)
-        self.statusBar().addPermanentWidget(self.crop_status)
         self.cropping = CropService(catalog.path, scorer_factory, parent=self)
         self.crop = CropController(catalog, settings, self.loupe, self.cropping, self.crop_status, self,
                                    targets=self.session.targets, culling=self.culling)
@@ -132,11 +118,7 @@ class MainWindow(QMainWindow):
         self.attention.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.loupe.caption_extra = self.compare.caption_extra = self.groups.caption_extra
         self.views.attach(self.crop, self.attention, self.groups, self.map_control)
-
-        self._repaint_timer = QTimer(self)  # thumbnails arrive in bursts: repaint the grid once per burst
-        self._repaint_timer.setSingleShot(True)
-        self._repaint_timer.setInterval(30)
-        self._repaint_timer.timeout.connect(self.grid.viewport().update)
+        self.arrivals = ThumbnailArrivals(self.thumbnail_loader, self.thumbs, self.grid, self)
 
         self._build_actions()
         self._connect()
@@ -167,43 +149,25 @@ class MainWindow(QMainWindow):
 
         self.filters = FilterBar(self.settings.sort, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.filters)
-        self.side = SidePanel(self)
-        side_scroll = QScrollArea(self)  # a long group list scrolls; it never squeezes the photo's details
-        side_scroll.setWidget(self.side)
-        side_scroll.setWidgetResizable(True)
-        side_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.side_dock = self._dock("Scores", "scores_dock", side_scroll)
         self.personal = PersonalModels(self)  # the Models panel and menu: choose, train, review (issue 7)
-        self.models_dock = self._dock("Models", "models_dock", self.personal.panel)
-        self.people_panel = PeoplePanel(self)  # who is in the photo, the shoot's people (issue 28)
-        self.people_dock = self._dock("People", "people_dock", self.people_panel)
+        self.panels = Panels(self, self.session, self.personal.panel)  # the docks: Scores, Models, People
+        self.side, self.side_dock, self.models_dock = self.panels.side, self.panels.side_dock, self.panels.models_dock
+        self.people_panel = self.panels.people
         self.people_panel.person_chosen.connect(lambda n: self.filters.people_box.choose(n))
         self.session.set_model(self.settings.model)  # the default's, if the model chosen last time is gone
 
-    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        return dock
-
     def _build_status_bar(self) -> None:
-        self.count_label = QLabel(self)
-        self.scan_status = ScanStatus(self)
-        self.statusBar().addWidget(self.count_label, 1)
-        self.size_slider = SizeSlider(self.settings, self.thumbs, self.grid, self)
+        self.status_bar = StatusBar(self.settings, self.thumbs, self.grid, self)  # counts, size, scan, crops
+        self.setStatusBar(self.status_bar)
+        self.count_label, self.size_slider = self.status_bar.count_label, self.status_bar.size_slider
+        self.scan_status, self.crop_status = self.status_bar.scan_status, self.status_bar.crop_status
         self.size_slider.size_changed.connect(lambda _edge: self._save_settings())
-        self.statusBar().addPermanentWidget(self.size_slider)
-        self.statusBar().addPermanentWidget(self.scan_status)
 
     def _build_actions(self) -> None:
         """The actions and menus of ui/actions.py, with what each does here."""
         A = MainAction
         handlers = {
-            A.OPEN: self.choose_folder, A.EXPORT: self.show_export, A.SIDECARS: self.write_sidecars,
+            A.OPEN: self.folders.choose, A.EXPORT: self.show_export, A.SIDECARS: self.write_sidecars,
             A.PREFERENCES: self.show_preferences, A.QUIT: self.close, A.UNDO: self.undo, A.REDO: self.redo,
             A.SELECT_ALL: self.select_all, A.SELECT_NONE: self.selection.select_none,
             A.PICK: lambda: self.set_decision(Decision.KEEP), A.REJECT: lambda: self.set_decision(Decision.REJECT),
@@ -239,42 +203,32 @@ class MainWindow(QMainWindow):
 
         bar = self.menuBar()
         menus = build_menus(bar, actions, {
-            "attention": self.attention.action, "scores_dock": self.side_dock.toggleViewAction(),
-            "models_dock": self.models_dock.toggleViewAction(), "people_dock": self.people_dock.toggleViewAction(),
-            "crop": self.crop.menu,
+            "attention": self.attention.action, **self.panels.toggles(), "crop": self.crop.menu,
             "models": self.personal.menu(self)})
         self.recent_menu = menus["recent"]
-        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
-        self.fill_recent_menu()
-        menus["&Edit"].aboutToShow.connect(self._update_undo_actions)
-        self._update_undo_actions()
+        self.folders.attach_recent(self.recent_menu)
+        menus["&Edit"].aboutToShow.connect(self.culling.update_actions)
+        self.culling.attach_actions(self.undo_action, self.redo_action)
         self.crop.selection_action.triggered.connect(lambda: self.propose_crops(folder=False))
         self.crop.folder_action.triggered.connect(lambda: self.propose_crops(folder=True))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.crop.toolbar)
-        group = QActionGroup(self)  # Sort By: the filter bar's sorts, as a menu
-        for i in range(self.filters.sort_box.count()):
-            a = QAction(self.filters.sort_box.itemText(i), self, checkable=True)
-            a.setData(self.filters.sort_box.itemData(i))
-            a.setChecked(a.data() == self.session.view.sort)
-            key = a.data()
-            a.triggered.connect(lambda checked=False, key=key: self.filters.set_sort(key))
-            group.addAction(a)
-            menus["sort"].addAction(a)
-        self.sort_actions = group
+        self.sort_actions = self.filtering.fill_sort_menu(menus["sort"])
         self.shortcut_overlay = ShortcutOverlay(bar, self)
 
     def _connect(self) -> None:
-        status = lambda text, ms: self.statusBar().showMessage(text, ms)  # noqa: E731
+        status = self.status_bar.showMessage  # text, ms: every controller's `status`
+        self.folders.chosen.connect(self.open_folder)
+        self.folders.settings_changed.connect(self._save_settings)
         self.scan.changed.connect(lambda photos: self.culling.report(Changes(tuple(photos))))
         self.scan.finished.connect(self._on_finished)
         self.scan.message.connect(self.show_message)
-        self.scan.announced.connect(self._announce)
+        self.scan.announced.connect(self.messages.announce)
         self.scan.status_text.connect(status)
         self.culling.changed.connect(self._on_changed)  # every change of the photos: an edit, a scan, a crop
-        self.culling.advanced.connect(self._auto_advance)
+        self.culling.advanced.connect(self.views.advance_after)  # auto-advance
         self.culling.stepping.connect(self.crop.discard)  # an open crop overlay would show a box the undo changed
         self.culling.message.connect(self.show_message)
-        self.culling.announced.connect(self._announce)
+        self.culling.announced.connect(self.messages.announce)
         self.culling.status.connect(status)
         self.groups.grouped.connect(self.grouped)
         self.groups.grouped.connect(lambda _o: self.map_control.regrouped(self.mode == ViewMode.MAP))
@@ -285,17 +239,18 @@ class MainWindow(QMainWindow):
         self.map_control.ready.connect(self.map_ready)
         self.map_control.message.connect(self.show_message)
         self.map_control.status.connect(status)
-        self.map_control.moved.connect(self._on_map_current)
-        self.map_control.region.connect(self._on_map_region)
+        self.map_control.moved.connect(lambda _id: self._update_side_panel())  # the grid's cursor is on it too
         self.map.opened.connect(self.views.open_from_map)
         self.views.mode_changed.connect(self.mode_changed)
         self.views.looked_at.connect(self._update_side_panel)
         self.views.status.connect(status)
         self.exporting.message.connect(self.show_message)
         self.exporting.status.connect(status)
-        self.thumbnail_loader.loaded.connect(self._on_thumbnail)
-        self.thumbnail_loader.failed.connect(self._on_thumbnail_failed)
-        self.filters.changed.connect(self._on_filters_changed)
+        self.arrivals.arrived.connect(  # a new thumbnail: the map's tile of it, while the map is up
+            lambda key: self.map.thumbnail_arrived(key) if self.mode == ViewMode.MAP else None)
+        self.filtering.applied.connect(self.map_control.rows_changed)  # the grid's filters apply to the map
+        self.filtering.applied.connect(self.views.refocus)
+        self.filtering.settings_changed.connect(self._save_settings)
         self.selection.moved.connect(self._update_side_panel)
         self.selection.selection_changed.connect(self._update_counts)
         self.grid.opened.connect(lambda _id: self.show_loupe())
@@ -312,13 +267,7 @@ class MainWindow(QMainWindow):
     def mode(self) -> ViewMode:
         return self.session.mode
 
-    # ---- folders -----------------------------------------------------------------------------------
-    def choose_folder(self) -> None:
-        start = str(self.folder) if self.folder else os.path.expanduser("~")
-        folder = QFileDialog.getExistingDirectory(self, "Open Folder", start)
-        if folder:
-            self.open_folder(Path(folder))
-
+    # ---- folders (which one: ui/folders.py) ---------------------------------------------------------
     def open_folder(self, folder: Path | str) -> bool:
         """Show what the catalog knows of `folder` at once, then index and score it in the background."""
         target = canonical(Path(folder).expanduser())
@@ -328,7 +277,7 @@ class MainWindow(QMainWindow):
         self.messages.clear()
         self.crop.cancel_batch()  # crops still being proposed for the folder being left
         self.folder = target
-        self._end_review()
+        self.filtering.end_review()
         self.settings.add_recent(str(target))
         self._save_settings()
         self.setWindowTitle(f"{target.name or target} — {APP_TITLE}")
@@ -338,7 +287,7 @@ class MainWindow(QMainWindow):
         self.show_grid()
         opened = self.session.open(str(target))  # its rows, and its own undo history
         keep_long_lived()
-        self._update_undo_actions()
+        self.culling.update_actions()
         if opened.error:
             self.show_message(opened.error)
         self.groups.rank_stored()  # the stored groups come ranked from the grouping thread
@@ -352,41 +301,12 @@ class MainWindow(QMainWindow):
     def cancel_scan(self) -> None:
         self.scan.cancel()
 
-    def fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for folder in self.settings.recent_folders:
-            action = self.recent_menu.addAction(folder)
-            action.triggered.connect(lambda checked=False, f=folder: self.open_folder(f))
-        if self.settings.recent_folders:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Menu", self._clear_recent)
-        else:
-            self.recent_menu.addAction("No recent folders").setEnabled(False)
-
-    def _clear_recent(self) -> None:
-        self.settings.recent_folders = [str(self.folder)] if self.folder else []
-        self._save_settings()
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._dropped_folder(event) is not None:
+        if dropped_folder(event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        folder = self._dropped_folder(event)
-        if folder is not None:
-            event.acceptProposedAction()
-            self.open_folder(folder)
-
-    @staticmethod
-    def _dropped_folder(event) -> Path | None:
-        for url in event.mimeData().urls():
-            if url.isLocalFile():
-                path = Path(url.toLocalFile())
-                if path.is_dir():
-                    return path
-                if path.is_file():
-                    return path.parent
-        return None
+        self.folders.drop(event)
 
     # ---- the folder's scan (ui/scan_controller.py) ---------------------------------------------------
     @Slot(object)
@@ -400,38 +320,7 @@ class MainWindow(QMainWindow):
         self.selection.keeping(self.session.view.refresh)
         self.statusBar().showMessage("Sorted again", 3000)
 
-    # ---- thumbnails --------------------------------------------------------------------------------
-    @Slot(str, QImage)
-    def _on_thumbnail(self, key: str, image: QImage) -> None:
-        self.thumbs.store(key, image)
-        if self.mode == ViewMode.MAP:
-            self.map.thumbnail_arrived(key)
-        if not self._repaint_timer.isActive():
-            self._repaint_timer.start()
-
-    @Slot(str, str)
-    def _on_thumbnail_failed(self, key: str, message: str) -> None:
-        self.thumbs.store_failure(key, message)
-        if not self._repaint_timer.isActive():
-            self._repaint_timer.start()
-
-    # ---- sort, filter, what is looked at -----------------------------------------------------------
-    def _on_filters_changed(self) -> None:
-        sort = self.filters.sort
-        self.selection.keeping(lambda: self.session.view.set_view(sort, self.filters.photo_filter()))
-        for a in self.sort_actions.actions():
-            a.setChecked(a.data() == sort)
-        if sort != self.settings.sort and sort != "uncertain":  # a review is for now, not the next start
-            self.settings.sort = sort
-            self._save_settings()
-        if sort != "uncertain":
-            self._before_review = None
-        self.map_control.rows_changed()  # the grid's filters apply to the map
-        if self.mode == ViewMode.GRID:
-            self.grid.setFocus()
-        elif self.mode == ViewMode.MAP:
-            self.map.setFocus()
-
+    # ---- sort, filter (ui/filter_controller.py), what is looked at (ui/panels.py) ------------------
     def set_sort(self, sort: str) -> None:
         self.filters.set_sort(sort)
 
@@ -442,19 +331,16 @@ class MainWindow(QMainWindow):
         return self.session.selected_photos()
 
     def _update_side_panel(self) -> None:
-        self.side.show_session(self.session)
-        self.people_panel.show_photo(self.session.current())
+        self.panels.show_current()
 
     def _on_people(self, people: object) -> None:
         """The shoot's people as the groups now have them: the People panel, the People filter."""
-        self.people_panel.set_people(people)
-        self.filters.people_box.set_people(people)
-        if self.filters.people_box.person:  # the chosen person's photos as the people are now
-            self._on_filters_changed()
+        self.panels.set_people(people)
+        self.filtering.set_people(people)  # the chosen person's photos as the people are now
         self._update_side_panel()
 
     def _update_counts(self) -> None:
-        self.count_label.setText(count_text(self.session))
+        self.status_bar.show_counts(self.session)
 
     # ---- culling (the rules: core/culling/session.py; the keys: ui/culling_controller.py) --------------
     def set_decision(self, decision: Decision | None) -> None:
@@ -481,42 +367,13 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_changed(self, changes: Changes) -> None:
         """What changed in the session (an edit, an undo, a scan's scores, a crop): every view shows it."""
+        self.views.show_changes(changes)  # the loupe, compare, the loupe's crop overlay
         if changes.photos:
-            view, scored = self.session.view, len(self.session.view.scores())
-            for p in changes.photos:
-                if self.mode == ViewMode.LOUPE:
-                    self.loupe.update_photo(p, view.rank(p), scored)
-                elif self.mode == ViewMode.COMPARE:
-                    self.compare.update_photo(p, view.rank(p), scored)
             self._update_side_panel()
             self._update_counts()
-            self.map_control.photos_changed(list(changes.photos))
-        if changes.history:
-            self._update_undo_actions()
-            if self.mode == ViewMode.LOUPE and self.loupe.photo is not None:
-                self.crop.show_photo(self.session.get(self.loupe.photo.id) or self.loupe.photo)
-        if changes.groups:
-            self.groups.rank_stored()  # the folder's groups as they are now, ranked, from the grouping thread
-
-    @Slot(object)
-    def _auto_advance(self, changes: Changes) -> None:
-        if not self.settings.auto_advance:
-            return
-        if changes.group_id is None:
-            self.views.advance(+1)
-        elif self.mode == ViewMode.GRID:  # B: on to the next moment
-            rows = self.session.view.group_rows(changes.group_id)
-            if rows and max(rows) + 1 < self.model.rowCount():
-                self.selection.select_row(max(rows) + 1)
-
-    def _announce(self, text: str, level: str = "info") -> None:
-        self.messages.clear()
-        self.show_message(text, level)
-
-    def _update_undo_actions(self) -> None:
-        next_undo, next_redo = self.culling.next_steps()
-        self.undo_action.setText(f"&Undo {next_undo.description}" if next_undo else "&Undo")
-        self.redo_action.setText(f"&Redo {next_redo.description}" if next_redo else "&Redo")
+        self.map_control.show_changes(changes)
+        self.culling.show_changes(changes)  # Edit > Undo and Redo say what they would do
+        self.groups.show_changes(changes)  # the folder's groups as they are now, ranked, from the grouping thread
 
     def select_all(self) -> None:
         self.show_grid()
@@ -585,22 +442,6 @@ class MainWindow(QMainWindow):
     def regroup(self) -> Job | None:
         return self.groups.regroup()
 
-    # ---- the map (ui/map_controller.py) ------------------------------------------------------------
-    def _on_map_current(self, photo_id: int) -> None:
-        row = self.session.view.row_of(photo_id)
-        if row is not None:
-            self.selection.select_row(row, scroll=False)
-        self._update_side_panel()
-
-    def _on_map_region(self, photo_ids: list[int]) -> None:
-        """A region dragged on the map becomes the grid's selection too: P, X, U and the stars apply to it."""
-        rows = [r for r in (self.session.view.row_of(pid) for pid in photo_ids) if r is not None]
-        self.selection.select_rows(rows, rows[0] if rows else None)
-        if rows:
-            self.map_control.set_current(photo_ids[0])
-            self.statusBar().showMessage(f"{len(rows)} photo{'s' if len(rows) != 1 else ''} selected on the map: "
-                                         "P pick, X reject, U unflag, 0-5 stars (Ctrl+Z undoes)", 8000)
-
     # ---- help --------------------------------------------------------------------------------------
     def show_shortcuts(self) -> None:
         """Every key the menus answer (read from their actions), over the window; any key closes it."""
@@ -667,22 +508,11 @@ class MainWindow(QMainWindow):
         self.scan.start(self.folder, name, self.settings.device, self.batch_size)
 
     def review_uncertain(self) -> None:
-        """The unflagged photos the active model is least sure about (score nearest its boundary) first:
-        deciding those teaches the next model the most. For this folder, now: the next folder (or start) comes
-        back to the sort and filter the user had."""
-        if self._before_review is None:
-            self._before_review = (self.filters.sort, self.filters.photo_filter())
-        self.filters.set_sort("uncertain")
-        self.filters.set_filter(dataclasses.replace(self.filters.photo_filter(), decision="unflagged"))
+        """The unflagged photos the active model is least sure about (score nearest its boundary) first, in the
+        grid from the first: deciding those teaches the next model the most (the sort: ui/filter_controller.py)."""
+        self.filtering.review_uncertain()
         self.show_grid()
         self.selection.select_first()
-
-    def _end_review(self) -> None:
-        if self.filters.sort == "uncertain":
-            sort, photo_filter = self._before_review or (self.settings.sort, self.filters.photo_filter())
-            self._before_review = None
-            self.filters.set_sort(sort if sort != "uncertain" else "score")  # announced: the grid follows
-            self.filters.set_filter(photo_filter)
 
     # ---- messages, settings, shutting down ---------------------------------------------------------
     def show_message(self, text: str, level: str = "error") -> None:

@@ -1,18 +1,20 @@
 """The Map (issue 20) in the window: its layout job, the map view, and what the map tells the culling session.
 
-Like the scan and crop controllers, it is given what it works with (the session, the map view, the map service) and
-talks to the window through signals. The folder is laid out in the background the first time it is shown (then
-from the catalog's cache, quick), laid out again after a scan adds photos or a regrouping moves outlines, and shows
-the grid's rows (its filters apply). What the map has under the cursor, and a region dragged on it, are the
-session's to know: P, X, U and the stars act on them (core/culling/session.py `targets`).
+Like the scan and crop controllers, it is given what it works with (the session, the map view, the map service, the
+grid's selection) and talks to the window through signals. The folder is laid out in the background the first time
+it is shown (then from the catalog's cache, quick), laid out again after a scan adds photos or a regrouping moves
+outlines, and shows the grid's rows (its filters apply). What the map has under the cursor, and a region dragged on
+it, are the session's to know: P, X, U and the stars act on them (core/culling/session.py `targets`); the grid's
+cursor and selection follow them, so that back in the grid the same photos are under the keys.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.core.culling.session import Changes, CullingSession
 from selfie_desk.core.storage.catalog import Photo
+from selfie_desk.ui.grid_selection import GridSelection
 from selfie_desk.ui.map_view import MapView
 from selfie_desk.workers.mapping import MapOutcome, MapService
 from selfie_desk.workers.service import Job
@@ -22,13 +24,12 @@ class MapController(QObject):
     ready = Signal(object)  # MapOutcome: the map of the folder is laid out (or could not be)
     message = Signal(str, str)  # text, level: for the message bar
     status = Signal(str, int)  # text, ms: for the status bar
-    moved = Signal(object)  # int | None: the map's current photo (the grid's cursor follows)
-    region = Signal(list)  # photo ids dragged over: the selection
+    moved = Signal(object)  # int | None: the map's current photo (the grid's cursor is on it now)
 
-    def __init__(self, session: CullingSession, view: MapView, service: MapService,
+    def __init__(self, session: CullingSession, view: MapView, service: MapService, selection: GridSelection,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.session, self.view, self.service = session, view, service
+        self.session, self.view, self.service, self.selection = session, view, service, selection
         self.job: Job | None = None
         self.folder: str | None = None  # the folder whose map the view shows (or is being laid out)
         view.current_changed.connect(self._on_current)
@@ -93,6 +94,11 @@ class MapController(QObject):
         if self.folder is not None:
             self.view.update_photos([self.session.view.get(p.id) or p for p in photos])
 
+    def show_changes(self, changes: Changes) -> None:
+        """What changed in the session (an edit, an undo, a scan's scores, a crop): the map's cells show it."""
+        if changes.photos:
+            self.photos_changed(list(changes.photos))
+
     @Slot(object)
     def _on_ready(self, outcome: MapOutcome) -> None:
         self.job = None
@@ -124,13 +130,21 @@ class MapController(QObject):
     @Slot(int)
     def _on_current(self, photo_id: int) -> None:
         self._tell_session()
+        row = self.session.view.row_of(photo_id)
+        if row is not None:
+            self.selection.select_row(row, scroll=False)
         self.moved.emit(photo_id)
 
     @Slot(list)
     def _on_region(self, photo_ids: list[int]) -> None:
-        """A region dragged on the map: what P, X, U and the stars apply to (the window selects it in the grid)."""
+        """A region dragged on the map: what P, X, U and the stars apply to, the grid's selection too."""
         self._tell_session()
-        self.region.emit(photo_ids)
+        rows = [r for r in (self.session.view.row_of(pid) for pid in photo_ids) if r is not None]
+        self.selection.select_rows(rows, rows[0] if rows else None)
+        if rows:
+            self.set_current(photo_ids[0])
+            self.status.emit(f"{len(rows)} photo{'s' if len(rows) != 1 else ''} selected on the map: "
+                             "P pick, X reject, U unflag, 0-5 stars (Ctrl+Z undoes)", 8000)
 
     def set_current(self, photo_id: int | None) -> None:
         self.view.set_current(photo_id)

@@ -40,6 +40,11 @@ class MessageBar(QFrame):
         self.restyle()
         self.show()
 
+    def announce(self, text: str, level: str = "info") -> None:
+        """What was said before cleared, then `text` (what B did and its undo; one line for many unreadable photos)."""
+        self.clear()
+        self.show_message(text, level)
+
     def restyle(self) -> None:
         """Colours from the theme (which may have changed) for the current level."""
         if self.lines:

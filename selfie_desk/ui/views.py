@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QStackedWidget, QWidget
 
-from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.core.culling.session import Changes, CullingSession
 from selfie_desk.core.storage.catalog import Photo
 from selfie_desk.core.storage.settings import Settings
 from selfie_desk.core.vocabulary import ViewMode
@@ -128,6 +128,38 @@ class Views(QObject):
             row = self.grid.currentIndex().row() + delta
             if 0 <= row < len(self.session.view):
                 self.selection.select_row(row)
+
+    def advance_after(self, changes: Changes) -> None:
+        """Auto-advance (Photo > Auto-advance) after a flag, stars or B: on to the next photo, or after B in the grid
+        to the next moment (the row after the group's last)."""
+        if not self.settings.auto_advance:
+            return
+        if changes.group_id is None:
+            self.advance(+1)
+        elif self.mode == ViewMode.GRID:  # B: on to the next moment
+            rows = self.session.view.group_rows(changes.group_id)
+            if rows and max(rows) + 1 < len(self.session.view):
+                self.selection.select_row(max(rows) + 1)
+
+    def show_changes(self, changes: Changes) -> None:
+        """What changed in the session (an edit, an undo, a scan's scores, a crop), in the loupe or compare; after an
+        undo or a crop, the loupe's crop mode on the photo as it is now."""
+        if changes.photos:
+            view, scored = self.session.view, len(self.session.view.scores())
+            for p in changes.photos:
+                if self.mode == ViewMode.LOUPE:
+                    self.loupe.update_photo(p, view.rank(p), scored)
+                elif self.mode == ViewMode.COMPARE:
+                    self.compare.update_photo(p, view.rank(p), scored)
+        if changes.history and self.mode == ViewMode.LOUPE and self.loupe.photo is not None:
+            self.crop.show_photo(self.session.get(self.loupe.photo.id) or self.loupe.photo)
+
+    def refocus(self) -> None:
+        """The keys back to the grid or the map (after a click on the filter bar)."""
+        if self.mode == ViewMode.GRID:
+            self.grid.setFocus()
+        elif self.mode == ViewMode.MAP:
+            self.map.setFocus()
 
     # ---- compare -----------------------------------------------------------------------------------
     def show_compare(self) -> None:
