@@ -3,7 +3,8 @@
 The view is the culling session's `mode`, since what a key acts on depends on it (core/culling/session.py); this
 shows it, keeps the session told of what the loupe and compare show, and brings the grid's cursor along: back from
 the loupe the grid is on the photo last looked at, and Esc goes back where the loupe or compare was opened (the
-grid or the map).
+grid or the map). After an edit the loupe and compare show the photos as they are now (`show_changes`), and with
+auto-advance on, a flag moves on to the next photo (`advance_after`).
 """
 
 from __future__ import annotations
