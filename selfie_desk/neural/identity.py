@@ -59,7 +59,11 @@ class FaceIdentifier:
         with self._lock:
             shape = self._shape(image, dlib.rectangle(x0, y0, x1, y1))
             vec = self._net.compute_face_descriptor(image, shape, 0, 0.25)
-        return np.asarray(vec, np.float32)
+        # Read by index, never by iteration: iterating dlib's vector ends with an IndexError raised from C++, and
+        # on the window's scoring thread that path hung for good: gdb showed the thread inside _dlib_pybind11's
+        # exception handling, in PyEval_AcquireThread, waiting for the GIL it already held (np.asarray(vec) here;
+        # tools/screenshots.py's burst, on main too). Indexing within len(vec) raises nothing.
+        return np.array([vec[i] for i in range(len(vec))], np.float32)
 
 
 def pick(faces: Sequence[Face], min_eye_distance: float = MIN_EYE_DISTANCE_PX, most: int = MAX_FACES) -> set[int]:
