@@ -258,3 +258,19 @@ def test_compare_shows_accepted_crops_as_the_loupe_does(qtbot, make_window, tmp_
     CullingSession(window.catalog).adopt([(first.id, "crop", None)])
     window.crop.reread([first])
     assert not overlay.isVisible()
+
+
+def test_a_passing_message_is_never_drawn_under_the_counts(qtbot, make_window):
+    """The status bar's counts give way to a passing message, also one sent while the window was not shown (the
+    folder opened at start-up): QStatusBar hid them only while shown, and both texts were drawn over each other."""
+    window = make_window()
+    bar, counts = window.statusBar(), window.count_label
+    window.hide()
+    bar.showMessage("Scored 7 photos in 0.8 s", 5000)
+    window.show()
+    qtbot.waitExposed(window)
+    assert bar.currentMessage() and not counts.isVisible()
+    bar.clearMessage()
+    assert counts.isVisible()
+    bar.showMessage("Sorted again", 3000)
+    assert not counts.isVisible()

@@ -31,6 +31,9 @@ class StatusBar(QStatusBar):
         self.crop_status.device.hide()
         self.crop_status.layout().insertSpacing(0, 12)
         self.addPermanentWidget(self.crop_status)
+        # A passing message takes the counts' place. QStatusBar hides them itself only while it is shown: a message
+        # sent before the window showed (the folder opened at start-up) left them drawn over it.
+        self.messageChanged.connect(lambda text: self.count_label.setVisible(not text))
 
     def show_counts(self, session: CullingSession) -> None:
         self.count_label.setText(count_text(session))
