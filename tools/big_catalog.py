@@ -223,6 +223,18 @@ def window(args: argparse.Namespace) -> int:
     # open_folder without its scan (the files need not exist): the catalog's photos, the stored groups ranked
     phase[0] = "open"
     win.folder = folder
+    clock, gaps = QElapsedTimer(), []  # the window's thread: the longest gap between 5 ms ticks is its freeze
+    ticker = QTimer()
+    ticker.setInterval(5)
+    ticker.timeout.connect(lambda: gaps.append(clock.restart()))
+    if profile == "open":
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+    clock.start()
+    ticker.start()
     t = time.perf_counter()
     win.session.open(str(folder))  # the catalog's photos into the rows, the folder's undo history
     win.groups.rank_stored()
@@ -230,6 +242,13 @@ def window(args: argparse.Namespace) -> int:
     win.selection.select_first()
     settle()
     figures["open (catalog read, stored groups ranked)"] = time.perf_counter() - t
+    gaps.append(clock.elapsed())
+    ticker.stop()
+    figures["open: longest window freeze"] = max(gaps, default=0) / 1000
+    if profile == "open":
+        prof.disable()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     grid = win.grid
     grid.setFocus()
     phase[0] = "actions"
@@ -246,11 +265,8 @@ def window(args: argparse.Namespace) -> int:
     timed("Ctrl+Z (the pick)", lambda: QTest.keyClick(grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier))
     still = len(grid.selectionModel().selectedRows())
     # the regroup at the end of a scan: grouping on its thread, then the window takes the new groups
-    clock, gaps = QElapsedTimer(), []
+    gaps.clear()
     clock.start()
-    ticker = QTimer()
-    ticker.setInterval(5)
-    ticker.timeout.connect(lambda: gaps.append(clock.restart()))
     ticker.start()
     phase[0] = "regroup"
     t = time.perf_counter()
