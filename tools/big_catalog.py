@@ -1,6 +1,6 @@
 """A 50,000-photo catalog, and how the window and `groups` do on it (issue 31): every window action timed with
-everything selected, the longest freeze of the window's thread while the folder is grouped again (what the end of
-a scan does), and the peak memory of the window and of `selfie-desk groups`.
+everything selected, the longest freeze of the window's thread while the folder opens and while it is grouped again
+(what the end of a scan does), and the peak memory of the window and of `selfie-desk groups`.
 
     .venv/bin/python tools/big_catalog.py make /work/cache/big [--photos 50000] [--files]
     .venv/bin/python tools/big_catalog.py window /work/cache/big [--model]
@@ -13,7 +13,8 @@ the shipped head, then grouped as a scan leaves them. With --files each photo is
 size, time and fingerprint the catalog holds, so `groups` finds every photo scored and unchanged and only groups
 (no photo is decoded). `window` opens the window offscreen on the folder (as `open_folder` does, without its scan:
 `--files` or not, no photo is read), selects everything (Ctrl+A) and times each action, key to repaint; `--model`
-loads the convnet first, as a window that has scanned holds it. Peak memory is this process's VmHWM. A benchmark,
+loads the convnet first, as a window that has scanned holds it. BIG_CATALOG_PROFILE=NAME profiles one action (its
+name as printed; "open" for the open). Peak memory is this process's VmHWM. A benchmark,
 not a test: docs/reliability.md has the figures, machine and load.
 """
 
