@@ -358,3 +358,30 @@ def test_a_schema_10_catalog_moves_its_blobs_to_photo_features_without_losing_a_
         assert cat.embeddings([1, 2, 4]).keys() == {2} and cat.signatures([1, 2, 4]) == {}
         left = [r[0] for r in cat._db.execute("SELECT photo_id FROM photo_features ORDER BY photo_id")]
         assert left == [2, 5]
+
+
+def test_opening_a_folder_parses_no_look_until_one_is_read(catalog, monkeypatch):
+    """Issue 31: the rows of a 50,000-photo folder were read with every photo's look parsed from JSON on the window's
+    thread; only the photos the user looks at (or a filter by reason) need theirs."""
+    import json
+
+    from selfie_desk.core.storage.catalog import Result
+
+    looks = [{"aspects": {"sharpness": 0.25, "noise": 0.5}, "reasons": ["slightly soft focus"]},
+             {"aspects": {"sharpness": 0.75}, "reasons": []}]
+    ids = [catalog.add_file(f"/shoot/{i}.jpg", 1, 0, f"f{i}") for i in range(len(looks))]
+    catalog.record([Result(pid, 40, 30, score=0.5, look=look) for pid, look in zip(ids, looks, strict=True)],
+                   "default", "")
+    parsed: list[str] = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text, *a, **k: parsed.append(text) or real_loads(text, *a, **k))
+    session = CullingSession(catalog)
+    opened = session.open("/shoot")
+    assert len(opened.photos) == 2 and parsed == []  # the rows are read, no look parsed
+    first, second = session.view.get(ids[0]), session.view.get(ids[1])
+    assert first is not None and second is not None
+    assert first.reasons == ["slightly soft focus"] and first.aspects == looks[0]["aspects"] and len(parsed) == 1
+    assert second.look == looks[1] and first.look != second.look and first.to_json()["aspects"] == {
+        "sharpness": 0.25, "noise": 0.5}
+    again = catalog.photos("default", folder="/shoot")  # the same rows read again compare equal, unparsed
+    assert again == [first, second] and len(parsed) == 2

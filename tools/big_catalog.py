@@ -1,6 +1,6 @@
 """A 50,000-photo catalog, and how the window and `groups` do on it (issue 31): every window action timed with
-everything selected, the longest freeze of the window's thread while the folder is grouped again (what the end of
-a scan does), and the peak memory of the window and of `selfie-desk groups`.
+everything selected, the longest freeze of the window's thread while the folder opens and while it is grouped again
+(what the end of a scan does), and the peak memory of the window and of `selfie-desk groups`.
 
     .venv/bin/python tools/big_catalog.py make /work/cache/big [--photos 50000] [--files]
     .venv/bin/python tools/big_catalog.py window /work/cache/big [--model]
@@ -13,7 +13,8 @@ the shipped head, then grouped as a scan leaves them. With --files each photo is
 size, time and fingerprint the catalog holds, so `groups` finds every photo scored and unchanged and only groups
 (no photo is decoded). `window` opens the window offscreen on the folder (as `open_folder` does, without its scan:
 `--files` or not, no photo is read), selects everything (Ctrl+A) and times each action, key to repaint; `--model`
-loads the convnet first, as a window that has scanned holds it. Peak memory is this process's VmHWM. A benchmark,
+loads the convnet first, as a window that has scanned holds it. BIG_CATALOG_PROFILE=NAME profiles one action (its
+name as printed; "open" for the open). Peak memory is this process's VmHWM. A benchmark,
 not a test: docs/reliability.md has the figures, machine and load.
 """
 
@@ -223,6 +224,18 @@ def window(args: argparse.Namespace) -> int:
     # open_folder without its scan (the files need not exist): the catalog's photos, the stored groups ranked
     phase[0] = "open"
     win.folder = folder
+    clock, gaps = QElapsedTimer(), []  # the window's thread: the longest gap between 5 ms ticks is its freeze
+    ticker = QTimer()
+    ticker.setInterval(5)
+    ticker.timeout.connect(lambda: gaps.append(clock.restart()))
+    if profile == "open":
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+    clock.start()
+    ticker.start()
     t = time.perf_counter()
     win.session.open(str(folder))  # the catalog's photos into the rows, the folder's undo history
     win.groups.rank_stored()
@@ -230,6 +243,13 @@ def window(args: argparse.Namespace) -> int:
     win.selection.select_first()
     settle()
     figures["open (catalog read, stored groups ranked)"] = time.perf_counter() - t
+    gaps.append(clock.elapsed())
+    ticker.stop()
+    figures["open: longest window freeze"] = max(gaps, default=0) / 1000
+    if profile == "open":
+        prof.disable()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     grid = win.grid
     grid.setFocus()
     phase[0] = "actions"
@@ -246,11 +266,8 @@ def window(args: argparse.Namespace) -> int:
     timed("Ctrl+Z (the pick)", lambda: QTest.keyClick(grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier))
     still = len(grid.selectionModel().selectedRows())
     # the regroup at the end of a scan: grouping on its thread, then the window takes the new groups
-    clock, gaps = QElapsedTimer(), []
+    gaps.clear()
     clock.start()
-    ticker = QTimer()
-    ticker.setInterval(5)
-    ticker.timeout.connect(lambda: gaps.append(clock.restart()))
     ticker.start()
     phase[0] = "regroup"
     t = time.perf_counter()

@@ -95,8 +95,7 @@ class CullingSession:
             photos, error = self.catalog.photos(self.model, folder=folder), ""
         except sqlite3.Error as exc:
             photos, error = [], f"Cannot read the catalog: {exc}"
-        self.view.set_photos(photos)
-        self.view.set_groups(GroupIndex())
+        self.view.set_photos(photos, GroupIndex())  # one rebuild of the rows: the groups come ranked later
         return Changes(tuple(photos), error=error)
 
     def reread(self, photo_ids: Iterable[int]) -> list[Photo]:

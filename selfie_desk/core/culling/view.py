@@ -191,7 +191,12 @@ class FolderView:
         return self._counts
 
     # ---- changing ----------------------------------------------------------------------------------
-    def set_photos(self, photos: list[Photo]) -> None:
+    def set_photos(self, photos: list[Photo], groups: GroupIndex | None = None) -> None:
+        """The folder's photos (and, on opening a folder, its groups: one rebuild of the rows, not two)."""
+        if groups is not None:
+            self.groups = groups
+            self._members = None
+            self.expanded &= set(groups.groups)
         self._all = {p.id: p for p in photos}
         self._badges.clear()
         self._counts = None
