@@ -294,3 +294,10 @@ def test_export_best_of_groups_from_the_window_and_the_command_line(qtbot, make_
                            "--best-of-groups"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([Path(best.path).name, "rocket.jpg"])
+
+
+def test_the_status_bar_says_when_a_folder_has_no_photos_of_one_moment(qtbot, make_window, demo_folder):
+    """Unrelated photos: "No photos of one moment", not "0 groups of one moment (0 photos)"."""
+    window = make_window(stacks=True)
+    open_and_group(qtbot, window, demo_folder)
+    assert window.statusBar().currentMessage() == "No photos of one moment"

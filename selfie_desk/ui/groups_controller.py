@@ -77,8 +77,8 @@ class GroupsController(QObject):
         self.set_groups(outcome.index or GroupIndex(outcome.ranked))
         if outcome.regrouped:
             n = outcome.groups
-            self.status.emit(f"{n} group{'s' if n != 1 else ''} of one moment ({outcome.grouped} photos)"
-                             + (": G expands one, B keeps its best and rejects the rest" if n else ""), 8000)
+            self.status.emit(f"{n} group{'s' if n != 1 else ''} of one moment ({outcome.grouped} photos): G expands "
+                             "one, B keeps its best and rejects the rest" if n else "No photos of one moment", 8000)
         self.grouped.emit(outcome)
 
     def show_changes(self, changes: Changes) -> None:
