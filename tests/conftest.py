@@ -114,8 +114,8 @@ def no_threads_left_running(request, monkeypatch):
 def make_window(qtbot, scorer):
     """MainWindow factory on the UI thread's own catalog, sharing the session's model (CPU) to save loading it."""
     from selfie_desk.core import paths
+    from selfie_desk.core.settings import Settings
     from selfie_desk.core.storage.catalog import Catalog
-    from selfie_desk.core.storage.settings import Settings
     from selfie_desk.ui.app import tune_process
     from selfie_desk.ui.main_window import MainWindow
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from hostile_corpus import build, image, jpeg_bytes, png_header_only, snapshot
 
+from selfie_desk.core import files
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.formats import decoding, export, files, indexing, sidecars, xmp
+from selfie_desk.core.formats import decoding, export, indexing, sidecars, xmp
 from selfie_desk.core.storage.catalog import Catalog, NewerCatalogError
 from selfie_desk.core.storage.catalog_access import CatalogError, explain, move_aside, open_catalog, scan_lock
 
@@ -594,7 +595,7 @@ def test_the_window_reports_the_hostile_corpus_in_its_message_bar_and_stays_up(q
 
 
 def test_settings_remove_what_a_killed_save_left(tmp_path):
-    from selfie_desk.core.storage.settings import Settings
+    from selfie_desk.core.settings import Settings
 
     s = Settings.load(tmp_path / "settings.json")
     litter = tmp_path / f"{files.TEMP_PREFIX}{_dead_pid()}-q.settings.tmp"

@@ -17,7 +17,7 @@ import pytest
 from conftest import photo, save_jpeg
 from hostile_corpus import jpeg_bytes
 
-from selfie_desk.core.formats import files
+from selfie_desk.core import files
 
 EXIT_CATALOG, EXIT_INTERRUPTED = 3, 130
 N_KILL = 30

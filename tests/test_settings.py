@@ -3,7 +3,7 @@
 import json
 
 from selfie_desk.core import paths
-from selfie_desk.core.storage.settings import MAX_RECENT, SETTINGS_VERSION, Settings
+from selfie_desk.core.settings import MAX_RECENT, SETTINGS_VERSION, Settings
 
 
 def settings_file():

@@ -19,8 +19,8 @@ from selfie_desk.core.crop import geometry as crop_geometry
 from selfie_desk.core.culling.ranking import crop_rank_score
 from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.formats.indexing import canonical
+from selfie_desk.core.settings import CROP_RATIOS, Settings
 from selfie_desk.core.storage.catalog import Catalog
-from selfie_desk.core.storage.settings import CROP_RATIOS, Settings
 from selfie_desk.ui import crop_box
 
 SCAN_TIMEOUT_MS = 90_000

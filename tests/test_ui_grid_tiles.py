@@ -13,8 +13,8 @@ from PySide6.QtGui import QFont, QFontMetricsF, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from selfie_desk.core.culling.ranking import sort_key
+from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
 from selfie_desk.core.storage.catalog import FaceBox, Photo
-from selfie_desk.core.storage.settings import THUMBNAIL_SIZES, Settings
 from selfie_desk.ui.grid import PAD, crop_pill_text, layout_strip
 
 SCAN_TIMEOUT_MS = 90_000

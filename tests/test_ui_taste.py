@@ -10,8 +10,8 @@ from taste_data import copy_catalog
 
 from selfie_desk.core import paths
 from selfie_desk.core.culling.session import CullingSession
+from selfie_desk.core.settings import Settings
 from selfie_desk.core.storage.catalog import Catalog
-from selfie_desk.core.storage.settings import Settings
 
 TIMEOUT_MS = 120_000
 

@@ -8,7 +8,7 @@ from conftest import photo_folder
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
-from selfie_desk.core.storage.settings import Settings
+from selfie_desk.core.settings import Settings
 from selfie_desk.ui import theme
 
 SCAN_TIMEOUT_MS = 90_000

@@ -12,7 +12,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.storage.settings import Settings
+from selfie_desk.core.settings import Settings
 from selfie_desk.ui.canvas import ViewState
 
 SCAN_TIMEOUT_MS = 90_000
@@ -190,7 +190,7 @@ def test_the_window_opens_without_importing_torch():
         "from selfie_desk.ui.app import create_application\n"
         "from selfie_desk.ui.main_window import MainWindow\n"
         "from selfie_desk.core.storage.catalog import Catalog\n"
-        "from selfie_desk.core.storage.settings import Settings\n"
+        "from selfie_desk.core.settings import Settings\n"
         "from selfie_desk.core import paths\n"
         "app = create_application()\n"
         "w = MainWindow(Catalog(paths.catalog_path()), Settings.load())\n"

@@ -75,7 +75,7 @@ def test_a_folder_nobody_touched_is_sorted_best_first_when_scored(qtbot, make_wi
 
 
 def test_review_uncertain_is_for_this_folder_only(qtbot, make_window, tmp_path):
-    from selfie_desk.core.storage.settings import Settings
+    from selfie_desk.core.settings import Settings
 
     first = photo_folder(tmp_path / "first", 3)
     second = photo_folder(tmp_path / "second", 3)

@@ -140,8 +140,8 @@ def window(args: argparse.Namespace) -> int:
 
     from selfie_desk.core import paths
     from selfie_desk.core.formats.indexing import canonical
+    from selfie_desk.core.settings import Settings
     from selfie_desk.core.storage.catalog import Catalog
-    from selfie_desk.core.storage.settings import Settings
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
 

@@ -37,8 +37,8 @@ def main() -> int:
 
     from selfie_desk.core import paths
     from selfie_desk.core.formats.indexing import canonical, fingerprint
+    from selfie_desk.core.settings import Settings
     from selfie_desk.core.storage.catalog import Catalog, Result
-    from selfie_desk.core.storage.settings import Settings
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
 

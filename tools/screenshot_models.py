@@ -24,8 +24,8 @@ def main() -> None:
 
     from selfie_desk.core import paths
     from selfie_desk.core.culling.session import CullingSession
+    from selfie_desk.core.settings import Settings
     from selfie_desk.core.storage.catalog import Catalog
-    from selfie_desk.core.storage.settings import Settings
     from selfie_desk.demo import make_taste_folder
     from selfie_desk.neural import pipeline
     from selfie_desk.neural.model import Scorer

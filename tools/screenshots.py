@@ -65,8 +65,8 @@ def open_window():
     from PySide6.QtCore import QEventLoop
 
     from selfie_desk.core import paths
+    from selfie_desk.core.settings import Settings
     from selfie_desk.core.storage.catalog import Catalog
-    from selfie_desk.core.storage.settings import Settings
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
 

@@ -31,7 +31,7 @@ started = time.perf_counter()
 from pathlib import Path
 from selfie_desk.core import paths
 from selfie_desk.core.storage.catalog import Catalog
-from selfie_desk.core.storage.settings import Settings
+from selfie_desk.core.settings import Settings
 from selfie_desk.ui.app import create_application, preload_torch, trace_startup
 from selfie_desk.ui.main_window import MainWindow
 app = create_application()

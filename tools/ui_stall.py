@@ -45,8 +45,8 @@ def main() -> int:
     from PySide6.QtCore import QElapsedTimer, QTimer
 
     from selfie_desk.core import paths
+    from selfie_desk.core.settings import Settings
     from selfie_desk.core.storage.catalog import Catalog
-    from selfie_desk.core.storage.settings import Settings
     from selfie_desk.ui.app import create_application, preload_torch
     from selfie_desk.ui.main_window import MainWindow
 
@@ -100,9 +100,9 @@ def _map_stall(n: int, grid: bool, scratch: Path) -> int:
     from PySide6.QtCore import QElapsedTimer, QPointF, QTimer
 
     from selfie_desk.core import paths
+    from selfie_desk.core.settings import Settings
     from selfie_desk.core.storage import thumbnails
     from selfie_desk.core.storage.catalog import Catalog
-    from selfie_desk.core.storage.settings import Settings
     from selfie_desk.ui.app import create_application
     from selfie_desk.ui.main_window import MainWindow
 

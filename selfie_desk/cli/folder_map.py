@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write(args: argparse.Namespace, out: Path, fmt: str, report, photos: dict) -> int:
-    from selfie_desk.core.formats.files import write_atomic, write_new
+    from selfie_desk.core.files import write_atomic, write_new
     from selfie_desk.core.map.mosaic import render_mosaic
 
     by_id = {p.id: p for p in photos.values()}

@@ -61,7 +61,7 @@ def group_row(group, thresholds: dict[str, float] | None = None) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from selfie_desk.core.culling.groups import ranked_groups, regroup, thresholds_of
-    from selfie_desk.core.storage.settings import Settings
+    from selfie_desk.core.settings import Settings
 
     params = Settings.load().grouping_params()  # the window's thresholds: one set for both (issue 28)
 

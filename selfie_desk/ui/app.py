@@ -24,8 +24,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from selfie_desk import __version__
 from selfie_desk.core import paths
 from selfie_desk.core.exit_codes import ExitCode
+from selfie_desk.core.settings import Settings
 from selfie_desk.core.storage.catalog_access import CatalogError, CatalogInUse, explain, open_catalog, window_lock
-from selfie_desk.core.storage.settings import Settings
 from selfie_desk.ui import theme
 from selfie_desk.ui.main_window import MainWindow
 from selfie_desk.workers import native_preload

@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
+from selfie_desk.core.settings import Settings
 from selfie_desk.core.storage.catalog import Photo
-from selfie_desk.core.storage.settings import Settings
 from selfie_desk.ui.loupe import Loupe
 from selfie_desk.workers.cropping import Attention, CropFailed, CropJob, CropService
 

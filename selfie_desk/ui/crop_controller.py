@@ -23,8 +23,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
 from selfie_desk.core.crop.geometry import RATIOS, Box, aspect_ratio, whole_pixels
+from selfie_desk.core.settings import Settings
 from selfie_desk.core.storage.catalog import ACCEPTED_CROP, Catalog, CropProposal, Photo
-from selfie_desk.core.storage.settings import Settings
 from selfie_desk.ui.crop_box import RATIO_LABELS, clamp_move, fit_ratio
 from selfie_desk.ui.crop_overlay import CropOverlay
 from selfie_desk.ui.culling_controller import CullingController

@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu
 
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.storage.settings import Settings
+from selfie_desk.core.settings import Settings
 from selfie_desk.ui.filter_bar import FilterBar
 from selfie_desk.ui.grid_selection import GridSelection
 

@@ -15,7 +15,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.storage.settings import Settings
+from selfie_desk.core.settings import Settings
 
 
 def dropped_folder(event: QDropEvent) -> Path | None:

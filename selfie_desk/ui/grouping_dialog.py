@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from selfie_desk.core.culling.groups import GroupingParams
-from selfie_desk.core.storage.settings import GROUPING_LIMITS, Settings
+from selfie_desk.core.settings import GROUPING_LIMITS, Settings
 from selfie_desk.workers.grouping import GroupingOutcome, GroupingService
 from selfie_desk.workers.service import Job
 

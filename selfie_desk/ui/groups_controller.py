@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QWidget
 
 from selfie_desk.core.culling.groups import GroupIndex, RankedGroup
 from selfie_desk.core.culling.session import NO_GROUP, Changes, CullingSession
+from selfie_desk.core.settings import Settings
 from selfie_desk.core.storage.catalog import Catalog, Photo
-from selfie_desk.core.storage.settings import Settings
 from selfie_desk.ui.grid_selection import GridSelection
 from selfie_desk.ui.grouping_dialog import GroupingDialog
 from selfie_desk.ui.grouping_watch import GroupingWatch

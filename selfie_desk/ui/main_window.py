@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget, QVBoxLay
 from selfie_desk import __version__
 from selfie_desk.core.culling.session import Changes, CullingSession, Edit
 from selfie_desk.core.formats.indexing import canonical
+from selfie_desk.core.settings import Settings
 from selfie_desk.core.storage.catalog import Catalog, Photo
-from selfie_desk.core.storage.settings import Settings
 from selfie_desk.core.vocabulary import Decision, ViewMode
 from selfie_desk.ui import theme
 from selfie_desk.ui.actions import RATINGS, MainAction, build_actions, build_menus

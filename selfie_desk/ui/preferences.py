@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox
 
-from selfie_desk.core.storage.settings import THUMBNAIL_SIZES, Settings
+from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
 from selfie_desk.core.vocabulary import Device
 from selfie_desk.ui.theme import THEMES
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from selfie_desk.core.culling.session import CullingSession
-from selfie_desk.core.storage.settings import Settings
+from selfie_desk.core.settings import Settings
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.ui.side_panel import count_text

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSlider, QWidget
 
-from selfie_desk.core.storage.settings import THUMBNAIL_SIZES, Settings
+from selfie_desk.core.settings import THUMBNAIL_SIZES, Settings
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 
 SIZE_STEP = 20  # px per + / − or Ctrl+wheel notch

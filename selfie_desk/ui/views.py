@@ -13,8 +13,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QStackedWidget, QWidget
 
 from selfie_desk.core.culling.session import Changes, CullingSession
+from selfie_desk.core.settings import Settings
 from selfie_desk.core.storage.catalog import Photo
-from selfie_desk.core.storage.settings import Settings
 from selfie_desk.core.vocabulary import ViewMode
 from selfie_desk.ui.attention import AttentionController
 from selfie_desk.ui.compare import MAX_PHOTOS, CompareView

@@ -18,8 +18,8 @@ from typing import TextIO
 
 from PIL import Image, UnidentifiedImageError
 
+from selfie_desk.core.files import NotRegularFile, open_regular
 from selfie_desk.core.formats import raw
-from selfie_desk.core.formats.files import NotRegularFile, open_regular
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from selfie_desk.core.culling.groups import best_of_groups
 from selfie_desk.core.culling.ranking import best_first
+from selfie_desk.core.files import LEGACY_EXPORT, clean_temp, open_regular, write_new
 from selfie_desk.core.formats import raw, xmp
 from selfie_desk.core.formats.decoding import (
     EXIF_IFD,
@@ -36,7 +37,6 @@ from selfie_desk.core.formats.decoding import (
     apply_orientation,
     decode,
 )
-from selfie_desk.core.formats.files import LEGACY_EXPORT, clean_temp, open_regular, write_new
 from selfie_desk.core.storage.catalog import Box, Catalog, Photo
 from selfie_desk.core.vocabulary import Decision
 

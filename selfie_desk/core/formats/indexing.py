@@ -29,9 +29,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from selfie_desk.core.files import open_regular, special_kind, with_timeout
 from selfie_desk.core.formats import raw, xmp
 from selfie_desk.core.formats.decoding import SUFFIXES
-from selfie_desk.core.formats.files import open_regular, special_kind, with_timeout
 from selfie_desk.core.storage.catalog import Catalog, FileState, Result
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from selfie_desk.core.formats.files import NotRegularFile, open_regular
+from selfie_desk.core.files import NotRegularFile, open_regular
 
 try:  # optional at import time, so the core still loads (and JPEGs still score) if the wheel is broken
     import rawpy

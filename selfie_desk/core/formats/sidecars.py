@@ -17,9 +17,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from selfie_desk.core.files import LEGACY_SIDECAR, clean_temp, open_regular
 from selfie_desk.core.formats import decoding, raw, xmp
 from selfie_desk.core.formats.export import ExportProgress, decisions_update
-from selfie_desk.core.formats.files import LEGACY_SIDECAR, clean_temp, open_regular
 from selfie_desk.core.storage.catalog import Photo
 
 

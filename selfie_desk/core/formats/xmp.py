@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from selfie_desk.core.files import open_regular, write_atomic
 from selfie_desk.core.formats import raw
 from selfie_desk.core.formats.decoding import SUFFIXES
-from selfie_desk.core.formats.files import open_regular, write_atomic
 from selfie_desk.core.vocabulary import Decision
 
 NS = {

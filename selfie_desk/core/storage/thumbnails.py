@@ -7,7 +7,7 @@ from pathlib import Path
 from PIL import Image
 
 from selfie_desk.core import paths
-from selfie_desk.core.formats.files import clean_temp, write_atomic
+from selfie_desk.core.files import clean_temp, write_atomic
 
 THUMBNAIL_EDGE = 320
 _cleaned: set[Path] = set()

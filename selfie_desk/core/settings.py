@@ -21,7 +21,7 @@ from typing import Any
 from selfie_desk.core import paths
 from selfie_desk.core.crop.geometry import RATIOS as CROP_RATIOS
 from selfie_desk.core.culling.groups import GroupingParams
-from selfie_desk.core.formats.files import clean_temp, write_atomic
+from selfie_desk.core.files import clean_temp, write_atomic
 from selfie_desk.core.vocabulary import Device
 
 FILE_NAME = "settings.json"
