@@ -235,14 +235,15 @@ def test_a_gpu_out_of_memory_says_so_and_scores_on_the_cpu(qtbot, tmp_path, pipe
     service = ScoringService(paths.catalog_path(), factory)
     try:
         job = service.start(folder, "default", "cuda")
-        notices, devices = [], []
+        notices, devices, finished = [], [], []
         job.notice.connect(notices.append)
         job.device_ready.connect(devices.append)
-        with qtbot.waitSignal(job.device_ready, timeout=TIMEOUT_MS):
-            pass
+        # Listened to from the start: the job can end in the same turn of the event loop that brings device_ready
+        # (the fake scorer fails at once), and a wait begun after it missed `finished` (seen in the perturbed run).
+        job.finished.connect(finished.append)
+        qtbot.waitUntil(lambda: bool(devices), timeout=TIMEOUT_MS)
         job.cancel()  # the fake scorer cannot score: the device is what this test is about
-        with qtbot.waitSignal(job.finished, timeout=TIMEOUT_MS):
-            pass
+        qtbot.waitUntil(lambda: bool(finished), timeout=TIMEOUT_MS)
         assert notices == ["No usable GPU (RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB); "
                            "scoring on the CPU instead."]
         assert devices == ["CPU (fake)"] and factory.calls == ["cuda", "cpu"]
