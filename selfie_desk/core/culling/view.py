@@ -194,9 +194,7 @@ class FolderView:
     def set_photos(self, photos: list[Photo], groups: GroupIndex | None = None) -> None:
         """The folder's photos (and, on opening a folder, its groups: one rebuild of the rows, not two)."""
         if groups is not None:
-            self.groups = groups
-            self._members = None
-            self.expanded &= set(groups.groups)
+            self._take_groups(groups)
         self._all = {p.id: p for p in photos}
         self._badges.clear()
         self._counts = None
@@ -204,11 +202,15 @@ class FolderView:
 
     def set_groups(self, groups: GroupIndex) -> None:
         """The folder's ranked groups (after a grouping or an edit): the rows are rebuilt."""
+        self._take_groups(groups)
+        self._badges.clear()
+        self._rebuild(resort=False)  # new groups never move a photo the user is looking at to another place
+
+    def _take_groups(self, groups: GroupIndex) -> None:
+        """`groups` as the folder's; only the expanded groups that still exist stay expanded."""
         self.groups = groups
         self._members = None
         self.expanded &= set(groups.groups)
-        self._badges.clear()
-        self._rebuild(resort=False)  # new groups never move a photo the user is looking at to another place
 
     def set_stacked(self, stacked: bool) -> None:
         self.stacked = stacked
