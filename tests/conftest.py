@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,19 @@ def make_window(qtbot, scorer):
     for window, catalog in made:
         window.shut_down()
         catalog.close()
+
+
+def catalog_at_version(path: Path, version: int) -> sqlite3.Connection:
+    """A catalog file as a Selfie Desk of schema `version` left it: its first `version` migrations and its
+    user_version. The connection is left open for the test's rows: commit and close it before opening a Catalog."""
+    from selfie_desk.core.storage.catalog import MIGRATIONS
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:version]:
+        db.executescript(script)
+    db.execute(f"PRAGMA user_version = {version}")
+    return db
 
 
 def photo_folder(folder: Path, n: int, size=(320, 240)) -> Path:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import photo, save_jpeg
+from conftest import catalog_at_version, photo, save_jpeg
 
 from selfie_desk.core import paths
 from selfie_desk.core.culling.session import CullingSession
@@ -46,15 +46,10 @@ def test_schema_is_versioned_and_refuses_a_newer_one(app_home):
 
 
 def test_proposals_from_before_search_versions_migrate_and_count_as_stale(app_home):
-    from selfie_desk.core.storage.catalog import MIGRATIONS, CropProposal, _split_sql
+    from selfie_desk.core.storage.catalog import CropProposal
 
     path = paths.catalog_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path)  # a catalog as schema 2 left it, with one proposal
-    for migration in MIGRATIONS[:2]:
-        for statement in _split_sql(migration):
-            db.execute(statement)
-    db.execute("PRAGMA user_version = 2")
+    db = catalog_at_version(path, 2)  # a catalog as schema 2 left it, with one proposal
     db.execute("INSERT INTO photos (id, path, size, mtime_ns, fingerprint, indexed_at) "
                "VALUES (1, '/p/a.jpg', 1, 0, 'f', 0)")
     db.execute("INSERT INTO crop_proposals VALUES (1, 'default', 'original', 1, 2, 3, 4, 0.8, 0.5, '[]', 0)")
@@ -276,16 +271,10 @@ def test_a_schema_10_catalog_moves_its_blobs_to_photo_features_without_losing_a_
     or changing its content drops its features with it."""
     import numpy as np
 
-    from selfie_desk.core.storage.catalog import MIGRATIONS, _split_sql
 
     moved = ("embedding", "embedding_model", "embedding_id", "signature", "signature_width")
     path = paths.catalog_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path)
-    for migration in MIGRATIONS[:10]:
-        for statement in _split_sql(migration):
-            db.execute(statement)
-    db.execute("PRAGMA user_version = 10")
+    db = catalog_at_version(path, 10)
     rng = np.random.default_rng(3)
     vec = {i: rng.normal(0, 1, FEATURE_DIM).astype(np.float16).tobytes() for i in range(1, 6)}
     sig = {i: rng.integers(0, 255, (48, 64), dtype=np.uint8).tobytes() for i in range(1, 6)}

@@ -2,18 +2,18 @@
 stored per face, in the JSON contract, and measured again for photos scored before they existed."""
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import catalog_at_version
 from PIL import Image, ImageFilter
 
 from selfie_desk.core import paths
 from selfie_desk.core.formats.indexing import fingerprint
 from selfie_desk.core.measures import reasons
 from selfie_desk.core.measures.embedding import EMBEDDING_ID, FEATURE_DIM
-from selfie_desk.core.storage.catalog import MIGRATIONS, Catalog, FaceBox, Result, _split_sql
+from selfie_desk.core.storage.catalog import MIGRATIONS, Catalog, FaceBox, Result
 from selfie_desk.neural import pipeline
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
@@ -69,13 +69,7 @@ def test_the_pass_batches_faces_of_several_photos_as_one(scorer):
 def schema4_catalog(folder: Path, scorer) -> None:
     """A catalog as the version before eyes left it: a portrait scored with a face, a photo without faces,
     both scored by today's head and embedding layout, the user's stars on both."""
-    path = paths.catalog_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path)
-    for migration in MIGRATIONS[:4]:
-        for statement in _split_sql(migration):
-            db.execute(statement)
-    db.execute("PRAGMA user_version = 4")
+    db = catalog_at_version(paths.catalog_path(), 4)
     for pid, name in ((1, "astronaut.png"), (2, "coffee.png")):
         f = folder / name
         st = f.stat()

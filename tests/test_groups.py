@@ -4,7 +4,6 @@ re-grouping, the ranking within a group, the command's contract. Real SQLite; im
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import catalog_at_version
 from PIL import Image
 
 from selfie_desk.core.culling.groups import (
@@ -29,7 +29,7 @@ from selfie_desk.core.culling.groups import (
 )
 from selfie_desk.core.measures.embedding import EMBEDDING_DIM, FEATURE_DIM, STATS_DIM
 from selfie_desk.core.measures.registration import SIGNATURE_EDGE, Signatures, signature
-from selfie_desk.core.storage.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, Result
+from selfie_desk.core.storage.catalog import SCHEMA_VERSION, Catalog, Result
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 T0 = 1_750_000_000.0
@@ -216,21 +216,12 @@ def test_a_panorama_is_stored_and_keep_the_best_rejects_none_of_its_frames(tmp_p
     assert "never auto-rejected" in plan.message()
 
 
-def catalog_at_version(path: Path, version: int) -> sqlite3.Connection:
-    """A catalog file as a Selfie Desk of schema `version` left it (its first migrations only)."""
-    db = sqlite3.connect(path)
-    for script in MIGRATIONS[:version]:
-        db.executescript(script)
-    return db
-
-
 def test_a_catalog_before_signatures_migrates_and_its_photos_are_read_again_for_one(tmp_path):
     path = tmp_path / "old.db"
     db = catalog_at_version(path, 7)
     db.execute("INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at, embedding, rating) "
                "VALUES ('/x.jpg', 1, 1, 'f', 0, ?, 2)", (np.zeros(FEATURE_DIM, np.float16).tobytes(),))
     db.execute("INSERT INTO scores (photo_id, model, score, scored_at) VALUES (1, 'default', 0.5, 0)")
-    db.execute("PRAGMA user_version = 7")
     db.commit()
     db.close()
     with Catalog(path) as catalog:
@@ -485,7 +476,6 @@ def test_the_migration_keeps_the_users_data(tmp_path):
     db = catalog_at_version(path, 4)
     db.execute("INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at, decision, rating) "
                "VALUES ('/x.jpg', 1, 1, 'f', 0, 'keep', 4)")
-    db.execute("PRAGMA user_version = 4")
     db.commit()
     db.close()
     with Catalog(path) as catalog:
@@ -580,7 +570,6 @@ def test_a_catalog_before_identities_migrates_keeping_faces_and_groups_and_reads
                "VALUES (1, 0, 0, 10, 10, 0.9, 'open', 0.5)")
     db.execute("INSERT INTO photo_groups (id, kind, manual, made_at) VALUES (7, 'single', 1, 0)")
     db.execute("INSERT INTO group_members (photo_id, group_id) VALUES (1, 7)")
-    db.execute("PRAGMA user_version = 8")
     db.commit()
     db.close()
     with Catalog(path) as catalog:

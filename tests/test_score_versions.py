@@ -3,7 +3,6 @@ scores again on the next scan instead of keeping stale numbers, and a personal m
 embedding asks to be retrained instead of scoring garbage."""
 
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -11,25 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import photo, save_jpeg
+from conftest import catalog_at_version, photo, save_jpeg
 
 from selfie_desk.core import paths
 from selfie_desk.core.measures.embedding import EMBEDDING_ID, OLD_BACKBONE_ID
 from selfie_desk.core.model_cards import StaleModelError
-from selfie_desk.core.storage.catalog import MIGRATIONS, Catalog, _split_sql
+from selfie_desk.core.storage.catalog import Catalog
 from selfie_desk.neural import pipeline, rescore
 from selfie_desk.neural.model import load_head, model_card
 
 
 def schema3_catalog_with_an_old_score(image: Path) -> None:
     """A catalog as the first score head left it: a 1280-value embedding and its score, schema 3."""
-    path = paths.catalog_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path)
-    for migration in MIGRATIONS[:3]:
-        for statement in _split_sql(migration):
-            db.execute(statement)
-    db.execute("PRAGMA user_version = 3")
+    db = catalog_at_version(paths.catalog_path(), 3)
     st = image.stat()
     from selfie_desk.core.formats.indexing import fingerprint
 
