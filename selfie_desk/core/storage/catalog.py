@@ -202,6 +202,8 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+# The schema whose migration took the blobs out of `photos`: a catalog older than it is VACUUMed once after migrating.
+_BLOBS_MOVED = 11
 # The score of the crop the user accepted is kept beside the proposals, under this aspect name, with its box: it
 # counts only while photos.crop is still that box (an undo, or a crop from a sidecar, has no score).
 ACCEPTED_CROP = "accepted"
@@ -533,8 +535,10 @@ class Catalog:
                     self._db.execute(f"PRAGMA user_version = {target + 1}")
         finally:
             self._db.execute("PRAGMA foreign_keys=ON")
-        if 0 < version < 11:  # the blobs' move freed the old `photos` (as big as the blobs): give it back to the disk
-            try:  # once, and empty the WAL the move and VACUUM filled (it stays that big while the catalog is open)
+        # The blobs' move freed the old `photos` (as big as the blobs): give it back to the disk once, and empty the
+        # WAL the move and VACUUM filled (it stays that big while the catalog is open).
+        if 0 < version < _BLOBS_MOVED:
+            try:
                 self._db.execute("VACUUM")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.OperationalError:  # a full disk, a busy catalog: it stays as valid, only bigger
