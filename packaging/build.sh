@@ -95,9 +95,35 @@ build_variant() {
   echo "   $tarball: $(du -h "$tarball" | cut -f1)" >&2
 }
 
+# Disk first: a GPU build that runs out of space fails minutes into PyInstaller with a bare ENOSPC on a CUDA
+# library. What each variant needs on the disk that holds build/ and dist/, at its peak (PyInstaller's work
+# folder beside the bundle, then bundle + .deb + tar.gz: docs/packaging.md "Disk"), less what this build replaces.
+need_mb() { if [[ $1 == cpu ]]; then echo 1500; else echo 11000; fi; }
+space_check() {
+  local need=0 replaced=0 variant package free
+  for variant in $VARIANTS; do
+    need=$((need + $(need_mb "$variant")))
+    package=$NAME; [[ $variant == gpu ]] && package=$NAME-gpu
+    # (du -c still totals what exists when some of it does not, and then exits 1)
+    replaced=$((replaced + $( (du -smc "dist/$variant" "dist/${package}_${VERSION}_${ARCH}.deb" \
+      "dist/$package-$VERSION-linux-$MACHINE.tar.gz" 2>/dev/null || true) | tail -1 | cut -f1)))
+  done
+  mkdir -p dist
+  free=$(df -Pm dist | awk 'NR == 2 { print $4 }')
+  if (( free + replaced < need )); then
+    printf 'build: not enough disk space for %s: it needs about %d MB on the disk that holds dist/ and build/, and %d MB is free (%d MB more once the old installers are replaced). Free some space%s.\n' \
+      "$VARIANTS" "$need" "$free" "$replaced" "$([[ $VARIANTS == *gpu* ]] && echo ', or build the CPU installer only (VARIANTS=cpu)')" >&2
+    exit 1
+  fi
+  echo "build: disk: $free MB free, about $need MB needed for $VARIANTS" >&2
+}
+
 start=$SECONDS
 for variant in $VARIANTS; do
   [[ $variant == cpu || $variant == gpu ]] || { echo "build: VARIANTS holds cpu and/or gpu, not '$variant'" >&2; exit 1; }
+done
+[[ -n "${SKIP_PYINSTALLER:-}" ]] || space_check
+for variant in $VARIANTS; do
   build_variant "$variant"
 done
 printf '\nbuilt %s in %d s\n' "$VARIANTS" $((SECONDS - start)) >&2
