@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
+
+from selfie_desk.ui.elided_label import ElidedLabel
 
 
 def format_eta(seconds: float | None) -> str:
@@ -24,8 +26,9 @@ class ScanStatus(QWidget):
         self.bar = QProgressBar(self)
         self.bar.setFixedWidth(180)
         self.bar.setTextVisible(False)
-        self.text = QLabel(self)
-        self.device = QLabel(self)
+        # Elided, not wide: the status bar's minimum is the window's (ui/elided_label.py)
+        self.text = ElidedLabel(parent=self)
+        self.device = ElidedLabel(parent=self)
         self.device.setToolTip("Where the convnet runs (Preferences > Device)")
         self.cancel = QPushButton("Cancel", self)
         self.cancel.setToolTip("Stop scoring; everything scored so far is kept")

@@ -6,10 +6,11 @@ photo that cannot be read) goes to the message bar above the photos instead (ui/
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtWidgets import QStatusBar, QWidget
 
 from selfie_desk.core.culling.session import CullingSession
 from selfie_desk.core.settings import Settings
+from selfie_desk.ui.elided_label import ElidedLabel
 from selfie_desk.ui.grid import PhotoGrid, ThumbnailCache
 from selfie_desk.ui.scan_status import ScanStatus
 from selfie_desk.ui.side_panel import count_text
@@ -19,7 +20,7 @@ from selfie_desk.ui.thumbnail_size import SizeSlider
 class StatusBar(QStatusBar):
     def __init__(self, settings: Settings, thumbs: ThumbnailCache, grid: PhotoGrid, parent: QWidget) -> None:
         super().__init__(parent)
-        self.count_label = QLabel(self)
+        self.count_label = ElidedLabel(parent=self, min_chars=30)  # the counts give up last
         self.scan_status = ScanStatus(self)
         self.addWidget(self.count_label, 1)
         self.size_slider = SizeSlider(settings, thumbs, grid, self)
