@@ -74,3 +74,66 @@ def test_the_window_shows_the_catalogs_grid_before_the_model_and_never_freezes(t
     assert marks["grid"][0] < marks["model"][0]
     assert marks["grid"][0] < 4.0, marks  # 0.5-0.9 s here; generous for a loaded CI machine
     assert float(marks["model"][1][4]) < 250, marks  # the UI thread's longest freeze while torch loaded (ms)
+
+
+def test_an_older_catalog_is_updated_behind_a_dialog_with_the_window_thread_free(qtbot, tmp_path, monkeypatch):
+    """A catalog from an older version is migrated once when the app starts (schema 11: ~8 s at 50,000 photos):
+    on a thread of its own, with a dialog saying so, not a start with nothing on screen meanwhile."""
+    import sqlite3
+
+    from conftest import catalog_at_version
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    from selfie_desk.core.storage.catalog import SCHEMA_VERSION, Catalog
+    from selfie_desk.core.storage.catalog_access import CatalogError, needs_update
+    from selfie_desk.ui.app import UPDATING, open_catalog_updating
+
+    path = tmp_path / "catalog.sqlite"
+    assert not needs_update(path)  # none yet: made in an instant
+    db = catalog_at_version(path, SCHEMA_VERSION - 1)
+    db.execute("INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at) VALUES ('/p/a.jpg', 1, 1, 'f', 0)")
+    db.commit()
+    db.close()
+    assert needs_update(path)
+
+    migrate = Catalog._migrate
+
+    def slow_migrate(self):  # as a big catalog's migration takes: long enough for the window's thread to turn
+        time.sleep(0.6)
+        migrate(self)
+
+    monkeypatch.setattr(Catalog, "_migrate", slow_migrate)
+    shown, ticks = [], []
+
+    def tick():
+        ticks.append(time.perf_counter())
+        shown.extend(w.labelText() for w in QApplication.topLevelWidgets()
+                     if isinstance(w, QProgressDialog) and w.isVisible())
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(20)
+    catalog = open_catalog_updating(path)
+    timer.stop()
+    try:
+        assert catalog.schema_version == SCHEMA_VERSION
+        assert catalog._db.execute("SELECT path FROM photos").fetchall() == [("/p/a.jpg",)]
+    finally:
+        catalog.close()
+    assert len(ticks) >= 10 and max(b - a for a, b in zip(ticks, ticks[1:], strict=False)) < 0.5  # never frozen
+    assert UPDATING in shown
+    assert not needs_update(path)
+    assert not any(isinstance(w, QProgressDialog) and w.isVisible() for w in QApplication.topLevelWidgets())
+
+    # an update that fails is said as open_catalog says it (the window's start shows it and exits), dialog gone
+    db = catalog_at_version(tmp_path / "other.sqlite", SCHEMA_VERSION - 1)
+    db.close()
+
+    def broken(self):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(Catalog, "_migrate", broken)
+    with pytest.raises(CatalogError, match="damaged"):
+        open_catalog_updating(tmp_path / "other.sqlite")
+    assert not any(isinstance(w, QProgressDialog) and w.isVisible() for w in QApplication.topLevelWidgets())

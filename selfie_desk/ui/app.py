@@ -13,19 +13,28 @@ import gc
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
 from selfie_desk import __version__
 from selfie_desk.core import paths
 from selfie_desk.core.exit_codes import ExitCode
 from selfie_desk.core.settings import Settings
-from selfie_desk.core.storage.catalog_access import CatalogError, CatalogInUse, explain, open_catalog, window_lock
+from selfie_desk.core.storage.catalog import Catalog
+from selfie_desk.core.storage.catalog_access import (
+    CatalogError,
+    CatalogInUse,
+    explain,
+    needs_update,
+    open_catalog,
+    window_lock,
+)
 from selfie_desk.ui import theme
 from selfie_desk.ui.main_window import MainWindow
 from selfie_desk.workers import native_preload
@@ -141,6 +150,43 @@ def trace_startup(window: MainWindow, started: float) -> None:
     QTimer.singleShot(0, poll)
 
 
+UPDATING = ("Updating the catalog for this version of Selfie Desk…\n"
+            "Once only: a catalog of tens of thousands of photos takes a few seconds.")
+
+
+def open_catalog_updating(path: Path) -> Catalog:
+    """open_catalog; where an older version's catalog must be migrated first (~8 s at 50,000 photos, once), that
+    runs on a thread of its own behind a dialog that says so, instead of a start with nothing on screen for as long.
+    A plain thread, not a worker: a migration is one transaction per schema, with nothing to cancel or report, and
+    the window does not exist yet. Its connection is closed there; the window's is opened here afterwards."""
+    if not needs_update(path):
+        return open_catalog(path)
+    dialog = QProgressDialog(UPDATING, "", 0, 0)  # busy; no Cancel: a half-done update is rolled back anyway
+    dialog.setCancelButton(None)
+    dialog.setWindowTitle("Selfie Desk")
+    dialog.setMinimumDuration(0)
+    dialog.show()
+    failed: list[BaseException] = []
+
+    def update() -> None:
+        try:
+            open_catalog(path).close()
+        except BaseException as exc:  # noqa: BLE001 (given to the window's thread, which says it)
+            failed.append(exc)
+
+    thread = threading.Thread(target=update, name="catalog-update")
+    thread.start()
+    app = QApplication.instance()
+    while thread.is_alive():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        thread.join(0.02)
+    dialog.close()
+    dialog.deleteLater()
+    if failed:
+        raise failed[0]
+    return open_catalog(path)
+
+
 def run(folder: Path | None = None, started: float | None = None) -> int:
     """Open the window on `folder` (see start_folder) and run until it is closed. Returns the exit status."""
     started = time.perf_counter() if started is None else started
@@ -149,7 +195,7 @@ def run(folder: Path | None = None, started: float | None = None) -> int:
     settings = Settings.load()
     theme.apply(settings.theme, app)
     try:
-        catalog = open_catalog(paths.catalog_path())
+        catalog = open_catalog_updating(paths.catalog_path())
     except (CatalogError, OSError) as exc:  # damaged, newer, full disk, read-only home: say it, do not crash
         message = str(exc) if isinstance(exc, CatalogError) else str(explain(exc, Path(exc.filename or ".")))
         QMessageBox.critical(None, "Selfie Desk cannot open its catalog", message)
