@@ -109,7 +109,7 @@ def needs_update(path: Path) -> bool:
             return False
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
         try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
         finally:
             db.close()
     except (sqlite3.Error, OSError):
