@@ -45,6 +45,47 @@ def test_schema_is_versioned_and_refuses_a_newer_one(app_home):
         Catalog(path)
 
 
+def test_two_openers_of_an_older_catalog_migrate_it_once(tmp_path, monkeypatch):
+    """A `score` and a window (or two windows started at once) both find an older catalog: the one that waited for
+    the write lock finds the work done, instead of running the migration again ("table already exists")."""
+    import threading
+
+    path = tmp_path / "catalog.sqlite3"
+    db = catalog_at_version(path, SCHEMA_VERSION - 1)
+    db.execute("INSERT INTO photos (path, size, mtime_ns, fingerprint, indexed_at) VALUES ('/p/a.jpg', 1, 1, 'f', 0)")
+    db.commit()
+    db.close()
+    read_version, go_on = threading.Event(), threading.Event()
+    transaction = Catalog.transaction
+
+    def late_transaction(self):  # the first opener has read the old version, then waits before its first write
+        if threading.current_thread().name == "first" and not go_on.is_set():
+            read_version.set()
+            assert go_on.wait(30)
+        return transaction(self)
+
+    monkeypatch.setattr(Catalog, "transaction", late_transaction)
+    outcome = []
+
+    def first():
+        try:
+            with Catalog(path) as cat:
+                outcome.append(cat.schema_version)
+        except Exception as exc:  # noqa: BLE001 (the assertion below says what it was)
+            outcome.append(exc)
+
+    thread = threading.Thread(target=first, name="first")
+    thread.start()
+    assert read_version.wait(30)
+    with Catalog(path) as second:  # meanwhile a second opener migrates it
+        assert second.schema_version == SCHEMA_VERSION
+    go_on.set()
+    thread.join(30)
+    assert outcome == [SCHEMA_VERSION]
+    with Catalog(path) as cat:
+        assert cat._db.execute("SELECT path FROM photos").fetchall() == [("/p/a.jpg",)]
+
+
 def test_proposals_from_before_search_versions_migrate_and_count_as_stale(app_home):
     from selfie_desk.core.storage.catalog import CropProposal
 

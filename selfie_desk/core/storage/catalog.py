@@ -523,9 +523,15 @@ class Catalog:
         if version >= SCHEMA_VERSION:
             return
         self._db.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: set before each begins
+        moved_blobs = False
         try:
             for target in range(version, SCHEMA_VERSION):
                 with self.transaction():
+                    # Read again under the write lock: another process (a `score`, a window) may have brought the
+                    # catalog this far while this one waited for the lock; its step is not done twice.
+                    if self._db.execute("PRAGMA user_version").fetchone()[0] > target:
+                        continue
+                    moved_blobs = moved_blobs or target + 1 == _BLOBS_MOVED
                     strays = len(self._db.execute("PRAGMA foreign_key_check").fetchall())
                     for statement in _split_sql(MIGRATIONS[target]):
                         self._db.execute(statement)
@@ -537,7 +543,7 @@ class Catalog:
             self._db.execute("PRAGMA foreign_keys=ON")
         # The blobs' move freed the old `photos` (as big as the blobs): give it back to the disk once, and empty the
         # WAL the move and VACUUM filled (it stays that big while the catalog is open).
-        if 0 < version < _BLOBS_MOVED:
+        if moved_blobs and version > 0:
             try:
                 self._db.execute("VACUUM")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
