@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
@@ -154,6 +154,33 @@ UPDATING = ("Updating the catalog for this version of Selfie Desk…\n"
             "Once only: a catalog of tens of thousands of photos takes a few seconds.")
 
 
+class UpdatingDialog(QProgressDialog):
+    """"Updating the catalog…", busy, until `done_updating`. Neither Cancel, Esc nor the title bar's close shuts it:
+    a migration cannot stop half-way, and a closed dialog would leave the screen empty for the rest of it."""
+
+    def __init__(self) -> None:
+        super().__init__(UPDATING, "", 0, 0)
+        self.setCancelButton(None)
+        self.setWindowTitle("Selfie Desk")
+        self.setWindowFlag(Qt.WindowType.WindowCloseButtonHint, False)
+        self.setMinimumDuration(0)
+        self._done = False
+
+    def done_updating(self) -> None:
+        self._done = True
+        self.close()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self._done:
+            super().closeEvent(event)
+        else:
+            event.ignore()
+
+    def reject(self) -> None:  # Esc
+        if self._done:
+            super().reject()
+
+
 def open_catalog_updating(path: Path) -> Catalog:
     """open_catalog; where an older version's catalog must be migrated first (~8 s at 50,000 photos, once), that
     runs on a thread of its own behind a dialog that says so, instead of a start with nothing on screen for as long.
@@ -161,10 +188,7 @@ def open_catalog_updating(path: Path) -> Catalog:
     the window does not exist yet. Its connection is closed there; the window's is opened here afterwards."""
     if not needs_update(path):
         return open_catalog(path)
-    dialog = QProgressDialog(UPDATING, "", 0, 0)  # busy; no Cancel: a half-done update is rolled back anyway
-    dialog.setCancelButton(None)
-    dialog.setWindowTitle("Selfie Desk")
-    dialog.setMinimumDuration(0)
+    dialog = UpdatingDialog()
     dialog.show()
     failed: list[BaseException] = []
 
@@ -177,11 +201,12 @@ def open_catalog_updating(path: Path) -> Catalog:
     thread = threading.Thread(target=update, name="catalog-update")
     thread.start()
     app = QApplication.instance()
-    while thread.is_alive():
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        thread.join(0.02)
-    dialog.close()
-    dialog.deleteLater()
+    try:
+        while thread.is_alive():
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            thread.join(0.02)
+    finally:
+        dialog.done_updating()
     if failed:
         raise failed[0]
     return open_catalog(path)
@@ -194,19 +219,26 @@ def run(folder: Path | None = None, started: float | None = None) -> int:
     app = create_application()
     settings = Settings.load()
     theme.apply(settings.theme, app)
+    catalog_path = paths.catalog_path()
+    # The window lock first: one window per catalog (a second would undo the first's edits), and a second start
+    # while the first still updates an older catalog is told so, instead of migrating it a second time.
     try:
-        catalog = open_catalog_updating(paths.catalog_path())
+        catalog_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # a read-only home: no lock file, and open_catalog says what is wrong
+    try:
+        lock = window_lock(catalog_path)
+    except CatalogInUse as exc:
+        QMessageBox.information(None, "Selfie Desk is already open", str(exc))
+        print(f"selfie-desk: error: {exc}", file=sys.stderr)
+        return ExitCode.CATALOG
+    try:
+        catalog = open_catalog_updating(catalog_path)
     except (CatalogError, OSError) as exc:  # damaged, newer, full disk, read-only home: say it, do not crash
+        lock.release()
         message = str(exc) if isinstance(exc, CatalogError) else str(explain(exc, Path(exc.filename or ".")))
         QMessageBox.critical(None, "Selfie Desk cannot open its catalog", message)
         print(f"selfie-desk: error: {message}", file=sys.stderr)
-        return ExitCode.CATALOG
-    try:
-        lock = window_lock(paths.catalog_path())  # one window per catalog: a second would undo the first's edits
-    except CatalogInUse as exc:
-        catalog.close()
-        QMessageBox.information(None, "Selfie Desk is already open", str(exc))
-        print(f"selfie-desk: error: {exc}", file=sys.stderr)
         return ExitCode.CATALOG
     window = MainWindow(catalog, settings)
     app.aboutToQuit.connect(window.shut_down)
