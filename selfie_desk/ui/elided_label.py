@@ -10,8 +10,8 @@ top-level window is never narrower than its layout's minimum: the window widened
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPainter, QPalette
-from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QWidget
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QLabel, QStyle, QToolTip, QWidget
 
 ELLIPSIS = "…"
 
@@ -22,7 +22,6 @@ class ElidedLabel(QLabel):
         self.min_chars = min_chars  # what stays readable at the narrowest: this many characters and "…"
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setWordWrap(False)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
@@ -39,8 +38,10 @@ class ElidedLabel(QLabel):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
-        self.style().drawItemText(painter, self.contentsRect(), int(self.alignment()), self.palette(),
-                                  self.isEnabled(), self.shown_text(), QPalette.ColorRole.WindowText)
+        self.drawFrame(painter)
+        alignment = QStyle.visualAlignment(self.layoutDirection(), self.alignment())
+        self.style().drawItemText(painter, self.contentsRect(), int(alignment), self.palette(), self.isEnabled(),
+                                  self.shown_text(), self.foregroundRole())
 
     def event(self, event) -> bool:
         # Cut short, the label tells the whole of it on hover (before its own tooltip, if it has one).
