@@ -102,7 +102,7 @@ build_variant() {
 # are not counted as room). Not checked with SKIP_PYINSTALLER (the bundles exist; only the .deb and tar.gz are made).
 # Measured on a fresh clone's `.ci/run` (2026-12-07): the CPU build's peak 0.9 GB, the GPU build's 10.4 GB.
 # EXTRA_SPACE_MB: what the caller needs beside the installers afterwards (packaging/ci-check.sh's smoke test
-# unpacks each .deb into /tmp: 4.5 GB for the GPU one).
+# unpacks each .deb under build/: 4.5 GB for the GPU one).
 need_mb() { if [[ $1 == cpu ]]; then echo 1500; else echo 11500; fi; }
 space_check() {
   local need=${EXTRA_SPACE_MB:-0} replaced=0 variant free

@@ -19,7 +19,9 @@ for tool in Xvfb xdotool /usr/bin/import; do
   command -v "$tool" >/dev/null || { echo "smoke-deb: $tool missing: bash tools/setup-system.sh --shots" >&2; exit 1; }
 done
 
-work=$(mktemp -d /tmp/selfie-desk-smoke.XXXXXX)
+# Under build/ (git-ignored), not /tmp: the GPU .deb unpacks to 4.5 GB, on the disk packaging/build.sh checked
+mkdir -p build
+work=$(mktemp -d "$PWD/build/smoke.XXXXXX")
 xvfb_pid="" app_pid=""
 cleanup() {
   if [[ -n "$app_pid" ]]; then kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true; fi
