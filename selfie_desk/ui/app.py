@@ -223,10 +223,6 @@ def run(folder: Path | None = None, started: float | None = None) -> int:
     # The window lock first: one window per catalog (a second would undo the first's edits), and a second start
     # while the first still updates an older catalog is told so, instead of migrating it a second time.
     try:
-        catalog_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        pass  # a read-only home: no lock file, and open_catalog says what is wrong
-    try:
         lock = window_lock(catalog_path)
     except CatalogInUse as exc:
         QMessageBox.information(None, "Selfie Desk is already open", str(exc))

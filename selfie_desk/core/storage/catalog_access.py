@@ -219,6 +219,7 @@ def window_lock(catalog_path: Path) -> WindowLock:
         return WindowLock(None)
     path = Path(catalog_path).with_name(Path(catalog_path).name + ".window-lock")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # taken before the catalog is first made (or updated)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
     except OSError:
         return WindowLock(None)
